@@ -1,0 +1,28 @@
+/** The API process: `npm run api`. Listens on FLEET_API_HOST:FLEET_API_PORT (default 127.0.0.1:8080). */
+import { connectClient } from '../client/operations';
+import { loadConfig } from '../domain/config';
+import { createLogger } from '../domain/logging';
+import { createApi } from './server';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('api', config.FLEET_LOG_LEVEL);
+  const client = await connectClient(config);
+  const app = createApi({ client, logger });
+  await app.listen({ host: config.FLEET_API_HOST, port: config.FLEET_API_PORT });
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    await app.close();
+    await client.connection.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+main().catch((err: unknown) => {
+  createLogger('api').fatal({ err }, 'api failed to start');
+  process.exit(1);
+});

@@ -1,0 +1,136 @@
+/**
+ * The fleet CLI: `npm run fleet -- <command>`.
+ *
+ *   fleet devices [--product CODE] [--limit N]                    serials the device API serves (the simulator's fleet)
+ *   fleet upgrade --product SH --version 9.14.2-100 [--at ISO|+6h] [--reboot] [--comment TEXT] SERIAL...
+ *   fleet status OPERATION_ID [--watch] [--json]
+ *   fleet cancel OPERATION_ID
+ */
+import { parseArgs } from 'node:util';
+import { DeviceClient } from '../activities/device-client';
+import { loadConfig, type FleetConfig } from '../domain/config';
+import {
+  cancelUpgradeOperation,
+  connectClient,
+  createUpgradeOperation,
+  getUpgradeOperation,
+  InvalidRequestError,
+  isTerminal,
+  OperationNotFoundError,
+  type OperationView,
+} from './operations';
+
+const USAGE = `usage:
+  fleet devices [--product CODE] [--limit N]
+  fleet upgrade --product CODE --version VERSION_ID [--at ISO8601|+6h|+30m] [--reboot] [--comment TEXT] [--json] SERIAL...
+  fleet status OPERATION_ID [--watch] [--json]
+  fleet cancel OPERATION_ID`;
+
+class UsageError extends Error {}
+
+/** `+6h`, `+30m`, `+90s` or an ISO 8601 instant → seconds since the epoch. */
+export function parseWhen(value: string, nowMs = Date.now()): number {
+  const relative = /^\+(\d+)([smhd])$/.exec(value);
+  if (relative) {
+    const unit = { s: 1, m: 60, h: 3600, d: 86400 }[relative[2] as 's' | 'm' | 'h' | 'd'];
+    return Math.floor(nowMs / 1000) + Number(relative[1]) * unit;
+  }
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new UsageError(`--at: '${value}' is neither an ISO 8601 time nor +N[smhd]`);
+  return Math.floor(ms / 1000);
+}
+
+export function formatOperation(view: OperationView): string {
+  const { operation, tasks } = view;
+  const lines = [
+    `operation ${operation.id}  upgrade to ${operation.target_version.version_id}  ${operation.product_code}  status: ${operation.status}`,
+    `created ${operation.create_time} by ${operation.username}${operation.comment ? `  comment: ${operation.comment}` : ''}`,
+    '',
+    `${'SERIAL'.padEnd(16)}${'STATUS'.padEnd(12)}${'STAGE'.padEnd(14)}MESSAGE`,
+    ...tasks.map((t) => `${t.serial.padEnd(16)}${t.status.padEnd(12)}${t.stage.padEnd(14)}${t.message ?? ''}`),
+  ];
+  const counts = new Map<string, number>();
+  for (const t of tasks) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
+  lines.push('', [...counts].map(([status, n]) => `${n} ${status}`).join(', '));
+  return lines.join('\n');
+}
+
+async function run(argv: string[], config: FleetConfig): Promise<void> {
+  const [command, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      product: { type: 'string' },
+      version: { type: 'string' },
+      at: { type: 'string' },
+      reboot: { type: 'boolean', default: false },
+      comment: { type: 'string', default: '' },
+      user: { type: 'string', default: process.env.USER ?? 'fleet-cli' },
+      watch: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      limit: { type: 'string' },
+    },
+  });
+
+  switch (command) {
+    case 'devices': {
+      const serials = await new DeviceClient({ baseUrl: config.FLEET_DEVICE_API_URL }).listSerials(values.product);
+      const limit = values.limit ? Number(values.limit) : serials.length;
+      console.log(serials.slice(0, limit).join('\n'));
+      return;
+    }
+    case 'upgrade': {
+      if (!values.product) throw new UsageError('--product is required');
+      if (!values.version) throw new UsageError('--version is required');
+      const client = await connectClient(config);
+      const operation = await createUpgradeOperation(
+        client,
+        {
+          product_code: values.product,
+          target_version: { version_id: values.version },
+          reboot: values.reboot,
+          comment: values.comment,
+          appliances: positionals,
+          ...(values.at ? { upgrade_time: { datetime: parseWhen(values.at), time_type: 'utc' } } : {}),
+        },
+        { taskQueue: config.FLEET_TASK_QUEUE, username: values.user },
+      );
+      console.log(values.json ? JSON.stringify(operation, null, 2) : `operation ${operation.id} ${operation.status}: upgrade of ${operation.appliances.length} appliance(s) to ${operation.target_version.version_id}\nwatch it: npm run fleet -- status ${operation.id} --watch\nWeb UI:   http://localhost:${config.FLEET_TEMPORAL_UI_PORT}/namespaces/${config.FLEET_TEMPORAL_NAMESPACE}/workflows/upgrade-${operation.id}`);
+      return;
+    }
+    case 'status': {
+      const id = positionals[0];
+      if (!id) throw new UsageError('status needs an OPERATION_ID');
+      const client = await connectClient(config);
+      for (;;) {
+        const view = await getUpgradeOperation(client, id);
+        if (values.json) console.log(JSON.stringify(view));
+        else console.log(`${values.watch ? '\x1b[2J\x1b[H' : ''}${formatOperation(view)}`);
+        if (!values.watch || isTerminal(view.operation.status)) return;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+    case 'cancel': {
+      const id = positionals[0];
+      if (!id) throw new UsageError('cancel needs an OPERATION_ID');
+      await cancelUpgradeOperation(await connectClient(config), id);
+      console.log(`cancel requested for operation ${id}`);
+      return;
+    }
+    default:
+      throw new UsageError(command ? `unknown command '${command}'` : 'no command given');
+  }
+}
+
+if (require.main === module) {
+  run(process.argv.slice(2), loadConfig()).then(
+    () => process.exit(0),
+    (err: unknown) => {
+      if (err instanceof UsageError) console.error(`fleet: ${err.message}\n${USAGE}`);
+      else if (err instanceof InvalidRequestError || err instanceof OperationNotFoundError) console.error(`fleet: ${err.message}`);
+      else console.error(`fleet: ${(err as Error).message}`);
+      process.exit(err instanceof UsageError ? 2 : 1);
+    },
+  );
+}

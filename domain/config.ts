@@ -1,0 +1,31 @@
+/**
+ * Every environment variable the processes read, with its default (README "Configuration" lists
+ * the same). Parsed once per process; a bad value stops start-up with a message naming it.
+ */
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const configSchema = z.object({
+  FLEET_TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  FLEET_TEMPORAL_NAMESPACE: z.string().default('default'),
+  FLEET_TASK_QUEUE: z.string().default('fleet-upgrades'),
+  FLEET_TEMPORAL_PORT: port.default(7233),
+  FLEET_TEMPORAL_UI_PORT: port.default(8233),
+  FLEET_DATA_DIR: z.string().default('data'),
+  FLEET_API_HOST: z.string().default('127.0.0.1'),
+  FLEET_API_PORT: port.default(8080),
+  FLEET_DEVICE_API_URL: z.string().url().default('http://127.0.0.1:8090'),
+  FLEET_IMAGE_BASE_URL: z.string().url().default('http://127.0.0.1:8090/images'),
+  FLEET_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type FleetConfig = z.infer<typeof configSchema>;
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): FleetConfig {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${issues}`);
+  }
+  return result.data;
+}

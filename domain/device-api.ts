@@ -1,0 +1,92 @@
+/**
+ * The device API: the small HTTP protocol the orchestrator's activities speak to each device
+ * (real appliance drivers or the simulator). Documented in docs/device-api.md.
+ */
+import { z } from 'zod';
+import { arch, productCode, serial, version } from './scc';
+
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+
+export const deviceInfo = z.object({
+  serial,
+  product_code: productCode,
+  model: z.string(),
+  arch,
+  hostname: z.string(),
+  ip_address: z.string(),
+  time_zone: z.string(),
+  /** The version running now (the active partition). */
+  running_version: version,
+  /** What the standby partition holds, activated by a reboot with switch_partition. */
+  standby_version: version.nullable(),
+  esxi_version: z.string().nullable(),
+  connected: z.boolean(),
+  entitled: z.boolean(),
+  read_only: z.boolean(),
+  model_eol: z.boolean(),
+  groups: z.array(z.string()),
+});
+export type DeviceInfo = z.infer<typeof deviceInfo>;
+
+export const JOB_KINDS = ['stage', 'install', 'reboot'] as const;
+export const JOB_STATES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
+export const deviceJob = z.object({
+  id: z.string(),
+  serial,
+  kind: z.enum(JOB_KINDS),
+  state: z.enum(JOB_STATES),
+  /** 0..1 */
+  progress: z.number().min(0).max(1),
+  message: z.string().optional(),
+});
+export type DeviceJob = z.infer<typeof deviceJob>;
+
+export const stageImageRequest = z.object({
+  url: z.string().min(1),
+  target_version: version,
+  delta: z.boolean().default(false),
+  source_version: version.optional(),
+  size_bytes: z.number().int().positive().optional(),
+  checksum: z.string().optional(),
+});
+export type StageImageRequest = z.input<typeof stageImageRequest>;
+
+export const installRequest = z.object({
+  version_id: z.string().min(1),
+  esxi_force: z.boolean().default(false),
+});
+export type InstallRequest = z.input<typeof installRequest>;
+
+export const rebootRequest = z.object({
+  switch_partition: z.boolean().default(false),
+});
+export type RebootRequest = z.input<typeof rebootRequest>;
+
+export const deviceCounters = z.object({
+  stages: z.number().int(),
+  installs: z.number().int(),
+  reboots: z.number().int(),
+  idempotent_replays: z.number().int(),
+});
+export type DeviceCounters = z.infer<typeof deviceCounters>;
+
+/** Error body of every non-2xx device API answer. */
+export const deviceError = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+  }),
+});
+export type DeviceErrorBody = z.infer<typeof deviceError>;
+
+export const DEVICE_ERROR_CODES = {
+  notFound: 'device.not_found',
+  rebooting: 'device.rebooting',
+  disconnected: 'device.disconnected',
+  badRequest: 'request.invalid',
+  idempotencyKeyRequired: 'request.idempotency_key_required',
+  imageNotStaged: 'image.not_staged',
+  esxiConflict: 'install.esxi_conflict',
+  jobNotFound: 'job.not_found',
+  busy: 'device.busy',
+} as const;

@@ -1,0 +1,28 @@
+/** Pure rules about operations and their appliance tasks (deterministic: safe inside workflows). */
+import type { ApplianceTaskStatus, OperationStatus } from './scc';
+
+/**
+ * The operation's final status from its tasks' final statuses, as the seed defines it:
+ * all successful → successful; some successful → partially_successful; none successful →
+ * cancelled when every task was cancelled, otherwise failed.
+ */
+export function finalOperationStatus(taskStatuses: readonly ApplianceTaskStatus[]): OperationStatus {
+  if (taskStatuses.length === 0) return 'failed';
+  const successful = taskStatuses.filter((s) => s === 'successful').length;
+  if (successful === taskStatuses.length) return 'successful';
+  if (successful > 0) return 'partially_successful';
+  if (taskStatuses.every((s) => s === 'cancelled')) return 'cancelled';
+  return 'failed';
+}
+
+/** Workflow ids readable in the Temporal Web UI. */
+export const operationWorkflowId = (kind: OperationKind, operationId: string): string => `${kind}-${operationId}`;
+export const applianceTaskWorkflowId = (kind: OperationKind, operationId: string, serial: string): string =>
+  `${kind}-${operationId}-${serial}`;
+
+export const OPERATION_KINDS = ['upgrade', 'downgrade', 'reboot'] as const;
+export type OperationKind = (typeof OPERATION_KINDS)[number];
+
+/** Seconds-since-epoch (the seed's timestamp) to epoch milliseconds, and back. */
+export const secondsToMs = (seconds: number): number => Math.round(seconds * 1000);
+export const msToSeconds = (ms: number): number => Math.floor(ms / 1000);

@@ -1,0 +1,115 @@
+/**
+ * `npm start`: the whole system on its embedded defaults, in one terminal.
+ *   Temporal dev server (SQLite file under FLEET_DATA_DIR, Web UI on FLEET_TEMPORAL_UI_PORT),
+ *   the simulator with a demo fleet, the worker and the API. Ctrl-C stops them all.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Connection } from '@temporalio/client';
+import { loadConfig } from '../domain/config';
+import { createLogger } from '../domain/logging';
+import { SEARCH_ATTRIBUTE_TYPES } from '../domain/search-attributes';
+import { temporalCliPath } from './toolchain';
+
+const root = resolve(__dirname, '..');
+const config = loadConfig();
+const logger = createLogger('start', config.FLEET_LOG_LEVEL);
+const children: { name: string; proc: ChildProcess }[] = [];
+let stopping = false;
+
+function launch(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  const proc = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const stream of [proc.stdout, proc.stderr]) {
+    createInterface({ input: stream! }).on('line', (line) => process.stdout.write(`[${name}] ${line}\n`));
+  }
+  proc.on('exit', (code, signal) => {
+    if (!stopping) {
+      logger.error({ process: name, code, signal }, `${name} exited unexpectedly; stopping everything`);
+      void stopAll(1);
+    }
+  });
+  children.push({ name, proc });
+  return proc;
+}
+
+const tsProcess = (name: string, file: string, env: NodeJS.ProcessEnv = {}): ChildProcess =>
+  launch(name, process.execPath, ['--import', 'tsx', join(root, file)], env);
+
+async function stopAll(exitCode: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  // Reverse order: API and worker first, the Temporal server last.
+  for (const { name, proc } of [...children].reverse()) {
+    if (proc.exitCode !== null || proc.signalCode !== null) continue;
+    const exited = new Promise<void>((done) => proc.once('exit', () => done()));
+    proc.kill('SIGTERM');
+    const killTimer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(killTimer);
+    logger.info(`${name} stopped`);
+  }
+  process.exit(exitCode);
+}
+
+async function waitForTemporal(address: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      await connection.workflowService.getSystemInfo({});
+      await connection.close();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`Temporal did not answer at ${address} within ${timeoutMs / 1000}s: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+  const dataDir = resolve(root, config.FLEET_DATA_DIR);
+  mkdirSync(dataDir, { recursive: true });
+
+  const temporal = temporalCliPath();
+  launch('temporal', temporal, [
+    'server', 'start-dev',
+    '--ip', '127.0.0.1',
+    '--port', String(config.FLEET_TEMPORAL_PORT),
+    '--ui-port', String(config.FLEET_TEMPORAL_UI_PORT),
+    '--db-filename', join(dataDir, 'temporal.db'),
+    '--namespace', config.FLEET_TEMPORAL_NAMESPACE,
+    '--log-level', 'warn',
+    ...Object.entries(SEARCH_ATTRIBUTE_TYPES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
+  ]);
+  const temporalAddress = `127.0.0.1:${config.FLEET_TEMPORAL_PORT}`;
+  await waitForTemporal(temporalAddress, 60_000);
+
+  const deviceApi = new URL(config.FLEET_DEVICE_API_URL);
+  const env = { FLEET_TEMPORAL_ADDRESS: temporalAddress };
+  tsProcess('simulator', 'simulator/main.ts', { FLEET_SIM_HOST: deviceApi.hostname, FLEET_SIM_PORT: deviceApi.port || '80' });
+  tsProcess('worker', 'worker/main.ts', env);
+  tsProcess('api', 'api/main.ts', env);
+
+  const banner = [
+    '',
+    'Fleet upgrade orchestrator is starting:',
+    `  Temporal server   ${temporalAddress}  (namespace ${config.FLEET_TEMPORAL_NAMESPACE}, data in ${join(dataDir, 'temporal.db')})`,
+    `  Temporal Web UI   http://localhost:${config.FLEET_TEMPORAL_UI_PORT}`,
+    `  API               http://${config.FLEET_API_HOST}:${config.FLEET_API_PORT}/health`,
+    `  Device simulator  ${config.FLEET_DEVICE_API_URL}  (demo fleet)`,
+    '',
+    'Try:  npm run fleet -- upgrade --product SH --version 9.16.0-100 --reboot $(npm run -s fleet -- devices --product SH --limit 3)',
+    'Ctrl-C stops everything.',
+    '',
+  ];
+  process.stdout.write(banner.join('\n'));
+}
+
+main().catch((err: unknown) => {
+  logger.fatal({ err: (err as Error).message }, 'start failed');
+  void stopAll(1);
+});

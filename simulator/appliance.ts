@@ -1,0 +1,188 @@
+/**
+ * One simulated appliance. Jobs carry their start time and duration and are advanced lazily on
+ * every read, so a fleet of thousands needs no timers.
+ */
+import type { DeviceCounters, DeviceInfo, DeviceJob } from '../domain/device-api';
+import type { Version } from '../domain/scc';
+import type { ApplianceSpec } from './fleet';
+
+export interface SimulatorTimings {
+  /** Divides every simulated duration: 60 makes a minute pass in a second. */
+  speed: number;
+  defaultImageBytes: number;
+  installSeconds: number;
+  rebootSeconds: number;
+}
+
+export const DEFAULT_TIMINGS: SimulatorTimings = {
+  speed: 1,
+  defaultImageBytes: 800_000_000,
+  installSeconds: 120,
+  rebootSeconds: 90,
+};
+
+export class DeviceApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Job {
+  id: string;
+  kind: DeviceJob['kind'];
+  startedAt: number;
+  durationMs: number;
+  state: DeviceJob['state'];
+  message?: string;
+  /** Applied once, when the job's time is up. */
+  complete: () => void;
+}
+
+interface StagedImage {
+  version: Version;
+  delta: boolean;
+}
+
+interface RecordedResponse {
+  status: number;
+  body: unknown;
+}
+
+export class SimulatedAppliance {
+  private runningVersion: Version;
+  private standbyVersion: Version | null = null;
+  private readonly staged = new Map<string, StagedImage>();
+  private readonly jobs = new Map<string, Job>();
+  private readonly idempotent = new Map<string, RecordedResponse>();
+  private rebootingUntil = 0;
+  private jobSeq = 0;
+  readonly counters: DeviceCounters = { stages: 0, installs: 0, reboots: 0, idempotent_replays: 0 };
+
+  constructor(
+    readonly spec: ApplianceSpec,
+    private readonly timings: SimulatorTimings,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.runningVersion = spec.running_version;
+  }
+
+  private simulatedMs(seconds: number): number {
+    return (seconds * 1000) / this.timings.speed;
+  }
+
+  /** Finishes every job whose time is up. */
+  private advance(): void {
+    const now = this.now();
+    for (const job of this.jobs.values()) {
+      if (job.state === 'running' && now >= job.startedAt + job.durationMs) {
+        job.state = 'succeeded';
+        job.complete();
+      }
+    }
+  }
+
+  /** Throws when the device cannot answer (disconnected, or down in a reboot). */
+  private reachable(): void {
+    this.advance();
+    if (!this.spec.connected) throw new DeviceApiError(503, 'device.disconnected', `appliance ${this.spec.serial} is not connected`);
+    if (this.now() < this.rebootingUntil) throw new DeviceApiError(503, 'device.rebooting', `appliance ${this.spec.serial} is rebooting`);
+  }
+
+  info(): DeviceInfo {
+    this.reachable();
+    const { bandwidth_bps: _bandwidth, running_version: _initial, ...fixed } = this.spec;
+    return { ...fixed, running_version: this.runningVersion, standby_version: this.standbyVersion };
+  }
+
+  /**
+   * Runs a mutating call once per idempotency key: a repeated key returns the first answer and
+   * changes nothing.
+   */
+  idempotently(key: string, call: () => RecordedResponse): RecordedResponse {
+    const previous = this.idempotent.get(key);
+    if (previous) {
+      this.counters.idempotent_replays++;
+      return previous;
+    }
+    const response = call();
+    this.idempotent.set(key, response);
+    return response;
+  }
+
+  private startJob(kind: Job['kind'], durationMs: number, complete: () => void): DeviceJob {
+    const busy = [...this.jobs.values()].find((j) => j.state === 'running');
+    if (busy) throw new DeviceApiError(409, 'device.busy', `appliance ${this.spec.serial} is busy with ${busy.kind} job ${busy.id}`);
+    const job: Job = { id: `${kind}-${++this.jobSeq}`, kind, startedAt: this.now(), durationMs, state: 'running', complete };
+    this.jobs.set(job.id, job);
+    return this.view(job);
+  }
+
+  stage(request: { target_version: Version; delta: boolean; size_bytes?: number | undefined }): DeviceJob {
+    this.reachable();
+    const bytes = request.size_bytes ?? (request.delta ? this.timings.defaultImageBytes / 10 : this.timings.defaultImageBytes);
+    const seconds = bytes / this.spec.bandwidth_bps;
+    return this.startJob('stage', this.simulatedMs(seconds), () => {
+      this.counters.stages++;
+      this.staged.set(request.target_version.version_id, { version: request.target_version, delta: request.delta });
+    });
+  }
+
+  install(request: { version_id: string; esxi_force: boolean }): DeviceJob {
+    this.reachable();
+    const image = this.staged.get(request.version_id);
+    if (!image) throw new DeviceApiError(409, 'image.not_staged', `no staged image for version ${request.version_id} on ${this.spec.serial}`);
+    return this.startJob('install', this.simulatedMs(this.timings.installSeconds), () => {
+      this.counters.installs++;
+      // Installs go to the standby partition; a reboot with switch_partition activates them.
+      this.standbyVersion = image.version;
+    });
+  }
+
+  reboot(request: { switch_partition: boolean }): DeviceJob {
+    this.reachable();
+    const durationMs = this.simulatedMs(this.timings.rebootSeconds);
+    const job = this.startJob('reboot', durationMs, () => undefined);
+    this.counters.reboots++;
+    this.rebootingUntil = this.now() + durationMs;
+    if (request.switch_partition && this.standbyVersion) {
+      const previous = this.runningVersion;
+      this.runningVersion = this.standbyVersion;
+      this.standbyVersion = previous;
+    }
+    return job;
+  }
+
+  job(id: string): DeviceJob {
+    this.reachable();
+    const job = this.jobs.get(id);
+    if (!job) throw new DeviceApiError(404, 'job.not_found', `no job ${id} on ${this.spec.serial}`);
+    return this.view(job);
+  }
+
+  cancelJob(id: string): DeviceJob {
+    this.reachable();
+    const job = this.jobs.get(id);
+    if (!job) throw new DeviceApiError(404, 'job.not_found', `no job ${id} on ${this.spec.serial}`);
+    if (job.state === 'running' && job.kind !== 'reboot') {
+      job.state = 'cancelled';
+      job.message = 'cancelled by request';
+    }
+    return this.view(job);
+  }
+
+  private view(job: Job): DeviceJob {
+    const progress = job.state === 'succeeded' ? 1 : Math.min(0.99, (this.now() - job.startedAt) / Math.max(1, job.durationMs));
+    return {
+      id: job.id,
+      serial: this.spec.serial,
+      kind: job.kind,
+      state: job.state,
+      progress: Math.max(0, progress),
+      ...(job.message ? { message: job.message } : {}),
+    };
+  }
+}

@@ -1,0 +1,90 @@
+/** Deterministic generation of a simulated appliance fleet from a seed. */
+import { PRODUCT_CODES, type Arch, type ProductCode, type Version } from '../domain/scc';
+
+export interface ApplianceSpec {
+  serial: string;
+  product_code: ProductCode;
+  model: string;
+  arch: Arch;
+  hostname: string;
+  ip_address: string;
+  time_zone: string;
+  running_version: Version;
+  esxi_version: string | null;
+  connected: boolean;
+  entitled: boolean;
+  read_only: boolean;
+  model_eol: boolean;
+  groups: string[];
+  /** Link speed in bytes per (simulated) second. */
+  bandwidth_bps: number;
+}
+
+/** mulberry32: small, fast, repeatable. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const SERIAL_PREFIX: Record<ProductCode, string> = { SH: 'S', EX: 'E', IC: 'I', SMC: 'M', WW: 'W', GC: 'G' };
+const MODELS: Record<ProductCode, string[]> = {
+  SH: ['CX580', 'CX780', 'CX3080', 'CX5080'],
+  EX: ['EX560', 'EX760', 'EX1160'],
+  IC: ['IC-9000'],
+  SMC: ['SMC-8000'],
+  WW: ['VCX10', 'VCX30'],
+  GC: ['GC-255'],
+};
+const TIME_ZONES = ['UTC', 'Europe/London', 'Europe/Berlin', 'America/New_York', 'America/Los_Angeles', 'Asia/Tokyo', 'Asia/Kolkata', 'Australia/Sydney'];
+const START_VERSIONS = ['9.12.0', '9.12.1', '9.14.0'];
+
+export const versionOf = (versionNumber: string, buildNumber = '100'): Version => ({
+  version_id: `${versionNumber}-${buildNumber}`,
+  version_number: versionNumber,
+  build_number: buildNumber,
+});
+
+function hex(rand: () => number, digits: number): string {
+  let s = '';
+  for (let i = 0; i < digits; i++) s += Math.floor(rand() * 16).toString(16).toUpperCase();
+  return s;
+}
+
+/**
+ * A fleet of `count` connected, entitled, writable appliances of every product code and both
+ * arches, spread over several time zones. The same seed always gives the same fleet.
+ */
+export function generateAppliances(count: number, seed = 1): ApplianceSpec[] {
+  const rand = seededRandom(seed);
+  const fleet: ApplianceSpec[] = [];
+  for (let i = 0; i < count; i++) {
+    const product = PRODUCT_CODES[i % PRODUCT_CODES.length]!;
+    // Pattern ^[A-Za-z][0-9A-Fa-f]{2}[A-Za-z]{0,2}[0-9A-Fa-f]{8}$; the index in the last six digits keeps serials unique.
+    const serial = `${SERIAL_PREFIX[product]}${hex(rand, 4)}${i.toString(16).toUpperCase().padStart(6, '0')}`;
+    const models = MODELS[product];
+    fleet.push({
+      serial,
+      product_code: product,
+      model: models[Math.floor(rand() * models.length)]!,
+      arch: rand() < 0.85 ? 'x86_64' : 'i386',
+      hostname: `${product.toLowerCase()}-${i.toString().padStart(5, '0')}`,
+      ip_address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+      time_zone: TIME_ZONES[Math.floor(rand() * TIME_ZONES.length)]!,
+      running_version: versionOf(START_VERSIONS[Math.floor(rand() * START_VERSIONS.length)]!),
+      esxi_version: product === 'SH' && rand() < 0.3 ? '6.7.0' : null,
+      connected: true,
+      entitled: true,
+      read_only: false,
+      model_eol: false,
+      groups: [`group-${i % 4}`],
+      bandwidth_bps: 5_000_000 + Math.floor(rand() * 20_000_000),
+    });
+  }
+  return fleet;
+}

@@ -1,0 +1,125 @@
+/** The simulator's HTTP server: the device API (docs/device-api.md) for every simulated device, plus /admin. */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { IDEMPOTENCY_KEY_HEADER, installRequest, rebootRequest, stageImageRequest } from '../domain/device-api';
+import { DeviceApiError, SimulatedAppliance, type SimulatorTimings } from './appliance';
+import type { ApplianceSpec } from './fleet';
+
+export class Simulator {
+  readonly appliances = new Map<string, SimulatedAppliance>();
+
+  constructor(specs: ApplianceSpec[], timings: SimulatorTimings) {
+    for (const spec of specs) this.appliances.set(spec.serial, new SimulatedAppliance(spec, timings));
+  }
+
+  appliance(serial: string): SimulatedAppliance {
+    const appliance = this.appliances.get(serial);
+    if (!appliance) throw new DeviceApiError(404, 'device.not_found', `no device with serial ${serial}`);
+    return appliance;
+  }
+}
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new DeviceApiError(413, 'request.invalid', 'request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return {};
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new DeviceApiError(400, 'request.invalid', 'request body is not valid JSON');
+  }
+}
+
+function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new DeviceApiError(400, 'request.invalid', `${issue.path.join('.') || 'body'}: ${issue.message}`);
+  }
+  return result.data;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+const MUTATIONS = { stage: stageImageRequest, install: installRequest, reboot: rebootRequest } as const;
+
+async function route(sim: Simulator, req: IncomingMessage): Promise<{ status: number; body: unknown }> {
+  const url = new URL(req.url ?? '/', 'http://simulator');
+  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  const method = req.method ?? 'GET';
+
+  if (method === 'GET' && parts.length === 1 && parts[0] === 'health') return { status: 200, body: { status: 'ok', devices: sim.appliances.size } };
+
+  if (parts[0] === 'devices') {
+    if (method === 'GET' && parts.length === 1) {
+      const offset = Number(url.searchParams.get('offset') ?? 0);
+      const limit = Math.min(Number(url.searchParams.get('limit') ?? 1000), 10_000);
+      const product = url.searchParams.get('product_code');
+      const matching = [...sim.appliances.values()].filter((a) => !product || a.spec.product_code === product);
+      const serials = matching.slice(offset, offset + limit).map((a) => a.spec.serial);
+      return { status: 200, body: { total: matching.length, serials } };
+    }
+    const appliance = sim.appliance(parts[1] ?? '');
+    if (method === 'GET' && parts.length === 2) return { status: 200, body: appliance.info() };
+    if (method === 'GET' && parts.length === 4 && parts[2] === 'jobs') return { status: 200, body: appliance.job(parts[3]!) };
+    if (method === 'POST' && parts.length === 5 && parts[2] === 'jobs' && parts[4] === 'cancel') return { status: 200, body: appliance.cancelJob(parts[3]!) };
+    if (method === 'POST' && parts.length === 3 && parts[2]! in MUTATIONS) {
+      const kind = parts[2] as keyof typeof MUTATIONS;
+      const key = req.headers[IDEMPOTENCY_KEY_HEADER];
+      if (typeof key !== 'string' || key.length === 0) throw new DeviceApiError(400, 'request.idempotency_key_required', `the ${IDEMPOTENCY_KEY_HEADER} header is required`);
+      const body = await readJson(req);
+      return appliance.idempotently(`${kind}:${key}`, () => {
+        switch (kind) {
+          case 'stage':
+            return { status: 202, body: appliance.stage(parse(stageImageRequest, body)) };
+          case 'install':
+            return { status: 202, body: appliance.install(parse(installRequest, body)) };
+          case 'reboot':
+            return { status: 202, body: appliance.reboot(parse(rebootRequest, body)) };
+        }
+      });
+    }
+  }
+
+  if (parts[0] === 'admin' && parts[1] === 'devices' && parts.length === 4 && parts[3] === 'counters' && method === 'GET') {
+    return { status: 200, body: sim.appliance(parts[2]!).counters };
+  }
+  throw new DeviceApiError(404, 'request.invalid', `no route ${method} ${url.pathname}`);
+}
+
+export function createSimulatorServer(sim: Simulator, logger: Logger): Server {
+  return createServer((req, res) => {
+    route(sim, req).then(
+      ({ status, body }) => send(res, status, body),
+      (err: unknown) => {
+        if (err instanceof DeviceApiError) {
+          send(res, err.status, { error: { code: err.code, message: err.message } });
+        } else {
+          logger.error({ err }, 'simulator request failed');
+          send(res, 500, { error: { code: 'internal', message: 'internal simulator error' } });
+        }
+      },
+    );
+  });
+}
+
+export async function listen(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}

@@ -1,0 +1,31 @@
+/** The worker process: `npm run worker`. Stops cleanly on SIGINT/SIGTERM (the SDK drains in-flight tasks). */
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import { loadConfig } from '../domain/config';
+import { createLogger } from '../domain/logging';
+import { createFleetWorker } from './create-worker';
+import { PinoTemporalLogger } from './logging';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('worker', config.FLEET_LOG_LEVEL);
+  Runtime.install({ logger: new PinoTemporalLogger(logger) });
+  const connection = await NativeConnection.connect({ address: config.FLEET_TEMPORAL_ADDRESS });
+  const worker = await createFleetWorker({
+    connection,
+    namespace: config.FLEET_TEMPORAL_NAMESPACE,
+    taskQueue: config.FLEET_TASK_QUEUE,
+    deviceApiUrl: config.FLEET_DEVICE_API_URL,
+    imageBaseUrl: config.FLEET_IMAGE_BASE_URL,
+    logger,
+  });
+  logger.info({ taskQueue: config.FLEET_TASK_QUEUE, temporal: config.FLEET_TEMPORAL_ADDRESS, devices: config.FLEET_DEVICE_API_URL }, 'worker started');
+  await worker.run();
+  await connection.close();
+  logger.info('worker stopped');
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  createLogger('worker').fatal({ err }, 'worker failed');
+  process.exit(1);
+});

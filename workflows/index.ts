@@ -1,0 +1,3 @@
+/** Every workflow the worker registers (the bundle entry point). */
+export { upgradeOperation } from './upgrade-operation';
+export { applianceUpgradeTask } from './appliance-upgrade-task';

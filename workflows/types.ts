@@ -1,0 +1,44 @@
+/** Inputs, results and queries shared by the operation and appliance task workflows and their callers. */
+import { defineQuery } from '@temporalio/workflow';
+import type { ApplianceTaskStatus, ProductCode, ApplianceUpgradeTaskStage, OperationStatus, UpgradeOperation, Version } from '../domain/scc';
+
+export const DEFAULT_TASK_TIMEOUT_MS = 30 * 60 * 1000;
+
+export interface UpgradeOperationInput {
+  operation: UpgradeOperation;
+  /** UTC instant (epoch ms) at which tasks start; absent means at once. */
+  startAtMs?: number;
+  /** Each appliance task fails when it has not finished within this limit (default 30 minutes). */
+  taskTimeoutMs?: number;
+}
+
+export interface ApplianceUpgradeTaskInput {
+  operationId: string;
+  serial: string;
+  product_code: ProductCode;
+  target_version: Version;
+  reboot: boolean;
+  esxi_force: boolean;
+  startAtMs?: number;
+  taskTimeoutMs: number;
+}
+
+export interface ApplianceTaskOutcome {
+  serial: string;
+  status: ApplianceTaskStatus;
+  stage: ApplianceUpgradeTaskStage;
+  /** Epoch ms at which the task actually ran. */
+  taskStartMs?: number;
+  current_version?: Version;
+  message?: string;
+}
+
+export interface UpgradeOperationState {
+  operation: UpgradeOperation;
+  tasks: ApplianceTaskOutcome[];
+}
+
+export const upgradeOperationStateQuery = defineQuery<UpgradeOperationState>('upgradeOperationState');
+export const applianceTaskStateQuery = defineQuery<ApplianceTaskOutcome>('applianceTaskState');
+
+export type { OperationStatus };
