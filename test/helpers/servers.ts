@@ -1,0 +1,79 @@
+/** Real servers for the tests: the Temporal dev server, the Java time-skipping server, the simulator process. */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
+import { SA } from '../../domain/search-attributes';
+import { temporalCliPath, testServerLauncherPath } from '../../scripts/toolchain';
+
+const root = join(__dirname, '..', '..');
+let runtimeInstalled = false;
+
+/** Keeps the SDK's own logging to errors so test output stays readable. */
+export function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+}
+
+/** The real Temporal CLI dev server (in memory), with every custom search attribute registered. */
+export async function startDevServer(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: temporalCliPath() },
+      ip: '127.0.0.1',
+      searchAttributes: Object.values(SA),
+      extraArgs: ['--log-level', 'error'],
+    },
+  });
+}
+
+/** The Java time-skipping test server, with every custom search attribute registered. */
+export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: testServerLauncherPath() } },
+  });
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(Object.values(SA).map((key) => [key.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+  });
+  return env;
+}
+
+export interface SimulatorProcess {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** The simulator as a separate process on a free loopback port. */
+export async function startSimulator(options: { appliances: number; speed: number; seed?: number }): Promise<SimulatorProcess> {
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'simulator/main.ts'), '--port', '0', '--appliances', String(options.appliances), '--speed', String(options.speed), '--seed', String(options.seed ?? 1)],
+    { cwd: root, env: { ...process.env, FLEET_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('simulator did not start within 30s')), 30_000);
+    proc.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      const match = /"port":(\d+)/.exec(line);
+      if (match && line.includes('simulator listening')) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+      }),
+  };
+}

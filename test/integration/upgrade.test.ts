@@ -1,0 +1,169 @@
+/**
+ * One upgrade end to end on real parts: the Temporal CLI dev server, the simulator as a separate
+ * process over HTTP, the real worker and activities, and the fleet CLI as a process.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { DeviceClient } from '../../activities/device-client';
+import { createUpgradeOperation, cancelUpgradeOperation, getUpgradeOperation, InvalidRequestError, type OperationView } from '../../client/operations';
+import { createLogger } from '../../domain/logging';
+import type { upgradeOperation } from '../../workflows';
+import { createFleetWorker } from '../../worker/create-worker';
+import { startDevServer, startSimulator, type SimulatorProcess } from '../helpers/servers';
+
+const run = promisify(execFile);
+const root = join(__dirname, '..', '..');
+const taskQueue = 'integration-upgrades';
+const TARGET = '9.16.0-100';
+
+let env: TestWorkflowEnvironment;
+let sim: SimulatorProcess;
+let worker: Worker;
+let workerRun: Promise<void>;
+let devices: DeviceClient;
+
+beforeAll(async () => {
+  [env, sim] = await Promise.all([startDevServer(), startSimulator({ appliances: 180, speed: 400 })]);
+  devices = new DeviceClient({ baseUrl: sim.url });
+  worker = await createFleetWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    deviceApiUrl: sim.url,
+    imageBaseUrl: 'http://images.test.invalid',
+    logger: createLogger('test-worker', 'warn'),
+  });
+  workerRun = worker.run();
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await workerRun;
+  await sim?.stop();
+  await env?.teardown();
+});
+
+const result = (operationId: string) => env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operationId}`).result();
+
+/** Visibility is eventually consistent: read until it agrees with the expectation or time runs out. */
+async function viewWhen(operationId: string, done: (view: OperationView) => boolean): Promise<OperationView> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const view = await getUpgradeOperation(env.client, operationId);
+    if (done(view) || Date.now() > deadline) return view;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+test('upgrades 20 appliances: all successful, each version changed, each installed exactly once', async () => {
+  const serials = (await devices.listSerials('SH')).slice(0, 20);
+  expect(serials).toHaveLength(20);
+  const before = await Promise.all(serials.map((s) => devices.info(s)));
+  expect(before.every((info) => info.running_version.version_id !== TARGET)).toBe(true);
+
+  const operation = await createUpgradeOperation(
+    env.client,
+    { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'integration', appliances: serials },
+    { taskQueue, username: 'tester' },
+  );
+  expect(operation.status).toBe('running');
+
+  const outcome = await result(operation.id);
+  expect(outcome.operation.status).toBe('successful');
+  expect(outcome.tasks).toHaveLength(20);
+  for (const task of outcome.tasks) expect([task.serial, task.status, task.stage]).toEqual([task.serial, 'successful', 'completed']);
+
+  for (const serial of serials) {
+    const [info, counters] = await Promise.all([devices.info(serial), devices.counters(serial)]);
+    expect(info.running_version.version_id).toBe(TARGET);
+    expect(counters.installs).toBe(1);
+    expect(counters.reboots).toBe(1);
+  }
+
+  // The CLI/API view comes from visibility, without asking the worker.
+  const view = await viewWhen(operation.id, (v) => v.operation.status === 'successful' && v.tasks.every((t) => t.stage === 'completed'));
+  expect(view.operation.status).toBe('successful');
+  expect(view.tasks.map((t) => t.stage)).toEqual(Array(20).fill('completed'));
+});
+
+test('a task fails with the reason when its appliance is of another product or unknown; the operation is partially_successful', async () => {
+  const [good] = await devices.listSerials('SH').then((s) => s.slice(20, 21));
+  const [other] = await devices.listSerials('EX');
+  const unknown = 'S00AB00000000';
+  const operation = await createUpgradeOperation(
+    env.client,
+    { product_code: 'SH', target_version: { version_id: TARGET }, reboot: false, comment: '', appliances: [good!, other!, unknown] },
+    { taskQueue, username: 'tester' },
+  );
+  const outcome = await result(operation.id);
+  const bySerial = new Map(outcome.tasks.map((t) => [t.serial, t]));
+  expect(outcome.operation.status).toBe('partially_successful');
+  expect(bySerial.get(good!)!.status).toBe('successful');
+  expect(bySerial.get(other!)).toMatchObject({ status: 'failed', stage: 'failed', message: `appliance ${other} is EX, the operation is for SH` });
+  expect(bySerial.get(unknown)).toMatchObject({ status: 'failed', stage: 'failed', message: `GET /devices/${unknown}: no device with serial ${unknown}` });
+  expect((await devices.counters(other!)).installs).toBe(0);
+
+  const view = await viewWhen(operation.id, (v) => v.tasks.every((t) => t.message !== undefined || t.status === 'successful'));
+  expect(view.tasks.find((t) => t.serial === other)?.message).toBe(`appliance ${other} is EX, the operation is for SH`);
+});
+
+test('cancelling a scheduled operation cancels every task and touches no device', async () => {
+  const serials = (await devices.listSerials('IC')).slice(0, 3);
+  const operation = await createUpgradeOperation(
+    env.client,
+    {
+      product_code: 'IC',
+      target_version: { version_id: TARGET },
+      reboot: true,
+      comment: '',
+      appliances: serials,
+      upgrade_time: { datetime: Math.floor(Date.now() / 1000) + 3600, time_type: 'utc' },
+    },
+    { taskQueue, username: 'tester' },
+  );
+  expect(operation.status).toBe('scheduled');
+  expect((await viewWhen(operation.id, (v) => v.operation.status === 'scheduled')).operation.status).toBe('scheduled');
+
+  await cancelUpgradeOperation(env.client, operation.id);
+  const outcome = await result(operation.id);
+  expect(outcome.operation.status).toBe('cancelled');
+  expect(outcome.tasks.map((t) => [t.status, t.stage])).toEqual(Array(3).fill(['cancelled', 'cancelled']));
+  for (const serial of serials) expect(await devices.counters(serial)).toMatchObject({ stages: 0, installs: 0, reboots: 0 });
+});
+
+test('an invalid request names the field and starts nothing', async () => {
+  const attempt = createUpgradeOperation(
+    env.client,
+    { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: '', appliances: ['nope'] },
+    { taskQueue, username: 'tester' },
+  );
+  await expect(attempt).rejects.toThrow(InvalidRequestError);
+  await expect(attempt).rejects.toThrow('appliances.0: must match the serial pattern');
+});
+
+test('the fleet CLI starts an upgrade and shows each appliance reaching completed', async () => {
+  const cliEnv = { ...process.env, FLEET_TEMPORAL_ADDRESS: env.address, FLEET_TASK_QUEUE: taskQueue, FLEET_DEVICE_API_URL: sim.url, FLEET_LOG_LEVEL: 'warn' };
+  const fleet = (...args: string[]) => run(process.execPath, ['--import', 'tsx', join(root, 'client/cli.ts'), ...args], { cwd: root, env: cliEnv });
+
+  const serials = (await fleet('devices', '--product', 'WW', '--limit', '3')).stdout.trim().split('\n');
+  expect(serials).toHaveLength(3);
+  const started = await fleet('upgrade', '--product', 'WW', '--version', TARGET, '--reboot', '--json', '--user', 'cli-user', ...serials);
+  const operation = JSON.parse(started.stdout) as { id: string; username: string; appliances: string[] };
+  expect(operation.username).toBe('cli-user');
+  expect(operation.appliances).toEqual(serials);
+
+  const watched = await fleet('status', operation.id, '--watch', '--json');
+  const last = JSON.parse(watched.stdout.trim().split('\n').pop()!) as OperationView;
+  expect(last.operation.status).toBe('successful');
+  expect(last.tasks.map((t) => [t.serial, t.status])).toEqual(serials.map((s) => [s, 'successful']));
+
+  const table = await fleet('status', operation.id);
+  expect(table.stdout).toContain(`operation ${operation.id}`);
+  expect(table.stdout).toContain('3 successful');
+
+  await expect(fleet('status', '424242')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('no operation with id 424242') });
+  await expect(fleet('upgrade', '--product', 'WW', serials[0]!)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--version is required') });
+});

@@ -1,0 +1,104 @@
+/**
+ * Workflow tests in virtual time (Java time-skipping test server): hours-long waits and the task
+ * time limit pass in seconds.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { UpgradeOperation } from '../../domain/scc';
+import type { upgradeOperation } from '../../workflows';
+import { upgradeOperationStateQuery, type UpgradeOperationInput } from '../../workflows/types';
+import { fakeDeviceActivities } from '../helpers/fake-device';
+import { startTimeSkippingServer } from '../helpers/servers';
+
+const HOUR = 3600_000;
+let env: TestWorkflowEnvironment;
+let seq = 0;
+
+beforeAll(async () => {
+  env = await startTimeSkippingServer();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+function operation(appliances: string[]): UpgradeOperation {
+  seq++;
+  return {
+    id: `9${seq}`,
+    username: 'tester',
+    create_time: new Date().toISOString(),
+    status: 'scheduled',
+    product_code: 'SH',
+    target_version: { version_id: '9.16.0-100' },
+    reboot: true,
+    comment: '',
+    appliances,
+  };
+}
+
+async function withWorker<T>(activities: object, fn: (taskQueue: string) => Promise<T>): Promise<T> {
+  const taskQueue = `tq-${seq}-${Date.now()}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowsPath: require.resolve('../../workflows'),
+    activities,
+  });
+  return worker.runUntil(fn(taskQueue));
+}
+
+test('an operation scheduled 6 hours ahead starts its tasks at that instant, in virtual time', async () => {
+  const fake = fakeDeviceActivities();
+  const serials = ['S1212345678', 'S12A12345678', 'S12AB12345678'];
+  const op = operation(serials);
+  const wallStart = Date.now();
+  const startAtMs = (await env.currentTimeMs()) + 6 * HOUR;
+
+  const result = await withWorker(fake.activities, async (taskQueue) => {
+    const handle = await env.client.workflow.start<typeof upgradeOperation>('upgradeOperation', {
+      taskQueue,
+      workflowId: `upgrade-${op.id}`,
+      args: [{ operation: op, startAtMs } satisfies UpgradeOperationInput],
+    });
+    // Before the instant: scheduled, and nothing has touched a device.
+    const before = await handle.query(upgradeOperationStateQuery);
+    expect(before.operation.status).toBe('scheduled');
+    expect(before.tasks.map((t) => t.status)).toEqual(['scheduled', 'scheduled', 'scheduled']);
+    expect(fake.calls).toHaveLength(0);
+    return handle.result();
+  });
+
+  expect(result.operation.status).toBe('successful');
+  for (const task of result.tasks) {
+    expect(task.status).toBe('successful');
+    expect(task.stage).toBe('completed');
+    // Each task ran at the scheduled instant (virtual time), not before it and not long after.
+    expect(task.taskStartMs).toBeGreaterThanOrEqual(startAtMs);
+    expect(task.taskStartMs! - startAtMs).toBeLessThan(60_000);
+    expect(task.current_version?.version_id).toBe('9.16.0-100');
+  }
+  expect(new Set(fake.calls.filter((c) => c.activity === 'installImage').map((c) => c.serial))).toEqual(new Set(serials));
+  // Six virtual hours took far less real time (a loose bound: this is about virtual time, not speed).
+  expect(Date.now() - wallStart).toBeLessThan(HOUR / 60);
+});
+
+test('a task that cannot finish within its time limit fails with a clear message', async () => {
+  const stuck = 'S12AB1234567B';
+  const fake = fakeDeviceActivities({ unreachable: new Set([stuck]) });
+  const op = operation(['S1212345678', stuck]);
+  const result = await withWorker(fake.activities, (taskQueue) =>
+    env.client.workflow.execute<typeof upgradeOperation>('upgradeOperation', {
+      taskQueue,
+      workflowId: `upgrade-${op.id}`,
+      args: [{ operation: op, taskTimeoutMs: 2 * 60_000 } satisfies UpgradeOperationInput],
+    }),
+  );
+  const bySerial = new Map(result.tasks.map((t) => [t.serial, t]));
+  expect(bySerial.get('S1212345678')!.status).toBe('successful');
+  expect(bySerial.get(stuck)!.status).toBe('failed');
+  expect(bySerial.get(stuck)!.stage).toBe('failed');
+  expect(bySerial.get(stuck)!.message).toBe('task did not finish within 2 minutes (timed out in stage initiating)');
+  expect(result.operation.status).toBe('partially_successful');
+  // The unreachable appliance was retried, then abandoned: never staged or installed.
+  expect(fake.calls.filter((c) => c.serial === stuck && c.activity !== 'readApplianceInfo')).toHaveLength(0);
+});
