@@ -15,7 +15,7 @@ for tool in java mvn; do
 done
 log "fetching io.temporal:temporal-test-server:$TEMPORAL_TEST_SERVER_VERSION and its dependencies with Maven"
 rm -rf "$TEST_SERVER_DIR"; mkdir -p "$TEST_SERVER_DIR/bin"
-mvn -B -q -f "$here/test-server/pom.xml" \
+mvn -B -q -Dstyle.color=never -f "$here/test-server/pom.xml" \
   -Dtest.server.version="$TEMPORAL_TEST_SERVER_VERSION" \
   dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$TEST_SERVER_DIR/lib" >&2
 cat > "$launcher" <<LAUNCHER
