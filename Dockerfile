@@ -5,7 +5,7 @@ WORKDIR /app
 ENV NODE_ENV=production FLEET_SKIP_TOOLCHAIN=1
 COPY package.json package-lock.json ./
 COPY scripts ./scripts
-RUN npm ci --omit=dev && npm cache clean --force
+RUN npm install --omit=dev && npm cache clean --force
 COPY . .
 USER node
 CMD ["node", "--import", "tsx", "worker/main.ts"]
