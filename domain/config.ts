@@ -13,6 +13,8 @@ export const configSchema = z.object({
   FLEET_TEMPORAL_PORT: port.default(7233),
   FLEET_TEMPORAL_UI_PORT: port.default(8233),
   FLEET_DATA_DIR: z.string().default('data'),
+  /** `sqlite:<path>` (embedded default) or `postgres://user:password@host:port/db`. */
+  FLEET_STORE_URL: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'must start with sqlite: or postgres://').default('sqlite:data/fleet.db'),
   FLEET_API_HOST: z.string().default('127.0.0.1'),
   FLEET_API_PORT: port.default(8080),
   FLEET_DEVICE_API_URL: z.string().url().default('http://127.0.0.1:8090'),

@@ -1,0 +1,141 @@
+/**
+ * One query layer, two backends. SQL is written once with `$1…$n` placeholders in the subset both
+ * SQLite and PostgreSQL understand (TEXT, BIGINT, INTEGER 0/1 for booleans, ON CONFLICT, RETURNING).
+ *   sqlite:<path>          embedded default: one file, WAL, shared safely by several processes
+ *   postgres://…           production
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+
+export type Dialect = 'sqlite' | 'postgres';
+export type Row = Record<string, unknown>;
+
+export interface Db {
+  readonly dialect: Dialect;
+  query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  execute(sql: string, params?: readonly unknown[]): Promise<number>;
+  /** Runs `fn` in one transaction: all of it lands, or none of it. */
+  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Serializes access to the single SQLite connection, so a transaction never interleaves with other statements. */
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn, fn);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/** `$n` placeholders become positional `?`, with the values in order of appearance (a `$n` may repeat). */
+function toSqlite(sql: string, params: readonly unknown[]): [string, unknown[]] {
+  const values: unknown[] = [];
+  const text = sql.replace(/\$(\d+)/g, (_match, n: string) => {
+    const value = params[Number(n) - 1];
+    values.push(typeof value === 'boolean' ? (value ? 1 : 0) : value);
+    return '?';
+  });
+  return [text, values];
+}
+
+class SqliteDb implements Db {
+  readonly dialect = 'sqlite' as const;
+  private readonly lock = new Mutex();
+
+  constructor(private readonly conn: BetterSqlite3.Database) {}
+
+  private queryNow<T extends Row>(sql: string, params: readonly unknown[]): T[] {
+    const [text, values] = toSqlite(sql, params);
+    return this.conn.prepare(text).all(...values) as T[];
+  }
+  private executeNow(sql: string, params: readonly unknown[]): number {
+    const [text, values] = toSqlite(sql, params);
+    return this.conn.prepare(text).run(...values).changes;
+  }
+
+  query<T extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return this.lock.run(async () => this.queryNow<T>(sql, params));
+  }
+  execute(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return this.lock.run(async () => this.executeNow(sql, params));
+  }
+  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    return this.lock.run(async () => {
+      // IMMEDIATE takes the write lock up front, so two processes never deadlock upgrading a read lock.
+      this.conn.exec('BEGIN IMMEDIATE');
+      const tx: Db = {
+        dialect: 'sqlite',
+        query: async <R extends Row>(sql: string, params: readonly unknown[] = []) => this.queryNow<R>(sql, params),
+        execute: async (sql: string, params: readonly unknown[] = []) => this.executeNow(sql, params),
+        transaction: (inner) => inner(tx),
+        close: async () => undefined,
+      };
+      try {
+        const result = await fn(tx);
+        this.conn.exec('COMMIT');
+        return result;
+      } catch (err) {
+        this.conn.exec('ROLLBACK');
+        throw err;
+      }
+    });
+  }
+  async close(): Promise<void> {
+    await this.lock.run(async () => this.conn.close());
+  }
+}
+
+// BIGINT columns hold epoch milliseconds and ids, all far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+class PostgresDb implements Db {
+  readonly dialect = 'postgres' as const;
+  constructor(private readonly runner: pg.Pool | pg.PoolClient) {}
+
+  async query<T extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return (await this.runner.query(sql, params as unknown[])).rows as T[];
+  }
+  async execute(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return (await this.runner.query(sql, params as unknown[])).rowCount ?? 0;
+  }
+  async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    if (!(this.runner instanceof pg.Pool)) return fn(this);
+    const client = await this.runner.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(new PostgresDb(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+  async close(): Promise<void> {
+    if (this.runner instanceof pg.Pool) await this.runner.end();
+  }
+}
+
+/** Opens `sqlite:<path>` (`sqlite::memory:` for a private in-memory database) or `postgres://…`. */
+export function openDb(url: string): Db {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    return new PostgresDb(new pg.Pool({ connectionString: url, max: 10 }));
+  }
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const conn = new BetterSqlite3(path);
+    conn.pragma('journal_mode = WAL');
+    conn.pragma('synchronous = NORMAL');
+    conn.pragma('busy_timeout = 5000');
+    conn.pragma('foreign_keys = ON');
+    return new SqliteDb(conn);
+  }
+  throw new Error(`FLEET_STORE_URL must start with sqlite: or postgres:// (got '${url.replace(/\/\/[^@]*@/, '//***@')}')`);
+}

@@ -1,0 +1,405 @@
+/**
+ * The durable record: inventory, version history, images, operations, appliance tasks, logs,
+ * collector upgrade tasks and settings. Seed objects are kept whole as JSON documents (so
+ * extension properties survive); the columns beside them are what queries filter on.
+ */
+import type { LogEntry, OperationStatus, ProductCode, Version } from '../domain/scc';
+import type { OperationKind } from '../domain/operation';
+import { openDb, type Db, type Row } from './db';
+import { migrate } from './migrations';
+
+export interface ApplianceRecord {
+  serial: string;
+  product_code: ProductCode;
+  arch?: string;
+  connected: boolean;
+  current_version?: Version;
+  [property: string]: unknown;
+}
+
+/** How to reach a device: kept in the store, never part of an API answer or a log line. */
+export interface DeviceConnection {
+  address?: string;
+  username?: string;
+  password?: string;
+  [property: string]: unknown;
+}
+
+export interface CollectorRecord {
+  id: number;
+  collectorType: string;
+  alive: boolean;
+  collectorVersion?: string;
+  [property: string]: unknown;
+}
+
+export interface ImageRecord {
+  id: string;
+  image_definition: { product_code: ProductCode; arch: string; target_version: Version; delta: boolean; source_version?: Version; [p: string]: unknown };
+  [property: string]: unknown;
+}
+export type ImageRepository = 'customer' | 'riverbed';
+export type ImageSource = 'local' | 'customer_url' | 'riverbed';
+export interface StoredImage {
+  repository: ImageRepository;
+  source: ImageSource;
+  image: ImageRecord;
+}
+
+export interface OperationRecord {
+  id: string;
+  username: string;
+  status: OperationStatus;
+  create_time: string;
+  product_code?: ProductCode;
+  [property: string]: unknown;
+}
+
+export interface OperationFilter {
+  username?: string;
+  status?: OperationStatus;
+  /** Inclusive bounds on create_time, epoch ms. */
+  timeLowerBoundMs?: number;
+  timeUpperBoundMs?: number;
+}
+
+export interface TaskRecord {
+  operation_id: string;
+  serial: string;
+  status: string;
+  stage: string;
+  [property: string]: unknown;
+}
+
+export interface VersionChange {
+  serial: string;
+  from_version_id: string | null;
+  to_version_id: string;
+  operation_id: string | null;
+  at_ms: number;
+}
+
+export interface CollectorUpgradeTask {
+  id: number;
+  collectorId: number;
+  toVersion: string;
+  requestTime: number;
+  status: number;
+  message: string;
+}
+
+const json = (value: unknown): string => JSON.stringify(value);
+const parse = <T>(row: Row, column = 'doc'): T => JSON.parse(String(row[column])) as T;
+const flag = (value: boolean): number => (value ? 1 : 0);
+
+export class FleetStore {
+  constructor(
+    readonly db: Db,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Opens the store at `url` and brings its schema up to date. */
+  static async open(url: string): Promise<FleetStore> {
+    const db = openDb(url);
+    try {
+      await migrate(db);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    return new FleetStore(db);
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  // Inventory ---------------------------------------------------------------------------------
+
+  async upsertAppliance(appliance: ApplianceRecord, connection?: DeviceConnection): Promise<void> {
+    const now = this.now();
+    await this.db.execute(
+      `INSERT INTO appliances (serial, product_code, arch, connected, last_seen_ms, doc, connection, updated_ms)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (serial) DO UPDATE SET product_code = excluded.product_code, arch = excluded.arch,
+         connected = excluded.connected, doc = excluded.doc,
+         connection = COALESCE(excluded.connection, appliances.connection), updated_ms = excluded.updated_ms`,
+      [appliance.serial, appliance.product_code, appliance.arch ?? null, flag(appliance.connected), appliance.connected ? now : null, json(appliance), connection ? json(connection) : null, now],
+    );
+  }
+
+  async getAppliance(serial: string): Promise<ApplianceRecord | undefined> {
+    const [row] = await this.db.query('SELECT doc FROM appliances WHERE serial = $1', [serial]);
+    return row ? parse<ApplianceRecord>(row) : undefined;
+  }
+
+  async listAppliances(filter: { product_code?: ProductCode; serials?: readonly string[] } = {}): Promise<ApplianceRecord[]> {
+    const rows = filter.product_code
+      ? await this.db.query('SELECT doc FROM appliances WHERE product_code = $1 ORDER BY serial', [filter.product_code])
+      : await this.db.query('SELECT doc FROM appliances ORDER BY serial');
+    const all = rows.map((row) => parse<ApplianceRecord>(row));
+    if (!filter.serials) return all;
+    const wanted = new Set(filter.serials);
+    return all.filter((a) => wanted.has(a.serial));
+  }
+
+  /** Connection details for activities only. */
+  async getDeviceConnection(serial: string): Promise<DeviceConnection | undefined> {
+    const [row] = await this.db.query('SELECT connection FROM appliances WHERE serial = $1', [serial]);
+    return row?.connection ? parse<DeviceConnection>(row, 'connection') : undefined;
+  }
+
+  /** Records what a refresh saw: connectivity, last-seen, running version (and its change in the version history). */
+  async recordApplianceSeen(serial: string, seen: { connected: boolean; current_version?: Version }): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const [row] = await tx.query('SELECT doc FROM appliances WHERE serial = $1', [serial]);
+      if (!row) return;
+      const appliance = parse<ApplianceRecord>(row);
+      const now = this.now();
+      const previous = appliance.current_version?.version_id;
+      const updated: ApplianceRecord = { ...appliance, connected: seen.connected, ...(seen.current_version ? { current_version: seen.current_version } : {}) };
+      await tx.execute(
+        `UPDATE appliances SET connected = $2, doc = $3, updated_ms = $4${seen.connected ? ', last_seen_ms = $4' : ''} WHERE serial = $1`,
+        [serial, flag(seen.connected), json(updated), now],
+      );
+      if (seen.current_version && previous !== seen.current_version.version_id) {
+        await this.insertVersionChange(tx, { serial, from_version_id: previous ?? null, to_version_id: seen.current_version.version_id, operation_id: null, at_ms: now });
+      }
+    });
+  }
+
+  async lastSeenMs(serial: string): Promise<number | null> {
+    const [row] = await this.db.query<{ last_seen_ms: number | null }>('SELECT last_seen_ms FROM appliances WHERE serial = $1', [serial]);
+    return row?.last_seen_ms ?? null;
+  }
+
+  private async insertVersionChange(db: Db, change: VersionChange): Promise<void> {
+    await db.execute('INSERT INTO version_history (serial, from_version_id, to_version_id, operation_id, at_ms) VALUES ($1, $2, $3, $4, $5)', [
+      change.serial,
+      change.from_version_id,
+      change.to_version_id,
+      change.operation_id,
+      change.at_ms,
+    ]);
+  }
+
+  async recordVersionChange(change: VersionChange): Promise<void> {
+    await this.insertVersionChange(this.db, change);
+  }
+
+  async versionHistory(serial: string): Promise<VersionChange[]> {
+    return this.db.query<VersionChange & Row>(
+      'SELECT serial, from_version_id, to_version_id, operation_id, at_ms FROM version_history WHERE serial = $1 ORDER BY at_ms, id',
+      [serial],
+    );
+  }
+
+  /** Every version an appliance has run (for `not_previously_upgraded_to`). */
+  async previousVersionIds(serial: string): Promise<Set<string>> {
+    const ids = new Set<string>();
+    for (const change of await this.versionHistory(serial)) {
+      if (change.from_version_id) ids.add(change.from_version_id);
+      ids.add(change.to_version_id);
+    }
+    return ids;
+  }
+
+  async upsertCollector(collector: CollectorRecord): Promise<void> {
+    await this.db.execute(
+      `INSERT INTO collectors (id, collector_type, alive, collector_version, doc, updated_ms) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (id) DO UPDATE SET collector_type = excluded.collector_type, alive = excluded.alive,
+         collector_version = excluded.collector_version, doc = excluded.doc, updated_ms = excluded.updated_ms`,
+      [collector.id, collector.collectorType, flag(collector.alive), collector.collectorVersion ?? null, json(collector), this.now()],
+    );
+  }
+
+  async getCollector(id: number): Promise<CollectorRecord | undefined> {
+    const [row] = await this.db.query('SELECT doc FROM collectors WHERE id = $1', [id]);
+    return row ? parse<CollectorRecord>(row) : undefined;
+  }
+
+  async listCollectors(page: { offset?: number; limit?: number } = {}): Promise<CollectorRecord[]> {
+    const rows = await this.db.query('SELECT doc FROM collectors ORDER BY id LIMIT $1 OFFSET $2', [page.limit ?? 1_000_000, page.offset ?? 0]);
+    return rows.map((row) => parse<CollectorRecord>(row));
+  }
+
+  // Images ------------------------------------------------------------------------------------
+
+  async addImage({ repository, source, image }: StoredImage): Promise<void> {
+    const d = image.image_definition;
+    await this.db.execute(
+      `INSERT INTO images (id, repository, source, product_code, arch, target_version_id, delta, doc, created_ms)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [image.id, repository, source, d.product_code, d.arch, d.target_version.version_id, flag(d.delta), json(image), this.now()],
+    );
+  }
+
+  async getImage(id: string): Promise<StoredImage | undefined> {
+    const [row] = await this.db.query<{ repository: ImageRepository; source: ImageSource; doc: string }>('SELECT repository, source, doc FROM images WHERE id = $1', [id]);
+    return row ? { repository: row.repository, source: row.source, image: parse<ImageRecord>(row) } : undefined;
+  }
+
+  async listImages(filter: { product_code?: ProductCode; repository?: ImageRepository; source?: ImageSource } = {}): Promise<StoredImage[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    for (const [column, value] of Object.entries(filter)) {
+      if (value === undefined) continue;
+      params.push(value);
+      where.push(`${column} = $${params.length}`);
+    }
+    const rows = await this.db.query<{ repository: ImageRepository; source: ImageSource; doc: string }>(
+      `SELECT repository, source, doc FROM images${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_ms, id`,
+      params,
+    );
+    return rows.map((row) => ({ repository: row.repository, source: row.source, image: parse<ImageRecord>(row) }));
+  }
+
+  /** True when an image was deleted. */
+  async deleteImage(id: string, source?: ImageSource): Promise<boolean> {
+    return source
+      ? (await this.db.execute('DELETE FROM images WHERE id = $1 AND source = $2', [id, source])) > 0
+      : (await this.db.execute('DELETE FROM images WHERE id = $1', [id])) > 0;
+  }
+
+  // Operations and appliance tasks ------------------------------------------------------------
+
+  /** Stores a new operation with its appliance tasks, atomically. */
+  async insertOperation(kind: OperationKind, operation: OperationRecord, tasks: readonly TaskRecord[] = []): Promise<void> {
+    const now = this.now();
+    await this.db.transaction(async (tx) => {
+      await tx.execute(
+        'INSERT INTO operations (id, kind, status, username, product_code, create_time_ms, doc, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        [operation.id, kind, operation.status, operation.username, operation.product_code ?? null, Date.parse(operation.create_time), json(operation), now],
+      );
+      for (const task of tasks) {
+        await tx.execute('INSERT INTO appliance_tasks (operation_id, serial, kind, status, stage, doc, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+          operation.id,
+          task.serial,
+          kind,
+          task.status,
+          task.stage,
+          json(task),
+          now,
+        ]);
+      }
+    });
+  }
+
+  async getOperation(kind: OperationKind, id: string): Promise<OperationRecord | undefined> {
+    const [row] = await this.db.query('SELECT doc FROM operations WHERE id = $1 AND kind = $2', [id, kind]);
+    return row ? parse<OperationRecord>(row) : undefined;
+  }
+
+  async listOperations(kind: OperationKind, filter: OperationFilter = {}): Promise<OperationRecord[]> {
+    const where = ['kind = $1'];
+    const params: unknown[] = [kind];
+    const add = (clause: string, value: unknown): void => {
+      params.push(value);
+      where.push(clause.replace('?', `$${params.length}`));
+    };
+    if (filter.username !== undefined) add('username = ?', filter.username);
+    if (filter.status !== undefined) add('status = ?', filter.status);
+    if (filter.timeLowerBoundMs !== undefined) add('create_time_ms >= ?', filter.timeLowerBoundMs);
+    if (filter.timeUpperBoundMs !== undefined) add('create_time_ms <= ?', filter.timeUpperBoundMs);
+    const rows = await this.db.query(`SELECT doc FROM operations WHERE ${where.join(' AND ')} ORDER BY create_time_ms, id`, params);
+    return rows.map((row) => parse<OperationRecord>(row));
+  }
+
+  /** Merges `changes` into the stored operation (status and any other field). */
+  async updateOperation(id: string, changes: Partial<OperationRecord>): Promise<OperationRecord | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query('SELECT doc FROM operations WHERE id = $1', [id]);
+      if (!row) return undefined;
+      const updated = { ...parse<OperationRecord>(row), ...changes };
+      await tx.execute('UPDATE operations SET status = $2, doc = $3, updated_ms = $4 WHERE id = $1', [id, updated.status, json(updated), this.now()]);
+      return updated;
+    });
+  }
+
+  async getTask(operationId: string, serial: string): Promise<TaskRecord | undefined> {
+    const [row] = await this.db.query('SELECT doc FROM appliance_tasks WHERE operation_id = $1 AND serial = $2', [operationId, serial]);
+    return row ? parse<TaskRecord>(row) : undefined;
+  }
+
+  async listTasks(operationId: string): Promise<TaskRecord[]> {
+    const rows = await this.db.query('SELECT doc FROM appliance_tasks WHERE operation_id = $1 ORDER BY serial', [operationId]);
+    return rows.map((row) => parse<TaskRecord>(row));
+  }
+
+  /** Merges `changes` into a task (status, stage, task_start_time, …). Returns the task, or undefined when unknown. */
+  async updateTask(operationId: string, serial: string, changes: Partial<TaskRecord>): Promise<TaskRecord | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query('SELECT doc FROM appliance_tasks WHERE operation_id = $1 AND serial = $2', [operationId, serial]);
+      if (!row) return undefined;
+      const updated = { ...parse<TaskRecord>(row), ...changes };
+      await tx.execute('UPDATE appliance_tasks SET status = $3, stage = $4, doc = $5, updated_ms = $6 WHERE operation_id = $1 AND serial = $2', [
+        operationId,
+        serial,
+        updated.status,
+        updated.stage,
+        json(updated),
+        this.now(),
+      ]);
+      return updated;
+    });
+  }
+
+  /** Serials with a task not yet finished in any operation (for `operation_in_progress`). */
+  async serialsWithTaskInProgress(): Promise<Set<string>> {
+    const rows = await this.db.query<{ serial: string }>("SELECT DISTINCT serial FROM appliance_tasks WHERE status IN ('scheduled', 'running')");
+    return new Set(rows.map((r) => r.serial));
+  }
+
+  // Logs --------------------------------------------------------------------------------------
+
+  /** Appends to an operation's log (`serial` omitted) or to one appliance task's log. */
+  async appendLog(operationId: string, entry: LogEntry, serial = ''): Promise<void> {
+    await this.db.execute('INSERT INTO log_entries (operation_id, serial, timestamp_ms, severity, doc) VALUES ($1, $2, $3, $4, $5)', [
+      operationId,
+      serial,
+      Math.round(entry.timestamp * 1000),
+      entry.severity,
+      json(entry),
+    ]);
+  }
+
+  async getLog(operationId: string, serial = ''): Promise<LogEntry[]> {
+    const rows = await this.db.query('SELECT doc FROM log_entries WHERE operation_id = $1 AND serial = $2 ORDER BY id', [operationId, serial]);
+    return rows.map((row) => parse<LogEntry>(row));
+  }
+
+  // Sumo collector upgrade tasks --------------------------------------------------------------
+
+  async insertCollectorUpgradeTask(task: Omit<CollectorUpgradeTask, 'id'>): Promise<CollectorUpgradeTask> {
+    const [row] = await this.db.query<{ id: number }>(
+      'INSERT INTO collector_upgrade_tasks (collector_id, to_version, request_time_ms, status, message, updated_ms) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id',
+      [task.collectorId, task.toVersion, task.requestTime, task.status, task.message, this.now()],
+    );
+    return { ...task, id: Number(row!.id) };
+  }
+
+  async getCollectorUpgradeTask(id: number): Promise<CollectorUpgradeTask | undefined> {
+    const [row] = await this.db.query<{ id: number; collector_id: number; to_version: string; request_time_ms: number; status: number; message: string }>(
+      'SELECT id, collector_id, to_version, request_time_ms, status, message FROM collector_upgrade_tasks WHERE id = $1',
+      [id],
+    );
+    return row ? { id: Number(row.id), collectorId: Number(row.collector_id), toVersion: row.to_version, requestTime: Number(row.request_time_ms), status: Number(row.status), message: row.message } : undefined;
+  }
+
+  async updateCollectorUpgradeTask(id: number, changes: { status: number; message?: string }): Promise<boolean> {
+    return (
+      (await this.db.execute('UPDATE collector_upgrade_tasks SET status = $2, message = COALESCE($3, message), updated_ms = $4 WHERE id = $1', [id, changes.status, changes.message ?? null, this.now()])) > 0
+    );
+  }
+
+  // Settings ----------------------------------------------------------------------------------
+
+  async getSetting(key: string): Promise<string | undefined> {
+    const [row] = await this.db.query<{ value: string }>('SELECT value FROM settings WHERE key = $1', [key]);
+    return row?.value;
+  }
+
+  async setSetting(key: string, value: string): Promise<void> {
+    await this.db.execute('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * The same repository tests on both backends: SQLite in a file and a real PostgreSQL server.
+ * Without PostgreSQL binaries the PostgreSQL half is skipped with the reason printed, except
+ * under CI, where it fails (CI must be able to start it).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDb } from '../../store/db';
+import { FleetStore, type OperationRecord, type TaskRecord } from '../../store/fleet-store';
+import { migrate, MIGRATIONS } from '../../store/migrations';
+import { createDatabase, postgresUnavailableReason, startPostgres, type PostgresServer } from '../helpers/postgres';
+
+interface Backend {
+  /** A URL to a new, empty database. */
+  freshUrl(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const root = join(__dirname, '..', '..');
+let seq = 0;
+
+async function sqliteBackend(): Promise<Backend> {
+  const dir = mkdtempSync(join(tmpdir(), 'fleet-store-'));
+  return { freshUrl: async () => `sqlite:${join(dir, `fleet-${++seq}.db`)}`, stop: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+async function postgresBackend(): Promise<Backend> {
+  const server: PostgresServer = await startPostgres();
+  return { freshUrl: () => createDatabase(server.url, `fleet_${++seq}`), stop: () => server.stop() };
+}
+
+const pgReason = postgresUnavailableReason();
+if (pgReason && !process.env.CI) console.warn(`PostgreSQL store tests skipped: ${pgReason}`);
+const backends: [string, () => Promise<Backend>][] = [['sqlite', sqliteBackend]];
+if (!pgReason || process.env.CI) backends.push(['postgres', postgresBackend]);
+
+const operation = (id: string, patch: Partial<OperationRecord> = {}): OperationRecord => ({
+  id,
+  username: 'alice',
+  status: 'scheduled',
+  create_time: '2026-11-01T10:00:00.000Z',
+  product_code: 'SH',
+  target_version: { version_id: '9.16.0-100' },
+  reboot: false,
+  comment: '',
+  appliances: ['S1212345678', 'S1312345678'],
+  rollout: { canary: 1 },
+  ...patch,
+});
+const task = (serial: string): TaskRecord => ({ operation_id: 'x', serial, status: 'scheduled', stage: 'waiting', target_version: { version_id: '9.16.0-100' }, reboot: false, current_version: { version_id: '9.12.0-100' } });
+
+describe.each(backends)('%s store', (_name, makeBackend) => {
+  let backend: Backend;
+  let store: FleetStore;
+  let clock = 1_800_000_000_000;
+
+  beforeAll(async () => {
+    backend = await makeBackend();
+  });
+  afterAll(() => backend?.stop());
+  beforeEach(async () => {
+    const url = await backend.freshUrl();
+    store = new FleetStore(openDb(url), () => clock);
+    await migrate(store.db);
+  });
+  afterEach(() => store?.close());
+
+  test('migrations apply once, in order, and record what they applied', async () => {
+    expect(await migrate(store.db)).toEqual([]);
+    const rows = await store.db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+    expect(rows.map((r) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version));
+  });
+
+  test('two processes migrating one new database at once apply each migration exactly once', async () => {
+    const url = await backend.freshUrl();
+    const script = `const { openDb } = require(${JSON.stringify(join(root, 'store/db'))});
+      const { migrate } = require(${JSON.stringify(join(root, 'store/migrations'))});
+      (async () => { const db = openDb(${JSON.stringify(url)}); console.log(JSON.stringify(await migrate(db))); await db.close(); })()
+        .catch((e) => { console.error(e); process.exit(1); });`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const db = openDb(url);
+    try {
+      const mine = await migrate(db);
+      expect(await exited).toBe(0);
+      const theirs = JSON.parse(out) as number[];
+      expect([...mine, ...theirs].sort()).toEqual(MIGRATIONS.map((m) => m.version));
+    } finally {
+      await db.close();
+    }
+  });
+
+  test('appliances round-trip whole; connection details stay out of them', async () => {
+    const appliance = { serial: 'S1212345678', product_code: 'SH' as const, arch: 'x86_64', connected: true, current_version: { version_id: '9.12.0-100', version_number: '9.12.0' }, groups: ['lab'], rack: 'B7' };
+    await store.upsertAppliance(appliance, { address: '10.1.2.3', username: 'admin', password: 's3cret' });
+    expect(await store.getAppliance('S1212345678')).toEqual(appliance);
+    expect(JSON.stringify(await store.listAppliances())).not.toContain('s3cret');
+    expect(await store.getDeviceConnection('S1212345678')).toEqual({ address: '10.1.2.3', username: 'admin', password: 's3cret' });
+    // An update without connection details keeps the stored ones.
+    await store.upsertAppliance({ ...appliance, hostname: 'sh-1' });
+    expect((await store.getAppliance('S1212345678'))?.hostname).toBe('sh-1');
+    expect((await store.getDeviceConnection('S1212345678'))?.password).toBe('s3cret');
+    await store.upsertAppliance({ serial: 'E1212345678', product_code: 'EX', connected: false });
+    expect((await store.listAppliances({ product_code: 'EX' })).map((a) => a.serial)).toEqual(['E1212345678']);
+    expect((await store.listAppliances({ serials: ['E1212345678', 'nope'] })).map((a) => a.serial)).toEqual(['E1212345678']);
+    expect(await store.getAppliance('nope')).toBeUndefined();
+  });
+
+  test('a refresh records connectivity, last-seen and each version change', async () => {
+    await store.upsertAppliance({ serial: 'S1212345678', product_code: 'SH', connected: true, current_version: { version_id: '9.12.0-100' } });
+    expect(await store.lastSeenMs('S1212345678')).toBe(clock);
+    clock += 60_000;
+    await store.recordApplianceSeen('S1212345678', { connected: true, current_version: { version_id: '9.14.0-100' } });
+    clock += 60_000;
+    await store.recordApplianceSeen('S1212345678', { connected: false });
+    expect(await store.lastSeenMs('S1212345678')).toBe(clock - 60_000);
+    expect((await store.getAppliance('S1212345678'))?.connected).toBe(false);
+    await store.recordApplianceSeen('S1212345678', { connected: true, current_version: { version_id: '9.14.0-100' } });
+    expect(await store.versionHistory('S1212345678')).toEqual([{ serial: 'S1212345678', from_version_id: '9.12.0-100', to_version_id: '9.14.0-100', operation_id: null, at_ms: clock - 60_000 }]);
+    await store.recordVersionChange({ serial: 'S1212345678', from_version_id: '9.14.0-100', to_version_id: '9.16.0-100', operation_id: '7', at_ms: clock + 1 });
+    expect(await store.previousVersionIds('S1212345678')).toEqual(new Set(['9.12.0-100', '9.14.0-100', '9.16.0-100']));
+  });
+
+  test('collectors round-trip and page', async () => {
+    for (let id = 1; id <= 5; id++) await store.upsertCollector({ id: 100000000 + id, name: `c${id}`, collectorType: id === 5 ? 'Hosted' : 'Installable', alive: id !== 4, collectorVersion: '19.115-37', links: [{ rel: 'sources', href: `/v1/collectors/${id}/sources` }] });
+    expect((await store.getCollector(100000001))?.links).toEqual([{ rel: 'sources', href: '/v1/collectors/1/sources' }]);
+    expect((await store.listCollectors({ offset: 1, limit: 2 })).map((c) => c.id)).toEqual([100000002, 100000003]);
+    await store.upsertCollector({ id: 100000001, collectorType: 'Installable', alive: true, collectorVersion: '20.1-2749' });
+    expect((await store.getCollector(100000001))?.collectorVersion).toBe('20.1-2749');
+  });
+
+  test('images live in their repository and source; a duplicate id changes nothing', async () => {
+    const def = (arch: string, delta = false) => ({ product_code: 'SH' as const, arch, target_version: { version_id: '9.16.0-100' }, delta });
+    await store.addImage({ repository: 'riverbed', source: 'riverbed', image: { id: 'rb-1', image_definition: def('x86_64'), url: 'https://x/1.img', source_versions: [{ version_id: '9.14.0-100' }] } });
+    await store.addImage({ repository: 'customer', source: 'local', image: { id: 'loc-1', image_definition: def('i386'), modification_time: 1700000000 } });
+    await store.addImage({ repository: 'customer', source: 'customer_url', image: { id: 'url-1', image_definition: { ...def('x86_64', true), source_version: { version_id: '9.14.0-100' } }, url: 'https://x/d.img', registration_time: 1 } });
+    await expect(store.addImage({ repository: 'customer', source: 'local', image: { id: 'rb-1', image_definition: def('i386') } })).rejects.toThrow();
+    expect((await store.getImage('rb-1'))?.repository).toBe('riverbed');
+    expect((await store.listImages({ repository: 'customer' })).map((i) => i.image.id)).toEqual(['loc-1', 'url-1']);
+    expect((await store.listImages({ source: 'customer_url' }))[0]?.image.image_definition.source_version).toEqual({ version_id: '9.14.0-100' });
+    expect(await store.deleteImage('url-1', 'local')).toBe(false);
+    expect(await store.deleteImage('url-1', 'customer_url')).toBe(true);
+    expect(await store.getImage('url-1')).toBeUndefined();
+  });
+
+  test('an operation lands with its tasks atomically', async () => {
+    await store.insertOperation('upgrade', operation('1'), [task('S1212345678'), task('S1312345678')]);
+    expect(await store.getOperation('upgrade', '1')).toEqual(operation('1'));
+    expect(await store.getOperation('downgrade', '1')).toBeUndefined();
+    expect((await store.listTasks('1')).map((t) => t.serial)).toEqual(['S1212345678', 'S1312345678']);
+    // The second task repeats a serial: nothing of operation 2 may remain.
+    await expect(store.insertOperation('upgrade', operation('2'), [task('S1212345678'), task('S1212345678')])).rejects.toThrow();
+    expect(await store.getOperation('upgrade', '2')).toBeUndefined();
+    expect(await store.listTasks('2')).toEqual([]);
+  });
+
+  test('operations filter by username, status and create-time bounds', async () => {
+    await store.insertOperation('upgrade', operation('1', { create_time: '2026-11-01T10:00:00.000Z' }));
+    await store.insertOperation('upgrade', operation('2', { create_time: '2026-11-02T10:00:00.000Z', username: 'bob', status: 'running' }));
+    await store.insertOperation('upgrade', operation('3', { create_time: '2026-11-03T10:00:00.000Z', status: 'running' }));
+    await store.insertOperation('reboot', operation('4'));
+    const ids = async (f: Parameters<FleetStore['listOperations']>[1]) => (await store.listOperations('upgrade', f)).map((o) => o.id);
+    expect(await ids({})).toEqual(['1', '2', '3']);
+    expect(await ids({ username: 'alice' })).toEqual(['1', '3']);
+    expect(await ids({ status: 'running' })).toEqual(['2', '3']);
+    expect(await ids({ timeLowerBoundMs: Date.parse('2026-11-02T10:00:00Z'), timeUpperBoundMs: Date.parse('2026-11-02T10:00:00Z') })).toEqual(['2']);
+    expect(await ids({ username: 'alice', status: 'running', timeLowerBoundMs: Date.parse('2026-11-02T00:00:00Z') })).toEqual(['3']);
+  });
+
+  test('operation and task updates merge; in-progress serials are known', async () => {
+    await store.insertOperation('upgrade', operation('1'), [task('S1212345678'), task('S1312345678')]);
+    expect((await store.updateOperation('1', { status: 'running' }))?.status).toBe('running');
+    expect((await store.getOperation('upgrade', '1'))?.rollout).toEqual({ canary: 1 });
+    await store.updateTask('1', 'S1212345678', { status: 'successful', stage: 'completed', task_start_time: { datetime: 1800000000, time_type: 'utc' } });
+    expect(await store.getTask('1', 'S1212345678')).toMatchObject({ status: 'successful', stage: 'completed', task_start_time: { datetime: 1800000000, time_type: 'utc' }, reboot: false });
+    expect(await store.updateTask('1', 'S9999999999', { status: 'failed' })).toBeUndefined();
+    expect(await store.serialsWithTaskInProgress()).toEqual(new Set(['S1312345678']));
+  });
+
+  test('operation and task logs are separate and in order', async () => {
+    await store.appendLog('1', { timestamp: 1800000000, severity: 'info', log_entry: 'operation created' });
+    await store.appendLog('1', { timestamp: 1800000001, severity: 'notice', log_entry: 'downloading', progress: 0.5 }, 'S1212345678');
+    await store.appendLog('1', { timestamp: 1800000002, severity: 'err', log_entry: 'install failed' }, 'S1212345678');
+    expect(await store.getLog('1')).toEqual([{ timestamp: 1800000000, severity: 'info', log_entry: 'operation created' }]);
+    expect((await store.getLog('1', 'S1212345678')).map((e) => e.log_entry)).toEqual(['downloading', 'install failed']);
+    expect((await store.getLog('1', 'S1212345678'))[0]?.progress).toBe(0.5);
+  });
+
+  test('collector upgrade tasks get increasing ids and keep their status', async () => {
+    const a = await store.insertCollectorUpgradeTask({ collectorId: 100000001, toVersion: '20.1-2749', requestTime: 1465855411044, status: 0, message: '' });
+    const b = await store.insertCollectorUpgradeTask({ collectorId: 100000002, toVersion: '20.1-2749', requestTime: 1465855411045, status: 0, message: '' });
+    expect(b.id).toBeGreaterThan(a.id);
+    expect(await store.updateCollectorUpgradeTask(a.id, { status: 3, message: 'timed out after 30 minutes' })).toBe(true);
+    expect(await store.getCollectorUpgradeTask(a.id)).toEqual({ ...a, status: 3, message: 'timed out after 30 minutes' });
+    expect(await store.updateCollectorUpgradeTask(999999, { status: 2 })).toBe(false);
+    expect(await store.getCollectorUpgradeTask(999999)).toBeUndefined();
+  });
+
+  test('settings keep the last value', async () => {
+    expect(await store.getSetting('logging_level')).toBeUndefined();
+    await store.setSetting('logging_level', 'info');
+    await store.setSetting('logging_level', 'debug');
+    expect(await store.getSetting('logging_level')).toBe('debug');
+  });
+});
+
+test('SQLite: two processes write to one store file at once and nothing is lost', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fleet-store-mp-'));
+  const url = `sqlite:${join(dir, 'fleet.db')}`;
+  const store = await FleetStore.open(url);
+  try {
+    const script = `const { FleetStore } = require(${JSON.stringify(join(root, 'store/fleet-store'))});
+      (async () => { const s = await FleetStore.open(${JSON.stringify(url)});
+        for (let i = 0; i < 300; i++) await s.appendLog('op', { timestamp: i, severity: 'info', log_entry: 'child ' + i });
+        await s.close(); })().catch((e) => { console.error(e); process.exit(1); });`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    for (let i = 0; i < 300; i++) await store.appendLog('op', { timestamp: i, severity: 'info', log_entry: `parent ${i}` });
+    expect(await exited).toBe(0);
+    const log = await store.getLog('op');
+    expect(log).toHaveLength(600);
+    expect(log.filter((e) => e.log_entry.startsWith('child')).map((e) => e.timestamp)).toEqual([...Array(300).keys()]);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
