@@ -19,6 +19,8 @@ export const configSchema = z.object({
   FLEET_API_PORT: port.default(8080),
   FLEET_DEVICE_API_URL: z.string().url().default('http://127.0.0.1:8090'),
   FLEET_IMAGE_BASE_URL: z.string().url().default('http://127.0.0.1:8090/images'),
+  /** How often the inventory refresh (a Temporal Schedule) reads every device; 0 turns it off. */
+  FLEET_INVENTORY_REFRESH_SECONDS: z.coerce.number().int().min(0).default(300),
   FLEET_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type FleetConfig = z.infer<typeof configSchema>;
