@@ -1,4 +1,5 @@
 /** The API process: `npm run api`. Listens on FLEET_API_HOST:FLEET_API_PORT (default 127.0.0.1:8080). */
+import { ensureInventorySchedule } from '../client/inventory';
 import { connectClient } from '../client/operations';
 import { loadConfig } from '../domain/config';
 import { createLogger } from '../domain/logging';
@@ -8,6 +9,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('api', config.FLEET_LOG_LEVEL);
   const client = await connectClient(config);
+  const schedule = await ensureInventorySchedule(client, { taskQueue: config.FLEET_TASK_QUEUE, everySeconds: config.FLEET_INVENTORY_REFRESH_SECONDS });
+  logger.info({ schedule, everySeconds: config.FLEET_INVENTORY_REFRESH_SECONDS }, 'inventory refresh schedule');
   const app = createApi({ client, logger });
   await app.listen({ host: config.FLEET_API_HOST, port: config.FLEET_API_PORT });
   let stopping = false;

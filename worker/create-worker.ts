@@ -1,8 +1,10 @@
-/** Builds the worker: every workflow, and activities bound to the device API. Used by main.ts and the tests. */
+/** Builds the worker: every workflow, and activities bound to the device API and the store. Used by main.ts and the tests. */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createDeviceActivities } from '../activities/device-activities';
 import { DeviceClient } from '../activities/device-client';
+import { createInventoryActivities } from '../activities/inventory-activities';
 import type { Logger } from '../domain/logging';
+import type { FleetStore } from '../store/fleet-store';
 
 export interface FleetWorkerOptions {
   connection: NativeConnection;
@@ -10,15 +12,16 @@ export interface FleetWorkerOptions {
   taskQueue: string;
   deviceApiUrl: string;
   imageBaseUrl: string;
+  store: FleetStore;
   logger: Logger;
 }
 
 export async function createFleetWorker(options: FleetWorkerOptions): Promise<Worker> {
-  const activities = createDeviceActivities({
-    client: new DeviceClient({ baseUrl: options.deviceApiUrl }),
-    imageBaseUrl: options.imageBaseUrl,
-    logger: options.logger,
-  });
+  const client = new DeviceClient({ baseUrl: options.deviceApiUrl });
+  const activities = {
+    ...createDeviceActivities({ client, imageBaseUrl: options.imageBaseUrl, logger: options.logger }),
+    ...createInventoryActivities({ client, store: options.store, logger: options.logger }),
+  };
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,

@@ -2,6 +2,7 @@
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../domain/config';
 import { createLogger } from '../domain/logging';
+import { FleetStore } from '../store/fleet-store';
 import { createFleetWorker } from './create-worker';
 import { PinoTemporalLogger } from './logging';
 
@@ -9,6 +10,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('worker', config.FLEET_LOG_LEVEL);
   Runtime.install({ logger: new PinoTemporalLogger(logger) });
+  const store = await FleetStore.open(config.FLEET_STORE_URL);
   const connection = await NativeConnection.connect({ address: config.FLEET_TEMPORAL_ADDRESS });
   const worker = await createFleetWorker({
     connection,
@@ -16,11 +18,13 @@ async function main(): Promise<void> {
     taskQueue: config.FLEET_TASK_QUEUE,
     deviceApiUrl: config.FLEET_DEVICE_API_URL,
     imageBaseUrl: config.FLEET_IMAGE_BASE_URL,
+    store,
     logger,
   });
   logger.info({ taskQueue: config.FLEET_TASK_QUEUE, temporal: config.FLEET_TEMPORAL_ADDRESS, devices: config.FLEET_DEVICE_API_URL }, 'worker started');
   await worker.run();
   await connection.close();
+  await store.close();
   logger.info('worker stopped');
   process.exit(0);
 }

@@ -5,46 +5,27 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { DeviceClient } from '../../activities/device-client';
-import { createUpgradeOperation, cancelUpgradeOperation, getUpgradeOperation, InvalidRequestError, type OperationView } from '../../client/operations';
-import { createLogger } from '../../domain/logging';
+import { cancelUpgradeOperation, createUpgradeOperation, getUpgradeOperation, InvalidRequestError, type OperationView } from '../../client/operations';
 import type { upgradeOperation } from '../../workflows';
-import { createFleetWorker } from '../../worker/create-worker';
-import { startDevServer, startSimulator, type SimulatorProcess } from '../helpers/servers';
+import { startStack, type Stack } from '../helpers/stack';
 
 const run = promisify(execFile);
 const root = join(__dirname, '..', '..');
 const taskQueue = 'integration-upgrades';
 const TARGET = '9.16.0-100';
 
-let env: TestWorkflowEnvironment;
-let sim: SimulatorProcess;
-let worker: Worker;
-let workerRun: Promise<void>;
-let devices: DeviceClient;
+let stack: Stack;
+// Shorthands for the parts the tests use most.
+let env: Stack['env'];
+let sim: Stack['sim'];
+let devices: Stack['devices'];
 
 beforeAll(async () => {
-  [env, sim] = await Promise.all([startDevServer(), startSimulator({ appliances: 180, speed: 400 })]);
-  devices = new DeviceClient({ baseUrl: sim.url });
-  worker = await createFleetWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    deviceApiUrl: sim.url,
-    imageBaseUrl: 'http://images.test.invalid',
-    logger: createLogger('test-worker', 'warn'),
-  });
-  workerRun = worker.run();
+  stack = await startStack({ appliances: 180, speed: 400, taskQueue });
+  ({ env, sim, devices } = stack);
 });
 
-afterAll(async () => {
-  worker?.shutdown();
-  await workerRun;
-  await sim?.stop();
-  await env?.teardown();
-});
+afterAll(() => stack?.stop());
 
 const result = (operationId: string) => env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operationId}`).result();
 

@@ -1,0 +1,52 @@
+/** The system on real parts for integration tests: dev server, simulator process, SQLite store, worker. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { DeviceClient } from '../../activities/device-client';
+import { createLogger } from '../../domain/logging';
+import { FleetStore } from '../../store/fleet-store';
+import { createFleetWorker } from '../../worker/create-worker';
+import { startDevServer, startSimulator, type SimulatorProcess } from './servers';
+
+export interface Stack {
+  env: TestWorkflowEnvironment;
+  sim: SimulatorProcess;
+  devices: DeviceClient;
+  store: FleetStore;
+  storeUrl: string;
+  taskQueue: string;
+  stop(): Promise<void>;
+}
+
+export async function startStack(options: { appliances: number; speed: number; taskQueue: string }): Promise<Stack> {
+  const dir = mkdtempSync(join(tmpdir(), 'fleet-stack-'));
+  const storeUrl = `sqlite:${join(dir, 'fleet.db')}`;
+  const [env, sim, store] = await Promise.all([startDevServer(), startSimulator(options), FleetStore.open(storeUrl)]);
+  const worker: Worker = await createFleetWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue: options.taskQueue,
+    deviceApiUrl: sim.url,
+    imageBaseUrl: 'http://images.test.invalid',
+    store,
+    logger: createLogger('test-worker', 'warn'),
+  });
+  const running = worker.run();
+  return {
+    env,
+    sim,
+    devices: new DeviceClient({ baseUrl: sim.url }),
+    store,
+    storeUrl,
+    taskQueue: options.taskQueue,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await Promise.all([sim.stop(), store.close()]);
+      await env.teardown();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
