@@ -5,10 +5,14 @@
  *   fleet upgrade --product SH --version 9.14.2-100 [--at ISO|+6h] [--reboot] [--comment TEXT] SERIAL...
  *   fleet status OPERATION_ID [--watch] [--json]
  *   fleet cancel OPERATION_ID
+ *   fleet inventory sync | list [--product CODE] [--json]
  */
 import { parseArgs } from 'node:util';
 import { DeviceClient } from '../activities/device-client';
 import { loadConfig, type FleetConfig } from '../domain/config';
+import type { ProductCode } from '../domain/scc';
+import { FleetStore } from '../store/fleet-store';
+import { runInventoryRefresh } from './inventory';
 import {
   cancelUpgradeOperation,
   connectClient,
@@ -24,7 +28,9 @@ const USAGE = `usage:
   fleet devices [--product CODE] [--limit N]
   fleet upgrade --product CODE --version VERSION_ID [--at ISO8601|+6h|+30m] [--reboot] [--comment TEXT] [--json] SERIAL...
   fleet status OPERATION_ID [--watch] [--json]
-  fleet cancel OPERATION_ID`;
+  fleet cancel OPERATION_ID
+  fleet inventory sync                         discover devices and refresh every appliance into the store now
+  fleet inventory list [--product CODE] [--json]`;
 
 class UsageError extends Error {}
 
@@ -117,6 +123,29 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
       await cancelUpgradeOperation(await connectClient(config), id);
       console.log(`cancel requested for operation ${id}`);
       return;
+    }
+    case 'inventory': {
+      const sub = positionals[0];
+      if (sub === 'sync') {
+        const result = await runInventoryRefresh(await connectClient(config), config.FLEET_TASK_QUEUE);
+        console.log(values.json ? JSON.stringify(result) : `${result.appliances} appliances (${result.discovered} new): ${result.connected} connected, ${result.disconnected} disconnected`);
+        return;
+      }
+      if (sub === 'list') {
+        const store = await FleetStore.open(config.FLEET_STORE_URL);
+        try {
+          const appliances = await store.listAppliances(values.product ? { product_code: values.product as ProductCode } : {});
+          if (values.json) console.log(JSON.stringify(appliances));
+          else {
+            console.log(`${'SERIAL'.padEnd(16)}${'PRODUCT'.padEnd(9)}${'ARCH'.padEnd(8)}${'VERSION'.padEnd(14)}${'CONNECTED'.padEnd(11)}HOSTNAME`);
+            for (const a of appliances) console.log(`${a.serial.padEnd(16)}${a.product_code.padEnd(9)}${String(a.arch ?? '').padEnd(8)}${String(a.current_version?.version_id ?? '').padEnd(14)}${String(a.connected).padEnd(11)}${String(a.hostname ?? '')}`);
+          }
+        } finally {
+          await store.close();
+        }
+        return;
+      }
+      throw new UsageError(`inventory needs 'sync' or 'list'`);
     }
     default:
       throw new UsageError(command ? `unknown command '${command}'` : 'no command given');

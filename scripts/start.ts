@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import { runInventoryRefresh } from '../client/inventory';
 import { loadConfig } from '../domain/config';
 import { createLogger } from '../domain/logging';
 import { SEARCH_ATTRIBUTE_TYPES } from '../domain/search-attributes';
@@ -68,6 +69,18 @@ async function waitForTemporal(address: string, timeoutMs: number): Promise<void
   }
 }
 
+async function syncInventory(address: string): Promise<void> {
+  const client = new Client({ connection: await Connection.connect({ address }), namespace: config.FLEET_TEMPORAL_NAMESPACE });
+  try {
+    const result = await runInventoryRefresh(client, config.FLEET_TASK_QUEUE);
+    logger.info(result, `inventory: ${result.appliances} appliances in the store`);
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'initial inventory sync failed; the scheduled refresh will retry');
+  } finally {
+    await client.connection.close();
+  }
+}
+
 async function main(): Promise<void> {
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
@@ -93,6 +106,8 @@ async function main(): Promise<void> {
   tsProcess('simulator', 'simulator/main.ts', { FLEET_SIM_HOST: deviceApi.hostname, FLEET_SIM_PORT: deviceApi.port || '80' });
   tsProcess('worker', 'worker/main.ts', env);
   tsProcess('api', 'api/main.ts', env);
+  // The demo fleet goes into the store at once, not only at the first scheduled refresh.
+  void syncInventory(temporalAddress);
 
   const banner = [
     '',
