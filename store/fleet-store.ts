@@ -263,10 +263,14 @@ export class FleetStore {
 
   // Operations and appliance tasks ------------------------------------------------------------
 
-  /** Stores a new operation with its appliance tasks, atomically. */
-  async insertOperation(kind: OperationKind, operation: OperationRecord, tasks: readonly TaskRecord[] = []): Promise<void> {
+  /**
+   * Stores a new operation with its appliance tasks, atomically. With `ifAbsent`, an operation
+   * already stored is left as it is (returns false), so recording it again is harmless.
+   */
+  async insertOperation(kind: OperationKind, operation: OperationRecord, tasks: readonly TaskRecord[] = [], options: { ifAbsent?: boolean } = {}): Promise<boolean> {
     const now = this.now();
-    await this.db.transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
+      if (options.ifAbsent && (await tx.query('SELECT id FROM operations WHERE id = $1', [operation.id])).length > 0) return false;
       await tx.execute(
         'INSERT INTO operations (id, kind, status, username, product_code, create_time_ms, doc, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
         [operation.id, kind, operation.status, operation.username, operation.product_code ?? null, Date.parse(operation.create_time), json(operation), now],
@@ -282,6 +286,7 @@ export class FleetStore {
           now,
         ]);
       }
+      return true;
     });
   }
 

@@ -3,6 +3,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createDeviceActivities } from '../activities/device-activities';
 import { DeviceClient } from '../activities/device-client';
 import { createInventoryActivities } from '../activities/inventory-activities';
+import { createStoreActivities } from '../activities/store-activities';
 import type { Logger } from '../domain/logging';
 import type { FleetStore } from '../store/fleet-store';
 
@@ -21,6 +22,7 @@ export async function createFleetWorker(options: FleetWorkerOptions): Promise<Wo
   const activities = {
     ...createDeviceActivities({ client, imageBaseUrl: options.imageBaseUrl, logger: options.logger }),
     ...createInventoryActivities({ client, store: options.store, logger: options.logger }),
+    ...createStoreActivities({ store: options.store, logger: options.logger }),
   };
   return Worker.create({
     connection: options.connection,

@@ -8,12 +8,14 @@ import {
   CancellationScope,
   isCancellation,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DeviceActivities } from '../activities/device-activities';
+import type { LogLine, StoreActivities } from '../activities/store-activities';
 import type { ApplianceTaskStatus, ApplianceUpgradeTaskStage } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
 import { applianceTaskStateQuery, type ApplianceTaskOutcome, type ApplianceUpgradeTaskInput } from './types';
@@ -31,44 +33,58 @@ const jobs = proxyActivities<DeviceActivities>({
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
+const record = proxyLocalActivities<StoreActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { maximumInterval: '10 seconds' },
+});
+
 class TaskFailed extends Error {}
+
+const line = (message: string, severity: LogLine['severity'] = 'info'): LogLine => ({ message, severity, timestamp: Math.floor(Date.now() / 1000) });
 
 export async function applianceUpgradeTask(input: ApplianceUpgradeTaskInput): Promise<ApplianceTaskOutcome> {
   const { operationId, serial, target_version } = input;
   const state: ApplianceTaskOutcome = { serial, status: 'scheduled', stage: 'waiting' };
   setHandler(applianceTaskStateQuery, () => state);
 
-  const enter = (status: ApplianceTaskStatus, stage: ApplianceUpgradeTaskStage, message?: string): void => {
+  /** Moves the task to a stage: query, search attributes, and the store with a log line. */
+  const enter = async (status: ApplianceTaskStatus, stage: ApplianceUpgradeTaskStage, message: string, severity: LogLine['severity'] = 'info'): Promise<void> => {
     state.status = status;
     state.stage = stage;
-    if (message !== undefined) state.message = message;
+    if (status === 'failed' || status === 'cancelled') state.message = message;
     upsertSearchAttributes([
       { key: SA.taskStatus, value: status },
       { key: SA.taskStage, value: stage },
     ]);
+    const startTime = stage === 'initiating' && state.taskStartMs !== undefined ? { task_start_time: { datetime: Math.floor(state.taskStartMs / 1000), time_type: 'utc' } } : {};
+    await record.recordTaskProgress({ operationId, serial, changes: { status, stage, ...startTime, ...(state.message ? { message: state.message } : {}) }, log: line(message, severity) });
   };
+  const log = (message: string): Promise<void> => record.recordTaskProgress({ operationId, serial, changes: {}, log: line(message) });
   const call = { operationId, serial };
   const key = (step: string): string => `${workflowInfo().workflowId}:${step}:${target_version.version_id}`;
 
   async function runStages(): Promise<void> {
-    enter('running', 'initiating');
     state.taskStartMs = Date.now();
+    await enter('running', 'initiating', `upgrade to ${target_version.version_id} started`);
     const info = await quick.readApplianceInfo(call);
     state.current_version = info.running_version;
     if (!info.connected) throw new TaskFailed(`appliance ${serial} is disconnected`);
     if (info.product_code !== input.product_code) throw new TaskFailed(`appliance ${serial} is ${info.product_code}, the operation is for ${input.product_code}`);
     if (info.read_only) throw new TaskFailed(`appliance ${serial} is read-only`);
 
-    enter('running', 'downloading');
+    await enter('running', 'downloading', `downloading the image for ${info.product_code} ${info.arch}, running ${info.running_version.version_id}`);
     const image = await quick.resolveUpgradeImage({ ...call, product_code: info.product_code, arch: info.arch, target_version });
     const staging = await quick.stageImage({ ...call, idempotencyKey: key('stage'), request: image });
     await jobs.awaitDeviceJob({ ...call, jobId: staging.id });
+    await log(`image staged from ${image.url}`);
 
-    enter('running', 'installing');
+    await enter('running', 'installing', `installing ${target_version.version_id}`);
     const install = await quick.installImage({ ...call, idempotencyKey: key('install'), request: { version_id: target_version.version_id, esxi_force: input.esxi_force } });
     await jobs.awaitDeviceJob({ ...call, jobId: install.id });
+    await log(`${target_version.version_id} installed on the standby partition`);
 
     if (input.reboot) {
+      await log('rebooting to activate the new partition');
       // The new version is on the standby partition until a reboot switches to it.
       const reboot = await quick.rebootAppliance({ ...call, idempotencyKey: key('reboot'), request: { switch_partition: true } });
       await jobs.awaitDeviceJob({ ...call, jobId: reboot.id });
@@ -77,8 +93,9 @@ export async function applianceUpgradeTask(input: ApplianceUpgradeTaskInput): Pr
       if (after.running_version.version_id !== target_version.version_id) {
         throw new TaskFailed(`appliance came back running ${after.running_version.version_id}, expected ${target_version.version_id}`);
       }
+      await log(`appliance is running ${after.running_version.version_id}`);
     }
-    enter('successful', 'completed');
+    await enter('successful', 'completed', `upgrade to ${target_version.version_id} completed`, 'notice');
   }
 
   try {
@@ -101,9 +118,12 @@ export async function applianceUpgradeTask(input: ApplianceUpgradeTaskInput): Pr
       }
     });
   } catch (err) {
-    if (err instanceof TaskFailed) enter('failed', 'failed', err.message);
-    else if (isCancellation(err)) enter('cancelled', 'cancelled', `cancelled in stage ${state.stage}`);
-    else enter('failed', 'failed', failureMessage(err));
+    // The final record must land even when the task itself was cancelled.
+    await CancellationScope.nonCancellable(async () => {
+      if (err instanceof TaskFailed) await enter('failed', 'failed', err.message, 'err');
+      else if (isCancellation(err)) await enter('cancelled', 'cancelled', `cancelled in stage ${state.stage}`, 'warning');
+      else await enter('failed', 'failed', failureMessage(err), 'err');
+    });
   }
   return state;
 }

@@ -4,14 +4,17 @@
  * failed / cancelled). Cancelling the operation cancels every task that has not finished.
  */
 import {
+  CancellationScope,
   ChildWorkflowCancellationType,
   executeChild,
   isCancellation,
   ParentClosePolicy,
+  proxyLocalActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
+import type { LogLine, StoreActivities } from '../activities/store-activities';
 import { applianceTaskWorkflowId, finalOperationStatus } from '../domain/operation';
 import type { OperationStatus } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
@@ -24,6 +27,13 @@ import {
   type UpgradeOperationState,
 } from './types';
 
+const record = proxyLocalActivities<StoreActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumInterval: '10 seconds' },
+});
+
+const line = (message: string, severity: LogLine['severity'] = 'info'): LogLine => ({ message, severity, timestamp: Math.floor(Date.now() / 1000) });
+
 export async function upgradeOperation(input: UpgradeOperationInput): Promise<UpgradeOperationState> {
   const operation = { ...input.operation };
   const tasks = new Map<string, ApplianceTaskOutcome>(
@@ -32,15 +42,23 @@ export async function upgradeOperation(input: UpgradeOperationInput): Promise<Up
   const state = (): UpgradeOperationState => ({ operation, tasks: [...tasks.values()] });
   setHandler(upgradeOperationStateQuery, state);
 
-  const setStatus = (status: OperationStatus): void => {
+  const setStatus = async (status: OperationStatus, message: string): Promise<void> => {
     operation.status = status;
     upsertSearchAttributes([{ key: SA.operationStatus, value: status }]);
+    await record.recordOperationStatus({ operationId: operation.id, status, log: line(message, status === 'failed' ? 'err' : 'info') });
   };
-  setStatus('scheduled');
+  const { target_version, reboot, upgrade_time, reboot_time, esxi_force } = operation;
+  await record.recordOperation({
+    kind: 'upgrade',
+    operation: { ...operation, status: 'scheduled' },
+    taskFields: { target_version, reboot, ...(upgrade_time ? { upgrade_time } : {}), ...(reboot_time ? { reboot_time } : {}), ...(esxi_force !== undefined ? { esxi_force } : {}) },
+    log: line(`upgrade of ${operation.appliances.length} appliance(s) to ${target_version.version_id} created by ${operation.username}`),
+  });
+  await setStatus('scheduled', input.startAtMs !== undefined ? `scheduled for ${new Date(input.startAtMs).toISOString()}` : 'starting now');
 
   try {
     if (input.startAtMs !== undefined && input.startAtMs > Date.now()) await sleep(input.startAtMs - Date.now());
-    setStatus('running');
+    await setStatus('running', 'running: starting one task per appliance');
     await Promise.all(
       operation.appliances.map(async (serial) => {
         const outcome = await executeChild(applianceUpgradeTask, {
@@ -75,10 +93,16 @@ export async function upgradeOperation(input: UpgradeOperationInput): Promise<Up
   } catch (err) {
     if (!isCancellation(err)) throw err;
     // Tasks that never started end `cancelled`; started ones reported their own outcome.
-    for (const task of tasks.values()) {
-      if (task.status === 'scheduled' || task.status === 'running') tasks.set(task.serial, { ...task, status: 'cancelled', stage: 'cancelled' });
+    const unstarted = [...tasks.values()].filter((task) => task.status === 'scheduled' || task.status === 'running');
+    for (const task of unstarted) tasks.set(task.serial, { ...task, status: 'cancelled', stage: 'cancelled' });
+    if (unstarted.length) {
+      await CancellationScope.nonCancellable(() =>
+        record.recordTasksCancelled({ operationId: operation.id, serials: unstarted.map((t) => t.serial), log: line('cancelled before it started', 'warning') }),
+      );
     }
   }
-  setStatus(finalOperationStatus([...tasks.values()].map((t) => t.status)));
+  const final = finalOperationStatus([...tasks.values()].map((t) => t.status));
+  const counts = [...tasks.values()].reduce<Record<string, number>>((acc, t) => ({ ...acc, [t.status]: (acc[t.status] ?? 0) + 1 }), {});
+  await CancellationScope.nonCancellable(() => setStatus(final, `finished ${final}: ${Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', ')}`));
   return state();
 }

@@ -64,6 +64,12 @@ test('upgrades 20 appliances: all successful, each version changed, each install
     expect(counters.reboots).toBe(1);
   }
 
+  // The store has every task's final state and its log.
+  expect((await stack.store.getOperation('upgrade', operation.id))?.status).toBe('successful');
+  const stored = await stack.store.listTasks(operation.id);
+  expect(stored.map((t) => [t.status, t.stage])).toEqual(Array(20).fill(['successful', 'completed']));
+  expect((await stack.store.getLog(operation.id, serials[0]!)).at(-1)?.log_entry).toBe(`upgrade to ${TARGET} completed`);
+
   // The CLI/API view comes from visibility, without asking the worker.
   const view = await viewWhen(operation.id, (v) => v.operation.status === 'successful' && v.tasks.every((t) => t.stage === 'completed'));
   expect(view.operation.status).toBe('successful');
@@ -86,6 +92,7 @@ test('a task fails with the reason when its appliance is of another product or u
   expect(bySerial.get(other!)).toMatchObject({ status: 'failed', stage: 'failed', message: `appliance ${other} is EX, the operation is for SH` });
   expect(bySerial.get(unknown)).toMatchObject({ status: 'failed', stage: 'failed', message: `GET /devices/${unknown}: no device with serial ${unknown}` });
   expect((await devices.counters(other!)).installs).toBe(0);
+  expect(await stack.store.getTask(operation.id, other!)).toMatchObject({ status: 'failed', stage: 'failed', message: `appliance ${other} is EX, the operation is for SH` });
 
   const view = await viewWhen(operation.id, (v) => v.tasks.every((t) => t.message !== undefined || t.status === 'successful'));
   expect(view.tasks.find((t) => t.serial === other)?.message).toBe(`appliance ${other} is EX, the operation is for SH`);
@@ -113,6 +120,11 @@ test('cancelling a scheduled operation cancels every task and touches no device'
   expect(outcome.operation.status).toBe('cancelled');
   expect(outcome.tasks.map((t) => [t.status, t.stage])).toEqual(Array(3).fill(['cancelled', 'cancelled']));
   for (const serial of serials) expect(await devices.counters(serial)).toMatchObject({ stages: 0, installs: 0, reboots: 0 });
+  for (const serial of serials) {
+    expect(await stack.store.getTask(operation.id, serial)).toMatchObject({ status: 'cancelled', stage: 'cancelled' });
+    expect((await stack.store.getLog(operation.id, serial)).map((e) => e.log_entry)).toEqual(['cancelled before it started']);
+  }
+  expect((await stack.store.getOperation('upgrade', operation.id))?.status).toBe('cancelled');
 });
 
 test('an invalid request names the field and starts nothing', async () => {

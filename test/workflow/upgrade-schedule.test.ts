@@ -2,23 +2,34 @@
  * Workflow tests in virtual time (Java time-skipping test server): hours-long waits and the task
  * time limit pass in seconds.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { UpgradeOperation } from '../../domain/scc';
 import type { upgradeOperation } from '../../workflows';
+import { createStoreActivities } from '../../activities/store-activities';
+import { createLogger } from '../../domain/logging';
+import { FleetStore } from '../../store/fleet-store';
 import { upgradeOperationStateQuery, type UpgradeOperationInput } from '../../workflows/types';
 import { fakeDeviceActivities } from '../helpers/fake-device';
 import { startTimeSkippingServer } from '../helpers/servers';
 
 const HOUR = 3600_000;
 let env: TestWorkflowEnvironment;
+let store: FleetStore;
+let dir: string;
 let seq = 0;
 
 beforeAll(async () => {
-  env = await startTimeSkippingServer();
+  dir = mkdtempSync(join(tmpdir(), 'fleet-wf-'));
+  [env, store] = await Promise.all([startTimeSkippingServer(), FleetStore.open(`sqlite:${join(dir, 'fleet.db')}`)]);
 });
 afterAll(async () => {
   await env?.teardown();
+  await store?.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 function operation(appliances: string[]): UpgradeOperation {
@@ -42,7 +53,8 @@ async function withWorker<T>(activities: object, fn: (taskQueue: string) => Prom
     connection: env.nativeConnection,
     taskQueue,
     workflowsPath: require.resolve('../../workflows'),
-    activities,
+    // Devices are in memory; the store is real (SQLite), as are its activities.
+    activities: { ...activities, ...createStoreActivities({ store, logger: createLogger('test', 'silent') }) },
   });
   return worker.runUntil(fn(taskQueue));
 }
@@ -78,6 +90,31 @@ test('an operation scheduled 6 hours ahead starts its tasks at that instant, in 
     expect(task.current_version?.version_id).toBe('9.16.0-100');
   }
   expect(new Set(fake.calls.filter((c) => c.activity === 'installImage').map((c) => c.serial))).toEqual(new Set(serials));
+
+  // The store holds the same story, readable without a worker.
+  expect((await store.getOperation('upgrade', op.id))?.status).toBe('successful');
+  for (const serial of serials) {
+    const task = await store.getTask(op.id, serial);
+    expect(task).toMatchObject({ status: 'successful', stage: 'completed', target_version: { version_id: '9.16.0-100' }, reboot: true });
+    const started = (task?.task_start_time as { datetime: number }).datetime * 1000;
+    expect(started).toBeGreaterThanOrEqual(startAtMs - 1000);
+    expect(started - startAtMs).toBeLessThan(60_000);
+    const log = await store.getLog(op.id, serial);
+    expect(log.map((e) => e.log_entry)).toEqual([
+      'upgrade to 9.16.0-100 started',
+      'downloading the image for SH x86_64, running 9.12.0-100',
+      'image staged from http://images.invalid/9.16.0-100.img',
+      'installing 9.16.0-100',
+      '9.16.0-100 installed on the standby partition',
+      'rebooting to activate the new partition',
+      'appliance is running 9.16.0-100',
+      'upgrade to 9.16.0-100 completed',
+    ]);
+  }
+  const operationLog = (await store.getLog(op.id)).map((e) => e.log_entry);
+  expect(operationLog[0]).toBe('upgrade of 3 appliance(s) to 9.16.0-100 created by tester');
+  expect(operationLog).toContain(`scheduled for ${new Date(startAtMs).toISOString()}`);
+  expect(operationLog.at(-1)).toBe('finished successful: 3 successful');
   // Six virtual hours took far less real time (a loose bound: this is about virtual time, not speed).
   expect(Date.now() - wallStart).toBeLessThan(HOUR / 60);
 });
@@ -99,6 +136,8 @@ test('a task that cannot finish within its time limit fails with a clear message
   expect(bySerial.get(stuck)!.stage).toBe('failed');
   expect(bySerial.get(stuck)!.message).toBe('task did not finish within 2 minutes (timed out in stage initiating)');
   expect(result.operation.status).toBe('partially_successful');
+  expect(await store.getTask(op.id, stuck)).toMatchObject({ status: 'failed', stage: 'failed', message: 'task did not finish within 2 minutes (timed out in stage initiating)' });
+  expect((await store.getLog(op.id, stuck)).at(-1)).toMatchObject({ severity: 'err', log_entry: 'task did not finish within 2 minutes (timed out in stage initiating)' });
   // The unreachable appliance was retried, then abandoned: never staged or installed.
   expect(fake.calls.filter((c) => c.serial === stuck && c.activity !== 'readApplianceInfo')).toHaveLength(0);
 });

@@ -1,0 +1,75 @@
+/**
+ * Activities that write the durable record: operations, appliance tasks, their states and logs.
+ * Run as local activities (short, idempotent writes), so they cost the histories little.
+ */
+import type { Logger } from '../domain/logging';
+import type { OperationKind } from '../domain/operation';
+import type { LogEntry, OperationStatus } from '../domain/scc';
+import type { FleetStore, OperationRecord, TaskRecord } from '../store/fleet-store';
+
+export interface LogLine {
+  severity: LogEntry['severity'];
+  message: string;
+  /** Seconds since the epoch, from workflow time. */
+  timestamp: number;
+}
+
+export interface RecordOperationInput {
+  kind: OperationKind;
+  operation: OperationRecord & { appliances: string[] };
+  /** Fields every appliance task starts with (target_version, reboot, upgrade_time, …). */
+  taskFields: Record<string, unknown>;
+  log: LogLine;
+}
+
+const entry = (line: LogLine): LogEntry => ({ timestamp: line.timestamp, severity: line.severity, log_entry: line.message });
+
+export function createStoreActivities({ store, logger }: { store: FleetStore; logger: Logger }) {
+  return {
+    /** Stores the operation and one `scheduled`/`waiting` task per appliance, unless already stored. */
+    async recordOperation(input: RecordOperationInput): Promise<void> {
+      const { operation } = input;
+      const appliances = new Map((await store.listAppliances({ serials: operation.appliances })).map((a) => [a.serial, a]));
+      const tasks: TaskRecord[] = operation.appliances.map((serial) => {
+        const appliance = appliances.get(serial);
+        return {
+          operation_id: operation.id,
+          serial,
+          status: 'scheduled',
+          stage: 'waiting',
+          ...input.taskFields,
+          // The version the appliance ran when the operation was scheduled, as the inventory knows it.
+          current_version: appliance?.current_version ?? { version_id: 'unknown' },
+          ...(typeof appliance?.hostname === 'string' ? { hostname: appliance.hostname } : {}),
+        };
+      });
+      if (await store.insertOperation(input.kind, operation, tasks, { ifAbsent: true })) {
+        await store.appendLog(operation.id, entry(input.log));
+        logger.info({ operationId: operation.id, kind: input.kind, appliances: tasks.length }, 'operation recorded');
+      }
+    },
+
+    async recordOperationStatus(input: { operationId: string; status: OperationStatus; log?: LogLine }): Promise<void> {
+      await store.updateOperation(input.operationId, { status: input.status });
+      if (input.log) await store.appendLog(input.operationId, entry(input.log));
+      logger.info({ operationId: input.operationId, status: input.status }, 'operation status');
+    },
+
+    /** Marks tasks that never started (the operation was cancelled before them) `cancelled`. */
+    async recordTasksCancelled(input: { operationId: string; serials: string[]; log: LogLine }): Promise<void> {
+      for (const serial of input.serials) {
+        await store.updateTask(input.operationId, serial, { status: 'cancelled', stage: 'cancelled' });
+        await store.appendLog(input.operationId, entry(input.log), serial);
+      }
+    },
+
+    /** Merges state changes into one appliance task and appends a line to its log. */
+    async recordTaskProgress(input: { operationId: string; serial: string; changes: Partial<TaskRecord>; log?: LogLine }): Promise<void> {
+      await store.updateTask(input.operationId, input.serial, input.changes);
+      if (input.log) await store.appendLog(input.operationId, entry(input.log), input.serial);
+      logger.info({ operationId: input.operationId, serial: input.serial, ...input.changes, ...(input.log ? { log: input.log.message } : {}) }, 'task progress');
+    },
+  };
+}
+
+export type StoreActivities = ReturnType<typeof createStoreActivities>;
