@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { cancelUpgradeOperation, createUpgradeOperation, getUpgradeOperation, InvalidRequestError, type OperationView } from '../../client/operations';
+import { SA } from '../../domain/search-attributes';
 import type { upgradeOperation } from '../../workflows';
 import { startStack, type Stack } from '../helpers/stack';
 
@@ -159,4 +160,35 @@ test('the fleet CLI starts an upgrade and shows each appliance reaching complete
 
   await expect(fleet('status', '424242')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('no operation with id 424242') });
   await expect(fleet('upgrade', '--product', 'WW', serials[0]!)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--version is required') });
+});
+
+test('every history these tests produced replays cleanly against the current workflow code', async () => {
+  const { Worker } = await import('@temporalio/worker');
+  const histories = env.client.workflow.list({ query: "FleetOperationKind = 'upgrade'" }).intoHistories();
+  let replayed = 0;
+  for await (const result of Worker.runReplayHistories({ workflowsPath: require.resolve('../../workflows') }, histories)) {
+    expect([result.workflowId, result.error?.message]).toEqual([result.workflowId, undefined]);
+    replayed++;
+  }
+  // 4 operations above, each with its appliance tasks (the cancelled one never started tasks).
+  expect(replayed).toBeGreaterThanOrEqual(4 + 20 + 3 + 3);
+
+  // `FLEET_RECORD_HISTORIES=test/fixtures/histories npx jest test/integration/upgrade.test.ts` refreshes the
+  // fixtures that test/workflow/replay.test.ts replays (after an intended, versioned workflow change).
+  const target = process.env.FLEET_RECORD_HISTORIES;
+  if (target) {
+    const { temporal } = await import('@temporalio/proto');
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(target, { recursive: true });
+    const kinds = new Map<string, string>();
+    for await (const execution of env.client.workflow.list({ query: "FleetOperationKind = 'upgrade'" })) {
+      const status = execution.typedSearchAttributes.get(SA.taskStatus) ?? execution.typedSearchAttributes.get(SA.operationStatus);
+      const key = `${execution.type}-${status}`;
+      if (!kinds.has(key)) kinds.set(key, execution.workflowId);
+    }
+    for (const [key, workflowId] of kinds) {
+      const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+      writeFileSync(join(target, `${key}.history.pb`), temporal.api.history.v1.History.encode(history).finish());
+    }
+  }
 });
