@@ -4,11 +4,17 @@
  */
 import { z } from 'zod';
 import {
+  collectorCounters,
+  collectorInfo,
+  collectorJob,
   deviceCounters,
   deviceError,
   deviceInfo,
   deviceJob,
   IDEMPOTENCY_KEY_HEADER,
+  type CollectorCounters,
+  type CollectorInfo,
+  type CollectorJob,
   type DeviceCounters,
   type DeviceInfo,
   type DeviceJob,
@@ -52,7 +58,7 @@ export class DeviceClient {
 
   private async call<T extends z.ZodType>(
     schema: T,
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     path: string,
     options: { body?: unknown; idempotencyKey?: string; signal?: AbortSignal } = {},
   ): Promise<z.output<T>> {
@@ -123,6 +129,35 @@ export class DeviceClient {
   /** Simulator only: per-device effect counters. */
   counters(serial: string): Promise<DeviceCounters> {
     return this.call(deviceCounters, 'GET', `/admin/devices/${encodeURIComponent(serial)}/counters`);
+  }
+
+  /** Simulator only: inject a fault into one device (see simulator/faults.ts), or clear them all. */
+  async addFault(serial: string, fault: { kind: string; [option: string]: unknown }): Promise<void> {
+    await this.call(z.object({ faults: z.array(z.unknown()) }), 'POST', `/admin/devices/${encodeURIComponent(serial)}/faults`, { body: fault });
+  }
+
+  async clearFaults(serial: string): Promise<void> {
+    await this.call(z.object({ faults: z.array(z.unknown()) }), 'DELETE', `/admin/devices/${encodeURIComponent(serial)}/faults`);
+  }
+
+  collector(id: number): Promise<CollectorInfo> {
+    return this.call(collectorInfo, 'GET', `/collectors/${id}`);
+  }
+
+  upgradeCollector(id: number, toVersion: string, idempotencyKey: string): Promise<CollectorJob> {
+    return this.call(collectorJob, 'POST', `/collectors/${id}/upgrade`, { body: { toVersion }, idempotencyKey });
+  }
+
+  collectorJob(id: number, jobId: string): Promise<CollectorJob> {
+    return this.call(collectorJob, 'GET', `/collectors/${id}/jobs/${encodeURIComponent(jobId)}`);
+  }
+
+  collectorCounters(id: number): Promise<CollectorCounters> {
+    return this.call(collectorCounters, 'GET', `/admin/collectors/${id}/counters`);
+  }
+
+  async listCollectorIds(): Promise<number[]> {
+    return (await this.call(z.object({ total: z.number(), ids: z.array(z.number()) }), 'GET', '/collectors?limit=10000')).ids;
   }
 
   async listSerials(productCode?: string): Promise<string[]> {

@@ -70,6 +70,43 @@ export const deviceCounters = z.object({
 });
 export type DeviceCounters = z.infer<typeof deviceCounters>;
 
+/** A Sumo collector as it reports itself (the seed's collector fields). */
+export const collectorInfo = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  hostName: z.string(),
+  timeZone: z.string(),
+  ephemeral: z.boolean(),
+  sourceSyncMode: z.string(),
+  collectorType: z.enum(['Installable', 'Hosted']),
+  collectorVersion: z.string(),
+  osVersion: z.string(),
+  osName: z.string(),
+  osArch: z.string(),
+  lastSeenAlive: z.number().int(),
+  alive: z.boolean(),
+});
+export type CollectorInfo = z.infer<typeof collectorInfo>;
+
+export const collectorJob = z.object({
+  id: z.string(),
+  collector_id: z.number().int(),
+  kind: z.literal('upgrade'),
+  to_version: z.string(),
+  state: z.enum(JOB_STATES),
+  progress: z.number().min(0).max(1),
+  message: z.string().optional(),
+});
+export type CollectorJob = z.infer<typeof collectorJob>;
+
+export const collectorUpgradeRequest = z.object({ toVersion: z.string().min(1) });
+
+export const collectorCounters = z.object({
+  upgrades: z.number().int(),
+  idempotent_replays: z.number().int(),
+});
+export type CollectorCounters = z.infer<typeof collectorCounters>;
+
 /** Error body of every non-2xx device API answer. */
 export const deviceError = z.object({
   error: z.object({
@@ -89,4 +126,7 @@ export const DEVICE_ERROR_CODES = {
   esxiConflict: 'install.esxi_conflict',
   jobNotFound: 'job.not_found',
   busy: 'device.busy',
+  unavailable: 'device.unavailable',
+  collectorNotAlive: 'collector.not_alive',
+  collectorHosted: 'collector.hosted',
 } as const;

@@ -26,3 +26,11 @@ export type OperationKind = (typeof OPERATION_KINDS)[number];
 /** Seconds-since-epoch (the seed's timestamp) to epoch milliseconds, and back. */
 export const secondsToMs = (seconds: number): number => Math.round(seconds * 1000);
 export const msToSeconds = (ms: number): number => Math.floor(ms / 1000);
+
+/** `30 minutes`, `1 minute`, `45 seconds`: for messages operators read. */
+export function formatDuration(ms: number): string {
+  const plural = (n: number, unit: string): string => `${n} ${unit}${n === 1 ? '' : 's'}`;
+  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return plural(ms / 3_600_000, 'hour');
+  if (ms >= 60_000 && ms % 60_000 === 0) return plural(ms / 60_000, 'minute');
+  return plural(Math.round(ms / 1000), 'second');
+}

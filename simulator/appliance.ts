@@ -4,12 +4,15 @@
  */
 import type { DeviceCounters, DeviceInfo, DeviceJob } from '../domain/device-api';
 import type { Version } from '../domain/scc';
-import type { ApplianceSpec } from './fleet';
+import type { Fault } from './faults';
+import { seededRandom, type ApplianceSpec } from './fleet';
 
 export interface SimulatorTimings {
   /** Divides every simulated duration: 60 makes a minute pass in a second. */
   speed: number;
   defaultImageBytes: number;
+  /** Applying a delta image to the running version, after its download. */
+  patchSeconds: number;
   installSeconds: number;
   rebootSeconds: number;
 }
@@ -17,9 +20,17 @@ export interface SimulatorTimings {
 export const DEFAULT_TIMINGS: SimulatorTimings = {
   speed: 1,
   defaultImageBytes: 800_000_000,
+  patchSeconds: 30,
   installSeconds: 120,
   rebootSeconds: 90,
 };
+
+/** Seeds each device's own random source from its serial, so flapping is repeatable. */
+function hashSeed(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
 
 export class DeviceApiError extends Error {
   constructor(
@@ -59,6 +70,11 @@ export class SimulatedAppliance {
   private readonly jobs = new Map<string, Job>();
   private readonly idempotent = new Map<string, RecordedResponse>();
   private rebootingUntil = 0;
+  /** Set by `no_return_from_reboot`: the device went down and stays down. */
+  private gone = false;
+  private disconnectedUntil = 0;
+  private faults: Fault[] = [];
+  private readonly random: () => number;
   private jobSeq = 0;
   readonly counters: DeviceCounters = { stages: 0, installs: 0, reboots: 0, idempotent_replays: 0 };
 
@@ -68,6 +84,26 @@ export class SimulatedAppliance {
     private readonly now: () => number = Date.now,
   ) {
     this.runningVersion = spec.running_version;
+    this.random = seededRandom(hashSeed(spec.serial));
+  }
+
+  addFault(fault: Fault): void {
+    this.faults.push(fault);
+    if (fault.kind === 'disconnect') this.disconnectedUntil = fault.seconds ? this.now() + this.simulatedMs(fault.seconds) : Number.POSITIVE_INFINITY;
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+    this.disconnectedUntil = 0;
+    this.gone = false;
+  }
+
+  listFaults(): Fault[] {
+    return [...this.faults];
+  }
+
+  private fault<K extends Fault['kind']>(kind: K, stage?: DeviceJob['kind']): Extract<Fault, { kind: K }> | undefined {
+    return this.faults.find((f): f is Extract<Fault, { kind: K }> => f.kind === kind && (stage === undefined || !('stage' in f) || f.stage === stage));
   }
 
   private simulatedMs(seconds: number): number {
@@ -79,8 +115,14 @@ export class SimulatedAppliance {
     const now = this.now();
     for (const job of this.jobs.values()) {
       if (job.state === 'running' && now >= job.startedAt + job.durationMs) {
-        job.state = 'succeeded';
-        job.complete();
+        const failure = this.fault('fail_at_stage', job.kind);
+        if (failure) {
+          job.state = 'failed';
+          job.message = failure.message ?? `simulated failure during ${job.kind}`;
+        } else {
+          job.state = 'succeeded';
+          job.complete();
+        }
       }
     }
   }
@@ -88,8 +130,10 @@ export class SimulatedAppliance {
   /** Throws when the device cannot answer (disconnected, or down in a reboot). */
   private reachable(): void {
     this.advance();
-    if (!this.spec.connected) throw new DeviceApiError(503, 'device.disconnected', `appliance ${this.spec.serial} is not connected`);
-    if (this.now() < this.rebootingUntil) throw new DeviceApiError(503, 'device.rebooting', `appliance ${this.spec.serial} is rebooting`);
+    const flapping = this.fault('flapping_5xx');
+    if (flapping && this.random() < flapping.probability) throw new DeviceApiError(503, 'device.unavailable', `appliance ${this.spec.serial} is temporarily unavailable`);
+    if (!this.spec.connected || this.now() < this.disconnectedUntil) throw new DeviceApiError(503, 'device.disconnected', `appliance ${this.spec.serial} is not connected`);
+    if (this.gone || this.now() < this.rebootingUntil) throw new DeviceApiError(503, 'device.rebooting', `appliance ${this.spec.serial} is rebooting`);
   }
 
   info(): DeviceInfo {
@@ -114,6 +158,8 @@ export class SimulatedAppliance {
   }
 
   private startJob(kind: Job['kind'], durationMs: number, complete: () => void): DeviceJob {
+    // A hung job never finishes; only a cancel (or the orchestrator's time limit) ends it.
+    if (this.fault('hang_at_stage', kind)) durationMs = Number.POSITIVE_INFINITY;
     const busy = [...this.jobs.values()].find((j) => j.state === 'running');
     if (busy) throw new DeviceApiError(409, 'device.busy', `appliance ${this.spec.serial} is busy with ${busy.kind} job ${busy.id}`);
     const job: Job = { id: `${kind}-${++this.jobSeq}`, kind, startedAt: this.now(), durationMs, state: 'running', complete };
@@ -124,7 +170,9 @@ export class SimulatedAppliance {
   stage(request: { target_version: Version; delta: boolean; size_bytes?: number | undefined }): DeviceJob {
     this.reachable();
     const bytes = request.size_bytes ?? (request.delta ? this.timings.defaultImageBytes / 10 : this.timings.defaultImageBytes);
-    const seconds = bytes / this.spec.bandwidth_bps;
+    const slow = this.fault('slow_link')?.factor ?? 1;
+    // A delta image is downloaded, then patched against the running version.
+    const seconds = (bytes * slow) / this.spec.bandwidth_bps + (request.delta ? this.timings.patchSeconds : 0);
     return this.startJob('stage', this.simulatedMs(seconds), () => {
       this.counters.stages++;
       this.staged.set(request.target_version.version_id, { version: request.target_version, delta: request.delta });
@@ -135,6 +183,9 @@ export class SimulatedAppliance {
     this.reachable();
     const image = this.staged.get(request.version_id);
     if (!image) throw new DeviceApiError(409, 'image.not_staged', `no staged image for version ${request.version_id} on ${this.spec.serial}`);
+    if (this.fault('esxi_conflict') && !request.esxi_force) {
+      throw new DeviceApiError(409, 'install.esxi_conflict', `installing ${request.version_id} would replace ESXi ${this.spec.esxi_version ?? '(installed)'} on ${this.spec.serial}; set esxi_force to proceed`);
+    }
     return this.startJob('install', this.simulatedMs(this.timings.installSeconds), () => {
       this.counters.installs++;
       // Installs go to the standby partition; a reboot with switch_partition activates them.
@@ -148,7 +199,8 @@ export class SimulatedAppliance {
     const job = this.startJob('reboot', durationMs, () => undefined);
     this.counters.reboots++;
     this.rebootingUntil = this.now() + durationMs;
-    if (request.switch_partition && this.standbyVersion) {
+    if (this.fault('no_return_from_reboot')) this.gone = true;
+    if (request.switch_partition && this.standbyVersion && !this.fault('wrong_version_after_reboot')) {
       const previous = this.runningVersion;
       this.runningVersion = this.standbyVersion;
       this.standbyVersion = previous;

@@ -57,10 +57,19 @@ function hex(rand: () => number, digits: number): string {
 }
 
 /**
- * A fleet of `count` connected, entitled, writable appliances of every product code and both
- * arches, spread over several time zones. The same seed always gives the same fleet.
+ * `clean`: every appliance connected, entitled, writable and supported. `demo`: a few in each
+ * exception state (unentitled, read-only, end-of-life model, disconnected), so every eligibility
+ * category has members.
  */
-export function generateAppliances(count: number, seed = 1): ApplianceSpec[] {
+export type FleetProfile = 'clean' | 'demo';
+export const FLEET_PROFILES: readonly FleetProfile[] = ['clean', 'demo'];
+
+/**
+ * A fleet of `count` appliances of every product code and both arches, spread over several time
+ * zones. The same seed (and profile) always gives the same fleet.
+ */
+export function generateAppliances(count: number, seed = 1, profile: FleetProfile = 'clean'): ApplianceSpec[] {
+  const demo = profile === 'demo';
   const rand = seededRandom(seed);
   const fleet: ApplianceSpec[] = [];
   for (let i = 0; i < count; i++) {
@@ -78,13 +87,59 @@ export function generateAppliances(count: number, seed = 1): ApplianceSpec[] {
       time_zone: TIME_ZONES[Math.floor(rand() * TIME_ZONES.length)]!,
       running_version: versionOf(START_VERSIONS[Math.floor(rand() * START_VERSIONS.length)]!),
       esxi_version: product === 'SH' && rand() < 0.3 ? '6.7.0' : null,
-      connected: true,
-      entitled: true,
-      read_only: false,
-      model_eol: false,
+      // Spaced by different primes so the demo's exception states rarely coincide.
+      connected: !(demo && i % 37 === 11),
+      entitled: !(demo && i % 23 === 5),
+      read_only: demo && i % 29 === 7,
+      model_eol: demo && i % 31 === 9,
       groups: [`group-${i % 4}`],
       bandwidth_bps: 5_000_000 + Math.floor(rand() * 20_000_000),
     });
   }
   return fleet;
+}
+
+export interface CollectorSpec {
+  id: number;
+  name: string;
+  hostName: string;
+  timeZone: string;
+  ephemeral: boolean;
+  sourceSyncMode: string;
+  collectorType: 'Installable' | 'Hosted';
+  collectorVersion: string;
+  osVersion: string;
+  osName: string;
+  osArch: string;
+  alive: boolean;
+}
+
+/** The collector builds the simulator knows, oldest first; the last is the latest. */
+export const COLLECTOR_BUILDS = ['19.115-37', '19.152-1', '19.182-25', '19.216-22', '20.1-2749'] as const;
+
+const OSES = [
+  { osName: 'Linux', osVersion: '5.15.0-91-generic', osArch: 'amd64' },
+  { osName: 'Windows Server 2019', osVersion: '10.0', osArch: 'amd64' },
+  { osName: 'Mac OS X', osVersion: '10.11.5', osArch: 'x86_64' },
+];
+
+/** Sumo collectors: mostly Installable on older builds, some Hosted, some not alive (demo). */
+export function generateCollectors(count: number, seed = 1, profile: FleetProfile = 'clean'): CollectorSpec[] {
+  const rand = seededRandom(seed + 7919);
+  const demo = profile === 'demo';
+  return Array.from({ length: count }, (_, i) => {
+    const os = OSES[Math.floor(rand() * OSES.length)]!;
+    return {
+      id: 100000001 + i,
+      name: `SumoCollector_${i.toString().padStart(4, '0')}`,
+      hostName: `collector-${i.toString().padStart(4, '0')}`,
+      timeZone: TIME_ZONES[Math.floor(rand() * TIME_ZONES.length)]!,
+      ephemeral: false,
+      sourceSyncMode: 'UI',
+      collectorType: demo && i % 11 === 3 ? 'Hosted' : 'Installable',
+      collectorVersion: COLLECTOR_BUILDS[Math.floor(rand() * (COLLECTOR_BUILDS.length - 1))]!,
+      ...os,
+      alive: !(demo && i % 13 === 5),
+    };
+  });
 }

@@ -3,21 +3,45 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { IDEMPOTENCY_KEY_HEADER, installRequest, rebootRequest, stageImageRequest } from '../domain/device-api';
+import { collectorUpgradeRequest, IDEMPOTENCY_KEY_HEADER, installRequest, rebootRequest, stageImageRequest } from '../domain/device-api';
 import { DeviceApiError, SimulatedAppliance, type SimulatorTimings } from './appliance';
-import type { ApplianceSpec } from './fleet';
+import { SimulatedCollector } from './collector';
+import { fault, fleetFaultRequest, type FleetFaultRequest } from './faults';
+import { seededRandom, type ApplianceSpec, type CollectorSpec } from './fleet';
 
 export class Simulator {
   readonly appliances = new Map<string, SimulatedAppliance>();
+  readonly collectors = new Map<number, SimulatedCollector>();
 
-  constructor(specs: ApplianceSpec[], timings: SimulatorTimings) {
+  constructor(specs: ApplianceSpec[], timings: SimulatorTimings, collectors: CollectorSpec[] = []) {
     for (const spec of specs) this.appliances.set(spec.serial, new SimulatedAppliance(spec, timings));
+    for (const spec of collectors) this.collectors.set(spec.id, new SimulatedCollector(spec, timings));
   }
 
   appliance(serial: string): SimulatedAppliance {
     const appliance = this.appliances.get(serial);
     if (!appliance) throw new DeviceApiError(404, 'device.not_found', `no device with serial ${serial}`);
     return appliance;
+  }
+
+  collector(id: string): SimulatedCollector {
+    const collector = this.collectors.get(Number(id));
+    if (!collector) throw new DeviceApiError(404, 'device.not_found', `no collector with id ${id}`);
+    return collector;
+  }
+
+  /** Gives the fault to each device (of a product code, if named) with the request's probability. Returns their serials. */
+  applyFleetFault(request: FleetFaultRequest): string[] {
+    const rand = seededRandom(request.seed ?? 1);
+    const hit: string[] = [];
+    for (const appliance of this.appliances.values()) {
+      if (request.product_code && appliance.spec.product_code !== request.product_code) continue;
+      if (rand() < request.probability) {
+        appliance.addFault(request.fault);
+        hit.push(appliance.spec.serial);
+      }
+    }
+    return hit;
   }
 }
 
@@ -94,8 +118,41 @@ async function route(sim: Simulator, req: IncomingMessage): Promise<{ status: nu
     }
   }
 
-  if (parts[0] === 'admin' && parts[1] === 'devices' && parts.length === 4 && parts[3] === 'counters' && method === 'GET') {
-    return { status: 200, body: sim.appliance(parts[2]!).counters };
+  if (parts[0] === 'collectors') {
+    if (method === 'GET' && parts.length === 1) {
+      const offset = Number(url.searchParams.get('offset') ?? 0);
+      const limit = Math.min(Number(url.searchParams.get('limit') ?? 1000), 10_000);
+      return { status: 200, body: { total: sim.collectors.size, ids: [...sim.collectors.keys()].slice(offset, offset + limit) } };
+    }
+    const collector = sim.collector(parts[1] ?? '');
+    if (method === 'GET' && parts.length === 2) return { status: 200, body: collector.info() };
+    if (method === 'GET' && parts.length === 4 && parts[2] === 'jobs') return { status: 200, body: collector.job(parts[3]!) };
+    if (method === 'POST' && parts.length === 3 && parts[2] === 'upgrade') {
+      const key = req.headers[IDEMPOTENCY_KEY_HEADER];
+      if (typeof key !== 'string' || key.length === 0) throw new DeviceApiError(400, 'request.idempotency_key_required', `the ${IDEMPOTENCY_KEY_HEADER} header is required`);
+      return { status: 202, body: collector.upgrade(parse(collectorUpgradeRequest, await readJson(req)).toVersion, key) };
+    }
+  }
+
+  if (parts[0] === 'admin') {
+    // /admin/devices/{serial}/counters | /admin/devices/{serial}/faults | /admin/collectors/{id}/counters | /admin/faults
+    if (parts[1] === 'devices' && parts.length === 4) {
+      const appliance = sim.appliance(parts[2]!);
+      if (parts[3] === 'counters' && method === 'GET') return { status: 200, body: appliance.counters };
+      if (parts[3] === 'faults' && method === 'GET') return { status: 200, body: { faults: appliance.listFaults() } };
+      if (parts[3] === 'faults' && method === 'POST') {
+        appliance.addFault(parse(fault, await readJson(req)));
+        return { status: 201, body: { faults: appliance.listFaults() } };
+      }
+      if (parts[3] === 'faults' && method === 'DELETE') {
+        appliance.clearFaults();
+        return { status: 200, body: { faults: [] } };
+      }
+    }
+    if (parts[1] === 'collectors' && parts.length === 4 && parts[3] === 'counters' && method === 'GET') return { status: 200, body: sim.collector(parts[2]!).counters };
+    if (parts[1] === 'faults' && parts.length === 2 && method === 'POST') {
+      return { status: 201, body: { serials: sim.applyFleetFault(parse(fleetFaultRequest, await readJson(req))) } };
+    }
   }
   throw new DeviceApiError(404, 'request.invalid', `no route ${method} ${url.pathname}`);
 }

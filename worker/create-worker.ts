@@ -30,5 +30,9 @@ export async function createFleetWorker(options: FleetWorkerOptions): Promise<Wo
     taskQueue: options.taskQueue,
     workflowsPath: require.resolve('../workflows'),
     activities,
+    // Cancellation reaches an activity only with a heartbeat's answer: keep them frequent, so a
+    // cancelled or timed-out task stops its device job within seconds.
+    maxHeartbeatThrottleInterval: '2 seconds',
+    defaultHeartbeatThrottleInterval: '2 seconds',
   });
 }

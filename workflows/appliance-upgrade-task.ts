@@ -17,6 +17,7 @@ import {
 import type { DeviceActivities } from '../activities/device-activities';
 import type { LogLine, StoreActivities } from '../activities/store-activities';
 import type { ApplianceTaskStatus, ApplianceUpgradeTaskStage } from '../domain/scc';
+import { formatDuration } from '../domain/operation';
 import { SA } from '../domain/search-attributes';
 import { applianceTaskStateQuery, type ApplianceTaskOutcome, type ApplianceUpgradeTaskInput } from './types';
 
@@ -111,7 +112,7 @@ export async function applianceUpgradeTask(input: ApplianceUpgradeTaskInput): Pr
       try {
         await runStages();
       } catch (err) {
-        if (timedOut) throw new TaskFailed(`task did not finish within ${Math.round(input.taskTimeoutMs / 60000)} minutes (timed out in stage ${state.stage})`);
+        if (timedOut) throw new TaskFailed(`task did not finish within ${formatDuration(input.taskTimeoutMs)} (timed out in stage ${state.stage})`);
         throw err;
       } finally {
         scope.cancel();

@@ -50,10 +50,15 @@ export interface SimulatorProcess {
 }
 
 /** The simulator as a separate process on a free loopback port. */
-export async function startSimulator(options: { appliances: number; speed: number; seed?: number }): Promise<SimulatorProcess> {
+export async function startSimulator(options: { appliances: number; speed: number; seed?: number; collectors?: number; profile?: 'clean' | 'demo'; faults?: string[] }): Promise<SimulatorProcess> {
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', join(root, 'simulator/main.ts'), '--port', '0', '--appliances', String(options.appliances), '--speed', String(options.speed), '--seed', String(options.seed ?? 1)],
+    [
+      '--import', 'tsx', join(root, 'simulator/main.ts'), '--port', '0',
+      '--appliances', String(options.appliances), '--collectors', String(options.collectors ?? 0), '--profile', options.profile ?? 'clean',
+      '--speed', String(options.speed), '--seed', String(options.seed ?? 1),
+      ...(options.faults ?? []).flatMap((f) => ['--fault', f]),
+    ],
     { cwd: root, env: { ...process.env, FLEET_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const port = await new Promise<number>((resolve, reject) => {

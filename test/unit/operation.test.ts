@@ -1,4 +1,4 @@
-import { finalOperationStatus, applianceTaskWorkflowId, operationWorkflowId } from '../../domain/operation';
+import { applianceTaskWorkflowId, finalOperationStatus, formatDuration, operationWorkflowId } from '../../domain/operation';
 
 describe('finalOperationStatus', () => {
   it('is successful only when every task succeeded', () => {
@@ -22,4 +22,15 @@ describe('workflow ids', () => {
     expect(operationWorkflowId('upgrade', '42')).toBe('upgrade-42');
     expect(applianceTaskWorkflowId('upgrade', '42', 'S12340000001')).toBe('upgrade-42-S12340000001');
   });
+});
+
+describe('formatDuration', () => {
+  it.each([
+    [30 * 60_000, '30 minutes'],
+    [60_000, '1 minute'],
+    [2 * 3_600_000, '2 hours'],
+    [45_000, '45 seconds'],
+    [90_000, '90 seconds'],
+    [1000, '1 second'],
+  ])('%d ms is %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
 });

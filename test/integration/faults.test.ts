@@ -1,0 +1,111 @@
+/**
+ * Every simulator fault, seen two ways: through the device client (the classified error) and
+ * through a real upgrade (the task's final status and reason).
+ */
+import { DeviceError } from '../../activities/device-client';
+import { createUpgradeOperation } from '../../client/operations';
+import type { upgradeOperation } from '../../workflows';
+import { startStack, type Stack } from '../helpers/stack';
+
+const TARGET = '9.16.0-100';
+let stack: Stack;
+let pool: Map<string, string[]>;
+
+beforeAll(async () => {
+  stack = await startStack({ appliances: 120, speed: 400, taskQueue: 'integration-faults' });
+  pool = new Map();
+  for (const product of ['SH', 'EX', 'IC', 'SMC', 'WW', 'GC']) pool.set(product, await stack.devices.listSerials(product));
+});
+afterAll(() => stack?.stop());
+
+/** A fresh appliance of a product code for each scenario. */
+function take(product = 'SH'): string {
+  const serial = pool.get(product)?.shift();
+  if (!serial) throw new Error(`no unused ${product} appliance left: enlarge the simulated fleet`);
+  return serial;
+}
+
+async function upgrade(serials: string[], options: { esxi_force?: boolean; taskTimeoutMs?: number } = {}) {
+  const operation = await createUpgradeOperation(
+    stack.env.client,
+    { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'faults', appliances: serials, ...(options.esxi_force ? { esxi_force: true } : {}) },
+    { taskQueue: stack.taskQueue, username: 'tester', ...(options.taskTimeoutMs ? { taskTimeoutMs: options.taskTimeoutMs } : {}) },
+  );
+  const result = await stack.env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operation.id}`).result();
+  return { status: result.operation.status, tasks: new Map(result.tasks.map((t) => [t.serial, t])) };
+}
+
+async function deviceError(promise: Promise<unknown>): Promise<DeviceError> {
+  const err = await promise.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(DeviceError);
+  return err as DeviceError;
+}
+
+test('the device client classifies each fault: unreachable ones retryable, refusals final', async () => {
+  const { devices } = stack;
+  const [a, b, c, d] = [take(), take(), take(), take()];
+  await devices.addFault(a, { kind: 'disconnect' });
+  expect(await deviceError(devices.info(a))).toMatchObject({ status: 503, code: 'device.disconnected', retryable: true });
+  await devices.addFault(b, { kind: 'flapping_5xx', probability: 1 });
+  expect(await deviceError(devices.info(b))).toMatchObject({ status: 503, code: 'device.unavailable', retryable: true });
+  await devices.addFault(c, { kind: 'no_return_from_reboot' });
+  await devices.reboot(c, {}, 'c-reboot');
+  await new Promise((r) => setTimeout(r, 500)); // several simulated reboot durations
+  expect(await deviceError(devices.info(c))).toMatchObject({ status: 503, code: 'device.rebooting', retryable: true });
+  await devices.addFault(d, { kind: 'esxi_conflict' });
+  const staged = await devices.stage(d, { url: 'http://images.invalid/x.img', target_version: { version_id: TARGET } }, 'd-stage');
+  while ((await devices.job(d, staged.id)).state === 'running') await new Promise((r) => setTimeout(r, 20));
+  expect(await deviceError(devices.install(d, { version_id: TARGET }, 'd-install'))).toMatchObject({ status: 409, code: 'install.esxi_conflict', retryable: false });
+  // A bad fault is refused and changes nothing.
+  expect(await deviceError(devices.addFault(d, { kind: 'melt' }))).toMatchObject({ status: 400, retryable: false });
+  for (const serial of [a, b, c, d]) await devices.clearFaults(serial);
+});
+
+test('a failing stage fails its task with the device\'s reason; flapping and short disconnects are retried through', async () => {
+  const [failing, flapping, blip, healthy] = [take(), take(), take(), take()];
+  await stack.devices.addFault(failing, { kind: 'fail_at_stage', stage: 'install' });
+  await stack.devices.addFault(flapping, { kind: 'flapping_5xx', probability: 0.3 });
+  await stack.devices.addFault(blip, { kind: 'disconnect', seconds: 400 }); // one real second at speed 400
+  const { status, tasks } = await upgrade([failing, flapping, blip, healthy]);
+  expect(status).toBe('partially_successful');
+  expect(tasks.get(failing)).toMatchObject({ status: 'failed', stage: 'failed', message: 'install job install-2 failed: simulated failure during install' });
+  for (const serial of [flapping, blip, healthy]) expect(tasks.get(serial)).toMatchObject({ status: 'successful', stage: 'completed' });
+  expect((await stack.devices.info(flapping).catch(() => stack.devices.info(flapping))).running_version.version_id).toBe(TARGET);
+  expect((await stack.devices.counters(failing)).installs).toBe(0);
+});
+
+test('an ESXi refusal fails the task with the reason unless the operation sets esxi_force', async () => {
+  const serial = take();
+  await stack.devices.addFault(serial, { kind: 'esxi_conflict' });
+  const refused = await upgrade([serial]);
+  expect(refused.status).toBe('failed');
+  expect(refused.tasks.get(serial)?.message).toMatch(/^POST \/devices\/\w+\/install: installing 9\.16\.0-100 would replace ESXi .* set esxi_force to proceed$/);
+  const forced = await upgrade([serial], { esxi_force: true });
+  expect(forced.tasks.get(serial)).toMatchObject({ status: 'successful', stage: 'completed' });
+});
+
+test('an appliance that comes back on the wrong version fails its task', async () => {
+  const serial = take();
+  const before = (await stack.devices.info(serial)).running_version.version_id;
+  await stack.devices.addFault(serial, { kind: 'wrong_version_after_reboot' });
+  const { tasks } = await upgrade([serial]);
+  expect(tasks.get(serial)).toMatchObject({ status: 'failed', message: `appliance came back running ${before}, expected ${TARGET}` });
+});
+
+test('a hung download hits the task time limit, and the device is told to stop', async () => {
+  const serial = take();
+  await stack.devices.addFault(serial, { kind: 'hang_at_stage', stage: 'stage' });
+  const { status, tasks } = await upgrade([serial], { taskTimeoutMs: 3000 });
+  expect(status).toBe('failed');
+  expect(tasks.get(serial)).toMatchObject({ status: 'failed', stage: 'failed', message: 'task did not finish within 3 seconds (timed out in stage downloading)' });
+  // The hung job was cancelled on the device, so it accepts new work at once.
+  await stack.devices.clearFaults(serial);
+  expect((await stack.devices.stage(serial, { url: 'http://images.invalid/y.img', target_version: { version_id: TARGET } }, 'after-hang')).state).toBe('running');
+});
+
+test('an appliance that never comes back from its reboot fails at the time limit', async () => {
+  const serial = take();
+  await stack.devices.addFault(serial, { kind: 'no_return_from_reboot' });
+  const { tasks } = await upgrade([serial], { taskTimeoutMs: 5000 });
+  expect(tasks.get(serial)).toMatchObject({ status: 'failed', message: 'task did not finish within 5 seconds (timed out in stage installing)' });
+});

@@ -1,0 +1,159 @@
+/** The simulated appliance on a fake clock: timings and faults, exactly. */
+import { DeviceApiError, SimulatedAppliance, type SimulatorTimings } from '../../simulator/appliance';
+import { parseFaultSpec } from '../../simulator/faults';
+import { generateAppliances, generateCollectors } from '../../simulator/fleet';
+
+const TIMINGS: SimulatorTimings = { speed: 1, defaultImageBytes: 1_000_000, patchSeconds: 30, installSeconds: 120, rebootSeconds: 90 };
+const TARGET = { version_id: '9.16.0-100' };
+
+function device(overrides: Partial<ReturnType<typeof generateAppliances>[number]> = {}) {
+  let now = 1_000_000;
+  const spec = { ...generateAppliances(1)[0]!, bandwidth_bps: 10_000, ...overrides };
+  const appliance = new SimulatedAppliance(spec, TIMINGS, () => now);
+  return { appliance, spec, tick: (seconds: number) => (now += seconds * 1000) };
+}
+
+function thrown(fn: () => unknown): DeviceApiError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof DeviceApiError) return err;
+    throw err;
+  }
+  throw new Error('expected a DeviceApiError');
+}
+
+test('download time follows image size and bandwidth; a delta image adds patching', () => {
+  const { appliance, tick } = device();
+  const full = appliance.stage({ target_version: TARGET, delta: false, size_bytes: 1_000_000 }); // 100 s at 10 kB/s
+  tick(99);
+  expect(appliance.job(full.id).state).toBe('running');
+  tick(1);
+  expect(appliance.job(full.id).state).toBe('succeeded');
+  const delta = appliance.stage({ target_version: { version_id: '9.16.1-100' }, delta: true, size_bytes: 100_000 }); // 10 s + 30 s patching
+  tick(39);
+  expect(appliance.job(delta.id).state).toBe('running');
+  tick(1);
+  expect(appliance.job(delta.id).state).toBe('succeeded');
+});
+
+test('the version changes only after the reboot that switches partitions', () => {
+  const { appliance, tick } = device();
+  const before = appliance.info().running_version;
+  appliance.stage({ target_version: TARGET, delta: false, size_bytes: 10_000 });
+  tick(1);
+  appliance.install({ version_id: TARGET.version_id, esxi_force: false });
+  tick(120);
+  expect(appliance.info()).toMatchObject({ running_version: before, standby_version: TARGET });
+  appliance.reboot({ switch_partition: true });
+  expect(thrown(() => appliance.info())).toMatchObject({ status: 503, code: 'device.rebooting' });
+  tick(90);
+  expect(appliance.info()).toMatchObject({ running_version: TARGET, standby_version: before });
+});
+
+test('slow_link multiplies download time by its factor', () => {
+  const { appliance, tick } = device();
+  appliance.addFault({ kind: 'slow_link', factor: 4 });
+  const job = appliance.stage({ target_version: TARGET, delta: false, size_bytes: 1_000_000 });
+  tick(399);
+  expect(appliance.job(job.id).state).toBe('running');
+  tick(1);
+  expect(appliance.job(job.id).state).toBe('succeeded');
+});
+
+test('hang_at_stage never finishes until cancelled; fail_at_stage ends failed without effect', () => {
+  const { appliance, tick } = device();
+  appliance.addFault({ kind: 'hang_at_stage', stage: 'stage' });
+  const hung = appliance.stage({ target_version: TARGET, delta: false, size_bytes: 10_000 });
+  tick(86_400);
+  expect(appliance.job(hung.id)).toMatchObject({ state: 'running', progress: 0 });
+  expect(appliance.cancelJob(hung.id).state).toBe('cancelled');
+
+  const other = device();
+  other.appliance.addFault({ kind: 'fail_at_stage', stage: 'stage', message: 'checksum mismatch' });
+  const failed = other.appliance.stage({ target_version: TARGET, delta: false, size_bytes: 10_000 });
+  other.tick(10);
+  expect(other.appliance.job(failed.id)).toMatchObject({ state: 'failed', message: 'checksum mismatch' });
+  expect(other.appliance.counters.stages).toBe(0);
+});
+
+test('disconnect for a period, then answer again; clearing faults reconnects at once', () => {
+  const { appliance, tick } = device();
+  appliance.addFault({ kind: 'disconnect', seconds: 60 });
+  expect(thrown(() => appliance.info())).toMatchObject({ status: 503, code: 'device.disconnected' });
+  tick(60);
+  expect(appliance.info().serial).toBeDefined();
+  appliance.addFault({ kind: 'disconnect' });
+  tick(86_400);
+  expect(thrown(() => appliance.info()).code).toBe('device.disconnected');
+  appliance.clearFaults();
+  expect(appliance.info().serial).toBeDefined();
+});
+
+test('no_return_from_reboot, wrong_version_after_reboot, esxi_conflict', () => {
+  const gone = device();
+  gone.appliance.addFault({ kind: 'no_return_from_reboot' });
+  gone.appliance.reboot({ switch_partition: false });
+  gone.tick(86_400);
+  expect(thrown(() => gone.appliance.info()).code).toBe('device.rebooting');
+
+  const wrong = device();
+  const before = wrong.appliance.info().running_version;
+  wrong.appliance.addFault({ kind: 'wrong_version_after_reboot' });
+  wrong.appliance.stage({ target_version: TARGET, delta: false, size_bytes: 10_000 });
+  wrong.tick(1);
+  wrong.appliance.install({ version_id: TARGET.version_id, esxi_force: false });
+  wrong.tick(120);
+  wrong.appliance.reboot({ switch_partition: true });
+  wrong.tick(90);
+  expect(wrong.appliance.info().running_version).toEqual(before);
+
+  const esxi = device({ esxi_version: '6.7.0' });
+  esxi.appliance.addFault({ kind: 'esxi_conflict' });
+  esxi.appliance.stage({ target_version: TARGET, delta: false, size_bytes: 10_000 });
+  esxi.tick(1);
+  expect(thrown(() => esxi.appliance.install({ version_id: TARGET.version_id, esxi_force: false }))).toMatchObject({ status: 409, code: 'install.esxi_conflict' });
+  expect(esxi.appliance.install({ version_id: TARGET.version_id, esxi_force: true }).state).toBe('running');
+});
+
+test('flapping_5xx fails that share of requests, the same way every run', () => {
+  const outcomes = () => {
+    const { appliance } = device();
+    appliance.addFault({ kind: 'flapping_5xx', probability: 0.5 });
+    return Array.from({ length: 200 }, () => {
+      try {
+        appliance.info();
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  };
+  const first = outcomes();
+  expect(outcomes()).toEqual(first);
+  const failures = first.filter((ok) => !ok).length;
+  expect(failures).toBeGreaterThan(70);
+  expect(failures).toBeLessThan(130);
+});
+
+test('fault specs from the command line', () => {
+  expect(parseFaultSpec('fail_at_stage:install@0.05')).toEqual({ fault: { kind: 'fail_at_stage', stage: 'install' }, probability: 0.05 });
+  expect(parseFaultSpec('slow_link=4@0.1')).toEqual({ fault: { kind: 'slow_link', factor: 4 }, probability: 0.1 });
+  expect(parseFaultSpec('disconnect=600@1')).toEqual({ fault: { kind: 'disconnect', seconds: 600 }, probability: 1 });
+  expect(() => parseFaultSpec('melt@1')).toThrow("--fault 'melt@1': fault.kind");
+  expect(() => parseFaultSpec('hang_at_stage:boot@1')).toThrow('fault.stage');
+  expect(() => parseFaultSpec('esxi_conflict=3@1')).toThrow('takes no value');
+});
+
+test('the demo profile has appliances in every exception state and collectors of both types, alive and not', () => {
+  const fleet = generateAppliances(400, 1, 'demo');
+  expect(fleet.some((a) => !a.entitled)).toBe(true);
+  expect(fleet.some((a) => a.read_only)).toBe(true);
+  expect(fleet.some((a) => a.model_eol)).toBe(true);
+  expect(fleet.some((a) => !a.connected)).toBe(true);
+  expect(new Set(fleet.map((a) => a.arch))).toEqual(new Set(['x86_64', 'i386']));
+  expect(generateAppliances(400, 1, 'clean').every((a) => a.connected && a.entitled && !a.read_only && !a.model_eol)).toBe(true);
+  const collectors = generateCollectors(40, 1, 'demo');
+  expect(new Set(collectors.map((c) => c.collectorType))).toEqual(new Set(['Installable', 'Hosted']));
+  expect(new Set(collectors.map((c) => c.alive))).toEqual(new Set([true, false]));
+});
