@@ -10,6 +10,38 @@ import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 
 export type Dialect = 'sqlite' | 'postgres';
+
+/** A failure of the store, the same on both backends. */
+export class StoreError extends Error {
+  constructor(message: string, readonly code: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/** An insert that would repeat a primary or unique key: the record exists already. */
+export class DuplicateKeyError extends StoreError {
+  constructor(message: string) {
+    super(message, 'duplicate_key');
+    this.name = 'DuplicateKeyError';
+  }
+}
+
+/** Backend errors become StoreError, so callers see one vocabulary whatever the backend. */
+function translate(err: unknown): StoreError {
+  const { code, message } = err as { code?: unknown; message?: string };
+  const text = message ?? String(err);
+  if (code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE') return new DuplicateKeyError(text);
+  return new StoreError(text, typeof code === 'string' ? code : 'unknown');
+}
+
+async function translated<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw err instanceof StoreError ? err : translate(err);
+  }
+}
 export type Row = Record<string, unknown>;
 
 export interface Db {
@@ -58,10 +90,10 @@ class SqliteDb implements Db {
   }
 
   query<T extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    return this.lock.run(async () => this.queryNow<T>(sql, params));
+    return this.lock.run(() => translated(() => this.queryNow<T>(sql, params)));
   }
   execute(sql: string, params: readonly unknown[] = []): Promise<number> {
-    return this.lock.run(async () => this.executeNow(sql, params));
+    return this.lock.run(() => translated(() => this.executeNow(sql, params)));
   }
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
     return this.lock.run(async () => {
@@ -69,8 +101,8 @@ class SqliteDb implements Db {
       this.conn.exec('BEGIN IMMEDIATE');
       const tx: Db = {
         dialect: 'sqlite',
-        query: async <R extends Row>(sql: string, params: readonly unknown[] = []) => this.queryNow<R>(sql, params),
-        execute: async (sql: string, params: readonly unknown[] = []) => this.executeNow(sql, params),
+        query: <R extends Row>(sql: string, params: readonly unknown[] = []) => translated(() => this.queryNow<R>(sql, params)),
+        execute: (sql: string, params: readonly unknown[] = []) => translated(() => this.executeNow(sql, params)),
         transaction: (inner) => inner(tx),
         close: async () => undefined,
       };
@@ -97,10 +129,10 @@ class PostgresDb implements Db {
   constructor(private readonly runner: pg.Pool | pg.PoolClient) {}
 
   async query<T extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    return (await this.runner.query(sql, params as unknown[])).rows as T[];
+    return translated(async () => (await this.runner.query(sql, params as unknown[])).rows as T[]);
   }
   async execute(sql: string, params: readonly unknown[] = []): Promise<number> {
-    return (await this.runner.query(sql, params as unknown[])).rowCount ?? 0;
+    return translated(async () => (await this.runner.query(sql, params as unknown[])).rowCount ?? 0);
   }
   async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
     if (!(this.runner instanceof pg.Pool)) return fn(this);

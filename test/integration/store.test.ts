@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDb } from '../../store/db';
+import { DuplicateKeyError, openDb } from '../../store/db';
 import { FleetStore, type OperationRecord, type TaskRecord } from '../../store/fleet-store';
 import { migrate, MIGRATIONS } from '../../store/migrations';
 import { createDatabase, postgresUnavailableReason, startPostgres, type PostgresServer } from '../helpers/postgres';
@@ -138,7 +138,7 @@ describe.each(backends)('%s store', (_name, makeBackend) => {
     await store.addImage({ repository: 'riverbed', source: 'riverbed', image: { id: 'rb-1', image_definition: def('x86_64'), url: 'https://x/1.img', source_versions: [{ version_id: '9.14.0-100' }] } });
     await store.addImage({ repository: 'customer', source: 'local', image: { id: 'loc-1', image_definition: def('i386'), modification_time: 1700000000 } });
     await store.addImage({ repository: 'customer', source: 'customer_url', image: { id: 'url-1', image_definition: { ...def('x86_64', true), source_version: { version_id: '9.14.0-100' } }, url: 'https://x/d.img', registration_time: 1 } });
-    await expect(store.addImage({ repository: 'customer', source: 'local', image: { id: 'rb-1', image_definition: def('i386') } })).rejects.toThrow();
+    await expect(store.addImage({ repository: 'customer', source: 'local', image: { id: 'rb-1', image_definition: def('i386') } })).rejects.toThrow(DuplicateKeyError);
     expect((await store.getImage('rb-1'))?.repository).toBe('riverbed');
     expect((await store.listImages({ repository: 'customer' })).map((i) => i.image.id)).toEqual(['loc-1', 'url-1']);
     expect((await store.listImages({ source: 'customer_url' }))[0]?.image.image_definition.source_version).toEqual({ version_id: '9.14.0-100' });
@@ -153,7 +153,7 @@ describe.each(backends)('%s store', (_name, makeBackend) => {
     expect(await store.getOperation('downgrade', '1')).toBeUndefined();
     expect((await store.listTasks('1')).map((t) => t.serial)).toEqual(['S1212345678', 'S1312345678']);
     // The second task repeats a serial: nothing of operation 2 may remain.
-    await expect(store.insertOperation('upgrade', operation('2'), [task('S1212345678'), task('S1212345678')])).rejects.toThrow();
+    await expect(store.insertOperation('upgrade', operation('2'), [task('S1212345678'), task('S1212345678')])).rejects.toThrow(DuplicateKeyError);
     expect(await store.getOperation('upgrade', '2')).toBeUndefined();
     expect(await store.listTasks('2')).toEqual([]);
   });
