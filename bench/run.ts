@@ -2,10 +2,12 @@
  * `npm run bench -- [name…] [options]`: runs the named benchmarks (all by default) and prints their figures.
  * Figures are for reading and comparing side by side, never asserted: shared machines are noisy.
  */
+import { simulatorBenchmark } from './simulator';
 import { storeWritesBenchmark } from './store-writes';
 
 const BENCHMARKS: Record<string, (argv: string[]) => Promise<void>> = {
   'store-writes': storeWritesBenchmark,
+  simulator: simulatorBenchmark,
 };
 
 async function main(): Promise<void> {
