@@ -1,5 +1,6 @@
 /** Deterministic generation of a simulated appliance fleet from a seed. */
-import { PRODUCT_CODES, type Arch, type ProductCode, type Version } from '../domain/scc';
+import { z } from 'zod';
+import { arch, PRODUCT_CODES, productCode, serial, version, type Arch, type ProductCode, type Version } from '../domain/scc';
 
 export interface ApplianceSpec {
   serial: string;
@@ -142,4 +143,69 @@ export function generateCollectors(count: number, seed = 1, profile: FleetProfil
       alive: !(demo && i % 13 === 5),
     };
   });
+}
+
+/** A fleet file for `--fleet-file`: the simulator serves exactly these devices. */
+export const fleetFile = z.object({
+  appliances: z
+    .array(
+      z.object({
+        serial,
+        product_code: productCode,
+        model: z.string(),
+        arch,
+        hostname: z.string(),
+        ip_address: z.string(),
+        time_zone: z.string(),
+        running_version: version,
+        esxi_version: z.string().nullable().default(null),
+        connected: z.boolean().default(true),
+        entitled: z.boolean().default(true),
+        read_only: z.boolean().default(false),
+        model_eol: z.boolean().default(false),
+        groups: z.array(z.string()).default([]),
+        bandwidth_bps: z.number().positive().default(10_000_000),
+      }),
+    )
+    .default([]),
+  collectors: z
+    .array(
+      z.object({
+        id: z.number().int().positive(),
+        name: z.string(),
+        hostName: z.string(),
+        timeZone: z.string(),
+        ephemeral: z.boolean().default(false),
+        sourceSyncMode: z.string().default('UI'),
+        collectorType: z.enum(['Installable', 'Hosted']),
+        collectorVersion: z.string(),
+        osVersion: z.string(),
+        osName: z.string(),
+        osArch: z.string(),
+        alive: z.boolean().default(true),
+      }),
+    )
+    .default([]),
+});
+export type FleetFile = z.infer<typeof fleetFile>;
+
+/** Parses a fleet file's text; the error names the first bad field. */
+export function parseFleetFile(text: string): FleetFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new Error('fleet file is not valid JSON');
+  }
+  const result = fleetFile.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new Error(`fleet file: ${issue.path.join('.')}: ${issue.message}`);
+  }
+  const serials = new Set<string>();
+  for (const a of result.data.appliances) {
+    if (serials.has(a.serial)) throw new Error(`fleet file: appliance ${a.serial} is listed twice`);
+    serials.add(a.serial);
+  }
+  return result.data;
 }

@@ -1,13 +1,14 @@
 /**
  * Standalone simulator: `npm run simulator -- --appliances 5000 --collectors 500 --port 8090 --speed 20`.
  * Environment: FLEET_SIM_HOST, FLEET_SIM_PORT, FLEET_SIM_APPLIANCES, FLEET_SIM_COLLECTORS,
- * FLEET_SIM_SEED, FLEET_SIM_SPEED, FLEET_SIM_PROFILE. Faults at start-up: `--fault kind[:stage][=value]@probability` (repeatable).
+ * FLEET_SIM_SEED, FLEET_SIM_SPEED, FLEET_SIM_PROFILE, FLEET_SIM_FLEET_FILE (`--fleet-file`: serve exactly the devices in that JSON file). Faults at start-up: `--fault kind[:stage][=value]@probability` (repeatable).
  */
 import { parseArgs } from 'node:util';
 import { createLogger } from '../domain/logging';
 import { DEFAULT_TIMINGS } from './appliance';
 import { parseFaultSpec, type FleetFaultRequest } from './faults';
-import { FLEET_PROFILES, generateAppliances, generateCollectors, type FleetProfile } from './fleet';
+import { readFileSync } from 'node:fs';
+import { FLEET_PROFILES, generateAppliances, generateCollectors, parseFleetFile, type FleetProfile } from './fleet';
 import { createSimulatorServer, listen, Simulator } from './server';
 
 const logger = createLogger('simulator');
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
       collectors: { type: 'string', default: process.env.FLEET_SIM_COLLECTORS ?? '10' },
       profile: { type: 'string', default: process.env.FLEET_SIM_PROFILE ?? 'demo' },
       fault: { type: 'string', multiple: true, default: [] },
+      'fleet-file': { type: 'string', default: process.env.FLEET_SIM_FLEET_FILE },
       seed: { type: 'string', default: process.env.FLEET_SIM_SEED ?? '1' },
       speed: { type: 'string', default: process.env.FLEET_SIM_SPEED ?? '20' },
     },
@@ -48,8 +50,16 @@ async function main(): Promise<void> {
     logger.fatal((err as Error).message);
     process.exit(2);
   }
-  const specs = generateAppliances(positiveNumber('appliances', values.appliances), seed, profile);
-  const collectors = generateCollectors(positiveNumber('collectors', values.collectors), seed, profile);
+  let specs = generateAppliances(positiveNumber('appliances', values.appliances), seed, profile);
+  let collectors = generateCollectors(positiveNumber('collectors', values.collectors), seed, profile);
+  if (values['fleet-file']) {
+    try {
+      ({ appliances: specs, collectors } = parseFleetFile(readFileSync(values['fleet-file'], 'utf8')));
+    } catch (err) {
+      logger.fatal({ file: values['fleet-file'] }, (err as Error).message);
+      process.exit(2);
+    }
+  }
   const sim = new Simulator(specs, { ...DEFAULT_TIMINGS, speed: speed || 1 }, collectors);
   for (const request of faults) logger.info({ fault: request.fault, devices: sim.applyFleetFault(request).length }, 'fault injected');
   const server = createSimulatorServer(sim, logger);

@@ -50,7 +50,7 @@ export interface SimulatorProcess {
 }
 
 /** The simulator as a separate process on a free loopback port. */
-export async function startSimulator(options: { appliances: number; speed: number; seed?: number; collectors?: number; profile?: 'clean' | 'demo'; faults?: string[] }): Promise<SimulatorProcess> {
+export async function startSimulator(options: { appliances: number; speed: number; seed?: number; collectors?: number; profile?: 'clean' | 'demo'; faults?: string[]; fleetFile?: string }): Promise<SimulatorProcess> {
   const proc = spawn(
     process.execPath,
     [
@@ -58,13 +58,16 @@ export async function startSimulator(options: { appliances: number; speed: numbe
       '--appliances', String(options.appliances), '--collectors', String(options.collectors ?? 0), '--profile', options.profile ?? 'clean',
       '--speed', String(options.speed), '--seed', String(options.seed ?? 1),
       ...(options.faults ?? []).flatMap((f) => ['--fault', f]),
+      ...(options.fleetFile ? ['--fleet-file', options.fleetFile] : []),
     ],
     { cwd: root, env: { ...process.env, FLEET_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
+  let lastLine = '';
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('simulator did not start within 30s')), 30_000);
-    proc.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
+    proc.once('exit', (code) => reject(new Error(`simulator exited with ${code}: ${lastLine}`)));
     createInterface({ input: proc.stdout! }).on('line', (line) => {
+      lastLine = line;
       const match = /"port":(\d+)/.exec(line);
       if (match && line.includes('simulator listening')) {
         clearTimeout(timer);

@@ -102,3 +102,54 @@ test('a device busy with a job refuses another, retryably, and a cancelled job e
     await slow.stop();
   }
 });
+
+test('a collector upgrade is idempotent and completes by itself', async () => {
+  const withCollectors = await startSimulator({ appliances: 1, collectors: 30, speed: 1000, profile: 'demo' });
+  try {
+    const client = new DeviceClient({ baseUrl: withCollectors.url });
+    const ids = await client.listCollectorIds();
+    expect(ids).toHaveLength(30);
+    const infos = await Promise.all(ids.map((id) => client.collector(id)));
+    const target = infos.find((c) => c.collectorType === 'Installable' && c.alive && c.collectorVersion !== '20.1-2749')!;
+    const first = await client.upgradeCollector(target.id, '20.1-2749', 'sumo-1');
+    expect((await client.upgradeCollector(target.id, '20.1-2749', 'sumo-1')).id).toBe(first.id);
+    for (;;) {
+      if ((await client.collectorJob(target.id, first.id)).state === 'succeeded') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect((await client.collector(target.id)).collectorVersion).toBe('20.1-2749');
+    expect(await client.collectorCounters(target.id)).toEqual({ upgrades: 1, idempotent_replays: 1 });
+
+    const hosted = infos.find((c) => c.collectorType === 'Hosted')!;
+    expect(await errorOf(client.upgradeCollector(hosted.id, '20.1-2749', 'sumo-2'))).toMatchObject({ status: 409, code: 'collector.hosted', retryable: false });
+    const dead = infos.find((c) => !c.alive && c.collectorType === 'Installable')!;
+    expect(await errorOf(client.upgradeCollector(dead.id, '20.1-2749', 'sumo-3'))).toMatchObject({ status: 503, code: 'collector.not_alive' });
+  } finally {
+    await withCollectors.stop();
+  }
+});
+
+test('a fleet file gives exactly its devices; a bad one stops the simulator with the field named', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'fleet-file-'));
+  try {
+    const file = join(dir, 'fleet.json');
+    const appliance = { serial: 'S12AB12345678', product_code: 'SH', model: 'CX780', arch: 'x86_64', hostname: 'edge-1', ip_address: '10.0.0.1', time_zone: 'Europe/Paris', running_version: { version_id: '9.12.0-100' } };
+    writeFileSync(file, JSON.stringify({ appliances: [appliance, { ...appliance, serial: 'E12AB12345678', product_code: 'EX', hostname: 'edge-2' }], collectors: [{ id: 4242, name: 'c', hostName: 'h', timeZone: 'UTC', collectorType: 'Installable', collectorVersion: '19.115-37', osVersion: '1', osName: 'Linux', osArch: 'amd64' }] }));
+    const fromFile = await startSimulator({ appliances: 0, speed: 1000, fleetFile: file });
+    try {
+      const client = new DeviceClient({ baseUrl: fromFile.url });
+      expect(await client.listSerials()).toEqual(['S12AB12345678', 'E12AB12345678']);
+      expect(await client.info('S12AB12345678')).toMatchObject({ hostname: 'edge-1', time_zone: 'Europe/Paris', connected: true, groups: [] });
+      expect((await client.collector(4242)).collectorVersion).toBe('19.115-37');
+    } finally {
+      await fromFile.stop();
+    }
+    writeFileSync(file, JSON.stringify({ appliances: [{ ...appliance, serial: 'not-a-serial' }] }));
+    await expect(startSimulator({ appliances: 0, speed: 1000, fleetFile: file })).rejects.toThrow(/simulator exited with 2: .*fleet file: appliances\.0\.serial: must match the serial pattern/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
