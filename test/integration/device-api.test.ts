@@ -153,3 +153,28 @@ test('a fleet file gives exactly its devices; a bad one stops the simulator with
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('fleet-wide faults: through /admin/faults (repeatable by seed) and at start-up', async () => {
+  const post = async (body: unknown) => {
+    const res = await fetch(`${sim.url}/admin/faults`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    return { status: res.status, body: (await res.json()) as { serials?: string[]; error?: { code: string; message: string } } };
+  };
+  const sh = await devices.listSerials('SH');
+  const hit = await post({ fault: { kind: 'slow_link', factor: 3 }, probability: 1, product_code: 'SH', seed: 5 });
+  expect(hit.status).toBe(201);
+  expect(hit.body.serials!.sort()).toEqual([...sh].sort());
+  const faults = await fetch(`${sim.url}/admin/devices/${sh[0]}/faults`).then((r) => r.json());
+  expect(faults).toEqual({ faults: [{ kind: 'slow_link', factor: 3 }] });
+  for (const serial of sh) await devices.clearFaults(serial);
+  expect(await post({ fault: { kind: 'slow_link', factor: 0.5 }, probability: 1 })).toMatchObject({ status: 400, body: { error: { code: 'request.invalid' } } });
+
+  const flapping = await startSimulator({ appliances: 6, speed: 1000, faults: ['flapping_5xx=1@1'] });
+  try {
+    const client = new DeviceClient({ baseUrl: flapping.url });
+    const [serial] = await client.listSerials();
+    expect(await errorOf(client.info(serial!))).toMatchObject({ status: 503, code: 'device.unavailable', retryable: true });
+  } finally {
+    await flapping.stop();
+  }
+  await expect(startSimulator({ appliances: 6, speed: 1000, faults: ['melt@1'] })).rejects.toThrow(/exited with 2: .*--fault 'melt@1'/);
+});
