@@ -5,11 +5,12 @@
  *   fleet upgrade --product SH --version 9.14.2-100 [--at ISO|+6h] [--reboot] [--comment TEXT] SERIAL...
  *   fleet status OPERATION_ID [--watch] [--json]
  *   fleet cancel OPERATION_ID
- *   fleet inventory sync | list [--product CODE] [--json]
+ *   fleet inventory sync | list [--product CODE] [--json] | import FILE
  */
 import { parseArgs } from 'node:util';
 import { DeviceClient } from '../activities/device-client';
 import { loadConfig, type FleetConfig } from '../domain/config';
+import { parseInventoryFile } from '../domain/inventory';
 import type { ProductCode } from '../domain/scc';
 import { FleetStore } from '../store/fleet-store';
 import { runInventoryRefresh } from './inventory';
@@ -18,9 +19,7 @@ import {
   connectClient,
   createUpgradeOperation,
   getUpgradeOperation,
-  InvalidRequestError,
   isTerminal,
-  OperationNotFoundError,
   type OperationView,
 } from './operations';
 
@@ -30,7 +29,8 @@ const USAGE = `usage:
   fleet status OPERATION_ID [--watch] [--json]
   fleet cancel OPERATION_ID
   fleet inventory sync                         discover devices and refresh every appliance into the store now
-  fleet inventory list [--product CODE] [--json]`;
+  fleet inventory list [--product CODE] [--json]
+  fleet inventory import FILE                  appliances (with connection details) and collectors from a JSON file`;
 
 class UsageError extends Error {}
 
@@ -145,7 +145,21 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
         }
         return;
       }
-      throw new UsageError(`inventory needs 'sync' or 'list'`);
+      if (sub === 'import') {
+        const file = positionals[1];
+        if (!file) throw new UsageError('inventory import needs a FILE');
+        const { readFileSync } = await import('node:fs');
+        const inventory = parseInventoryFile(readFileSync(file, 'utf8'));
+        const store = await FleetStore.open(config.FLEET_STORE_URL);
+        try {
+          const counts = await store.importInventory(inventory);
+          console.log(`imported ${counts.appliances} appliance(s) and ${counts.collectors} collector(s)`);
+        } finally {
+          await store.close();
+        }
+        return;
+      }
+      throw new UsageError(`inventory needs 'sync', 'list' or 'import FILE'`);
     }
     default:
       throw new UsageError(command ? `unknown command '${command}'` : 'no command given');
@@ -157,7 +171,6 @@ if (require.main === module) {
     () => process.exit(0),
     (err: unknown) => {
       if (err instanceof UsageError) console.error(`fleet: ${err.message}\n${USAGE}`);
-      else if (err instanceof InvalidRequestError || err instanceof OperationNotFoundError) console.error(`fleet: ${err.message}`);
       else console.error(`fleet: ${(err as Error).message}`);
       process.exit(err instanceof UsageError ? 2 : 1);
     },

@@ -1,6 +1,7 @@
 /** Inventory rules: how a device's own report becomes the SCC appliance record we keep. */
+import { z } from 'zod';
 import type { DeviceInfo } from './device-api';
-import type { ProductCode, Version } from './scc';
+import { arch, productCode, serial, version, type ProductCode, type Version } from './scc';
 
 export type InventoryAppliance = {
   product_code: ProductCode;
@@ -48,4 +49,57 @@ export function batches<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/**
+ * A fleet file for `fleet inventory import`: SCC appliances (the seed's appliance object, extension
+ * properties kept) with optional connection details, and Sumo collectors.
+ */
+export const inventoryFile = z.object({
+  appliances: z
+    .array(
+      z.looseObject({
+        serial,
+        product_code: productCode,
+        connected: z.boolean(),
+        arch: arch.optional(),
+        current_version: version.optional(),
+        time_zone: z.string().optional(),
+        /** How to reach the device and its credentials: stored, never shown. */
+        connection: z.looseObject({ address: z.string().optional(), username: z.string().optional(), password: z.string().optional() }).optional(),
+      }),
+    )
+    .default([]),
+  collectors: z
+    .array(
+      z.looseObject({
+        id: z.number().int().positive(),
+        collectorType: z.enum(['Installable', 'Hosted']),
+        alive: z.boolean(),
+        collectorVersion: z.string().optional(),
+      }),
+    )
+    .default([]),
+});
+export type InventoryFile = z.infer<typeof inventoryFile>;
+
+/** Parses an inventory file's text; the error names the first bad field and nothing is imported. */
+export function parseInventoryFile(text: string): InventoryFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new Error('inventory file is not valid JSON');
+  }
+  const result = inventoryFile.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new Error(`inventory file: ${issue.path.join('.')}: ${issue.message}`);
+  }
+  const seen = new Set<string>();
+  for (const [i, a] of result.data.appliances.entries()) {
+    if (seen.has(a.serial)) throw new Error(`inventory file: appliances.${i}.serial: ${a.serial} is listed twice`);
+    seen.add(a.serial);
+  }
+  return result.data;
 }

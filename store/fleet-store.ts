@@ -128,6 +128,16 @@ export class FleetStore {
     );
   }
 
+  /** Imports a whole inventory file in one transaction: all of it, or nothing. */
+  async importInventory(file: { appliances: (ApplianceRecord & { connection?: DeviceConnection })[]; collectors: CollectorRecord[] }): Promise<{ appliances: number; collectors: number }> {
+    await this.db.transaction(async (tx) => {
+      const inTx = new FleetStore(tx, this.now);
+      for (const { connection, ...appliance } of file.appliances) await inTx.upsertAppliance(appliance as ApplianceRecord, connection);
+      for (const collector of file.collectors) await inTx.upsertCollector(collector);
+    });
+    return { appliances: file.appliances.length, collectors: file.collectors.length };
+  }
+
   async getAppliance(serial: string): Promise<ApplianceRecord | undefined> {
     const [row] = await this.db.query('SELECT doc FROM appliances WHERE serial = $1', [serial]);
     return row ? parse<ApplianceRecord>(row) : undefined;
