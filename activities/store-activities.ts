@@ -55,9 +55,14 @@ export function createStoreActivities({ store, logger }: { store: FleetStore; lo
       logger.info({ operationId: input.operationId, status: input.status }, 'operation status');
     },
 
-    /** Marks tasks that never started (the operation was cancelled before them) `cancelled`. */
+    /**
+     * Marks tasks `cancelled` that have not recorded a final state of their own (they never
+     * started, or were cancelled before they could); a finished task is left as it is.
+     */
     async recordTasksCancelled(input: { operationId: string; serials: string[]; log: LogLine }): Promise<void> {
       for (const serial of input.serials) {
+        const task = await store.getTask(input.operationId, serial);
+        if (!task || (task.status !== 'scheduled' && task.status !== 'running')) continue;
         await store.updateTask(input.operationId, serial, { status: 'cancelled', stage: 'cancelled' });
         await store.appendLog(input.operationId, entry(input.log), serial);
       }

@@ -4,13 +4,13 @@
  * attributes, memo and closed workflows' results.
  */
 import { randomInt } from 'node:crypto';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { z } from 'zod';
 import type { FleetConfig } from '../domain/config';
 import { applianceTaskWorkflowId, operationWorkflowId, secondsToMs } from '../domain/operation';
 import { upgradeOperationRequest, type ApplianceTaskStatus, type ApplianceUpgradeTaskStage, type OperationStatus, type UpgradeOperation } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
-import type { ApplianceTaskOutcome, UpgradeOperationInput } from '../workflows/types';
+import { cancelApplianceTaskUpdate, type ApplianceTaskOutcome, type UpgradeOperationInput, type UpgradeOperationState } from '../workflows/types';
 
 /** A request that cannot become an operation: the message names the field. */
 export class InvalidRequestError extends Error {
@@ -27,6 +27,16 @@ export class OperationNotFoundError extends Error {
   constructor(readonly operationId: string) {
     super(`no operation with id ${operationId}`);
     this.name = 'OperationNotFoundError';
+  }
+}
+
+export class TaskNotFoundError extends Error {
+  constructor(
+    readonly operationId: string,
+    readonly serial: string,
+  ) {
+    super(`appliance ${serial} is not part of operation ${operationId}`);
+    this.name = 'TaskNotFoundError';
   }
 }
 
@@ -165,6 +175,35 @@ export async function cancelUpgradeOperation(client: Client, operationId: string
     await client.workflow.getHandle(operationWorkflowId('upgrade', operationId)).cancel();
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new OperationNotFoundError(operationId);
+    throw err;
+  }
+}
+
+/**
+ * Cancels one appliance's task in a running operation. Answers the task's status when the request
+ * was taken (`cancelled`, or the final status of a task that had already finished).
+ */
+export async function cancelApplianceTask(client: Client, operationId: string, serial: string): Promise<ApplianceTaskStatus> {
+  if (!OPERATION_ID_PATTERN.test(operationId)) throw new OperationNotFoundError(operationId);
+  const handle = client.workflow.getHandle(operationWorkflowId('upgrade', operationId));
+  let running: boolean;
+  try {
+    running = (await handle.describe()).status.name === 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new OperationNotFoundError(operationId);
+    throw err;
+  }
+  if (!running) {
+    // A finished operation has nothing left to cancel: its tasks keep their final status.
+    const final = (await handle.result()) as UpgradeOperationState;
+    const task = final.tasks.find((t) => t.serial === serial);
+    if (!task) throw new TaskNotFoundError(operationId, serial);
+    return task.status;
+  }
+  try {
+    return await handle.executeUpdate(cancelApplianceTaskUpdate, { args: [serial] });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) throw new TaskNotFoundError(operationId, serial);
     throw err;
   }
 }

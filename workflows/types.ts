@@ -1,5 +1,5 @@
 /** Inputs, results and queries shared by the operation and appliance task workflows and their callers. */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { ApplianceTaskStatus, ProductCode, ApplianceUpgradeTaskStage, OperationStatus, UpgradeOperation, Version } from '../domain/scc';
 
 export const DEFAULT_TASK_TIMEOUT_MS = 30 * 60 * 1000;
@@ -40,5 +40,12 @@ export interface UpgradeOperationState {
 
 export const upgradeOperationStateQuery = defineQuery<UpgradeOperationState>('upgradeOperationState');
 export const applianceTaskStateQuery = defineQuery<ApplianceTaskOutcome>('applianceTaskState');
+
+/**
+ * Cancels one appliance's task: one not started yet never starts; a running one is cancelled (its
+ * device job is asked to stop). Answers the task's status when the request was taken: a finished
+ * task keeps its final status. An appliance not in the operation is refused.
+ */
+export const cancelApplianceTaskUpdate = defineUpdate<ApplianceTaskStatus, [serial: string]>('cancelApplianceTask');
 
 export type { OperationStatus };

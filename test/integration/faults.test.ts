@@ -3,7 +3,7 @@
  * through a real upgrade (the task's final status and reason).
  */
 import { DeviceError } from '../../activities/device-client';
-import { createUpgradeOperation } from '../../client/operations';
+import { cancelApplianceTask, createUpgradeOperation, TaskNotFoundError } from '../../client/operations';
 import type { upgradeOperation } from '../../workflows';
 import { startStack, type Stack } from '../helpers/stack';
 
@@ -108,4 +108,35 @@ test('an appliance that never comes back from its reboot fails at the time limit
   await stack.devices.addFault(serial, { kind: 'no_return_from_reboot' });
   const { tasks } = await upgrade([serial], { taskTimeoutMs: 5000 });
   expect(tasks.get(serial)).toMatchObject({ status: 'failed', message: 'task did not finish within 5 seconds (timed out in stage installing)' });
+});
+
+test('cancelling one appliance\'s task stops its device job; the rest of the operation goes on', async () => {
+  const [stuck, healthy] = [take(), take()];
+  await stack.devices.addFault(stuck, { kind: 'hang_at_stage', stage: 'stage' });
+  const operation = await createUpgradeOperation(
+    stack.env.client,
+    { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: '', appliances: [stuck, healthy] },
+    { taskQueue: stack.taskQueue, username: 'tester' },
+  );
+  // Wait until the hung appliance is downloading, as an operator watching would.
+  for (;;) {
+    const task = await stack.store.getTask(operation.id, stuck);
+    if (task?.stage === 'downloading') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await expect(cancelApplianceTask(stack.env.client, operation.id, 'S00AB00000000')).rejects.toThrow(TaskNotFoundError);
+  expect(await cancelApplianceTask(stack.env.client, operation.id, stuck)).toBe('cancelled');
+
+  const result = await stack.env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operation.id}`).result();
+  const tasks = new Map(result.tasks.map((t) => [t.serial, t]));
+  expect(result.operation.status).toBe('partially_successful');
+  expect(tasks.get(healthy)).toMatchObject({ status: 'successful', stage: 'completed' });
+  expect(tasks.get(stuck)).toMatchObject({ status: 'cancelled', stage: 'cancelled' });
+  expect(await stack.store.getTask(operation.id, stuck)).toMatchObject({ status: 'cancelled', stage: 'cancelled', message: 'cancelled in stage downloading' });
+  expect((await stack.store.getLog(operation.id, stuck)).at(-1)).toMatchObject({ severity: 'warning', log_entry: 'cancelled in stage downloading' });
+  // The device was told to stop: with the fault cleared, it takes new work at once.
+  await stack.devices.clearFaults(stuck);
+  expect((await stack.devices.stage(stuck, { url: 'http://images.invalid/z.img', target_version: { version_id: TARGET } }, 'after-cancel')).state).toBe('running');
+  // On a finished operation, cancelling a task changes nothing and answers its final status.
+  expect(await cancelApplianceTask(stack.env.client, operation.id, healthy)).toBe('successful');
 });
