@@ -4,7 +4,7 @@
  *   fleet devices [--product CODE] [--limit N]                    serials the device API serves (the simulator's fleet)
  *   fleet upgrade --product SH --version 9.14.2-100 [--at ISO|+6h] [--reboot] [--comment TEXT] SERIAL...
  *   fleet status OPERATION_ID [--watch] [--json]
- *   fleet cancel OPERATION_ID
+ *   fleet cancel OPERATION_ID [--serial SERIAL]
  *   fleet inventory sync | list [--product CODE] [--json] | import FILE
  */
 import { parseArgs } from 'node:util';
@@ -15,6 +15,7 @@ import type { ProductCode } from '../domain/scc';
 import { FleetStore } from '../store/fleet-store';
 import { runInventoryRefresh } from './inventory';
 import {
+  cancelApplianceTask,
   cancelUpgradeOperation,
   connectClient,
   createUpgradeOperation,
@@ -27,7 +28,7 @@ const USAGE = `usage:
   fleet devices [--product CODE] [--limit N]
   fleet upgrade --product CODE --version VERSION_ID [--at ISO8601|+6h|+30m] [--reboot] [--comment TEXT] [--json] SERIAL...
   fleet status OPERATION_ID [--watch] [--json]
-  fleet cancel OPERATION_ID
+  fleet cancel OPERATION_ID [--serial SERIAL]     the whole operation, or one appliance's task
   fleet inventory sync                         discover devices and refresh every appliance into the store now
   fleet inventory list [--product CODE] [--json]
   fleet inventory import FILE                  appliances (with connection details) and collectors from a JSON file`;
@@ -76,6 +77,7 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
       watch: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       limit: { type: 'string' },
+      serial: { type: 'string' },
     },
   });
 
@@ -120,6 +122,11 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
     case 'cancel': {
       const id = positionals[0];
       if (!id) throw new UsageError('cancel needs an OPERATION_ID');
+      if (values.serial) {
+        const status = await cancelApplianceTask(await connectClient(config), id, values.serial);
+        console.log(status === 'cancelled' ? `cancel requested for ${values.serial} in operation ${id}` : `${values.serial} had already finished: ${status}`);
+        return;
+      }
       await cancelUpgradeOperation(await connectClient(config), id);
       console.log(`cancel requested for operation ${id}`);
       return;

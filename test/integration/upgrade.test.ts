@@ -158,6 +158,8 @@ test('the fleet CLI starts an upgrade and shows each appliance reaching complete
   expect(table.stdout).toContain(`operation ${operation.id}`);
   expect(table.stdout).toContain('3 successful');
 
+  expect((await fleet('cancel', operation.id, '--serial', serials[0]!)).stdout.trim()).toBe(`${serials[0]} had already finished: successful`);
+  await expect(fleet('cancel', operation.id, '--serial', 'S00AB00000000')).rejects.toMatchObject({ code: 1, stderr: `fleet: appliance S00AB00000000 is not part of operation ${operation.id}\n` });
   await expect(fleet('status', '424242')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('no operation with id 424242') });
   await expect(fleet('upgrade', '--product', 'WW', serials[0]!)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--version is required') });
 });
