@@ -49,8 +49,9 @@ export function createStoreActivities({ store, logger }: { store: FleetStore; lo
       }
     },
 
-    async recordOperationStatus(input: { operationId: string; status: OperationStatus; log?: LogLine }): Promise<void> {
-      await store.updateOperation(input.operationId, { status: input.status });
+    async recordOperationStatus(input: { operationId: string; status: OperationStatus; paused?: boolean; stop_reason?: string; log?: LogLine }): Promise<void> {
+      const { operationId: _id, log: _log, ...changes } = input;
+      await store.updateOperation(input.operationId, changes);
       if (input.log) await store.appendLog(input.operationId, entry(input.log));
       logger.info({ operationId: input.operationId, status: input.status }, 'operation status');
     },

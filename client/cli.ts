@@ -5,6 +5,7 @@
  *   fleet upgrade --product SH --version 9.14.2-100 [--at ISO|+6h] [--reboot] [--comment TEXT] SERIAL...
  *   fleet status OPERATION_ID [--watch] [--json]
  *   fleet cancel OPERATION_ID [--serial SERIAL]
+ *   fleet pause|resume OPERATION_ID
  *   fleet inventory sync | list [--product CODE] [--json] | import FILE
  */
 import { parseArgs } from 'node:util';
@@ -21,14 +22,16 @@ import {
   createUpgradeOperation,
   getUpgradeOperation,
   isTerminal,
+  setOperationPaused,
   type OperationView,
 } from './operations';
 
 const USAGE = `usage:
   fleet devices [--product CODE] [--limit N]
-  fleet upgrade --product CODE --version VERSION_ID [--at ISO8601|+6h|+30m] [--reboot] [--comment TEXT] [--json] SERIAL...
+  fleet upgrade --product CODE --version VERSION_ID [--at ISO8601|+6h|+30m] [--reboot] [--comment TEXT] [--rollout JSON] [--json] SERIAL...
   fleet status OPERATION_ID [--watch] [--json]
   fleet cancel OPERATION_ID [--serial SERIAL]     the whole operation, or one appliance's task
+  fleet pause OPERATION_ID | fleet resume OPERATION_ID
   fleet inventory sync                         discover devices and refresh every appliance into the store now
   fleet inventory list [--product CODE] [--json]
   fleet inventory import FILE                  appliances (with connection details) and collectors from a JSON file`;
@@ -45,6 +48,14 @@ export function parseWhen(value: string, nowMs = Date.now()): number {
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw new UsageError(`--at: '${value}' is neither an ISO 8601 time nor +N[smhd]`);
   return Math.floor(ms / 1000);
+}
+
+function parseJsonOption(name: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(`--${name}: not valid JSON`);
+  }
 }
 
 export function formatOperation(view: OperationView): string {
@@ -78,6 +89,7 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
       json: { type: 'boolean', default: false },
       limit: { type: 'string' },
       serial: { type: 'string' },
+      rollout: { type: 'string' },
     },
   });
 
@@ -101,6 +113,7 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
           comment: values.comment,
           appliances: positionals,
           ...(values.at ? { upgrade_time: { datetime: parseWhen(values.at), time_type: 'utc' } } : {}),
+          ...(values.rollout ? { rollout: parseJsonOption('rollout', values.rollout) } : {}),
         },
         { taskQueue: config.FLEET_TASK_QUEUE, username: values.user },
       );
@@ -129,6 +142,14 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
       }
       await cancelUpgradeOperation(await connectClient(config), id);
       console.log(`cancel requested for operation ${id}`);
+      return;
+    }
+    case 'pause':
+    case 'resume': {
+      const id = positionals[0];
+      if (!id) throw new UsageError(`${command} needs an OPERATION_ID`);
+      await setOperationPaused(await connectClient(config), id, command === 'pause');
+      console.log(`${command} requested for operation ${id}`);
       return;
     }
     case 'inventory': {

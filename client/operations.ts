@@ -8,9 +8,10 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFo
 import type { z } from 'zod';
 import type { FleetConfig } from '../domain/config';
 import { applianceTaskWorkflowId, operationWorkflowId, secondsToMs } from '../domain/operation';
+import { rolloutPolicy } from '../domain/rollout';
 import { upgradeOperationRequest, type ApplianceTaskStatus, type ApplianceUpgradeTaskStage, type OperationStatus, type UpgradeOperation } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
-import { cancelApplianceTaskUpdate, type ApplianceTaskOutcome, type UpgradeOperationInput, type UpgradeOperationState } from '../workflows/types';
+import { cancelApplianceTaskUpdate, pauseOperationSignal, resumeOperationSignal, type ApplianceTaskOutcome, type UpgradeOperationInput, type UpgradeOperationState } from '../workflows/types';
 
 /** A request that cannot become an operation: the message names the field. */
 export class InvalidRequestError extends Error {
@@ -76,6 +77,12 @@ export async function createUpgradeOperation(client: Client, body: unknown, opti
     }
   }
   if (new Set(request.appliances).size !== request.appliances.length) throw new InvalidRequestError('appliances', 'a serial is listed more than once');
+  // Extension: how the operation moves through the fleet (domain/rollout.ts).
+  const rollout = rolloutPolicy.optional().safeParse(request.rollout);
+  if (!rollout.success) {
+    const issue = rollout.error.issues[0]!;
+    throw new InvalidRequestError(['rollout', ...issue.path].join('.'), issue.message);
+  }
 
   const nowMs = options.nowMs ?? Date.now();
   const startAtMs = request.upgrade_time ? secondsToMs(request.upgrade_time.datetime) : undefined;
@@ -90,6 +97,7 @@ export async function createUpgradeOperation(client: Client, body: unknown, opti
     operation,
     ...(startAtMs !== undefined ? { startAtMs } : {}),
     ...(options.taskTimeoutMs !== undefined ? { taskTimeoutMs: options.taskTimeoutMs } : {}),
+    ...(rollout.data ? { rollout: rollout.data } : {}),
   };
   try {
     await client.workflow.start('upgradeOperation', {
@@ -204,6 +212,17 @@ export async function cancelApplianceTask(client: Client, operationId: string, s
     return await handle.executeUpdate(cancelApplianceTaskUpdate, { args: [serial] });
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) throw new TaskNotFoundError(operationId, serial);
+    throw err;
+  }
+}
+
+/** Pauses (no new task starts; running ones go on) or resumes a running operation. */
+export async function setOperationPaused(client: Client, operationId: string, paused: boolean): Promise<void> {
+  if (!OPERATION_ID_PATTERN.test(operationId)) throw new OperationNotFoundError(operationId);
+  try {
+    await client.workflow.getHandle(operationWorkflowId('upgrade', operationId)).signal(paused ? pauseOperationSignal : resumeOperationSignal);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new OperationNotFoundError(operationId);
     throw err;
   }
 }

@@ -1,5 +1,6 @@
 /** Inputs, results and queries shared by the operation and appliance task workflows and their callers. */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { RolloutPolicy } from '../domain/rollout';
 import type { ApplianceTaskStatus, ProductCode, ApplianceUpgradeTaskStage, OperationStatus, UpgradeOperation, Version } from '../domain/scc';
 
 export const DEFAULT_TASK_TIMEOUT_MS = 30 * 60 * 1000;
@@ -10,6 +11,8 @@ export interface UpgradeOperationInput {
   startAtMs?: number;
   /** Each appliance task fails when it has not finished within this limit (default 30 minutes). */
   taskTimeoutMs?: number;
+  /** Waves, tasks in flight, failure threshold, maintenance window (domain/rollout.ts). Default: all at once. */
+  rollout?: RolloutPolicy;
 }
 
 export interface ApplianceUpgradeTaskInput {
@@ -36,6 +39,10 @@ export interface ApplianceTaskOutcome {
 export interface UpgradeOperationState {
   operation: UpgradeOperation;
   tasks: ApplianceTaskOutcome[];
+  /** No new task starts while paused; running ones go on. */
+  paused: boolean;
+  /** Why the rollout stopped early (failure threshold, maintenance window), when it did. */
+  stop_reason?: string;
 }
 
 export const upgradeOperationStateQuery = defineQuery<UpgradeOperationState>('upgradeOperationState');
@@ -46,6 +53,10 @@ export const applianceTaskStateQuery = defineQuery<ApplianceTaskOutcome>('applia
  * device job is asked to stop). Answers the task's status when the request was taken: a finished
  * task keeps its final status. An appliance not in the operation is refused.
  */
+/** Pause: no new appliance task starts until resumed (running tasks go on). */
+export const pauseOperationSignal = defineSignal('pauseOperation');
+export const resumeOperationSignal = defineSignal('resumeOperation');
+
 export const cancelApplianceTaskUpdate = defineUpdate<ApplianceTaskStatus, [serial: string]>('cancelApplianceTask');
 
 export type { OperationStatus };

@@ -12,7 +12,7 @@ import type { upgradeOperation } from '../../workflows';
 import { createStoreActivities } from '../../activities/store-activities';
 import { createLogger } from '../../domain/logging';
 import { FleetStore } from '../../store/fleet-store';
-import { upgradeOperationStateQuery, type UpgradeOperationInput } from '../../workflows/types';
+import { pauseOperationSignal, resumeOperationSignal, upgradeOperationStateQuery, type UpgradeOperationInput } from '../../workflows/types';
 import { fakeDeviceActivities } from '../helpers/fake-device';
 import { startTimeSkippingServer } from '../helpers/servers';
 
@@ -140,4 +140,56 @@ test('a task that cannot finish within its time limit fails with a clear message
   expect((await store.getLog(op.id, stuck)).at(-1)).toMatchObject({ severity: 'err', log_entry: 'task did not finish within 2 minutes (timed out in stage initiating)' });
   // The unreachable appliance was retried, then abandoned: never staged or installed.
   expect(fake.calls.filter((c) => c.serial === stuck && c.activity !== 'readApplianceInfo')).toHaveLength(0);
+});
+
+test('a maintenance window closing stops new tasks; the rest end cancelled with the reason', async () => {
+  const slow = 'S12AB1234567C'; // unreachable: its task retries for minutes of virtual time, then fails
+  const fake = fakeDeviceActivities({ unreachable: new Set([slow]) });
+  const op = operation([slow, 'S1212345678', 'S1312345678']);
+  const windowEnd = Math.floor((await env.currentTimeMs()) / 1000) + 60;
+  const result = await withWorker(fake.activities, (taskQueue) =>
+    env.client.workflow.execute<typeof upgradeOperation>('upgradeOperation', {
+      taskQueue,
+      workflowId: `upgrade-${op.id}`,
+      args: [{ operation: op, rollout: { waves: [1], maintenance_window_end: windowEnd } } satisfies UpgradeOperationInput],
+    }),
+  );
+  const reason = `maintenance window closed at ${new Date(windowEnd * 1000).toISOString()}: no new task starts`;
+  expect(result.stop_reason).toBe(reason);
+  expect(result.tasks.map((t) => [t.serial, t.status])).toEqual([
+    [slow, 'failed'],
+    ['S1212345678', 'cancelled'],
+    ['S1312345678', 'cancelled'],
+  ]);
+  expect(result.operation.status).toBe('failed');
+  expect(await store.getTask(op.id, 'S1212345678')).toMatchObject({ status: 'cancelled', stage: 'cancelled' });
+  expect((await store.getLog(op.id, 'S1212345678')).map((e) => e.log_entry)).toEqual([`not started: ${reason}`]);
+  expect((await store.getOperation('upgrade', op.id))?.stop_reason).toBe(reason);
+  expect(fake.calls.filter((c) => c.serial !== slow)).toEqual([]);
+});
+
+test('a paused operation starts no task until resumed', async () => {
+  const fake = fakeDeviceActivities();
+  const op = operation(['S1212345678', 'S1312345678']);
+  const startAtMs = (await env.currentTimeMs()) + HOUR;
+  const result = await withWorker(fake.activities, async (taskQueue) => {
+    const handle = await env.client.workflow.start<typeof upgradeOperation>('upgradeOperation', {
+      taskQueue,
+      workflowId: `upgrade-${op.id}`,
+      args: [{ operation: op, startAtMs } satisfies UpgradeOperationInput],
+    });
+    await handle.signal(pauseOperationSignal);
+    await env.sleep(3 * HOUR);
+    const paused = await handle.query(upgradeOperationStateQuery);
+    expect(paused.paused).toBe(true);
+    expect(paused.operation.status).toBe('running');
+    expect(paused.tasks.map((t) => t.status)).toEqual(['scheduled', 'scheduled']);
+    expect(fake.calls).toEqual([]);
+    expect((await store.getOperation('upgrade', op.id))?.paused).toBe(true);
+    await handle.signal(resumeOperationSignal);
+    return handle.result();
+  });
+  expect(result.paused).toBe(false);
+  expect(result.operation.status).toBe('successful');
+  expect((await store.getLog(op.id)).map((e) => e.log_entry)).toEqual(expect.arrayContaining(['paused: no new task starts until resumed', 'resumed']));
 });
