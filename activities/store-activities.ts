@@ -28,24 +28,8 @@ export function createStoreActivities({ store, logger }: { store: FleetStore; lo
   return {
     /** Stores the operation and one `scheduled`/`waiting` task per appliance, unless already stored. */
     async recordOperation(input: RecordOperationInput): Promise<void> {
-      const { operation } = input;
-      const appliances = new Map((await store.listAppliances({ serials: operation.appliances })).map((a) => [a.serial, a]));
-      const tasks: TaskRecord[] = operation.appliances.map((serial) => {
-        const appliance = appliances.get(serial);
-        return {
-          operation_id: operation.id,
-          serial,
-          status: 'scheduled',
-          stage: 'waiting',
-          ...input.taskFields,
-          // The version the appliance ran when the operation was scheduled, as the inventory knows it.
-          current_version: appliance?.current_version ?? { version_id: 'unknown' },
-          ...(typeof appliance?.hostname === 'string' ? { hostname: appliance.hostname } : {}),
-        };
-      });
-      if (await store.insertOperation(input.kind, operation, tasks, { ifAbsent: true })) {
-        await store.appendLog(operation.id, entry(input.log));
-        logger.info({ operationId: operation.id, kind: input.kind, appliances: tasks.length }, 'operation recorded');
+      if (await store.recordNewOperation(input.kind, input.operation, input.taskFields, entry(input.log))) {
+        logger.info({ operationId: input.operation.id, kind: input.kind, appliances: input.operation.appliances.length }, 'operation recorded');
       }
     },
 

@@ -300,6 +300,31 @@ export class FleetStore {
     });
   }
 
+  /**
+   * Records a new operation with one `scheduled`/`waiting` task per appliance (each task starts
+   * from `taskFields` and the appliance's version and hostname as the inventory knows them), and
+   * the first line of its log. Recording it again changes nothing (returns false).
+   */
+  async recordNewOperation(kind: OperationKind, operation: OperationRecord & { appliances: string[] }, taskFields: Record<string, unknown>, log: LogEntry): Promise<boolean> {
+    const appliances = new Map((await this.listAppliances({ serials: operation.appliances })).map((a) => [a.serial, a]));
+    const tasks: TaskRecord[] = operation.appliances.map((serial) => {
+      const appliance = appliances.get(serial);
+      return {
+        operation_id: operation.id,
+        serial,
+        status: 'scheduled',
+        stage: 'waiting',
+        ...taskFields,
+        // The version the appliance ran when the operation was scheduled.
+        current_version: appliance?.current_version ?? { version_id: 'unknown' },
+        ...(typeof appliance?.hostname === 'string' ? { hostname: appliance.hostname } : {}),
+      };
+    });
+    const inserted = await this.insertOperation(kind, operation, tasks, { ifAbsent: true });
+    if (inserted) await this.appendLog(operation.id, log);
+    return inserted;
+  }
+
   async getOperation(kind: OperationKind, id: string): Promise<OperationRecord | undefined> {
     const [row] = await this.db.query('SELECT doc FROM operations WHERE id = $1 AND kind = $2', [id, kind]);
     return row ? parse<OperationRecord>(row) : undefined;
@@ -405,6 +430,21 @@ export class FleetStore {
     return (
       (await this.db.execute('UPDATE collector_upgrade_tasks SET status = $2, message = COALESCE($3, message), updated_ms = $4 WHERE id = $1', [id, changes.status, changes.message ?? null, this.now()])) > 0
     );
+  }
+
+  // API access keys (hashed; the key itself is never stored) --------------------------------------
+
+  async putAccessKey(accessId: string, keyHash: string, role: string): Promise<void> {
+    await this.db.execute(
+      `INSERT INTO access_keys (access_id, key_hash, role, created_ms) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (access_id) DO UPDATE SET key_hash = excluded.key_hash, role = excluded.role`,
+      [accessId, keyHash, role, this.now()],
+    );
+  }
+
+  async getAccessKey(accessId: string): Promise<{ key_hash: string; role: string } | undefined> {
+    const [row] = await this.db.query<{ key_hash: string; role: string }>('SELECT key_hash, role FROM access_keys WHERE access_id = $1', [accessId]);
+    return row;
   }
 
   // Settings ----------------------------------------------------------------------------------

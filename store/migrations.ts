@@ -113,6 +113,19 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'API access keys',
+    sql: `
+      CREATE TABLE access_keys (
+        access_id TEXT PRIMARY KEY,
+        -- scrypt$<salt>$<hash>: the key itself is never stored
+        key_hash TEXT NOT NULL,
+        role TEXT NOT NULL,
+        created_ms BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 const AUTO_ID = {
