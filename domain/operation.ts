@@ -1,5 +1,5 @@
 /** Pure rules about operations and their appliance tasks (deterministic: safe inside workflows). */
-import type { ApplianceTaskStatus, OperationStatus } from './scc';
+import type { ApplianceTaskStatus, OperationStatus, UpgradeOperation } from './scc';
 
 /**
  * The operation's final status from its tasks' final statuses, as the seed defines it:
@@ -34,3 +34,13 @@ export function formatDuration(ms: number): string {
   if (ms >= 60_000 && ms % 60_000 === 0) return plural(ms / 60_000, 'minute');
   return plural(Math.round(ms / 1000), 'second');
 }
+
+/** The fields every appliance task of an upgrade starts with (the seed's appliance_upgrade_task). */
+export function upgradeTaskFields(operation: UpgradeOperation): Record<string, unknown> {
+  const { target_version, reboot, upgrade_time, reboot_time, esxi_force } = operation;
+  return { target_version, reboot, ...(upgrade_time ? { upgrade_time } : {}), ...(reboot_time ? { reboot_time } : {}), ...(esxi_force !== undefined ? { esxi_force } : {}) };
+}
+
+/** The first line of an upgrade operation's log. */
+export const upgradeCreatedMessage = (operation: UpgradeOperation): string =>
+  `upgrade of ${operation.appliances.length} appliance(s) to ${operation.target_version.version_id} created by ${operation.username}`;

@@ -18,7 +18,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { LogLine, StoreActivities } from '../activities/store-activities';
-import { applianceTaskWorkflowId, finalOperationStatus, secondsToMs } from '../domain/operation';
+import { applianceTaskWorkflowId, finalOperationStatus, secondsToMs, upgradeCreatedMessage, upgradeTaskFields } from '../domain/operation';
 import { failureThresholdReached, planWaves } from '../domain/rollout';
 import type { OperationStatus } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
@@ -91,12 +91,12 @@ export async function upgradeOperation(input: UpgradeOperationInput): Promise<Up
     await record.recordOperationStatus({ operationId: operation.id, status: operation.status, stop_reason: reason, log: line(reason, 'warning') });
   };
 
-  const { target_version, reboot, upgrade_time, reboot_time, esxi_force } = operation;
+  const { target_version, reboot, esxi_force } = operation;
   await record.recordOperation({
     kind: 'upgrade',
     operation: { ...operation, status: 'scheduled' },
-    taskFields: { target_version, reboot, ...(upgrade_time ? { upgrade_time } : {}), ...(reboot_time ? { reboot_time } : {}), ...(esxi_force !== undefined ? { esxi_force } : {}) },
-    log: line(`upgrade of ${operation.appliances.length} appliance(s) to ${target_version.version_id} created by ${operation.username}`),
+    taskFields: upgradeTaskFields(operation),
+    log: line(upgradeCreatedMessage(operation)),
   });
   await setStatus('scheduled', input.startAtMs !== undefined ? `scheduled for ${new Date(input.startAtMs).toISOString()}` : 'starting now');
 

@@ -1,0 +1,216 @@
+/**
+ * The SCC Upgrades service (cmc.upgrades 1.0) routes served so far: upgrade operations, their
+ * appliance tasks (state, log, cancel), appliances and connected product codes, service logging.
+ * Registered under both spellings the seed uses (cmc.upgrades and cmcc.upgrades).
+ */
+import type { Client } from '@temporalio/client';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import {
+  cancelApplianceTask,
+  cancelUpgradeOperation,
+  createUpgradeOperation,
+  InvalidRequestError,
+  OperationNotFoundError,
+  TaskNotFoundError,
+} from '../client/operations';
+import type { Logger } from '../domain/logging';
+import { upgradeCreatedMessage, upgradeTaskFields } from '../domain/operation';
+import { applianceUpgradeTaskState, logEntry, OPERATION_STATUSES, PRODUCT_CODES, serial as serialSchema, type ProductCode, type UpgradeOperation } from '../domain/scc';
+import type { FleetStore } from '../store/fleet-store';
+import type { Permission } from './auth';
+import { ApiError, badRequest, notFound } from './errors';
+
+export const SCC_PREFIXES = ['/api/cmc.upgrades/1.0', '/api/cmcc.upgrades/1.0'] as const;
+
+export const LOGGING_LEVELS = ['crit', 'err', 'warning', 'notice', 'info', 'debug'] as const;
+const PINO_LEVEL: Record<(typeof LOGGING_LEVELS)[number], string> = { crit: 'fatal', err: 'error', warning: 'warn', notice: 'info', info: 'info', debug: 'debug' };
+
+export interface SccOptions {
+  client: Client;
+  store: FleetStore;
+  logger: Logger;
+  taskQueue: string;
+  /** Checks the caller may do this; throws 403 otherwise. */
+  require: (request: FastifyRequest, permission: Permission) => string;
+}
+
+function parse<T extends z.ZodType>(schema: T, value: unknown, prefix = ''): z.output<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw badRequest([prefix, ...issue.path].filter((p) => p !== '').join('.') || 'body', issue.message);
+  }
+  return result.data;
+}
+
+const listQuery = z.strictObject({
+  username: z.string().optional(),
+  status: z.enum(OPERATION_STATUSES).optional(),
+  time_lower_bound: z.coerce.number().nonnegative().optional(),
+  time_upper_bound: z.coerce.number().nonnegative().optional(),
+});
+const taskParams = z.object({ id: z.string(), serial: serialSchema });
+
+export async function sccRoutes(app: FastifyInstance, options: SccOptions): Promise<void> {
+  const { client, store, logger, taskQueue, require } = options;
+
+  const existingOperation = async (id: string): Promise<UpgradeOperation> => {
+    const operation = await store.getOperation('upgrade', id);
+    if (!operation) throw notFound(`upgrade operation ${id}`);
+    return operation as unknown as UpgradeOperation;
+  };
+  const existingTask = async (id: string, serial: string) => {
+    const task = await store.getTask(id, serial);
+    if (!task) throw notFound(`appliance ${serial} in upgrade operation ${id}`);
+    return task;
+  };
+
+  // Operations -------------------------------------------------------------------------------
+
+  app.get('/operations/upgrade', async (request) => {
+    require(request, 'read');
+    const query = parse(listQuery, request.query);
+    return store.listOperations('upgrade', {
+      ...(query.username !== undefined ? { username: query.username } : {}),
+      ...(query.status !== undefined ? { status: query.status } : {}),
+      ...(query.time_lower_bound !== undefined ? { timeLowerBoundMs: query.time_lower_bound * 1000 } : {}),
+      ...(query.time_upper_bound !== undefined ? { timeUpperBoundMs: query.time_upper_bound * 1000 } : {}),
+    });
+  });
+
+  app.post('/operations/upgrade', async (request, reply) => {
+    const username = require(request, 'operate');
+    let operation: UpgradeOperation;
+    try {
+      operation = await createUpgradeOperation(client, request.body, { taskQueue, username });
+    } catch (err) {
+      if (err instanceof InvalidRequestError) throw badRequest(err.field, err.message.slice(err.field.length + 2));
+      throw err;
+    }
+    // Stored before answering, so the operation can be read at once (the workflow records the same, idempotently).
+    await store.recordNewOperation('upgrade', operation, upgradeTaskFields(operation), { timestamp: Math.floor(Date.now() / 1000), severity: 'info', log_entry: upgradeCreatedMessage(operation) });
+    logger.info({ operationId: operation.id, username, appliances: operation.appliances.length }, 'upgrade operation created');
+    return reply.code(201).header('location', `${request.url.replace(/\?.*$/, '')}/${operation.id}`).send(operation);
+  });
+
+  app.get<{ Params: { id: string } }>('/operations/upgrade/:id', async (request) => {
+    require(request, 'read');
+    return existingOperation(request.params.id);
+  });
+
+  app.post<{ Params: { id: string } }>('/operations/upgrade/:id/cancel', async (request, reply) => {
+    const username = require(request, 'operate');
+    await existingOperation(request.params.id);
+    await cancelUpgradeOperation(client, request.params.id).catch((err: unknown) => {
+      if (err instanceof OperationNotFoundError) throw notFound(`upgrade operation ${request.params.id}`);
+      throw err;
+    });
+    logger.info({ operationId: request.params.id, username }, 'upgrade operation cancel requested');
+    return reply.code(204).send();
+  });
+
+  app.get<{ Params: { id: string } }>('/operations/upgrade/:id/log', async (request) => {
+    require(request, 'read');
+    await existingOperation(request.params.id);
+    return { operation_id: request.params.id, log: await store.getLog(request.params.id) };
+  });
+
+  // Appliance tasks ---------------------------------------------------------------------------
+
+  app.get('/operations/upgrade/:id/appliances/:serial', async (request) => {
+    require(request, 'read');
+    const { id, serial } = parse(taskParams, request.params);
+    return existingTask(id, serial);
+  });
+
+  app.post('/operations/upgrade/:id/appliances/:serial/cancel', async (request, reply) => {
+    const username = require(request, 'operate');
+    const { id, serial } = parse(taskParams, request.params);
+    await existingTask(id, serial);
+    try {
+      await cancelApplianceTask(client, id, serial);
+    } catch (err) {
+      if (err instanceof OperationNotFoundError || err instanceof TaskNotFoundError) throw notFound(`appliance ${serial} in upgrade operation ${id}`);
+      throw err;
+    }
+    logger.info({ operationId: id, serial, username }, 'appliance task cancel requested');
+    return reply.code(204).send();
+  });
+
+  app.get('/operations/upgrade/:id/appliances/:serial/state', async (request) => {
+    require(request, 'read');
+    const { id, serial } = parse(taskParams, request.params);
+    const task = await existingTask(id, serial);
+    return { operation_id: id, serial, status: task.status, stage: task.stage };
+  });
+
+  app.put('/operations/upgrade/:id/appliances/:serial/state', async (request) => {
+    require(request, 'internal');
+    const { id, serial } = parse(taskParams, request.params);
+    const body = parse(applianceUpgradeTaskState.omit({ operation_id: true, serial: true }).extend({
+      operation_id: z.never({ error: 'operation_id is read-only' }).optional(),
+      serial: z.never({ error: 'serial is read-only' }).optional(),
+    }), request.body);
+    await existingTask(id, serial);
+    const task = await store.updateTask(id, serial, body);
+    return { operation_id: id, serial, status: task!.status, stage: task!.stage };
+  });
+
+  app.get('/operations/upgrade/:id/appliances/:serial/log', async (request) => {
+    require(request, 'read');
+    const { id, serial } = parse(taskParams, request.params);
+    await existingTask(id, serial);
+    return { operation_id: id, serial, log: await store.getLog(id, serial) };
+  });
+
+  app.post('/operations/upgrade/:id/appliances/:serial/log', async (request, reply) => {
+    require(request, 'internal');
+    const { id, serial } = parse(taskParams, request.params);
+    const entry = parse(logEntry, request.body);
+    await existingTask(id, serial);
+    await store.appendLog(id, entry, serial);
+    return reply.code(204).send();
+  });
+
+  // Appliances --------------------------------------------------------------------------------
+
+  app.get('/connected_product_codes', async (request) => {
+    require(request, 'read');
+    const connected = new Set((await store.listAppliances()).filter((a) => a.connected).map((a) => a.product_code));
+    return PRODUCT_CODES.filter((code) => connected.has(code));
+  });
+
+  app.get<{ Params: { product_code: string } }>('/appliances/:product_code', async (request) => {
+    require(request, 'read');
+    const code = parse(z.enum(PRODUCT_CODES), request.params.product_code, 'product_code') as ProductCode;
+    return store.listAppliances({ product_code: code });
+  });
+
+  app.get<{ Params: { product_code: string; serial: string } }>('/appliances/:product_code/:serial', async (request) => {
+    require(request, 'read');
+    const code = parse(z.enum(PRODUCT_CODES), request.params.product_code, 'product_code');
+    const serial = parse(serialSchema, request.params.serial, 'serial');
+    const appliance = await store.getAppliance(serial);
+    if (!appliance || appliance.product_code !== code) throw notFound(`${code} appliance ${serial}`);
+    return appliance;
+  });
+
+  // Service logging ---------------------------------------------------------------------------
+
+  app.get('/logging', async (request) => {
+    require(request, 'read');
+    return { level: (await store.getSetting('logging_level')) ?? 'info' };
+  });
+
+  app.put('/logging', async (request) => {
+    const username = require(request, 'operate');
+    const { level } = parse(z.looseObject({ level: z.enum(LOGGING_LEVELS) }), request.body);
+    await store.setSetting('logging_level', level);
+    logger.level = PINO_LEVEL[level];
+    logger.info({ level, username }, 'service logging level set');
+    return { level };
+  });
+}
+
+export { ApiError };
