@@ -3,6 +3,9 @@ import { ensureInventorySchedule } from '../client/inventory';
 import { connectClient } from '../client/operations';
 import { loadConfig } from '../domain/config';
 import { createLogger } from '../domain/logging';
+import { join, resolve } from 'node:path';
+import { FleetStore } from '../store/fleet-store';
+import { bootstrapAdmin } from './bootstrap';
 import { createApi } from './server';
 
 async function main(): Promise<void> {
@@ -11,7 +14,15 @@ async function main(): Promise<void> {
   const client = await connectClient(config);
   const schedule = await ensureInventorySchedule(client, { taskQueue: config.FLEET_TASK_QUEUE, everySeconds: config.FLEET_INVENTORY_REFRESH_SECONDS });
   logger.info({ schedule, everySeconds: config.FLEET_INVENTORY_REFRESH_SECONDS }, 'inventory refresh schedule');
-  const app = createApi({ client, logger });
+  const store = await FleetStore.open(config.FLEET_STORE_URL);
+  const admin = await bootstrapAdmin(store, {
+    ...(config.FLEET_ADMIN_ACCESS_ID !== undefined ? { accessId: config.FLEET_ADMIN_ACCESS_ID } : {}),
+    ...(config.FLEET_ADMIN_ACCESS_KEY !== undefined ? { accessKey: config.FLEET_ADMIN_ACCESS_KEY } : {}),
+    keyFile: resolve(join(config.FLEET_DATA_DIR, 'admin-access-key')),
+  });
+  if (admin.source === 'generated') logger.info({ accessId: admin.accessId, file: admin.file }, 'created the first admin access key; it is in this file');
+  else if (admin.source === 'environment') logger.info({ accessId: admin.accessId }, 'admin access key set from FLEET_ADMIN_ACCESS_ID/FLEET_ADMIN_ACCESS_KEY');
+  const app = createApi({ client, logger, store, taskQueue: config.FLEET_TASK_QUEUE });
   await app.listen({ host: config.FLEET_API_HOST, port: config.FLEET_API_PORT });
   let stopping = false;
   const stop = async (): Promise<void> => {
@@ -19,6 +30,7 @@ async function main(): Promise<void> {
     stopping = true;
     await app.close();
     await client.connection.close();
+    await store.close();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());

@@ -19,7 +19,7 @@ import { upgradeCreatedMessage, upgradeTaskFields } from '../domain/operation';
 import { applianceUpgradeTaskState, logEntry, OPERATION_STATUSES, PRODUCT_CODES, serial as serialSchema, type ProductCode, type UpgradeOperation } from '../domain/scc';
 import type { FleetStore } from '../store/fleet-store';
 import type { Permission } from './auth';
-import { ApiError, badRequest, notFound } from './errors';
+import { badRequest, notFound } from './errors';
 
 export const SCC_PREFIXES = ['/api/cmc.upgrades/1.0', '/api/cmcc.upgrades/1.0'] as const;
 
@@ -213,4 +213,4 @@ export async function sccRoutes(app: FastifyInstance, options: SccOptions): Prom
   });
 }
 
-export { ApiError };
+

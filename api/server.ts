@@ -1,15 +1,70 @@
-/** The HTTP service. For now: the health endpoint (no auth), which also reports whether Temporal answers. */
+/**
+ * The HTTP service: `/health` (no auth) and, with a store, the SCC Upgrades service under both
+ * spellings the seed uses (`/api/cmc.upgrades/1.0`, `/api/cmcc.upgrades/1.0`), behind HTTP Basic
+ * authentication with access ids and keys.
+ *
+ * Errors: SCC routes answer `{ error_id, error_text, field? }` (Riverbed's REST error shape);
+ * `/health` and unknown paths use the same. A client never sees a stack trace.
+ * Media type: a request body must be `application/json` (415 otherwise, as the Sumo seed documents).
+ */
+import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '../domain/logging';
+import type { FleetStore } from '../store/fleet-store';
+import { allows, Authenticator, type Permission, type Role } from './auth';
+import { ApiError } from './errors';
+import { SCC_PREFIXES, sccRoutes } from './scc-routes';
 
 export interface ApiOptions {
   client: Client;
   logger: Logger;
+  /** Without a store only `/health` is served. */
+  store?: FleetStore;
+  taskQueue?: string;
 }
 
-export function createApi({ client, logger }: ApiOptions): FastifyInstance {
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger });
+export interface Caller {
+  accessId: string;
+  role: Role;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller?: Caller;
+  }
+}
+
+const REALM = 'Basic realm="fleet-upgrade-orchestrator", charset="UTF-8"';
+
+/** Returns the caller's access id (the operation's username) when it holds the permission. */
+export function requirePermission(request: FastifyRequest, permission: Permission): string {
+  const caller = request.caller;
+  if (!caller) throw new ApiError(401, 'AUTH_REQUIRED', 'authentication required');
+  if (!allows(caller.role, permission)) throw new ApiError(403, 'FORBIDDEN', `access id ${caller.accessId} (role ${caller.role}) may not ${permission === 'read' ? 'read' : permission === 'operate' ? 'create or change operations' : 'use internal endpoints'}`);
+  return caller.accessId;
+}
+
+/** Fastify's own errors (bad JSON, wrong media type, body too large) in our terms. */
+function toApiError(err: { statusCode?: number; code?: string; message: string; validation?: unknown }): ApiError {
+  if (err instanceof ApiError) return err;
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ApiError(400, 'INVALID_REQUEST', 'body: a JSON body is required', 'body');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(413, 'BODY_TOO_LARGE', 'the request body is too large');
+  }
+  if (err.statusCode === 400) return new ApiError(400, 'INVALID_REQUEST', `body: ${err.message.replace(/^body\s*/i, '')}`, 'body');
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new ApiError(err.statusCode, 'BAD_REQUEST', err.message);
+  return new ApiError(500, 'INTERNAL_ERROR', 'internal error');
+}
+
+export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades' }: ApiOptions): FastifyInstance {
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, genReqId: () => randomUUID() });
+  // Only JSON bodies: text/plain (accepted by Fastify by default) is a 415 like any other type.
+  app.removeContentTypeParser('text/plain');
 
   app.get('/health', async (_req, reply) => {
     try {
@@ -20,11 +75,36 @@ export function createApi({ client, logger }: ApiOptions): FastifyInstance {
     }
   });
 
-  // Errors never carry a stack trace to the client.
-  app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) req.log.error({ err }, 'request failed');
-    return reply.code(status).send({ error_code: status === 500 ? 'internal_error' : 'bad_request', error_text: status === 500 ? 'internal error' : err.message });
+  if (store) {
+    const authenticator = new Authenticator(store);
+    const authenticate = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      const caller = await authenticator.authenticate(request.headers.authorization);
+      if (!caller) {
+        void reply.header('www-authenticate', REALM);
+        throw new ApiError(401, 'AUTH_REQUIRED', request.headers.authorization ? 'invalid access id or access key' : 'authentication required (HTTP Basic with an access id and key)');
+      }
+      request.caller = caller;
+    };
+    for (const prefix of SCC_PREFIXES) {
+      void app.register(
+        async (scoped) => {
+          scoped.addHook('onRequest', authenticate);
+          await sccRoutes(scoped, { client, store, logger, taskQueue, require: requirePermission });
+        },
+        { prefix },
+      );
+    }
+  }
+
+  app.setNotFoundHandler((request) => {
+    throw new ApiError(404, 'NOT_FOUND', `no such resource: ${request.method} ${request.url.replace(/\?.*$/, '')}`);
+  });
+
+  // Errors never carry a stack trace to the client; unexpected ones are logged with the request id.
+  app.setErrorHandler((raw: { statusCode?: number; code?: string; message: string }, request, reply) => {
+    const err = toApiError(raw);
+    if (err.status >= 500) request.log.error({ err: raw }, 'request failed');
+    return reply.code(err.status).send({ error_id: err.code, error_text: err.message, ...(err.field ? { field: err.field } : {}) });
   });
   return app;
 }

@@ -21,6 +21,12 @@ export const configSchema = z.object({
   FLEET_IMAGE_BASE_URL: z.string().url().default('http://127.0.0.1:8090/images'),
   /** How often the inventory refresh (a Temporal Schedule) reads every device; 0 turns it off. */
   FLEET_INVENTORY_REFRESH_SECONDS: z.coerce.number().int().min(0).default(300),
+  /**
+   * The first admin access key. Without both, the API creates one at first start and writes it
+   * to `<FLEET_DATA_DIR>/admin-access-key` (mode 600); it is never logged.
+   */
+  FLEET_ADMIN_ACCESS_ID: z.string().min(1).regex(/^[^:]+$/, 'must not contain a colon').optional(),
+  FLEET_ADMIN_ACCESS_KEY: z.string().min(12, 'must be at least 12 characters').optional(),
   FLEET_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type FleetConfig = z.infer<typeof configSchema>;

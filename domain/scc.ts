@@ -103,3 +103,54 @@ export const applianceUpgradeTask = z.looseObject({
   hostname: z.string().optional(),
 });
 export type ApplianceUpgradeTask = z.infer<typeof applianceUpgradeTask>;
+
+export const IMAGE_REPOSITORIES = ['customer', 'riverbed'] as const;
+export const imageRepository = z.enum(IMAGE_REPOSITORIES);
+export type ImageRepository = z.infer<typeof imageRepository>;
+
+export const IMAGE_SOURCES = ['local', 'customer_url', 'riverbed'] as const;
+export const imageSource = z.enum(IMAGE_SOURCES);
+export type ImageSource = z.infer<typeof imageSource>;
+
+/** Which repository each source belongs to (a source is in exactly one repository). */
+export const REPOSITORY_OF_SOURCE: Record<ImageSource, ImageRepository> = { local: 'customer', customer_url: 'customer', riverbed: 'riverbed' };
+
+/**
+ * Properties that uniquely identify an image. `source_version` is required for a delta image.
+ * Extension: a full image may list `source_versions`, the version ids it can be installed over
+ * (absent: any older version).
+ */
+export const imageDefinition = z
+  .looseObject({
+    product_code: productCode,
+    arch,
+    target_version: version,
+    delta: z.boolean(),
+    source_version: version.optional(),
+    source_versions: z.array(z.string().min(1)).optional(),
+  })
+  .refine((d) => !d.delta || d.source_version !== undefined, { message: 'a delta image needs a source_version', path: ['source_version'] });
+export type ImageDefinition = z.infer<typeof imageDefinition>;
+
+export const image = z.looseObject({
+  id: z.string().min(1),
+  image_definition: imageDefinition,
+  image_sources: z.array(imageSource),
+});
+export type Image = z.infer<typeof image>;
+
+export const appliance = z.looseObject({
+  product_code: productCode,
+  arch: arch.optional(),
+  serial,
+  model: z.string().optional(),
+  hostname: z.string().optional(),
+  ip_address: z.string().optional(),
+  current_version: version.optional(),
+  connected: z.boolean(),
+  time_zone: z.string().optional(),
+  entitled: z.boolean().optional(),
+  read_only: z.boolean().optional(),
+  groups: z.array(z.string()).optional(),
+});
+export type Appliance = z.infer<typeof appliance>;

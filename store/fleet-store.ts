@@ -447,6 +447,11 @@ export class FleetStore {
     return row;
   }
 
+  async countAccessKeys(): Promise<number> {
+    const [row] = await this.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM access_keys');
+    return Number(row?.n ?? 0);
+  }
+
   // Settings ----------------------------------------------------------------------------------
 
   async getSetting(key: string): Promise<string | undefined> {

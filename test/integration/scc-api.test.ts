@@ -1,0 +1,227 @@
+/**
+ * The SCC Upgrades service over a real socket: authentication and roles, both path spellings,
+ * upgrade operations created over HTTP and run by the real worker against the simulator, the
+ * appliance task resources, appliances, logging, and the error shape for bad input.
+ */
+import type { FastifyInstance } from 'fastify';
+import { putAccessKey } from '../../api/auth';
+import { createApi } from '../../api/server';
+import { runInventoryRefresh } from '../../client/inventory';
+import { createLogger } from '../../domain/logging';
+import { startStack, type Stack } from '../helpers/stack';
+
+const taskQueue = 'integration-scc-api';
+const TARGET = '9.16.0-100';
+const KEYS = { admin: 'admin-key-0123456789', operator: 'operator-key-0123456789', reader: 'reader-key-0123456789', internal: 'internal-key-0123456789' };
+
+let stack: Stack;
+let app: FastifyInstance;
+let base: string;
+
+beforeAll(async () => {
+  stack = await startStack({ appliances: 60, speed: 400, taskQueue });
+  await Promise.all([
+    putAccessKey(stack.store, 'admin', KEYS.admin, 'admin'),
+    putAccessKey(stack.store, 'operator', KEYS.operator, 'operator'),
+    putAccessKey(stack.store, 'reader', KEYS.reader, 'read_only'),
+    putAccessKey(stack.store, 'internal', KEYS.internal, 'internal_service'),
+  ]);
+  await runInventoryRefresh(stack.env.client, taskQueue);
+  app = createApi({ client: stack.env.client, logger: createLogger('test-api', 'silent'), store: stack.store, taskQueue });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+});
+afterAll(async () => {
+  await app?.close();
+  await stack?.stop();
+});
+
+type Who = keyof typeof KEYS;
+const auth = (who: Who): string => `Basic ${Buffer.from(`${who}:${KEYS[who]}`).toString('base64')}`;
+
+async function call(method: string, path: string, options: { who?: Who | null; body?: unknown; contentType?: string; prefix?: string } = {}) {
+  const { who = 'operator', body, contentType = 'application/json', prefix = '/api/cmc.upgrades/1.0' } = options;
+  const headers: Record<string, string> = {};
+  if (who) headers.authorization = auth(who);
+  if (body !== undefined) headers['content-type'] = contentType;
+  const res = await fetch(`${base}${prefix}${path}`, { method, headers, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}) });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, text, json: text ? (JSON.parse(text) as any) : undefined };
+}
+
+async function serials(product: string, n: number): Promise<string[]> {
+  return (await stack.devices.listSerials(product)).slice(0, n);
+}
+
+async function waitForStatus(id: string, done: (status: string) => boolean): Promise<any> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const res = await call('GET', `/operations/upgrade/${id}`, { who: 'reader' });
+    if (done(res.json.status) || Date.now() > deadline) return res.json;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('authentication', () => {
+  test('no credentials: 401 with a Basic challenge, in the error shape', async () => {
+    const res = await call('GET', '/operations/upgrade', { who: null });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
+    expect(res.json).toEqual({ error_id: 'AUTH_REQUIRED', error_text: expect.stringContaining('authentication required') });
+  });
+
+  test('a wrong key is 401 and the key never appears in the answer', async () => {
+    const res = await fetch(`${base}/api/cmc.upgrades/1.0/operations/upgrade`, { headers: { authorization: `Basic ${Buffer.from('operator:wrong-key-123456').toString('base64')}` } });
+    expect(res.status).toBe(401);
+    const text = await res.text();
+    expect(text).not.toContain('wrong-key-123456');
+    expect(JSON.parse(text).error_id).toBe('AUTH_REQUIRED');
+  });
+
+  test('read_only may read but not create; internal_service may not create', async () => {
+    expect((await call('GET', '/operations/upgrade', { who: 'reader' })).status).toBe(200);
+    const body = { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'x', appliances: await serials('SH', 1) };
+    const before = (await call('GET', '/operations/upgrade', { who: 'reader' })).json.length;
+    for (const who of ['reader', 'internal'] as const) {
+      const res = await call('POST', '/operations/upgrade', { who, body });
+      expect(res.status).toBe(403);
+      expect(res.json.error_id).toBe('FORBIDDEN');
+    }
+    expect((await call('GET', '/operations/upgrade', { who: 'reader' })).json.length).toBe(before);
+  });
+
+  test('health needs no credentials', async () => {
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+  });
+});
+
+describe('upgrade operations', () => {
+  test('create over HTTP, runs to successful; operation, tasks, state and logs readable under both spellings', async () => {
+    const appliances = await serials('SH', 3);
+    const created = await call('POST', '/operations/upgrade', { body: { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'api test', appliances, ticket: 'CHG-1' } });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ product_code: 'SH', username: 'operator', comment: 'api test', ticket: 'CHG-1', appliances });
+    expect(['scheduled', 'running']).toContain(created.json.status);
+    expect(created.headers.get('location')).toBe(`/api/cmc.upgrades/1.0/operations/upgrade/${created.json.id}`);
+    const id: string = created.json.id;
+
+    const done = await waitForStatus(id, (s) => s === 'successful');
+    expect(done.status).toBe('successful');
+    const other = await call('GET', `/operations/upgrade/${id}`, { who: 'reader', prefix: '/api/cmcc.upgrades/1.0' });
+    expect(other.json).toEqual(done);
+
+    const task = await call('GET', `/operations/upgrade/${id}/appliances/${appliances[0]}`, { who: 'reader' });
+    expect(task.status).toBe(200);
+    expect(task.json).toMatchObject({ operation_id: id, serial: appliances[0], target_version: { version_id: TARGET }, reboot: true, status: 'successful', stage: 'completed' });
+    const state = await call('GET', `/operations/upgrade/${id}/appliances/${appliances[0]}/state`, { who: 'reader' });
+    expect(state.json).toEqual({ operation_id: id, serial: appliances[0], status: 'successful', stage: 'completed' });
+
+    const opLog = await call('GET', `/operations/upgrade/${id}/log`, { who: 'reader' });
+    expect(opLog.json.operation_id).toBe(id);
+    expect(opLog.json.log[0]).toMatchObject({ severity: 'info', log_entry: expect.stringContaining('created by operator') });
+    const taskLog = await call('GET', `/operations/upgrade/${id}/appliances/${appliances[0]}/log`, { who: 'reader' });
+    expect(taskLog.json.log.at(-1).log_entry).toBe(`upgrade to ${TARGET} completed`);
+
+    const listed = await call('GET', `/operations/upgrade?username=operator&status=successful`, { who: 'reader' });
+    expect(listed.json.map((o: { id: string }) => o.id)).toContain(id);
+    const none = await call('GET', `/operations/upgrade?time_upper_bound=1`, { who: 'reader' });
+    expect(none.json).toEqual([]);
+  });
+
+  test.each([
+    ['missing appliances', { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'x' }, 'appliances'],
+    ['bad serial', { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'x', appliances: ['not-a-serial'] }, 'appliances.0'],
+    ['read-only id', { id: '5', product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'x', appliances: ['S12AB00000001'] }, 'id'],
+    ['bad product code', { product_code: 'XX', target_version: { version_id: TARGET }, reboot: true, comment: 'x', appliances: ['S12AB00000001'] }, 'product_code'],
+    ['reboot not boolean', { product_code: 'SH', target_version: { version_id: TARGET }, reboot: 'yes', comment: 'x', appliances: ['S12AB00000001'] }, 'reboot'],
+  ])('bad input (%s): 400 naming the field, nothing created', async (_name, body, field) => {
+    const before = (await call('GET', '/operations/upgrade', { who: 'reader' })).json.length;
+    const res = await call('POST', '/operations/upgrade', { body });
+    expect(res.status).toBe(400);
+    expect(res.json).toEqual({ error_id: 'INVALID_REQUEST', error_text: expect.stringMatching(new RegExp(`^${field.replace('.', '\\.')}: `)), field });
+    expect((await call('GET', '/operations/upgrade', { who: 'reader' })).json.length).toBe(before);
+  });
+
+  test('malformed JSON is 400; a non-JSON media type is 415', async () => {
+    const bad = await call('POST', '/operations/upgrade', { body: '{"product_code": ' });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error_id).toBe('INVALID_REQUEST');
+    const text = await call('POST', '/operations/upgrade', { body: 'product_code=SH', contentType: 'text/plain' });
+    expect(text.status).toBe(415);
+    expect(text.json.error_id).toBe('UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  test('unknown operations and tasks are 404; bad query parameters are 400', async () => {
+    expect((await call('GET', '/operations/upgrade/99999999', { who: 'reader' })).status).toBe(404);
+    expect((await call('POST', '/operations/upgrade/99999999/cancel')).status).toBe(404);
+    expect((await call('GET', '/operations/upgrade/99999999/appliances/S12AB00000001/state', { who: 'reader' })).status).toBe(404);
+    const bad = await call('GET', '/operations/upgrade?status=done', { who: 'reader' });
+    expect(bad.status).toBe(400);
+    expect(bad.json.field).toBe('status');
+  });
+
+  test('cancel an operation scheduled for later: 204, then cancelled with every task cancelled', async () => {
+    const appliances = await serials('EX', 2);
+    const later = Math.floor(Date.now() / 1000) + 3600;
+    const created = await call('POST', '/operations/upgrade', { body: { product_code: 'EX', target_version: { version_id: TARGET }, reboot: false, upgrade_time: { datetime: later, time_type: 'utc' }, comment: 'later', appliances } });
+    expect(created.status).toBe(201);
+    expect(created.json.status).toBe('scheduled');
+    const cancel = await call('POST', `/operations/upgrade/${created.json.id}/cancel`);
+    expect(cancel.status).toBe(204);
+    const done = await waitForStatus(created.json.id, (s) => s === 'cancelled');
+    expect(done.status).toBe('cancelled');
+    for (const serial of appliances) {
+      const state = await call('GET', `/operations/upgrade/${created.json.id}/appliances/${serial}/state`, { who: 'reader' });
+      expect(state.json.status).toBe('cancelled');
+    }
+  });
+
+  test('internal endpoints: task state set and log append need internal_service; bad state is 400', async () => {
+    const appliances = await serials('IC', 1);
+    const later = Math.floor(Date.now() / 1000) + 3600;
+    const created = await call('POST', '/operations/upgrade', { body: { product_code: 'IC', target_version: { version_id: TARGET }, reboot: false, upgrade_time: { datetime: later, time_type: 'utc' }, comment: 'internal', appliances } });
+    const path = `/operations/upgrade/${created.json.id}/appliances/${appliances[0]}`;
+    expect((await call('PUT', `${path}/state`, { who: 'operator', body: { status: 'running', stage: 'initiating' } })).status).toBe(403);
+    const bad = await call('PUT', `${path}/state`, { who: 'internal', body: { status: 'running', stage: 'rebooting' } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.field).toBe('stage');
+    const set = await call('PUT', `${path}/state`, { who: 'internal', body: { status: 'running', stage: 'initiating' } });
+    expect(set.json).toEqual({ operation_id: created.json.id, serial: appliances[0], status: 'running', stage: 'initiating' });
+    const appended = await call('POST', `${path}/log`, { who: 'internal', body: { timestamp: 1700000000, severity: 'notice', log_entry: 'from outside' } });
+    expect(appended.status).toBe(204);
+    expect((await call('GET', `${path}/log`, { who: 'reader' })).json.log.at(-1)).toEqual({ timestamp: 1700000000, severity: 'notice', log_entry: 'from outside' });
+    await call('POST', `/operations/upgrade/${created.json.id}/cancel`);
+  });
+});
+
+describe('appliances and service logging', () => {
+  test('appliances by product code and one appliance, without connection secrets', async () => {
+    const list = await call('GET', '/appliances/SH', { who: 'reader' });
+    expect(list.status).toBe(200);
+    expect(list.json.length).toBeGreaterThan(0);
+    expect(list.json.every((a: { product_code: string }) => a.product_code === 'SH')).toBe(true);
+    const one = await call('GET', `/appliances/SH/${list.json[0].serial}`, { who: 'reader' });
+    expect(one.json).toMatchObject({ serial: list.json[0].serial, product_code: 'SH', connected: expect.any(Boolean), current_version: { version_id: expect.any(String) } });
+    expect(one.text).not.toMatch(/password|connection/);
+    expect((await call('GET', `/appliances/EX/${list.json[0].serial}`, { who: 'reader' })).status).toBe(404);
+    const bad = await call('GET', '/appliances/XX', { who: 'reader' });
+    expect(bad.status).toBe(400);
+    expect(bad.json.field).toBe('product_code');
+  });
+
+  test('connected product codes are the product codes of connected appliances', async () => {
+    const res = await call('GET', '/connected_product_codes', { who: 'reader' });
+    expect(res.json).toEqual(['SH', 'EX', 'IC', 'SMC', 'WW', 'GC']);
+  });
+
+  test('logging level: read, set by an operator, bad level is 400 and changes nothing', async () => {
+    expect((await call('GET', '/logging', { who: 'reader' })).json).toEqual({ level: 'info' });
+    expect((await call('PUT', '/logging', { who: 'reader', body: { level: 'debug' } })).status).toBe(403);
+    expect((await call('PUT', '/logging', { body: { level: 'debug' } })).json).toEqual({ level: 'debug' });
+    const bad = await call('PUT', '/logging', { body: { level: 'loud' } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.field).toBe('level');
+    expect((await call('GET', '/logging', { who: 'reader' })).json).toEqual({ level: 'debug' });
+  });
+});
