@@ -4,7 +4,7 @@
  */
 import type { Logger } from '../domain/logging';
 import type { OperationKind } from '../domain/operation';
-import type { LogEntry, OperationStatus } from '../domain/scc';
+import type { LogEntry, OperationStatus, Version } from '../domain/scc';
 import type { FleetStore, OperationRecord, TaskRecord } from '../store/fleet-store';
 
 export interface LogLine {
@@ -58,6 +58,17 @@ export function createStoreActivities({ store, logger }: { store: FleetStore; lo
       await store.updateTask(input.operationId, input.serial, input.changes);
       if (input.log) await store.appendLog(input.operationId, entry(input.log), input.serial);
       logger.info({ operationId: input.operationId, serial: input.serial, ...input.changes, ...(input.log ? { log: input.log.message } : {}) }, 'task progress');
+    },
+
+    /** The same changes to several tasks' records (no log line). */
+    async recordTaskChanges(input: { operationId: string; serials: string[]; changes: Partial<TaskRecord> }): Promise<void> {
+      for (const serial of input.serials) await store.updateTask(input.operationId, serial, input.changes);
+    },
+
+    /** The appliance now runs this version (after the reboot that activated it). */
+    async recordApplianceVersion(input: { operationId: string; serial: string; version: Version }): Promise<void> {
+      await store.recordApplianceVersion(input.serial, input.version, input.operationId);
+      logger.info({ operationId: input.operationId, serial: input.serial, version: input.version.version_id }, 'appliance version recorded');
     },
   };
 }

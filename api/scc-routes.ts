@@ -1,30 +1,22 @@
 /**
- * The SCC Upgrades service (cmc.upgrades 1.0) routes served so far: upgrade operations, their
+ * The SCC Upgrades service (cmc.upgrades 1.0): upgrade, downgrade and reboot operations, their
  * appliance tasks (state, log, cancel), appliances and connected product codes, service logging.
  * Registered under both spellings the seed uses (cmc.upgrades and cmcc.upgrades).
  */
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import {
-  cancelApplianceTask,
-  cancelUpgradeOperation,
-  createUpgradeOperation,
-  InvalidRequestError,
-  OperationNotFoundError,
-  TaskNotFoundError,
-} from '../client/operations';
+import { cancelApplianceTask, cancelOperation, createOperation, InvalidRequestError, OperationNotFoundError, TaskNotFoundError, type CreatedOperation } from '../client/operations';
 import type { Logger } from '../domain/logging';
-import { upgradeCreatedMessage, upgradeTaskFields } from '../domain/operation';
-import { applianceUpgradeTaskState, logEntry, OPERATION_STATUSES, PRODUCT_CODES, serial as serialSchema, type ProductCode, type UpgradeOperation } from '../domain/scc';
+import { createdMessage, OPERATION_KINDS, taskFields, type OperationKind } from '../domain/operation';
+import { APPLIANCE_TASK_STATUSES, DOWNGRADE_TASK_STAGES, logEntry, OPERATION_STATUSES, PRODUCT_CODES, REBOOT_TASK_STAGES, serial as serialSchema, UPGRADE_TASK_STAGES, logging, type LoggingLevel, type ProductCode } from '../domain/scc';
 import type { FleetStore } from '../store/fleet-store';
 import type { Permission } from './auth';
 import { badRequest, notFound } from './errors';
 
 export const SCC_PREFIXES = ['/api/cmc.upgrades/1.0', '/api/cmcc.upgrades/1.0'] as const;
 
-export const LOGGING_LEVELS = ['crit', 'err', 'warning', 'notice', 'info', 'debug'] as const;
-const PINO_LEVEL: Record<(typeof LOGGING_LEVELS)[number], string> = { crit: 'fatal', err: 'error', warning: 'warn', notice: 'info', info: 'info', debug: 'debug' };
+const PINO_LEVEL: Record<LoggingLevel, string> = { crit: 'fatal', err: 'error', warning: 'warn', notice: 'info', info: 'info', debug: 'debug' };
 
 export interface SccOptions {
   client: Client;
@@ -52,126 +44,145 @@ const listQuery = z.strictObject({
 });
 const taskParams = z.object({ id: z.string(), serial: serialSchema });
 
+/** The stages an appliance task of each kind goes through (the seed's three stage enums). */
+const TASK_STAGES: Record<OperationKind, readonly [string, ...string[]]> = { upgrade: UPGRADE_TASK_STAGES, downgrade: DOWNGRADE_TASK_STAGES, reboot: REBOOT_TASK_STAGES };
+
+/** Setting a task's state: status and stage; the path names the task, so the body may not. */
+const taskStateUpdate = (kind: OperationKind) =>
+  z.looseObject({
+    operation_id: z.never({ error: 'operation_id is read-only' }).optional(),
+    serial: z.never({ error: 'serial is read-only' }).optional(),
+    status: z.enum(APPLIANCE_TASK_STATUSES),
+    stage: z.enum(TASK_STAGES[kind]),
+  });
+
 export async function sccRoutes(app: FastifyInstance, options: SccOptions): Promise<void> {
   const { client, store, logger, taskQueue, require } = options;
+  const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
-  const existingOperation = async (id: string): Promise<UpgradeOperation> => {
-    const operation = await store.getOperation('upgrade', id);
-    if (!operation) throw notFound(`upgrade operation ${id}`);
-    return operation as unknown as UpgradeOperation;
-  };
-  const existingTask = async (id: string, serial: string) => {
-    const task = await store.getTask(id, serial);
-    if (!task) throw notFound(`appliance ${serial} in upgrade operation ${id}`);
-    return task;
-  };
+  for (const kind of OPERATION_KINDS) {
+    const path = `/operations/${kind}`;
+    const existingOperation = async (id: string) => {
+      const operation = await store.getOperation(kind, id);
+      if (!operation) throw notFound(`${kind} operation ${id}`);
+      return operation;
+    };
+    const existingTask = async (id: string, serial: string) => {
+      await existingOperation(id);
+      const task = await store.getTask(id, serial);
+      if (!task) throw notFound(`appliance ${serial} in ${kind} operation ${id}`);
+      return task;
+    };
+    /** Stored before answering, so it can be read at once (the workflow records the same, idempotently). */
+    const recordCreated = async (k: OperationKind, operation: CreatedOperation): Promise<void> => {
+      await store.recordNewOperation(k, operation, taskFields(k, operation), { timestamp: nowSeconds(), severity: 'info', log_entry: createdMessage(k, operation) });
+    };
 
-  // Operations -------------------------------------------------------------------------------
+    // Operations -------------------------------------------------------------------------------
 
-  app.get('/operations/upgrade', async (request) => {
-    require(request, 'read');
-    const query = parse(listQuery, request.query);
-    return store.listOperations('upgrade', {
-      ...(query.username !== undefined ? { username: query.username } : {}),
-      ...(query.status !== undefined ? { status: query.status } : {}),
-      ...(query.time_lower_bound !== undefined ? { timeLowerBoundMs: query.time_lower_bound * 1000 } : {}),
-      ...(query.time_upper_bound !== undefined ? { timeUpperBoundMs: query.time_upper_bound * 1000 } : {}),
+    app.get(path, async (request) => {
+      require(request, 'read');
+      const query = parse(listQuery, request.query);
+      return store.listOperations(kind, {
+        ...(query.username !== undefined ? { username: query.username } : {}),
+        ...(query.status !== undefined ? { status: query.status } : {}),
+        ...(query.time_lower_bound !== undefined ? { timeLowerBoundMs: query.time_lower_bound * 1000 } : {}),
+        ...(query.time_upper_bound !== undefined ? { timeUpperBoundMs: query.time_upper_bound * 1000 } : {}),
+      });
     });
-  });
 
-  app.post('/operations/upgrade', async (request, reply) => {
-    const username = require(request, 'operate');
-    let operation: UpgradeOperation;
-    try {
-      operation = await createUpgradeOperation(client, request.body, { taskQueue, username });
-    } catch (err) {
-      if (err instanceof InvalidRequestError) throw badRequest(err.field, err.message.slice(err.field.length + 2));
-      throw err;
-    }
-    // Stored before answering, so the operation can be read at once (the workflow records the same, idempotently).
-    await store.recordNewOperation('upgrade', operation, upgradeTaskFields(operation), { timestamp: Math.floor(Date.now() / 1000), severity: 'info', log_entry: upgradeCreatedMessage(operation) });
-    logger.info({ operationId: operation.id, username, appliances: operation.appliances.length }, 'upgrade operation created');
-    return reply.code(201).header('location', `${request.url.replace(/\?.*$/, '')}/${operation.id}`).send(operation);
-  });
-
-  app.get<{ Params: { id: string } }>('/operations/upgrade/:id', async (request) => {
-    require(request, 'read');
-    return existingOperation(request.params.id);
-  });
-
-  app.post<{ Params: { id: string } }>('/operations/upgrade/:id/cancel', async (request, reply) => {
-    const username = require(request, 'operate');
-    await existingOperation(request.params.id);
-    await cancelUpgradeOperation(client, request.params.id).catch((err: unknown) => {
-      if (err instanceof OperationNotFoundError) throw notFound(`upgrade operation ${request.params.id}`);
-      throw err;
+    app.post(path, async (request, reply) => {
+      const username = require(request, 'operate');
+      let created: Awaited<ReturnType<typeof createOperation>>;
+      try {
+        created = await createOperation(client, kind, request.body, { taskQueue, username, timeZones: (serials) => store.timeZones(serials) });
+      } catch (err) {
+        if (err instanceof InvalidRequestError) throw badRequest(err.field, err.message.slice(err.field.length + 2));
+        throw err;
+      }
+      const { operation, linked } = created;
+      if (linked) await recordCreated('reboot', linked);
+      await recordCreated(kind, operation);
+      logger.info({ operationId: operation.id, kind, username, appliances: operation.appliances.length, ...(linked ? { rebootId: linked.id } : {}) }, `${kind} operation created`);
+      return reply.code(201).header('location', `${request.url.replace(/\?.*$/, '')}/${operation.id}`).send(operation);
     });
-    logger.info({ operationId: request.params.id, username }, 'upgrade operation cancel requested');
-    return reply.code(204).send();
-  });
 
-  app.get<{ Params: { id: string } }>('/operations/upgrade/:id/log', async (request) => {
-    require(request, 'read');
-    await existingOperation(request.params.id);
-    return { operation_id: request.params.id, log: await store.getLog(request.params.id) };
-  });
+    app.get<{ Params: { id: string } }>(`${path}/:id`, async (request) => {
+      require(request, 'read');
+      return existingOperation(request.params.id);
+    });
 
-  // Appliance tasks ---------------------------------------------------------------------------
+    app.post<{ Params: { id: string } }>(`${path}/:id/cancel`, async (request, reply) => {
+      const username = require(request, 'operate');
+      await existingOperation(request.params.id);
+      await cancelOperation(client, request.params.id, kind).catch((err: unknown) => {
+        if (err instanceof OperationNotFoundError) throw notFound(`${kind} operation ${request.params.id}`);
+        throw err;
+      });
+      logger.info({ operationId: request.params.id, kind, username }, `${kind} operation cancel requested`);
+      return reply.code(204).send();
+    });
 
-  app.get('/operations/upgrade/:id/appliances/:serial', async (request) => {
-    require(request, 'read');
-    const { id, serial } = parse(taskParams, request.params);
-    return existingTask(id, serial);
-  });
+    app.get<{ Params: { id: string } }>(`${path}/:id/log`, async (request) => {
+      require(request, 'read');
+      await existingOperation(request.params.id);
+      return { operation_id: request.params.id, log: await store.getLog(request.params.id) };
+    });
 
-  app.post('/operations/upgrade/:id/appliances/:serial/cancel', async (request, reply) => {
-    const username = require(request, 'operate');
-    const { id, serial } = parse(taskParams, request.params);
-    await existingTask(id, serial);
-    try {
-      await cancelApplianceTask(client, id, serial);
-    } catch (err) {
-      if (err instanceof OperationNotFoundError || err instanceof TaskNotFoundError) throw notFound(`appliance ${serial} in upgrade operation ${id}`);
-      throw err;
-    }
-    logger.info({ operationId: id, serial, username }, 'appliance task cancel requested');
-    return reply.code(204).send();
-  });
+    // Appliance tasks -------------------------------------------------------------------------
 
-  app.get('/operations/upgrade/:id/appliances/:serial/state', async (request) => {
-    require(request, 'read');
-    const { id, serial } = parse(taskParams, request.params);
-    const task = await existingTask(id, serial);
-    return { operation_id: id, serial, status: task.status, stage: task.stage };
-  });
+    app.get(`${path}/:id/appliances/:serial`, async (request) => {
+      require(request, 'read');
+      const { id, serial } = parse(taskParams, request.params);
+      return existingTask(id, serial);
+    });
 
-  app.put('/operations/upgrade/:id/appliances/:serial/state', async (request) => {
-    require(request, 'internal');
-    const { id, serial } = parse(taskParams, request.params);
-    const body = parse(applianceUpgradeTaskState.omit({ operation_id: true, serial: true }).extend({
-      operation_id: z.never({ error: 'operation_id is read-only' }).optional(),
-      serial: z.never({ error: 'serial is read-only' }).optional(),
-    }), request.body);
-    await existingTask(id, serial);
-    const task = await store.updateTask(id, serial, body);
-    return { operation_id: id, serial, status: task!.status, stage: task!.stage };
-  });
+    app.post(`${path}/:id/appliances/:serial/cancel`, async (request, reply) => {
+      const username = require(request, 'operate');
+      const { id, serial } = parse(taskParams, request.params);
+      await existingTask(id, serial);
+      try {
+        await cancelApplianceTask(client, id, serial, kind);
+      } catch (err) {
+        if (err instanceof OperationNotFoundError || err instanceof TaskNotFoundError) throw notFound(`appliance ${serial} in ${kind} operation ${id}`);
+        throw err;
+      }
+      logger.info({ operationId: id, serial, kind, username }, 'appliance task cancel requested');
+      return reply.code(204).send();
+    });
 
-  app.get('/operations/upgrade/:id/appliances/:serial/log', async (request) => {
-    require(request, 'read');
-    const { id, serial } = parse(taskParams, request.params);
-    await existingTask(id, serial);
-    return { operation_id: id, serial, log: await store.getLog(id, serial) };
-  });
+    app.get(`${path}/:id/appliances/:serial/state`, async (request) => {
+      require(request, 'read');
+      const { id, serial } = parse(taskParams, request.params);
+      const task = await existingTask(id, serial);
+      return { operation_id: id, serial, status: task.status, stage: task.stage };
+    });
 
-  app.post('/operations/upgrade/:id/appliances/:serial/log', async (request, reply) => {
-    require(request, 'internal');
-    const { id, serial } = parse(taskParams, request.params);
-    const entry = parse(logEntry, request.body);
-    await existingTask(id, serial);
-    await store.appendLog(id, entry, serial);
-    return reply.code(204).send();
-  });
+    app.put(`${path}/:id/appliances/:serial/state`, async (request) => {
+      require(request, 'internal');
+      const { id, serial } = parse(taskParams, request.params);
+      const body = parse(taskStateUpdate(kind), request.body);
+      await existingTask(id, serial);
+      const task = await store.updateTask(id, serial, body);
+      return { operation_id: id, serial, status: task!.status, stage: task!.stage };
+    });
+
+    app.get(`${path}/:id/appliances/:serial/log`, async (request) => {
+      require(request, 'read');
+      const { id, serial } = parse(taskParams, request.params);
+      await existingTask(id, serial);
+      return { operation_id: id, serial, log: await store.getLog(id, serial) };
+    });
+
+    app.post(`${path}/:id/appliances/:serial/log`, async (request, reply) => {
+      require(request, 'internal');
+      const { id, serial } = parse(taskParams, request.params);
+      const entry = parse(logEntry, request.body);
+      await existingTask(id, serial);
+      await store.appendLog(id, entry, serial);
+      return reply.code(204).send();
+    });
+  }
 
   // Appliances --------------------------------------------------------------------------------
 
@@ -205,7 +216,7 @@ export async function sccRoutes(app: FastifyInstance, options: SccOptions): Prom
 
   app.put('/logging', async (request) => {
     const username = require(request, 'operate');
-    const { level } = parse(z.looseObject({ level: z.enum(LOGGING_LEVELS) }), request.body);
+    const { level } = parse(logging, request.body);
     await store.setSetting('logging_level', level);
     logger.level = PINO_LEVEL[level];
     logger.info({ level, username }, 'service logging level set');

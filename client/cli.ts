@@ -2,25 +2,27 @@
  * The fleet CLI: `npm run fleet -- <command>`.
  *
  *   fleet devices [--product CODE] [--limit N]                    serials the device API serves (the simulator's fleet)
- *   fleet upgrade --product SH --version 9.14.2-100 [--at ISO|+6h] [--reboot] [--comment TEXT] SERIAL...
- *   fleet status OPERATION_ID [--watch] [--json]
- *   fleet cancel OPERATION_ID [--serial SERIAL]
- *   fleet pause|resume OPERATION_ID
+ *   fleet upgrade|downgrade --product SH --version 9.14.2-100 [--at ISO|+6h] [--local] [--reboot [--reboot-at WHEN]] SERIAL...
+ *   fleet reboot [--switch-partition] [--at WHEN] [--local] SERIAL...
+ *   fleet status OPERATION_ID [--kind KIND] [--watch] [--json]
+ *   fleet cancel OPERATION_ID [--kind KIND] [--serial SERIAL]
+ *   fleet pause|resume OPERATION_ID [--kind KIND]
  *   fleet inventory sync | list [--product CODE] [--json] | import FILE
  */
 import { parseArgs } from 'node:util';
 import { DeviceClient } from '../activities/device-client';
 import { loadConfig, type FleetConfig } from '../domain/config';
 import { parseInventoryFile } from '../domain/inventory';
+import { OPERATION_KINDS, OPERATION_TIME_FIELD, type OperationKind } from '../domain/operation';
 import type { ProductCode } from '../domain/scc';
 import { FleetStore } from '../store/fleet-store';
 import { runInventoryRefresh } from './inventory';
 import {
   cancelApplianceTask,
-  cancelUpgradeOperation,
+  cancelOperation,
   connectClient,
-  createUpgradeOperation,
-  getUpgradeOperation,
+  createOperation,
+  getOperation,
   isTerminal,
   setOperationPaused,
   type OperationView,
@@ -28,10 +30,14 @@ import {
 
 const USAGE = `usage:
   fleet devices [--product CODE] [--limit N]
-  fleet upgrade --product CODE --version VERSION_ID [--at ISO8601|+6h|+30m] [--reboot] [--comment TEXT] [--rollout JSON] [--json] SERIAL...
-  fleet status OPERATION_ID [--watch] [--json]
-  fleet cancel OPERATION_ID [--serial SERIAL]     the whole operation, or one appliance's task
-  fleet pause OPERATION_ID | fleet resume OPERATION_ID
+  fleet upgrade --product CODE --version VERSION_ID [--at ISO8601|+6h|+30m] [--local] [--reboot [--reboot-at WHEN]]
+                [--comment TEXT] [--rollout JSON] [--json] SERIAL...
+  fleet downgrade …                            the same options as upgrade, to an older version
+  fleet reboot [--switch-partition] [--at WHEN] [--local] [--comment TEXT] [--json] SERIAL...
+                                               --local: the time is each appliance's own wall-clock time
+  fleet status OPERATION_ID [--kind upgrade|downgrade|reboot] [--watch] [--json]
+  fleet cancel OPERATION_ID [--kind KIND] [--serial SERIAL]     the whole operation, or one appliance's task
+  fleet pause OPERATION_ID | fleet resume OPERATION_ID [--kind KIND]
   fleet inventory sync                         discover devices and refresh every appliance into the store now
   fleet inventory list [--product CODE] [--json]
   fleet inventory import FILE                  appliances (with connection details) and collectors from a JSON file`;
@@ -61,7 +67,7 @@ function parseJsonOption(name: string, text: string): unknown {
 export function formatOperation(view: OperationView): string {
   const { operation, tasks } = view;
   const lines = [
-    `operation ${operation.id}  upgrade to ${operation.target_version.version_id}  ${operation.product_code}  status: ${operation.status}`,
+    `operation ${operation.id}  ${operation.target_version ? `to ${operation.target_version.version_id}  ${operation.product_code}` : `reboot${operation.switch_partition ? ' (switch partition)' : ''}`}  status: ${operation.status}`,
     `created ${operation.create_time} by ${operation.username}${operation.comment ? `  comment: ${operation.comment}` : ''}`,
     '',
     `${'SERIAL'.padEnd(16)}${'STATUS'.padEnd(12)}${'STAGE'.padEnd(14)}MESSAGE`,
@@ -90,8 +96,15 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
       limit: { type: 'string' },
       serial: { type: 'string' },
       rollout: { type: 'string' },
+      local: { type: 'boolean', default: false },
+      'reboot-at': { type: 'string' },
+      'switch-partition': { type: 'boolean', default: false },
+      kind: { type: 'string', default: 'upgrade' },
     },
   });
+  if (!(OPERATION_KINDS as readonly string[]).includes(values.kind)) throw new UsageError(`--kind must be one of ${OPERATION_KINDS.join(', ')}`);
+  const kind = values.kind as OperationKind;
+  const when = (value: string) => ({ datetime: parseWhen(value), time_type: values.local ? 'local' : 'utc' });
 
   switch (command) {
     case 'devices': {
@@ -100,24 +113,48 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
       console.log(serials.slice(0, limit).join('\n'));
       return;
     }
-    case 'upgrade': {
-      if (!values.product) throw new UsageError('--product is required');
-      if (!values.version) throw new UsageError('--version is required');
+    case 'upgrade':
+    case 'downgrade':
+    case 'reboot': {
+      if (command !== 'reboot' && !values.product) throw new UsageError('--product is required');
+      if (command !== 'reboot' && !values.version) throw new UsageError('--version is required');
       const client = await connectClient(config);
-      const operation = await createUpgradeOperation(
-        client,
-        {
-          product_code: values.product,
-          target_version: { version_id: values.version },
-          reboot: values.reboot,
-          comment: values.comment,
-          appliances: positionals,
-          ...(values.at ? { upgrade_time: { datetime: parseWhen(values.at), time_type: 'utc' } } : {}),
-          ...(values.rollout ? { rollout: parseJsonOption('rollout', values.rollout) } : {}),
-        },
-        { taskQueue: config.FLEET_TASK_QUEUE, username: values.user },
-      );
-      console.log(values.json ? JSON.stringify(operation, null, 2) : `operation ${operation.id} ${operation.status}: upgrade of ${operation.appliances.length} appliance(s) to ${operation.target_version.version_id}\nwatch it: npm run fleet -- status ${operation.id} --watch\nWeb UI:   http://localhost:${config.FLEET_TEMPORAL_UI_PORT}/namespaces/${config.FLEET_TEMPORAL_NAMESPACE}/workflows/upgrade-${operation.id}`);
+      const body =
+        command === 'reboot'
+          ? { switch_partition: values['switch-partition'], comment: values.comment, appliances: positionals, ...(values.at ? { reboot_time: when(values.at) } : {}) }
+          : {
+              product_code: values.product,
+              target_version: { version_id: values.version },
+              reboot: values.reboot,
+              comment: values.comment,
+              appliances: positionals,
+              ...(values.at ? { [OPERATION_TIME_FIELD[command]]: when(values.at) } : {}),
+              ...(values['reboot-at'] ? { reboot_time: when(values['reboot-at']) } : {}),
+              ...(values.rollout ? { rollout: parseJsonOption('rollout', values.rollout) } : {}),
+            };
+      // Local times are placed with each appliance's time zone from the inventory.
+      const store = values.local ? await FleetStore.open(config.FLEET_STORE_URL) : undefined;
+      try {
+        const { operation, linked } = await createOperation(client, command, body, {
+          taskQueue: config.FLEET_TASK_QUEUE,
+          username: values.user,
+          ...(store ? { timeZones: (serials) => store.timeZones(serials) } : {}),
+        });
+        const web = (k: string, id: string) => `http://localhost:${config.FLEET_TEMPORAL_UI_PORT}/namespaces/${config.FLEET_TEMPORAL_NAMESPACE}/workflows/${k}-${id}`;
+        const what = operation.target_version ? ` to ${operation.target_version.version_id}` : '';
+        console.log(
+          values.json
+            ? JSON.stringify(linked ? { operation, reboot_operation: linked } : operation, null, 2)
+            : [
+                `operation ${operation.id} ${operation.status}: ${command} of ${operation.appliances.length} appliance(s)${what}`,
+                ...(linked ? [`reboot operation ${linked.id} follows it at the reboot time`] : []),
+                `watch it: npm run fleet -- status ${operation.id}${command === 'upgrade' ? '' : ` --kind ${command}`} --watch`,
+                `Web UI:   ${web(command, operation.id)}`,
+              ].join('\n'),
+        );
+      } finally {
+        await store?.close();
+      }
       return;
     }
     case 'status': {
@@ -125,7 +162,7 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
       if (!id) throw new UsageError('status needs an OPERATION_ID');
       const client = await connectClient(config);
       for (;;) {
-        const view = await getUpgradeOperation(client, id);
+        const view = await getOperation(client, id, kind);
         if (values.json) console.log(JSON.stringify(view));
         else console.log(`${values.watch ? '\x1b[2J\x1b[H' : ''}${formatOperation(view)}`);
         if (!values.watch || isTerminal(view.operation.status)) return;
@@ -136,11 +173,11 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
       const id = positionals[0];
       if (!id) throw new UsageError('cancel needs an OPERATION_ID');
       if (values.serial) {
-        const status = await cancelApplianceTask(await connectClient(config), id, values.serial);
+        const status = await cancelApplianceTask(await connectClient(config), id, values.serial, kind);
         console.log(status === 'cancelled' ? `cancel requested for ${values.serial} in operation ${id}` : `${values.serial} had already finished: ${status}`);
         return;
       }
-      await cancelUpgradeOperation(await connectClient(config), id);
+      await cancelOperation(await connectClient(config), id, kind);
       console.log(`cancel requested for operation ${id}`);
       return;
     }
@@ -148,7 +185,7 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
     case 'resume': {
       const id = positionals[0];
       if (!id) throw new UsageError(`${command} needs an OPERATION_ID`);
-      await setOperationPaused(await connectClient(config), id, command === 'pause');
+      await setOperationPaused(await connectClient(config), id, command === 'pause', kind);
       console.log(`${command} requested for operation ${id}`);
       return;
     }

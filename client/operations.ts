@@ -7,11 +7,20 @@ import { randomInt } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { z } from 'zod';
 import type { FleetConfig } from '../domain/config';
-import { applianceTaskWorkflowId, operationWorkflowId, secondsToMs } from '../domain/operation';
+import { applianceTaskWorkflowId, OPERATION_TIME_FIELD, operationWorkflowId, secondsToMs, type OperationKind } from '../domain/operation';
 import { rolloutPolicy } from '../domain/rollout';
-import { upgradeOperationRequest, type ApplianceTaskStatus, type ApplianceUpgradeTaskStage, type OperationStatus, type UpgradeOperation } from '../domain/scc';
+import { scheduleForAppliances, ScheduleError } from '../domain/schedule';
+import { downgradeOperationRequest, rebootOperationRequest, upgradeOperationRequest, type ApplianceTaskStatus, type OperationStatus, type ScheduledTime } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
-import { cancelApplianceTaskUpdate, pauseOperationSignal, resumeOperationSignal, type ApplianceTaskOutcome, type UpgradeOperationInput, type UpgradeOperationState } from '../workflows/types';
+import {
+  cancelApplianceTaskUpdate,
+  pauseOperationSignal,
+  resumeOperationSignal,
+  type ApplianceTaskOutcome,
+  type OperationDoc,
+  type OperationInput,
+  type OperationState,
+} from '../workflows/types';
 
 /** A request that cannot become an operation: the message names the field. */
 export class InvalidRequestError extends Error {
@@ -58,24 +67,50 @@ export function firstIssue(error: z.ZodError): InvalidRequestError {
   return new InvalidRequestError(issue.path.join('.') || 'body', issue.message);
 }
 
-export interface CreateUpgradeOptions {
+export interface CreateOperationOptions {
   taskQueue: string;
   username: string;
   /** Extension: per-task time limit (default 30 minutes). */
   taskTimeoutMs?: number;
   nowMs?: number;
+  /**
+   * The appliances' time zones, for schedules in local time. Without it a local-time schedule is
+   * refused (the API passes the inventory's).
+   */
+  timeZones?: (serials: readonly string[]) => Promise<ReadonlyMap<string, string | undefined>>;
 }
 
-/** Validates an upgrade operation request and starts its workflow. Returns the operation as stored. */
-export async function createUpgradeOperation(client: Client, body: unknown, options: CreateUpgradeOptions): Promise<UpgradeOperation> {
-  const parsed = upgradeOperationRequest.safeParse(body);
-  if (!parsed.success) throw firstIssue(parsed.error);
-  const request = parsed.data;
-  for (const field of ['upgrade_time', 'reboot_time'] as const) {
-    if (request[field]?.time_type === 'local') {
-      throw new InvalidRequestError(`${field}.time_type`, 'local-time scheduling is not available yet; use utc');
-    }
+/** An operation as created: the seed's object of its kind. */
+export type CreatedOperation = OperationDoc;
+
+/** The UTC start instants of a schedule: one for the operation, and one per appliance for local time. */
+async function startInstants(field: string, scheduled: ScheduledTime | undefined, appliances: readonly string[], options: CreateOperationOptions): Promise<{ startAtMs?: number; startAtBySerial?: Record<string, number> }> {
+  if (!scheduled) return {};
+  if (scheduled.time_type === 'utc') return { startAtMs: secondsToMs(scheduled.datetime) };
+  if (!options.timeZones) throw new InvalidRequestError(`${field}.time_type`, 'local time needs the appliances\' time zones from the inventory');
+  const zones = await options.timeZones(appliances);
+  let starts;
+  try {
+    starts = scheduleForAppliances(scheduled, appliances.map((serial) => ({ serial, time_zone: zones.get(serial) })));
+  } catch (err) {
+    if (err instanceof ScheduleError) throw new InvalidRequestError(`${field}.time_type`, `${err.message}; use utc or fix the inventory`);
+    throw err;
   }
+  const startAtBySerial = Object.fromEntries(starts.map((s) => [s.serial, s.startAtMs]));
+  return { startAtMs: Math.min(...Object.values(startAtBySerial)), startAtBySerial };
+}
+
+const REQUESTS = { upgrade: upgradeOperationRequest, downgrade: downgradeOperationRequest, reboot: rebootOperationRequest } as const;
+
+/**
+ * Validates an operation request of any kind and starts its workflow. An upgrade or downgrade
+ * with `reboot` and a `reboot_time` also creates its reboot operation (returned as `linked`,
+ * referenced by `reboot_id`), which reboots the appliances whose install succeeded.
+ */
+export async function createOperation(client: Client, kind: OperationKind, body: unknown, options: CreateOperationOptions): Promise<{ operation: CreatedOperation; linked?: CreatedOperation }> {
+  const parsed = REQUESTS[kind].safeParse(body);
+  if (!parsed.success) throw firstIssue(parsed.error);
+  const request = parsed.data as Record<string, unknown> & { appliances: string[]; reboot?: boolean; reboot_time?: ScheduledTime; rollout?: unknown };
   if (new Set(request.appliances).size !== request.appliances.length) throw new InvalidRequestError('appliances', 'a serial is listed more than once');
   // Extension: how the operation moves through the fleet (domain/rollout.ts).
   const rollout = rolloutPolicy.optional().safeParse(request.rollout);
@@ -83,31 +118,58 @@ export async function createUpgradeOperation(client: Client, body: unknown, opti
     const issue = rollout.error.issues[0]!;
     throw new InvalidRequestError(['rollout', ...issue.path].join('.'), issue.message);
   }
+  const deferredReboot = kind !== 'reboot' && request.reboot_time !== undefined;
+  if (deferredReboot && request.reboot !== true) throw new InvalidRequestError('reboot_time', `a reboot_time needs reboot: true`);
 
   const nowMs = options.nowMs ?? Date.now();
-  const startAtMs = request.upgrade_time ? secondsToMs(request.upgrade_time.datetime) : undefined;
-  const operation: UpgradeOperation = {
+  const timeField = OPERATION_TIME_FIELD[kind];
+  const starts = await startInstants(timeField, request[timeField] as ScheduledTime | undefined, request.appliances, options);
+  const id = newOperationId(nowMs);
+  const base = { username: options.username, create_time: new Date(nowMs).toISOString(), status: 'scheduled' as OperationStatus };
+
+  let linked: CreatedOperation | undefined;
+  if (deferredReboot) {
+    const rebootStarts = await startInstants('reboot_time', request.reboot_time, request.appliances, options);
+    linked = {
+      id: newOperationId(nowMs + 1),
+      ...base,
+      switch_partition: true,
+      reboot_time: request.reboot_time,
+      comment: `reboot after ${kind} ${id}`,
+      [kind === 'upgrade' ? 'upgrade_id' : 'downgrade_id']: id,
+      appliances: request.appliances,
+    };
+    // The reboot operation starts first, so the hand-over always finds it.
+    await startOperationWorkflow(client, 'reboot', { operation: linked, ...rebootStarts, ...(options.taskTimeoutMs !== undefined ? { taskTimeoutMs: options.taskTimeoutMs } : {}) }, options.taskQueue);
+  }
+  const operation: CreatedOperation = {
     ...request,
-    id: newOperationId(nowMs),
-    username: options.username,
-    create_time: new Date(nowMs).toISOString(),
-    status: startAtMs !== undefined && startAtMs > nowMs ? 'scheduled' : 'running',
+    id,
+    ...base,
+    status: starts.startAtMs !== undefined && starts.startAtMs > nowMs ? 'scheduled' : 'running',
+    ...(linked ? { reboot_id: Number(linked.id) } : {}),
   };
-  const input: UpgradeOperationInput = {
+  const input: OperationInput = {
     operation,
-    ...(startAtMs !== undefined ? { startAtMs } : {}),
+    ...starts,
     ...(options.taskTimeoutMs !== undefined ? { taskTimeoutMs: options.taskTimeoutMs } : {}),
     ...(rollout.data ? { rollout: rollout.data } : {}),
   };
+  await startOperationWorkflow(client, kind, input, options.taskQueue);
+  return { operation, ...(linked ? { linked } : {}) };
+}
+
+async function startOperationWorkflow(client: Client, kind: OperationKind, input: OperationInput, taskQueue: string): Promise<void> {
+  const { operation } = input;
   try {
-    await client.workflow.start('upgradeOperation', {
-      taskQueue: options.taskQueue,
-      workflowId: operationWorkflowId('upgrade', operation.id),
+    await client.workflow.start(`${kind}Operation`, {
+      taskQueue,
+      workflowId: operationWorkflowId(kind, operation.id),
       args: [input],
       typedSearchAttributes: [
         { key: SA.operationId, value: operation.id },
-        { key: SA.operationKind, value: 'upgrade' },
-        { key: SA.productCode, value: operation.product_code },
+        { key: SA.operationKind, value: kind },
+        ...(operation.product_code ? [{ key: SA.productCode, value: operation.product_code }] : []),
         { key: SA.username, value: operation.username },
         { key: SA.operationStatus, value: 'scheduled' },
       ],
@@ -117,28 +179,28 @@ export async function createUpgradeOperation(client: Client, body: unknown, opti
     if (err instanceof WorkflowExecutionAlreadyStartedError) throw new InvalidRequestError('id', `operation ${operation.id} already exists`);
     throw err;
   }
-  return operation;
 }
 
 export interface TaskView {
   serial: string;
   status: ApplianceTaskStatus;
-  stage: ApplianceUpgradeTaskStage;
+  /** The stage enum of the operation's kind. */
+  stage: string;
   message?: string;
 }
 
 export interface OperationView {
-  operation: UpgradeOperation;
+  operation: OperationDoc;
   tasks: TaskView[];
 }
 
 const TERMINAL: readonly OperationStatus[] = ['successful', 'partially_successful', 'failed', 'cancelled'];
 export const isTerminal = (status: OperationStatus): boolean => TERMINAL.includes(status);
 
-/** An upgrade operation and the status and stage of each appliance task, without needing a worker. */
-export async function getUpgradeOperation(client: Client, operationId: string): Promise<OperationView> {
+/** An operation and the status and stage of each appliance task, without needing a worker. */
+export async function getOperation(client: Client, operationId: string, kind: OperationKind = 'upgrade'): Promise<OperationView> {
   if (!OPERATION_ID_PATTERN.test(operationId)) throw new OperationNotFoundError(operationId);
-  const handle = client.workflow.getHandle(operationWorkflowId('upgrade', operationId));
+  const handle = client.workflow.getHandle(operationWorkflowId(kind, operationId));
   let description;
   try {
     description = await handle.describe();
@@ -146,19 +208,19 @@ export async function getUpgradeOperation(client: Client, operationId: string): 
     if (err instanceof WorkflowNotFoundError) throw new OperationNotFoundError(operationId);
     throw err;
   }
-  const memo = description.memo?.operation as UpgradeOperation | undefined;
+  const memo = description.memo?.operation as OperationDoc | undefined;
   if (!memo) throw new OperationNotFoundError(operationId);
   const status = (description.typedSearchAttributes.get(SA.operationStatus) as OperationStatus | undefined) ?? memo.status;
-  const operation: UpgradeOperation = { ...memo, status };
+  const operation: OperationDoc = { ...memo, status };
 
   const tasks = new Map<string, TaskView>(operation.appliances.map((serial) => [serial, { serial, status: 'scheduled', stage: 'waiting' }]));
-  for await (const execution of client.workflow.list({ query: `${SA.operationId.name} = '${operationId}' AND WorkflowType = 'applianceUpgradeTask'` })) {
+  for await (const execution of client.workflow.list({ query: `${SA.operationId.name} = '${operationId}' AND WorkflowType = '${kind === 'reboot' ? 'applianceRebootTask' : 'applianceUpgradeTask'}'` })) {
     const serial = execution.typedSearchAttributes.get(SA.serial);
     if (!serial || !tasks.has(serial)) continue;
     tasks.set(serial, {
       serial,
       status: (execution.typedSearchAttributes.get(SA.taskStatus) as ApplianceTaskStatus | undefined) ?? 'scheduled',
-      stage: (execution.typedSearchAttributes.get(SA.taskStage) as ApplianceUpgradeTaskStage | undefined) ?? 'waiting',
+      stage: execution.typedSearchAttributes.get(SA.taskStage) ?? 'waiting',
     });
   }
   // A failed task's reason is in its result, readable from history once it has closed.
@@ -167,7 +229,7 @@ export async function getUpgradeOperation(client: Client, operationId: string): 
       .filter((task) => task.status === 'failed' || task.status === 'cancelled')
       .map(async (task) => {
         const outcome = await client.workflow
-          .getHandle<() => Promise<ApplianceTaskOutcome>>(applianceTaskWorkflowId('upgrade', operationId, task.serial))
+          .getHandle<() => Promise<ApplianceTaskOutcome>>(applianceTaskWorkflowId(kind, operationId, task.serial))
           .result()
           .catch(() => undefined);
         if (outcome?.message) task.message = outcome.message;
@@ -177,10 +239,10 @@ export async function getUpgradeOperation(client: Client, operationId: string): 
 }
 
 /** Asks the operation to stop: tasks not yet finished end `cancelled`. */
-export async function cancelUpgradeOperation(client: Client, operationId: string): Promise<void> {
+export async function cancelOperation(client: Client, operationId: string, kind: OperationKind = 'upgrade'): Promise<void> {
   if (!OPERATION_ID_PATTERN.test(operationId)) throw new OperationNotFoundError(operationId);
   try {
-    await client.workflow.getHandle(operationWorkflowId('upgrade', operationId)).cancel();
+    await client.workflow.getHandle(operationWorkflowId(kind, operationId)).cancel();
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new OperationNotFoundError(operationId);
     throw err;
@@ -191,9 +253,9 @@ export async function cancelUpgradeOperation(client: Client, operationId: string
  * Cancels one appliance's task in a running operation. Answers the task's status when the request
  * was taken (`cancelled`, or the final status of a task that had already finished).
  */
-export async function cancelApplianceTask(client: Client, operationId: string, serial: string): Promise<ApplianceTaskStatus> {
+export async function cancelApplianceTask(client: Client, operationId: string, serial: string, kind: OperationKind = 'upgrade'): Promise<ApplianceTaskStatus> {
   if (!OPERATION_ID_PATTERN.test(operationId)) throw new OperationNotFoundError(operationId);
-  const handle = client.workflow.getHandle(operationWorkflowId('upgrade', operationId));
+  const handle = client.workflow.getHandle(operationWorkflowId(kind, operationId));
   let running: boolean;
   try {
     running = (await handle.describe()).status.name === 'RUNNING';
@@ -203,7 +265,7 @@ export async function cancelApplianceTask(client: Client, operationId: string, s
   }
   if (!running) {
     // A finished operation has nothing left to cancel: its tasks keep their final status.
-    const final = (await handle.result()) as UpgradeOperationState;
+    const final = (await handle.result()) as OperationState;
     const task = final.tasks.find((t) => t.serial === serial);
     if (!task) throw new TaskNotFoundError(operationId, serial);
     return task.status;
@@ -217,10 +279,10 @@ export async function cancelApplianceTask(client: Client, operationId: string, s
 }
 
 /** Pauses (no new task starts; running ones go on) or resumes a running operation. */
-export async function setOperationPaused(client: Client, operationId: string, paused: boolean): Promise<void> {
+export async function setOperationPaused(client: Client, operationId: string, paused: boolean, kind: OperationKind = 'upgrade'): Promise<void> {
   if (!OPERATION_ID_PATTERN.test(operationId)) throw new OperationNotFoundError(operationId);
   try {
-    await client.workflow.getHandle(operationWorkflowId('upgrade', operationId)).signal(paused ? pauseOperationSignal : resumeOperationSignal);
+    await client.workflow.getHandle(operationWorkflowId(kind, operationId)).signal(paused ? pauseOperationSignal : resumeOperationSignal);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new OperationNotFoundError(operationId);
     throw err;

@@ -1,5 +1,5 @@
 /** Pure rules about operations and their appliance tasks (deterministic: safe inside workflows). */
-import type { ApplianceTaskStatus, OperationStatus, UpgradeOperation } from './scc';
+import type { ApplianceTaskStatus, OperationStatus } from './scc';
 
 /**
  * The operation's final status from its tasks' final statuses, as the seed defines it:
@@ -35,12 +35,40 @@ export function formatDuration(ms: number): string {
   return plural(Math.round(ms / 1000), 'second');
 }
 
-/** The fields every appliance task of an upgrade starts with (the seed's appliance_upgrade_task). */
-export function upgradeTaskFields(operation: UpgradeOperation): Record<string, unknown> {
-  const { target_version, reboot, upgrade_time, reboot_time, esxi_force } = operation;
-  return { target_version, reboot, ...(upgrade_time ? { upgrade_time } : {}), ...(reboot_time ? { reboot_time } : {}), ...(esxi_force !== undefined ? { esxi_force } : {}) };
+/** The field of each kind of operation that says when its tasks start. */
+export const OPERATION_TIME_FIELD = { upgrade: 'upgrade_time', downgrade: 'downgrade_time', reboot: 'reboot_time' } as const satisfies Record<OperationKind, string>;
+
+interface OperationFields {
+  appliances: readonly string[];
+  username: string;
+  target_version?: { version_id: string };
+  [property: string]: unknown;
 }
 
-/** The first line of an upgrade operation's log. */
-export const upgradeCreatedMessage = (operation: UpgradeOperation): string =>
-  `upgrade of ${operation.appliances.length} appliance(s) to ${operation.target_version.version_id} created by ${operation.username}`;
+const copy = (from: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> =>
+  Object.fromEntries(fields.filter((f) => from[f] !== undefined).map((f) => [f, from[f]]));
+
+/**
+ * The fields every appliance task starts with: the seed's appliance_upgrade_task /
+ * appliance_downgrade_task / appliance_reboot_task, from their operation's fields.
+ */
+export function taskFields(kind: OperationKind, operation: OperationFields): Record<string, unknown> {
+  switch (kind) {
+    case 'upgrade':
+      return copy(operation, ['target_version', 'reboot', 'upgrade_time', 'reboot_time', 'esxi_force']);
+    case 'downgrade':
+      return copy(operation, ['target_version', 'reboot', 'downgrade_time', 'reboot_time', 'esxi_force']);
+    case 'reboot': {
+      // The seed's `deferred`: whether the task is enabled to run; false while a linked upgrade or
+      // downgrade has not completed.
+      const linked = operation.upgrade_id !== undefined || operation.downgrade_id !== undefined;
+      return { switch_partition: operation.switch_partition === true, ...copy(operation, ['reboot_time']), deferred: !linked };
+    }
+  }
+}
+
+/** The first line of an operation's log. */
+export function createdMessage(kind: OperationKind, operation: OperationFields): string {
+  const target = kind === 'reboot' ? '' : ` to ${operation.target_version?.version_id ?? '?'}`;
+  return `${kind} of ${operation.appliances.length} appliance(s)${target} created by ${operation.username}`;
+}

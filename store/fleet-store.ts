@@ -154,6 +154,12 @@ export class FleetStore {
   }
 
   /** Connection details for activities only. */
+  /** Each appliance's time zone (for local-time schedules); unknown appliances map to undefined. */
+  async timeZones(serials: readonly string[]): Promise<Map<string, string | undefined>> {
+    const known = new Map((await this.listAppliances({ serials })).map((a) => [a.serial, typeof a.time_zone === 'string' ? a.time_zone : undefined]));
+    return new Map(serials.map((serial) => [serial, known.get(serial)]));
+  }
+
   async getDeviceConnection(serial: string): Promise<DeviceConnection | undefined> {
     const [row] = await this.db.query('SELECT connection FROM appliances WHERE serial = $1', [serial]);
     return row?.connection ? parse<DeviceConnection>(row, 'connection') : undefined;
@@ -175,6 +181,23 @@ export class FleetStore {
       if (seen.current_version && previous !== seen.current_version.version_id) {
         await this.insertVersionChange(tx, { serial, from_version_id: previous ?? null, to_version_id: seen.current_version.version_id, operation_id: null, at_ms: now });
       }
+    });
+  }
+
+  /**
+   * An operation changed an appliance's running version: the inventory shows it at once and the
+   * version history keeps where it came from (for downgrades' `not_previously_upgraded_to`).
+   * Idempotent: the same change recorded again adds nothing.
+   */
+  async recordApplianceVersion(serial: string, version: Version, operationId: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const [row] = await tx.query('SELECT doc FROM appliances WHERE serial = $1', [serial]);
+      const appliance = row ? parse<ApplianceRecord>(row) : undefined;
+      const previous = appliance?.current_version?.version_id;
+      if (previous === version.version_id) return;
+      const now = this.now();
+      if (appliance) await tx.execute('UPDATE appliances SET doc = $2, updated_ms = $3 WHERE serial = $1', [serial, json({ ...appliance, current_version: version }), now]);
+      await this.insertVersionChange(tx, { serial, from_version_id: previous ?? null, to_version_id: version.version_id, operation_id: operationId, at_ms: now });
     });
   }
 

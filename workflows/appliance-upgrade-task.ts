@@ -1,72 +1,28 @@
 /**
- * One appliance's upgrade, as the seed's stages: waiting → initiating → downloading → installing →
- * completed (or failed / cancelled). Each step is an activity on the device; the task records its
- * state in a query and in search attributes so the Web UI and the CLI see it.
+ * One appliance's upgrade or downgrade, as the seed's stages: waiting → initiating → downloading →
+ * installing → completed (or failed / cancelled). Each step is an activity on the device; the task
+ * records its state in a query, in search attributes (for the Web UI and the CLI) and in the store.
+ * A downgrade installs an older full image; with a deferred reboot the new version waits on the
+ * standby partition for the reboot operation.
  */
-import {
-  ActivityCancellationType,
-  CancellationScope,
-  isCancellation,
-  proxyActivities,
-  proxyLocalActivities,
-  setHandler,
-  sleep,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { DeviceActivities } from '../activities/device-activities';
-import type { LogLine, StoreActivities } from '../activities/store-activities';
-import type { ApplianceTaskStatus, ApplianceUpgradeTaskStage } from '../domain/scc';
-import { formatDuration } from '../domain/operation';
-import { SA } from '../domain/search-attributes';
+import { patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { ApplianceUpgradeTaskStage } from '../domain/scc';
+import { jobs, quick, record, runTask, TaskFailed, taskRecorder } from './task-lifecycle';
 import { applianceTaskStateQuery, type ApplianceTaskOutcome, type ApplianceUpgradeTaskInput } from './types';
-
-const quick = proxyActivities<DeviceActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
-});
-
-const jobs = proxyActivities<DeviceActivities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
-  // Wait until the device has been asked to stop before the task records `cancelled`.
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
-
-const record = proxyLocalActivities<StoreActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { maximumInterval: '10 seconds' },
-});
-
-class TaskFailed extends Error {}
-
-const line = (message: string, severity: LogLine['severity'] = 'info'): LogLine => ({ message, severity, timestamp: Math.floor(Date.now() / 1000) });
 
 export async function applianceUpgradeTask(input: ApplianceUpgradeTaskInput): Promise<ApplianceTaskOutcome> {
   const { operationId, serial, target_version } = input;
+  const kind = input.kind ?? 'upgrade';
   const state: ApplianceTaskOutcome = { serial, status: 'scheduled', stage: 'waiting' };
   setHandler(applianceTaskStateQuery, () => state);
 
-  /** Moves the task to a stage: query, search attributes, and the store with a log line. */
-  const enter = async (status: ApplianceTaskStatus, stage: ApplianceUpgradeTaskStage, message: string, severity: LogLine['severity'] = 'info'): Promise<void> => {
-    state.status = status;
-    state.stage = stage;
-    if (status === 'failed' || status === 'cancelled') state.message = message;
-    upsertSearchAttributes([
-      { key: SA.taskStatus, value: status },
-      { key: SA.taskStage, value: stage },
-    ]);
-    const startTime = stage === 'initiating' && state.taskStartMs !== undefined ? { task_start_time: { datetime: Math.floor(state.taskStartMs / 1000), time_type: 'utc' } } : {};
-    await record.recordTaskProgress({ operationId, serial, changes: { status, stage, ...startTime, ...(state.message ? { message: state.message } : {}) }, log: line(message, severity) });
-  };
-  const log = (message: string): Promise<void> => record.recordTaskProgress({ operationId, serial, changes: {}, log: line(message) });
+  const { enter, log } = taskRecorder<ApplianceUpgradeTaskStage>(operationId, state);
   const call = { operationId, serial };
   const key = (step: string): string => `${workflowInfo().workflowId}:${step}:${target_version.version_id}`;
 
   async function runStages(): Promise<void> {
     state.taskStartMs = Date.now();
-    await enter('running', 'initiating', `upgrade to ${target_version.version_id} started`);
+    await enter('running', 'initiating', `${kind} to ${target_version.version_id} started`);
     const info = await quick.readApplianceInfo(call);
     state.current_version = info.running_version;
     if (!info.connected) throw new TaskFailed(`appliance ${serial} is disconnected`);
@@ -95,43 +51,20 @@ export async function applianceUpgradeTask(input: ApplianceUpgradeTaskInput): Pr
         throw new TaskFailed(`appliance came back running ${after.running_version.version_id}, expected ${target_version.version_id}`);
       }
       await log(`appliance is running ${after.running_version.version_id}`);
+      // Histories from before the inventory learnt versions from operations do not have this step.
+      if (patched('record-appliance-version')) await record.recordApplianceVersion({ operationId, serial, version: after.running_version });
     }
-    await enter('successful', 'completed', `upgrade to ${target_version.version_id} completed`, 'notice');
+    await enter('successful', 'completed', `${kind} to ${target_version.version_id} completed`, 'notice');
   }
 
-  try {
-    if (input.startAtMs !== undefined && input.startAtMs > Date.now()) await sleep(input.startAtMs - Date.now());
-    let timedOut = false;
-    await CancellationScope.cancellable(async () => {
-      const scope = CancellationScope.current();
-      const limit = sleep(input.taskTimeoutMs).then(() => {
-        timedOut = true;
-        scope.cancel();
-      });
-      limit.catch(() => undefined);
-      try {
-        await runStages();
-      } catch (err) {
-        if (timedOut) throw new TaskFailed(`task did not finish within ${formatDuration(input.taskTimeoutMs)} (timed out in stage ${state.stage})`);
-        throw err;
-      } finally {
-        scope.cancel();
-      }
-    });
-  } catch (err) {
-    // The final record must land even when the task itself was cancelled.
-    await CancellationScope.nonCancellable(async () => {
-      if (err instanceof TaskFailed) await enter('failed', 'failed', err.message, 'err');
-      else if (isCancellation(err)) await enter('cancelled', 'cancelled', `cancelled in stage ${state.stage}`, 'warning');
-      else await enter('failed', 'failed', failureMessage(err), 'err');
-    });
-  }
+  await runTask(
+    {
+      ...(input.startAtMs !== undefined ? { startAtMs: input.startAtMs } : {}),
+      taskTimeoutMs: input.taskTimeoutMs,
+      stage: () => state.stage,
+      end: (status, message) => enter(status, status, message, status === 'failed' ? 'err' : 'warning'),
+    },
+    runStages,
+  );
   return state;
-}
-
-/** The innermost cause's message: what the device said, not Temporal's wrapping. */
-function failureMessage(err: unknown): string {
-  let current: unknown = err;
-  while (current instanceof Error && (current as { cause?: unknown }).cause instanceof Error) current = (current as { cause: Error }).cause;
-  return current instanceof Error ? current.message : String(err);
 }

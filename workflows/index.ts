@@ -1,4 +1,5 @@
 /** Every workflow the worker registers (the bundle entry point). */
-export { upgradeOperation } from './upgrade-operation';
+export { downgradeOperation, rebootOperation, upgradeOperation } from './operation';
+export { applianceRebootTask } from './appliance-reboot-task';
 export { applianceUpgradeTask } from './appliance-upgrade-task';
 export { inventoryRefresh } from './inventory-refresh';

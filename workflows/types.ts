@@ -1,21 +1,51 @@
 /** Inputs, results and queries shared by the operation and appliance task workflows and their callers. */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { OperationKind } from '../domain/operation';
 import type { RolloutPolicy } from '../domain/rollout';
-import type { ApplianceTaskStatus, ProductCode, ApplianceUpgradeTaskStage, OperationStatus, UpgradeOperation, Version } from '../domain/scc';
+import type { ApplianceTaskStatus, ProductCode, OperationStatus, Version } from '../domain/scc';
 
 export const DEFAULT_TASK_TIMEOUT_MS = 30 * 60 * 1000;
 
-export interface UpgradeOperationInput {
-  operation: UpgradeOperation;
+/** An upgrade, downgrade or reboot operation as the seed defines it (the fields the workflows read). */
+export interface OperationDoc {
+  id: string;
+  username: string;
+  create_time: string;
+  status: OperationStatus;
+  appliances: string[];
+  product_code?: ProductCode;
+  target_version?: Version;
+  reboot?: boolean;
+  esxi_force?: boolean;
+  switch_partition?: boolean;
+  /** The reboot operation that follows an upgrade with a reboot_time. */
+  reboot_id?: number;
+  upgrade_id?: string;
+  downgrade_id?: string;
+  [property: string]: unknown;
+}
+
+export interface OperationInput {
+  operation: OperationDoc;
   /** UTC instant (epoch ms) at which tasks start; absent means at once. */
   startAtMs?: number;
+  /**
+   * Local-time schedules: each appliance's own UTC start instant (its wall-clock time in its time
+   * zone). A task waits for its instant; `startAtMs` is then the earliest of them.
+   */
+  startAtBySerial?: Record<string, number>;
   /** Each appliance task fails when it has not finished within this limit (default 30 minutes). */
   taskTimeoutMs?: number;
   /** Waves, tasks in flight, failure threshold, maintenance window (domain/rollout.ts). Default: all at once. */
   rollout?: RolloutPolicy;
 }
 
+/** Upgrade operations were the first kind; their input keeps its name. */
+export type UpgradeOperationInput = OperationInput;
+
 export interface ApplianceUpgradeTaskInput {
+  /** Absent in histories from before downgrades existed: an upgrade. */
+  kind?: 'upgrade' | 'downgrade';
   operationId: string;
   serial: string;
   product_code: ProductCode;
@@ -26,18 +56,29 @@ export interface ApplianceUpgradeTaskInput {
   taskTimeoutMs: number;
 }
 
+export interface ApplianceRebootTaskInput {
+  operationId: string;
+  serial: string;
+  switch_partition: boolean;
+  /** After an upgrade or downgrade: the version the appliance must come back running. */
+  expectVersion?: Version;
+  startAtMs?: number;
+  taskTimeoutMs: number;
+}
+
 export interface ApplianceTaskOutcome {
   serial: string;
   status: ApplianceTaskStatus;
-  stage: ApplianceUpgradeTaskStage;
+  /** The seed's stage enum of the task's kind (upgrade, downgrade or reboot). */
+  stage: string;
   /** Epoch ms at which the task actually ran. */
   taskStartMs?: number;
   current_version?: Version;
   message?: string;
 }
 
-export interface UpgradeOperationState {
-  operation: UpgradeOperation;
+export interface OperationState {
+  operation: OperationDoc;
   tasks: ApplianceTaskOutcome[];
   /** No new task starts while paused; running ones go on. */
   paused: boolean;
@@ -45,18 +86,34 @@ export interface UpgradeOperationState {
   stop_reason?: string;
 }
 
-export const upgradeOperationStateQuery = defineQuery<UpgradeOperationState>('upgradeOperationState');
+export type UpgradeOperationState = OperationState;
+
+/** Named for the first kind; answers for every kind. */
+export const upgradeOperationStateQuery = defineQuery<OperationState>('upgradeOperationState');
 export const applianceTaskStateQuery = defineQuery<ApplianceTaskOutcome>('applianceTaskState');
+
+/** Pause: no new appliance task starts until resumed (running tasks go on). */
+export const pauseOperationSignal = defineSignal('pauseOperation');
+export const resumeOperationSignal = defineSignal('resumeOperation');
+
+/**
+ * A reboot operation that follows an upgrade or downgrade waits for it: this tells it which
+ * appliances finished their install successfully (the others are not rebooted).
+ */
+export interface PrecedingOutcome {
+  kind: OperationKind;
+  id: string;
+  successful: string[];
+  /** The version its appliances must come back running. */
+  target_version?: Version;
+}
+export const precedingOperationFinishedSignal = defineSignal<[outcome: PrecedingOutcome]>('precedingOperationFinished');
 
 /**
  * Cancels one appliance's task: one not started yet never starts; a running one is cancelled (its
  * device job is asked to stop). Answers the task's status when the request was taken: a finished
  * task keeps its final status. An appliance not in the operation is refused.
  */
-/** Pause: no new appliance task starts until resumed (running tasks go on). */
-export const pauseOperationSignal = defineSignal('pauseOperation');
-export const resumeOperationSignal = defineSignal('resumeOperation');
-
 export const cancelApplianceTaskUpdate = defineUpdate<ApplianceTaskStatus, [serial: string]>('cancelApplianceTask');
 
 export type { OperationStatus };

@@ -3,7 +3,7 @@
  * through a real upgrade (the task's final status and reason).
  */
 import { DeviceError } from '../../activities/device-client';
-import { cancelApplianceTask, createUpgradeOperation, TaskNotFoundError } from '../../client/operations';
+import { cancelApplianceTask, createOperation, TaskNotFoundError } from '../../client/operations';
 import type { upgradeOperation } from '../../workflows';
 import { startStack, type Stack } from '../helpers/stack';
 
@@ -26,8 +26,9 @@ function take(product = 'SH'): string {
 }
 
 async function upgrade(serials: string[], options: { esxi_force?: boolean; taskTimeoutMs?: number } = {}) {
-  const operation = await createUpgradeOperation(
+  const { operation } = await createOperation(
     stack.env.client,
+    'upgrade',
     { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'faults', appliances: serials, ...(options.esxi_force ? { esxi_force: true } : {}) },
     { taskQueue: stack.taskQueue, username: 'tester', ...(options.taskTimeoutMs ? { taskTimeoutMs: options.taskTimeoutMs } : {}) },
   );
@@ -113,8 +114,9 @@ test('an appliance that never comes back from its reboot fails at the time limit
 test('cancelling one appliance\'s task stops its device job; the rest of the operation goes on', async () => {
   const [stuck, healthy] = [take(), take()];
   await stack.devices.addFault(stuck, { kind: 'hang_at_stage', stage: 'stage' });
-  const operation = await createUpgradeOperation(
+  const { operation } = await createOperation(
     stack.env.client,
+    'upgrade',
     { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: '', appliances: [stuck, healthy] },
     { taskQueue: stack.taskQueue, username: 'tester' },
   );

@@ -1,5 +1,5 @@
 /** Rolling upgrades on real parts: waves, tasks in flight, the failure threshold. */
-import { createUpgradeOperation } from '../../client/operations';
+import { createOperation } from '../../client/operations';
 import type { RolloutPolicy } from '../../domain/rollout';
 import type { upgradeOperation } from '../../workflows';
 import { startStack, type Stack } from '../helpers/stack';
@@ -15,8 +15,9 @@ beforeAll(async () => {
 afterAll(() => stack?.stop());
 
 async function run(serials: string[], rollout: RolloutPolicy) {
-  const operation = await createUpgradeOperation(
+  const { operation } = await createOperation(
     stack.env.client,
+    'upgrade',
     { product_code: 'SH', target_version: { version_id: TARGET }, reboot: false, comment: 'rollout', appliances: serials, rollout },
     { taskQueue: stack.taskQueue, username: 'tester' },
   );

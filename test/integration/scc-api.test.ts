@@ -225,3 +225,131 @@ describe('appliances and service logging', () => {
     expect((await call('GET', '/logging', { who: 'reader' })).json).toEqual({ level: 'debug' });
   });
 });
+
+describe('downgrade and reboot operations', () => {
+  async function done(kind: string, id: string, statuses = ['successful', 'partially_successful', 'failed', 'cancelled']): Promise<any> {
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const res = await call('GET', `/operations/${kind}/${id}`, { who: 'reader' });
+      if (statuses.includes(res.json?.status) || Date.now() > deadline) return res.json;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  test('a downgrade takes appliances back to the version they ran before, recorded in their version history', async () => {
+    const appliances = await serials('SMC', 2);
+    const before = await stack.devices.info(appliances[0]!);
+    const up = await call('POST', '/operations/upgrade', { body: { product_code: 'SMC', target_version: { version_id: TARGET }, reboot: true, comment: 'up', appliances } });
+    expect((await done('upgrade', up.json.id)).status).toBe('successful');
+
+    const down = await call('POST', '/operations/downgrade', { body: { product_code: 'SMC', target_version: before.running_version, reboot: true, comment: 'back', appliances } });
+    expect(down.status).toBe(201);
+    expect(down.headers.get('location')).toBe(`/api/cmc.upgrades/1.0/operations/downgrade/${down.json.id}`);
+    expect((await done('downgrade', down.json.id)).status).toBe('successful');
+    expect((await stack.devices.info(appliances[0]!)).running_version.version_id).toBe(before.running_version.version_id);
+    const state = await call('GET', `/operations/downgrade/${down.json.id}/appliances/${appliances[0]}/state`, { who: 'reader' });
+    expect(state.json).toEqual({ operation_id: down.json.id, serial: appliances[0], status: 'successful', stage: 'completed' });
+    const log = await call('GET', `/operations/downgrade/${down.json.id}/appliances/${appliances[0]}/log`, { who: 'reader' });
+    expect(log.json.log.at(-1).log_entry).toBe(`downgrade to ${before.running_version.version_id} completed`);
+    // The downgrade is not visible as an upgrade, and its history names both operations.
+    expect((await call('GET', `/operations/upgrade/${down.json.id}`, { who: 'reader' })).status).toBe(404);
+    const history = await stack.store.versionHistory(appliances[0]!);
+    expect(history.filter((c) => c.operation_id).map((c) => [c.operation_id, c.to_version_id])).toEqual([
+      [up.json.id, TARGET],
+      [down.json.id, before.running_version.version_id],
+    ]);
+    // The inventory shows the running version at once.
+    expect((await call('GET', `/appliances/SMC/${appliances[0]}`, { who: 'reader' })).json.current_version.version_id).toBe(before.running_version.version_id);
+  });
+
+  test('a reboot operation walks initiating → rebooting → reboot_wait → completed, without changing the version', async () => {
+    const appliances = await serials('WW', 2);
+    const before = await Promise.all(appliances.map((s) => stack.devices.counters(s)));
+    const versions = await Promise.all(appliances.map(async (s) => (await stack.devices.info(s)).running_version.version_id));
+    const reboot = await call('POST', '/operations/reboot', { body: { comment: 'weekly', appliances } });
+    expect(reboot.status).toBe(201);
+    expect(reboot.json).toMatchObject({ comment: 'weekly', appliances, username: 'operator' });
+    expect((await done('reboot', reboot.json.id)).status).toBe('successful');
+    for (const [i, serial] of appliances.entries()) {
+      expect((await stack.devices.counters(serial)).reboots).toBe(before[i]!.reboots + 1);
+      expect((await stack.devices.info(serial)).running_version.version_id).toBe(versions[i]);
+    }
+    const stages = (await call('GET', `/operations/reboot/${reboot.json.id}/appliances/${appliances[0]}/log`, { who: 'reader' })).json.log.map((e: { log_entry: string }) => e.log_entry);
+    expect(stages).toEqual(expect.arrayContaining(['reboot started', `rebooting ${appliances[0]}`, 'waiting for the appliance to come back']));
+    const bad = await call('PUT', `/operations/reboot/${reboot.json.id}/appliances/${appliances[0]}/state`, { who: 'internal', body: { status: 'running', stage: 'downloading' } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.field).toBe('stage');
+  });
+
+  test('a reboot operation rejects upgrade fields it does not have and read-only fields', async () => {
+    const res = await call('POST', '/operations/reboot', { body: { comment: 'x', appliances: ['S12AB00000001'], status: 'running' } });
+    expect(res.status).toBe(400);
+    expect(res.json.field).toBe('status');
+  });
+
+  test('deferred reboot: the upgrade installs, its linked reboot operation reboots at reboot_time and activates the version', async () => {
+    const appliances = await serials('GC', 2);
+    const before = await Promise.all(appliances.map((s) => stack.devices.counters(s)));
+    const rebootAt = Math.floor(Date.now() / 1000) + 3;
+    const up = await call('POST', '/operations/upgrade', { body: { product_code: 'GC', target_version: { version_id: TARGET }, reboot: true, reboot_time: { datetime: rebootAt, time_type: 'utc' }, comment: 'deferred', appliances } });
+    expect(up.status).toBe(201);
+    expect(up.json.reboot_id).toEqual(expect.any(Number));
+    const rebootId = String(up.json.reboot_id);
+    const linked = await call('GET', `/operations/reboot/${rebootId}`, { who: 'reader' });
+    expect(linked.json).toMatchObject({ upgrade_id: up.json.id, switch_partition: true, appliances, reboot_time: { datetime: rebootAt, time_type: 'utc' } });
+
+    expect((await done('upgrade', up.json.id)).status).toBe('successful');
+    expect((await done('reboot', rebootId)).status).toBe('successful');
+    for (const [i, serial] of appliances.entries()) {
+      const counters = await stack.devices.counters(serial);
+      expect(counters.installs).toBe(before[i]!.installs + 1);
+      expect(counters.reboots).toBe(before[i]!.reboots + 1);
+      expect((await stack.devices.info(serial)).running_version.version_id).toBe(TARGET);
+    }
+    const task = await call('GET', `/operations/reboot/${rebootId}/appliances/${appliances[0]}`, { who: 'reader' });
+    expect(task.json).toMatchObject({ status: 'successful', stage: 'completed', switch_partition: true, deferred: true });
+    // The reboot waited for its time.
+    expect(task.json.task_start_time.datetime).toBeGreaterThanOrEqual(rebootAt);
+  });
+
+  test('a reboot_time without reboot: true is refused', async () => {
+    const res = await call('POST', '/operations/upgrade', { body: { product_code: 'SH', target_version: { version_id: TARGET }, reboot: false, reboot_time: { datetime: 1, time_type: 'utc' }, comment: '', appliances: ['S12AB00000001'] } });
+    expect(res.status).toBe(400);
+    expect(res.json.field).toBe('reboot_time');
+  });
+});
+
+describe('local-time schedules', () => {
+  test('each appliance starts at the given wall-clock time in its own time zone', async () => {
+    // Two SH appliances placed in Tokyo and New York in the inventory (where the API reads time zones).
+    const [first, second] = (await stack.store.listAppliances({ product_code: 'SH' })).slice(-2);
+    const tokyo = { ...first!, time_zone: 'Asia/Tokyo' };
+    const newYork = { ...second!, time_zone: 'America/New_York' };
+    await stack.store.upsertAppliance(tokyo);
+    await stack.store.upsertAppliance(newYork);
+    // Tokyo's wall clock 2 seconds from now; in New York that wall-clock time comes 14 hours later (EST).
+    const soon = Math.floor(Date.now() / 1000) + 2;
+    const wallClock = soon + 9 * 3600;
+    const created = await call('POST', '/operations/upgrade', { body: { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, upgrade_time: { datetime: wallClock, time_type: 'local' }, comment: 'follow the sun', appliances: [tokyo.serial, newYork.serial] } });
+    expect(created.status).toBe(201);
+    const deadline = Date.now() + 60_000;
+    let state: any;
+    while (Date.now() < deadline) {
+      state = (await call('GET', `/operations/upgrade/${created.json.id}/appliances/${tokyo.serial}/state`, { who: 'reader' })).json;
+      if (state.status === 'successful') break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(state.status).toBe('successful');
+    const ny = await call('GET', `/operations/upgrade/${created.json.id}/appliances/${newYork.serial}/state`, { who: 'reader' });
+    expect(ny.json).toMatchObject({ status: 'scheduled', stage: 'waiting' });
+    expect((await stack.devices.info(newYork.serial)).running_version.version_id).not.toBe(TARGET);
+    await call('POST', `/operations/upgrade/${created.json.id}/cancel`);
+  });
+
+  test('a local time for an appliance without a known time zone is refused, naming the field', async () => {
+    const res = await call('POST', '/operations/upgrade', { body: { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, upgrade_time: { datetime: 1, time_type: 'local' }, comment: '', appliances: ['S12AB00000001'] } });
+    expect(res.status).toBe(400);
+    expect(res.json.field).toBe('upgrade_time.time_type');
+    expect(res.json.error_text).toContain('S12AB00000001');
+  });
+});

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { cancelUpgradeOperation, createUpgradeOperation, getUpgradeOperation, InvalidRequestError, type OperationView } from '../../client/operations';
+import { cancelOperation, createOperation, getOperation, InvalidRequestError, type OperationView } from '../../client/operations';
 import { SA } from '../../domain/search-attributes';
 import type { upgradeOperation } from '../../workflows';
 import { startStack, type Stack } from '../helpers/stack';
@@ -34,7 +34,7 @@ const result = (operationId: string) => env.client.workflow.getHandle<typeof upg
 async function viewWhen(operationId: string, done: (view: OperationView) => boolean): Promise<OperationView> {
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const view = await getUpgradeOperation(env.client, operationId);
+    const view = await getOperation(env.client, operationId);
     if (done(view) || Date.now() > deadline) return view;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -46,8 +46,9 @@ test('upgrades 20 appliances: all successful, each version changed, each install
   const before = await Promise.all(serials.map((s) => devices.info(s)));
   expect(before.every((info) => info.running_version.version_id !== TARGET)).toBe(true);
 
-  const operation = await createUpgradeOperation(
+  const { operation } = await createOperation(
     env.client,
+    'upgrade',
     { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'integration', appliances: serials },
     { taskQueue, username: 'tester' },
   );
@@ -81,8 +82,9 @@ test('a task fails with the reason when its appliance is of another product or u
   const [good] = await devices.listSerials('SH').then((s) => s.slice(20, 21));
   const [other] = await devices.listSerials('EX');
   const unknown = 'S00AB00000000';
-  const operation = await createUpgradeOperation(
+  const { operation } = await createOperation(
     env.client,
+    'upgrade',
     { product_code: 'SH', target_version: { version_id: TARGET }, reboot: false, comment: '', appliances: [good!, other!, unknown] },
     { taskQueue, username: 'tester' },
   );
@@ -101,8 +103,9 @@ test('a task fails with the reason when its appliance is of another product or u
 
 test('cancelling a scheduled operation cancels every task and touches no device', async () => {
   const serials = (await devices.listSerials('IC')).slice(0, 3);
-  const operation = await createUpgradeOperation(
+  const { operation } = await createOperation(
     env.client,
+    'upgrade',
     {
       product_code: 'IC',
       target_version: { version_id: TARGET },
@@ -116,7 +119,7 @@ test('cancelling a scheduled operation cancels every task and touches no device'
   expect(operation.status).toBe('scheduled');
   expect((await viewWhen(operation.id, (v) => v.operation.status === 'scheduled')).operation.status).toBe('scheduled');
 
-  await cancelUpgradeOperation(env.client, operation.id);
+  await cancelOperation(env.client, operation.id);
   const outcome = await result(operation.id);
   expect(outcome.operation.status).toBe('cancelled');
   expect(outcome.tasks.map((t) => [t.status, t.stage])).toEqual(Array(3).fill(['cancelled', 'cancelled']));
@@ -129,8 +132,9 @@ test('cancelling a scheduled operation cancels every task and touches no device'
 });
 
 test('an invalid request names the field and starts nothing', async () => {
-  const attempt = createUpgradeOperation(
+  const attempt = createOperation(
     env.client,
+    'upgrade',
     { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: '', appliances: ['nope'] },
     { taskQueue, username: 'tester' },
   );

@@ -1,0 +1,54 @@
+/**
+ * One appliance's reboot, as the seed's stages: waiting → initiating → rebooting → reboot_wait →
+ * completed (or failed / cancelled). `rebooting` while the device is asked to restart,
+ * `reboot_wait` until it answers again. After an upgrade or downgrade (a deferred reboot that
+ * switches partition) the appliance must come back running the version it was given.
+ */
+import { setHandler, workflowInfo } from '@temporalio/workflow';
+import { jobs, quick, record, runTask, TaskFailed, taskRecorder } from './task-lifecycle';
+import { applianceTaskStateQuery, type ApplianceRebootTaskInput, type ApplianceTaskOutcome } from './types';
+
+type RebootStage = 'waiting' | 'initiating' | 'rebooting' | 'reboot_wait' | 'completed' | 'failed' | 'cancelled';
+
+export async function applianceRebootTask(input: ApplianceRebootTaskInput): Promise<ApplianceTaskOutcome> {
+  const { operationId, serial } = input;
+  const state: ApplianceTaskOutcome = { serial, status: 'scheduled', stage: 'waiting' };
+  setHandler(applianceTaskStateQuery, () => state);
+
+  const { enter } = taskRecorder<RebootStage>(operationId, state);
+  const call = { operationId, serial };
+
+  async function runStages(): Promise<void> {
+    state.taskStartMs = Date.now();
+    await enter('running', 'initiating', input.switch_partition ? 'reboot to the other partition started' : 'reboot started');
+    const info = await quick.readApplianceInfo(call);
+    state.current_version = info.running_version;
+    if (!info.connected) throw new TaskFailed(`appliance ${serial} is disconnected`);
+    if (info.read_only) throw new TaskFailed(`appliance ${serial} is read-only`);
+
+    await enter('running', 'rebooting', `rebooting ${serial}${input.switch_partition ? ' to the other partition' : ''}`);
+    const reboot = await quick.rebootAppliance({ ...call, idempotencyKey: `${workflowInfo().workflowId}:reboot`, request: { switch_partition: input.switch_partition } });
+    await enter('running', 'reboot_wait', 'waiting for the appliance to come back');
+    await jobs.awaitDeviceJob({ ...call, jobId: reboot.id });
+    const after = await quick.readApplianceInfo(call);
+    state.current_version = after.running_version;
+    if (input.expectVersion) {
+      if (after.running_version.version_id !== input.expectVersion.version_id) {
+        throw new TaskFailed(`appliance came back running ${after.running_version.version_id}, expected ${input.expectVersion.version_id}`);
+      }
+      await record.recordApplianceVersion({ operationId, serial, version: after.running_version });
+    }
+    await enter('successful', 'completed', `reboot completed: running ${after.running_version.version_id}`, 'notice');
+  }
+
+  await runTask(
+    {
+      ...(input.startAtMs !== undefined ? { startAtMs: input.startAtMs } : {}),
+      taskTimeoutMs: input.taskTimeoutMs,
+      stage: () => state.stage,
+      end: (status, message) => enter(status, status, message, status === 'failed' ? 'err' : 'warning'),
+    },
+    runStages,
+  );
+  return state;
+}

@@ -1,0 +1,113 @@
+/**
+ * What every appliance task workflow shares: its log lines, the time limit around its stages, and
+ * the final record that lands even when the task is cancelled or times out.
+ */
+import { ActivityCancellationType, CancellationScope, isCancellation, proxyActivities, proxyLocalActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import type { DeviceActivities } from '../activities/device-activities';
+import type { LogLine, StoreActivities } from '../activities/store-activities';
+import { formatDuration } from '../domain/operation';
+import type { ApplianceTaskStatus } from '../domain/scc';
+import { SA } from '../domain/search-attributes';
+import type { ApplianceTaskOutcome } from './types';
+
+/** Short device calls. */
+export const quick = proxyActivities<DeviceActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
+/** Waiting for a device job (download, install, reboot), heartbeating. */
+export const jobs = proxyActivities<DeviceActivities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
+  // Wait until the device has been asked to stop before the task records `cancelled`.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
+
+/** The durable record (short idempotent writes, as local activities). */
+export const record = proxyLocalActivities<StoreActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { maximumInterval: '10 seconds' },
+});
+
+/** A task ends `failed` with this message (a rule of the task, not a crash). */
+export class TaskFailed extends Error {}
+
+/** A log line stamped with workflow time. */
+export const line = (message: string, severity: LogLine['severity'] = 'info'): LogLine => ({ message, severity, timestamp: Math.floor(Date.now() / 1000) });
+
+/** The innermost cause's message: what the device said, not Temporal's wrapping. */
+export function failureMessage(err: unknown): string {
+  let current: unknown = err;
+  while (current instanceof Error && (current as { cause?: unknown }).cause instanceof Error) current = (current as { cause: Error }).cause;
+  return current instanceof Error ? current.message : String(err);
+}
+
+/**
+ * How a task tells the world where it is: its query state, its search attributes (Web UI, CLI)
+ * and the store, each stage change with a log line.
+ */
+export function taskRecorder<Stage extends string>(operationId: string, state: ApplianceTaskOutcome) {
+  const { serial } = state;
+  return {
+    async enter(status: ApplianceTaskStatus, stage: Stage, message: string, severity: LogLine['severity'] = 'info'): Promise<void> {
+      state.status = status;
+      state.stage = stage;
+      if (status === 'failed' || status === 'cancelled') state.message = message;
+      upsertSearchAttributes([
+        { key: SA.taskStatus, value: status },
+        { key: SA.taskStage, value: stage },
+      ]);
+      const startTime = stage === 'initiating' && state.taskStartMs !== undefined ? { task_start_time: { datetime: Math.floor(state.taskStartMs / 1000), time_type: 'utc' } } : {};
+      await record.recordTaskProgress({ operationId, serial, changes: { status, stage, ...startTime, ...(state.message ? { message: state.message } : {}) }, log: line(message, severity) });
+    },
+    log(message: string): Promise<void> {
+      return record.recordTaskProgress({ operationId, serial, changes: {}, log: line(message) });
+    },
+  };
+}
+
+export interface TaskLifecycle {
+  startAtMs?: number;
+  taskTimeoutMs: number;
+  /** The stage the task is in, for the timeout and cancellation messages. */
+  stage(): string;
+  /** Records the final `failed` or `cancelled` state with its message. */
+  end(status: 'failed' | 'cancelled', message: string): Promise<void>;
+}
+
+/**
+ * Waits for the task's start instant, then runs its stages; when they have not finished within the
+ * time limit they are cancelled and the task fails saying so. A failure or cancellation is
+ * recorded as the task's final state.
+ */
+export async function runTask(lifecycle: TaskLifecycle, stages: () => Promise<void>): Promise<void> {
+  try {
+    if (lifecycle.startAtMs !== undefined && lifecycle.startAtMs > Date.now()) await sleep(lifecycle.startAtMs - Date.now());
+    let timedOut = false;
+    await CancellationScope.cancellable(async () => {
+      const scope = CancellationScope.current();
+      const limit = sleep(lifecycle.taskTimeoutMs).then(() => {
+        timedOut = true;
+        scope.cancel();
+      });
+      limit.catch(() => undefined);
+      try {
+        await stages();
+      } catch (err) {
+        if (timedOut) throw new TaskFailed(`task did not finish within ${formatDuration(lifecycle.taskTimeoutMs)} (timed out in stage ${lifecycle.stage()})`);
+        throw err;
+      } finally {
+        scope.cancel();
+      }
+    });
+  } catch (err) {
+    // The final record must land even when the task itself was cancelled.
+    await CancellationScope.nonCancellable(async () => {
+      if (err instanceof TaskFailed) await lifecycle.end('failed', err.message);
+      else if (isCancellation(err)) await lifecycle.end('cancelled', `cancelled in stage ${lifecycle.stage()}`);
+      else await lifecycle.end('failed', failureMessage(err));
+    });
+  }
+}
