@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ARCHES, PRODUCT_CODES } from '../domain/scc';
 import type { FleetStore } from '../store/fleet-store';
 import { putAccessKey } from './auth';
 
@@ -24,4 +25,35 @@ export async function bootstrapAdmin(store: FleetStore, options: { accessId?: st
   mkdirSync(dirname(options.keyFile), { recursive: true });
   writeFileSync(options.keyFile, `${accessId}:${accessKey}\n`, { mode: 0o600 });
   return { source: 'generated', accessId, file: options.keyFile };
+}
+
+/**
+ * The Riverbed-hosted repository as this installation knows it: without a connection to Riverbed
+ * Support, a catalog of the releases the demo fleet runs (every product code and arch), each full
+ * image listing the older releases it upgrades from. Added only when the repository is empty.
+ */
+export const RIVERBED_CATALOG_VERSIONS = ['9.12.0-100', '9.12.1-100', '9.14.0-100', '9.16.0-100'] as const;
+
+export async function ensureRiverbedCatalog(store: FleetStore, imageBaseUrl: string): Promise<number> {
+  if ((await store.listImages({ repository: 'riverbed' })).length > 0) return 0;
+  let added = 0;
+  for (const product_code of PRODUCT_CODES) {
+    for (const arch of ARCHES) {
+      for (const [i, version_id] of RIVERBED_CATALOG_VERSIONS.entries()) {
+        const [version_number, build_number] = version_id.split('-') as [string, string];
+        await store.addImage({
+          repository: 'riverbed',
+          source: 'riverbed',
+          image: {
+            id: `riverbed-${product_code}-${arch}-${version_id}`,
+            image_definition: { product_code, arch, target_version: { version_id, version_number, build_number }, delta: false },
+            url: `${imageBaseUrl.replace(/\/+$/, '')}/${product_code}/${arch}/${version_id}.img`,
+            source_versions: RIVERBED_CATALOG_VERSIONS.slice(0, i).map((id) => ({ version_id: id })),
+          },
+        });
+        added++;
+      }
+    }
+  }
+  return added;
 }

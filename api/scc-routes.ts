@@ -13,6 +13,7 @@ import { APPLIANCE_TASK_STATUSES, DOWNGRADE_TASK_STAGES, logEntry, OPERATION_STA
 import type { FleetStore } from '../store/fleet-store';
 import type { Permission } from './auth';
 import { badRequest, notFound } from './errors';
+import { sccImageRoutes } from './scc-images';
 
 export const SCC_PREFIXES = ['/api/cmc.upgrades/1.0', '/api/cmcc.upgrades/1.0'] as const;
 
@@ -183,6 +184,8 @@ export async function sccRoutes(app: FastifyInstance, options: SccOptions): Prom
       return reply.code(204).send();
     });
   }
+
+  await sccImageRoutes(app, { store, logger, require, parse });
 
   // Appliances --------------------------------------------------------------------------------
 

@@ -227,6 +227,19 @@ export class FleetStore {
     );
   }
 
+  /** Every version each appliance has run, for many appliances in one query. */
+  async previousVersionIdsBySerial(): Promise<Map<string, Set<string>>> {
+    const rows = await this.db.query<{ serial: string; from_version_id: string | null; to_version_id: string }>('SELECT serial, from_version_id, to_version_id FROM version_history');
+    const bySerial = new Map<string, Set<string>>();
+    for (const row of rows) {
+      const ids = bySerial.get(row.serial) ?? new Set<string>();
+      if (row.from_version_id) ids.add(row.from_version_id);
+      ids.add(row.to_version_id);
+      bySerial.set(row.serial, ids);
+    }
+    return bySerial;
+  }
+
   /** Every version an appliance has run (for `not_previously_upgraded_to`). */
   async previousVersionIds(serial: string): Promise<Set<string>> {
     const ids = new Set<string>();

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { putAccessKey } from '../../api/auth';
+import { ensureRiverbedCatalog, RIVERBED_CATALOG_VERSIONS } from '../../api/bootstrap';
 import { createApi } from '../../api/server';
 import { runInventoryRefresh } from '../../client/inventory';
 import { createLogger } from '../../domain/logging';
@@ -27,6 +28,7 @@ beforeAll(async () => {
     putAccessKey(stack.store, 'internal', KEYS.internal, 'internal_service'),
   ]);
   await runInventoryRefresh(stack.env.client, taskQueue);
+  await ensureRiverbedCatalog(stack.store, 'http://images.test.invalid');
   app = createApi({ client: stack.env.client, logger: createLogger('test-api', 'silent'), store: stack.store, taskQueue });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
@@ -351,5 +353,84 @@ describe('local-time schedules', () => {
     expect(res.status).toBe(400);
     expect(res.json.field).toBe('upgrade_time.time_type');
     expect(res.json.error_text).toContain('S12AB00000001');
+  });
+});
+
+describe('images, eligibility and versions', () => {
+  test('the Riverbed catalog is listed per repository and as images; one image by id', async () => {
+    const riverbed = await call('GET', '/image_repositories/riverbed/images', { who: 'reader' });
+    expect(riverbed.json).toHaveLength(6 * 2 * RIVERBED_CATALOG_VERSIONS.length);
+    const one = await call('GET', `/image_repositories/riverbed/image/${riverbed.json[0].id}`, { who: 'reader' });
+    expect(one.json).toEqual(riverbed.json[0]);
+    const images = await call('GET', '/images?product_code=SH', { who: 'reader' });
+    expect(images.json.every((i: any) => i.image_definition.product_code === 'SH' && i.image_sources.length === 1)).toBe(true);
+    expect((await call('GET', '/image_repositories', { who: 'reader' })).json).toEqual(['customer', 'riverbed']);
+    expect((await call('GET', '/images/nope', { who: 'reader' })).status).toBe(404);
+    expect((await call('GET', '/images?product_code=ZZ', { who: 'reader' })).json.field).toBe('product_code');
+  });
+
+  test('customer images: register a URL, upload, read, delete; a definition is required', async () => {
+    const definition = { product_code: 'EX', arch: 'x86_64', target_version: { version_id: '9.12.0-100' }, delta: false };
+    const missing = await call('POST', '/image_repositories/customer/urls', { body: { url: 'https://images.example.com/ex.img' } });
+    expect(missing.status).toBe(400);
+    expect(missing.json.field).toBe('image_definition');
+    expect((await call('POST', '/image_repositories/customer/urls', { who: 'reader', body: { url: 'https://x.example/a.img', image_definition: definition } })).status).toBe(403);
+    const registered = await call('POST', '/image_repositories/customer/urls', { body: { url: 'https://images.example.com/ex.img', image_definition: definition } });
+    expect(registered.status).toBe(201);
+    expect(registered.json).toMatchObject({ id: expect.any(String), url: 'https://images.example.com/ex.img', image_definition: definition, registration_time: expect.any(Number) });
+    expect((await call('GET', `/image_repositories/customer/url/${registered.json.id}`, { who: 'reader' })).json).toEqual(registered.json);
+    const uploaded = await call('POST', '/image_repositories/customer/local_images', { body: { url: 'file:///var/tmp/ex.img', image_definition: { ...definition, arch: 'i386' } } });
+    expect(uploaded.json).toMatchObject({ id: expect.any(String), modification_time: expect.any(Number) });
+    expect((await call('GET', '/image_repositories/customer/local_images', { who: 'reader' })).json.map((i: any) => i.id)).toContain(uploaded.json.id);
+    expect((await call('DELETE', `/image_repositories/customer/local_image/${uploaded.json.id}`)).status).toBe(204);
+    expect((await call('GET', `/image_repositories/customer/local_image/${uploaded.json.id}`, { who: 'reader' })).status).toBe(404);
+    // A URL-hosted image is not a local one.
+    expect((await call('DELETE', `/image_repositories/customer/local_image/${registered.json.id}`)).status).toBe(404);
+  });
+
+  test('upgradeable appliances: every category present, in-progress and up-to-date appliances placed', async () => {
+    const appliances = await serials('EX', 4);
+    const later = Math.floor(Date.now() / 1000) + 3600;
+    const pending = await call('POST', '/operations/upgrade', { body: { product_code: 'EX', target_version: { version_id: TARGET }, reboot: true, upgrade_time: { datetime: later, time_type: 'utc' }, comment: 'pending', appliances: [appliances[3]] } });
+    const res = await call('GET', `/upgradeable_appliances/EX/${TARGET}`, { who: 'reader' });
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.json.exceptions).sort()).toEqual(['disconnected', 'model_eol', 'no_i386_image', 'no_x86_64_image', 'not_supported', 'operation_in_progress', 'read_only', 'same_or_newer_version', 'unentitled']);
+    const place = (serial: string) => [res.json.upgradeable, ...Object.values(res.json.exceptions)].findIndex((list: any) => list.some((a: any) => a.serial === serial));
+    expect(res.json.exceptions.operation_in_progress.map((a: any) => a.serial)).toContain(appliances[3]);
+    for (const serial of appliances) expect(place(serial)).toBeGreaterThanOrEqual(0);
+    const all = [...res.json.upgradeable, ...Object.values(res.json.exceptions).flat()] as { product_code: string }[];
+    expect(all.every((a) => a.product_code === 'EX')).toBe(true);
+    await call('POST', `/operations/upgrade/${pending.json.id}/cancel`);
+    expect((await call('GET', '/upgradeable_appliances/EX/1.0.0-1', { who: 'reader' })).status).toBe(404);
+  });
+
+  test('after an upgrade: same_or_newer_version for the upgrade, downgradeable back once the customer repository has the image', async () => {
+    // The GC appliances were upgraded by the deferred-reboot test.
+    const gc = (await stack.store.listAppliances({ product_code: 'GC' })).filter((a) => a.current_version?.version_id === TARGET);
+    expect(gc.length).toBeGreaterThan(0);
+    const up = await call('GET', `/upgradeable_appliances/GC/${TARGET}`, { who: 'reader' });
+    expect(up.json.exceptions.same_or_newer_version.map((a: any) => a.serial)).toEqual(expect.arrayContaining(gc.map((a) => a.serial)));
+    const previous = (await stack.store.versionHistory(gc[0]!.serial)).find((c) => c.to_version_id === TARGET)!.from_version_id!;
+    const before = await call('GET', `/downgradeable_appliances/GC/${previous}`, { who: 'reader' });
+    // Only Riverbed images of that version exist: downgrades need the customer repository.
+    expect(before.json.downgradeable.map((a: any) => a.serial)).not.toContain(gc[0]!.serial);
+    for (const arch of ['x86_64', 'i386']) {
+      await call('POST', '/image_repositories/customer/urls', { body: { url: `https://images.example.com/gc-${arch}.img`, image_definition: { product_code: 'GC', arch, target_version: { version_id: previous }, delta: false } } });
+    }
+    const after = await call('GET', `/downgradeable_appliances/GC/${previous}`, { who: 'reader' });
+    expect(after.json.downgradeable.map((a: any) => a.serial)).toContain(gc[0]!.serial);
+    expect(Object.keys(after.json.exceptions).sort()).toEqual(['disconnected', 'no_i386_image', 'no_x86_64_image', 'not_previously_upgraded_to', 'not_supported', 'operation_in_progress', 'read_only', 'same_or_older_version']);
+    const versions = await call('GET', '/versions/downgradeable/GC', { who: 'reader' });
+    expect(versions.json.map((v: any) => v.version.version_id)).toContain(previous);
+    expect(versions.json.every((v: any) => v.product_code === 'GC')).toBe(true);
+  });
+
+  test('rebootable appliances and upgradeable versions', async () => {
+    const reboot = await call('GET', '/rebootable_appliances/SH', { who: 'reader' });
+    expect(Object.keys(reboot.json.exceptions).sort()).toEqual(['disconnected', 'not_supported', 'operation_in_progress', 'read_only']);
+    expect(reboot.json.rebootable.length).toBeGreaterThan(0);
+    const versions = await call('GET', '/versions/upgradeable/SH', { who: 'reader' });
+    expect(versions.json.map((v: any) => v.version.version_id)).toContain(TARGET);
+    expect((await call('GET', '/rebootable_appliances/XX', { who: 'reader' })).json.field).toBe('product_code');
   });
 });
