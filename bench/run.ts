@@ -2,12 +2,14 @@
  * `npm run bench -- [name…] [options]`: runs the named benchmarks (all by default) and prints their figures.
  * Figures are for reading and comparing side by side, never asserted: shared machines are noisy.
  */
+import { eligibilityBenchmark } from './eligibility';
 import { simulatorBenchmark } from './simulator';
 import { storeWritesBenchmark } from './store-writes';
 
 const BENCHMARKS: Record<string, (argv: string[]) => Promise<void>> = {
   'store-writes': storeWritesBenchmark,
   simulator: simulatorBenchmark,
+  eligibility: eligibilityBenchmark,
 };
 
 async function main(): Promise<void> {
