@@ -468,6 +468,39 @@ export class FleetStore {
     );
   }
 
+  /**
+   * Inserts a new task unless the collector already has an unfinished one (status 0, 1 or 6): then
+   * nothing is inserted and undefined is returned. Atomic on both backends (a partial unique index).
+   */
+  async insertCollectorUpgradeTaskUnlessUpgrading(task: Omit<CollectorUpgradeTask, 'id'>): Promise<CollectorUpgradeTask | undefined> {
+    const [row] = await this.db.query<{ id: number }>(
+      'INSERT INTO collector_upgrade_tasks (collector_id, to_version, request_time_ms, status, message, updated_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id',
+      [task.collectorId, task.toVersion, task.requestTime, task.status, task.message, this.now()],
+    );
+    return row ? { ...task, id: Number(row.id) } : undefined;
+  }
+
+  /** The collector's unfinished upgrade task (status 0, 1 or 6), if any. */
+  async unfinishedCollectorUpgradeTask(collectorId: number): Promise<CollectorUpgradeTask | undefined> {
+    const [row] = await this.db.query<{ id: number }>('SELECT id FROM collector_upgrade_tasks WHERE collector_id = $1 AND status IN (0, 1, 6) ORDER BY id DESC LIMIT 1', [collectorId]);
+    return row ? this.getCollectorUpgradeTask(Number(row.id)) : undefined;
+  }
+
+  /**
+   * Collectors a new upgrade task to `toVersion` would be accepted for, by id: Installable, alive,
+   * not running `toVersion` already and without an unfinished upgrade task.
+   */
+  async listUpgradableCollectors(query: { toVersion: string; offset: number; limit: number }): Promise<CollectorRecord[]> {
+    const rows = await this.db.query(
+      `SELECT doc FROM collectors c
+       WHERE c.collector_type = 'Installable' AND c.alive = 1 AND (c.collector_version IS NULL OR c.collector_version <> $1)
+         AND NOT EXISTS (SELECT 1 FROM collector_upgrade_tasks t WHERE t.collector_id = c.id AND t.status IN (0, 1, 6))
+       ORDER BY c.id LIMIT $2 OFFSET $3`,
+      [query.toVersion, query.limit, query.offset],
+    );
+    return rows.map((row) => parse<CollectorRecord>(row));
+  }
+
   // API access keys (hashed; the key itself is never stored) --------------------------------------
 
   async putAccessKey(accessId: string, keyHash: string, role: string): Promise<void> {

@@ -126,6 +126,15 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'at most one unfinished upgrade task per collector',
+    // Sumo's collector.in.upgrading, enforced by the store itself: two API processes creating a task
+    // for the same collector at once cannot both succeed (0 not started, 1 pending, 6 progressing).
+    sql: `
+      CREATE UNIQUE INDEX collector_upgrade_tasks_unfinished ON collector_upgrade_tasks (collector_id) WHERE status IN (0, 1, 6);
+    `,
+  },
 ];
 
 const AUTO_ID = {

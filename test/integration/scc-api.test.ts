@@ -225,6 +225,8 @@ describe('appliances and service logging', () => {
     expect(bad.status).toBe(400);
     expect(bad.json.field).toBe('level');
     expect((await call('GET', '/logging', { who: 'reader' })).json).toEqual({ level: 'debug' });
+    // Quiet again for the rest of the file.
+    expect((await call('PUT', '/logging', { body: { level: 'crit' } })).json).toEqual({ level: 'crit' });
   });
 });
 
