@@ -1,7 +1,6 @@
 /**
- * The same repository tests on both backends: SQLite in a file and a real PostgreSQL server.
- * Without PostgreSQL binaries the PostgreSQL half is skipped with the reason printed, except
- * under CI, where it fails (CI must be able to start it).
+ * The same repository tests on both backends: SQLite in a file and a real PostgreSQL server
+ * (test/helpers/store-backends.ts says when the PostgreSQL half runs).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,31 +9,9 @@ import { join } from 'node:path';
 import { DuplicateKeyError, openDb } from '../../store/db';
 import { FleetStore, type OperationRecord, type TaskRecord } from '../../store/fleet-store';
 import { migrate, MIGRATIONS } from '../../store/migrations';
-import { createDatabase, postgresUnavailableReason, startPostgres, type PostgresServer } from '../helpers/postgres';
-
-interface Backend {
-  /** A URL to a new, empty database. */
-  freshUrl(): Promise<string>;
-  stop(): Promise<void>;
-}
+import { BACKENDS, type Backend } from '../helpers/store-backends';
 
 const root = join(__dirname, '..', '..');
-let seq = 0;
-
-async function sqliteBackend(): Promise<Backend> {
-  const dir = mkdtempSync(join(tmpdir(), 'fleet-store-'));
-  return { freshUrl: async () => `sqlite:${join(dir, `fleet-${++seq}.db`)}`, stop: async () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-async function postgresBackend(): Promise<Backend> {
-  const server: PostgresServer = await startPostgres();
-  return { freshUrl: () => createDatabase(server.url, `fleet_${++seq}`), stop: () => server.stop() };
-}
-
-const pgReason = postgresUnavailableReason();
-if (pgReason && !process.env.CI) console.warn(`PostgreSQL store tests skipped: ${pgReason}`);
-const backends: [string, () => Promise<Backend>][] = [['sqlite', sqliteBackend]];
-if (!pgReason || process.env.CI) backends.push(['postgres', postgresBackend]);
 
 const operation = (id: string, patch: Partial<OperationRecord> = {}): OperationRecord => ({
   id,
@@ -51,7 +28,7 @@ const operation = (id: string, patch: Partial<OperationRecord> = {}): OperationR
 });
 const task = (serial: string): TaskRecord => ({ operation_id: 'x', serial, status: 'scheduled', stage: 'waiting', target_version: { version_id: '9.16.0-100' }, reboot: false, current_version: { version_id: '9.12.0-100' } });
 
-describe.each(backends)('%s store', (_name, makeBackend) => {
+describe.each(BACKENDS)('%s store', (_name, makeBackend) => {
   let backend: Backend;
   let store: FleetStore;
   let clock = 1_800_000_000_000;

@@ -59,3 +59,46 @@ describe('simulated fleet', () => {
     expect(new Set(a.map((x) => x.product_code))).toEqual(new Set(['SH', 'EX', 'IC', 'SMC', 'WW', 'GC']));
   });
 });
+
+describe('the rest of the SCC seed', () => {
+  const scc = require('../../domain/scc') as typeof import('../../domain/scc');
+  const base = { comment: '', appliances: ['S1212345678'] };
+
+  test.each(['id', 'create_time', 'status', 'upgrade_id', 'downgrade_id'])('a reboot operation request refuses read-only %s', (field) => {
+    const result = scc.rebootOperationRequest.safeParse({ ...base, [field]: 'x' });
+    expect(result.success).toBe(false);
+    expect(result.error!.issues[0]!.path).toEqual([field]);
+    expect(result.error!.issues[0]!.message).toBe(`${field} is read-only`);
+  });
+
+  test('a downgrade request needs what an upgrade needs and keeps extension properties', () => {
+    const request = { ...base, product_code: 'SH', target_version: { version_id: '9.12.0-100' }, reboot: true, downgrade_time: { datetime: 1, time_type: 'local' }, ticket: 'CHG-9' };
+    expect(scc.downgradeOperationRequest.parse(request)).toEqual(request);
+    expect(scc.downgradeOperationRequest.safeParse({ ...request, reboot: undefined }).error!.issues[0]!.path).toEqual(['reboot']);
+  });
+
+  test('a delta image definition needs its source version', () => {
+    const definition = { product_code: 'SH', arch: 'i386', target_version: { version_id: '9.16.0-100' }, delta: true };
+    expect(scc.imageDefinition.safeParse(definition).error!.issues[0]!.path).toEqual(['source_version']);
+    expect(scc.imageDefinition.safeParse({ ...definition, source_version: { version_id: '9.14.0-100' } }).success).toBe(true);
+  });
+
+  test('task stages per kind', () => {
+    expect(scc.applianceDowngradeTaskState.safeParse({ status: 'running', stage: 'patching' }).success).toBe(false);
+    expect(scc.applianceRebootTaskState.safeParse({ status: 'running', stage: 'reboot_wait' }).success).toBe(true);
+    expect(scc.applianceUpgradeTaskState.safeParse({ status: 'running', stage: 'patching' }).success).toBe(true);
+  });
+
+  test('eligibility objects have every category of the seed', () => {
+    expect(scc.UPGRADE_EXCEPTION_CATEGORIES).toHaveLength(9);
+    expect(scc.DOWNGRADE_EXCEPTION_CATEGORIES).toContain('not_previously_upgraded_to');
+    const appliance = { product_code: 'SH', serial: 'S1212345678', connected: false };
+    expect(scc.rebootableAppliances.parse({ rebootable: [], exceptions: { disconnected: [appliance], other: 1 } }).exceptions!.disconnected).toEqual([appliance]);
+    expect(scc.upgradeableAppliances.safeParse({ exceptions: { model_eol: [{ serial: 'bad' }] } }).success).toBe(false);
+  });
+
+  test('logging level and versions lists', () => {
+    expect(scc.logging.safeParse({ level: 'emerg' }).success).toBe(false);
+    expect(scc.productVersions.parse([{ product_code: 'EX', version: { version_id: '9.16.0-100' } }])).toHaveLength(1);
+  });
+});
