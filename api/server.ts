@@ -4,7 +4,8 @@
  * authentication with access ids and keys.
  *
  * Errors: SCC routes answer `{ error_id, error_text, field? }` (Riverbed's REST error shape);
- * `/health` and unknown paths use the same. A client never sees a stack trace.
+ * `/health` and unknown paths use the same; the Sumo collector upgrade API (`/api/v1`, sumo-routes.ts)
+ * answers Sumo's `{ status, id, code, message }`. A client never sees a stack trace.
  * Media type: a request body must be `application/json` (415 otherwise, as the Sumo seed documents).
  */
 import { randomUUID } from 'node:crypto';
@@ -15,6 +16,7 @@ import type { FleetStore } from '../store/fleet-store';
 import { allows, Authenticator, type Permission, type Role } from './auth';
 import { ApiError } from './errors';
 import { SCC_PREFIXES, sccRoutes } from './scc-routes';
+import { isSumoUrl, SUMO_PREFIX, sumoErrorBody, sumoRoutes } from './sumo-routes';
 
 export interface ApiOptions {
   client: Client;
@@ -94,6 +96,13 @@ export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades' 
         { prefix },
       );
     }
+    void app.register(
+      async (scoped) => {
+        scoped.addHook('onRequest', authenticate);
+        await sumoRoutes(scoped, { client, store, logger, taskQueue, require: requirePermission });
+      },
+      { prefix: SUMO_PREFIX },
+    );
   }
 
   app.setNotFoundHandler((request) => {
@@ -104,6 +113,8 @@ export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades' 
   app.setErrorHandler((raw: { statusCode?: number; code?: string; message: string }, request, reply) => {
     const err = toApiError(raw);
     if (err.status >= 500) request.log.error({ err: raw }, 'request failed');
+    // The Sumo API answers in Sumo's error shape.
+    if (isSumoUrl(request.url)) return reply.code(err.status).send(sumoErrorBody(err, request.id));
     return reply.code(err.status).send({ error_id: err.code, error_text: err.message, ...(err.field ? { field: err.field } : {}) });
   });
   return app;

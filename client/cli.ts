@@ -8,6 +8,7 @@
  *   fleet cancel OPERATION_ID [--kind KIND] [--serial SERIAL]
  *   fleet pause|resume OPERATION_ID [--kind KIND]
  *   fleet inventory sync | list [--product CODE] [--json] | import FILE
+ *   fleet collectors sync | upgrade COLLECTOR_ID [--to VERSION] [--timeout SECONDS] | status TASK_ID [--watch] | targets [--set V1,V2,…]
  */
 import { parseArgs } from 'node:util';
 import { DeviceClient } from '../activities/device-client';
@@ -15,7 +16,9 @@ import { loadConfig, type FleetConfig } from '../domain/config';
 import { parseInventoryFile } from '../domain/inventory';
 import { OPERATION_KINDS, OPERATION_TIME_FIELD, type OperationKind } from '../domain/operation';
 import type { ProductCode } from '../domain/scc';
+import { UPGRADE_TASK_STATUS_TEXT } from '../domain/sumo';
 import { FleetStore } from '../store/fleet-store';
+import { collectorTargets, CollectorUpgradeError, createCollectorUpgrade, setCollectorTargets, syncCollectors } from './collector-upgrades';
 import { runInventoryRefresh } from './inventory';
 import {
   cancelApplianceTask,
@@ -40,7 +43,12 @@ const USAGE = `usage:
   fleet pause OPERATION_ID | fleet resume OPERATION_ID [--kind KIND]
   fleet inventory sync                         discover devices and refresh every appliance into the store now
   fleet inventory list [--product CODE] [--json]
-  fleet inventory import FILE                  appliances (with connection details) and collectors from a JSON file`;
+  fleet inventory import FILE                  appliances (with connection details) and collectors from a JSON file
+  fleet collectors sync                        read every Sumo collector the device API serves into the store
+  fleet collectors upgrade COLLECTOR_ID [--to VERSION] [--timeout SECONDS] [--json]
+                                               upgrade (or downgrade) a collector; default: the latest build
+  fleet collectors status TASK_ID [--watch] [--json]
+  fleet collectors targets [--set V1,V2,...] [--json]   the available collector builds (or replace them)`;
 
 class UsageError extends Error {}
 
@@ -100,6 +108,9 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
       'reboot-at': { type: 'string' },
       'switch-partition': { type: 'boolean', default: false },
       kind: { type: 'string', default: 'upgrade' },
+      to: { type: 'string' },
+      timeout: { type: 'string' },
+      set: { type: 'string' },
     },
   });
   if (!(OPERATION_KINDS as readonly string[]).includes(values.kind)) throw new UsageError(`--kind must be one of ${OPERATION_KINDS.join(', ')}`);
@@ -226,8 +237,72 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
       }
       throw new UsageError(`inventory needs 'sync', 'list' or 'import FILE'`);
     }
+    case 'collectors':
+      return collectorsCommand(positionals, values, config);
     default:
       throw new UsageError(command ? `unknown command '${command}'` : 'no command given');
+  }
+}
+
+/** `fleet collectors …`: Sumo collector upgrade tasks, with the same rules as `POST /api/v1/collectors/upgrades`. */
+async function collectorsCommand(
+  positionals: string[],
+  values: { to?: string | undefined; timeout?: string | undefined; set?: string | undefined; watch: boolean; json: boolean },
+  config: FleetConfig,
+): Promise<void> {
+  const [sub, arg] = positionals;
+  const store = await FleetStore.open(config.FLEET_STORE_URL);
+  try {
+    switch (sub) {
+      case 'sync': {
+        const result = await syncCollectors(new DeviceClient({ baseUrl: config.FLEET_DEVICE_API_URL }), store);
+        console.log(values.json ? JSON.stringify(result) : `${result.collectors} collectors (${result.alive} alive) in the store`);
+        return;
+      }
+      case 'upgrade': {
+        if (!arg || !/^[1-9]\d{0,15}$/.test(arg)) throw new UsageError('collectors upgrade needs a COLLECTOR_ID (a number)');
+        let timeoutMs: number | undefined;
+        if (values.timeout !== undefined) {
+          timeoutMs = Number(values.timeout) * 1000;
+          if (!(timeoutMs > 0)) throw new UsageError('--timeout must be a positive number of seconds');
+        }
+        const client = await connectClient(config);
+        let task;
+        try {
+          task = await createCollectorUpgrade(client, store, { collectorId: Number(arg), ...(values.to !== undefined ? { toVersion: values.to } : {}) }, { taskQueue: config.FLEET_TASK_QUEUE, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+        } catch (err) {
+          if (err instanceof CollectorUpgradeError) throw new Error(`${err.code}: ${err.message}`);
+          throw err;
+        }
+        console.log(
+          values.json
+            ? JSON.stringify(task)
+            : [`upgrade task ${task.id} created: collector ${task.collectorId} to ${task.toVersion}`, `watch it: npm run fleet -- collectors status ${task.id} --watch`].join('\n'),
+        );
+        return;
+      }
+      case 'status': {
+        if (!arg || !/^\d{1,15}$/.test(arg)) throw new UsageError('collectors status needs a TASK_ID (a number)');
+        for (;;) {
+          const task = await store.getCollectorUpgradeTask(Number(arg));
+          if (!task) throw new Error(`no collector upgrade task ${arg}`);
+          if (values.json) console.log(JSON.stringify({ upgrade: task }));
+          else console.log(`task ${task.id}  collector ${task.collectorId}  to ${task.toVersion}  requested ${new Date(task.requestTime).toISOString()}  status ${task.status} (${UPGRADE_TASK_STATUS_TEXT[task.status] ?? 'unknown'})${task.message ? `  ${task.message}` : ''}`);
+          if (!values.watch || task.status === 2 || task.status === 3) return;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+      case 'targets': {
+        if (values.set !== undefined) await setCollectorTargets(store, values.set.split(',').map((v) => v.trim()).filter(Boolean));
+        const targets = await collectorTargets(store);
+        console.log(values.json ? JSON.stringify({ targets }) : targets.map((t) => `${t.version}${t.latest ? '  (latest)' : ''}`).join('\n'));
+        return;
+      }
+      default:
+        throw new UsageError(`collectors needs 'sync', 'upgrade COLLECTOR_ID', 'status TASK_ID' or 'targets'`);
+    }
+  } finally {
+    await store.close();
   }
 }
 

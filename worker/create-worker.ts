@@ -1,5 +1,6 @@
 /** Builds the worker: every workflow, and activities bound to the device API and the store. Used by main.ts and the tests. */
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { createCollectorActivities } from '../activities/collector-activities';
 import { createDeviceActivities } from '../activities/device-activities';
 import { DeviceClient } from '../activities/device-client';
 import { createInventoryActivities } from '../activities/inventory-activities';
@@ -23,6 +24,7 @@ export async function createFleetWorker(options: FleetWorkerOptions): Promise<Wo
     ...createDeviceActivities({ client, imageBaseUrl: options.imageBaseUrl, logger: options.logger }),
     ...createInventoryActivities({ client, store: options.store, logger: options.logger }),
     ...createStoreActivities({ store: options.store, logger: options.logger }),
+    ...createCollectorActivities({ client, store: options.store, logger: options.logger }),
   };
   return Worker.create({
     connection: options.connection,

@@ -3,3 +3,4 @@ export { downgradeOperation, rebootOperation, upgradeOperation } from './operati
 export { applianceRebootTask } from './appliance-reboot-task';
 export { applianceUpgradeTask } from './appliance-upgrade-task';
 export { inventoryRefresh } from './inventory-refresh';
+export { collectorUpgradeTask } from './collector-upgrade';

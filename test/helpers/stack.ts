@@ -20,7 +20,8 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(options: { appliances: number; speed: number; taskQueue: string }): Promise<Stack> {
+/** Simulator options (collectors, profile, faults, fleet file) pass through to startSimulator. */
+export async function startStack(options: { taskQueue: string } & Parameters<typeof startSimulator>[0]): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'fleet-stack-'));
   const storeUrl = `sqlite:${join(dir, 'fleet.db')}`;
   const [env, sim, store] = await Promise.all([startDevServer(), startSimulator(options), FleetStore.open(storeUrl)]);
