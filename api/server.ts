@@ -15,6 +15,7 @@ import type { Logger } from '../domain/logging';
 import type { FleetStore } from '../store/fleet-store';
 import { allows, Authenticator, type Permission, type Role } from './auth';
 import { ApiError } from './errors';
+import { buildOpenApi, DOCS_PAGE, type RegisteredRoute } from './openapi';
 import { SCC_PREFIXES, sccRoutes } from './scc-routes';
 import { isSumoUrl, SUMO_PREFIX, sumoErrorBody, sumoRoutes } from './sumo-routes';
 
@@ -67,6 +68,15 @@ export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades' 
   const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, genReqId: () => randomUUID() });
   // Only JSON bodies: text/plain (accepted by Fastify by default) is a 415 like any other type.
   app.removeContentTypeParser('text/plain');
+
+  // Every route as registered, for the OpenAPI document.
+  const routes: RegisteredRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    routes.push({ method: route.method, url: route.url });
+  });
+  let openApi: Record<string, unknown> | undefined;
+  app.get('/openapi.json', async () => (openApi ??= buildOpenApi(routes)));
+  app.get('/docs', async (_req, reply) => reply.type('text/html; charset=utf-8').send(DOCS_PAGE));
 
   app.get('/health', async (_req, reply) => {
     try {

@@ -436,3 +436,34 @@ describe('images, eligibility and versions', () => {
     expect((await call('GET', '/rebootable_appliances/XX', { who: 'reader' })).json.field).toBe('product_code');
   });
 });
+
+describe('OpenAPI document', () => {
+  test('documents every served route from the zod schemas, every reference resolves; /docs browses it', async () => {
+    const res = await fetch(`${base}/openapi.json`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as any;
+    expect(doc.openapi).toBe('3.1.0');
+    const paths = Object.keys(doc.paths);
+    for (const prefix of ['/api/cmc.upgrades/1.0', '/api/cmcc.upgrades/1.0']) {
+      for (const route of ['/operations/upgrade', '/operations/downgrade/{id}/cancel', '/operations/reboot/{id}/appliances/{serial}/state', '/upgradeable_appliances/{product_code}/{version_id}', '/image_repositories/customer/url/{id}', '/logging']) {
+        expect(paths).toContain(`${prefix}${route}`);
+      }
+    }
+    expect(paths).toEqual(expect.arrayContaining(['/api/v1/collectors/upgrades', '/api/v1/collectors/upgrades/{upgradeTaskID}', '/health']));
+    // Every SCC and Sumo operation has its own entry (summary and schemas), none left generic.
+    for (const [path, ops] of Object.entries<any>(doc.paths)) {
+      for (const op of Object.values<any>(ops)) if (path.startsWith('/api/')) expect(op.summary).not.toBe(path);
+    }
+    const create = doc.paths['/api/cmc.upgrades/1.0/operations/upgrade'].post;
+    expect(create.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/upgrade_operation_request');
+    expect(Object.keys(create.responses)).toEqual(['201', '4XX']);
+    const request = doc.components.schemas.upgrade_operation_request;
+    expect(request.required).toEqual(expect.arrayContaining(['product_code', 'target_version', 'reboot', 'comment', 'appliances']));
+    expect(request.properties.product_code.enum).toEqual(['SH', 'EX', 'IC', 'SMC', 'WW', 'GC']);
+    const refs = JSON.stringify(doc).match(/#\/components\/schemas\/[a-z_]+/g)!;
+    for (const r of new Set(refs)) expect(doc.components.schemas[r.split('/').pop()!]).toBeDefined();
+    const page = await fetch(`${base}/docs`);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toContain('/openapi.json');
+  });
+});
