@@ -155,7 +155,13 @@ export async function createOperation(client: Client, kind: OperationKind, body:
     ...(options.taskTimeoutMs !== undefined ? { taskTimeoutMs: options.taskTimeoutMs } : {}),
     ...(rollout.data ? { rollout: rollout.data } : {}),
   };
-  await startOperationWorkflow(client, kind, input, options.taskQueue);
+  try {
+    await startOperationWorkflow(client, kind, input, options.taskQueue);
+  } catch (err) {
+    // A reboot operation waiting for an operation that never started would wait forever.
+    if (linked) await client.workflow.getHandle(operationWorkflowId('reboot', linked.id)).cancel().catch(() => undefined);
+    throw err;
+  }
   return { operation, ...(linked ? { linked } : {}) };
 }
 
