@@ -1,9 +1,22 @@
 /**
- * Objects of the Riverbed SCC "Upgrades service definition v1.0" (cmc.upgrades), as zod schemas.
- * Names follow the seed. `<prop>: any` in the seed is modelled with loose objects, so extension
- * properties survive a round trip.
+ * Objects of the Riverbed SCC "Upgrades service definition v1.0" (cmc.upgrades), as zod schemas
+ * with their inferred types. Names follow the seed (camelCase of its snake_case names).
+ *
+ * Rules used throughout (where the seed leaves room, the choice is said next to the schema):
+ * - `<prop>: any` in the seed is a loose object (`z.looseObject`): extension properties survive a
+ *   parse and a round trip through the store.
+ * - Required vs optional follows each object's "Required properties" note. Objects without such a
+ *   note (the logs, the eligibility objects, the versions items) follow the "Optional;" marks:
+ *   unmarked properties are required, except the exception categories (see `exceptionsOf`).
+ * - Read-only properties are refused in request bodies with `<field> is read-only`, at the path of
+ *   the field (`readOnly`).
  */
 import { z } from 'zod';
+
+/** A request-body property the seed marks Read-only: absent, or the request is refused naming it. */
+const readOnly = (field: string) => z.never({ error: `${field} is read-only` }).optional();
+
+// Types: product_code, arch, serial, timestamp, username, version, scheduled_time -------------
 
 export const PRODUCT_CODES = ['SH', 'EX', 'IC', 'SMC', 'WW', 'GC'] as const;
 export const productCode = z.enum(PRODUCT_CODES);
@@ -19,7 +32,13 @@ export type Serial = z.infer<typeof serial>;
 
 /** Seconds since the Unix epoch (the seed's `timestamp` is a number). */
 export const timestamp = z.number().finite().nonnegative();
+export type Timestamp = z.infer<typeof timestamp>;
 
+/** The seed's `username`: the name of the user that scheduled the operation or task. */
+export const username = z.string();
+export type Username = z.infer<typeof username>;
+
+/** The version of a software image. Only `version_id` is required (`build_timestamp` is not in the Required list either). */
 export const version = z.looseObject({
   version_id: z.string().min(1),
   version_number: z.string().optional(),
@@ -29,11 +48,16 @@ export const version = z.looseObject({
 export type Version = z.infer<typeof version>;
 
 export const TIME_TYPES = ['utc', 'local'] as const;
+export const timeType = z.enum(TIME_TYPES);
+export type TimeType = z.infer<typeof timeType>;
+/** The seed's `scheduled_time`: `utc` is one instant; `local` is that wall-clock time on each appliance. */
 export const scheduledTime = z.looseObject({
   datetime: timestamp,
-  time_type: z.enum(TIME_TYPES),
+  time_type: timeType,
 });
 export type ScheduledTime = z.infer<typeof scheduledTime>;
+
+// Statuses and stages -------------------------------------------------------------------------
 
 export const OPERATION_STATUSES = ['scheduled', 'running', 'successful', 'partially_successful', 'failed', 'cancelled'] as const;
 export const operationStatus = z.enum(OPERATION_STATUSES);
@@ -43,23 +67,81 @@ export const APPLIANCE_TASK_STATUSES = ['scheduled', 'running', 'successful', 'f
 export const applianceTaskStatus = z.enum(APPLIANCE_TASK_STATUSES);
 export type ApplianceTaskStatus = z.infer<typeof applianceTaskStatus>;
 
+/** appliance_upgrade_task_stage (`patching` is for delta images). */
 export const UPGRADE_TASK_STAGES = ['waiting', 'initiating', 'downloading', 'patching', 'installing', 'completed', 'failed', 'cancelled'] as const;
 export const applianceUpgradeTaskStage = z.enum(UPGRADE_TASK_STAGES);
 export type ApplianceUpgradeTaskStage = z.infer<typeof applianceUpgradeTaskStage>;
 
+/** appliance_downgrade_task_stage: the upgrade stages without `patching`. */
+export const DOWNGRADE_TASK_STAGES = ['waiting', 'initiating', 'downloading', 'installing', 'completed', 'failed', 'cancelled'] as const;
+export const applianceDowngradeTaskStage = z.enum(DOWNGRADE_TASK_STAGES);
+export type ApplianceDowngradeTaskStage = z.infer<typeof applianceDowngradeTaskStage>;
+
+/** appliance_reboot_task_stage. */
+export const REBOOT_TASK_STAGES = ['waiting', 'initiating', 'rebooting', 'reboot_wait', 'completed', 'failed', 'cancelled'] as const;
+export const applianceRebootTaskStage = z.enum(REBOOT_TASK_STAGES);
+export type ApplianceRebootTaskStage = z.infer<typeof applianceRebootTaskStage>;
+
+// Logs: log_entry, log, the operation logs and the appliance task logs ------------------------
+
 export const LOG_SEVERITIES = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'] as const;
+export const logSeverity = z.enum(LOG_SEVERITIES);
+export type LogSeverity = z.infer<typeof logSeverity>;
+/** A timestamped log line; also the request body of the task logs' `append`. */
 export const logEntry = z.looseObject({
   timestamp,
   log_entry: z.string(),
-  severity: z.enum(LOG_SEVERITIES),
+  severity: logSeverity,
 });
 export type LogEntry = z.infer<typeof logEntry>;
 
-/** The upgrade operation as a client submits it: read-only fields (id, username, create_time, status) are not accepted. */
+/** The seed's `log`: a series of timestamped log entries. */
+export const log = z.array(logEntry);
+export type Log = z.infer<typeof log>;
+
+/**
+ * upgrade_operation_log, downgrade_operation_log, reboot_operation_log: the same object in the
+ * seed. It has no Required list; `operation_id` is marked Optional and `log` is not, so `log` is
+ * required.
+ */
+export const operationLog = z.looseObject({ operation_id: z.string().optional(), log });
+export type OperationLog = z.infer<typeof operationLog>;
+export const upgradeOperationLog = operationLog;
+export type UpgradeOperationLog = OperationLog;
+export const downgradeOperationLog = operationLog;
+export type DowngradeOperationLog = OperationLog;
+export const rebootOperationLog = operationLog;
+export type RebootOperationLog = OperationLog;
+
+/**
+ * appliance_upgrade_task_log, appliance_downgrade_task_log, appliance_reboot_task_log: the same
+ * object in the seed. `operation_id` and `serial` are Read-only (set from the path) and optional;
+ * `log` is required (see operationLog).
+ */
+export const applianceTaskLog = z.looseObject({ operation_id: z.string().optional(), serial: serial.optional(), log });
+export type ApplianceTaskLog = z.infer<typeof applianceTaskLog>;
+export const applianceUpgradeTaskLog = applianceTaskLog;
+export type ApplianceUpgradeTaskLog = ApplianceTaskLog;
+export const applianceDowngradeTaskLog = applianceTaskLog;
+export type ApplianceDowngradeTaskLog = ApplianceTaskLog;
+export const applianceRebootTaskLog = applianceTaskLog;
+export type ApplianceRebootTaskLog = ApplianceTaskLog;
+
+// Operations: upgrade_operation, downgrade_operation, reboot_operation -------------------------
+
+/**
+ * Each operation comes as a pair: the request a client submits (`create`) and the resource the
+ * service answers. Deviations from the seed, and why:
+ * - `username` is both Read-only and Required in the seed. The service sets it from the caller;
+ *   requests may carry it (it is ignored), so a client echoing an operation back is not refused.
+ * - `id` and `create_time` are "Read-only; Optional" in the seed. Requests refuse them; the
+ *   resource requires them, because this service assigns both when it creates an operation.
+ * - `appliances` must name at least one serial (an operation on nothing has no meaning).
+ */
 export const upgradeOperationRequest = z.looseObject({
-  id: z.never({ error: 'id is read-only' }).optional(),
-  create_time: z.never({ error: 'create_time is read-only' }).optional(),
-  status: z.never({ error: 'status is read-only' }).optional(),
+  id: readOnly('id'),
+  create_time: readOnly('create_time'),
+  status: readOnly('status'),
   username: z.string().min(1).optional(),
   product_code: productCode,
   upgrade_time: scheduledTime.optional(),
@@ -68,7 +150,8 @@ export const upgradeOperationRequest = z.looseObject({
   reboot_time: scheduledTime.optional(),
   esxi_force: z.boolean().optional(),
   comment: z.string(),
-  reboot_id: z.never({ error: 'reboot_id is read-only' }).optional(),
+  /** The seed does not mark reboot_id Read-only, but only the service links a reboot operation. */
+  reboot_id: readOnly('reboot_id'),
   appliances: z.array(serial).min(1, 'at least one appliance serial is required'),
 });
 export type UpgradeOperationRequest = z.infer<typeof upgradeOperationRequest>;
@@ -81,15 +164,102 @@ export const upgradeOperation = upgradeOperationRequest.extend({
   reboot_id: z.number().optional(),
 });
 export type UpgradeOperation = z.infer<typeof upgradeOperation>;
+/** upgrade_operations: the list answer. */
+export const upgradeOperations = z.array(upgradeOperation);
+export type UpgradeOperations = z.infer<typeof upgradeOperations>;
 
-export const applianceUpgradeTaskState = z.looseObject({
-  operation_id: z.string().optional(),
-  serial: serial.optional(),
-  status: applianceTaskStatus,
-  stage: applianceUpgradeTaskStage,
+/**
+ * The downgrade operation. The seed's downgrade_operation has no `reboot_id`; this service adds it
+ * (an extension property, as on the upgrade) when `reboot` with a `reboot_time` creates a linked
+ * reboot operation (whose `downgrade_id` points back). Requests refuse it like on the upgrade.
+ */
+export const downgradeOperationRequest = z.looseObject({
+  id: readOnly('id'),
+  create_time: readOnly('create_time'),
+  status: readOnly('status'),
+  username: z.string().min(1).optional(),
+  product_code: productCode,
+  downgrade_time: scheduledTime.optional(),
+  target_version: version,
+  reboot: z.boolean(),
+  reboot_time: scheduledTime.optional(),
+  esxi_force: z.boolean().optional(),
+  comment: z.string(),
+  reboot_id: readOnly('reboot_id'),
+  appliances: z.array(serial).min(1, 'at least one appliance serial is required'),
 });
-export type ApplianceUpgradeTaskState = z.infer<typeof applianceUpgradeTaskState>;
+export type DowngradeOperationRequest = z.infer<typeof downgradeOperationRequest>;
+export const downgradeOperation = downgradeOperationRequest.extend({
+  id: z.string(),
+  username: z.string(),
+  create_time: z.string(),
+  status: operationStatus,
+  reboot_id: z.number().optional(),
+});
+export type DowngradeOperation = z.infer<typeof downgradeOperation>;
+/** downgrade_operations: the list answer. */
+export const downgradeOperations = z.array(downgradeOperation);
+export type DowngradeOperations = z.infer<typeof downgradeOperations>;
 
+/**
+ * The reboot operation. Required: username (see above), comment, appliances. `switch_partition`
+ * stays absent when not given (the seed: "treated as false if not specified"), so a stored
+ * request reads back as it was sent. `upgrade_id` / `downgrade_id` are not marked Read-only in the
+ * seed, but they name "the operation that triggered this reboot operation": only the service
+ * creates such links, so requests refuse them.
+ */
+export const rebootOperationRequest = z.looseObject({
+  id: readOnly('id'),
+  create_time: readOnly('create_time'),
+  status: readOnly('status'),
+  username: z.string().min(1).optional(),
+  switch_partition: z.boolean().optional(),
+  reboot_time: scheduledTime.optional(),
+  comment: z.string(),
+  upgrade_id: readOnly('upgrade_id'),
+  downgrade_id: readOnly('downgrade_id'),
+  appliances: z.array(serial).min(1, 'at least one appliance serial is required'),
+});
+export type RebootOperationRequest = z.infer<typeof rebootOperationRequest>;
+export const rebootOperation = rebootOperationRequest.extend({
+  id: z.string(),
+  username: z.string(),
+  create_time: z.string(),
+  status: operationStatus,
+  upgrade_id: z.string().optional(),
+  downgrade_id: z.string().optional(),
+});
+export type RebootOperation = z.infer<typeof rebootOperation>;
+/** reboot_operations: the list answer. */
+export const rebootOperations = z.array(rebootOperation);
+export type RebootOperations = z.infer<typeof rebootOperations>;
+
+/** Strict decimal numbers from a query string (`''`, `'0x10'`, `'1e3'`, `'5abc'` are refused). */
+const queryNumber = (name: string) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value),
+    z.number({ error: `${name} must be a timestamp (seconds since the epoch, a non-negative number)` }).nonnegative(`${name} must be a timestamp (seconds since the epoch, a non-negative number)`),
+  );
+
+/**
+ * The query of the three operation lists: `{?username,time_lower_bound,time_upper_bound,status}`.
+ * The seed gives no types; the bounds are taken as the seed's `timestamp` (seconds), inclusive,
+ * on the operation's creation time. Unknown parameters are refused.
+ */
+export const operationsQuery = z.strictObject({
+  username: username.optional(),
+  time_lower_bound: queryNumber('time_lower_bound').optional(),
+  time_upper_bound: queryNumber('time_upper_bound').optional(),
+  status: operationStatus.optional(),
+});
+export type OperationsQuery = z.infer<typeof operationsQuery>;
+
+// Appliance tasks: the task, its state (get and set) ------------------------------------------
+
+/**
+ * appliance_upgrade_task. Required: operation_id, target_version, reboot, current_version (the
+ * seed does not require `serial` here, unlike the downgrade and reboot tasks).
+ */
 export const applianceUpgradeTask = z.looseObject({
   operation_id: z.string(),
   serial: serial.optional(),
@@ -104,9 +274,58 @@ export const applianceUpgradeTask = z.looseObject({
 });
 export type ApplianceUpgradeTask = z.infer<typeof applianceUpgradeTask>;
 
+/** appliance_downgrade_task: as the upgrade task with `downgrade_time`; `serial` required. */
+export const applianceDowngradeTask = applianceUpgradeTask.omit({ upgrade_time: true }).extend({ serial, downgrade_time: scheduledTime.optional() });
+export type ApplianceDowngradeTask = z.infer<typeof applianceDowngradeTask>;
+
+/** appliance_reboot_task. Required: operation_id, serial. */
+export const applianceRebootTask = z.looseObject({
+  operation_id: z.string(),
+  serial,
+  switch_partition: z.boolean().optional(),
+  reboot_time: scheduledTime.optional(),
+  task_start_time: scheduledTime.optional(),
+  /**
+   * The seed: "whether the reboot task should be enabled for execution … false if the reboot is
+   * linked to an upgrade and the upgrade is not completed yet".
+   */
+  deferred: z.boolean().optional(),
+  hostname: z.string().optional(),
+});
+export type ApplianceRebootTask = z.infer<typeof applianceRebootTask>;
+
+/**
+ * appliance_{upgrade,downgrade,reboot}_task_state as answered: required status and stage (each
+ * kind its own stages); `operation_id` and `serial` are Read-only and optional.
+ */
+export const applianceUpgradeTaskState = z.looseObject({
+  operation_id: z.string().optional(),
+  serial: serial.optional(),
+  status: applianceTaskStatus,
+  stage: applianceUpgradeTaskStage,
+});
+export type ApplianceUpgradeTaskState = z.infer<typeof applianceUpgradeTaskState>;
+export const applianceDowngradeTaskState = applianceUpgradeTaskState.extend({ stage: applianceDowngradeTaskStage });
+export type ApplianceDowngradeTaskState = z.infer<typeof applianceDowngradeTaskState>;
+export const applianceRebootTaskState = applianceUpgradeTaskState.extend({ stage: applianceRebootTaskStage });
+export type ApplianceRebootTaskState = z.infer<typeof applianceRebootTaskState>;
+
+/** The body of a task state `set` (PUT): status and stage; the Read-only operation_id and serial are refused (the path names the task). */
+export const applianceUpgradeTaskStateSetRequest = applianceUpgradeTaskState.extend({ operation_id: readOnly('operation_id'), serial: readOnly('serial') });
+export type ApplianceUpgradeTaskStateSetRequest = z.infer<typeof applianceUpgradeTaskStateSetRequest>;
+export const applianceDowngradeTaskStateSetRequest = applianceDowngradeTaskState.extend({ operation_id: readOnly('operation_id'), serial: readOnly('serial') });
+export type ApplianceDowngradeTaskStateSetRequest = z.infer<typeof applianceDowngradeTaskStateSetRequest>;
+export const applianceRebootTaskStateSetRequest = applianceRebootTaskState.extend({ operation_id: readOnly('operation_id'), serial: readOnly('serial') });
+export type ApplianceRebootTaskStateSetRequest = z.infer<typeof applianceRebootTaskStateSetRequest>;
+
+// Images and image repositories ----------------------------------------------------------------
+
 export const IMAGE_REPOSITORIES = ['customer', 'riverbed'] as const;
 export const imageRepository = z.enum(IMAGE_REPOSITORIES);
 export type ImageRepository = z.infer<typeof imageRepository>;
+/** image_repositories: the unmodifiable list of repositories. */
+export const imageRepositories = z.array(imageRepository);
+export type ImageRepositories = z.infer<typeof imageRepositories>;
 
 export const IMAGE_SOURCES = ['local', 'customer_url', 'riverbed'] as const;
 export const imageSource = z.enum(IMAGE_SOURCES);
@@ -115,7 +334,11 @@ export type ImageSource = z.infer<typeof imageSource>;
 /** Which repository each source belongs to (a source is in exactly one repository). */
 export const REPOSITORY_OF_SOURCE: Record<ImageSource, ImageRepository> = { local: 'customer', customer_url: 'customer', riverbed: 'riverbed' };
 
-/** Properties that uniquely identify an image. `source_version` is required for a delta image. */
+/**
+ * Properties that uniquely identify an image. Required: product_code, arch, target_version, delta.
+ * The seed's source_version is "the source version (if delta image is true)": a delta image
+ * without one is refused (a full image may carry one; it is kept).
+ */
 export const imageDefinition = z
   .looseObject({
     product_code: productCode,
@@ -127,17 +350,21 @@ export const imageDefinition = z
   .refine((d) => !d.delta || d.source_version !== undefined, { message: 'a delta image needs a source_version', path: ['source_version'] });
 export type ImageDefinition = z.infer<typeof imageDefinition>;
 
+/** A Riverbed software image (`id` is Read-only; the object is only ever answered). */
 export const image = z.looseObject({
   id: z.string().min(1),
   image_definition: imageDefinition,
   image_sources: z.array(imageSource),
 });
 export type Image = z.infer<typeof image>;
+/** images: every available image. */
 export const images = z.array(image);
+export type Images = z.infer<typeof images>;
+/** The query of `images{?product_code}`. */
+export const imagesQuery = z.strictObject({ product_code: productCode.optional() });
+export type ImagesQuery = z.infer<typeof imagesQuery>;
 
-export const imageRepositories = z.array(imageRepository);
-
-/** An image uploaded to (hosted on) this service. */
+/** An image uploaded to (hosted on) this service. Required: id (Read-only), image_definition, modification_time. */
 export const locallyHostedImage = z.looseObject({
   id: z.string().min(1),
   image_definition: imageDefinition,
@@ -145,10 +372,15 @@ export const locallyHostedImage = z.looseObject({
 });
 export type LocallyHostedImage = z.infer<typeof locallyHostedImage>;
 export const locallyHostedImages = z.array(locallyHostedImage);
-/** Upload: a URL (a file URL when the file was put on this host) to fetch the image from. */
-export const locallyHostedImageUpload = z.looseObject({ url: z.string().min(1).optional() });
+export type LocallyHostedImages = z.infer<typeof locallyHostedImages>;
+/**
+ * locally_hosted_images `upload` request: `{ url, <prop> }`, url optional (a file URL when the file
+ * was put on this host). The resulting image's `id` is Read-only, so a request naming one is refused.
+ */
+export const locallyHostedImageUpload = z.looseObject({ id: readOnly('id'), url: z.string().min(1).optional() });
+export type LocallyHostedImageUpload = z.infer<typeof locallyHostedImageUpload>;
 
-/** An image the customer hosts at a URL of their own. */
+/** An image the customer hosts at a URL of their own. Required: id, image_definition, url, registration_time (a number, as the seed types it). */
 export const customerUrlHostedImage = z.looseObject({
   id: z.string().min(1),
   image_definition: imageDefinition,
@@ -157,9 +389,12 @@ export const customerUrlHostedImage = z.looseObject({
 });
 export type CustomerUrlHostedImage = z.infer<typeof customerUrlHostedImage>;
 export const customerUrlHostedImages = z.array(customerUrlHostedImage);
+export type CustomerUrlHostedImages = z.infer<typeof customerUrlHostedImages>;
+/** customer_url_hosted_images `register` request: `{ url, <prop> }`, url optional in the seed. */
 export const customerUrlHostedImageRegister = z.looseObject({ url: z.string().min(1).optional() });
+export type CustomerUrlHostedImageRegister = z.infer<typeof customerUrlHostedImageRegister>;
 
-/** An image hosted by Riverbed Support, with the versions it supports upgrading from. */
+/** An image hosted by Riverbed Support, with the versions it supports upgrading from. Required: image_definition, url, source_versions (`id` is optional here). */
 export const riverbedHostedImage = z.looseObject({
   id: z.string().min(1).optional(),
   image_definition: imageDefinition,
@@ -168,9 +403,15 @@ export const riverbedHostedImage = z.looseObject({
 });
 export type RiverbedHostedImage = z.infer<typeof riverbedHostedImage>;
 export const riverbedHostedImages = z.array(riverbedHostedImage);
+export type RiverbedHostedImages = z.infer<typeof riverbedHostedImages>;
 
-export const connectedProductCodes = z.array(productCode);
+// Appliances, connected product codes, versions ------------------------------------------------
 
+/** The product codes currently connected: "a collection of unique product codes", so a repeat is refused. */
+export const connectedProductCodes = z.array(productCode).refine((codes) => new Set(codes).size === codes.length, { message: 'product codes must be unique' });
+export type ConnectedProductCodes = z.infer<typeof connectedProductCodes>;
+
+/** Information about an appliance. Required: product_code, serial, connected. */
 export const appliance = z.looseObject({
   product_code: productCode,
   arch: arch.optional(),
@@ -187,6 +428,19 @@ export const appliance = z.looseObject({
 });
 export type Appliance = z.infer<typeof appliance>;
 export const appliances = z.array(appliance);
+export type Appliances = z.infer<typeof appliances>;
+
+/** upgradeable_versions and downgradeable_versions items: product_code and version (both required). */
+export const productVersion = z.looseObject({ product_code: productCode, version });
+export type ProductVersion = z.infer<typeof productVersion>;
+export const productVersions = z.array(productVersion);
+export type ProductVersions = z.infer<typeof productVersions>;
+export const upgradeableVersions = productVersions;
+export type UpgradeableVersions = ProductVersions;
+export const downgradeableVersions = productVersions;
+export type DowngradeableVersions = ProductVersions;
+
+// Eligibility: upgradeable / downgradeable / rebootable appliances -----------------------------
 
 export const UPGRADE_EXCEPTION_CATEGORIES = ['unentitled', 'model_eol', 'read_only', 'disconnected', 'not_supported', 'no_i386_image', 'no_x86_64_image', 'operation_in_progress', 'same_or_newer_version'] as const;
 export const DOWNGRADE_EXCEPTION_CATEGORIES = ['read_only', 'disconnected', 'not_supported', 'not_previously_upgraded_to', 'no_i386_image', 'no_x86_64_image', 'operation_in_progress', 'same_or_older_version'] as const;
@@ -195,102 +449,40 @@ export type UpgradeExceptionCategory = (typeof UPGRADE_EXCEPTION_CATEGORIES)[num
 export type DowngradeExceptionCategory = (typeof DOWNGRADE_EXCEPTION_CATEGORIES)[number];
 export type RebootExceptionCategory = (typeof REBOOT_EXCEPTION_CATEGORIES)[number];
 
-const exceptions = (categories: readonly string[]) => z.looseObject(Object.fromEntries(categories.map((c) => [c, z.array(appliance).optional()])));
-export const upgradeableAppliances = z.looseObject({ upgradeable: z.array(appliance).optional(), exceptions: exceptions(UPGRADE_EXCEPTION_CATEGORIES).optional() });
-export const downgradeableAppliances = z.looseObject({ downgradeable: z.array(appliance).optional(), exceptions: exceptions(DOWNGRADE_EXCEPTION_CATEGORIES).optional() });
-export const rebootableAppliances = z.looseObject({ rebootable: z.array(appliance).optional(), exceptions: exceptions(REBOOT_EXCEPTION_CATEGORIES).optional() });
+type ExceptionsShape<C extends string> = { [K in C]: z.ZodOptional<z.ZodArray<typeof appliance>> };
+/**
+ * An `exceptions` object: one optional list of appliances per category, plus `<prop>`. The seed
+ * marks every category Optional except `not_supported` (and the downgrade's
+ * `not_previously_upgraded_to`), whose rows come after `<prop>` without any note; all are treated
+ * alike (optional), so a sparse answer that leaves out empty categories stays valid.
+ */
+function exceptionsOf<const C extends readonly string[]>(categories: C) {
+  const shape = Object.fromEntries(categories.map((c) => [c, z.array(appliance).optional()])) as ExceptionsShape<C[number]>;
+  return z.looseObject(shape);
+}
+export const upgradeExceptions = exceptionsOf(UPGRADE_EXCEPTION_CATEGORIES);
+export const downgradeExceptions = exceptionsOf(DOWNGRADE_EXCEPTION_CATEGORIES);
+export const rebootExceptions = exceptionsOf(REBOOT_EXCEPTION_CATEGORIES);
+
+/** upgradeable_appliances, downgradeable_appliances, rebootable_appliances: every property optional, as the seed marks them. */
+export const upgradeableAppliances = z.looseObject({ upgradeable: z.array(appliance).optional(), exceptions: upgradeExceptions.optional() });
+export const downgradeableAppliances = z.looseObject({ downgradeable: z.array(appliance).optional(), exceptions: downgradeExceptions.optional() });
+export const rebootableAppliances = z.looseObject({ rebootable: z.array(appliance).optional(), exceptions: rebootExceptions.optional() });
+/** What the schemas accept (every part optional). */
+export type UpgradeableAppliancesResource = z.infer<typeof upgradeableAppliances>;
+export type DowngradeableAppliancesResource = z.infer<typeof downgradeableAppliances>;
+export type RebootableAppliancesResource = z.infer<typeof rebootableAppliances>;
+/** What this service answers (domain/eligibility.ts): the list and every category always present. */
 export type UpgradeableAppliances = { upgradeable: Appliance[]; exceptions: Record<UpgradeExceptionCategory, Appliance[]> };
 export type DowngradeableAppliances = { downgradeable: Appliance[]; exceptions: Record<DowngradeExceptionCategory, Appliance[]> };
 export type RebootableAppliances = { rebootable: Appliance[]; exceptions: Record<RebootExceptionCategory, Appliance[]> };
 
-/** upgradeable_versions and downgradeable_versions items. */
-export const productVersion = z.looseObject({ product_code: productCode, version });
-export type ProductVersion = z.infer<typeof productVersion>;
-export const productVersions = z.array(productVersion);
+// Service logging ------------------------------------------------------------------------------
 
-export const DOWNGRADE_TASK_STAGES = ['waiting', 'initiating', 'downloading', 'installing', 'completed', 'failed', 'cancelled'] as const;
-export const applianceDowngradeTaskStage = z.enum(DOWNGRADE_TASK_STAGES);
-export const REBOOT_TASK_STAGES = ['waiting', 'initiating', 'rebooting', 'reboot_wait', 'completed', 'failed', 'cancelled'] as const;
-export const applianceRebootTaskStage = z.enum(REBOOT_TASK_STAGES);
-
-const readOnly = (field: string) => z.never({ error: `${field} is read-only` }).optional();
-
-/** The downgrade operation as a client submits it (read-only fields refused). */
-export const downgradeOperationRequest = z.looseObject({
-  id: readOnly('id'),
-  create_time: readOnly('create_time'),
-  status: readOnly('status'),
-  username: z.string().min(1).optional(),
-  product_code: productCode,
-  downgrade_time: scheduledTime.optional(),
-  target_version: version,
-  reboot: z.boolean(),
-  reboot_time: scheduledTime.optional(),
-  esxi_force: z.boolean().optional(),
-  comment: z.string(),
-  reboot_id: readOnly('reboot_id'),
-  appliances: z.array(serial).min(1, 'at least one appliance serial is required'),
-});
-export const downgradeOperation = downgradeOperationRequest.extend({
-  id: z.string(),
-  username: z.string(),
-  create_time: z.string(),
-  status: operationStatus,
-  reboot_id: z.number().optional(),
-});
-export type DowngradeOperation = z.infer<typeof downgradeOperation>;
-
-/** The reboot operation as a client submits it; `upgrade_id` / `downgrade_id` are set by the service. */
-export const rebootOperationRequest = z.looseObject({
-  id: readOnly('id'),
-  create_time: readOnly('create_time'),
-  status: readOnly('status'),
-  username: z.string().min(1).optional(),
-  switch_partition: z.boolean().optional(),
-  reboot_time: scheduledTime.optional(),
-  comment: z.string(),
-  upgrade_id: readOnly('upgrade_id'),
-  downgrade_id: readOnly('downgrade_id'),
-  appliances: z.array(serial).min(1, 'at least one appliance serial is required'),
-});
-export const rebootOperation = rebootOperationRequest.extend({
-  id: z.string(),
-  username: z.string(),
-  create_time: z.string(),
-  status: operationStatus,
-  upgrade_id: z.string().optional(),
-  downgrade_id: z.string().optional(),
-});
-export type RebootOperation = z.infer<typeof rebootOperation>;
-
-/** upgrade_operation_log, downgrade_operation_log, reboot_operation_log. */
-export const operationLog = z.looseObject({ operation_id: z.string().optional(), log: z.array(logEntry) });
-/** appliance_{upgrade,downgrade,reboot}_task_log. */
-export const applianceTaskLog = z.looseObject({ operation_id: z.string().optional(), serial: serial.optional(), log: z.array(logEntry) });
-
-export const applianceDowngradeTask = applianceUpgradeTask.omit({ upgrade_time: true }).extend({ serial, downgrade_time: scheduledTime.optional() });
-export type ApplianceDowngradeTask = z.infer<typeof applianceDowngradeTask>;
-export const applianceDowngradeTaskState = applianceUpgradeTaskState.extend({ stage: applianceDowngradeTaskStage });
-
-export const applianceRebootTask = z.looseObject({
-  operation_id: z.string(),
-  serial,
-  switch_partition: z.boolean().optional(),
-  reboot_time: scheduledTime.optional(),
-  task_start_time: scheduledTime.optional(),
-  /**
-   * The seed: "whether the reboot task should be enabled for execution … false if the reboot is
-   * linked to an upgrade and the upgrade is not completed yet".
-   */
-  deferred: z.boolean().optional(),
-  hostname: z.string().optional(),
-});
-export type ApplianceRebootTask = z.infer<typeof applianceRebootTask>;
-export const applianceRebootTaskState = applianceUpgradeTaskState.extend({ stage: applianceRebootTaskStage });
-
+/** logging_level: the severities of the service's own logs (no emerg or alert, unlike log_entry). */
 export const LOGGING_LEVELS = ['crit', 'err', 'warning', 'notice', 'info', 'debug'] as const;
 export const loggingLevel = z.enum(LOGGING_LEVELS);
 export type LoggingLevel = z.infer<typeof loggingLevel>;
+/** logging: get answers it, set (PUT) takes and answers it. Required: level. */
 export const logging = z.looseObject({ level: loggingLevel });
-
-export const username = z.string();
+export type Logging = z.infer<typeof logging>;
