@@ -12,7 +12,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { downgradeableVersions, downgradeEligibility, rebootEligibility, upgradeableVersions, upgradeEligibility } from '../domain/eligibility';
 import type { Logger } from '../domain/logging';
-import { customerUrlHostedImageRegister, imageDefinition, IMAGE_REPOSITORIES, locallyHostedImageUpload, productCode as productCodeSchema, type Appliance, type ProductCode } from '../domain/scc';
+import { customerUrlHostedImageRegister, imagesQuery, imageDefinition, IMAGE_REPOSITORIES, locallyHostedImageUpload, productCode as productCodeSchema, type Appliance, type ProductCode } from '../domain/scc';
 import { ImageIndex, type AvailableImage } from '../domain/upgrade-path';
 import type { FleetStore, ImageSource, StoredImage } from '../store/fleet-store';
 import type { Permission } from './auth';
@@ -25,7 +25,6 @@ export interface ImageRouteOptions {
   parse: <T extends z.ZodType>(schema: T, value: unknown, prefix?: string) => z.output<T>;
 }
 
-const productQuery = z.strictObject({ product_code: productCodeSchema.optional() });
 
 /** The seed's `image`: the stored image with the source it came from. */
 const asImage = ({ source, image }: StoredImage) => ({ ...image, image_sources: [source] });
@@ -44,7 +43,7 @@ export async function sccImageRoutes(app: FastifyInstance, { store, logger, requ
 
   app.get('/images', async (request) => {
     require(request, 'read');
-    const { product_code } = parse(productQuery, request.query);
+    const { product_code } = parse(imagesQuery, request.query);
     return (await store.listImages(product_code ? { product_code } : {})).map(asImage);
   });
 

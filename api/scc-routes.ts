@@ -9,7 +9,18 @@ import { z } from 'zod';
 import { cancelApplianceTask, cancelOperation, createOperation, InvalidRequestError, OperationNotFoundError, TaskNotFoundError, type CreatedOperation } from '../client/operations';
 import type { Logger } from '../domain/logging';
 import { createdMessage, OPERATION_KINDS, taskFields, type OperationKind } from '../domain/operation';
-import { APPLIANCE_TASK_STATUSES, DOWNGRADE_TASK_STAGES, logEntry, OPERATION_STATUSES, PRODUCT_CODES, REBOOT_TASK_STAGES, serial as serialSchema, UPGRADE_TASK_STAGES, logging, type LoggingLevel, type ProductCode } from '../domain/scc';
+import {
+  applianceDowngradeTaskStateSetRequest,
+  applianceRebootTaskStateSetRequest,
+  applianceUpgradeTaskStateSetRequest,
+  logEntry,
+  logging,
+  operationsQuery,
+  PRODUCT_CODES,
+  serial as serialSchema,
+  type LoggingLevel,
+  type ProductCode,
+} from '../domain/scc';
 import type { FleetStore } from '../store/fleet-store';
 import type { Permission } from './auth';
 import { badRequest, notFound } from './errors';
@@ -37,25 +48,14 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, prefix = ''): z.o
   return result.data;
 }
 
-const listQuery = z.strictObject({
-  username: z.string().optional(),
-  status: z.enum(OPERATION_STATUSES).optional(),
-  time_lower_bound: z.coerce.number().nonnegative().optional(),
-  time_upper_bound: z.coerce.number().nonnegative().optional(),
-});
 const taskParams = z.object({ id: z.string(), serial: serialSchema });
 
-/** The stages an appliance task of each kind goes through (the seed's three stage enums). */
-const TASK_STAGES: Record<OperationKind, readonly [string, ...string[]]> = { upgrade: UPGRADE_TASK_STAGES, downgrade: DOWNGRADE_TASK_STAGES, reboot: REBOOT_TASK_STAGES };
-
-/** Setting a task's state: status and stage; the path names the task, so the body may not. */
-const taskStateUpdate = (kind: OperationKind) =>
-  z.looseObject({
-    operation_id: z.never({ error: 'operation_id is read-only' }).optional(),
-    serial: z.never({ error: 'serial is read-only' }).optional(),
-    status: z.enum(APPLIANCE_TASK_STATUSES),
-    stage: z.enum(TASK_STAGES[kind]),
-  });
+/** The body of a task state `set`, per kind (the seed's three stage enums). */
+const TASK_STATE_SET: Record<OperationKind, z.ZodType<{ status: string; stage: string }>> = {
+  upgrade: applianceUpgradeTaskStateSetRequest,
+  downgrade: applianceDowngradeTaskStateSetRequest,
+  reboot: applianceRebootTaskStateSetRequest,
+};
 
 export async function sccRoutes(app: FastifyInstance, options: SccOptions): Promise<void> {
   const { client, store, logger, taskQueue, require } = options;
@@ -83,7 +83,7 @@ export async function sccRoutes(app: FastifyInstance, options: SccOptions): Prom
 
     app.get(path, async (request) => {
       require(request, 'read');
-      const query = parse(listQuery, request.query);
+      const query = parse(operationsQuery, request.query);
       return store.listOperations(kind, {
         ...(query.username !== undefined ? { username: query.username } : {}),
         ...(query.status !== undefined ? { status: query.status } : {}),
@@ -162,7 +162,7 @@ export async function sccRoutes(app: FastifyInstance, options: SccOptions): Prom
     app.put(`${path}/:id/appliances/:serial/state`, async (request) => {
       require(request, 'internal');
       const { id, serial } = parse(taskParams, request.params);
-      const body = parse(taskStateUpdate(kind), request.body);
+      const body = parse(TASK_STATE_SET[kind], request.body);
       await existingTask(id, serial);
       const task = await store.updateTask(id, serial, body);
       return { operation_id: id, serial, status: task!.status, stage: task!.stage };

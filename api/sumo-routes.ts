@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { collectorTargets, createCollectorUpgrade, CollectorUpgradeError } from '../client/collector-upgrades';
 import type { Logger } from '../domain/logging';
-import { createUpgradeTaskRequest, upgradableCollectorsQuery } from '../domain/sumo';
+import { createUpgradeTaskRequest, upgradableCollectorsQuery, upgradeTaskIdParam } from '../domain/sumo';
 import type { CollectorRecord, FleetStore } from '../store/fleet-store';
 import type { Permission } from './auth';
 import { ApiError } from './errors';
@@ -55,7 +55,6 @@ const sumoError = (status: number, code: string, message: string): ApiError => n
 /** Extension of the create request: the task's time limit in seconds (default 1800, the seed's 30 minutes). */
 const timeoutSeconds = z.number({ error: 'timeoutSeconds must be a number' }).positive('timeoutSeconds must be positive').max(86_400, 'timeoutSeconds must be at most 86400').optional();
 
-const TASK_ID = /^\d{1,15}$/;
 
 /** The seed's sample collector: its fields as stored, with the `sources` link. */
 function collectorView(collector: CollectorRecord): CollectorRecord {
@@ -105,7 +104,8 @@ export async function sumoRoutes(app: FastifyInstance, { client, store, logger, 
     require(request, 'read');
     const { upgradeTaskID } = request.params;
     // Task ids are longs: anything else names no task (404, as for an unknown id).
-    const task = TASK_ID.test(upgradeTaskID) ? await store.getCollectorUpgradeTask(Number(upgradeTaskID)) : undefined;
+    const taskId = upgradeTaskIdParam.safeParse(upgradeTaskID);
+    const task = taskId.success ? await store.getCollectorUpgradeTask(taskId.data) : undefined;
     if (!task) throw sumoError(404, 'notfound', `upgrade task ${upgradeTaskID.slice(0, 40)} was not found`);
     // The seed's field table says requestedTime, its sample requestTime: both carry the same instant.
     return { upgrade: { id: task.id, collectorId: task.collectorId, toVersion: task.toVersion, requestTime: task.requestTime, requestedTime: task.requestTime, status: task.status, message: task.message } };
