@@ -15,7 +15,8 @@ export async function applianceRebootTask(input: ApplianceRebootTaskInput): Prom
   const state: ApplianceTaskOutcome = { serial, status: 'scheduled', stage: 'waiting' };
   setHandler(applianceTaskStateQuery, () => state);
 
-  const { enter } = taskRecorder<RebootStage>(operationId, state);
+  const recorder = taskRecorder<RebootStage>(operationId, state);
+  const { enter } = recorder;
   const call = { operationId, serial };
 
   async function runStages(): Promise<void> {
@@ -41,14 +42,6 @@ export async function applianceRebootTask(input: ApplianceRebootTaskInput): Prom
     await enter('successful', 'completed', `reboot completed: running ${after.running_version.version_id}`, 'notice');
   }
 
-  await runTask(
-    {
-      ...(input.startAtMs !== undefined ? { startAtMs: input.startAtMs } : {}),
-      taskTimeoutMs: input.taskTimeoutMs,
-      stage: () => state.stage,
-      end: (status, message) => enter(status, status, message, status === 'failed' ? 'err' : 'warning'),
-    },
-    runStages,
-  );
+  await runTask(input, state, recorder, runStages);
   return state;
 }

@@ -16,7 +16,8 @@ export async function applianceUpgradeTask(input: ApplianceUpgradeTaskInput): Pr
   const state: ApplianceTaskOutcome = { serial, status: 'scheduled', stage: 'waiting' };
   setHandler(applianceTaskStateQuery, () => state);
 
-  const { enter, log } = taskRecorder<ApplianceUpgradeTaskStage>(operationId, state);
+  const recorder = taskRecorder<ApplianceUpgradeTaskStage>(operationId, state);
+  const { enter, log } = recorder;
   const call = { operationId, serial };
   const key = (step: string): string => `${workflowInfo().workflowId}:${step}:${target_version.version_id}`;
 
@@ -57,14 +58,6 @@ export async function applianceUpgradeTask(input: ApplianceUpgradeTaskInput): Pr
     await enter('successful', 'completed', `${kind} to ${target_version.version_id} completed`, 'notice');
   }
 
-  await runTask(
-    {
-      ...(input.startAtMs !== undefined ? { startAtMs: input.startAtMs } : {}),
-      taskTimeoutMs: input.taskTimeoutMs,
-      stage: () => state.stage,
-      end: (status, message) => enter(status, status, message, status === 'failed' ? 'err' : 'warning'),
-    },
-    runStages,
-  );
+  await runTask(input, state, recorder, runStages);
   return state;
 }

@@ -48,6 +48,8 @@ export function failureMessage(err: unknown): string {
  * How a task tells the world where it is: its query state, its search attributes (Web UI, CLI)
  * and the store, each stage change with a log line.
  */
+export type TaskRecorder<Stage extends string> = ReturnType<typeof taskRecorder<Stage>>;
+
 export function taskRecorder<Stage extends string>(operationId: string, state: ApplianceTaskOutcome) {
   const { serial } = state;
   return {
@@ -68,27 +70,24 @@ export function taskRecorder<Stage extends string>(operationId: string, state: A
   };
 }
 
-export interface TaskLifecycle {
+export interface TaskTiming {
   startAtMs?: number;
   taskTimeoutMs: number;
-  /** The stage the task is in, for the timeout and cancellation messages. */
-  stage(): string;
-  /** Records the final `failed` or `cancelled` state with its message. */
-  end(status: 'failed' | 'cancelled', message: string): Promise<void>;
 }
 
 /**
  * Waits for the task's start instant, then runs its stages; when they have not finished within the
  * time limit they are cancelled and the task fails saying so. A failure or cancellation is
- * recorded as the task's final state.
+ * recorded, through the task's recorder, as its final state.
  */
-export async function runTask(lifecycle: TaskLifecycle, stages: () => Promise<void>): Promise<void> {
+export async function runTask(timing: TaskTiming, state: ApplianceTaskOutcome, recorder: { enter: TaskRecorder<'failed' | 'cancelled'>['enter'] }, stages: () => Promise<void>): Promise<void> {
+  const end = (status: 'failed' | 'cancelled', message: string): Promise<void> => recorder.enter(status, status, message, status === 'failed' ? 'err' : 'warning');
   try {
-    if (lifecycle.startAtMs !== undefined && lifecycle.startAtMs > Date.now()) await sleep(lifecycle.startAtMs - Date.now());
+    if (timing.startAtMs !== undefined && timing.startAtMs > Date.now()) await sleep(timing.startAtMs - Date.now());
     let timedOut = false;
     await CancellationScope.cancellable(async () => {
       const scope = CancellationScope.current();
-      const limit = sleep(lifecycle.taskTimeoutMs).then(() => {
+      const limit = sleep(timing.taskTimeoutMs).then(() => {
         timedOut = true;
         scope.cancel();
       });
@@ -96,7 +95,7 @@ export async function runTask(lifecycle: TaskLifecycle, stages: () => Promise<vo
       try {
         await stages();
       } catch (err) {
-        if (timedOut) throw new TaskFailed(`task did not finish within ${formatDuration(lifecycle.taskTimeoutMs)} (timed out in stage ${lifecycle.stage()})`);
+        if (timedOut) throw new TaskFailed(`task did not finish within ${formatDuration(timing.taskTimeoutMs)} (timed out in stage ${state.stage})`);
         throw err;
       } finally {
         scope.cancel();
@@ -105,9 +104,9 @@ export async function runTask(lifecycle: TaskLifecycle, stages: () => Promise<vo
   } catch (err) {
     // The final record must land even when the task itself was cancelled.
     await CancellationScope.nonCancellable(async () => {
-      if (err instanceof TaskFailed) await lifecycle.end('failed', err.message);
-      else if (isCancellation(err)) await lifecycle.end('cancelled', `cancelled in stage ${lifecycle.stage()}`);
-      else await lifecycle.end('failed', failureMessage(err));
+      if (err instanceof TaskFailed) await end('failed', err.message);
+      else if (isCancellation(err)) await end('cancelled', `cancelled in stage ${state.stage}`);
+      else await end('failed', failureMessage(err));
     });
   }
 }
