@@ -12,18 +12,7 @@ import { parseArgs } from 'node:util';
 import { downgradeableVersions, downgradeEligibility, rebootEligibility, upgradeableVersions, upgradeEligibility } from '../domain/eligibility';
 import type { Appliance, Arch, ImageRepository, ProductCode } from '../domain/scc';
 import { ImageIndex, type AvailableImage } from '../domain/upgrade-path';
-
-/** Mulberry32: a small seeded generator, so every run measures the same fleet. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../simulator/fleet';
 
 const NUMBERS = ['9.8.0', '9.8.1', '9.10.0', '9.10.1', '9.10.1a', '9.12.0', '9.12.1', '9.12.1a', '9.12.2', '9.14.0', '9.14.0a', '9.14.1', '9.14.2', '9.14.2a', '9.16.0', '9.16.1'];
 const VERSIONS = NUMBERS.map((n, i) => `${n}-${100 + i}`);
@@ -60,7 +49,7 @@ function images(): AvailableImage[] {
 }
 
 function fleet(count: number): { appliances: Appliance[]; previous: Map<string, Set<string>>; inProgress: Set<string> } {
-  const rand = random(20240116);
+  const rand = seededRandom(20240116);
   const appliances: Appliance[] = [];
   const previous = new Map<string, Set<string>>();
   const inProgress = new Set<string>();
