@@ -1,4 +1,5 @@
-/** Real servers for the tests: the Temporal dev server, the Java time-skipping server, the simulator process. */
+/** Real servers for the tests: the Temporal dev server, the Java time-skipping server, the simulator process, the API on a socket. */
+import type { FastifyInstance } from 'fastify';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -84,4 +85,11 @@ export async function startSimulator(options: { appliances: number; speed: numbe
         proc.kill('SIGTERM');
       }),
   };
+}
+
+/** Starts an API on a free loopback port; answers its base URL. */
+export async function listenOnLoopback(app: FastifyInstance): Promise<string> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 }

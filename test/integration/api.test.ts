@@ -4,7 +4,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { createApi } from '../../api/server';
 import { createLogger } from '../../domain/logging';
-import { startDevServer } from '../helpers/servers';
+import { listenOnLoopback, startDevServer } from '../helpers/servers';
 
 let env: TestWorkflowEnvironment;
 let app: FastifyInstance;
@@ -13,9 +13,7 @@ let base: string;
 beforeAll(async () => {
   env = await startDevServer();
   app = createApi({ client: env.client, logger: createLogger('test-api', 'silent') });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  base = await listenOnLoopback(app);
 });
 afterAll(async () => {
   await app?.close();
@@ -31,10 +29,9 @@ test('health reports ok while Temporal answers', async () => {
 test('health reports 503 when Temporal is unreachable', async () => {
   const dead = new Client({ connection: Connection.lazy({ address: '127.0.0.1:9', connectTimeout: 500 }) });
   const api = createApi({ client: dead, logger: createLogger('test-api', 'silent') });
-  await api.listen({ host: '127.0.0.1', port: 0 });
+  const url = await listenOnLoopback(api);
   try {
-    const address = api.server.address();
-    const res = await fetch(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/health`);
+    const res = await fetch(`${url}/health`);
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({ status: 'degraded', temporal: 'unreachable' });
   } finally {

@@ -9,6 +9,7 @@ import { ensureRiverbedCatalog, RIVERBED_CATALOG_VERSIONS } from '../../api/boot
 import { createApi } from '../../api/server';
 import { runInventoryRefresh } from '../../client/inventory';
 import { createLogger } from '../../domain/logging';
+import { listenOnLoopback } from '../helpers/servers';
 import { startStack, type Stack } from '../helpers/stack';
 
 const taskQueue = 'integration-scc-api';
@@ -30,9 +31,7 @@ beforeAll(async () => {
   await runInventoryRefresh(stack.env.client, taskQueue);
   await ensureRiverbedCatalog(stack.store, 'http://images.test.invalid');
   app = createApi({ client: stack.env.client, logger: createLogger('test-api', 'silent'), store: stack.store, taskQueue });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  base = await listenOnLoopback(app);
 });
 afterAll(async () => {
   await app?.close();

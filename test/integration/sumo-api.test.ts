@@ -14,6 +14,7 @@ import { createApi } from '../../api/server';
 import { collectorUpgradeWorkflowId, syncCollectors } from '../../client/collector-upgrades';
 import { createLogger } from '../../domain/logging';
 import { COLLECTOR_BUILDS } from '../../simulator/fleet';
+import { listenOnLoopback } from '../helpers/servers';
 import { startStack, type Stack } from '../helpers/stack';
 
 const taskQueue = 'integration-sumo-api';
@@ -69,9 +70,7 @@ beforeAll(async () => {
   await Promise.all([putAccessKey(stack.store, 'operator', KEYS.operator, 'operator'), putAccessKey(stack.store, 'reader', KEYS.reader, 'read_only')]);
   await syncCollectors(stack.devices, stack.store);
   app = createApi({ client: stack.env.client, logger: createLogger('test-api', 'silent'), store: stack.store, taskQueue });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  base = await listenOnLoopback(app);
 });
 afterAll(async () => {
   await app?.close();
