@@ -4,7 +4,7 @@
  * operation id and serial.
  */
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import type { DeviceInfo, DeviceJob, InstallRequest, RebootRequest, StageImageRequest } from '../domain/device-api';
+import type { DeviceInfo, DeviceJob, InstallRequest, PatchRequest, RebootRequest, StageImageRequest } from '../domain/device-api';
 import type { Logger } from '../domain/logging';
 import type { Arch, ProductCode, Version } from '../domain/scc';
 import { DeviceClient, DeviceError } from './device-client';
@@ -68,7 +68,10 @@ export function createDeviceActivities({ client, imageBaseUrl, logger }: DeviceA
       }
     },
 
-    /** The image that takes an appliance to the target version, from the vendor-hosted repository. */
+    /**
+     * The full image of the target at FLEET_IMAGE_BASE_URL. Only tasks started before image plans
+     * (activities/image-activities.ts) call this; it stays while such tasks may still be running.
+     */
     async resolveUpgradeImage(input: ResolveImageInput): Promise<StageImageRequest> {
       const url = `${imageBaseUrl.replace(/\/+$/, '')}/${input.product_code}/${input.arch}/${encodeURIComponent(input.target_version.version_id)}.img`;
       return { url, target_version: input.target_version, delta: false };
@@ -76,6 +79,10 @@ export function createDeviceActivities({ client, imageBaseUrl, logger }: DeviceA
 
     stageImage(input: MutatingCallInput<StageImageRequest>): Promise<DeviceJob> {
       return mutate('stage', input, () => client.stage(input.serial, input.request, input.idempotencyKey));
+    },
+
+    patchImage(input: MutatingCallInput<PatchRequest>): Promise<DeviceJob> {
+      return mutate('patch', input, () => client.patch(input.serial, input.request, input.idempotencyKey));
     },
 
     installImage(input: MutatingCallInput<InstallRequest>): Promise<DeviceJob> {

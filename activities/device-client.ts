@@ -19,6 +19,7 @@ import {
   type DeviceInfo,
   type DeviceJob,
   type InstallRequest,
+  type PatchRequest,
   type RebootRequest,
   type StageImageRequest,
 } from '../domain/device-api';
@@ -108,6 +109,10 @@ export class DeviceClient {
 
   stage(serial: string, request: StageImageRequest, idempotencyKey: string): Promise<DeviceJob> {
     return this.call(deviceJob, 'POST', `${DeviceClient.device(serial)}/stage`, { body: request, idempotencyKey });
+  }
+
+  patch(serial: string, request: PatchRequest, idempotencyKey: string): Promise<DeviceJob> {
+    return this.call(deviceJob, 'POST', `${DeviceClient.device(serial)}/patch`, { body: request, idempotencyKey });
   }
 
   install(serial: string, request: InstallRequest, idempotencyKey: string): Promise<DeviceJob> {

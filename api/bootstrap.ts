@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ARCHES, PRODUCT_CODES } from '../domain/scc';
-import type { FleetStore } from '../store/fleet-store';
+import { ARCHES, PRODUCT_CODES, type Version } from '../domain/scc';
+import type { FleetStore, StoredImage } from '../store/fleet-store';
 import { putAccessKey } from './auth';
 
 export type AdminBootstrap = { source: 'environment'; accessId: string } | { source: 'generated'; accessId: string; file: string } | { source: 'existing' };
@@ -29,31 +29,64 @@ export async function bootstrapAdmin(store: FleetStore, options: { accessId?: st
 
 /**
  * The Riverbed-hosted repository as this installation knows it: without a connection to Riverbed
- * Support, a catalog of the releases the demo fleet runs (every product code and arch), each full
- * image listing the older releases it upgrades from. Added only when the repository is empty.
+ * Support, a catalog of the releases the demo fleet runs and two newer ones, for every product code
+ * and arch. Each full image lists the releases it upgrades from: the older catalog releases, except
+ * that the newest (RIVERBED_TWO_HOP_VERSION) upgrades only from the one before it, so reaching it
+ * from older releases takes two images. Delta images lead from one release to the next
+ * (RIVERBED_DELTAS), so an appliance on 9.14.0 patches its way up. Added only when the
+ * repository is empty.
  */
-export const RIVERBED_CATALOG_VERSIONS = ['9.12.0-100', '9.12.1-100', '9.14.0-100', '9.16.0-100'] as const;
+export const RIVERBED_CATALOG_VERSIONS = ['9.12.0-100', '9.12.1-100', '9.14.0-100', '9.16.0-100', '9.18.0-100'] as const;
+export const RIVERBED_TWO_HOP_VERSION = '9.18.0-100';
+export const RIVERBED_DELTAS = [
+  ['9.14.0-100', '9.16.0-100'],
+  ['9.16.0-100', '9.18.0-100'],
+] as const;
 
-export async function ensureRiverbedCatalog(store: FleetStore, imageBaseUrl: string): Promise<number> {
-  if ((await store.listImages({ repository: 'riverbed' })).length > 0) return 0;
-  let added = 0;
+const versionOf = (version_id: string): Version => {
+  const [version_number, build_number] = version_id.split('-') as [string, string];
+  return { version_id, version_number, build_number };
+};
+
+/** The catalog's images (see RIVERBED_CATALOG_VERSIONS), their URLs under imageBaseUrl. */
+export function riverbedCatalog(imageBaseUrl: string): StoredImage[] {
+  const base = imageBaseUrl.replace(/\/+$/, '');
+  const images: StoredImage[] = [];
   for (const product_code of PRODUCT_CODES) {
     for (const arch of ARCHES) {
       for (const [i, version_id] of RIVERBED_CATALOG_VERSIONS.entries()) {
-        const [version_number, build_number] = version_id.split('-') as [string, string];
-        await store.addImage({
+        const sources = version_id === RIVERBED_TWO_HOP_VERSION ? [RIVERBED_CATALOG_VERSIONS[i - 1]!] : RIVERBED_CATALOG_VERSIONS.slice(0, i);
+        images.push({
           repository: 'riverbed',
           source: 'riverbed',
           image: {
             id: `riverbed-${product_code}-${arch}-${version_id}`,
-            image_definition: { product_code, arch, target_version: { version_id, version_number, build_number }, delta: false },
-            url: `${imageBaseUrl.replace(/\/+$/, '')}/${product_code}/${arch}/${version_id}.img`,
-            source_versions: RIVERBED_CATALOG_VERSIONS.slice(0, i).map((id) => ({ version_id: id })),
+            image_definition: { product_code, arch, target_version: versionOf(version_id), delta: false },
+            url: `${base}/${product_code}/${arch}/${version_id}.img`,
+            source_versions: sources.map((id) => ({ version_id: id })),
           },
         });
-        added++;
+      }
+      for (const [from, to] of RIVERBED_DELTAS) {
+        images.push({
+          repository: 'riverbed',
+          source: 'riverbed',
+          image: {
+            id: `riverbed-${product_code}-${arch}-${from}-to-${to}`,
+            image_definition: { product_code, arch, target_version: versionOf(to), delta: true, source_version: versionOf(from) },
+            url: `${base}/${product_code}/${arch}/${from}-to-${to}.delta`,
+            source_versions: [{ version_id: from }],
+          },
+        });
       }
     }
   }
-  return added;
+  return images;
+}
+
+export async function ensureRiverbedCatalog(store: FleetStore, imageBaseUrl: string): Promise<number> {
+  if ((await store.listImages({ repository: 'riverbed' })).length > 0) return 0;
+  const images = riverbedCatalog(imageBaseUrl);
+  for (const image of images) await store.addImage(image);
+  return images.length;
 }

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { downgradeableVersions, downgradeEligibility, rebootEligibility, upgradeableVersions, upgradeEligibility } from '../domain/eligibility';
 import type { Logger } from '../domain/logging';
 import { customerUrlHostedImageRegister, imagesQuery, imageDefinition, IMAGE_REPOSITORIES, locallyHostedImageUpload, productCode as productCodeSchema, type Appliance, type ProductCode } from '../domain/scc';
-import { ImageIndex, type AvailableImage } from '../domain/upgrade-path';
+import { fleetFacts as readFleetFacts } from '../store/fleet-facts';
 import type { FleetStore, ImageSource, StoredImage } from '../store/fleet-store';
 import type { Permission } from './auth';
 import { notFound } from './errors';
@@ -32,12 +32,7 @@ const asImage = ({ source, image }: StoredImage) => ({ ...image, image_sources: 
 export async function sccImageRoutes(app: FastifyInstance, { store, logger, require, parse }: ImageRouteOptions): Promise<void> {
   const productCodeOf = (value: string): ProductCode => parse(productCodeSchema, value, 'product_code');
 
-  /** What eligibility needs, read once per request. */
-  async function fleetFacts(productCode: ProductCode) {
-    const [appliances, stored, inProgress] = await Promise.all([store.listAppliances({ product_code: productCode }), store.listImages({ product_code: productCode }), store.serialsWithTaskInProgress()]);
-    const images: AvailableImage[] = stored.map(({ repository, image }) => ({ repository, image: image as AvailableImage['image'] }));
-    return { appliances: appliances as unknown as Appliance[], index: new ImageIndex(images), inProgress };
-  }
+  const fleetFacts = (productCode: ProductCode) => readFleetFacts(store, productCode);
 
   // Images and repositories ------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { cancelApplianceTask, cancelOperation, createOperation, InvalidRequestError, OperationNotFoundError, TaskNotFoundError, type CreatedOperation } from '../client/operations';
 import type { Logger } from '../domain/logging';
+import { ineligibleAppliances } from '../store/fleet-facts';
 import { createdMessage, OPERATION_KINDS, taskFields, type OperationKind } from '../domain/operation';
 import {
   applianceDowngradeTaskStateSetRequest,
@@ -96,7 +97,12 @@ export async function sccRoutes(app: FastifyInstance, options: SccOptions): Prom
       const username = require(request, 'operate');
       let created: Awaited<ReturnType<typeof createOperation>>;
       try {
-        created = await createOperation(client, kind, request.body, { taskQueue, username, timeZones: (serials) => store.timeZones(serials) });
+        created = await createOperation(client, kind, request.body, {
+          taskQueue,
+          username,
+          timeZones: (serials) => store.timeZones(serials),
+          eligibility: (k, body) => ineligibleAppliances(store, k, body),
+        });
       } catch (err) {
         if (err instanceof InvalidRequestError) throw badRequest(err.field, err.message.slice(err.field.length + 2));
         throw err;

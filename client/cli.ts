@@ -17,6 +17,7 @@ import { parseInventoryFile } from '../domain/inventory';
 import { OPERATION_KINDS, OPERATION_TIME_FIELD, type OperationKind } from '../domain/operation';
 import type { ProductCode } from '../domain/scc';
 import { UPGRADE_TASK_STATUS_TEXT } from '../domain/sumo';
+import { ineligibleAppliances } from '../store/fleet-facts';
 import { FleetStore } from '../store/fleet-store';
 import { collectorTargets, CollectorUpgradeError, createCollectorUpgrade, setCollectorTargets, syncCollectors } from './collector-upgrades';
 import { runInventoryRefresh } from './inventory';
@@ -143,13 +144,14 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
               ...(values['reboot-at'] ? { reboot_time: when(values['reboot-at']) } : {}),
               ...(values.rollout ? { rollout: parseJsonOption('rollout', values.rollout) } : {}),
             };
-      // Local times are placed with each appliance's time zone from the inventory.
-      const store = values.local ? await FleetStore.open(config.FLEET_STORE_URL) : undefined;
+      // Eligibility and local times come from the inventory.
+      const store = await FleetStore.open(config.FLEET_STORE_URL);
       try {
         const { operation, linked } = await createOperation(client, command, body, {
           taskQueue: config.FLEET_TASK_QUEUE,
           username: values.user,
-          ...(store ? { timeZones: (serials) => store.timeZones(serials) } : {}),
+          timeZones: (serials) => store.timeZones(serials),
+          eligibility: (kind, request) => ineligibleAppliances(store, kind, request),
         });
         const web = (k: string, id: string) => `http://localhost:${config.FLEET_TEMPORAL_UI_PORT}/namespaces/${config.FLEET_TEMPORAL_NAMESPACE}/workflows/${k}-${id}`;
         const what = operation.target_version ? ` to ${operation.target_version.version_id}` : '';
@@ -164,7 +166,7 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
               ].join('\n'),
         );
       } finally {
-        await store?.close();
+        await store.close();
       }
       return;
     }

@@ -10,7 +10,8 @@ import type { FleetConfig } from '../domain/config';
 import { applianceTaskWorkflowId, OPERATION_TIME_FIELD, operationWorkflowId, secondsToMs, type OperationKind } from '../domain/operation';
 import { rolloutPolicy } from '../domain/rollout';
 import { scheduleForAppliances, ScheduleError } from '../domain/schedule';
-import { downgradeOperationRequest, rebootOperationRequest, upgradeOperationRequest, type ApplianceTaskStatus, type OperationStatus, type ScheduledTime } from '../domain/scc';
+import { downgradeOperationRequest, rebootOperationRequest, upgradeOperationRequest, type ApplianceTaskStatus, type OperationStatus, type ProductCode, type ScheduledTime } from '../domain/scc';
+import type { IneligibleAppliance } from '../store/fleet-facts';
 import { SA } from '../domain/search-attributes';
 import {
   cancelApplianceTaskUpdate,
@@ -78,6 +79,21 @@ export interface CreateOperationOptions {
    * refused (the API passes the inventory's).
    */
   timeZones?: (serials: readonly string[]) => Promise<ReadonlyMap<string, string | undefined>>;
+  /**
+   * The requested appliances that may not be part of the operation, with the seed's exception
+   * category (store/fleet-facts.ts ineligibleAppliances). Any: the request is refused. Without it,
+   * eligibility is checked only when each task starts.
+   */
+  eligibility?: (kind: OperationKind, request: { appliances: readonly string[]; product_code?: ProductCode; target_version?: { version_id: string } }) => Promise<readonly IneligibleAppliance[]>;
+}
+
+/** At most this many refused appliances are named in the error; the rest are counted. */
+const NAMED_REFUSALS = 20;
+
+function refusal(kind: OperationKind, refused: readonly IneligibleAppliance[]): InvalidRequestError {
+  const named = refused.slice(0, NAMED_REFUSALS).map((r) => `${r.serial} (${r.category})`);
+  const more = refused.length > NAMED_REFUSALS ? ` and ${refused.length - NAMED_REFUSALS} more` : '';
+  return new InvalidRequestError('appliances', `${refused.length} appliance(s) cannot be part of this ${kind} operation: ${named.join(', ')}${more}`);
 }
 
 /** An operation as created: the seed's object of its kind. */
@@ -124,6 +140,11 @@ export async function createOperation(client: Client, kind: OperationKind, body:
   const nowMs = options.nowMs ?? Date.now();
   const timeField = OPERATION_TIME_FIELD[kind];
   const starts = await startInstants(timeField, request[timeField] as ScheduledTime | undefined, request.appliances, options);
+  // The fleet's state is checked once the request itself is known to be valid.
+  if (options.eligibility) {
+    const refused = await options.eligibility(kind, request as Parameters<typeof options.eligibility>[1]);
+    if (refused.length) throw refusal(kind, refused);
+  }
   const id = newOperationId(nowMs);
   const base = { username: options.username, create_time: new Date(nowMs).toISOString(), status: 'scheduled' as OperationStatus };
 

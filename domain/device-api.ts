@@ -28,7 +28,7 @@ export const deviceInfo = z.object({
 });
 export type DeviceInfo = z.infer<typeof deviceInfo>;
 
-export const JOB_KINDS = ['stage', 'install', 'reboot'] as const;
+export const JOB_KINDS = ['stage', 'patch', 'install', 'reboot'] as const;
 export const JOB_STATES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
 export const deviceJob = z.object({
   id: z.string(),
@@ -51,6 +51,12 @@ export const stageImageRequest = z.object({
 });
 export type StageImageRequest = z.input<typeof stageImageRequest>;
 
+/** Applies a staged delta image to the running version, leaving a full image of its target staged. */
+export const patchRequest = z.object({
+  version_id: z.string().min(1),
+});
+export type PatchRequest = z.input<typeof patchRequest>;
+
 export const installRequest = z.object({
   version_id: z.string().min(1),
   esxi_force: z.boolean().default(false),
@@ -64,6 +70,7 @@ export type RebootRequest = z.input<typeof rebootRequest>;
 
 export const deviceCounters = z.object({
   stages: z.number().int(),
+  patches: z.number().int(),
   installs: z.number().int(),
   reboots: z.number().int(),
   idempotent_replays: z.number().int(),
@@ -123,6 +130,8 @@ export const DEVICE_ERROR_CODES = {
   badRequest: 'request.invalid',
   idempotencyKeyRequired: 'request.idempotency_key_required',
   imageNotStaged: 'image.not_staged',
+  imageNotPatched: 'image.not_patched',
+  imageSourceMismatch: 'image.source_mismatch',
   esxiConflict: 'install.esxi_conflict',
   jobNotFound: 'job.not_found',
   busy: 'device.busy',

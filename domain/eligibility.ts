@@ -217,3 +217,29 @@ export function downgradeableVersions(
   }
   return [...found.values()].sort(compareVersionsForListing).map((version) => ({ product_code: productCode, version }));
 }
+
+/** What an appliance reports of itself when its task starts (the device API's info). */
+export interface ApplianceAtTaskStart {
+  serial: string;
+  product_code: ProductCode;
+  connected: boolean;
+  entitled: boolean;
+  read_only: boolean;
+  model_eol: boolean;
+}
+
+/**
+ * Eligibility again when a task starts (the appliance may have changed since the operation was
+ * created): why the task may not act on it, or undefined. The same checks, in the same order, as
+ * the classifiers above, less `operation_in_progress` (its own task is in progress) and what the
+ * image plan decides (versions, arch, path).
+ */
+export function taskStartRefusal(kind: 'upgrade' | 'downgrade' | 'reboot', appliance: ApplianceAtTaskStart, productCode?: ProductCode): string | undefined {
+  const { serial } = appliance;
+  if (productCode !== undefined && appliance.product_code !== productCode) return `appliance ${serial} is ${appliance.product_code}, the operation is for ${productCode}`;
+  if (appliance.read_only) return `appliance ${serial} is read-only`;
+  if (kind === 'upgrade' && !appliance.entitled) return `appliance ${serial} is not entitled to upgrades`;
+  if (kind === 'upgrade' && appliance.model_eol) return `appliance ${serial} is an end-of-life model`;
+  if (!appliance.connected) return `appliance ${serial} is disconnected`;
+  return undefined;
+}

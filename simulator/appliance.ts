@@ -55,7 +55,9 @@ interface Job {
 
 interface StagedImage {
   version: Version;
+  /** A delta image not yet patched against the running version: it cannot be installed. */
   delta: boolean;
+  source_version?: Version;
 }
 
 interface RecordedResponse {
@@ -76,7 +78,7 @@ export class SimulatedAppliance {
   private faults: Fault[] = [];
   private readonly random: () => number;
   private jobSeq = 0;
-  readonly counters: DeviceCounters = { stages: 0, installs: 0, reboots: 0, idempotent_replays: 0 };
+  readonly counters: DeviceCounters = { stages: 0, patches: 0, installs: 0, reboots: 0, idempotent_replays: 0 };
 
   constructor(
     readonly spec: ApplianceSpec,
@@ -167,15 +169,27 @@ export class SimulatedAppliance {
     return this.view(job);
   }
 
-  stage(request: { target_version: Version; delta: boolean; size_bytes?: number | undefined }): DeviceJob {
+  stage(request: { target_version: Version; delta: boolean; source_version?: Version | undefined; size_bytes?: number | undefined }): DeviceJob {
     this.reachable();
     const bytes = request.size_bytes ?? (request.delta ? this.timings.defaultImageBytes / 10 : this.timings.defaultImageBytes);
     const slow = this.fault('slow_link')?.factor ?? 1;
-    // A delta image is downloaded, then patched against the running version.
-    const seconds = (bytes * slow) / this.spec.bandwidth_bps + (request.delta ? this.timings.patchSeconds : 0);
-    return this.startJob('stage', this.simulatedMs(seconds), () => {
+    return this.startJob('stage', this.simulatedMs((bytes * slow) / this.spec.bandwidth_bps), () => {
       this.counters.stages++;
-      this.staged.set(request.target_version.version_id, { version: request.target_version, delta: request.delta });
+      this.staged.set(request.target_version.version_id, { version: request.target_version, delta: request.delta, ...(request.source_version ? { source_version: request.source_version } : {}) });
+    });
+  }
+
+  /** Applies a staged delta image to the running version: it must be the delta's source version. */
+  patch(request: { version_id: string }): DeviceJob {
+    this.reachable();
+    const image = this.staged.get(request.version_id);
+    if (!image?.delta) throw new DeviceApiError(409, 'image.not_staged', `no staged delta image for version ${request.version_id} on ${this.spec.serial}`);
+    if (image.source_version && image.source_version.version_id !== this.runningVersion.version_id) {
+      throw new DeviceApiError(409, 'image.source_mismatch', `the delta image to ${request.version_id} applies to ${image.source_version.version_id}, ${this.spec.serial} runs ${this.runningVersion.version_id}`);
+    }
+    return this.startJob('patch', this.simulatedMs(this.timings.patchSeconds), () => {
+      this.counters.patches++;
+      this.staged.set(request.version_id, { version: image.version, delta: false });
     });
   }
 
@@ -183,6 +197,7 @@ export class SimulatedAppliance {
     this.reachable();
     const image = this.staged.get(request.version_id);
     if (!image) throw new DeviceApiError(409, 'image.not_staged', `no staged image for version ${request.version_id} on ${this.spec.serial}`);
+    if (image.delta) throw new DeviceApiError(409, 'image.not_patched', `the staged image for ${request.version_id} is a delta: patch it before installing`);
     if (this.fault('esxi_conflict') && !request.esxi_force) {
       throw new DeviceApiError(409, 'install.esxi_conflict', `installing ${request.version_id} would replace ESXi ${this.spec.esxi_version ?? '(installed)'} on ${this.spec.serial}; set esxi_force to proceed`);
     }

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { collectorUpgradeRequest, IDEMPOTENCY_KEY_HEADER, installRequest, rebootRequest, stageImageRequest } from '../domain/device-api';
+import { collectorUpgradeRequest, IDEMPOTENCY_KEY_HEADER, installRequest, patchRequest, rebootRequest, stageImageRequest } from '../domain/device-api';
 import { DeviceApiError, SimulatedAppliance, type SimulatorTimings } from './appliance';
 import { SimulatedCollector } from './collector';
 import { fault, fleetFaultRequest, type FleetFaultRequest } from './faults';
@@ -78,7 +78,7 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-const MUTATIONS = { stage: stageImageRequest, install: installRequest, reboot: rebootRequest } as const;
+const MUTATIONS = { stage: stageImageRequest, patch: patchRequest, install: installRequest, reboot: rebootRequest } as const;
 
 async function route(sim: Simulator, req: IncomingMessage): Promise<{ status: number; body: unknown }> {
   const url = new URL(req.url ?? '/', 'http://simulator');
@@ -109,6 +109,8 @@ async function route(sim: Simulator, req: IncomingMessage): Promise<{ status: nu
         switch (kind) {
           case 'stage':
             return { status: 202, body: appliance.stage(parse(stageImageRequest, body)) };
+          case 'patch':
+            return { status: 202, body: appliance.patch(parse(patchRequest, body)) };
           case 'install':
             return { status: 202, body: appliance.install(parse(installRequest, body)) };
           case 'reboot':

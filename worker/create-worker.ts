@@ -3,6 +3,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createCollectorActivities } from '../activities/collector-activities';
 import { createDeviceActivities } from '../activities/device-activities';
 import { DeviceClient } from '../activities/device-client';
+import { createImageActivities } from '../activities/image-activities';
 import { createInventoryActivities } from '../activities/inventory-activities';
 import { createStoreActivities } from '../activities/store-activities';
 import type { Logger } from '../domain/logging';
@@ -22,6 +23,7 @@ export async function createFleetWorker(options: FleetWorkerOptions): Promise<Wo
   const client = new DeviceClient({ baseUrl: options.deviceApiUrl });
   const activities = {
     ...createDeviceActivities({ client, imageBaseUrl: options.imageBaseUrl, logger: options.logger }),
+    ...createImageActivities({ store: options.store, imageBaseUrl: options.imageBaseUrl, logger: options.logger }),
     ...createInventoryActivities({ client, store: options.store, logger: options.logger }),
     ...createStoreActivities({ store: options.store, logger: options.logger }),
     ...createCollectorActivities({ client, store: options.store, logger: options.logger }),

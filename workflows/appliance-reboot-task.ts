@@ -5,6 +5,7 @@
  * switches partition) the appliance must come back running the version it was given.
  */
 import { setHandler, workflowInfo } from '@temporalio/workflow';
+import { taskStartRefusal } from '../domain/eligibility';
 import { jobs, quick, record, runTask, TaskFailed, taskRecorder } from './task-lifecycle';
 import { applianceTaskStateQuery, type ApplianceRebootTaskInput, type ApplianceTaskOutcome } from './types';
 
@@ -24,8 +25,8 @@ export async function applianceRebootTask(input: ApplianceRebootTaskInput): Prom
     await enter('running', 'initiating', input.switch_partition ? 'reboot to the other partition started' : 'reboot started');
     const info = await quick.readApplianceInfo(call);
     state.current_version = info.running_version;
-    if (!info.connected) throw new TaskFailed(`appliance ${serial} is disconnected`);
-    if (info.read_only) throw new TaskFailed(`appliance ${serial} is read-only`);
+    const refusal = taskStartRefusal('reboot', info);
+    if (refusal) throw new TaskFailed(refusal);
 
     await enter('running', 'rebooting', `rebooting ${serial}${input.switch_partition ? ' to the other partition' : ''}`);
     const reboot = await quick.rebootAppliance({ ...call, idempotencyKey: `${workflowInfo().workflowId}:reboot`, request: { switch_partition: input.switch_partition } });

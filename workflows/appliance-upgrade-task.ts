@@ -1,12 +1,21 @@
 /**
  * One appliance's upgrade or downgrade, as the seed's stages: waiting → initiating → downloading →
- * installing → completed (or failed / cancelled). Each step is an activity on the device; the task
- * records its state in a query, in search attributes (for the Web UI and the CLI) and in the store.
- * A downgrade installs an older full image; with a deferred reboot the new version waits on the
- * standby partition for the reboot operation.
+ * (patching, for a delta image) → installing → completed (or failed / cancelled). Each step is an
+ * activity on the device; the task records its state in a query, in search attributes (for the
+ * Web UI and the CLI) and in the store.
+ *
+ * The images come from the task's image plan: the upgrade path from the running version through
+ * the images of every repository (one full image of the older version for a downgrade). When the
+ * target takes more than one image, each intermediate version is installed and activated by a
+ * reboot before the next hop (a delta, and a full image's source versions, apply to the running
+ * version), each hop logged. Only the last hop's reboot follows the operation's `reboot`: with a
+ * deferred reboot the target waits on the standby partition for the reboot operation.
  */
 import { patched, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { ApplianceUpgradeTaskStage } from '../domain/scc';
+import type { ImageHop } from '../activities/image-activities';
+import type { DeviceInfo } from '../domain/device-api';
+import { taskStartRefusal } from '../domain/eligibility';
+import type { ApplianceUpgradeTaskStage, Version } from '../domain/scc';
 import { jobs, quick, record, runTask, TaskFailed, taskRecorder } from './task-lifecycle';
 import { applianceTaskStateQuery, type ApplianceTaskOutcome, type ApplianceUpgradeTaskInput } from './types';
 
@@ -19,42 +28,85 @@ export async function applianceUpgradeTask(input: ApplianceUpgradeTaskInput): Pr
   const recorder = taskRecorder<ApplianceUpgradeTaskStage>(operationId, state);
   const { enter, log } = recorder;
   const call = { operationId, serial };
-  const key = (step: string): string => `${workflowInfo().workflowId}:${step}:${target_version.version_id}`;
+  /** Stable across retries and replays of one step towards one version. */
+  const key = (step: string, versionId = target_version.version_id): string => `${workflowInfo().workflowId}:${step}:${versionId}`;
+
+  /** Runs a device job to its end. */
+  async function deviceJob(start: () => Promise<{ id: string }>): Promise<void> {
+    const job = await start();
+    await jobs.awaitDeviceJob({ ...call, jobId: job.id });
+  }
+
+  /** Reboots to the standby partition and checks the appliance came back running `version`. */
+  async function activate(version: Version, why: string): Promise<void> {
+    await log(why);
+    await deviceJob(() => quick.rebootAppliance({ ...call, idempotencyKey: key('reboot', version.version_id), request: { switch_partition: true } }));
+    const after = await quick.readApplianceInfo(call);
+    state.current_version = after.running_version;
+    if (after.running_version.version_id !== version.version_id) {
+      throw new TaskFailed(`appliance came back running ${after.running_version.version_id}, expected ${version.version_id}`);
+    }
+    await log(`appliance is running ${after.running_version.version_id}`);
+    // Histories from before the inventory learnt versions from operations do not have this step.
+    if (patched('record-appliance-version')) await record.recordApplianceVersion({ operationId, serial, version: after.running_version });
+  }
+
+  /** Stage (and patch) one image, then install it on the standby partition. */
+  async function installHop(hop: ImageHop, step: string): Promise<void> {
+    const to = hop.request.target_version;
+    await enter('running', 'downloading', `downloading ${hop.delta ? 'delta' : 'full'} image ${hop.image_id} (${hop.repository} repository) for ${to.version_id}${step}`);
+    await deviceJob(() => quick.stageImage({ ...call, idempotencyKey: key('stage', to.version_id), request: hop.request }));
+    await log(`image staged from ${hop.request.url}`);
+    if (hop.delta) {
+      await enter('running', 'patching', `patching ${hop.from_version_id} to ${to.version_id} with the delta image${step}`);
+      await deviceJob(() => quick.patchImage({ ...call, idempotencyKey: key('patch', to.version_id), request: { version_id: to.version_id } }));
+    }
+    await enter('running', 'installing', `installing ${to.version_id}${step}`);
+    await deviceJob(() => quick.installImage({ ...call, idempotencyKey: key('install', to.version_id), request: { version_id: to.version_id, esxi_force: input.esxi_force } }));
+    await log(`${to.version_id} installed on the standby partition`);
+  }
+
+  /** The task's stages through its image plan. */
+  async function planned(info: DeviceInfo): Promise<void> {
+    const refusal = taskStartRefusal(kind, info, input.product_code);
+    if (refusal) throw new TaskFailed(refusal);
+    const plan = await quick.planImages({ ...call, kind, product_code: info.product_code, arch: info.arch, current_version: info.running_version, target_version });
+    if (!plan.ok) throw new TaskFailed(plan.message);
+    const { hops } = plan;
+    if (hops.length > 1) {
+      const chain = [info.running_version.version_id, ...hops.map((h) => h.request.target_version.version_id)].join(' → ');
+      await log(`the target takes ${hops.length} images: ${chain}`);
+    }
+    for (const [i, hop] of hops.entries()) {
+      const last = i === hops.length - 1;
+      await installHop(hop, hops.length > 1 ? ` (step ${i + 1} of ${hops.length})` : '');
+      if (!last) await activate(hop.request.target_version, `rebooting to run ${hop.request.target_version.version_id} before the next image`);
+      else if (input.reboot) await activate(target_version, 'rebooting to activate the new partition');
+    }
+  }
+
+  /** Tasks started before image plans: one full image from FLEET_IMAGE_BASE_URL. */
+  async function singleImage(info: DeviceInfo): Promise<void> {
+    if (!info.connected) throw new TaskFailed(`appliance ${serial} is disconnected`);
+    if (info.product_code !== input.product_code) throw new TaskFailed(`appliance ${serial} is ${info.product_code}, the operation is for ${input.product_code}`);
+    if (info.read_only) throw new TaskFailed(`appliance ${serial} is read-only`);
+    await enter('running', 'downloading', `downloading the image for ${info.product_code} ${info.arch}, running ${info.running_version.version_id}`);
+    const image = await quick.resolveUpgradeImage({ ...call, product_code: info.product_code, arch: info.arch, target_version });
+    await deviceJob(() => quick.stageImage({ ...call, idempotencyKey: key('stage'), request: image }));
+    await log(`image staged from ${image.url}`);
+    await enter('running', 'installing', `installing ${target_version.version_id}`);
+    await deviceJob(() => quick.installImage({ ...call, idempotencyKey: key('install'), request: { version_id: target_version.version_id, esxi_force: input.esxi_force } }));
+    await log(`${target_version.version_id} installed on the standby partition`);
+    if (input.reboot) await activate(target_version, 'rebooting to activate the new partition');
+  }
 
   async function runStages(): Promise<void> {
     state.taskStartMs = Date.now();
     await enter('running', 'initiating', `${kind} to ${target_version.version_id} started`);
     const info = await quick.readApplianceInfo(call);
     state.current_version = info.running_version;
-    if (!info.connected) throw new TaskFailed(`appliance ${serial} is disconnected`);
-    if (info.product_code !== input.product_code) throw new TaskFailed(`appliance ${serial} is ${info.product_code}, the operation is for ${input.product_code}`);
-    if (info.read_only) throw new TaskFailed(`appliance ${serial} is read-only`);
-
-    await enter('running', 'downloading', `downloading the image for ${info.product_code} ${info.arch}, running ${info.running_version.version_id}`);
-    const image = await quick.resolveUpgradeImage({ ...call, product_code: info.product_code, arch: info.arch, target_version });
-    const staging = await quick.stageImage({ ...call, idempotencyKey: key('stage'), request: image });
-    await jobs.awaitDeviceJob({ ...call, jobId: staging.id });
-    await log(`image staged from ${image.url}`);
-
-    await enter('running', 'installing', `installing ${target_version.version_id}`);
-    const install = await quick.installImage({ ...call, idempotencyKey: key('install'), request: { version_id: target_version.version_id, esxi_force: input.esxi_force } });
-    await jobs.awaitDeviceJob({ ...call, jobId: install.id });
-    await log(`${target_version.version_id} installed on the standby partition`);
-
-    if (input.reboot) {
-      await log('rebooting to activate the new partition');
-      // The new version is on the standby partition until a reboot switches to it.
-      const reboot = await quick.rebootAppliance({ ...call, idempotencyKey: key('reboot'), request: { switch_partition: true } });
-      await jobs.awaitDeviceJob({ ...call, jobId: reboot.id });
-      const after = await quick.readApplianceInfo(call);
-      state.current_version = after.running_version;
-      if (after.running_version.version_id !== target_version.version_id) {
-        throw new TaskFailed(`appliance came back running ${after.running_version.version_id}, expected ${target_version.version_id}`);
-      }
-      await log(`appliance is running ${after.running_version.version_id}`);
-      // Histories from before the inventory learnt versions from operations do not have this step.
-      if (patched('record-appliance-version')) await record.recordApplianceVersion({ operationId, serial, version: after.running_version });
-    }
+    if (patched('image-plan')) await planned(info);
+    else await singleImage(info);
     await enter('successful', 'completed', `${kind} to ${target_version.version_id} completed`, 'notice');
   }
 

@@ -4,14 +4,15 @@
  */
 import { ActivityCancellationType, CancellationScope, isCancellation, proxyActivities, proxyLocalActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { DeviceActivities } from '../activities/device-activities';
+import type { ImageActivities } from '../activities/image-activities';
 import type { LogLine, StoreActivities } from '../activities/store-activities';
 import { formatDuration } from '../domain/operation';
 import type { ApplianceTaskStatus } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
 import type { ApplianceTaskOutcome } from './types';
 
-/** Short device calls. */
-export const quick = proxyActivities<DeviceActivities>({
+/** Short device calls (and the image plan, a short read). */
+export const quick = proxyActivities<DeviceActivities & ImageActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 });

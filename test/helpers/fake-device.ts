@@ -5,6 +5,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { DeviceActivities } from '../../activities/device-activities';
+import type { ImageActivities } from '../../activities/image-activities';
 import type { DeviceInfo, DeviceJob } from '../../domain/device-api';
 import type { ProductCode } from '../../domain/scc';
 
@@ -24,7 +25,7 @@ export function fakeDeviceActivities(options: { productCode?: ProductCode; unrea
   };
   const job = (serial: string, kind: DeviceJob['kind']): DeviceJob => ({ id: `${kind}-1`, serial, kind, state: 'succeeded', progress: 1 });
 
-  const activities: DeviceActivities = {
+  const activities: DeviceActivities & ImageActivities = {
     async readApplianceInfo({ serial }) {
       record('readApplianceInfo', serial);
       const version = versions.get(serial) ?? '9.12.0-100';
@@ -51,9 +52,18 @@ export function fakeDeviceActivities(options: { productCode?: ProductCode; unrea
       record('resolveUpgradeImage', serial);
       return { url: `http://images.invalid/${target_version.version_id}.img`, target_version, delta: false };
     },
+    async planImages({ serial, current_version, target_version }) {
+      record('planImages', serial);
+      const request = { url: `http://images.invalid/${target_version.version_id}.img`, target_version, delta: false };
+      return { ok: true, hops: [{ image_id: `full-${target_version.version_id}`, repository: 'riverbed', delta: false, from_version_id: current_version.version_id, request }] };
+    },
     async stageImage({ serial }) {
       record('stageImage', serial);
       return job(serial, 'stage');
+    },
+    async patchImage({ serial }) {
+      record('patchImage', serial);
+      return job(serial, 'patch');
     },
     async installImage({ serial, request }) {
       record('installImage', serial);

@@ -5,10 +5,13 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { DeviceClient } from '../../activities/device-client';
+import { ensureRiverbedCatalog } from '../../api/bootstrap';
 import { createLogger } from '../../domain/logging';
 import { FleetStore } from '../../store/fleet-store';
 import { createFleetWorker } from '../../worker/create-worker';
 import { startDevServer, startSimulator, type SimulatorProcess } from './servers';
+
+export const TEST_IMAGE_BASE_URL = 'http://images.test.invalid';
 
 export interface Stack {
   env: TestWorkflowEnvironment;
@@ -25,12 +28,14 @@ export async function startStack(options: { taskQueue: string } & Parameters<typ
   const dir = mkdtempSync(join(tmpdir(), 'fleet-stack-'));
   const storeUrl = `sqlite:${join(dir, 'fleet.db')}`;
   const [env, sim, store] = await Promise.all([startDevServer(), startSimulator(options), FleetStore.open(storeUrl)]);
+  // The images appliance tasks plan their upgrades with, as the API adds them at start.
+  await ensureRiverbedCatalog(store, TEST_IMAGE_BASE_URL);
   const worker: Worker = await createFleetWorker({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue: options.taskQueue,
     deviceApiUrl: sim.url,
-    imageBaseUrl: 'http://images.test.invalid',
+    imageBaseUrl: TEST_IMAGE_BASE_URL,
     store,
     logger: createLogger('test-worker', 'warn'),
   });

@@ -58,7 +58,30 @@ test('repeating every mutating call with its idempotency key has one effect', as
   expect((await finished(serial!, reboot.id)).state).toBe('succeeded');
 
   expect((await devices.info(serial!)).running_version.version_id).toBe(TARGET.version_id);
-  expect(await devices.counters(serial!)).toEqual({ stages: 1, installs: 1, reboots: 1, idempotent_replays: 4 });
+  expect(await devices.counters(serial!)).toEqual({ stages: 1, patches: 0, installs: 1, reboots: 1, idempotent_replays: 4 });
+});
+
+test('a delta image is patched against the running version before it can be installed', async () => {
+  const [serial] = await devices.listSerials('WW');
+  const running = (await devices.info(serial!)).running_version;
+  const other = { version_id: '9.10.0-100' };
+  // A delta from another version stages (a download) but does not patch.
+  const wrong = await devices.stage(serial!, { url: 'http://images.invalid/w.delta', target_version: TARGET, delta: true, source_version: other }, 'd:stage-wrong');
+  await finished(serial!, wrong.id);
+  expect(await errorOf(devices.install(serial!, { version_id: TARGET.version_id }, 'd:install-unpatched'))).toMatchObject({ status: 409, code: 'image.not_patched', retryable: false });
+  expect(await errorOf(devices.patch(serial!, { version_id: TARGET.version_id }, 'd:patch-wrong'))).toMatchObject({ status: 409, code: 'image.source_mismatch', retryable: false });
+  expect(await errorOf(devices.patch(serial!, { version_id: '9.99.0-100' }, 'd:patch-none'))).toMatchObject({ status: 409, code: 'image.not_staged' });
+
+  const right = await devices.stage(serial!, { url: 'http://images.invalid/r.delta', target_version: TARGET, delta: true, source_version: running }, 'd:stage');
+  await finished(serial!, right.id);
+  const patch = await devices.patch(serial!, { version_id: TARGET.version_id }, 'd:patch');
+  expect(patch).toMatchObject({ kind: 'patch', state: 'running' });
+  expect((await devices.patch(serial!, { version_id: TARGET.version_id }, 'd:patch')).id).toBe(patch.id);
+  expect((await finished(serial!, patch.id)).state).toBe('succeeded');
+  const install = await devices.install(serial!, { version_id: TARGET.version_id }, 'd:install');
+  expect((await finished(serial!, install.id)).state).toBe('succeeded');
+  expect((await devices.info(serial!)).standby_version?.version_id).toBe(TARGET.version_id);
+  expect(await devices.counters(serial!)).toMatchObject({ stages: 2, patches: 1, installs: 1 });
 });
 
 test('a rebooting device answers 503, classified retryable', async () => {
@@ -86,7 +109,7 @@ test('final errors are not retryable; network errors are', async () => {
   const nowhere = new DeviceClient({ baseUrl: 'http://127.0.0.1:9', timeoutMs: 1000 });
   expect(await errorOf(nowhere.info(serial!))).toMatchObject({ status: 0, code: 'network', retryable: true });
   // Nothing above changed the device.
-  expect(await devices.counters(serial!)).toEqual({ stages: 0, installs: 0, reboots: 0, idempotent_replays: 0 });
+  expect(await devices.counters(serial!)).toEqual({ stages: 0, patches: 0, installs: 0, reboots: 0, idempotent_replays: 0 });
 });
 
 test('a device busy with a job refuses another, retryably, and a cancelled job ends cancelled', async () => {

@@ -69,7 +69,7 @@ test('a failing stage fails its task with the device\'s reason; flapping and sho
   await stack.devices.addFault(blip, { kind: 'disconnect', seconds: 400 }); // one real second at speed 400
   const { status, tasks } = await upgrade([failing, flapping, blip, healthy]);
   expect(status).toBe('partially_successful');
-  expect(tasks.get(failing)).toMatchObject({ status: 'failed', stage: 'failed', message: 'install job install-2 failed: simulated failure during install' });
+  expect(tasks.get(failing)).toMatchObject({ status: 'failed', stage: 'failed', message: expect.stringMatching(/^install job install-\d+ failed: simulated failure during install$/) });
   for (const serial of [flapping, blip, healthy]) expect(tasks.get(serial)).toMatchObject({ status: 'successful', stage: 'completed' });
   expect((await stack.devices.info(flapping).catch(() => stack.devices.info(flapping))).running_version.version_id).toBe(TARGET);
   expect((await stack.devices.counters(failing)).installs).toBe(0);

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { putAccessKey } from '../../api/auth';
-import { ensureRiverbedCatalog, RIVERBED_CATALOG_VERSIONS } from '../../api/bootstrap';
+import { ensureRiverbedCatalog, riverbedCatalog } from '../../api/bootstrap';
 import { createApi } from '../../api/server';
 import { runInventoryRefresh } from '../../client/inventory';
 import { createLogger } from '../../domain/logging';
@@ -240,13 +240,21 @@ describe('downgrade and reboot operations', () => {
   }
 
   test('a downgrade takes appliances back to the version they ran before, recorded in their version history', async () => {
-    const appliances = await serials('SMC', 2);
+    // Two upgradeable SMC appliances on one version: the downgrade takes both back to it.
+    const upgradeable: { serial: string; current_version: { version_id: string } }[] = (await call('GET', `/upgradeable_appliances/SMC/${TARGET}`, { who: 'reader' })).json.upgradeable;
+    const version = upgradeable.find((a) => upgradeable.filter((b) => b.current_version.version_id === a.current_version.version_id).length >= 2)!.current_version.version_id;
+    const appliances = upgradeable.filter((a) => a.current_version.version_id === version).slice(0, 2).map((a) => a.serial);
     const before = await stack.devices.info(appliances[0]!);
+    // Downgrades install images of the customer repository only (the seed).
+    for (const arch of ['i386', 'x86_64']) {
+      const image_definition = { product_code: 'SMC', arch, target_version: before.running_version, delta: false };
+      expect((await call('POST', '/image_repositories/customer/urls', { body: { url: `https://images.example.com/smc-${arch}.img`, image_definition } })).status).toBe(201);
+    }
     const up = await call('POST', '/operations/upgrade', { body: { product_code: 'SMC', target_version: { version_id: TARGET }, reboot: true, comment: 'up', appliances } });
     expect((await done('upgrade', up.json.id)).status).toBe('successful');
 
     const down = await call('POST', '/operations/downgrade', { body: { product_code: 'SMC', target_version: before.running_version, reboot: true, comment: 'back', appliances } });
-    expect(down.status).toBe(201);
+    expect([down.status, down.json.error_text]).toEqual([201, undefined]);
     expect(down.headers.get('location')).toBe(`/api/cmc.upgrades/1.0/operations/downgrade/${down.json.id}`);
     expect((await done('downgrade', down.json.id)).status).toBe('successful');
     expect((await stack.devices.info(appliances[0]!)).running_version.version_id).toBe(before.running_version.version_id);
@@ -320,12 +328,28 @@ describe('downgrade and reboot operations', () => {
     expect(res.status).toBe(400);
     expect(res.json.field).toBe('reboot_time');
   });
+
+  test('an operation with ineligible appliances is refused at creation, naming each and its category', async () => {
+    const [good] = (await call('GET', `/upgradeable_appliances/SH/${TARGET}`, { who: 'reader' })).json.upgradeable;
+    // An hour ahead: the appliance has a scheduled task, so it is busy for another operation.
+    const first = await call('POST', '/operations/upgrade', { body: { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, upgrade_time: { datetime: Math.floor(Date.now() / 1000) + 3600, time_type: 'utc' }, comment: 'later', appliances: [good.serial] } });
+    expect(first.status).toBe(201);
+    expect((await waitForStatus(first.json.id, (status) => status === 'scheduled')).status).toBe('scheduled');
+    const before = (await call('GET', '/operations/upgrade', { who: 'reader' })).json.length;
+    const res = await call('POST', '/operations/upgrade', { body: { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: '', appliances: [good.serial, 'S12AB00000001'] } });
+    expect(res.status).toBe(400);
+    expect(res.json).toEqual({ error_id: expect.any(String), error_text: expect.stringContaining(`${good.serial} (operation_in_progress), S12AB00000001 (unknown)`), field: 'appliances' });
+    expect((await call('GET', '/operations/upgrade', { who: 'reader' })).json.length).toBe(before);
+    expect((await call('POST', `/operations/upgrade/${first.json.id}/cancel`)).status).toBeLessThan(300);
+    expect((await waitForStatus(first.json.id, (status) => status === 'cancelled')).status).toBe('cancelled');
+  });
 });
 
 describe('local-time schedules', () => {
   test('each appliance starts at the given wall-clock time in its own time zone', async () => {
     // Two SH appliances placed in Tokyo and New York in the inventory (where the API reads time zones).
-    const [first, second] = (await stack.store.listAppliances({ product_code: 'SH' })).slice(-2);
+    const eligible = (await call('GET', `/upgradeable_appliances/SH/${TARGET}`, { who: 'reader' })).json.upgradeable.slice(-2);
+    const [first, second] = await Promise.all(eligible.map((a: { serial: string }) => stack.store.getAppliance(a.serial)));
     const tokyo = { ...first!, time_zone: 'Asia/Tokyo' };
     const newYork = { ...second!, time_zone: 'America/New_York' };
     await stack.store.upsertAppliance(tokyo);
@@ -360,7 +384,7 @@ describe('local-time schedules', () => {
 describe('images, eligibility and versions', () => {
   test('the Riverbed catalog is listed per repository and as images; one image by id', async () => {
     const riverbed = await call('GET', '/image_repositories/riverbed/images', { who: 'reader' });
-    expect(riverbed.json).toHaveLength(6 * 2 * RIVERBED_CATALOG_VERSIONS.length);
+    expect(riverbed.json).toHaveLength(riverbedCatalog('http://images.test.invalid').length);
     const one = await call('GET', `/image_repositories/riverbed/image/${riverbed.json[0].id}`, { who: 'reader' });
     expect(one.json).toEqual(riverbed.json[0]);
     const images = await call('GET', '/images?product_code=SH', { who: 'reader' });

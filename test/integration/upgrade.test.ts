@@ -6,8 +6,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { cancelOperation, createOperation, getOperation, InvalidRequestError, type OperationView } from '../../client/operations';
-import { SA } from '../../domain/search-attributes';
 import type { upgradeOperation } from '../../workflows';
+import { recordHistories, replayAll } from '../helpers/histories';
 import { startStack, type Stack } from '../helpers/stack';
 
 const run = promisify(execFile);
@@ -143,8 +143,10 @@ test('an invalid request names the field and starts nothing', async () => {
 });
 
 test('the fleet CLI starts an upgrade and shows each appliance reaching completed', async () => {
-  const cliEnv = { ...process.env, FLEET_TEMPORAL_ADDRESS: env.address, FLEET_TASK_QUEUE: taskQueue, FLEET_DEVICE_API_URL: sim.url, FLEET_LOG_LEVEL: 'warn' };
+  const cliEnv = { ...process.env, FLEET_TEMPORAL_ADDRESS: env.address, FLEET_TASK_QUEUE: taskQueue, FLEET_DEVICE_API_URL: sim.url, FLEET_STORE_URL: stack.storeUrl, FLEET_LOG_LEVEL: 'warn' };
   const fleet = (...args: string[]) => run(process.execPath, ['--import', 'tsx', join(root, 'client/cli.ts'), ...args], { cwd: root, env: cliEnv });
+  // The CLI checks eligibility against the inventory.
+  await fleet('inventory', 'sync');
 
   const serials = (await fleet('devices', '--product', 'WW', '--limit', '3')).stdout.trim().split('\n');
   expect(serials).toHaveLength(3);
@@ -169,32 +171,9 @@ test('the fleet CLI starts an upgrade and shows each appliance reaching complete
 });
 
 test('every history these tests produced replays cleanly against the current workflow code', async () => {
-  const { Worker } = await import('@temporalio/worker');
-  const histories = env.client.workflow.list({ query: "FleetOperationKind = 'upgrade'" }).intoHistories();
-  let replayed = 0;
-  for await (const result of Worker.runReplayHistories({ workflowsPath: require.resolve('../../workflows') }, histories)) {
-    expect([result.workflowId, result.error?.message]).toEqual([result.workflowId, undefined]);
-    replayed++;
-  }
+  const query = "FleetOperationKind = 'upgrade'";
   // 4 operations above, each with its appliance tasks (the cancelled one never started tasks).
-  expect(replayed).toBeGreaterThanOrEqual(4 + 20 + 3 + 3);
-
-  // `FLEET_RECORD_HISTORIES=test/fixtures/histories npx jest test/integration/upgrade.test.ts` refreshes the
-  // fixtures that test/workflow/replay.test.ts replays (after an intended, versioned workflow change).
-  const target = process.env.FLEET_RECORD_HISTORIES;
-  if (target) {
-    const { temporal } = await import('@temporalio/proto');
-    const { mkdirSync, writeFileSync } = await import('node:fs');
-    mkdirSync(target, { recursive: true });
-    const kinds = new Map<string, string>();
-    for await (const execution of env.client.workflow.list({ query: "FleetOperationKind = 'upgrade'" })) {
-      const status = execution.typedSearchAttributes.get(SA.taskStatus) ?? execution.typedSearchAttributes.get(SA.operationStatus);
-      const key = `${execution.type}-${status}`;
-      if (!kinds.has(key)) kinds.set(key, execution.workflowId);
-    }
-    for (const [key, workflowId] of kinds) {
-      const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-      writeFileSync(join(target, `${key}.history.pb`), temporal.api.history.v1.History.encode(history).finish());
-    }
-  }
+  expect(await replayAll(env.client, query)).toBeGreaterThanOrEqual(4 + 20 + 3 + 3);
+  // `FLEET_RECORD_HISTORIES=test/fixtures/histories npx jest test/integration/upgrade.test.ts` records fixtures.
+  await recordHistories(env.client, query, 'upgrade');
 });

@@ -4,6 +4,7 @@ import {
   downgradeEligibility,
   REBOOT_CHECK_ORDER,
   rebootEligibility,
+  taskStartRefusal,
   UPGRADE_CHECK_ORDER,
   upgradeableVersions,
   upgradeEligibility,
@@ -317,5 +318,25 @@ describe('versions', () => {
     expect(up.length).toBeLessThan(versions.length);
     expect(down.length).toBeGreaterThan(0);
     expect(down.length).toBeLessThan(versions.length);
+  });
+});
+
+describe('taskStartRefusal: eligibility again when a task starts', () => {
+  const ok = { serial: 'S12AB00000001', product_code: 'SH' as const, connected: true, entitled: true, read_only: false, model_eol: false };
+  test('an appliance that is still eligible is not refused', () => {
+    for (const kind of ['upgrade', 'downgrade', 'reboot'] as const) expect(taskStartRefusal(kind, ok, 'SH')).toBeUndefined();
+  });
+  test('each check names the reason, in the classifiers\' order', () => {
+    expect(taskStartRefusal('upgrade', { ...ok, product_code: 'EX' }, 'SH')).toBe('appliance S12AB00000001 is EX, the operation is for SH');
+    expect(taskStartRefusal('upgrade', { ...ok, read_only: true, connected: false })).toBe('appliance S12AB00000001 is read-only');
+    expect(taskStartRefusal('upgrade', { ...ok, entitled: false, connected: false })).toBe('appliance S12AB00000001 is not entitled to upgrades');
+    expect(taskStartRefusal('upgrade', { ...ok, model_eol: true })).toBe('appliance S12AB00000001 is an end-of-life model');
+    expect(taskStartRefusal('upgrade', { ...ok, connected: false })).toBe('appliance S12AB00000001 is disconnected');
+  });
+  test('entitlement and end of life do not stop a downgrade or a reboot', () => {
+    const old = { ...ok, entitled: false, model_eol: true };
+    expect(taskStartRefusal('downgrade', old, 'SH')).toBeUndefined();
+    expect(taskStartRefusal('reboot', old)).toBeUndefined();
+    expect(taskStartRefusal('reboot', { ...old, read_only: true })).toBe('appliance S12AB00000001 is read-only');
   });
 });

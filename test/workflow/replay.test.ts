@@ -10,14 +10,25 @@ import { Worker } from '@temporalio/worker';
 import { quietRuntime } from '../helpers/servers';
 
 const dir = join(__dirname, '..', 'fixtures', 'histories');
-const files = readdirSync(dir).filter((f) => f.endsWith('.history.pb'));
+// Top level: recorded before image plans (tasks with one image from FLEET_IMAGE_BASE_URL).
+const files = (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.history.pb')).sort();
 
 beforeAll(() => quietRuntime());
 
 test('there are recorded histories of every outcome', () => {
-  expect(files.sort()).toEqual([
+  expect(files).toEqual([
     'applianceUpgradeTask-failed.history.pb',
     'applianceUpgradeTask-successful.history.pb',
+    // Image plans: a task through two images with a delta patched (test/integration/image-plan.test.ts).
+    'image-plan/applianceUpgradeTask-failed.history.pb',
+    'image-plan/applianceUpgradeTask-successful.history.pb',
+    'image-plan/upgradeOperation-failed.history.pb',
+    'image-plan/upgradeOperation-successful.history.pb',
+    'upgrade/applianceUpgradeTask-failed.history.pb',
+    'upgrade/applianceUpgradeTask-successful.history.pb',
+    'upgrade/upgradeOperation-cancelled.history.pb',
+    'upgrade/upgradeOperation-partially_successful.history.pb',
+    'upgrade/upgradeOperation-successful.history.pb',
     'upgradeOperation-cancelled.history.pb',
     'upgradeOperation-partially_successful.history.pb',
     'upgradeOperation-successful.history.pb',

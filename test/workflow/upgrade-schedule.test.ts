@@ -102,7 +102,7 @@ test('an operation scheduled 6 hours ahead starts its tasks at that instant, in 
     const log = await store.getLog(op.id, serial);
     expect(log.map((e) => e.log_entry)).toEqual([
       'upgrade to 9.16.0-100 started',
-      'downloading the image for SH x86_64, running 9.12.0-100',
+      'downloading full image full-9.16.0-100 (riverbed repository) for 9.16.0-100',
       'image staged from http://images.invalid/9.16.0-100.img',
       'installing 9.16.0-100',
       '9.16.0-100 installed on the standby partition',
