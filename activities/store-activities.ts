@@ -4,7 +4,7 @@
  */
 import type { Logger } from '../domain/logging';
 import type { OperationKind } from '../domain/operation';
-import type { LogEntry, OperationStatus, Version } from '../domain/scc';
+import type { ApplianceTaskStatus, LogEntry, OperationStatus, Version } from '../domain/scc';
 import type { FleetStore, OperationRecord, TaskRecord } from '../store/fleet-store';
 
 export interface LogLine {
@@ -63,6 +63,11 @@ export function createStoreActivities({ store, logger }: { store: FleetStore; lo
     /** The same changes to several tasks' records (no log line). */
     async recordTaskChanges(input: { operationId: string; serials: string[]; changes: Partial<TaskRecord> }): Promise<void> {
       for (const serial of input.serials) await store.updateTask(input.operationId, serial, input.changes);
+    },
+
+    /** How many of an operation's tasks are in each status (large operations end with these). */
+    taskStatusCounts(input: { operationId: string }): Promise<Partial<Record<ApplianceTaskStatus, number>>> {
+      return store.taskStatusCounts(input.operationId);
     },
 
     /** The appliance now runs this version (after the reboot that activated it). */

@@ -293,9 +293,12 @@ export async function cancelApplianceTask(client: Client, operationId: string, s
   if (!running) {
     // A finished operation has nothing left to cancel: its tasks keep their final status.
     const final = (await handle.result()) as OperationState;
+    if (!final.operation.appliances.includes(serial)) throw new TaskNotFoundError(operationId, serial);
     const task = final.tasks.find((t) => t.serial === serial);
-    if (!task) throw new TaskNotFoundError(operationId, serial);
-    return task.status;
+    if (task) return task.status;
+    // A large operation's result leaves its tasks out: each task workflow has its own (none: it never started).
+    const outcome = await client.workflow.getHandle<() => Promise<ApplianceTaskOutcome>>(applianceTaskWorkflowId(kind, operationId, serial)).result().catch(() => undefined);
+    return outcome?.status ?? 'cancelled';
   }
   try {
     return await handle.executeUpdate(cancelApplianceTaskUpdate, { args: [serial] });

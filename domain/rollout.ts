@@ -71,3 +71,30 @@ export function failureThresholdReached(counts: RolloutCounts, policy: RolloutPo
   }
   return undefined;
 }
+
+/**
+ * Operations with more appliances than this run their tasks in batches (child workflows of at most
+ * this many tasks each), so no workflow history grows past a few thousand events.
+ */
+export const TASKS_PER_BATCH = 500;
+
+export interface BatchPlan<T> {
+  batches: T[][];
+  /** How many batches of the wave run at once. */
+  concurrent: number;
+  /** Each batch's own limit of tasks in flight (undefined: all at once). */
+  maxInFlightPerBatch?: number;
+}
+
+/**
+ * Splits one wave into batches of at most `batchSize`, in order. Without `max_in_flight` every
+ * batch runs at once (the seed's "all at once"); with it, just enough batches run at once to keep
+ * that many tasks in flight, and the limit is shared among them (never exceeded in total).
+ */
+export function planBatches<T>(wave: readonly T[], maxInFlight: number | undefined, batchSize = TASKS_PER_BATCH): BatchPlan<T> {
+  const batches: T[][] = [];
+  for (let i = 0; i < wave.length; i += batchSize) batches.push(wave.slice(i, i + batchSize));
+  if (maxInFlight === undefined) return { batches, concurrent: Math.max(1, batches.length) };
+  const concurrent = Math.max(1, Math.min(batches.length, Math.floor(maxInFlight / batchSize) || 1));
+  return { batches, concurrent, maxInFlightPerBatch: Math.max(1, Math.floor(maxInFlight / concurrent)) };
+}

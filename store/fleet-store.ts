@@ -3,7 +3,7 @@
  * collector upgrade tasks and settings. Seed objects are kept whole as JSON documents (so
  * extension properties survive); the columns beside them are what queries filter on.
  */
-import type { LogEntry, OperationStatus, ProductCode, Version } from '../domain/scc';
+import type { ApplianceTaskStatus, LogEntry, OperationStatus, ProductCode, Version } from '../domain/scc';
 import type { OperationKind } from '../domain/operation';
 import { openDb, type Db, type Row } from './db';
 import { migrate } from './migrations';
@@ -400,6 +400,12 @@ export class FleetStore {
   async listTasks(operationId: string): Promise<TaskRecord[]> {
     const rows = await this.db.query('SELECT doc FROM appliance_tasks WHERE operation_id = $1 ORDER BY serial', [operationId]);
     return rows.map((row) => parse<TaskRecord>(row));
+  }
+
+  /** How many of an operation's tasks are in each status. */
+  async taskStatusCounts(operationId: string): Promise<Partial<Record<ApplianceTaskStatus, number>>> {
+    const rows = await this.db.query<{ status: ApplianceTaskStatus; n: number | string }>('SELECT status, COUNT(*) AS n FROM appliance_tasks WHERE operation_id = $1 GROUP BY status', [operationId]);
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   }
 
   /** Merges `changes` into a task (status, stage, task_start_time, …). Returns the task, or undefined when unknown. */

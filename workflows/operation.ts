@@ -25,19 +25,21 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { StoreActivities } from '../activities/store-activities';
-import { applianceTaskWorkflowId, createdMessage, finalOperationStatus, operationWorkflowId, secondsToMs, taskFields, type OperationKind } from '../domain/operation';
-import { failureThresholdReached, planWaves } from '../domain/rollout';
-import type { OperationStatus } from '../domain/scc';
+import { createdMessage, finalOperationStatus, operationWorkflowId, taskFields, type OperationKind } from '../domain/operation';
+import { failureThresholdReached, planBatches, planWaves, TASKS_PER_BATCH, type RolloutCounts } from '../domain/rollout';
+import type { ApplianceTaskStatus, OperationStatus } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
-import { applianceRebootTask } from './appliance-reboot-task';
-import { applianceUpgradeTask } from './appliance-upgrade-task';
+import { applianceTaskBatch } from './appliance-task-batch';
 import { line } from './task-lifecycle';
+import { TaskRunner, type TaskSpec } from './task-runner';
 import {
+  cancelApplianceTaskSignal,
   cancelApplianceTaskUpdate,
   DEFAULT_TASK_TIMEOUT_MS,
   pauseOperationSignal,
   precedingOperationFinishedSignal,
   resumeOperationSignal,
+  stopRolloutSignal,
   upgradeOperationStateQuery,
   type ApplianceTaskOutcome,
   type OperationDoc,
@@ -58,31 +60,62 @@ export const rebootOperation = (input: OperationInput): Promise<OperationState> 
 /** Whether an upgrade/downgrade leaves its reboot to a linked reboot operation. */
 const defersReboot = (kind: OperationKind, input: OperationInput): boolean => kind !== 'reboot' && input.operation.reboot_id !== undefined;
 
+const tally = (statuses: Partial<Record<ApplianceTaskStatus, number>>): string =>
+  Object.entries(statuses)
+    .map(([s, n]) => `${n} ${s}`)
+    .join(', ');
+
 async function runOperation(kind: OperationKind, input: OperationInput): Promise<OperationState> {
   const operation = { ...input.operation };
   const policy = input.rollout ?? {};
-  const tasks = new Map<string, ApplianceTaskOutcome>(
-    operation.appliances.map((serial) => [serial, { serial, status: 'scheduled', stage: 'waiting' }]),
-  );
+  // Large operations run their tasks in batch workflows (bounded histories); the rest directly.
+  const tasksPerBatch = input.tasksPerBatch ?? TASKS_PER_BATCH;
+  const batched = operation.appliances.length > tasksPerBatch;
   let paused = false;
   /** The operation is in the store (writes about it must come after). */
   let recorded = false;
-  let stopReason: string | undefined;
-  let inFlight = 0;
-  const counts = { finished: 0, failed: 0 };
-  const state = (): OperationState => ({ operation, tasks: [...tasks.values()], paused, ...(stopReason ? { stop_reason: stopReason } : {}) });
+  // A reboot that follows an upgrade/downgrade reboots only the appliances whose install succeeded.
+  let preceding: PrecedingOutcome | undefined;
+  const spec = (): TaskSpec => ({
+    kind,
+    operationId: operation.id,
+    username: operation.username,
+    ...(operation.product_code ? { product_code: operation.product_code } : {}),
+    ...(operation.target_version ? { target_version: operation.target_version } : {}),
+    reboot: operation.reboot === true && !defersReboot(kind, input),
+    esxi_force: operation.esxi_force ?? false,
+    switch_partition: operation.switch_partition === true,
+    ...(preceding?.target_version ? { expectVersion: preceding.target_version } : {}),
+    taskTimeoutMs: input.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS,
+    ...(input.startAtBySerial ? { startAtBySerial: input.startAtBySerial } : {}),
+  });
+  const runner = new TaskRunner(operation.appliances, { spec, policy, operationStatus: () => operation.status, paused: () => paused });
+  const { tasks } = runner;
+  const counts = (): Partial<Record<ApplianceTaskStatus, number>> => [...tasks.values()].reduce<Partial<Record<ApplianceTaskStatus, number>>>((acc, t) => ({ ...acc, [t.status]: (acc[t.status] ?? 0) + 1 }), {});
+  const state = (): OperationState => ({
+    operation,
+    tasks: batched ? [] : [...tasks.values()],
+    paused,
+    ...(runner.stopReason ? { stop_reason: runner.stopReason } : {}),
+    ...(batched ? { task_counts: counts(), tasks_omitted: true } : {}),
+  });
   setHandler(upgradeOperationStateQuery, state);
 
-  // One cancellation scope per started task, so a single task can be cancelled.
-  const taskScopes = new Map<string, CancellationScope>();
-  const cancelRequested = new Set<string>();
+  /** Batches running now (workflow ids), and which batch runs each appliance. */
+  const runningBatches = new Set<string>();
+  const batchOf = new Map<string, string>();
+  const cancelledBeforeBatch = new Set<string>();
+  const toBatches = (signal: (id: string) => Promise<void>): Promise<void> => Promise.all([...runningBatches].map((id) => signal(id).catch(() => undefined))).then(() => undefined);
+
   setHandler(
     cancelApplianceTaskUpdate,
     async (serial) => {
+      if (!batched) return runner.cancel(serial);
       const task = tasks.get(serial)!;
       if (task.status !== 'scheduled' && task.status !== 'running') return task.status;
-      cancelRequested.add(serial);
-      taskScopes.get(serial)?.cancel();
+      const batch = batchOf.get(serial);
+      if (batch && runningBatches.has(batch)) await getExternalWorkflowHandle(batch).signal(cancelApplianceTaskSignal, serial);
+      else cancelledBeforeBatch.add(serial);
       return 'cancelled';
     },
     {
@@ -97,6 +130,7 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
     // A signal can arrive before the operation is in the store; its record must come after.
     await condition(() => recorded);
     await record.recordOperationStatus({ operationId: operation.id, status: operation.status, paused, log: line(paused ? 'paused: no new task starts until resumed' : 'resumed') });
+    if (batched) await toBatches((id) => getExternalWorkflowHandle(id).signal(value ? pauseOperationSignal : resumeOperationSignal));
   };
   setHandler(pauseOperationSignal, () => setPaused(true));
   setHandler(resumeOperationSignal, () => setPaused(false));
@@ -106,17 +140,60 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
     upsertSearchAttributes([{ key: SA.operationStatus, value: status }]);
     await record.recordOperationStatus({ operationId: operation.id, status, log: line(message, status === 'failed' ? 'err' : 'info') });
   };
-  const stop = async (reason: string): Promise<void> => {
-    if (stopReason) return;
-    stopReason = reason;
-    await record.recordOperationStatus({ operationId: operation.id, status: operation.status, stop_reason: reason, log: line(reason, 'warning') });
-  };
 
-  // A reboot that follows an upgrade/downgrade reboots only the appliances whose install succeeded.
-  let preceding: PrecedingOutcome | undefined;
   setHandler(precedingOperationFinishedSignal, (outcome) => {
     preceding = outcome;
   });
+
+  /** Runs one batch of tasks as a child workflow and takes in its outcomes. */
+  async function runBatch(serials: string[], n: number, maxInFlight: number | undefined, counted: RolloutCounts): Promise<void> {
+    const workflowId = `${operationWorkflowId(kind, operation.id)}-batch-${n}`;
+    for (const serial of serials) batchOf.set(serial, workflowId);
+    runningBatches.add(workflowId);
+    const { waves: _waves, max_in_flight: _max, ...shared } = policy;
+    try {
+      const result = await executeChild(applianceTaskBatch, {
+        workflowId,
+        args: [{ spec: spec(), serials, policy: { ...shared, ...(maxInFlight !== undefined ? { max_in_flight: maxInFlight } : {}) }, counted, paused, cancelRequested: serials.filter((s) => cancelledBeforeBatch.has(s)) }],
+        typedSearchAttributes: [
+          { key: SA.operationId, value: operation.id },
+          { key: SA.operationKind, value: kind },
+          { key: SA.username, value: operation.username },
+        ],
+        cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      });
+      for (const outcome of result.tasks) tasks.set(outcome.serial, outcome);
+      batchTotals.finished += result.counts.finished;
+      batchTotals.failed += result.counts.failed;
+      if (result.stop_reason) await runner.stop(result.stop_reason, true);
+      else {
+        const reason = failureThresholdReached(batchTotals, policy);
+        if (reason) await runner.stop(`rollout stopped: ${reason}`);
+      }
+    } finally {
+      runningBatches.delete(workflowId);
+    }
+    if (runner.stopReason) await toBatches((id) => getExternalWorkflowHandle(id).signal(stopRolloutSignal, runner.stopReason!));
+  }
+  const batchTotals: RolloutCounts = { finished: 0, failed: 0 };
+
+  /** The waves of a large operation, each as batches, as many at once as max_in_flight allows. */
+  async function runInBatches(serials: string[]): Promise<void> {
+    let n = 0;
+    for (const wave of planWaves(serials, policy)) {
+      const plan = planBatches(wave, policy.max_in_flight, tasksPerBatch);
+      const running = new Set<Promise<void>>();
+      for (const batch of plan.batches) {
+        await condition(() => running.size < plan.concurrent || runner.stopReason !== undefined);
+        if (runner.stopReason) break;
+        const started = runBatch(batch, ++n, plan.maxInFlightPerBatch, { ...batchTotals }).finally(() => running.delete(started));
+        running.add(started);
+      }
+      await Promise.all(running);
+      if (runner.stopReason) break;
+    }
+  }
 
   await record.recordOperation({
     kind,
@@ -126,68 +203,6 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
   });
   recorded = true;
   await setStatus('scheduled', input.startAtMs !== undefined ? `scheduled for ${new Date(input.startAtMs).toISOString()}` : 'starting now');
-
-  const taskTimeoutMs = input.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS;
-  const childOptions = (serial: string) => ({
-    workflowId: applianceTaskWorkflowId(kind, operation.id, serial),
-    typedSearchAttributes: [
-      { key: SA.operationId, value: operation.id },
-      { key: SA.operationKind, value: kind },
-      ...(operation.product_code ? [{ key: SA.productCode, value: operation.product_code }] : []),
-      { key: SA.username, value: operation.username },
-      { key: SA.serial, value: serial },
-      { key: SA.taskStatus, value: 'scheduled' },
-      { key: SA.taskStage, value: 'waiting' },
-    ],
-    cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
-    parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-  });
-
-  /** One appliance's task workflow, of the operation's kind. */
-  function executeTask(serial: string): Promise<ApplianceTaskOutcome> {
-    const startAtMs = input.startAtBySerial?.[serial];
-    const timing = { taskTimeoutMs, ...(startAtMs !== undefined ? { startAtMs } : {}) };
-    if (kind === 'reboot') {
-      return executeChild(applianceRebootTask, {
-        ...childOptions(serial),
-        args: [{ operationId: operation.id, serial, switch_partition: operation.switch_partition === true, ...(preceding?.target_version ? { expectVersion: preceding.target_version } : {}), ...timing }],
-        memo: { switch_partition: operation.switch_partition === true },
-      });
-    }
-    const target_version = operation.target_version!;
-    const reboot = operation.reboot === true && !defersReboot(kind, input);
-    return executeChild(applianceUpgradeTask, {
-      ...childOptions(serial),
-      args: [{ ...(kind === 'downgrade' ? { kind } : {}), operationId: operation.id, serial, product_code: operation.product_code!, target_version, reboot, esxi_force: operation.esxi_force ?? false, ...timing }],
-      memo: { target_version: target_version.version_id, reboot },
-    });
-  }
-
-  /** Runs one appliance's task to its end, then checks the failure threshold. */
-  async function runTask(serial: string): Promise<void> {
-    inFlight++;
-    tasks.set(serial, { serial, status: 'running', stage: 'initiating' });
-    const scope = new CancellationScope();
-    taskScopes.set(serial, scope);
-    try {
-      const outcome = await scope.run(() => executeTask(serial));
-      tasks.set(serial, outcome);
-    } catch (err) {
-      // This task (or the whole operation) was cancelled. A child that ran has recorded its own
-      // final state; one cancelled before it started is recorded here.
-      if (!isCancellation(err)) throw err;
-      const message = cancelRequested.has(serial) ? 'cancelled by request' : 'operation cancelled';
-      tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message });
-      await CancellationScope.nonCancellable(() => record.recordTasksCancelled({ operationId: operation.id, serials: [serial], log: line(message, 'warning') }));
-    } finally {
-      taskScopes.delete(serial);
-      inFlight--;
-    }
-    counts.finished++;
-    if (tasks.get(serial)!.status === 'failed') counts.failed++;
-    const reason = failureThresholdReached(counts, policy);
-    if (reason) await stop(`rollout stopped: ${reason}`);
-  }
 
   let cancelled = false;
   try {
@@ -203,46 +218,18 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
       if (skipped.length) await record.recordTasksCancelled({ operationId: operation.id, serials: skipped, log: line(reason, 'warning') });
     }
     await setStatus('running', 'running: starting the appliance tasks');
-    const windowEndMs = policy.maintenance_window_end !== undefined ? secondsToMs(policy.maintenance_window_end) : undefined;
-    const maxInFlight = policy.max_in_flight ?? Number.POSITIVE_INFINITY;
-    const mayStart = (): boolean => stopReason !== undefined || (!paused && inFlight < maxInFlight);
-
-    for (const wave of planWaves(operation.appliances, policy)) {
-      const running: Promise<void>[] = [];
-      for (const serial of wave) {
-        if (windowEndMs !== undefined) {
-          const open = windowEndMs > Date.now() && (await condition(mayStart, windowEndMs - Date.now()));
-          if (!open) await stop(`maintenance window closed at ${new Date(windowEndMs).toISOString()}: no new task starts`);
-        } else {
-          await condition(mayStart);
-        }
-        if (stopReason) break;
-        if (tasks.get(serial)!.status !== 'scheduled') continue;
-        if (cancelRequested.has(serial)) {
-          tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message: 'cancelled before it started' });
-          await record.recordTasksCancelled({ operationId: operation.id, serials: [serial], log: line('cancelled before it started', 'warning') });
-          continue;
-        }
-        running.push(runTask(serial));
-      }
-      await Promise.all(running);
-      if (stopReason) break;
-    }
+    if (batched) await runInBatches(operation.appliances.filter((serial) => tasks.get(serial)!.status === 'scheduled'));
+    else await runner.run(planWaves(operation.appliances, policy));
   } catch (err) {
     if (!isCancellation(err)) throw err;
     cancelled = true;
   }
 
-  // Tasks that never started end `cancelled`, with the reason.
-  const unstarted = [...tasks.values()].filter((task) => task.status === 'scheduled').map((t) => t.serial);
-  if (unstarted.length) {
-    const reason = cancelled ? 'cancelled before it started' : `not started: ${stopReason ?? 'operation ended'}`;
-    for (const serial of unstarted) tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message: reason });
-    await CancellationScope.nonCancellable(() => record.recordTasksCancelled({ operationId: operation.id, serials: unstarted, log: line(reason, 'warning') }));
-  }
-  const final = finalOperationStatus([...tasks.values()].map((t) => t.status));
-  const tally = [...tasks.values()].reduce<Record<string, number>>((acc, t) => ({ ...acc, [t.status]: (acc[t.status] ?? 0) + 1 }), {});
-  await CancellationScope.nonCancellable(() => setStatus(final, `finished ${final}: ${Object.entries(tally).map(([s, n]) => `${n} ${s}`).join(', ')}`));
+  await runner.endUnstarted(cancelled);
+  // A large operation's tasks in a cancelled batch reported nothing back: the store has them all.
+  const final = batched ? await CancellationScope.nonCancellable(() => record.taskStatusCounts({ operationId: operation.id })) : counts();
+  const status = finalOperationStatus(Object.entries(final).flatMap(([s, n]) => Array<ApplianceTaskStatus>(n).fill(s as ApplianceTaskStatus)));
+  await CancellationScope.nonCancellable(() => setStatus(status, `finished ${status}: ${tally(final)}`));
   if (defersReboot(kind, input)) await CancellationScope.nonCancellable(() => handOverToReboot(kind, operation, [...tasks.values()]));
   return state();
 }

@@ -38,6 +38,8 @@ export interface OperationInput {
   taskTimeoutMs?: number;
   /** Waves, tasks in flight, failure threshold, maintenance window (domain/rollout.ts). Default: all at once. */
   rollout?: RolloutPolicy;
+  /** Operations over this many appliances run their tasks in batch workflows of this size (default TASKS_PER_BATCH). */
+  tasksPerBatch?: number;
 }
 
 /** Upgrade operations were the first kind; their input keeps its name. */
@@ -84,6 +86,13 @@ export interface OperationState {
   paused: boolean;
   /** Why the rollout stopped early (failure threshold, maintenance window), when it did. */
   stop_reason?: string;
+  /** Tasks by status. */
+  task_counts?: Partial<Record<ApplianceTaskStatus, number>>;
+  /**
+   * Operations over TASKS_PER_BATCH appliances leave `tasks` empty (they are in the store and in
+   * each task workflow), so no payload nears Temporal's size limit.
+   */
+  tasks_omitted?: boolean;
 }
 
 export type UpgradeOperationState = OperationState;
@@ -115,5 +124,10 @@ export const precedingOperationFinishedSignal = defineSignal<[outcome: Preceding
  * task keeps its final status. An appliance not in the operation is refused.
  */
 export const cancelApplianceTaskUpdate = defineUpdate<ApplianceTaskStatus, [serial: string]>('cancelApplianceTask');
+
+/** From a large operation to the batch running an appliance's task: cancel it. */
+export const cancelApplianceTaskSignal = defineSignal<[serial: string]>('cancelApplianceTask');
+/** From a large operation to its running batches: the rollout stopped, start no new task. */
+export const stopRolloutSignal = defineSignal<[reason: string]>('stopRollout');
 
 export type { OperationStatus };

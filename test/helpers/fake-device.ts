@@ -16,7 +16,7 @@ export interface FakeCall {
   at: number;
 }
 
-export function fakeDeviceActivities(options: { productCode?: ProductCode; unreachable?: Set<string> } = {}) {
+export function fakeDeviceActivities(options: { productCode?: ProductCode; unreachable?: Set<string>; failing?: Set<string> } = {}) {
   const calls: FakeCall[] = [];
   const versions = new Map<string, string>();
   const record = (activity: string, serial: string): void => {
@@ -59,6 +59,7 @@ export function fakeDeviceActivities(options: { productCode?: ProductCode; unrea
     },
     async stageImage({ serial }) {
       record('stageImage', serial);
+      if (options.failing?.has(serial)) throw ApplicationFailure.nonRetryable(`appliance ${serial} refused the image`, 'image.refused');
       return job(serial, 'stage');
     },
     async patchImage({ serial }) {

@@ -1,4 +1,4 @@
-import { failureThresholdReached, planWaves, rolloutPolicy } from '../../domain/rollout';
+import { failureThresholdReached, planWaves, rolloutPolicy, planBatches } from '../../domain/rollout';
 
 const fleet = (n: number) => Array.from({ length: n }, (_, i) => i);
 const sizes = (waves: unknown[][]) => waves.map((w) => w.length);
@@ -59,5 +59,32 @@ describe('rolloutPolicy', () => {
     const result = rolloutPolicy.safeParse(policy);
     expect(result.success).toBe(false);
     expect(result.error!.issues[0]!.path.join('.')).toBe(path);
+  });
+});
+
+describe('planBatches: large waves as batches of tasks', () => {
+  const wave = Array.from({ length: 1234 }, (_, i) => i);
+  test('batches of at most the batch size, in order, covering the wave once', () => {
+    const { batches } = planBatches(wave, undefined, 500);
+    expect(batches.map((b) => b.length)).toEqual([500, 500, 234]);
+    expect(batches.flat()).toEqual(wave);
+  });
+  test('without max_in_flight every batch runs at once, each all at once', () => {
+    expect(planBatches(wave, undefined, 500)).toMatchObject({ concurrent: 3 });
+    expect(planBatches(wave, undefined, 500).maxInFlightPerBatch).toBeUndefined();
+  });
+  test('max_in_flight is shared by just enough batches and never exceeded in total', () => {
+    for (const max of [1, 7, 499, 500, 999, 1000, 1234, 5000]) {
+      const plan = planBatches(wave, max, 500);
+      expect(plan.concurrent * plan.maxInFlightPerBatch!).toBeLessThanOrEqual(Math.max(max, 1));
+      expect(plan.concurrent).toBeGreaterThanOrEqual(1);
+      expect(plan.concurrent).toBeLessThanOrEqual(plan.batches.length);
+    }
+    expect(planBatches(wave, 50, 500)).toMatchObject({ concurrent: 1, maxInFlightPerBatch: 50 });
+    expect(planBatches(wave, 1000, 500)).toMatchObject({ concurrent: 2, maxInFlightPerBatch: 500 });
+    expect(planBatches(wave, 5000, 500)).toMatchObject({ concurrent: 3, maxInFlightPerBatch: 1666 });
+  });
+  test('an empty wave has no batches', () => {
+    expect(planBatches([], undefined).batches).toEqual([]);
   });
 });
