@@ -48,14 +48,20 @@ const versionOf = (version_id: string): Version => {
   return { version_id, version_number, build_number };
 };
 
+/** The releases a catalog release upgrades from (see RIVERBED_CATALOG_VERSIONS). */
+function catalogSources(version_id: string): string[] {
+  const i = RIVERBED_CATALOG_VERSIONS.indexOf(version_id as (typeof RIVERBED_CATALOG_VERSIONS)[number]);
+  return version_id === RIVERBED_TWO_HOP_VERSION ? [RIVERBED_CATALOG_VERSIONS[i - 1]!] : RIVERBED_CATALOG_VERSIONS.slice(0, Math.max(0, i));
+}
+
 /** The catalog's images (see RIVERBED_CATALOG_VERSIONS), their URLs under imageBaseUrl. */
 export function riverbedCatalog(imageBaseUrl: string): StoredImage[] {
   const base = imageBaseUrl.replace(/\/+$/, '');
   const images: StoredImage[] = [];
   for (const product_code of PRODUCT_CODES) {
     for (const arch of ARCHES) {
-      for (const [i, version_id] of RIVERBED_CATALOG_VERSIONS.entries()) {
-        const sources = version_id === RIVERBED_TWO_HOP_VERSION ? [RIVERBED_CATALOG_VERSIONS[i - 1]!] : RIVERBED_CATALOG_VERSIONS.slice(0, i);
+      for (const version_id of RIVERBED_CATALOG_VERSIONS) {
+        const sources = catalogSources(version_id);
         images.push({
           repository: 'riverbed',
           source: 'riverbed',
@@ -84,9 +90,62 @@ export function riverbedCatalog(imageBaseUrl: string): StoredImage[] {
   return images;
 }
 
+/** Adds the catalog's images the repository does not have yet (by id); answers how many. */
 export async function ensureRiverbedCatalog(store: FleetStore, imageBaseUrl: string): Promise<number> {
-  if ((await store.listImages({ repository: 'riverbed' })).length > 0) return 0;
-  const images = riverbedCatalog(imageBaseUrl);
+  const known = new Set((await store.listImages({ repository: 'riverbed' })).map((s) => s.image.id));
+  const missing = riverbedCatalog(imageBaseUrl).filter((s) => !known.has(s.image.id));
+  for (const image of missing) await store.addImage(image);
+  return missing.length;
+}
+
+/** The demo's hotfix: a locally hosted image for SH x86_64 only, installable from 9.14.0 alone. */
+export const DEMO_HOTFIX_VERSION = '9.14.1-100';
+/** Releases the demo's customer repository holds (as customer URL images): what appliances can be downgraded to. */
+export const DEMO_DOWNGRADE_VERSIONS = ['9.12.0-100', '9.12.1-100', '9.14.0-100'] as const;
+
+/**
+ * `npm start`'s customer repository, so every image endpoint has something to show: customer URL
+ * images of the demo fleet's releases for every product code and arch (downgrade targets: the seed
+ * downgrades with customer images only), and one locally hosted hotfix (DEMO_HOTFIX_VERSION) for
+ * SH x86_64 only, so SH i386 appliances are `no_i386_image` for it and older SH appliances reach it
+ * in two hops. The demo's legacy appliances (simulator/fleet.ts LEGACY_VERSION) reach nothing.
+ */
+export function demoCustomerImages(imageBaseUrl: string, nowSeconds = Math.floor(Date.now() / 1000)): StoredImage[] {
+  const base = imageBaseUrl.replace(/\/+$/, '');
+  const images: StoredImage[] = [];
+  for (const product_code of PRODUCT_CODES) {
+    for (const arch of ARCHES) {
+      for (const version_id of DEMO_DOWNGRADE_VERSIONS) {
+        images.push({
+          repository: 'customer',
+          source: 'customer_url',
+          image: {
+            id: `demo-url-${product_code}-${arch}-${version_id}`,
+            // The customer's copy of a release upgrades from what Riverbed's does.
+            image_definition: { product_code, arch, target_version: versionOf(version_id), delta: false, source_versions: catalogSources(version_id) },
+            url: `${base}/customer/${product_code}/${arch}/${version_id}.img`,
+            registration_time: nowSeconds,
+          },
+        });
+      }
+    }
+  }
+  images.push({
+    repository: 'customer',
+    source: 'local',
+    image: {
+      id: 'demo-local-SH-x86_64-hotfix',
+      image_definition: { product_code: 'SH', arch: 'x86_64', target_version: versionOf(DEMO_HOTFIX_VERSION), delta: false, source_versions: ['9.14.0-100'] },
+      modification_time: nowSeconds,
+    },
+  });
+  return images;
+}
+
+/** Adds demoCustomerImages when the customer repository is empty; answers how many. */
+export async function ensureDemoCustomerImages(store: FleetStore, imageBaseUrl: string): Promise<number> {
+  if ((await store.listImages({ repository: 'customer' })).length > 0) return 0;
+  const images = demoCustomerImages(imageBaseUrl);
   for (const image of images) await store.addImage(image);
   return images.length;
 }

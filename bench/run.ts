@@ -2,6 +2,7 @@
  * `npm run bench -- [name…] [options]`: runs the named benchmarks (all by default) and prints their figures.
  * Figures are for reading and comparing side by side, never asserted: shared machines are noisy.
  */
+import { apiLatencyBenchmark } from './api-latency';
 import { eligibilityBenchmark } from './eligibility';
 import { simulatorBenchmark } from './simulator';
 import { storeWritesBenchmark } from './store-writes';
@@ -10,6 +11,7 @@ const BENCHMARKS: Record<string, (argv: string[]) => Promise<void>> = {
   'store-writes': storeWritesBenchmark,
   simulator: simulatorBenchmark,
   eligibility: eligibilityBenchmark,
+  'api-latency': apiLatencyBenchmark,
 };
 
 async function main(): Promise<void> {

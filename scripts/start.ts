@@ -8,10 +8,14 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client, Connection } from '@temporalio/client';
+import { DeviceClient } from '../activities/device-client';
+import { ensureDemoCustomerImages } from '../api/bootstrap';
+import { syncCollectors } from '../client/collector-upgrades';
 import { runInventoryRefresh } from '../client/inventory';
 import { loadConfig } from '../domain/config';
 import { createLogger } from '../domain/logging';
 import { SEARCH_ATTRIBUTE_TYPES } from '../domain/search-attributes';
+import { FleetStore } from '../store/fleet-store';
 import { temporalCliPath } from './toolchain';
 
 const root = resolve(__dirname, '..');
@@ -69,14 +73,24 @@ async function waitForTemporal(address: string, timeoutMs: number): Promise<void
   }
 }
 
-async function syncInventory(address: string): Promise<void> {
+/**
+ * The demo fleet in the store at once: appliances (not only at the first scheduled refresh), the
+ * Sumo collectors, and the demo's customer images beside the Riverbed catalog the API adds.
+ */
+async function loadDemo(address: string): Promise<void> {
   const client = new Client({ connection: await Connection.connect({ address }), namespace: config.FLEET_TEMPORAL_NAMESPACE });
+  const store = await FleetStore.open(config.FLEET_STORE_URL);
   try {
     const result = await runInventoryRefresh(client, config.FLEET_TASK_QUEUE);
     logger.info(result, `inventory: ${result.appliances} appliances in the store`);
+    const collectors = await syncCollectors(new DeviceClient({ baseUrl: config.FLEET_DEVICE_API_URL }), store);
+    logger.info(collectors, `collectors: ${collectors.collectors} in the store`);
+    const images = await ensureDemoCustomerImages(store, config.FLEET_IMAGE_BASE_URL);
+    if (images) logger.info({ images }, 'demo customer images added');
   } catch (err) {
-    logger.warn({ err: (err as Error).message }, 'initial inventory sync failed; the scheduled refresh will retry');
+    logger.warn({ err: (err as Error).message }, 'loading the demo fleet failed; the scheduled inventory refresh will retry the appliances');
   } finally {
+    await store.close();
     await client.connection.close();
   }
 }
@@ -106,8 +120,7 @@ async function main(): Promise<void> {
   tsProcess('simulator', 'simulator/main.ts', { FLEET_SIM_HOST: deviceApi.hostname, FLEET_SIM_PORT: deviceApi.port || '80' });
   tsProcess('worker', 'worker/main.ts', env);
   tsProcess('api', 'api/main.ts', env);
-  // The demo fleet goes into the store at once, not only at the first scheduled refresh.
-  void syncInventory(temporalAddress);
+  void loadDemo(temporalAddress);
 
   const banner = [
     '',
@@ -117,7 +130,8 @@ async function main(): Promise<void> {
     `  API               http://${config.FLEET_API_HOST}:${config.FLEET_API_PORT}/health`,
     `  Device simulator  ${config.FLEET_DEVICE_API_URL}  (demo fleet)`,
     '',
-    'Try:  npm run fleet -- upgrade --product SH --version 9.16.0-100 --reboot $(npm run -s fleet -- devices --product SH --limit 3)',
+    'Try:  npm run fleet -- upgrade --product SH --version 9.18.0-100 --reboot $(npm run -s fleet -- devices --product SH --limit 3)',
+    '      (9.18.0 takes two images from older releases; appliances on 9.14.0 patch with delta images)',
     'Ctrl-C stops everything.',
     '',
   ];

@@ -130,16 +130,19 @@ export class SimulatedAppliance {
   }
 
   /** Throws when the device cannot answer (disconnected, or down in a reboot). */
-  private reachable(): void {
+  private reachable(options: { listedDisconnected?: boolean } = {}): void {
     this.advance();
     const flapping = this.fault('flapping_5xx');
     if (flapping && this.random() < flapping.probability) throw new DeviceApiError(503, 'device.unavailable', `appliance ${this.spec.serial} is temporarily unavailable`);
-    if (!this.spec.connected || this.now() < this.disconnectedUntil) throw new DeviceApiError(503, 'device.disconnected', `appliance ${this.spec.serial} is not connected`);
+    if ((!this.spec.connected && !options.listedDisconnected) || this.now() < this.disconnectedUntil) throw new DeviceApiError(503, 'device.disconnected', `appliance ${this.spec.serial} is not connected`);
     if (this.gone || this.now() < this.rebootingUntil) throw new DeviceApiError(503, 'device.rebooting', `appliance ${this.spec.serial} is rebooting`);
   }
 
   info(): DeviceInfo {
-    this.reachable();
+    // An appliance the fleet lists as disconnected still reports itself (connected: false), as
+    // SCC shows one it cannot reach; every other call fails. A `disconnect` fault answers nothing.
+    if (!this.spec.connected) this.reachable({ listedDisconnected: true });
+    else this.reachable();
     const { bandwidth_bps: _bandwidth, running_version: _initial, ...fixed } = this.spec;
     return { ...fixed, running_version: this.runningVersion, standby_version: this.standbyVersion };
   }

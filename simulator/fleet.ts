@@ -44,6 +44,8 @@ const MODELS: Record<ProductCode, string[]> = {
 };
 const TIME_ZONES = ['UTC', 'Europe/London', 'Europe/Berlin', 'America/New_York', 'America/Los_Angeles', 'Asia/Tokyo', 'Asia/Kolkata', 'Australia/Sydney'];
 const START_VERSIONS = ['9.12.0', '9.12.1', '9.14.0'];
+/** The demo's legacy appliances run a release no image upgrades from (eligibility: not_supported). */
+export const LEGACY_VERSION = '9.10.0';
 
 export const versionOf = (versionNumber: string, buildNumber = '100'): Version => ({
   version_id: `${versionNumber}-${buildNumber}`,
@@ -59,7 +61,8 @@ function hex(rand: () => number, digits: number): string {
 
 /**
  * `clean`: every appliance connected, entitled, writable and supported. `demo`: a few in each
- * exception state (unentitled, read-only, end-of-life model, disconnected), so every eligibility
+ * exception state (unentitled, read-only, end-of-life model, disconnected, a legacy release no
+ * image upgrades from), so every eligibility
  * category has members.
  */
 export type FleetProfile = 'clean' | 'demo';
@@ -96,6 +99,8 @@ export function generateAppliances(count: number, seed = 1, profile: FleetProfil
       groups: [`group-${i % 4}`],
       bandwidth_bps: 5_000_000 + Math.floor(rand() * 20_000_000),
     });
+    // After the random draws, so the rest of the fleet is the same with or without it.
+    if (demo && i % 41 === 13) fleet[i]!.running_version = versionOf(LEGACY_VERSION);
   }
   return fleet;
 }

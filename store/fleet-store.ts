@@ -33,6 +33,9 @@ export interface CollectorRecord {
   [property: string]: unknown;
 }
 
+/** Serials bound in one `IN (…)` query (well under SQLite's and PostgreSQL's parameter limits). */
+const SERIALS_PER_QUERY = 500;
+
 export interface ImageRecord {
   id: string;
   image_definition: { product_code: ProductCode; arch: string; target_version: Version; delta: boolean; source_version?: Version; [p: string]: unknown };
@@ -144,13 +147,26 @@ export class FleetStore {
   }
 
   async listAppliances(filter: { product_code?: ProductCode; serials?: readonly string[] } = {}): Promise<ApplianceRecord[]> {
+    if (filter.serials) {
+      // Only the serials asked for (an operation's few out of a large fleet), a chunk per query.
+      const found: ApplianceRecord[] = [];
+      const serials = [...new Set(filter.serials)];
+      for (let i = 0; i < serials.length; i += SERIALS_PER_QUERY) {
+        const chunk = serials.slice(i, i + SERIALS_PER_QUERY);
+        const params: unknown[] = [...chunk];
+        let sql = `SELECT doc FROM appliances WHERE serial IN (${chunk.map((_, j) => `$${j + 1}`).join(', ')})`;
+        if (filter.product_code) {
+          params.push(filter.product_code);
+          sql += ` AND product_code = $${params.length}`;
+        }
+        found.push(...(await this.db.query(sql, params)).map((row) => parse<ApplianceRecord>(row)));
+      }
+      return found.sort((a, b) => (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0));
+    }
     const rows = filter.product_code
       ? await this.db.query('SELECT doc FROM appliances WHERE product_code = $1 ORDER BY serial', [filter.product_code])
       : await this.db.query('SELECT doc FROM appliances ORDER BY serial');
-    const all = rows.map((row) => parse<ApplianceRecord>(row));
-    if (!filter.serials) return all;
-    const wanted = new Set(filter.serials);
-    return all.filter((a) => wanted.has(a.serial));
+    return rows.map((row) => parse<ApplianceRecord>(row));
   }
 
   /** Connection details for activities only. */

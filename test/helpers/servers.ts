@@ -1,6 +1,7 @@
 /** Real servers for the tests: the Temporal dev server, the Java time-skipping server, the simulator process, the API on a socket. */
 import type { FastifyInstance } from 'fastify';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -92,4 +93,16 @@ export async function listenOnLoopback(app: FastifyInstance): Promise<string> {
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+}
+
+/** A TCP port free on loopback now (for a process that will listen on it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }

@@ -85,6 +85,12 @@ describe.each(BACKENDS)('%s store', (_name, makeBackend) => {
     expect((await store.listAppliances({ product_code: 'EX' })).map((a) => a.serial)).toEqual(['E1212345678']);
     expect((await store.listAppliances({ serials: ['E1212345678', 'nope'] })).map((a) => a.serial)).toEqual(['E1212345678']);
     expect(await store.getAppliance('nope')).toBeUndefined();
+    // More serials than one query binds: every one found once, in serial order, filtered by product.
+    const many = Array.from({ length: 1200 }, (_, i) => `W12${i.toString(16).toUpperCase().padStart(8, '0')}`);
+    for (const serial of many) await store.upsertAppliance({ serial, product_code: 'WW', connected: true });
+    const asked = [...many].reverse().concat(['E1212345678', many[3]!]);
+    expect((await store.listAppliances({ serials: asked })).map((a) => a.serial)).toEqual(['E1212345678', ...many]);
+    expect((await store.listAppliances({ serials: asked, product_code: 'EX' })).map((a) => a.serial)).toEqual(['E1212345678']);
   });
 
   test('a refresh records connectivity, last-seen and each version change', async () => {

@@ -1,5 +1,6 @@
 /** The Riverbed catalog the service starts with gives every kind of upgrade path something to show. */
-import { riverbedCatalog, RIVERBED_CATALOG_VERSIONS } from '../../api/bootstrap';
+import { demoCustomerImages, riverbedCatalog, RIVERBED_CATALOG_VERSIONS } from '../../api/bootstrap';
+import { LEGACY_VERSION } from '../../simulator/fleet';
 import { PRODUCT_CODES } from '../../domain/scc';
 import { ImageIndex, type AvailableImage } from '../../domain/upgrade-path';
 
@@ -24,4 +25,16 @@ test('the newest release takes two images from older ones; deltas are preferred 
   expect(hops('9.14.0-100', '9.16.0-100')).toEqual(['delta 9.14.0-100→9.16.0-100']);
   expect(hops('9.12.1-100', '9.16.0-100')).toEqual(['full 9.12.1-100→9.16.0-100']);
   expect(hops('9.16.0-100', '9.18.0-100')).toEqual(['delta 9.16.0-100→9.18.0-100']);
+});
+
+test('with the demo customer images: a hotfix for SH x86_64 only, two hops from older releases; legacy appliances reach nothing', () => {
+  const all = new ImageIndex([...riverbedCatalog('http://i'), ...demoCustomerImages('http://i', 1)].map(({ repository, image }): AvailableImage => ({ repository, image: image as AvailableImage['image'] })));
+  const x86 = (version_id: string) => ({ product_code: 'SH' as const, arch: 'x86_64' as const, current_version: { version_id } });
+  const hotfix = all.path(x86('9.12.0-100'), '9.14.1-100');
+  expect(hotfix.ok && hotfix.hops.map((h) => h.to.version_id)).toEqual(['9.14.0-100', '9.14.1-100']);
+  expect(all.path({ ...x86('9.14.0-100'), arch: 'i386' }, '9.14.1-100')).toMatchObject({ ok: false, reason: 'no_image_for_arch' });
+  for (const target of RIVERBED_CATALOG_VERSIONS) expect(all.path(x86(`${LEGACY_VERSION}-100`), target)).toMatchObject({ ok: false });
+  // Downgrades use the customer repository: each demo release is there for every product and arch.
+  const down = all.path({ product_code: 'GC', arch: 'i386', current_version: { version_id: '9.16.0-100' } }, '9.12.1-100', { direction: 'downgrade', repositories: ['customer'] });
+  expect(down).toMatchObject({ ok: true, hops: [{ repository: 'customer', delta: false }] });
 });

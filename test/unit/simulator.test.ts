@@ -164,3 +164,23 @@ test('the demo profile has appliances in every exception state and collectors of
   expect(new Set(collectors.map((c) => c.collectorType))).toEqual(new Set(['Installable', 'Hosted']));
   expect(new Set(collectors.map((c) => c.alive))).toEqual(new Set([true, false]));
 });
+
+test('an appliance the fleet lists as disconnected reports itself so, and refuses every job', () => {
+  const { appliance } = device({ connected: false });
+  expect(appliance.info()).toMatchObject({ connected: false });
+  expect(thrown(() => appliance.stage({ target_version: TARGET, delta: false })).code).toBe('device.disconnected');
+  expect(thrown(() => appliance.reboot({ switch_partition: false })).code).toBe('device.disconnected');
+});
+
+test('the demo profile has legacy appliances on a release no image upgrades from; the rest of the fleet is unchanged', () => {
+  const demo = generateAppliances(100, 7, 'demo');
+  const clean = generateAppliances(100, 7, 'clean');
+  const legacy = demo.filter((a) => a.running_version.version_id === '9.10.0-100').map((a) => a.hostname);
+  expect(legacy.length).toBeGreaterThan(0);
+  expect(clean.some((a) => a.running_version.version_id === '9.10.0-100')).toBe(false);
+  // Same serials, models, arches and versions apart from the legacy ones.
+  demo.forEach((a, i) => {
+    expect([a.serial, a.model, a.arch]).toEqual([clean[i]!.serial, clean[i]!.model, clean[i]!.arch]);
+    if (!legacy.includes(a.hostname)) expect(a.running_version).toEqual(clean[i]!.running_version);
+  });
+});
