@@ -42,9 +42,11 @@ export async function ineligibleAppliances(
   const known = new Map((await store.listAppliances({ serials: request.appliances })).map((a) => [a.serial, a]));
   const productCodes = kind === 'reboot' ? [...new Set([...known.values()].map((a) => a.product_code))] : [request.product_code!];
   const category = new Map<string, string>();
+  const inProgress = await store.serialsWithTaskInProgress();
   for (const productCode of productCodes) {
-    const { appliances, index, inProgress } = await fleetFacts(store, productCode);
-    const wanted = appliances.filter((a) => known.has(a.serial));
+    // Only the requested appliances: an operation's few out of a large fleet.
+    const wanted = [...known.values()].filter((a) => a.product_code === productCode) as unknown as Appliance[];
+    const index = await imageIndex(store, productCode);
     const targetVersionId = request.target_version?.version_id ?? '';
     const result =
       kind === 'upgrade'
