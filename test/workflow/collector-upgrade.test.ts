@@ -3,35 +3,16 @@
  * 30-minute automatic timeout passes in seconds. The collector is in memory; the store and its
  * status-recording activity are real.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { createCollectorActivities, type CollectorActivities } from '../../activities/collector-activities';
 import { DeviceClient } from '../../activities/device-client';
 import type { CollectorInfo, CollectorJob } from '../../domain/device-api';
 import { createLogger } from '../../domain/logging';
-import { FleetStore } from '../../store/fleet-store';
 import type { collectorUpgradeTask, CollectorUpgradeTaskInput } from '../../workflows/collector-upgrade';
-import { startTimeSkippingServer } from '../helpers/servers';
+import { useTimeSkipping } from '../helpers/time-skipping';
 
 const MINUTE = 60_000;
-let env: TestWorkflowEnvironment;
-let store: FleetStore;
-let dir: string;
-let seq = 0;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'fleet-wf-collector-'));
-  [env, store] = await Promise.all([startTimeSkippingServer(), FleetStore.open(`sqlite:${join(dir, 'fleet.db')}`)]);
-});
-afterAll(async () => {
-  await env?.teardown();
-  await store?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const wf = useTimeSkipping();
 
 /** A collector whose upgrade job behaves as `done` says once it is progressing. */
 function fakeCollector(done: (job: CollectorJob) => CollectorJob) {
@@ -52,7 +33,7 @@ function fakeCollector(done: (job: CollectorJob) => CollectorJob) {
     lastSeenAlive: 0,
     alive: true,
   });
-  const real = createCollectorActivities({ client: new DeviceClient({ baseUrl: 'http://127.0.0.1:9' }), store, logger: createLogger('test', 'silent') });
+  const real = createCollectorActivities({ client: new DeviceClient({ baseUrl: 'http://127.0.0.1:9' }), store: wf.store, logger: createLogger('test', 'silent') });
   const activities: CollectorActivities = {
     ...real,
     async refreshCollector({ collectorId }) {
@@ -77,14 +58,12 @@ function fakeCollector(done: (job: CollectorJob) => CollectorJob) {
 }
 
 async function run(activities: object, input: Omit<CollectorUpgradeTaskInput, 'taskId'>) {
-  const task = await store.insertCollectorUpgradeTask({ collectorId: input.collectorId, toVersion: input.toVersion, requestTime: Date.now(), status: 0, message: '' });
-  const taskQueue = `tq-collector-${++seq}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../workflows'), activities });
+  const task = await wf.store.insertCollectorUpgradeTask({ collectorId: input.collectorId, toVersion: input.toVersion, requestTime: Date.now(), status: 0, message: '' });
   const workflowId = `collector-upgrade-${task.id}`;
-  const result = await worker.runUntil(env.client.workflow.execute<typeof collectorUpgradeTask>('collectorUpgradeTask', { taskQueue, workflowId, args: [{ ...input, taskId: task.id }] }));
+  const result = await wf.withWorker(activities, (taskQueue) => wf.env.client.workflow.execute<typeof collectorUpgradeTask>('collectorUpgradeTask', { taskQueue, workflowId, args: [{ ...input, taskId: task.id }] }));
   // Virtual time the workflow ran (the server's clock jumps on once nothing is pending).
-  const { startTime, closeTime } = await env.client.workflow.getHandle(workflowId).describe();
-  return { result, elapsedMs: closeTime!.getTime() - startTime.getTime(), stored: await store.getCollectorUpgradeTask(task.id) };
+  const { startTime, closeTime } = await wf.env.client.workflow.getHandle(workflowId).describe();
+  return { result, elapsedMs: closeTime!.getTime() - startTime.getTime(), stored: await wf.store.getCollectorUpgradeTask(task.id) };
 }
 
 test('an upgrade that never completes fails after 30 minutes (the default), in virtual time', async () => {

@@ -3,47 +3,21 @@
  * created the way the API creates them: a local-time upgrade across three time zones on the day
  * New York springs forward, and an upgrade whose linked reboot operation reboots at reboot_time.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createStoreActivities } from '../../activities/store-activities';
 import { createOperation } from '../../client/operations';
-import { createLogger } from '../../domain/logging';
-import { FleetStore } from '../../store/fleet-store';
 import type { rebootOperation, upgradeOperation } from '../../workflows';
 import { fakeDeviceActivities } from '../helpers/fake-device';
-import { startTimeSkippingServer } from '../helpers/servers';
+import { useTimeSkipping } from '../helpers/time-skipping';
 
 const HOUR = 3600_000;
-let env: TestWorkflowEnvironment;
-let store: FleetStore;
-let dir: string;
+const wf = useTimeSkipping();
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'fleet-local-'));
-  [env, store] = await Promise.all([startTimeSkippingServer(), FleetStore.open(`sqlite:${join(dir, 'fleet.db')}`)]);
-});
-afterAll(async () => {
-  await env?.teardown();
-  await store?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function withWorker<T>(fn: (taskQueue: string, fake: ReturnType<typeof fakeDeviceActivities>) => Promise<T>): Promise<T> {
-  const taskQueue = `local-${Date.now()}-${Math.random()}`;
+/** A worker with fresh in-memory devices. */
+function withDevices<T>(fn: (taskQueue: string, fake: ReturnType<typeof fakeDeviceActivities>) => Promise<T>): Promise<T> {
   const fake = fakeDeviceActivities();
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
-    activities: { ...fake.activities, ...createStoreActivities({ store, logger: createLogger('test', 'silent') }) },
-  });
-  return worker.runUntil(fn(taskQueue, fake));
+  return wf.withWorker(fake.activities, (taskQueue) => fn(taskQueue, fake));
 }
 
-const startedAt = async (operationId: string, serial: string): Promise<number> => ((await store.getTask(operationId, serial))?.task_start_time as { datetime: number }).datetime * 1000;
+const startedAt = async (operationId: string, serial: string): Promise<number> => ((await wf.store.getTask(operationId, serial))?.task_start_time as { datetime: number }).datetime * 1000;
 
 test('a local-time upgrade starts each task at that wall-clock time in its own zone, across a DST gap', async () => {
   const zones = new Map([
@@ -59,16 +33,16 @@ test('a local-time upgrade starts each task at that wall-clock time in its own z
     ['S12AB00000102', Date.UTC(2027, 2, 14, 1, 30)],
     ['S12AB00000103', Date.UTC(2027, 2, 13, 17, 30)],
   ]);
-  expect(await env.currentTimeMs()).toBeLessThan(Date.UTC(2027, 2, 13));
+  expect(await wf.env.currentTimeMs()).toBeLessThan(Date.UTC(2027, 2, 13));
 
-  await withWorker(async (taskQueue) => {
+  await withDevices(async (taskQueue) => {
     const { operation } = await createOperation(
-      env.client,
+      wf.env.client,
       'upgrade',
       { product_code: 'SH', target_version: { version_id: '9.16.0-100' }, reboot: true, upgrade_time: { datetime: wallClock, time_type: 'local' }, comment: 'follow the sun', appliances: [...zones.keys()] },
-      { taskQueue, username: 'tester', timeZones: async (serials) => new Map(serials.map((s) => [s, zones.get(s)])), nowMs: await env.currentTimeMs() },
+      { taskQueue, username: 'tester', timeZones: async (serials) => new Map(serials.map((s) => [s, zones.get(s)])), nowMs: await wf.env.currentTimeMs() },
     );
-    const result = await env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operation.id}`).result();
+    const result = await wf.env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operation.id}`).result();
     expect(result.operation.status).toBe('successful');
     for (const [serial, at] of expected) {
       const started = await startedAt(operation.id, serial);
@@ -76,17 +50,17 @@ test('a local-time upgrade starts each task at that wall-clock time in its own z
       expect([serial, started >= at, started - at < 60_000]).toEqual([serial, true, true]);
     }
     // The seed stores the time "as the UTC value" whatever its type: the wall clock, as a UTC timestamp.
-    expect((await store.getOperation('upgrade', operation.id))?.upgrade_time).toEqual({ datetime: wallClock, time_type: 'local' });
+    expect((await wf.store.getOperation('upgrade', operation.id))?.upgrade_time).toEqual({ datetime: wallClock, time_type: 'local' });
   });
 });
 
 test('an upgrade with a reboot_time installs at once; its linked reboot operation reboots at reboot_time', async () => {
   const serial = 'S12AB00000201';
-  await withWorker(async (taskQueue, fake) => {
-    const now = await env.currentTimeMs();
+  await withDevices(async (taskQueue, fake) => {
+    const now = await wf.env.currentTimeMs();
     const rebootAt = Math.floor((now + 5 * HOUR) / 1000) * 1000;
     const { operation, linked } = await createOperation(
-      env.client,
+      wf.env.client,
       'upgrade',
       { product_code: 'SH', target_version: { version_id: '9.16.0-100' }, reboot: true, reboot_time: { datetime: rebootAt / 1000, time_type: 'utc' }, comment: 'reboot tonight', appliances: [serial] },
       { taskQueue, username: 'tester', nowMs: now },
@@ -94,19 +68,19 @@ test('an upgrade with a reboot_time installs at once; its linked reboot operatio
     expect(linked).toBeDefined();
     expect(operation.reboot_id).toBe(Number(linked!.id));
 
-    const upgraded = await env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operation.id}`).result();
+    const upgraded = await wf.env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operation.id}`).result();
     expect(upgraded.tasks[0]).toMatchObject({ status: 'successful', stage: 'completed' });
     // Installed on the standby partition, not rebooted by the upgrade.
     expect(fake.calls.filter((c) => c.serial === serial).map((c) => c.activity)).not.toContain('rebootAppliance');
     expect(await startedAt(operation.id, serial)).toBeLessThan(rebootAt);
 
-    const rebooted = await env.client.workflow.getHandle<typeof rebootOperation>(`reboot-${linked!.id}`).result();
+    const rebooted = await wf.env.client.workflow.getHandle<typeof rebootOperation>(`reboot-${linked!.id}`).result();
     expect(rebooted.operation.status).toBe('successful');
     expect(rebooted.tasks[0]).toMatchObject({ serial, status: 'successful', stage: 'completed', current_version: { version_id: '9.16.0-100' } });
     const rebootStarted = await startedAt(linked!.id, serial);
     expect(rebootStarted).toBeGreaterThanOrEqual(rebootAt);
     expect(rebootStarted - rebootAt).toBeLessThan(60_000);
     expect(fake.calls.filter((c) => c.serial === serial && c.activity === 'rebootAppliance')).toHaveLength(1);
-    expect(await store.getTask(linked!.id, serial)).toMatchObject({ deferred: true, status: 'successful' });
+    expect(await wf.store.getTask(linked!.id, serial)).toMatchObject({ deferred: true, status: 'successful' });
   });
 });

@@ -3,34 +3,14 @@
  * child workflows; the rollout policy still holds across batches. Small batch sizes stand in for
  * the default of 500 (virtual time, in-memory devices, real SQLite store).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createStoreActivities } from '../../activities/store-activities';
-import { createLogger } from '../../domain/logging';
 import type { UpgradeOperation } from '../../domain/scc';
-import { FleetStore } from '../../store/fleet-store';
 import type { upgradeOperation } from '../../workflows';
 import { cancelApplianceTaskUpdate, type OperationInput } from '../../workflows/types';
 import { fakeDeviceActivities } from '../helpers/fake-device';
-import { startTimeSkippingServer } from '../helpers/servers';
+import { useTimeSkipping } from '../helpers/time-skipping';
 
-let env: TestWorkflowEnvironment;
-let store: FleetStore;
-let dir: string;
+const wf = useTimeSkipping();
 let seq = 0;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'fleet-batches-'));
-  [env, store] = await Promise.all([startTimeSkippingServer(), FleetStore.open(`sqlite:${join(dir, 'fleet.db')}`)]);
-});
-afterAll(async () => {
-  await env?.teardown();
-  await store?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 const serials = (n: number): string[] => Array.from({ length: n }, (_, i) => `S12AB${String(i).padStart(8, '0')}`);
 
@@ -40,15 +20,8 @@ function operation(appliances: string[]): UpgradeOperation {
 }
 
 async function run(input: OperationInput, activities: object, during?: (handle: { executeUpdate: (...a: any[]) => Promise<unknown> }) => Promise<void>) {
-  const taskQueue = `batches-${seq}-${Date.now()}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
-    activities: { ...activities, ...createStoreActivities({ store, logger: createLogger('test', 'silent') }) },
-  });
-  return worker.runUntil(async () => {
-    const handle = await env.client.workflow.start<typeof upgradeOperation>('upgradeOperation', { taskQueue, workflowId: `upgrade-${input.operation.id}`, args: [input] });
+  return wf.withWorker(activities, async (taskQueue) => {
+    const handle = await wf.env.client.workflow.start<typeof upgradeOperation>('upgradeOperation', { taskQueue, workflowId: `upgrade-${input.operation.id}`, args: [input] });
     if (during) await during(handle as never);
     const result = await handle.result();
     const history = await handle.fetchHistory();
@@ -68,12 +41,12 @@ test('tasks run in batches within max_in_flight; the operation starts only the b
   expect(result).toMatchObject({ tasks: [], tasks_omitted: true, task_counts: { successful: 8 } });
   // The operation's own history has the three batches and no appliance task.
   expect(childStarts(history)).toEqual(['applianceTaskBatch', 'applianceTaskBatch', 'applianceTaskBatch']);
-  const stored = await store.listTasks(op.id);
+  const stored = await wf.store.listTasks(op.id);
   expect(stored.map((t) => [t.serial, t.status, t.stage])).toEqual(op.appliances.map((s) => [s, 'successful', 'completed']));
-  expect((await store.getOperation('upgrade', op.id))?.status).toBe('successful');
+  expect((await wf.store.getOperation('upgrade', op.id))?.status).toBe('successful');
   // Each appliance was installed once.
   expect(fake.calls.filter((c) => c.activity === 'installImage').map((c) => c.serial).sort()).toEqual([...op.appliances].sort());
-  const batch = await env.client.workflow.getHandle(`upgrade-${op.id}-batch-1`).describe();
+  const batch = await wf.env.client.workflow.getHandle(`upgrade-${op.id}-batch-1`).describe();
   expect(batch.type).toBe('applianceTaskBatch');
 });
 
@@ -85,24 +58,24 @@ test('the failure threshold counts across batches and stops the batches not yet 
 
   expect(result.operation.status).toBe('failed');
   expect(result.stop_reason).toBe('rollout stopped: 1 task(s) failed, more than the 0 allowed');
-  const stored = new Map((await store.listTasks(op.id)).map((t) => [t.serial, t.status]));
+  const stored = new Map((await wf.store.listTasks(op.id)).map((t) => [t.serial, t.status]));
   expect(stored.get(appliances[0]!)).toBe('failed');
   expect(appliances.slice(1).map((s) => stored.get(s))).toEqual(['cancelled', 'cancelled', 'cancelled', 'cancelled', 'cancelled']);
   // Only the first appliance was touched.
   expect(new Set(fake.calls.map((c) => c.serial))).toEqual(new Set([appliances[0]]));
-  expect((await store.getLog(op.id, appliances[5]!)).map((l) => l.log_entry)).toContain('not started: rollout stopped: 1 task(s) failed, more than the 0 allowed');
+  expect((await wf.store.getLog(op.id, appliances[5]!)).map((l) => l.log_entry)).toContain('not started: rollout stopped: 1 task(s) failed, more than the 0 allowed');
 });
 
 test('a task cancelled before its batch starts never runs; the others do', async () => {
   const appliances = serials(5);
   const fake = fakeDeviceActivities();
   const op = operation(appliances);
-  const startAtMs = (await env.currentTimeMs()) + 3600_000;
+  const startAtMs = (await wf.env.currentTimeMs()) + 3600_000;
   const { result } = await run({ operation: op, tasksPerBatch: 2, startAtMs }, fake.activities, async (handle) => {
     expect(await handle.executeUpdate(cancelApplianceTaskUpdate, { args: [appliances[4]!] })).toBe('cancelled');
   });
   expect(result.operation.status).toBe('partially_successful');
-  const stored = new Map((await store.listTasks(op.id)).map((t) => [t.serial, t.status]));
+  const stored = new Map((await wf.store.listTasks(op.id)).map((t) => [t.serial, t.status]));
   expect(appliances.map((s) => stored.get(s))).toEqual(['successful', 'successful', 'successful', 'successful', 'cancelled']);
   expect(fake.calls.some((c) => c.serial === appliances[4])).toBe(false);
 });

@@ -2,35 +2,15 @@
  * Workflow tests in virtual time (Java time-skipping test server): hours-long waits and the task
  * time limit pass in seconds.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { UpgradeOperation } from '../../domain/scc';
 import type { upgradeOperation } from '../../workflows';
-import { createStoreActivities } from '../../activities/store-activities';
-import { createLogger } from '../../domain/logging';
-import { FleetStore } from '../../store/fleet-store';
 import { pauseOperationSignal, resumeOperationSignal, upgradeOperationStateQuery, type UpgradeOperationInput } from '../../workflows/types';
 import { fakeDeviceActivities } from '../helpers/fake-device';
-import { startTimeSkippingServer } from '../helpers/servers';
+import { useTimeSkipping } from '../helpers/time-skipping';
 
 const HOUR = 3600_000;
-let env: TestWorkflowEnvironment;
-let store: FleetStore;
-let dir: string;
+const wf = useTimeSkipping();
 let seq = 0;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'fleet-wf-'));
-  [env, store] = await Promise.all([startTimeSkippingServer(), FleetStore.open(`sqlite:${join(dir, 'fleet.db')}`)]);
-});
-afterAll(async () => {
-  await env?.teardown();
-  await store?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 function operation(appliances: string[]): UpgradeOperation {
   seq++;
@@ -47,27 +27,15 @@ function operation(appliances: string[]): UpgradeOperation {
   };
 }
 
-async function withWorker<T>(activities: object, fn: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = `tq-${seq}-${Date.now()}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
-    // Devices are in memory; the store is real (SQLite), as are its activities.
-    activities: { ...activities, ...createStoreActivities({ store, logger: createLogger('test', 'silent') }) },
-  });
-  return worker.runUntil(fn(taskQueue));
-}
-
 test('an operation scheduled 6 hours ahead starts its tasks at that instant, in virtual time', async () => {
   const fake = fakeDeviceActivities();
   const serials = ['S1212345678', 'S12A12345678', 'S12AB12345678'];
   const op = operation(serials);
   const wallStart = Date.now();
-  const startAtMs = (await env.currentTimeMs()) + 6 * HOUR;
+  const startAtMs = (await wf.env.currentTimeMs()) + 6 * HOUR;
 
-  const result = await withWorker(fake.activities, async (taskQueue) => {
-    const handle = await env.client.workflow.start<typeof upgradeOperation>('upgradeOperation', {
+  const result = await wf.withWorker(fake.activities, async (taskQueue) => {
+    const handle = await wf.env.client.workflow.start<typeof upgradeOperation>('upgradeOperation', {
       taskQueue,
       workflowId: `upgrade-${op.id}`,
       args: [{ operation: op, startAtMs } satisfies UpgradeOperationInput],
@@ -92,14 +60,14 @@ test('an operation scheduled 6 hours ahead starts its tasks at that instant, in 
   expect(new Set(fake.calls.filter((c) => c.activity === 'installImage').map((c) => c.serial))).toEqual(new Set(serials));
 
   // The store holds the same story, readable without a worker.
-  expect((await store.getOperation('upgrade', op.id))?.status).toBe('successful');
+  expect((await wf.store.getOperation('upgrade', op.id))?.status).toBe('successful');
   for (const serial of serials) {
-    const task = await store.getTask(op.id, serial);
+    const task = await wf.store.getTask(op.id, serial);
     expect(task).toMatchObject({ status: 'successful', stage: 'completed', target_version: { version_id: '9.16.0-100' }, reboot: true });
     const started = (task?.task_start_time as { datetime: number }).datetime * 1000;
     expect(started).toBeGreaterThanOrEqual(startAtMs - 1000);
     expect(started - startAtMs).toBeLessThan(60_000);
-    const log = await store.getLog(op.id, serial);
+    const log = await wf.store.getLog(op.id, serial);
     expect(log.map((e) => e.log_entry)).toEqual([
       'upgrade to 9.16.0-100 started',
       'downloading full image full-9.16.0-100 (riverbed repository) for 9.16.0-100',
@@ -111,7 +79,7 @@ test('an operation scheduled 6 hours ahead starts its tasks at that instant, in 
       'upgrade to 9.16.0-100 completed',
     ]);
   }
-  const operationLog = (await store.getLog(op.id)).map((e) => e.log_entry);
+  const operationLog = (await wf.store.getLog(op.id)).map((e) => e.log_entry);
   expect(operationLog[0]).toBe('upgrade of 3 appliance(s) to 9.16.0-100 created by tester');
   expect(operationLog).toContain(`scheduled for ${new Date(startAtMs).toISOString()}`);
   expect(operationLog.at(-1)).toBe('finished successful: 3 successful');
@@ -123,8 +91,8 @@ test('a task that cannot finish within its time limit fails with a clear message
   const stuck = 'S12AB1234567B';
   const fake = fakeDeviceActivities({ unreachable: new Set([stuck]) });
   const op = operation(['S1212345678', stuck]);
-  const result = await withWorker(fake.activities, (taskQueue) =>
-    env.client.workflow.execute<typeof upgradeOperation>('upgradeOperation', {
+  const result = await wf.withWorker(fake.activities, (taskQueue) =>
+    wf.env.client.workflow.execute<typeof upgradeOperation>('upgradeOperation', {
       taskQueue,
       workflowId: `upgrade-${op.id}`,
       args: [{ operation: op, taskTimeoutMs: 2 * 60_000 } satisfies UpgradeOperationInput],
@@ -136,8 +104,8 @@ test('a task that cannot finish within its time limit fails with a clear message
   expect(bySerial.get(stuck)!.stage).toBe('failed');
   expect(bySerial.get(stuck)!.message).toBe('task did not finish within 2 minutes (timed out in stage initiating)');
   expect(result.operation.status).toBe('partially_successful');
-  expect(await store.getTask(op.id, stuck)).toMatchObject({ status: 'failed', stage: 'failed', message: 'task did not finish within 2 minutes (timed out in stage initiating)' });
-  expect((await store.getLog(op.id, stuck)).at(-1)).toMatchObject({ severity: 'err', log_entry: 'task did not finish within 2 minutes (timed out in stage initiating)' });
+  expect(await wf.store.getTask(op.id, stuck)).toMatchObject({ status: 'failed', stage: 'failed', message: 'task did not finish within 2 minutes (timed out in stage initiating)' });
+  expect((await wf.store.getLog(op.id, stuck)).at(-1)).toMatchObject({ severity: 'err', log_entry: 'task did not finish within 2 minutes (timed out in stage initiating)' });
   // The unreachable appliance was retried, then abandoned: never staged or installed.
   expect(fake.calls.filter((c) => c.serial === stuck && c.activity !== 'readApplianceInfo')).toHaveLength(0);
 });
@@ -146,9 +114,9 @@ test('a maintenance window closing stops new tasks; the rest end cancelled with 
   const slow = 'S12AB1234567C'; // unreachable: its task retries for minutes of virtual time, then fails
   const fake = fakeDeviceActivities({ unreachable: new Set([slow]) });
   const op = operation([slow, 'S1212345678', 'S1312345678']);
-  const windowEnd = Math.floor((await env.currentTimeMs()) / 1000) + 60;
-  const result = await withWorker(fake.activities, (taskQueue) =>
-    env.client.workflow.execute<typeof upgradeOperation>('upgradeOperation', {
+  const windowEnd = Math.floor((await wf.env.currentTimeMs()) / 1000) + 60;
+  const result = await wf.withWorker(fake.activities, (taskQueue) =>
+    wf.env.client.workflow.execute<typeof upgradeOperation>('upgradeOperation', {
       taskQueue,
       workflowId: `upgrade-${op.id}`,
       args: [{ operation: op, rollout: { waves: [1], maintenance_window_end: windowEnd } } satisfies UpgradeOperationInput],
@@ -162,34 +130,34 @@ test('a maintenance window closing stops new tasks; the rest end cancelled with 
     ['S1312345678', 'cancelled'],
   ]);
   expect(result.operation.status).toBe('failed');
-  expect(await store.getTask(op.id, 'S1212345678')).toMatchObject({ status: 'cancelled', stage: 'cancelled' });
-  expect((await store.getLog(op.id, 'S1212345678')).map((e) => e.log_entry)).toEqual([`not started: ${reason}`]);
-  expect((await store.getOperation('upgrade', op.id))?.stop_reason).toBe(reason);
+  expect(await wf.store.getTask(op.id, 'S1212345678')).toMatchObject({ status: 'cancelled', stage: 'cancelled' });
+  expect((await wf.store.getLog(op.id, 'S1212345678')).map((e) => e.log_entry)).toEqual([`not started: ${reason}`]);
+  expect((await wf.store.getOperation('upgrade', op.id))?.stop_reason).toBe(reason);
   expect(fake.calls.filter((c) => c.serial !== slow)).toEqual([]);
 });
 
 test('a paused operation starts no task until resumed', async () => {
   const fake = fakeDeviceActivities();
   const op = operation(['S1212345678', 'S1312345678']);
-  const startAtMs = (await env.currentTimeMs()) + HOUR;
-  const result = await withWorker(fake.activities, async (taskQueue) => {
-    const handle = await env.client.workflow.start<typeof upgradeOperation>('upgradeOperation', {
+  const startAtMs = (await wf.env.currentTimeMs()) + HOUR;
+  const result = await wf.withWorker(fake.activities, async (taskQueue) => {
+    const handle = await wf.env.client.workflow.start<typeof upgradeOperation>('upgradeOperation', {
       taskQueue,
       workflowId: `upgrade-${op.id}`,
       args: [{ operation: op, startAtMs } satisfies UpgradeOperationInput],
     });
     await handle.signal(pauseOperationSignal);
-    await env.sleep(3 * HOUR);
+    await wf.env.sleep(3 * HOUR);
     const paused = await handle.query(upgradeOperationStateQuery);
     expect(paused.paused).toBe(true);
     expect(paused.operation.status).toBe('running');
     expect(paused.tasks.map((t) => t.status)).toEqual(['scheduled', 'scheduled']);
     expect(fake.calls).toEqual([]);
-    expect((await store.getOperation('upgrade', op.id))?.paused).toBe(true);
+    expect((await wf.store.getOperation('upgrade', op.id))?.paused).toBe(true);
     await handle.signal(resumeOperationSignal);
     return handle.result();
   });
   expect(result.paused).toBe(false);
   expect(result.operation.status).toBe('successful');
-  expect((await store.getLog(op.id)).map((e) => e.log_entry)).toEqual(expect.arrayContaining(['paused: no new task starts until resumed', 'resumed']));
+  expect((await wf.store.getLog(op.id)).map((e) => e.log_entry)).toEqual(expect.arrayContaining(['paused: no new task starts until resumed', 'resumed']));
 });

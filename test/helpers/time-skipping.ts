@@ -1,0 +1,56 @@
+/**
+ * What the workflow tests share: the Java time-skipping test server, a real SQLite store in a temp
+ * folder, and a worker on a fresh task queue with the given activities and the real store activities.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createStoreActivities } from '../../activities/store-activities';
+import { createLogger } from '../../domain/logging';
+import { FleetStore } from '../../store/fleet-store';
+import { startTimeSkippingServer } from './servers';
+
+export interface TimeSkippingFixture {
+  readonly env: TestWorkflowEnvironment;
+  readonly store: FleetStore;
+  /** Runs `fn` while a worker serves a new task queue with these activities and the store's. */
+  withWorker<T>(activities: object, fn: (taskQueue: string) => Promise<T>): Promise<T>;
+}
+
+/** Starts the server and the store before the file's tests and removes them after. */
+export function useTimeSkipping(): TimeSkippingFixture {
+  let env: TestWorkflowEnvironment | undefined;
+  let store: FleetStore | undefined;
+  let dir: string | undefined;
+  let queues = 0;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fleet-wf-'));
+    [env, store] = await Promise.all([startTimeSkippingServer(), FleetStore.open(`sqlite:${join(dir, 'fleet.db')}`)]);
+  });
+  afterAll(async () => {
+    await env?.teardown();
+    await store?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    get env() {
+      return env!;
+    },
+    get store() {
+      return store!;
+    },
+    async withWorker(activities, fn) {
+      const taskQueue = `tq-${++queues}-${Date.now()}`;
+      const worker = await Worker.create({
+        connection: env!.nativeConnection,
+        taskQueue,
+        workflowsPath: require.resolve('../../workflows'),
+        // Devices are in memory; the store is real (SQLite), as are its activities.
+        activities: { ...createStoreActivities({ store: store!, logger: createLogger('test', 'silent') }), ...activities },
+      });
+      return worker.runUntil(fn(taskQueue));
+    },
+  };
+}
