@@ -31,6 +31,12 @@ const options = (): CreateOperationOptions => ({ taskQueue, username: 'tester', 
 const result = (id: string) => stack.env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${id}`).result();
 const logOf = async (id: string, serial: string) => (await stack.store.getLog(id, serial)).map((e) => e.log_entry);
 
+/** Upgrades one appliance (checked at creation) and waits for the operation's end. */
+async function upgradeOne(appliance: Appliance, version_id: string, reboot: boolean) {
+  const { operation } = await createOperation(stack.env.client, 'upgrade', { product_code: appliance.product_code, target_version: { version_id }, reboot, comment: '', appliances: [appliance.serial] }, options());
+  return { operation, outcome: await result(operation.id) };
+}
+
 async function operationsStarted(): Promise<number> {
   return (await stack.env.client.workflow.count(`WorkflowType = 'upgradeOperation'`)).count;
 }
@@ -47,13 +53,7 @@ function take(versionId: string, count = 1): Appliance[] {
 test('an upgrade that takes two images installs the intermediate version, reboots into it, then patches to the target', async () => {
   const [appliance] = take('9.12.0-100');
   const serial = appliance!.serial;
-  const { operation } = await createOperation(
-    stack.env.client,
-    'upgrade',
-    { product_code: appliance!.product_code, target_version: { version_id: '9.18.0-100' }, reboot: true, comment: 'two hops', appliances: [serial] },
-    options(),
-  );
-  const outcome = await result(operation.id);
+  const { operation, outcome } = await upgradeOne(appliance!, '9.18.0-100', true);
   expect(outcome.tasks).toEqual([expect.objectContaining({ serial, status: 'successful', stage: 'completed' })]);
 
   expect((await stack.devices.info(serial)).running_version.version_id).toBe('9.18.0-100');
@@ -81,13 +81,7 @@ test('an upgrade that takes two images installs the intermediate version, reboot
 test('a delta image is patched on the device; without reboot the target waits on the standby partition', async () => {
   const [appliance] = take('9.14.0-100');
   const serial = appliance!.serial;
-  const { operation } = await createOperation(
-    stack.env.client,
-    'upgrade',
-    { product_code: appliance!.product_code, target_version: { version_id: '9.16.0-100' }, reboot: false, comment: 'delta', appliances: [serial] },
-    options(),
-  );
-  const outcome = await result(operation.id);
+  const { operation, outcome } = await upgradeOne(appliance!, '9.16.0-100', false);
   expect(outcome.tasks[0]).toMatchObject({ status: 'successful', stage: 'completed' });
   const info = await stack.devices.info(serial);
   expect([info.running_version.version_id, info.standby_version?.version_id]).toEqual(['9.14.0-100', '9.16.0-100']);
