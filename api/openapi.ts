@@ -98,8 +98,8 @@ const SCC_DOCS: Record<string, Doc> = {
   'GET /rebootable_appliances/{product_code}': { summary: 'reboot eligibility', response: 'rebootable_appliances' },
   'GET /versions/upgradeable/{product_code}': { summary: 'upgradeable versions', response: 'product_versions' },
   'GET /versions/downgradeable/{product_code}': { summary: 'downgradeable versions', response: 'product_versions' },
-  'GET /logging': { summary: 'the service logging level', response: 'logging' },
-  'PUT /logging': { summary: 'set the service logging level', request: 'logging', response: 'logging' },
+  'GET /logging': { summary: 'the service logging parameters: level and any extension properties, as last set', response: 'logging' },
+  'PUT /logging': { summary: 'set the service logging level (applied at once) and any extension properties (kept as sent)', request: 'logging', response: 'logging' },
 };
 
 const SUMO_DOCS: Record<string, Doc> = {

@@ -19,6 +19,7 @@ import {
   operationsQuery,
   PRODUCT_CODES,
   serial as serialSchema,
+  type Logging,
   type LoggingLevel,
   type ProductCode,
 } from '../domain/scc';
@@ -28,6 +29,9 @@ import { badRequest, notFound } from './errors';
 import { sccImageRoutes } from './scc-images';
 
 export const SCC_PREFIXES = ['/api/cmc.upgrades/1.0', '/api/cmcc.upgrades/1.0'] as const;
+
+/** Store setting holding the service logging object as JSON. */
+export const LOGGING_SETTING = 'logging';
 
 const PINO_LEVEL: Record<LoggingLevel, string> = { crit: 'fatal', err: 'error', warning: 'warn', notice: 'info', info: 'info', debug: 'debug' };
 
@@ -218,18 +222,44 @@ export async function sccRoutes(app: FastifyInstance, options: SccOptions): Prom
 
   // Service logging ---------------------------------------------------------------------------
 
+  // The whole logging object (level and the seed's `<prop>: any` extension properties) is kept as
+  // JSON in the `logging` setting, exactly as last set; a store from before it has `logging_level`.
+
+  const currentLogging = async (): Promise<Logging> => {
+    const raw = await store.getSetting(LOGGING_SETTING);
+    if (raw === undefined) return { level: (await store.getSetting('logging_level')) ?? 'info' } as Logging;
+    let stored: unknown;
+    try {
+      stored = JSON.parse(raw);
+    } catch {
+      throw new Error(`store setting ${LOGGING_SETTING} is not JSON`);
+    }
+    if (!logging.safeParse(stored).success) throw new Error(`store setting ${LOGGING_SETTING} is not a logging object`);
+    return stored as Logging;
+  };
+
+  // A level set through PUT /logging outlives a restart; FLEET_LOG_LEVEL is the level until one is set.
+  if ((await store.getSetting(LOGGING_SETTING)) !== undefined || (await store.getSetting('logging_level')) !== undefined) {
+    const stored = await currentLogging().catch(() => undefined);
+    if (stored) logger.level = PINO_LEVEL[stored.level];
+  }
+
   app.get('/logging', async (request) => {
     require(request, 'read');
-    return { level: (await store.getSetting('logging_level')) ?? 'info' };
+    return currentLogging();
   });
 
   app.put('/logging', async (request) => {
     const username = require(request, 'operate');
     const { level } = parse(logging, request.body);
-    await store.setSetting('logging_level', level);
+    // Validated, then stored as sent (zod would move `level` first), so GET answers it unchanged.
+    const body = request.body as Logging;
+    await store.setSetting(LOGGING_SETTING, JSON.stringify(body));
     logger.level = PINO_LEVEL[level];
-    logger.info({ level, username }, 'service logging level set');
-    return { level };
+    // Extension values may hold secrets (a syslog password, a token): only their names are logged.
+    // (Not `level`: that key would overwrite the line's own pino level.)
+    logger.info({ loggingLevel: level, username, extensions: Object.keys(body).filter((key) => key !== 'level') }, 'service logging set');
+    return body;
   });
 }
 

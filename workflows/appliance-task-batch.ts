@@ -31,13 +31,13 @@ export interface ApplianceTaskBatchResult {
 export async function applianceTaskBatch(input: ApplianceTaskBatchInput): Promise<ApplianceTaskBatchResult> {
   let paused = input.paused;
   const runner = new TaskRunner(input.serials, { spec: () => input.spec, policy: input.policy, counted: input.counted, operationStatus: () => 'running', paused: () => paused });
-  for (const serial of input.cancelRequested) runner.cancel(serial);
+  for (const serial of input.cancelRequested) await runner.cancel(serial);
   setHandler(pauseOperationSignal, () => void (paused = true));
   setHandler(resumeOperationSignal, () => void (paused = false));
   // The operation has recorded the reason already.
   setHandler(stopRolloutSignal, (reason) => runner.stop(reason, true));
-  setHandler(cancelApplianceTaskSignal, (serial) => {
-    if (runner.tasks.has(serial)) runner.cancel(serial);
+  setHandler(cancelApplianceTaskSignal, async (serial) => {
+    if (runner.tasks.has(serial)) await runner.cancel(serial);
   });
 
   let cancelled = false;

@@ -110,12 +110,18 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
   setHandler(
     cancelApplianceTaskUpdate,
     async (serial) => {
+      // Its record must come after the operation's.
+      await condition(() => recorded);
       if (!batched) return runner.cancel(serial);
       const task = tasks.get(serial)!;
       if (task.status !== 'scheduled' && task.status !== 'running') return task.status;
       const batch = batchOf.get(serial);
       if (batch && runningBatches.has(batch)) await getExternalWorkflowHandle(batch).signal(cancelApplianceTaskSignal, serial);
-      else cancelledBeforeBatch.add(serial);
+      else {
+        cancelledBeforeBatch.add(serial);
+        tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message: 'cancelled before it started' });
+        await record.recordTasksCancelled({ operationId: operation.id, serials: [serial], log: line('cancelled before it started', 'warning') });
+      }
       return 'cancelled';
     },
     {

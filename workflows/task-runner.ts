@@ -11,6 +11,7 @@ import {
   executeChild,
   isCancellation,
   ParentClosePolicy,
+  patched,
   proxyLocalActivities,
 } from '@temporalio/workflow';
 import type { StoreActivities } from '../activities/store-activities';
@@ -113,11 +114,17 @@ export class TaskRunner {
   }
 
   /** Cancels one task: answers its status when asked (a finished task keeps its own). */
-  cancel(serial: string): ApplianceTaskStatus {
+  async cancel(serial: string): Promise<ApplianceTaskStatus> {
     const task = this.tasks.get(serial)!;
     if (task.status !== 'scheduled' && task.status !== 'running') return task.status;
     this.cancelRequested.add(serial);
-    this.scopes.get(serial)?.cancel();
+    const scope = this.scopes.get(serial);
+    if (scope) scope.cancel();
+    else if (task.status === 'scheduled' && patched('record-cancel-on-request')) {
+      // Not started: recorded now, so the store shows it cancelled at once, not when the operation starts.
+      this.tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message: 'cancelled before it started' });
+      await record.recordTasksCancelled({ operationId: this.operationId, serials: [serial], log: line('cancelled before it started', 'warning') });
+    }
     return 'cancelled';
   }
 

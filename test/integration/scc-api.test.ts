@@ -3,53 +3,31 @@
  * upgrade operations created over HTTP and run by the real worker against the simulator, the
  * appliance task resources, appliances, logging, and the error shape for bad input.
  */
-import type { FastifyInstance } from 'fastify';
-import { putAccessKey } from '../../api/auth';
-import { ensureRiverbedCatalog, riverbedCatalog } from '../../api/bootstrap';
+import { riverbedCatalog } from '../../api/bootstrap';
 import { createApi } from '../../api/server';
-import { runInventoryRefresh } from '../../client/inventory';
 import { createLogger } from '../../domain/logging';
-import { listenOnLoopback } from '../helpers/servers';
-import { startStack, type Stack } from '../helpers/stack';
+import { startSccApi, type SccApi } from '../helpers/scc-api';
+import type { Stack } from '../helpers/stack';
 
 const taskQueue = 'integration-scc-api';
 const TARGET = '9.16.0-100';
-const KEYS = { admin: 'admin-key-0123456789', operator: 'operator-key-0123456789', reader: 'reader-key-0123456789', internal: 'internal-key-0123456789' };
 
+let api: SccApi;
 let stack: Stack;
-let app: FastifyInstance;
 let base: string;
+/** Every line the API logs (nothing until a test raises the level: it starts silent). */
+const logLines: string[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ appliances: 60, speed: 400, taskQueue });
-  await Promise.all([
-    putAccessKey(stack.store, 'admin', KEYS.admin, 'admin'),
-    putAccessKey(stack.store, 'operator', KEYS.operator, 'operator'),
-    putAccessKey(stack.store, 'reader', KEYS.reader, 'read_only'),
-    putAccessKey(stack.store, 'internal', KEYS.internal, 'internal_service'),
-  ]);
-  await runInventoryRefresh(stack.env.client, taskQueue);
-  await ensureRiverbedCatalog(stack.store, 'http://images.test.invalid');
-  app = createApi({ client: stack.env.client, logger: createLogger('test-api', 'silent'), store: stack.store, taskQueue });
-  base = await listenOnLoopback(app);
+  const logger = createLogger('test-api', 'silent', { write: (line: string) => void logLines.push(line) });
+  api = await startSccApi({ appliances: 60, speed: 400, taskQueue, logger });
+  ({ stack, base } = api);
 });
 afterAll(async () => {
-  await app?.close();
-  await stack?.stop();
+  await api?.stop();
 });
 
-type Who = keyof typeof KEYS;
-const auth = (who: Who): string => `Basic ${Buffer.from(`${who}:${KEYS[who]}`).toString('base64')}`;
-
-async function call(method: string, path: string, options: { who?: Who | null; body?: unknown; contentType?: string; prefix?: string } = {}) {
-  const { who = 'operator', body, contentType = 'application/json', prefix = '/api/cmc.upgrades/1.0' } = options;
-  const headers: Record<string, string> = {};
-  if (who) headers.authorization = auth(who);
-  if (body !== undefined) headers['content-type'] = contentType;
-  const res = await fetch(`${base}${prefix}${path}`, { method, headers, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}) });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, text, json: text ? (JSON.parse(text) as any) : undefined };
-}
+const call: SccApi['call'] = (method, path, options) => api.call(method, path, options);
 
 async function serials(product: string, n: number): Promise<string[]> {
   return (await stack.devices.listSerials(product)).slice(0, n);
@@ -218,6 +196,9 @@ describe('appliances and service logging', () => {
 
   test('logging level: read, set by an operator, bad level is 400 and changes nothing', async () => {
     expect((await call('GET', '/logging', { who: 'reader' })).json).toEqual({ level: 'info' });
+    // A store from before the logging object holds only logging_level: GET answers it.
+    await stack.store.setSetting('logging_level', 'warning');
+    expect((await call('GET', '/logging', { who: 'reader' })).json).toEqual({ level: 'warning' });
     expect((await call('PUT', '/logging', { who: 'reader', body: { level: 'debug' } })).status).toBe(403);
     expect((await call('PUT', '/logging', { body: { level: 'debug' } })).json).toEqual({ level: 'debug' });
     const bad = await call('PUT', '/logging', { body: { level: 'loud' } });
@@ -226,6 +207,106 @@ describe('appliances and service logging', () => {
     expect((await call('GET', '/logging', { who: 'reader' })).json).toEqual({ level: 'debug' });
     // Quiet again for the rest of the file.
     expect((await call('PUT', '/logging', { body: { level: 'crit' } })).json).toEqual({ level: 'crit' });
+  });
+
+  const SECRETS = ['syslog-password-5e3c7a', 'bearer-token-91f0d2'];
+  const extended = {
+    facility: 'local3',
+    level: 'debug',
+    syslog: { host: 'logs.example.com', port: 6514, tls: true, password: SECRETS[0] },
+    categories: ['upgrade', 'auth'],
+    retention_days: 30.5,
+    note: null,
+    token: SECRETS[1],
+    empty: {},
+  };
+
+  test('logging extension properties: PUT keeps every one exactly as sent (types, nesting, key order), GET answers them; level applied; values never logged', async () => {
+    logLines.length = 0;
+    const put = await call('PUT', '/logging', { body: extended });
+    expect(put.status).toBe(200);
+    expect(put.text).toBe(JSON.stringify(extended));
+    for (const prefix of ['/api/cmc.upgrades/1.0', '/api/cmcc.upgrades/1.0']) {
+      const get = await call('GET', '/logging', { who: 'reader', prefix });
+      expect([get.status, get.text]).toEqual([200, JSON.stringify(extended)]);
+    }
+    // The level still drives the running logger.
+    expect(api.app.log.level).toBe('debug');
+    const set = logLines.map((line) => JSON.parse(line)).find((entry) => entry.msg === 'service logging set');
+    // At info (30), with the new level under its own key.
+    expect(set).toMatchObject({ level: 30, loggingLevel: 'debug', username: 'operator', extensions: ['facility', 'syslog', 'categories', 'retention_days', 'note', 'token', 'empty'] });
+    // Nothing the API logged (requests, answers, the change) carries an extension value.
+    expect(logLines.length).toBeGreaterThan(1);
+    for (const secret of SECRETS) expect(logLines.join('\n')).not.toContain(secret);
+
+    // A PUT replaces the object: properties not sent again are gone.
+    const replaced = { level: 'notice', syslog: { host: 'other.example.com' } };
+    expect((await call('PUT', '/logging', { body: replaced })).json).toEqual(replaced);
+    expect((await call('GET', '/logging', { who: 'reader' })).json).toEqual(replaced);
+    expect(api.app.log.level).toBe('info');
+    // Survives in the store (another API process reads the same).
+    expect(JSON.parse((await stack.store.getSetting('logging'))!)).toEqual(replaced);
+    expect((await call('PUT', '/logging', { body: { level: 'crit' } })).json).toEqual({ level: 'crit' });
+    expect(api.app.log.level).toBe('fatal');
+  });
+
+  test.each([
+    ['an array', [], 'body', 400],
+    ['a string', '"debug"', 'body', 400],
+    ['null', 'null', 'body', 400],
+    ['no level', { syslog: { host: 'x' } }, 'level', 400],
+    ['an unknown level, with extensions', { level: 'loud', token: SECRETS[1] }, 'level', 400],
+    ['a level that is not a string', { level: 7 }, 'level', 400],
+    ['the level in upper case', { level: 'DEBUG' }, 'level', 400],
+    ['malformed JSON', '{"level": "debug", ', 'body', 400],
+    ['a __proto__ property', '{"level": "debug", "__proto__": {"polluted": true}}', 'body', 400],
+  ])('a bad logging PUT (%s) is 400 in the error shape and changes nothing', async (_name, body, field, status) => {
+    expect((await call('PUT', '/logging', { body: extended })).status).toBe(200);
+    const before = await call('GET', '/logging', { who: 'reader' });
+    logLines.length = 0;
+    const res = await call('PUT', '/logging', { body });
+    expect(res.status).toBe(status);
+    expect(res.json).toEqual({ error_id: 'INVALID_REQUEST', error_text: expect.stringMatching(new RegExp(`^${field}: `)), field });
+    for (const secret of SECRETS) expect(res.text + logLines.join('\n')).not.toContain(secret);
+    const after = await call('GET', '/logging', { who: 'reader' });
+    expect([after.status, after.text]).toEqual([200, before.text]);
+    expect(api.app.log.level).toBe('debug');
+    expect((await call('PUT', '/logging', { body: { level: 'crit' } })).status).toBe(200);
+  });
+
+  test('a logging PUT by a reader (403) or not in JSON (415) changes nothing', async () => {
+    expect((await call('PUT', '/logging', { body: extended })).status).toBe(200);
+    const before = (await call('GET', '/logging', { who: 'reader' })).text;
+    const forbidden = await call('PUT', '/logging', { who: 'reader', body: { level: 'err', token: 'x' } });
+    expect([forbidden.status, forbidden.json.error_id]).toEqual([403, 'FORBIDDEN']);
+    const text = await call('PUT', '/logging', { body: 'level=err', contentType: 'text/plain' });
+    expect([text.status, text.json.error_id]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
+    expect((await call('GET', '/logging', { who: 'reader' })).text).toBe(before);
+    expect(api.app.log.level).toBe('debug');
+    expect((await call('PUT', '/logging', { body: { level: 'crit' } })).status).toBe(200);
+  });
+
+  test('a logging setting the store cannot read is a 500 without details; a PUT sets it right', async () => {
+    await stack.store.setSetting('logging', '{"level": "debug", ');
+    const broken = await call('GET', '/logging', { who: 'reader' });
+    expect(broken.status).toBe(500);
+    expect(broken.json).toEqual({ error_id: 'INTERNAL_ERROR', error_text: 'internal error' });
+    await stack.store.setSetting('logging', JSON.stringify({ level: 'emerg', token: SECRETS[1] }));
+    const invalid = await call('GET', '/logging', { who: 'reader' });
+    expect(invalid.status).toBe(500);
+    expect(invalid.text).not.toContain(SECRETS[1]);
+    expect((await call('PUT', '/logging', { body: { level: 'crit' } })).status).toBe(200);
+    expect((await call('GET', '/logging', { who: 'reader' })).json).toEqual({ level: 'crit' });
+  });
+
+  test('the level set through the API outlives a restart of the API', async () => {
+    expect((await call('PUT', '/logging', { body: { level: 'err' } })).status).toBe(200);
+    const logger = createLogger('restarted-api', 'info');
+    const restarted = createApi({ client: stack.env.client, logger, store: stack.store, taskQueue: 'unused' });
+    await restarted.ready();
+    expect(logger.level).toBe('error');
+    await restarted.close();
+    expect((await call('PUT', '/logging', { body: { level: 'crit' } })).status).toBe(200);
   });
 });
 

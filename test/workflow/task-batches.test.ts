@@ -66,16 +66,24 @@ test('the failure threshold counts across batches and stops the batches not yet 
   expect((await wf.store.getLog(op.id, appliances[5]!)).map((l) => l.log_entry)).toContain('not started: rollout stopped: 1 task(s) failed, more than the 0 allowed');
 });
 
-test('a task cancelled before its batch starts never runs; the others do', async () => {
+test.each([
+  ['in a batch not yet started', 2],
+  ['in an operation without batches', undefined],
+])('a task cancelled before it starts (%s) is recorded cancelled at once and never runs; the others do', async (_, tasksPerBatch) => {
   const appliances = serials(5);
   const fake = fakeDeviceActivities();
   const op = operation(appliances);
   const startAtMs = (await wf.env.currentTimeMs()) + 3600_000;
-  const { result } = await run({ operation: op, tasksPerBatch: 2, startAtMs }, fake.activities, async (handle) => {
+  const { result } = await run({ operation: op, startAtMs, ...(tasksPerBatch ? { tasksPerBatch } : {}) }, fake.activities, async (handle) => {
     expect(await handle.executeUpdate(cancelApplianceTaskUpdate, { args: [appliances[4]!] })).toBe('cancelled');
+    // An hour before the operation starts, the store already says so.
+    expect(await wf.store.getTask(op.id, appliances[4]!)).toMatchObject({ status: 'cancelled', stage: 'cancelled' });
+    expect((await wf.store.getLog(op.id, appliances[4]!)).map((l) => l.log_entry)).toEqual(['cancelled before it started']);
+    expect(await wf.env.currentTimeMs()).toBeLessThan(startAtMs);
   });
   expect(result.operation.status).toBe('partially_successful');
   const stored = new Map((await wf.store.listTasks(op.id)).map((t) => [t.serial, t.status]));
   expect(appliances.map((s) => stored.get(s))).toEqual(['successful', 'successful', 'successful', 'successful', 'cancelled']);
   expect(fake.calls.some((c) => c.serial === appliances[4])).toBe(false);
+  expect((await wf.store.getLog(op.id, appliances[4]!)).map((l) => l.log_entry)).toEqual(['cancelled before it started']);
 });
