@@ -4,6 +4,7 @@
  */
 import { apiLatencyBenchmark } from './api-latency';
 import { eligibilityBenchmark } from './eligibility';
+import { fleetUpgradeBenchmark } from './fleet-upgrade';
 import { simulatorBenchmark } from './simulator';
 import { storeWritesBenchmark } from './store-writes';
 
@@ -12,6 +13,7 @@ const BENCHMARKS: Record<string, (argv: string[]) => Promise<void>> = {
   simulator: simulatorBenchmark,
   eligibility: eligibilityBenchmark,
   'api-latency': apiLatencyBenchmark,
+  'fleet-upgrade': fleetUpgradeBenchmark,
 };
 
 async function main(): Promise<void> {
