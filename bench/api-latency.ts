@@ -38,6 +38,7 @@ import { fleetFacts } from '../store/fleet-facts';
 import { FleetStore, type OperationRecord, type TaskRecord } from '../store/fleet-store';
 import { listenOnLoopback, startDevServer, startSimulator, type SimulatorProcess } from '../test/helpers/servers';
 import type { LoadJob, LoadPlan, LoadResult } from './api-load';
+import { stopProcess, Teardown } from './teardown';
 
 const root = join(__dirname, '..');
 const SCC = '/api/cmc.upgrades/1.0';
@@ -46,32 +47,6 @@ const IMAGE_BASE_URL = 'http://images.bench.invalid';
 /** Upgrades to the catalog's newest release: two images from older releases, so eligibility searches paths. */
 const TARGET = RIVERBED_TWO_HOP_VERSION;
 const TASK_QUEUE = 'bench-api-latency';
-
-/** Cleanups run last-in first-out, each whatever the others do. */
-class Teardown {
-  private readonly steps: { name: string; fn: () => Promise<void> | void }[] = [];
-  add(name: string, fn: () => Promise<void> | void): void {
-    this.steps.push({ name, fn });
-  }
-  async run(): Promise<void> {
-    while (this.steps.length) {
-      const { name, fn } = this.steps.pop()!;
-      try {
-        await fn();
-      } catch (err) {
-        console.error(`teardown: ${name}: ${(err as Error).message}`);
-      }
-    }
-  }
-}
-
-function stopProcess(proc: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-    proc.once('exit', () => resolve());
-    proc.kill('SIGTERM');
-  });
-}
 
 /** Each of several starts, its cleanup registered as soon as it is up, even when another fails. */
 async function startAll<T extends unknown[]>(teardown: Teardown, starts: { [K in keyof T]: [string, () => Promise<T[K]>, (value: T[K]) => Promise<void> | void] }): Promise<T> {

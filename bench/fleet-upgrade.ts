@@ -53,6 +53,7 @@ import { FleetStore } from '../store/fleet-store';
 import { quietRuntime, startSimulator, type SimulatorProcess } from '../test/helpers/servers';
 import type { OperationState } from '../workflows/types';
 import type { BaselineFanOutResult } from './baseline-workflows';
+import { Teardown } from './teardown';
 
 const root = join(__dirname, '..');
 /** The catalog's newest release: every release the fleet runs reaches it in two images. */
@@ -63,24 +64,6 @@ const HISTORY_EVENTS_LIMIT = 51_200;
 const HISTORY_EVENTS_WARN = 10_240;
 const PAYLOAD_LIMIT = 2 * 1024 * 1024;
 const PAYLOAD_WARN = 512 * 1024;
-
-/** Cleanups run last-in first-out, each whatever the others do. */
-class Teardown {
-  private readonly steps: { name: string; fn: () => Promise<void> | void }[] = [];
-  add(name: string, fn: () => Promise<void> | void): void {
-    this.steps.push({ name, fn });
-  }
-  async run(): Promise<void> {
-    while (this.steps.length) {
-      const { name, fn } = this.steps.pop()!;
-      try {
-        await fn();
-      } catch (err) {
-        console.error(`teardown: ${name}: ${(err as Error).message}`);
-      }
-    }
-  }
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (since: number): number => (performance.now() - since) / 1000;

@@ -22,7 +22,7 @@ import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { loadConfig } from '../domain/config';
 import { FleetStore } from '../store/fleet-store';
-import { createFleetWorker } from '../worker/create-worker';
+import { createFleetWorker, fleetWorkerOptions } from '../worker/create-worker';
 import { PinoTemporalLogger } from '../worker/logging';
 
 const say = (event: string, fields: Record<string, number> = {}): void => {
@@ -64,15 +64,7 @@ async function main(): Promise<void> {
     });
   } else {
     store = await FleetStore.open(config.FLEET_STORE_URL);
-    worker = await createFleetWorker({
-      connection,
-      namespace: config.FLEET_TEMPORAL_NAMESPACE,
-      taskQueue: config.FLEET_TASK_QUEUE,
-      deviceApiUrl: config.FLEET_DEVICE_API_URL,
-      imageBaseUrl: config.FLEET_IMAGE_BASE_URL,
-      store,
-      logger,
-    });
+    worker = await createFleetWorker(fleetWorkerOptions(config, { connection, store, logger }));
   }
 
   let stopping = false;

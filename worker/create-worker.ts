@@ -6,6 +6,7 @@ import { DeviceClient } from '../activities/device-client';
 import { createImageActivities } from '../activities/image-activities';
 import { createInventoryActivities } from '../activities/inventory-activities';
 import { createStoreActivities } from '../activities/store-activities';
+import type { FleetConfig } from '../domain/config';
 import type { Logger } from '../domain/logging';
 import type { FleetStore } from '../store/fleet-store';
 
@@ -17,6 +18,17 @@ export interface FleetWorkerOptions {
   imageBaseUrl: string;
   store: FleetStore;
   logger: Logger;
+}
+
+/** The worker's options from the configuration (worker/main.ts and the fleet benchmark's worker). */
+export function fleetWorkerOptions(config: Pick<FleetConfig, 'FLEET_TEMPORAL_NAMESPACE' | 'FLEET_TASK_QUEUE' | 'FLEET_DEVICE_API_URL' | 'FLEET_IMAGE_BASE_URL'>, parts: Pick<FleetWorkerOptions, 'connection' | 'store' | 'logger'>): FleetWorkerOptions {
+  return {
+    ...parts,
+    namespace: config.FLEET_TEMPORAL_NAMESPACE,
+    taskQueue: config.FLEET_TASK_QUEUE,
+    deviceApiUrl: config.FLEET_DEVICE_API_URL,
+    imageBaseUrl: config.FLEET_IMAGE_BASE_URL,
+  };
 }
 
 export async function createFleetWorker(options: FleetWorkerOptions): Promise<Worker> {

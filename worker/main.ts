@@ -3,7 +3,7 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../domain/config';
 import { createLogger } from '../domain/logging';
 import { FleetStore } from '../store/fleet-store';
-import { createFleetWorker } from './create-worker';
+import { createFleetWorker, fleetWorkerOptions } from './create-worker';
 import { PinoTemporalLogger } from './logging';
 
 async function main(): Promise<void> {
@@ -12,15 +12,7 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new PinoTemporalLogger(logger) });
   const store = await FleetStore.open(config.FLEET_STORE_URL);
   const connection = await NativeConnection.connect({ address: config.FLEET_TEMPORAL_ADDRESS });
-  const worker = await createFleetWorker({
-    connection,
-    namespace: config.FLEET_TEMPORAL_NAMESPACE,
-    taskQueue: config.FLEET_TASK_QUEUE,
-    deviceApiUrl: config.FLEET_DEVICE_API_URL,
-    imageBaseUrl: config.FLEET_IMAGE_BASE_URL,
-    store,
-    logger,
-  });
+  const worker = await createFleetWorker(fleetWorkerOptions(config, { connection, store, logger }));
   logger.info({ taskQueue: config.FLEET_TASK_QUEUE, temporal: config.FLEET_TEMPORAL_ADDRESS, devices: config.FLEET_DEVICE_API_URL }, 'worker started');
   await worker.run();
   await connection.close();
