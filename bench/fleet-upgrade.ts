@@ -329,23 +329,25 @@ const DESCRIBED_TASKS = 500;
 /**
  * Visibility keeps a running workflow's history length as it was when the workflow started, so
  * running ones are described instead: every workflow without a serial (the operation, batches),
- * and up to DESCRIBED_TASKS running tasks. Answers the events of the running tasks not described,
- * estimated at the described ones' mean (0 when all were described).
+ * and up to DESCRIBED_TASKS running tasks, those the store says have begun (`inProgress`) first.
+ * Answers the events of the begun tasks not described, estimated at the described begun ones'
+ * mean (0 when all were described); tasks not begun keep visibility's length (their start).
  */
-async function currentHistoryLengths(client: Client, listed: WorkflowExecutionInfo[]): Promise<number> {
+async function currentHistoryLengths(client: Client, listed: WorkflowExecutionInfo[], inProgress: ReadonlySet<string>): Promise<number> {
   const running = listed.filter((e) => e.status.name === 'RUNNING');
-  const isTask = (e: WorkflowExecutionInfo): boolean => e.typedSearchAttributes.get(SA.serial) !== undefined;
-  const tasks = running.filter(isTask);
-  const described = [...running.filter((e) => !isTask(e)), ...tasks.slice(0, DESCRIBED_TASKS)];
-  await eachUntil(described, 60_000, async (e) => {
+  const serialOf = (e: WorkflowExecutionInfo): string | undefined => e.typedSearchAttributes.get(SA.serial);
+  const begun = (e: WorkflowExecutionInfo): boolean => inProgress.has(serialOf(e) ?? '');
+  const tasks = running.filter((e) => serialOf(e) !== undefined).sort((x, y) => Number(begun(y)) - Number(begun(x)));
+  const sample = tasks.slice(0, DESCRIBED_TASKS);
+  await eachUntil([...running.filter((e) => serialOf(e) === undefined), ...sample], 60_000, async (e) => {
     const description = await client.workflow.getHandle(e.workflowId).describe();
     e.historyLength = description.historyLength;
     e.historySize = description.historySize;
   });
-  const rest = tasks.slice(DESCRIBED_TASKS);
-  if (!rest.length) return 0;
-  const sample = tasks.slice(0, DESCRIBED_TASKS);
-  const mean = sample.reduce((sum, e) => sum + e.historyLength, 0) / sample.length;
+  const begunSample = sample.filter(begun);
+  const rest = tasks.slice(DESCRIBED_TASKS).filter(begun);
+  if (!rest.length || !begunSample.length) return 0;
+  const mean = begunSample.reduce((sum, e) => sum + e.historyLength, 0) / begunSample.length;
   return Math.round(rest.reduce((sum, e) => sum + Math.max(0, mean - e.historyLength), 0));
 }
 
@@ -507,7 +509,8 @@ async function runSize(env: TestWorkflowEnvironment, size: number, options: { sp
     // the operation, of the workflows it started that carry no serial (batches, if any) and of the
     // largest task. Workflows still running (a run stopped at the timeout) are read as they are.
     const listed = await listOperationWorkflows(client, operation.id, serials.length + 1, result.value !== undefined);
-    const estimatedEvents = await currentHistoryLengths(client, listed);
+    const inProgress = new Set((await store.listTasks(operation.id)).filter((t) => t.status === 'running').map((t) => t.serial));
+    const estimatedEvents = await currentHistoryLengths(client, listed, inProgress);
     const byLength = [...listed].sort((a, b) => b.historyLength - a.historyLength);
     const rootFacts = await historyFacts(client, operationWfId);
     const checked = new Map<string, HistoryFacts>([[operationWfId, rootFacts]]);
@@ -635,8 +638,9 @@ function printRun(size: number, name: string, r: RunFigures): void {
   const eventsPerSecond = r.totalEvents / r.wallSeconds;
   console.log(`    ${r.totalEventsEstimated ? '≈' : ''}${count(r.totalEvents)} history events in all (${eventsPerSecond.toFixed(0)} events/s); CPU during the run: ${r.cpu}`);
   if (r.finished < r.tasks && r.perTask?.completed && eventsPerSecond > 0) {
-    const needed = r.tasks * r.perTask.events;
-    console.log(`    unfinished: the ${count(r.tasks)} tasks take ≈${count(needed)} events (${r.perTask.events} each); at the ${eventsPerSecond.toFixed(0)} events/s seen so far that is ≈${(needed / eventsPerSecond / 60).toFixed(0)} minutes in all (a rough guess)`);
+    // Each task's own history, and the root's share, as it grew per finished task so far.
+    const needed = Math.round(r.tasks * r.perTask.events + (r.rootEvents * r.tasks) / Math.max(1, r.finished));
+    console.log(`    unfinished: the ${count(r.tasks)} tasks take ≈${count(needed)} events (${r.perTask.events} each, and the root's); at the ${eventsPerSecond.toFixed(0)} events/s seen so far that is ≈${(needed / eventsPerSecond / 60).toFixed(0)} minutes in all (a rough guess)`);
   }
   console.log(`    histories: root workflow ${count(r.rootEvents)} events; largest ${count(r.largestHistory.events)} events${r.largestHistory.bytes ? ` (${kib(r.largestHistory.bytes)})` : ''} in ${r.largestHistory.type} ${r.largestHistory.workflowId}${limits(r.largestHistory.events)}; ${count(r.workflows)} workflows`);
   console.log(`    payloads: largest ${kib(r.largestPayload.bytes)} (${r.largestPayload.where})${r.largestPayload.bytes > PAYLOAD_LIMIT ? ' OVER THE 2 MiB LIMIT' : r.largestPayload.bytes > PAYLOAD_WARN ? ' (over the 512 KiB warning)' : ''}; root input ${kib(r.inputBytes)}, result ${kib(r.resultBytes)}`);
