@@ -151,6 +151,9 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
     preceding = outcome;
   });
 
+  /** Tasks finished and failed in the batches that have ended. */
+  const batchTotals: RolloutCounts = { finished: 0, failed: 0 };
+
   /** Runs one batch of tasks as a child workflow and takes in its outcomes. */
   async function runBatch(serials: string[], n: number, maxInFlight: number | undefined, counted: RolloutCounts): Promise<void> {
     const workflowId = `${operationWorkflowId(kind, operation.id)}-batch-${n}`;
@@ -182,7 +185,6 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
     }
     if (runner.stopReason) await toBatches((id) => getExternalWorkflowHandle(id).signal(stopRolloutSignal, runner.stopReason!));
   }
-  const batchTotals: RolloutCounts = { finished: 0, failed: 0 };
 
   /** The waves of a large operation, each as batches, as many at once as max_in_flight allows. */
   async function runInBatches(serials: string[]): Promise<void> {

@@ -1,17 +1,16 @@
 /**
  * The SCC Upgrades API on a real socket over the real stack (dev server, simulator process, SQLite
- * store, worker): one access key per role, the inventory synced, the Riverbed catalog present,
+ * store, worker): one access key per role, the inventory synced, the Riverbed catalog present (startStack adds it),
  * and `call` to send a request as one of those roles under either path spelling.
  */
 import type { FastifyInstance } from 'fastify';
 import { putAccessKey } from '../../api/auth';
-import { ensureRiverbedCatalog } from '../../api/bootstrap';
 import { SCC_PREFIXES } from '../../api/scc-routes';
 import { createApi } from '../../api/server';
 import { runInventoryRefresh } from '../../client/inventory';
 import { createLogger, type Logger } from '../../domain/logging';
 import { listenOnLoopback } from './servers';
-import { startStack, TEST_IMAGE_BASE_URL, type Stack } from './stack';
+import { startStack, type Stack } from './stack';
 
 /** Access id → key; each access id has the role of the same name (reader: read_only, internal: internal_service). */
 export const SCC_KEYS = { admin: 'admin-key-0123456789', operator: 'operator-key-0123456789', reader: 'reader-key-0123456789', internal: 'internal-key-0123456789' };
@@ -60,7 +59,6 @@ export async function startSccApi(options: { taskQueue: string; appliances: numb
       putAccessKey(stack.store, 'internal', SCC_KEYS.internal, 'internal_service'),
     ]);
     await runInventoryRefresh(stack.env.client, taskQueue);
-    await ensureRiverbedCatalog(stack.store, TEST_IMAGE_BASE_URL);
     app = createApi({ client: stack.env.client, logger, store: stack.store, taskQueue });
     const base = await listenOnLoopback(app);
     const started = app;
