@@ -25,6 +25,20 @@ export interface AwaitJobInput extends DeviceCallInput {
   pollIntervalMs?: number;
 }
 
+/** A device job to start (idempotently) and wait for: what `runDeviceJob` is given. */
+export type DeviceJobStart =
+  | { kind: 'stage'; request: StageImageRequest }
+  | { kind: 'patch'; request: PatchRequest }
+  | { kind: 'install'; request: InstallRequest }
+  | { kind: 'reboot'; request: RebootRequest };
+
+export interface RunJobInput extends DeviceCallInput {
+  /** Stable across retries of the same step, so the device starts the job once. */
+  idempotencyKey: string;
+  job: DeviceJobStart;
+  pollIntervalMs?: number;
+}
+
 export interface ResolveImageInput extends DeviceCallInput {
   product_code: ProductCode;
   arch: Arch;
@@ -48,13 +62,44 @@ function asFailure(err: unknown): unknown {
 export function createDeviceActivities({ client, imageBaseUrl, logger }: DeviceActivityOptions) {
   const log = (input: DeviceCallInput): Logger => logger.child({ operationId: input.operationId, serial: input.serial });
 
-  async function mutate<R>(step: string, input: MutatingCallInput<R>, call: () => Promise<DeviceJob>): Promise<DeviceJob> {
+  async function mutate(step: string, input: DeviceCallInput & { idempotencyKey: string }, call: () => Promise<DeviceJob>): Promise<DeviceJob> {
     try {
       const job = await call();
       log(input).info({ step, jobId: job.id, idempotencyKey: input.idempotencyKey }, `${step} started on device`);
       return job;
     } catch (err) {
       log(input).warn({ step, err: (err as Error).message }, `${step} call failed`);
+      throw asFailure(err);
+    }
+  }
+
+  async function untilJobEnds(input: DeviceCallInput, jobId: string, pollMs = 1000): Promise<DeviceJob> {
+    const ctx = Context.current();
+    try {
+      for (;;) {
+        let job: DeviceJob | undefined;
+        try {
+          job = await client.job(input.serial, jobId, ctx.cancellationSignal);
+        } catch (err) {
+          if (!(err instanceof DeviceError) || !err.retryable) throw err;
+          ctx.heartbeat({ unreachable: err.code });
+        }
+        if (job) {
+          ctx.heartbeat({ progress: job.progress });
+          if (job.state === 'succeeded') return job;
+          if (job.state !== 'running') {
+            throw ApplicationFailure.nonRetryable(`${job.kind} job ${job.id} ${job.state}${job.message ? `: ${job.message}` : ''}`, `job.${job.state}`);
+          }
+        }
+        await ctx.sleep(pollMs);
+      }
+    } catch (err) {
+      if (err instanceof CancelledFailure) {
+        await client.cancelJob(input.serial, jobId).then(
+          (job) => log(input).info({ jobId: job.id, state: job.state }, 'asked the device to cancel its job'),
+          (cancelErr: unknown) => log(input).warn({ jobId, err: (cancelErr as Error).message }, 'could not cancel the job on the device'),
+        );
+      }
       throw asFailure(err);
     }
   }
@@ -98,36 +143,29 @@ export function createDeviceActivities({ client, imageBaseUrl, logger }: DeviceA
      * unreachable (rebooting, flapping) is polled again; the activity's own timeouts bound the wait.
      * When the activity is cancelled, the job is cancelled on the device too.
      */
-    async awaitDeviceJob(input: AwaitJobInput): Promise<DeviceJob> {
-      const ctx = Context.current();
-      const pollMs = input.pollIntervalMs ?? 1000;
-      try {
-        for (;;) {
-          let job: DeviceJob | undefined;
-          try {
-            job = await client.job(input.serial, input.jobId, ctx.cancellationSignal);
-          } catch (err) {
-            if (!(err instanceof DeviceError) || !err.retryable) throw err;
-            ctx.heartbeat({ unreachable: err.code });
-          }
-          if (job) {
-            ctx.heartbeat({ progress: job.progress });
-            if (job.state === 'succeeded') return job;
-            if (job.state !== 'running') {
-              throw ApplicationFailure.nonRetryable(`${job.kind} job ${job.id} ${job.state}${job.message ? `: ${job.message}` : ''}`, `job.${job.state}`);
-            }
-          }
-          await ctx.sleep(pollMs);
+    awaitDeviceJob(input: AwaitJobInput): Promise<DeviceJob> {
+      return untilJobEnds(input, input.jobId, input.pollIntervalMs);
+    },
+
+    /**
+     * Starts a device job and waits for its end in one activity (half the history of a start and
+     * a wait). A retry starts nothing new: the idempotency key answers the job already started.
+     */
+    async runDeviceJob(input: RunJobInput): Promise<DeviceJob> {
+      const { serial, idempotencyKey, job } = input;
+      const started = await mutate(job.kind, input, () => {
+        switch (job.kind) {
+          case 'stage':
+            return client.stage(serial, job.request, idempotencyKey);
+          case 'patch':
+            return client.patch(serial, job.request, idempotencyKey);
+          case 'install':
+            return client.install(serial, job.request, idempotencyKey);
+          case 'reboot':
+            return client.reboot(serial, job.request, idempotencyKey);
         }
-      } catch (err) {
-        if (err instanceof CancelledFailure) {
-          await client.cancelJob(input.serial, input.jobId).then(
-            (job) => log(input).info({ jobId: job.id, state: job.state }, 'asked the device to cancel its job'),
-            (cancelErr: unknown) => log(input).warn({ jobId: input.jobId, err: (cancelErr as Error).message }, 'could not cancel the job on the device'),
-          );
-        }
-        throw asFailure(err);
-      }
+      });
+      return untilJobEnds(input, started.id, input.pollIntervalMs);
     },
   };
 }

@@ -53,11 +53,17 @@ export function createStoreActivities({ store, logger }: { store: FleetStore; lo
       }
     },
 
-    /** Merges state changes into one appliance task and appends a line to its log. */
-    async recordTaskProgress(input: { operationId: string; serial: string; changes: Partial<TaskRecord>; log?: LogLine }): Promise<void> {
-      await store.updateTask(input.operationId, input.serial, input.changes);
-      if (input.log) await store.appendLog(input.operationId, entry(input.log), input.serial);
-      logger.info({ operationId: input.operationId, serial: input.serial, ...input.changes, ...(input.log ? { log: input.log.message } : {}) }, 'task progress');
+    /**
+     * Merges state changes into one appliance task and appends its log lines (`logs`, then `log`).
+     * With `running_version`, also records the version the appliance now runs (as recordApplianceVersion).
+     */
+    async recordTaskProgress(input: { operationId: string; serial: string; changes: Partial<TaskRecord>; logs?: LogLine[]; log?: LogLine; running_version?: Version }): Promise<void> {
+      const { operationId, serial } = input;
+      if (input.running_version) await store.recordApplianceVersion(serial, input.running_version, operationId);
+      await store.updateTask(operationId, serial, input.changes);
+      const lines = [...(input.logs ?? []), ...(input.log ? [input.log] : [])];
+      for (const line of lines) await store.appendLog(operationId, entry(line), serial);
+      logger.info({ operationId, serial, ...input.changes, ...(input.running_version ? { running_version: input.running_version.version_id } : {}), ...(lines.length ? { log: lines.map((l) => l.message) } : {}) }, 'task progress');
     },
 
     /** The same changes to several tasks' records (no log line). */

@@ -7,7 +7,8 @@ import type { DeviceActivities } from '../activities/device-activities';
 import type { ImageActivities } from '../activities/image-activities';
 import type { LogLine, StoreActivities } from '../activities/store-activities';
 import { formatDuration } from '../domain/operation';
-import type { ApplianceTaskStatus } from '../domain/scc';
+import type { ApplianceTaskStatus, Version } from '../domain/scc';
+import type { TaskRecord } from '../store/fleet-store';
 import { SA } from '../domain/search-attributes';
 import type { ApplianceTaskOutcome } from './types';
 
@@ -53,6 +54,16 @@ export type TaskRecorder<Stage extends string> = ReturnType<typeof taskRecorder<
 
 export function taskRecorder<Stage extends string>(operationId: string, state: ApplianceTaskOutcome) {
   const { serial } = state;
+  // Lines noted, and a version learnt, since the last write: they go with the next write.
+  let pending: LogLine[] = [];
+  let runningVersion: Version | undefined;
+  function write(changes: Partial<TaskRecord>, last: LogLine): Promise<void> {
+    const logs = pending;
+    const version = runningVersion;
+    pending = [];
+    runningVersion = undefined;
+    return record.recordTaskProgress({ operationId, serial, changes, ...(logs.length ? { logs } : {}), log: last, ...(version ? { running_version: version } : {}) });
+  }
   return {
     async enter(status: ApplianceTaskStatus, stage: Stage, message: string, severity: LogLine['severity'] = 'info'): Promise<void> {
       state.status = status;
@@ -62,11 +73,23 @@ export function taskRecorder<Stage extends string>(operationId: string, state: A
         { key: SA.taskStatus, value: status },
         { key: SA.taskStage, value: stage },
       ]);
-      const startTime = stage === 'initiating' && state.taskStartMs !== undefined ? { task_start_time: { datetime: Math.floor(state.taskStartMs / 1000), time_type: 'utc' } } : {};
-      await record.recordTaskProgress({ operationId, serial, changes: { status, stage, ...startTime, ...(state.message ? { message: state.message } : {}) }, log: line(message, severity) });
+      const startTime = stage === 'initiating' && state.taskStartMs !== undefined ? { task_start_time: { datetime: Math.floor(state.taskStartMs / 1000), time_type: 'utc' as const } } : {};
+      await write({ status, stage, ...startTime, ...(state.message ? { message: state.message } : {}) }, line(message, severity));
     },
+    /** A log line written now (before a long step, so the log says what the task waits for). */
     log(message: string): Promise<void> {
-      return record.recordTaskProgress({ operationId, serial, changes: {}, log: line(message) });
+      return write({}, line(message));
+    },
+    /**
+     * A log line written with the task's next write, which follows at once (one store write, one
+     * history event, instead of two). Stamped now.
+     */
+    note(message: string): void {
+      pending.push(line(message));
+    },
+    /** The appliance now runs `version`: recorded with the next write. */
+    noteRunningVersion(version: Version): void {
+      runningVersion = version;
     },
   };
 }

@@ -77,6 +77,19 @@ export function fakeDeviceActivities(options: { productCode?: ProductCode; unrea
       if (standby) versions.set(serial, standby);
       return job(serial, 'reboot');
     },
+    // Recorded under the name of the step it starts, as the separate start calls are.
+    async runDeviceJob({ job: start, ...call }) {
+      switch (start.kind) {
+        case 'stage':
+          return activities.stageImage({ ...call, request: start.request });
+        case 'patch':
+          return activities.patchImage({ ...call, request: start.request });
+        case 'install':
+          return activities.installImage({ ...call, request: start.request });
+        case 'reboot':
+          return activities.rebootAppliance({ ...call, request: start.request });
+      }
+    },
     async awaitDeviceJob({ serial, jobId }) {
       record('awaitDeviceJob', serial);
       return { ...job(serial, 'stage'), id: jobId };

@@ -58,21 +58,26 @@ test('an upgrade that takes two images installs the intermediate version, reboot
 
   expect((await stack.devices.info(serial)).running_version.version_id).toBe('9.18.0-100');
   expect(await stack.devices.counters(serial)).toMatchObject({ stages: 2, patches: 1, installs: 2, reboots: 2 });
-  const log = await logOf(operation.id, serial);
-  expect(log).toEqual(
-    expect.arrayContaining([
-      'the target takes 2 images: 9.12.0-100 → 9.16.0-100 → 9.18.0-100',
-      `downloading full image riverbed-${appliance!.product_code}-${appliance!.arch}-9.16.0-100 (riverbed repository) for 9.16.0-100 (step 1 of 2)`,
-      'rebooting to run 9.16.0-100 before the next image',
-      `downloading delta image riverbed-${appliance!.product_code}-${appliance!.arch}-9.16.0-100-to-9.18.0-100 (riverbed repository) for 9.18.0-100 (step 2 of 2)`,
-      'patching 9.16.0-100 to 9.18.0-100 with the delta image (step 2 of 2)',
-      'installing 9.18.0-100 (step 2 of 2)',
-      'upgrade to 9.18.0-100 completed',
-    ]),
-  );
-  // The steps come in this order.
-  const at = (line: string) => log.indexOf(line);
-  expect(at('rebooting to run 9.16.0-100 before the next image')).toBeLessThan(at('patching 9.16.0-100 to 9.18.0-100 with the delta image (step 2 of 2)'));
+  // Every line, in order (lines written with the task's next write keep their place).
+  const staged = expect.stringMatching(/^image staged from http/);
+  expect(await logOf(operation.id, serial)).toEqual([
+    'upgrade to 9.18.0-100 started',
+    'the target takes 2 images: 9.12.0-100 → 9.16.0-100 → 9.18.0-100',
+    `downloading full image riverbed-${appliance!.product_code}-${appliance!.arch}-9.16.0-100 (riverbed repository) for 9.16.0-100 (step 1 of 2)`,
+    staged,
+    'installing 9.16.0-100 (step 1 of 2)',
+    '9.16.0-100 installed on the standby partition',
+    'rebooting to run 9.16.0-100 before the next image',
+    'appliance is running 9.16.0-100',
+    `downloading delta image riverbed-${appliance!.product_code}-${appliance!.arch}-9.16.0-100-to-9.18.0-100 (riverbed repository) for 9.18.0-100 (step 2 of 2)`,
+    staged,
+    'patching 9.16.0-100 to 9.18.0-100 with the delta image (step 2 of 2)',
+    'installing 9.18.0-100 (step 2 of 2)',
+    '9.18.0-100 installed on the standby partition',
+    'rebooting to activate the new partition',
+    'appliance is running 9.18.0-100',
+    'upgrade to 9.18.0-100 completed',
+  ]);
   // Both versions reached are in the appliance's history, by this operation.
   const history = await stack.store.versionHistory(serial);
   expect(history.filter((c) => c.operation_id === operation.id).map((c) => c.to_version_id)).toEqual(['9.16.0-100', '9.18.0-100']);
@@ -129,5 +134,5 @@ test('the histories of these tasks replay cleanly against the current workflow c
   // 4 operations started above (the refused ones never did), one task each.
   expect(await replayAll(stack.env.client, query)).toBeGreaterThanOrEqual(8);
   // `FLEET_RECORD_HISTORIES=test/fixtures/histories npx jest test/integration/image-plan.test.ts` records fixtures.
-  await recordHistories(stack.env.client, query, 'image-plan');
+  await recordHistories(stack.env.client, query, 'compact-task-history/image-plan');
 });

@@ -19,6 +19,16 @@ test('there are recorded histories of every outcome', () => {
   expect(files).toEqual([
     'applianceUpgradeTask-failed.history.pb',
     'applianceUpgradeTask-successful.history.pb',
+    // One activity per device job, lines written with the next write (workflow patch compact-task-history).
+    'compact-task-history/image-plan/applianceUpgradeTask-failed.history.pb',
+    'compact-task-history/image-plan/applianceUpgradeTask-successful.history.pb',
+    'compact-task-history/image-plan/upgradeOperation-failed.history.pb',
+    'compact-task-history/image-plan/upgradeOperation-successful.history.pb',
+    'compact-task-history/upgrade/applianceUpgradeTask-failed.history.pb',
+    'compact-task-history/upgrade/applianceUpgradeTask-successful.history.pb',
+    'compact-task-history/upgrade/upgradeOperation-cancelled.history.pb',
+    'compact-task-history/upgrade/upgradeOperation-partially_successful.history.pb',
+    'compact-task-history/upgrade/upgradeOperation-successful.history.pb',
     // Image plans: a task through two images with a delta patched (test/integration/image-plan.test.ts).
     'image-plan/applianceUpgradeTask-failed.history.pb',
     'image-plan/applianceUpgradeTask-successful.history.pb',
