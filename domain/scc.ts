@@ -137,65 +137,63 @@ export type ApplianceRebootTaskLog = ApplianceTaskLog;
  * - `id` and `create_time` are "Read-only; Optional" in the seed. Requests refuse them; the
  *   resource requires them, because this service assigns both when it creates an operation.
  * - `appliances` must name at least one serial (an operation on nothing has no meaning).
+ *
+ * `operationSchemas` builds the pair of every kind from the kind's own request fields (`fields`)
+ * and what the service assigns besides the common four (`assigned`). Keep the property order
+ * (common head, the kind's fields, `appliances` last): the OpenAPI document (api/openapi.ts) lists
+ * properties, and a parse reports issues, in that order.
  */
-export const upgradeOperationRequest = z.looseObject({
-  id: readOnly('id'),
-  create_time: readOnly('create_time'),
-  status: readOnly('status'),
-  username: z.string().min(1).optional(),
-  product_code: productCode,
-  upgrade_time: scheduledTime.optional(),
-  target_version: version,
-  reboot: z.boolean(),
-  reboot_time: scheduledTime.optional(),
-  esxi_force: z.boolean().optional(),
-  comment: z.string(),
-  /** The seed does not mark reboot_id Read-only, but only the service links a reboot operation. */
-  reboot_id: readOnly('reboot_id'),
-  appliances: z.array(serial).min(1, 'at least one appliance serial is required'),
-});
-export type UpgradeOperationRequest = z.infer<typeof upgradeOperationRequest>;
+function operationSchemas<Fields extends z.core.$ZodLooseShape, Assigned extends z.core.$ZodLooseShape>(fields: Fields, assigned: Assigned) {
+  const request = z.looseObject({
+    id: readOnly('id'),
+    create_time: readOnly('create_time'),
+    status: readOnly('status'),
+    username: z.string().min(1).optional(),
+    ...fields,
+    appliances: z.array(serial).min(1, 'at least one appliance serial is required'),
+  });
+  // `extend` replaces the read-only fields in place, so the answer keeps the request's order.
+  const answer = request.extend({ id: z.string(), username: z.string(), create_time: z.string(), status: operationStatus, ...assigned });
+  return { request, answer };
+}
 
-export const upgradeOperation = upgradeOperationRequest.extend({
-  id: z.string(),
-  username: z.string(),
-  create_time: z.string(),
-  status: operationStatus,
-  reboot_id: z.number().optional(),
-});
+/**
+ * Upgrade and downgrade operations are the same object but for the name of their start time
+ * (`upgrade_time`, `downgrade_time`). The seed's downgrade_operation has no `reboot_id`; this
+ * service adds it (an extension property, as on the upgrade) when `reboot` with a `reboot_time`
+ * creates a linked reboot operation (whose `upgrade_id` / `downgrade_id` points back). Requests
+ * refuse it on both.
+ */
+const imageOperationSchemas = <TimeField extends 'upgrade_time' | 'downgrade_time'>(timeField: TimeField) =>
+  operationSchemas(
+    {
+      product_code: productCode,
+      // A computed key widens to `string` in TypeScript; the cast names it again.
+      ...({ [timeField]: scheduledTime.optional() } as Record<TimeField, z.ZodOptional<typeof scheduledTime>>),
+      target_version: version,
+      reboot: z.boolean(),
+      reboot_time: scheduledTime.optional(),
+      esxi_force: z.boolean().optional(),
+      comment: z.string(),
+      // The seed does not mark reboot_id Read-only, but only the service links a reboot operation.
+      reboot_id: readOnly('reboot_id'),
+    },
+    { reboot_id: z.number().optional() },
+  );
+
+const upgradeSchemas = imageOperationSchemas('upgrade_time');
+export const upgradeOperationRequest = upgradeSchemas.request;
+export type UpgradeOperationRequest = z.infer<typeof upgradeOperationRequest>;
+export const upgradeOperation = upgradeSchemas.answer;
 export type UpgradeOperation = z.infer<typeof upgradeOperation>;
 /** upgrade_operations: the list answer. */
 export const upgradeOperations = z.array(upgradeOperation);
 export type UpgradeOperations = z.infer<typeof upgradeOperations>;
 
-/**
- * The downgrade operation. The seed's downgrade_operation has no `reboot_id`; this service adds it
- * (an extension property, as on the upgrade) when `reboot` with a `reboot_time` creates a linked
- * reboot operation (whose `downgrade_id` points back). Requests refuse it like on the upgrade.
- */
-export const downgradeOperationRequest = z.looseObject({
-  id: readOnly('id'),
-  create_time: readOnly('create_time'),
-  status: readOnly('status'),
-  username: z.string().min(1).optional(),
-  product_code: productCode,
-  downgrade_time: scheduledTime.optional(),
-  target_version: version,
-  reboot: z.boolean(),
-  reboot_time: scheduledTime.optional(),
-  esxi_force: z.boolean().optional(),
-  comment: z.string(),
-  reboot_id: readOnly('reboot_id'),
-  appliances: z.array(serial).min(1, 'at least one appliance serial is required'),
-});
+const downgradeSchemas = imageOperationSchemas('downgrade_time');
+export const downgradeOperationRequest = downgradeSchemas.request;
 export type DowngradeOperationRequest = z.infer<typeof downgradeOperationRequest>;
-export const downgradeOperation = downgradeOperationRequest.extend({
-  id: z.string(),
-  username: z.string(),
-  create_time: z.string(),
-  status: operationStatus,
-  reboot_id: z.number().optional(),
-});
+export const downgradeOperation = downgradeSchemas.answer;
 export type DowngradeOperation = z.infer<typeof downgradeOperation>;
 /** downgrade_operations: the list answer. */
 export const downgradeOperations = z.array(downgradeOperation);
@@ -208,27 +206,19 @@ export type DowngradeOperations = z.infer<typeof downgradeOperations>;
  * seed, but they name "the operation that triggered this reboot operation": only the service
  * creates such links, so requests refuse them.
  */
-export const rebootOperationRequest = z.looseObject({
-  id: readOnly('id'),
-  create_time: readOnly('create_time'),
-  status: readOnly('status'),
-  username: z.string().min(1).optional(),
-  switch_partition: z.boolean().optional(),
-  reboot_time: scheduledTime.optional(),
-  comment: z.string(),
-  upgrade_id: readOnly('upgrade_id'),
-  downgrade_id: readOnly('downgrade_id'),
-  appliances: z.array(serial).min(1, 'at least one appliance serial is required'),
-});
+const rebootSchemas = operationSchemas(
+  {
+    switch_partition: z.boolean().optional(),
+    reboot_time: scheduledTime.optional(),
+    comment: z.string(),
+    upgrade_id: readOnly('upgrade_id'),
+    downgrade_id: readOnly('downgrade_id'),
+  },
+  { upgrade_id: z.string().optional(), downgrade_id: z.string().optional() },
+);
+export const rebootOperationRequest = rebootSchemas.request;
 export type RebootOperationRequest = z.infer<typeof rebootOperationRequest>;
-export const rebootOperation = rebootOperationRequest.extend({
-  id: z.string(),
-  username: z.string(),
-  create_time: z.string(),
-  status: operationStatus,
-  upgrade_id: z.string().optional(),
-  downgrade_id: z.string().optional(),
-});
+export const rebootOperation = rebootSchemas.answer;
 export type RebootOperation = z.infer<typeof rebootOperation>;
 /** reboot_operations: the list answer. */
 export const rebootOperations = z.array(rebootOperation);

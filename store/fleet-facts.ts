@@ -52,7 +52,7 @@ export async function ineligibleAppliances(
       kind === 'upgrade'
         ? upgradeEligibility({ productCode, appliances: wanted, images: index, inProgress, targetVersionId }).exceptions
         : kind === 'downgrade'
-          ? downgradeEligibility({ productCode, appliances: wanted, images: index, inProgress, targetVersionId, previousVersions: await store.previousVersionIdsBySerial() }).exceptions
+          ? downgradeEligibility({ productCode, appliances: wanted, images: index, inProgress, targetVersionId, previousVersions: await store.previousVersionIdsBySerial(wanted.map((a) => a.serial)) }).exceptions
           : rebootEligibility({ productCode, appliances: wanted, inProgress }).exceptions;
     for (const [name, list] of Object.entries(result)) for (const a of list as Appliance[]) category.set(a.serial, name);
   }

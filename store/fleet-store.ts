@@ -36,6 +36,17 @@ export interface CollectorRecord {
 /** Serials bound in one `IN (…)` query (well under SQLite's and PostgreSQL's parameter limits). */
 const SERIALS_PER_QUERY = 500;
 
+/** The distinct serials in chunks of SERIALS_PER_QUERY, each with its `IN (…)` list `$1, …, $n` (n ≤ 500). */
+function serialChunks(serials: readonly string[]): { serials: string[]; placeholders: string }[] {
+  const distinct = [...new Set(serials)];
+  const chunks: { serials: string[]; placeholders: string }[] = [];
+  for (let i = 0; i < distinct.length; i += SERIALS_PER_QUERY) {
+    const chunk = distinct.slice(i, i + SERIALS_PER_QUERY);
+    chunks.push({ serials: chunk, placeholders: chunk.map((_, j) => `$${j + 1}`).join(', ') });
+  }
+  return chunks;
+}
+
 export interface ImageRecord {
   id: string;
   image_definition: { product_code: ProductCode; arch: string; target_version: Version; delta: boolean; source_version?: Version; [p: string]: unknown };
@@ -150,11 +161,9 @@ export class FleetStore {
     if (filter.serials) {
       // Only the serials asked for (an operation's few out of a large fleet), a chunk per query.
       const found: ApplianceRecord[] = [];
-      const serials = [...new Set(filter.serials)];
-      for (let i = 0; i < serials.length; i += SERIALS_PER_QUERY) {
-        const chunk = serials.slice(i, i + SERIALS_PER_QUERY);
-        const params: unknown[] = [...chunk];
-        let sql = `SELECT doc FROM appliances WHERE serial IN (${chunk.map((_, j) => `$${j + 1}`).join(', ')})`;
+      for (const chunk of serialChunks(filter.serials)) {
+        const params: unknown[] = [...chunk.serials];
+        let sql = `SELECT doc FROM appliances WHERE serial IN (${chunk.placeholders})`;
         if (filter.product_code) {
           params.push(filter.product_code);
           sql += ` AND product_code = $${params.length}`;
@@ -243,15 +252,25 @@ export class FleetStore {
     );
   }
 
-  /** Every version each appliance has run, for many appliances in one query. */
-  async previousVersionIdsBySerial(): Promise<Map<string, Set<string>>> {
-    const rows = await this.db.query<{ serial: string; from_version_id: string | null; to_version_id: string }>('SELECT serial, from_version_id, to_version_id FROM version_history');
+  /**
+   * Every version each appliance has run, for many appliances at once: the whole fleet, or only
+   * `serials` (an operation's few out of a large fleet, a chunk per query). Appliances without
+   * history are absent.
+   */
+  async previousVersionIdsBySerial(serials?: readonly string[]): Promise<Map<string, Set<string>>> {
+    type Change = { serial: string; from_version_id: string | null; to_version_id: string };
+    const columns = 'SELECT serial, from_version_id, to_version_id FROM version_history';
+    const batches = serials
+      ? serialChunks(serials).map((chunk) => () => this.db.query<Change>(`${columns} WHERE serial IN (${chunk.placeholders})`, chunk.serials))
+      : [() => this.db.query<Change>(columns)];
     const bySerial = new Map<string, Set<string>>();
-    for (const row of rows) {
-      const ids = bySerial.get(row.serial) ?? new Set<string>();
-      if (row.from_version_id) ids.add(row.from_version_id);
-      ids.add(row.to_version_id);
-      bySerial.set(row.serial, ids);
+    for (const batch of batches) {
+      for (const row of await batch()) {
+        const ids = bySerial.get(row.serial) ?? new Set<string>();
+        if (row.from_version_id) ids.add(row.from_version_id);
+        ids.add(row.to_version_id);
+        bySerial.set(row.serial, ids);
+      }
     }
     return bySerial;
   }

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuplicateKeyError, openDb } from '../../store/db';
+import { ineligibleAppliances } from '../../store/fleet-facts';
 import { FleetStore, type OperationRecord, type TaskRecord } from '../../store/fleet-store';
 import { migrate, MIGRATIONS } from '../../store/migrations';
 import { BACKENDS, type Backend } from '../helpers/store-backends';
@@ -106,6 +107,49 @@ describe.each(BACKENDS)('%s store', (_name, makeBackend) => {
     expect(await store.versionHistory('S1212345678')).toEqual([{ serial: 'S1212345678', from_version_id: '9.12.0-100', to_version_id: '9.14.0-100', operation_id: null, at_ms: clock - 60_000 }]);
     await store.recordVersionChange({ serial: 'S1212345678', from_version_id: '9.14.0-100', to_version_id: '9.16.0-100', operation_id: '7', at_ms: clock + 1 });
     expect(await store.previousVersionIds('S1212345678')).toEqual(new Set(['9.12.0-100', '9.14.0-100', '9.16.0-100']));
+  });
+
+  test('previous versions by serial: the whole fleet, or only the serials asked for, a chunk per query', async () => {
+    const many = Array.from({ length: 1200 }, (_, i) => `S12${i.toString(16).toUpperCase().padStart(8, '0')}`);
+    await store.db.transaction(async (tx) => {
+      const inTx = new FleetStore(tx, () => clock);
+      for (const [i, serial] of many.entries()) {
+        await inTx.recordVersionChange({ serial, from_version_id: '9.12.0-100', to_version_id: `9.14.${i}-100`, operation_id: null, at_ms: clock });
+        if (i % 2) await inTx.recordVersionChange({ serial, from_version_id: `9.14.${i}-100`, to_version_id: '9.16.0-100', operation_id: '7', at_ms: clock + 1 });
+      }
+    });
+    const expected = (serial: string) => {
+      const i = many.indexOf(serial);
+      return new Set(['9.12.0-100', `9.14.${i}-100`, ...(i % 2 ? ['9.16.0-100'] : [])]);
+    };
+    // Asked: every other serial (600 with history), one of them twice and one without history: 601 distinct, two queries.
+    const asked = [...many.filter((_, i) => i % 2 === 0), many[0]!, 'S12FFFFFFFF'];
+    const query = jest.spyOn(store.db, 'query');
+    const some = await store.previousVersionIdsBySerial(asked);
+    expect(query.mock.calls.map(([, params]) => params?.length)).toEqual([500, 101]);
+    query.mockRestore();
+    expect([...some.keys()].sort()).toEqual(many.filter((_, i) => i % 2 === 0));
+    for (const [serial, ids] of some) expect(ids).toEqual(expected(serial));
+    expect((await store.previousVersionIdsBySerial([])).size).toBe(0);
+    // Without serials: every appliance's history, as the fleet-wide eligibility routes read it.
+    const all = await store.previousVersionIdsBySerial();
+    expect([...all.keys()].sort()).toEqual(many);
+    for (const [serial, ids] of all) expect(ids).toEqual(expected(serial));
+  });
+
+  test('a downgrade request reads the version history of its own appliances only', async () => {
+    const sh = (serial: string) => ({ serial, product_code: 'SH' as const, arch: 'x86_64', connected: true, current_version: { version_id: '9.16.0-100' } });
+    for (const serial of ['S1200000001', 'S1200000002', 'S1200000003']) await store.upsertAppliance(sh(serial));
+    await store.addImage({ repository: 'customer', source: 'customer_url', image: { id: 'sh-9.12', url: 'https://cdn.example/sh.img', image_definition: { product_code: 'SH', arch: 'x86_64', target_version: { version_id: '9.12.0-100' }, delta: false } } });
+    for (const serial of ['S1200000001', 'S1200000003']) await store.recordVersionChange({ serial, from_version_id: '9.12.0-100', to_version_id: '9.16.0-100', operation_id: null, at_ms: clock });
+    const read = jest.spyOn(store, 'previousVersionIdsBySerial');
+    const request = { product_code: 'SH' as const, target_version: { version_id: '9.12.0-100' }, appliances: ['S1200000001', 'S1200000002', 'E1200000009'] };
+    expect(await ineligibleAppliances(store, 'downgrade', request)).toEqual([
+      { serial: 'S1200000002', category: 'not_previously_upgraded_to' },
+      { serial: 'E1200000009', category: 'unknown' },
+    ]);
+    expect(read.mock.calls).toEqual([[['S1200000001', 'S1200000002']]]);
+    read.mockRestore();
   });
 
   test('collectors round-trip and page', async () => {

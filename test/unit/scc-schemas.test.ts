@@ -77,6 +77,23 @@ describe('the rest of the SCC seed', () => {
     expect(scc.downgradeOperationRequest.safeParse({ ...request, reboot: undefined }).error!.issues[0]!.path).toEqual(['reboot']);
   });
 
+  // The operation schemas come from one factory: this pins what it must keep (the OpenAPI document lists properties in shape order).
+  test('upgrade and downgrade operations differ only in the name of their start time; every kind keeps its property order', () => {
+    const { z } = require('zod') as typeof import('zod');
+    const jsonSchema = (schema: import('zod').ZodType) => JSON.stringify(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }));
+    expect(jsonSchema(scc.downgradeOperationRequest).replaceAll('downgrade_time', 'upgrade_time')).toBe(jsonSchema(scc.upgradeOperationRequest));
+    expect(jsonSchema(scc.downgradeOperation).replaceAll('downgrade_time', 'upgrade_time')).toBe(jsonSchema(scc.upgradeOperation));
+    const head = ['id', 'create_time', 'status', 'username'];
+    const upgradeKeys = [...head, 'product_code', 'upgrade_time', 'target_version', 'reboot', 'reboot_time', 'esxi_force', 'comment', 'reboot_id', 'appliances'];
+    const rebootKeys = [...head, 'switch_partition', 'reboot_time', 'comment', 'upgrade_id', 'downgrade_id', 'appliances'];
+    for (const schema of [scc.upgradeOperationRequest, scc.upgradeOperation]) expect(Object.keys(schema.shape)).toEqual(upgradeKeys);
+    for (const schema of [scc.downgradeOperationRequest, scc.downgradeOperation]) expect(Object.keys(schema.shape)).toEqual(upgradeKeys.map((k) => (k === 'upgrade_time' ? 'downgrade_time' : k)));
+    for (const schema of [scc.rebootOperationRequest, scc.rebootOperation]) expect(Object.keys(schema.shape)).toEqual(rebootKeys);
+    // The answers' assigned fields, not the requests' read-only refusals.
+    expect(scc.upgradeOperation.shape.reboot_id.safeParse(1).success).toBe(true);
+    expect(scc.rebootOperation.shape.downgrade_id.safeParse('1').success).toBe(true);
+  });
+
   test('a delta image definition needs its source version', () => {
     const definition = { product_code: 'SH', arch: 'i386', target_version: { version_id: '9.16.0-100' }, delta: true };
     expect(scc.imageDefinition.safeParse(definition).error!.issues[0]!.path).toEqual(['source_version']);
