@@ -25,6 +25,8 @@ export interface ApiOptions {
   /** Without a store only `/health` is served. */
   store?: FleetStore;
   taskQueue?: string;
+  /** FLEET_MAX_TASKS_IN_FLIGHT for the operations the API creates (default DEFAULT_MAX_TASKS_IN_FLIGHT). */
+  maxTasksInFlight?: number;
 }
 
 export interface Caller {
@@ -64,7 +66,7 @@ function toApiError(err: { statusCode?: number; code?: string; message: string; 
   return new ApiError(500, 'INTERNAL_ERROR', 'internal error');
 }
 
-export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades' }: ApiOptions): FastifyInstance {
+export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades', maxTasksInFlight }: ApiOptions): FastifyInstance {
   const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, genReqId: () => randomUUID() });
   // Only JSON bodies: text/plain (accepted by Fastify by default) is a 415 like any other type.
   app.removeContentTypeParser('text/plain');
@@ -101,7 +103,7 @@ export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades' 
       void app.register(
         async (scoped) => {
           scoped.addHook('onRequest', authenticate);
-          await sccRoutes(scoped, { client, store, logger, taskQueue, require: requirePermission });
+          await sccRoutes(scoped, { client, store, logger, taskQueue, ...(maxTasksInFlight !== undefined ? { maxTasksInFlight } : {}), require: requirePermission });
         },
         { prefix },
       );

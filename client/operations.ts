@@ -8,7 +8,7 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFo
 import type { z } from 'zod';
 import type { FleetConfig } from '../domain/config';
 import { applianceTaskWorkflowId, OPERATION_TIME_FIELD, operationWorkflowId, secondsToMs, type OperationKind } from '../domain/operation';
-import { rolloutPolicy } from '../domain/rollout';
+import { DEFAULT_MAX_TASKS_IN_FLIGHT, rolloutPolicy } from '../domain/rollout';
 import { scheduleForAppliances, ScheduleError } from '../domain/schedule';
 import { downgradeOperationRequest, rebootOperationRequest, upgradeOperationRequest, type ApplianceTaskStatus, type OperationStatus, type ProductCode, type ScheduledTime } from '../domain/scc';
 import type { IneligibleAppliance } from '../store/fleet-facts';
@@ -73,6 +73,8 @@ export interface CreateOperationOptions {
   username: string;
   /** Extension: per-task time limit (default 30 minutes). */
   taskTimeoutMs?: number;
+  /** The service's limit on one operation's tasks running at once (FLEET_MAX_TASKS_IN_FLIGHT; default DEFAULT_MAX_TASKS_IN_FLIGHT). */
+  maxTasksInFlight?: number;
   nowMs?: number;
   /**
    * The appliances' time zones, for schedules in local time. Without it a local-time schedule is
@@ -146,6 +148,7 @@ export async function createOperation(client: Client, kind: OperationKind, body:
     if (refused.length) throw refusal(kind, refused);
   }
   const id = newOperationId(nowMs);
+  const limits = { maxTasksInFlight: options.maxTasksInFlight ?? DEFAULT_MAX_TASKS_IN_FLIGHT, ...(options.taskTimeoutMs !== undefined ? { taskTimeoutMs: options.taskTimeoutMs } : {}) };
   const base = { username: options.username, create_time: new Date(nowMs).toISOString(), status: 'scheduled' as OperationStatus };
 
   let linked: CreatedOperation | undefined;
@@ -161,7 +164,7 @@ export async function createOperation(client: Client, kind: OperationKind, body:
       appliances: request.appliances,
     };
     // The reboot operation starts first, so the hand-over always finds it.
-    await startOperationWorkflow(client, 'reboot', { operation: linked, ...rebootStarts, ...(options.taskTimeoutMs !== undefined ? { taskTimeoutMs: options.taskTimeoutMs } : {}) }, options.taskQueue);
+    await startOperationWorkflow(client, 'reboot', { operation: linked, ...rebootStarts, ...limits }, options.taskQueue);
   }
   const operation: CreatedOperation = {
     ...request,
@@ -170,12 +173,7 @@ export async function createOperation(client: Client, kind: OperationKind, body:
     status: starts.startAtMs !== undefined && starts.startAtMs > nowMs ? 'scheduled' : 'running',
     ...(linked ? { reboot_id: Number(linked.id) } : {}),
   };
-  const input: OperationInput = {
-    operation,
-    ...starts,
-    ...(options.taskTimeoutMs !== undefined ? { taskTimeoutMs: options.taskTimeoutMs } : {}),
-    ...(rollout.data ? { rollout: rollout.data } : {}),
-  };
+  const input: OperationInput = { operation, ...starts, ...limits, ...(rollout.data ? { rollout: rollout.data } : {}) };
   try {
     await startOperationWorkflow(client, kind, input, options.taskQueue);
   } catch (err) {

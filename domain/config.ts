@@ -3,6 +3,7 @@
  * the same). Parsed once per process; a bad value stops start-up with a message naming it.
  */
 import { z } from 'zod';
+import { DEFAULT_MAX_TASKS_IN_FLIGHT } from './rollout';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -27,6 +28,8 @@ export const configSchema = z.object({
    */
   FLEET_ADMIN_ACCESS_ID: z.string().min(1).regex(/^[^:]+$/, 'must not contain a colon').optional(),
   FLEET_ADMIN_ACCESS_KEY: z.string().min(12, 'must be at least 12 characters').optional(),
+  /** The most tasks of one operation running at once, under any rollout max_in_flight (domain/rollout.ts). */
+  FLEET_MAX_TASKS_IN_FLIGHT: z.coerce.number().int().positive().default(DEFAULT_MAX_TASKS_IN_FLIGHT),
   FLEET_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type FleetConfig = z.infer<typeof configSchema>;

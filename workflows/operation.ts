@@ -26,7 +26,7 @@ import {
 } from '@temporalio/workflow';
 import type { StoreActivities } from '../activities/store-activities';
 import { createdMessage, finalOperationStatus, operationWorkflowId, taskFields, type OperationKind } from '../domain/operation';
-import { failureThresholdReached, planBatches, planWaves, TASKS_PER_BATCH, type RolloutCounts } from '../domain/rollout';
+import { byStartInstant, failureThresholdReached, planBatches, planWaves, TASKS_PER_BATCH, withServiceCap, type RolloutCounts } from '../domain/rollout';
 import type { ApplianceTaskStatus, OperationStatus } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
 import { applianceTaskBatch } from './appliance-task-batch';
@@ -67,7 +67,8 @@ const tally = (statuses: Partial<Record<ApplianceTaskStatus, number>>): string =
 
 async function runOperation(kind: OperationKind, input: OperationInput): Promise<OperationState> {
   const operation = { ...input.operation };
-  const policy = input.rollout ?? {};
+  // The service's limit (operations from before it have none) under the operation's own.
+  const policy = withServiceCap(input.rollout ?? {}, input.maxTasksInFlight);
   // Large operations run their tasks in batch workflows (bounded histories); the rest directly.
   const tasksPerBatch = input.tasksPerBatch ?? TASKS_PER_BATCH;
   const batched = operation.appliances.length > tasksPerBatch;
@@ -88,6 +89,7 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
     ...(preceding?.target_version ? { expectVersion: preceding.target_version } : {}),
     taskTimeoutMs: input.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS,
     ...(input.startAtBySerial ? { startAtBySerial: input.startAtBySerial } : {}),
+    ...(input.maxTasksInFlight !== undefined ? { startWhenDue: true } : {}),
   });
   const runner = new TaskRunner(operation.appliances, { spec, policy, operationStatus: () => operation.status, paused: () => paused });
   const { tasks } = runner;
@@ -189,7 +191,9 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
   /** The waves of a large operation, each as batches, as many at once as max_in_flight allows. */
   async function runInBatches(serials: string[]): Promise<void> {
     let n = 0;
-    for (const wave of planWaves(serials, policy)) {
+    for (const planned of planWaves(serials, policy)) {
+      // In the order they are due, so the first batches are not those waiting longest.
+      const wave = input.maxTasksInFlight !== undefined ? byStartInstant(planned, input.startAtBySerial) : planned;
       const plan = planBatches(wave, policy.max_in_flight, tasksPerBatch);
       const running = new Set<Promise<void>>();
       for (const batch of plan.batches) {

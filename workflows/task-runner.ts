@@ -16,7 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { StoreActivities } from '../activities/store-activities';
 import { applianceTaskWorkflowId, secondsToMs, type OperationKind } from '../domain/operation';
-import { failureThresholdReached, type RolloutCounts, type RolloutPolicy } from '../domain/rollout';
+import { byStartInstant, failureThresholdReached, type RolloutCounts, type RolloutPolicy } from '../domain/rollout';
 import type { ApplianceTaskStatus, OperationStatus, ProductCode, Version } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
 import { applianceRebootTask } from './appliance-reboot-task';
@@ -45,6 +45,12 @@ export interface TaskSpec {
   taskTimeoutMs: number;
   /** Local-time schedules: each appliance's own UTC start instant. */
   startAtBySerial?: Record<string, number>;
+  /**
+   * The runner starts each task when it is due, in the order they are due, so a task waiting for
+   * its local time holds no in-flight place (operations with a service limit; before it, each task
+   * workflow waited for its own instant).
+   */
+  startWhenDue?: boolean;
 }
 
 /** One appliance's task workflow, of the operation's kind. */
@@ -168,9 +174,18 @@ export class TaskRunner {
     const maxInFlight = policy.max_in_flight ?? Number.POSITIVE_INFINITY;
     const mayStart = (): boolean => this.stopReason !== undefined || (!this.options.paused() && this.inFlight < maxInFlight);
 
-    for (const wave of waves) {
+    for (const planned of waves) {
+      const spec = this.options.spec();
+      const startAt = spec.startWhenDue ? spec.startAtBySerial : undefined;
+      const wave = byStartInstant(planned, startAt);
       const running: Promise<void>[] = [];
       for (const serial of wave) {
+        const dueMs = startAt?.[serial];
+        if (dueMs !== undefined && dueMs > Date.now()) {
+          // Until it is due (or the window closes first, or the rollout stops).
+          const untilMs = windowEndMs !== undefined ? Math.min(dueMs, windowEndMs) : dueMs;
+          await condition(() => this.stopReason !== undefined, untilMs - Date.now());
+        }
         if (windowEndMs !== undefined) {
           const open = windowEndMs > Date.now() && (await condition(mayStart, windowEndMs - Date.now()));
           if (!open) await this.stop(`maintenance window closed at ${new Date(windowEndMs).toISOString()}: no new task starts`);

@@ -40,6 +40,12 @@ export interface OperationInput {
   rollout?: RolloutPolicy;
   /** Operations over this many appliances run their tasks in batch workflows of this size (default TASKS_PER_BATCH). */
   tasksPerBatch?: number;
+  /**
+   * The service's limit on this operation's tasks running at once (FLEET_MAX_TASKS_IN_FLIGHT),
+   * under the policy's `max_in_flight`. Set on every operation since the limit exists; with it, a
+   * task waiting for its local start time holds no place (the operation starts it when it is due).
+   */
+  maxTasksInFlight?: number;
 }
 
 /** Upgrade operations were the first kind; their input keeps its name. */

@@ -54,6 +54,42 @@ test('a local-time upgrade starts each task at that wall-clock time in its own z
   });
 });
 
+test('with one task in flight at a time, a task waiting for its local time holds back none that is due', async () => {
+  // Listed latest-due first: were the waiting task holding the one place, the others would wait a day.
+  const zones = new Map([
+    ['S12AB00000111', 'America/Los_Angeles'],
+    ['S12AB00000112', 'Europe/London'],
+    ['S12AB00000113', 'Asia/Kolkata'],
+    ['S12AB00000114', 'Asia/Kolkata'],
+  ]);
+  await withDevices(async (taskQueue, fake) => {
+    // 03:00 on 1 June next year (virtual time has moved on in earlier tests), summer time in LA and London.
+    const year = new Date(await wf.env.currentTimeMs()).getUTCFullYear() + 1;
+    const wallClock = Date.UTC(year, 5, 1, 3, 0) / 1000;
+    const expected = new Map([
+      ['S12AB00000111', Date.UTC(year, 5, 1, 10, 0)],
+      ['S12AB00000112', Date.UTC(year, 5, 1, 2, 0)],
+      ['S12AB00000113', Date.UTC(year, 4, 31, 21, 30)],
+      ['S12AB00000114', Date.UTC(year, 4, 31, 21, 30)],
+    ]);
+    const { operation } = await createOperation(
+      wf.env.client,
+      'upgrade',
+      { product_code: 'SH', target_version: { version_id: '9.16.0-100' }, reboot: true, upgrade_time: { datetime: wallClock, time_type: 'local' }, comment: 'one at a time', appliances: [...zones.keys()] },
+      { taskQueue, username: 'tester', maxTasksInFlight: 1, timeZones: async (serials) => new Map(serials.map((s) => [s, zones.get(s)])), nowMs: await wf.env.currentTimeMs() },
+    );
+    const result = await wf.env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operation.id}`).result();
+    expect(result.operation.status).toBe('successful');
+    for (const [serial, at] of expected) {
+      const started = await startedAt(operation.id, serial);
+      expect([serial, started >= at, started - at < 60_000]).toEqual([serial, true, true]);
+    }
+    // One at a time: the two Kolkata tasks, due together, ran one after the other, never interleaved.
+    const order = fake.calls.map((c) => c.serial).filter((serial, i, all) => i === 0 || all[i - 1] !== serial);
+    expect(order).toEqual(['S12AB00000113', 'S12AB00000114', 'S12AB00000112', 'S12AB00000111']);
+  });
+});
+
 test('an upgrade with a reboot_time installs at once; its linked reboot operation reboots at reboot_time', async () => {
   const serial = 'S12AB00000201';
   await withDevices(async (taskQueue, fake) => {
