@@ -35,9 +35,9 @@ import {
 const USAGE = `usage:
   fleet devices [--product CODE] [--limit N]
   fleet upgrade --product CODE --version VERSION_ID [--at ISO8601|+6h|+30m] [--local] [--reboot [--reboot-at WHEN]]
-                [--comment TEXT] [--rollout JSON] [--json] SERIAL...
+                [--comment TEXT] [--rollout JSON] [--timeout SECONDS] [--json] SERIAL...
   fleet downgrade …                            the same options as upgrade, to an older version
-  fleet reboot [--switch-partition] [--at WHEN] [--local] [--comment TEXT] [--json] SERIAL...
+  fleet reboot [--switch-partition] [--at WHEN] [--local] [--comment TEXT] [--timeout SECONDS] [--json] SERIAL...
                                                --local: the time is each appliance's own wall-clock time
   fleet status OPERATION_ID [--kind upgrade|downgrade|reboot] [--watch] [--json]
   fleet cancel OPERATION_ID [--kind KIND] [--serial SERIAL]     the whole operation, or one appliance's task
@@ -63,6 +63,14 @@ export function parseWhen(value: string, nowMs = Date.now()): number {
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw new UsageError(`--at: '${value}' is neither an ISO 8601 time nor +N[smhd]`);
   return Math.floor(ms / 1000);
+}
+
+/** `--timeout SECONDS`: a task's time limit (an operation's appliance tasks, a collector upgrade). */
+function parseTimeoutSeconds(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (!(seconds > 0)) throw new UsageError('--timeout must be a positive number of seconds');
+  return seconds;
 }
 
 function parseJsonOption(name: string, text: string): unknown {
@@ -130,10 +138,12 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
     case 'reboot': {
       if (command !== 'reboot' && !values.product) throw new UsageError('--product is required');
       if (command !== 'reboot' && !values.version) throw new UsageError('--version is required');
+      const timeout = parseTimeoutSeconds(values.timeout);
+      const limit = timeout !== undefined ? { task_timeout: timeout } : {};
       const client = await connectClient(config);
       const body =
         command === 'reboot'
-          ? { switch_partition: values['switch-partition'], comment: values.comment, appliances: positionals, ...(values.at ? { reboot_time: when(values.at) } : {}) }
+          ? { switch_partition: values['switch-partition'], comment: values.comment, appliances: positionals, ...(values.at ? { reboot_time: when(values.at) } : {}), ...limit }
           : {
               product_code: values.product,
               target_version: { version_id: values.version },
@@ -143,6 +153,7 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
               ...(values.at ? { [OPERATION_TIME_FIELD[command]]: when(values.at) } : {}),
               ...(values['reboot-at'] ? { reboot_time: when(values['reboot-at']) } : {}),
               ...(values.rollout ? { rollout: parseJsonOption('rollout', values.rollout) } : {}),
+              ...limit,
             };
       // Eligibility and local times come from the inventory.
       const store = await FleetStore.open(config.FLEET_STORE_URL);
@@ -264,11 +275,8 @@ async function collectorsCommand(
       }
       case 'upgrade': {
         if (!arg || !/^[1-9]\d{0,15}$/.test(arg)) throw new UsageError('collectors upgrade needs a COLLECTOR_ID (a number)');
-        let timeoutMs: number | undefined;
-        if (values.timeout !== undefined) {
-          timeoutMs = Number(values.timeout) * 1000;
-          if (!(timeoutMs > 0)) throw new UsageError('--timeout must be a positive number of seconds');
-        }
+        const timeout = parseTimeoutSeconds(values.timeout);
+        const timeoutMs = timeout !== undefined ? timeout * 1000 : undefined;
         const client = await connectClient(config);
         let task;
         try {

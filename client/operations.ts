@@ -7,7 +7,7 @@ import { randomInt } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { z } from 'zod';
 import type { FleetConfig } from '../domain/config';
-import { applianceTaskWorkflowId, OPERATION_TIME_FIELD, operationWorkflowId, secondsToMs, type OperationKind } from '../domain/operation';
+import { applianceTaskWorkflowId, OPERATION_TIME_FIELD, operationWorkflowId, secondsToMs, taskTimeout, type OperationKind } from '../domain/operation';
 import { DEFAULT_MAX_TASKS_IN_FLIGHT, rolloutPolicy } from '../domain/rollout';
 import { scheduleForAppliances, ScheduleError } from '../domain/schedule';
 import { downgradeOperationRequest, rebootOperationRequest, upgradeOperationRequest, type ApplianceTaskStatus, type OperationStatus, type ProductCode, type ScheduledTime } from '../domain/scc';
@@ -71,8 +71,6 @@ export function firstIssue(error: z.ZodError): InvalidRequestError {
 export interface CreateOperationOptions {
   taskQueue: string;
   username: string;
-  /** Extension: per-task time limit (default 30 minutes). */
-  taskTimeoutMs?: number;
   /** The service's limit on one operation's tasks running at once (FLEET_MAX_TASKS_IN_FLIGHT; default DEFAULT_MAX_TASKS_IN_FLIGHT). */
   maxTasksInFlight?: number;
   nowMs?: number;
@@ -128,7 +126,7 @@ const REQUESTS = { upgrade: upgradeOperationRequest, downgrade: downgradeOperati
 export async function createOperation(client: Client, kind: OperationKind, body: unknown, options: CreateOperationOptions): Promise<{ operation: CreatedOperation; linked?: CreatedOperation }> {
   const parsed = REQUESTS[kind].safeParse(body);
   if (!parsed.success) throw firstIssue(parsed.error);
-  const request = parsed.data as Record<string, unknown> & { appliances: string[]; reboot?: boolean; reboot_time?: ScheduledTime; rollout?: unknown };
+  const request = parsed.data as Record<string, unknown> & { appliances: string[]; reboot?: boolean; reboot_time?: ScheduledTime; rollout?: unknown; task_timeout?: unknown };
   if (new Set(request.appliances).size !== request.appliances.length) throw new InvalidRequestError('appliances', 'a serial is listed more than once');
   // Extension: how the operation moves through the fleet (domain/rollout.ts).
   const rollout = rolloutPolicy.optional().safeParse(request.rollout);
@@ -136,6 +134,9 @@ export async function createOperation(client: Client, kind: OperationKind, body:
     const issue = rollout.error.issues[0]!;
     throw new InvalidRequestError(['rollout', ...issue.path].join('.'), issue.message);
   }
+  // Extension: each task's time limit (default 30 minutes).
+  const timeout = taskTimeout.optional().safeParse(request.task_timeout);
+  if (!timeout.success) throw new InvalidRequestError('task_timeout', timeout.error.issues[0]!.message);
   const deferredReboot = kind !== 'reboot' && request.reboot_time !== undefined;
   if (deferredReboot && request.reboot !== true) throw new InvalidRequestError('reboot_time', `a reboot_time needs reboot: true`);
 
@@ -148,7 +149,7 @@ export async function createOperation(client: Client, kind: OperationKind, body:
     if (refused.length) throw refusal(kind, refused);
   }
   const id = newOperationId(nowMs);
-  const limits = { maxTasksInFlight: options.maxTasksInFlight ?? DEFAULT_MAX_TASKS_IN_FLIGHT, ...(options.taskTimeoutMs !== undefined ? { taskTimeoutMs: options.taskTimeoutMs } : {}) };
+  const limits = { maxTasksInFlight: options.maxTasksInFlight ?? DEFAULT_MAX_TASKS_IN_FLIGHT, ...(timeout.data !== undefined ? { taskTimeoutMs: secondsToMs(timeout.data) } : {}) };
   const base = { username: options.username, create_time: new Date(nowMs).toISOString(), status: 'scheduled' as OperationStatus };
 
   let linked: CreatedOperation | undefined;

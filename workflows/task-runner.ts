@@ -180,12 +180,10 @@ export class TaskRunner {
       const wave = byStartInstant(planned, startAt);
       const running: Promise<void>[] = [];
       for (const serial of wave) {
+        // Until it is due (or the window closes first, or the rollout stops).
         const dueMs = startAt?.[serial];
-        if (dueMs !== undefined && dueMs > Date.now()) {
-          // Until it is due (or the window closes first, or the rollout stops).
-          const untilMs = windowEndMs !== undefined ? Math.min(dueMs, windowEndMs) : dueMs;
-          await condition(() => this.stopReason !== undefined, untilMs - Date.now());
-        }
+        const untilMs = dueMs !== undefined && windowEndMs !== undefined ? Math.min(dueMs, windowEndMs) : dueMs;
+        if (untilMs !== undefined && untilMs > Date.now()) await condition(() => this.stopReason !== undefined, untilMs - Date.now());
         if (windowEndMs !== undefined) {
           const open = windowEndMs > Date.now() && (await condition(mayStart, windowEndMs - Date.now()));
           if (!open) await this.stop(`maintenance window closed at ${new Date(windowEndMs).toISOString()}: no new task starts`);

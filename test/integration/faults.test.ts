@@ -25,12 +25,12 @@ function take(product = 'SH'): string {
   return serial;
 }
 
-async function upgrade(serials: string[], options: { esxi_force?: boolean; taskTimeoutMs?: number } = {}) {
+async function upgrade(serials: string[], options: { esxi_force?: boolean; task_timeout?: number } = {}) {
   const { operation } = await createOperation(
     stack.env.client,
     'upgrade',
-    { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'faults', appliances: serials, ...(options.esxi_force ? { esxi_force: true } : {}) },
-    { taskQueue: stack.taskQueue, username: 'tester', ...(options.taskTimeoutMs ? { taskTimeoutMs: options.taskTimeoutMs } : {}) },
+    { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'faults', appliances: serials, ...options },
+    { taskQueue: stack.taskQueue, username: 'tester' },
   );
   const result = await stack.env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operation.id}`).result();
   return { status: result.operation.status, tasks: new Map(result.tasks.map((t) => [t.serial, t])) };
@@ -96,7 +96,7 @@ test('an appliance that comes back on the wrong version fails its task', async (
 test('a hung download hits the task time limit, and the device is told to stop', async () => {
   const serial = take();
   await stack.devices.addFault(serial, { kind: 'hang_at_stage', stage: 'stage' });
-  const { status, tasks } = await upgrade([serial], { taskTimeoutMs: 3000 });
+  const { status, tasks } = await upgrade([serial], { task_timeout: 3 });
   expect(status).toBe('failed');
   expect(tasks.get(serial)).toMatchObject({ status: 'failed', stage: 'failed', message: 'task did not finish within 3 seconds (timed out in stage downloading)' });
   // The hung job was cancelled on the device, so it accepts new work at once.
@@ -107,7 +107,7 @@ test('a hung download hits the task time limit, and the device is told to stop',
 test('an appliance that never comes back from its reboot fails at the time limit', async () => {
   const serial = take();
   await stack.devices.addFault(serial, { kind: 'no_return_from_reboot' });
-  const { tasks } = await upgrade([serial], { taskTimeoutMs: 5000 });
+  const { tasks } = await upgrade([serial], { task_timeout: 5 });
   expect(tasks.get(serial)).toMatchObject({ status: 'failed', message: 'task did not finish within 5 seconds (timed out in stage installing)' });
 });
 

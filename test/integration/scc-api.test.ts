@@ -114,6 +114,9 @@ describe('upgrade operations', () => {
     ['read-only id', { id: '5', product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'x', appliances: ['S12AB00000001'] }, 'id'],
     ['bad product code', { product_code: 'XX', target_version: { version_id: TARGET }, reboot: true, comment: 'x', appliances: ['S12AB00000001'] }, 'product_code'],
     ['reboot not boolean', { product_code: 'SH', target_version: { version_id: TARGET }, reboot: 'yes', comment: 'x', appliances: ['S12AB00000001'] }, 'reboot'],
+    ['task_timeout not a number', { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'x', task_timeout: '30m', appliances: ['S12AB00000001'] }, 'task_timeout'],
+    ['task_timeout zero', { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'x', task_timeout: 0, appliances: ['S12AB00000001'] }, 'task_timeout'],
+    ['task_timeout over 7 days', { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'x', task_timeout: 604801, appliances: ['S12AB00000001'] }, 'task_timeout'],
   ])('bad input (%s): 400 naming the field, nothing created', async (_name, body, field) => {
     const before = (await call('GET', '/operations/upgrade', { who: 'reader' })).json.length;
     const res = await call('POST', '/operations/upgrade', { body });

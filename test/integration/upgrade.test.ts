@@ -150,9 +150,11 @@ test('the fleet CLI starts an upgrade and shows each appliance reaching complete
 
   const serials = (await fleet('devices', '--product', 'WW', '--limit', '3')).stdout.trim().split('\n');
   expect(serials).toHaveLength(3);
-  const started = await fleet('upgrade', '--product', 'WW', '--version', TARGET, '--reboot', '--json', '--user', 'cli-user', ...serials);
-  const operation = JSON.parse(started.stdout) as { id: string; username: string; appliances: string[] };
+  const started = await fleet('upgrade', '--product', 'WW', '--version', TARGET, '--reboot', '--timeout', '900', '--json', '--user', 'cli-user', ...serials);
+  const operation = JSON.parse(started.stdout) as { id: string; username: string; appliances: string[]; task_timeout?: number };
   expect(operation.username).toBe('cli-user');
+  // --timeout is the operation's task_timeout (its tasks' time limit in seconds).
+  expect(operation.task_timeout).toBe(900);
   expect(operation.appliances).toEqual(serials);
 
   const watched = await fleet('status', operation.id, '--watch', '--json');
@@ -168,6 +170,7 @@ test('the fleet CLI starts an upgrade and shows each appliance reaching complete
   await expect(fleet('cancel', operation.id, '--serial', 'S00AB00000000')).rejects.toMatchObject({ code: 1, stderr: `fleet: appliance S00AB00000000 is not part of operation ${operation.id}\n` });
   await expect(fleet('status', '424242')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('no operation with id 424242') });
   await expect(fleet('upgrade', '--product', 'WW', serials[0]!)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--version is required') });
+  await expect(fleet('upgrade', '--product', 'WW', '--version', TARGET, '--timeout', 'soon', serials[0]!)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--timeout must be a positive number of seconds') });
 });
 
 test('every history these tests produced replays cleanly against the current workflow code', async () => {

@@ -90,6 +90,35 @@ test('with one task in flight at a time, a task waiting for its local time holds
   });
 });
 
+test('a task due after the maintenance window closes does not start; the window closing is recorded when it closes', async () => {
+  const zones = new Map([
+    ['S12AB00000121', 'Asia/Tokyo'],
+    ['S12AB00000122', 'America/New_York'],
+  ]);
+  await withDevices(async (taskQueue, fake) => {
+    const year = new Date(await wf.env.currentTimeMs()).getUTCFullYear() + 1;
+    // 09:00 on 1 July: 00:00 UTC in Tokyo, 13:00 UTC in New York; the window ends at 06:00 UTC.
+    const windowEnd = Date.UTC(year, 6, 1, 6, 0) / 1000;
+    const { operation } = await createOperation(
+      wf.env.client,
+      'upgrade',
+      { product_code: 'SH', target_version: { version_id: '9.16.0-100' }, reboot: true, upgrade_time: { datetime: Date.UTC(year, 6, 1, 9, 0) / 1000, time_type: 'local' }, comment: 'window', rollout: { maintenance_window_end: windowEnd }, appliances: [...zones.keys()] },
+      { taskQueue, username: 'tester', timeZones: async (serials) => new Map(serials.map((s) => [s, zones.get(s)])), nowMs: await wf.env.currentTimeMs() },
+    );
+    const result = await wf.env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operation.id}`).result();
+    const reason = `maintenance window closed at ${new Date(windowEnd * 1000).toISOString()}: no new task starts`;
+    expect(result.stop_reason).toBe(reason);
+    expect(result.tasks.map((t) => [t.serial, t.status])).toEqual([
+      ['S12AB00000121', 'successful'],
+      ['S12AB00000122', 'cancelled'],
+    ]);
+    expect(fake.calls.filter((c) => c.serial === 'S12AB00000122')).toEqual([]);
+    // Recorded when the window closed, not when the New York task would have been due.
+    const closed = (await wf.store.getLog(operation.id)).find((e) => e.log_entry === reason);
+    expect(closed?.timestamp).toBe(windowEnd);
+  });
+});
+
 test('an upgrade with a reboot_time installs at once; its linked reboot operation reboots at reboot_time', async () => {
   const serial = 'S12AB00000201';
   await withDevices(async (taskQueue, fake) => {
