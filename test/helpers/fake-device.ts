@@ -16,7 +16,12 @@ export interface FakeCall {
   at: number;
 }
 
-export function fakeDeviceActivities(options: { productCode?: ProductCode; unreachable?: Set<string>; failing?: Set<string> } = {}) {
+/**
+ * `unreachable`: every call fails (retryable); `failing`: staging is refused (final); `busy`: staging
+ * fails (retryable) and the device asks to be tried again in an hour, so the task waits in a durable
+ * retry until its time limit.
+ */
+export function fakeDeviceActivities(options: { productCode?: ProductCode; unreachable?: Set<string>; failing?: Set<string>; busy?: Set<string> } = {}) {
   const calls: FakeCall[] = [];
   const versions = new Map<string, string>();
   const record = (activity: string, serial: string): void => {
@@ -60,6 +65,7 @@ export function fakeDeviceActivities(options: { productCode?: ProductCode; unrea
     async stageImage({ serial }) {
       record('stageImage', serial);
       if (options.failing?.has(serial)) throw ApplicationFailure.nonRetryable(`appliance ${serial} refused the image`, 'image.refused');
+      if (options.busy?.has(serial)) throw ApplicationFailure.create({ message: `appliance ${serial} is busy`, type: 'device.busy', nextRetryDelay: '1 hour' });
       return job(serial, 'stage');
     },
     async patchImage({ serial }) {

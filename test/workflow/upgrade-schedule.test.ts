@@ -2,6 +2,7 @@
  * Workflow tests in virtual time (Java time-skipping test server): hours-long waits and the task
  * time limit pass in seconds.
  */
+import { createOperation } from '../../client/operations';
 import type { UpgradeOperation } from '../../domain/scc';
 import type { upgradeOperation } from '../../workflows';
 import { pauseOperationSignal, resumeOperationSignal, upgradeOperationStateQuery, type UpgradeOperationInput } from '../../workflows/types';
@@ -108,6 +109,24 @@ test('a task that cannot finish within its time limit fails with a clear message
   expect((await wf.store.getLog(op.id, stuck)).at(-1)).toMatchObject({ severity: 'err', log_entry: 'task did not finish within 2 minutes (timed out in stage initiating)' });
   // The unreachable appliance was retried, then abandoned: never staged or installed.
   expect(fake.calls.filter((c) => c.serial === stuck && c.activity !== 'readApplianceInfo')).toHaveLength(0);
+});
+
+test('without a task_timeout, a task that cannot finish fails after 30 minutes', async () => {
+  const busy = 'S12AB1234567D';
+  const fake = fakeDeviceActivities({ busy: new Set([busy]) });
+  await wf.withWorker(fake.activities, async (taskQueue) => {
+    const startedAt = await wf.env.currentTimeMs();
+    const { operation } = await createOperation(wf.env.client, 'upgrade', { product_code: 'SH', target_version: { version_id: '9.16.0-100' }, reboot: true, comment: 'default limit', appliances: [busy] }, { taskQueue, username: 'tester', nowMs: startedAt });
+    const result = await wf.env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operation.id}`).result();
+    const message = 'task did not finish within 30 minutes (timed out in stage downloading)';
+    expect(result.tasks).toEqual([expect.objectContaining({ serial: busy, status: 'failed', message })]);
+    expect(await wf.store.getTask(operation.id, busy)).toMatchObject({ status: 'failed', message });
+    // At the limit (virtual time), not before: the device asked to be tried again in an hour.
+    const failedAt = (await wf.store.getLog(operation.id, busy)).at(-1)!.timestamp * 1000;
+    expect(failedAt - startedAt).toBeGreaterThanOrEqual(30 * 60_000);
+    expect(failedAt - startedAt).toBeLessThan(31 * 60_000);
+    expect(fake.calls.filter((c) => c.activity === 'stageImage')).toHaveLength(1);
+  });
 });
 
 test('a maintenance window closing stops new tasks; the rest end cancelled with the reason', async () => {
