@@ -29,11 +29,14 @@ export const quickReads = proxyLocalActivities<Pick<DeviceActivities, 'readAppli
   localRetryThreshold: '1 second',
 });
 
-/** Waiting for a device job (download, install, reboot), heartbeating. */
+/**
+ * Waiting for a device job (download, install, reboot), heartbeating; since `compact-task-history`
+ * also starting it (so as many attempts as a short call: a device that flaps at the start).
+ */
 export const jobs = proxyActivities<DeviceActivities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
   // Wait until the device has been asked to stop before the task records `cancelled`.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
