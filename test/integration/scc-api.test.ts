@@ -6,6 +6,7 @@
 import { riverbedCatalog } from '../../api/bootstrap';
 import { createApi } from '../../api/server';
 import { createLogger } from '../../domain/logging';
+import { recordHistories, replayAll } from '../helpers/histories';
 import { startSccApi, type SccApi } from '../helpers/scc-api';
 import type { Stack } from '../helpers/stack';
 
@@ -400,6 +401,8 @@ describe('downgrade and reboot operations', () => {
       expect(counters.installs).toBe(before[i]!.installs + 1);
       expect(counters.reboots).toBe(before[i]!.reboots + 1);
       expect((await stack.devices.info(serial)).running_version.version_id).toBe(TARGET);
+      // The reboot that activated the version recorded it in the appliance's history.
+      expect((await stack.store.versionHistory(serial)).at(-1)).toMatchObject({ to_version_id: TARGET, operation_id: rebootId });
     }
     const task = await call('GET', `/operations/reboot/${rebootId}/appliances/${appliances[0]}`, { who: 'reader' });
     expect(task.json).toMatchObject({ status: 'successful', stage: 'completed', switch_partition: true, deferred: true });
@@ -572,5 +575,15 @@ describe('OpenAPI document', () => {
     const page = await fetch(`${base}/docs`);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(await page.text()).toContain('/openapi.json');
+  });
+});
+
+describe('workflow histories', () => {
+  test('the downgrade and reboot histories these tests produced replay cleanly against the current workflow code', async () => {
+    const query = "FleetOperationKind = 'reboot' OR FleetOperationKind = 'downgrade'";
+    // A downgrade, a reboot and a deferred reboot above, each with its appliance tasks.
+    expect(await replayAll(stack.env.client, query)).toBeGreaterThanOrEqual(6);
+    // `FLEET_RECORD_HISTORIES=test/fixtures/histories npx jest test/integration/scc-api.test.ts` records fixtures.
+    await recordHistories(stack.env.client, query, 'compact-task-history/reboot');
   });
 });
