@@ -69,6 +69,8 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
   const operation = { ...input.operation };
   // The service's limit (operations from before it have none) under the operation's own.
   const policy = withServiceCap(input.rollout ?? {}, input.maxTasksInFlight);
+  // With the limit, tasks are started when due, in the order they are due.
+  const startWhenDue = input.maxTasksInFlight !== undefined;
   // Large operations run their tasks in batch workflows (bounded histories); the rest directly.
   const tasksPerBatch = input.tasksPerBatch ?? TASKS_PER_BATCH;
   const batched = operation.appliances.length > tasksPerBatch;
@@ -89,7 +91,7 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
     ...(preceding?.target_version ? { expectVersion: preceding.target_version } : {}),
     taskTimeoutMs: input.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS,
     ...(input.startAtBySerial ? { startAtBySerial: input.startAtBySerial } : {}),
-    ...(input.maxTasksInFlight !== undefined ? { startWhenDue: true } : {}),
+    ...(startWhenDue ? { startWhenDue } : {}),
   });
   const runner = new TaskRunner(operation.appliances, { spec, policy, operationStatus: () => operation.status, paused: () => paused });
   const { tasks } = runner;
@@ -121,8 +123,7 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
       if (batch && runningBatches.has(batch)) await getExternalWorkflowHandle(batch).signal(cancelApplianceTaskSignal, serial);
       else {
         cancelledBeforeBatch.add(serial);
-        tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message: 'cancelled before it started' });
-        await record.recordTasksCancelled({ operationId: operation.id, serials: [serial], log: line('cancelled before it started', 'warning') });
+        await runner.recordCancelledBeforeStart(serial);
       }
       return 'cancelled';
     },
@@ -193,7 +194,7 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
     let n = 0;
     for (const planned of planWaves(serials, policy)) {
       // In the order they are due, so the first batches are not those waiting longest.
-      const wave = input.maxTasksInFlight !== undefined ? byStartInstant(planned, input.startAtBySerial) : planned;
+      const wave = startWhenDue ? byStartInstant(planned, input.startAtBySerial) : planned;
       const plan = planBatches(wave, policy.max_in_flight, tasksPerBatch);
       const running = new Set<Promise<void>>();
       for (const batch of plan.batches) {

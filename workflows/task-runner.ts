@@ -126,12 +126,15 @@ export class TaskRunner {
     this.cancelRequested.add(serial);
     const scope = this.scopes.get(serial);
     if (scope) scope.cancel();
-    else if (task.status === 'scheduled' && patched('record-cancel-on-request')) {
-      // Not started: recorded now, so the store shows it cancelled at once, not when the operation starts.
-      this.tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message: 'cancelled before it started' });
-      await record.recordTasksCancelled({ operationId: this.operationId, serials: [serial], log: line('cancelled before it started', 'warning') });
-    }
+    // Not started: recorded now, so the store shows it cancelled at once, not when the operation starts.
+    else if (task.status === 'scheduled' && patched('record-cancel-on-request')) await this.recordCancelledBeforeStart(serial);
     return 'cancelled';
+  }
+
+  /** A task cancelled before it started: `cancelled` here and in the store, with a log line saying so. */
+  async recordCancelledBeforeStart(serial: string): Promise<void> {
+    this.tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message: 'cancelled before it started' });
+    await record.recordTasksCancelled({ operationId: this.operationId, serials: [serial], log: line('cancelled before it started', 'warning') });
   }
 
   /** Stops the rollout: running tasks finish, no new one starts. The first reason is kept and recorded. */
@@ -193,8 +196,7 @@ export class TaskRunner {
         if (this.stopReason) break;
         if (this.tasks.get(serial)!.status !== 'scheduled') continue;
         if (this.cancelRequested.has(serial)) {
-          this.tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message: 'cancelled before it started' });
-          await record.recordTasksCancelled({ operationId: this.operationId, serials: [serial], log: line('cancelled before it started', 'warning') });
+          await this.recordCancelledBeforeStart(serial);
           continue;
         }
         running.push(this.runTask(serial));
