@@ -37,6 +37,12 @@ export const deviceJob = z.object({
   state: z.enum(JOB_STATES),
   /** 0..1 */
   progress: z.number().min(0).max(1),
+  /**
+   * The device's estimate of the job's whole duration, in seconds, when it knows one (a download's
+   * size over its link, a typical install or reboot). The orchestrator waits about that long before
+   * it first reads the job again; without it, it extrapolates from `progress`.
+   */
+  expected_seconds: z.number().nonnegative().optional(),
   message: z.string().optional(),
 });
 export type DeviceJob = z.infer<typeof deviceJob>;
