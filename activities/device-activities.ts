@@ -1,12 +1,11 @@
 /**
- * Activities that act on devices. Thin adapters: each does one device call (or polls one job),
- * turns DeviceError into a Temporal failure (final errors are non-retryable), and logs with the
- * operation id and serial.
+ * Activities that act on devices. Thin adapters, each one short device call (the task workflows
+ * run them as local activities and wait for device jobs with durable timers), turning DeviceError
+ * into a Temporal failure (final errors are non-retryable), logging with the operation id and serial.
  */
-import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DeviceInfo, DeviceJob, InstallRequest, PatchRequest, RebootRequest, StageImageRequest } from '../domain/device-api';
 import type { Logger } from '../domain/logging';
-import type { Arch, ProductCode, Version } from '../domain/scc';
 import { DeviceClient, DeviceError } from './device-client';
 
 export interface DeviceCallInput {
@@ -14,41 +13,28 @@ export interface DeviceCallInput {
   serial: string;
 }
 
-export interface MutatingCallInput<R> extends DeviceCallInput {
-  /** Stable across retries of the same step, so the device applies the step once. */
-  idempotencyKey: string;
-  request: R;
-}
-
-export interface AwaitJobInput extends DeviceCallInput {
-  jobId: string;
-  pollIntervalMs?: number;
-}
-
-/** A device job to start (idempotently) and wait for: what `runDeviceJob` is given. */
+/** A device job to start (idempotently): what `startDeviceJob` is given. */
 export type DeviceJobStart =
   | { kind: 'stage'; request: StageImageRequest }
   | { kind: 'patch'; request: PatchRequest }
   | { kind: 'install'; request: InstallRequest }
   | { kind: 'reboot'; request: RebootRequest };
 
-export interface RunJobInput extends DeviceCallInput {
+export interface StartJobInput extends DeviceCallInput {
   /** Stable across retries of the same step, so the device starts the job once. */
   idempotencyKey: string;
   job: DeviceJobStart;
-  pollIntervalMs?: number;
 }
 
-export interface ResolveImageInput extends DeviceCallInput {
-  product_code: ProductCode;
-  arch: Arch;
-  target_version: Version;
+export interface JobCallInput extends DeviceCallInput {
+  jobId: string;
 }
+
+/** A read of a running job: its state, or that the device did not answer (rebooting, flapping). */
+export type JobReadingResult = { reachable: true; job: DeviceJob } | { reachable: false; reason: string };
 
 export interface DeviceActivityOptions {
   client: DeviceClient;
-  /** Where full images are downloaded from: `${imageBaseUrl}/{product_code}/{arch}/{version_id}.img`. */
-  imageBaseUrl: string;
   logger: Logger;
 }
 
@@ -59,48 +45,19 @@ function asFailure(err: unknown): unknown {
   return err;
 }
 
-export function createDeviceActivities({ client, imageBaseUrl, logger }: DeviceActivityOptions) {
+export function createDeviceActivities({ client, logger }: DeviceActivityOptions) {
   const log = (input: DeviceCallInput): Logger => logger.child({ operationId: input.operationId, serial: input.serial });
 
-  async function mutate(step: string, input: DeviceCallInput & { idempotencyKey: string }, call: () => Promise<DeviceJob>): Promise<DeviceJob> {
-    try {
-      const job = await call();
-      log(input).info({ step, jobId: job.id, idempotencyKey: input.idempotencyKey }, `${step} started on device`);
-      return job;
-    } catch (err) {
-      log(input).warn({ step, err: (err as Error).message }, `${step} call failed`);
-      throw asFailure(err);
-    }
-  }
-
-  async function untilJobEnds(input: DeviceCallInput, jobId: string, pollMs = 1000): Promise<DeviceJob> {
-    const ctx = Context.current();
-    try {
-      for (;;) {
-        let job: DeviceJob | undefined;
-        try {
-          job = await client.job(input.serial, jobId, ctx.cancellationSignal);
-        } catch (err) {
-          if (!(err instanceof DeviceError) || !err.retryable) throw err;
-          ctx.heartbeat({ unreachable: err.code });
-        }
-        if (job) {
-          ctx.heartbeat({ progress: job.progress });
-          if (job.state === 'succeeded') return job;
-          if (job.state !== 'running') {
-            throw ApplicationFailure.nonRetryable(`${job.kind} job ${job.id} ${job.state}${job.message ? `: ${job.message}` : ''}`, `job.${job.state}`);
-          }
-        }
-        await ctx.sleep(pollMs);
-      }
-    } catch (err) {
-      if (err instanceof CancelledFailure) {
-        await client.cancelJob(input.serial, jobId).then(
-          (job) => log(input).info({ jobId: job.id, state: job.state }, 'asked the device to cancel its job'),
-          (cancelErr: unknown) => log(input).warn({ jobId, err: (cancelErr as Error).message }, 'could not cancel the job on the device'),
-        );
-      }
-      throw asFailure(err);
+  function start(serial: string, job: DeviceJobStart, idempotencyKey: string): Promise<DeviceJob> {
+    switch (job.kind) {
+      case 'stage':
+        return client.stage(serial, job.request, idempotencyKey);
+      case 'patch':
+        return client.patch(serial, job.request, idempotencyKey);
+      case 'install':
+        return client.install(serial, job.request, idempotencyKey);
+      case 'reboot':
+        return client.reboot(serial, job.request, idempotencyKey);
     }
   }
 
@@ -114,58 +71,41 @@ export function createDeviceActivities({ client, imageBaseUrl, logger }: DeviceA
     },
 
     /**
-     * The full image of the target at FLEET_IMAGE_BASE_URL. Only tasks started before image plans
-     * (activities/image-activities.ts) call this; it stays while such tasks may still be running.
+     * Starts a device job and answers at once; the task waits for it in the workflow. A retry
+     * starts nothing new: the idempotency key answers the job already started.
      */
-    async resolveUpgradeImage(input: ResolveImageInput): Promise<StageImageRequest> {
-      const url = `${imageBaseUrl.replace(/\/+$/, '')}/${input.product_code}/${input.arch}/${encodeURIComponent(input.target_version.version_id)}.img`;
-      return { url, target_version: input.target_version, delta: false };
+    async startDeviceJob(input: StartJobInput): Promise<DeviceJob> {
+      const { job, idempotencyKey } = input;
+      try {
+        const started = await start(input.serial, job, idempotencyKey);
+        log(input).info({ step: job.kind, jobId: started.id, idempotencyKey, expectedSeconds: started.expected_seconds }, `${job.kind} started on device`);
+        return started;
+      } catch (err) {
+        log(input).warn({ step: job.kind, err: (err as Error).message }, `${job.kind} call failed`);
+        throw asFailure(err);
+      }
     },
 
-    stageImage(input: MutatingCallInput<StageImageRequest>): Promise<DeviceJob> {
-      return mutate('stage', input, () => client.stage(input.serial, input.request, input.idempotencyKey));
+    /** One read of a job. A device that does not answer for now is a reading, not a failure: the task reads again later. */
+    async readDeviceJob(input: JobCallInput): Promise<JobReadingResult> {
+      try {
+        return { reachable: true, job: await client.job(input.serial, input.jobId, Context.current().cancellationSignal) };
+      } catch (err) {
+        if (err instanceof DeviceError && err.retryable) return { reachable: false, reason: err.message };
+        throw asFailure(err);
+      }
     },
 
-    patchImage(input: MutatingCallInput<PatchRequest>): Promise<DeviceJob> {
-      return mutate('patch', input, () => client.patch(input.serial, input.request, input.idempotencyKey));
-    },
-
-    installImage(input: MutatingCallInput<InstallRequest>): Promise<DeviceJob> {
-      return mutate('install', input, () => client.install(input.serial, input.request, input.idempotencyKey));
-    },
-
-    rebootAppliance(input: MutatingCallInput<RebootRequest>): Promise<DeviceJob> {
-      return mutate('reboot', input, () => client.reboot(input.serial, input.request, input.idempotencyKey));
-    },
-
-    /**
-     * Polls a device job until it ends, heartbeating its progress. A device that is briefly
-     * unreachable (rebooting, flapping) is polled again; the activity's own timeouts bound the wait.
-     * When the activity is cancelled, the job is cancelled on the device too.
-     */
-    awaitDeviceJob(input: AwaitJobInput): Promise<DeviceJob> {
-      return untilJobEnds(input, input.jobId, input.pollIntervalMs);
-    },
-
-    /**
-     * Starts a device job and waits for its end in one activity (half the history of a start and
-     * a wait). A retry starts nothing new: the idempotency key answers the job already started.
-     */
-    async runDeviceJob(input: RunJobInput): Promise<DeviceJob> {
-      const { serial, idempotencyKey, job } = input;
-      const started = await mutate(job.kind, input, () => {
-        switch (job.kind) {
-          case 'stage':
-            return client.stage(serial, job.request, idempotencyKey);
-          case 'patch':
-            return client.patch(serial, job.request, idempotencyKey);
-          case 'install':
-            return client.install(serial, job.request, idempotencyKey);
-          case 'reboot':
-            return client.reboot(serial, job.request, idempotencyKey);
-        }
-      });
-      return untilJobEnds(input, started.id, input.pollIntervalMs);
+    /** Asks the device to stop a job (a task cancelled, or out of time); says what the device answered. */
+    async cancelDeviceJob(input: JobCallInput): Promise<string> {
+      try {
+        const job = await client.cancelJob(input.serial, input.jobId);
+        log(input).info({ jobId: job.id, state: job.state }, 'asked the device to cancel its job');
+        return job.state === 'cancelled' ? `the device stopped its ${job.kind} job` : `the device's ${job.kind} job is ${job.state}`;
+      } catch (err) {
+        log(input).warn({ jobId: input.jobId, err: (err as Error).message }, 'could not cancel the job on the device');
+        return `could not ask the device to stop its job: ${(err as Error).message}`;
+      }
     },
   };
 }

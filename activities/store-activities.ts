@@ -66,6 +66,11 @@ export function createStoreActivities({ store, logger }: { store: FleetStore; lo
       logger.info({ operationId, serial, ...input.changes, ...(input.running_version ? { running_version: input.running_version.version_id } : {}), ...(lines.length ? { log: lines.map((l) => l.message) } : {}) }, 'task progress');
     },
 
+    /** One log line for several tasks (e.g. that they wait for a place). */
+    async appendTasksLog(input: { operationId: string; serials: string[]; log: LogLine }): Promise<void> {
+      for (const serial of input.serials) await store.appendLog(input.operationId, entry(input.log), serial);
+    },
+
     /** The same changes to several tasks' records (no log line). */
     async recordTaskChanges(input: { operationId: string; serials: string[]; changes: Partial<TaskRecord> }): Promise<void> {
       for (const serial of input.serials) await store.updateTask(input.operationId, serial, input.changes);

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   else if (admin.source === 'environment') logger.info({ accessId: admin.accessId }, 'admin access key set from FLEET_ADMIN_ACCESS_ID/FLEET_ADMIN_ACCESS_KEY');
   const catalog = await ensureRiverbedCatalog(store, config.FLEET_IMAGE_BASE_URL);
   if (catalog) logger.info({ images: catalog }, 'Riverbed-hosted image catalog added');
-  const app = createApi({ client, logger, store, taskQueue: config.FLEET_TASK_QUEUE, maxTasksInFlight: config.FLEET_MAX_TASKS_IN_FLIGHT });
+  const app = createApi({ client, logger, store, taskQueue: config.FLEET_TASK_QUEUE });
   await app.listen({ host: config.FLEET_API_HOST, port: config.FLEET_API_PORT });
   let stopping = false;
   const stop = async (): Promise<void> => {

@@ -40,7 +40,6 @@ export interface SccOptions {
   store: FleetStore;
   logger: Logger;
   taskQueue: string;
-  maxTasksInFlight?: number;
   /** Checks the caller may do this; throws 403 otherwise. */
   require: (request: FastifyRequest, permission: Permission) => string;
 }
@@ -64,7 +63,7 @@ const TASK_STATE_SET: Record<OperationKind, z.ZodType<{ status: string; stage: s
 };
 
 export async function sccRoutes(app: FastifyInstance, options: SccOptions): Promise<void> {
-  const { client, store, logger, taskQueue, maxTasksInFlight, require } = options;
+  const { client, store, logger, taskQueue, require } = options;
   const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
   for (const kind of OPERATION_KINDS) {
@@ -105,7 +104,6 @@ export async function sccRoutes(app: FastifyInstance, options: SccOptions): Prom
         created = await createOperation(client, kind, request.body, {
           taskQueue,
           username,
-          ...(maxTasksInFlight !== undefined ? { maxTasksInFlight } : {}),
           timeZones: (serials) => store.timeZones(serials),
           eligibility: (k, body) => ineligibleAppliances(store, k, body),
         });

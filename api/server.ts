@@ -25,8 +25,6 @@ export interface ApiOptions {
   /** Without a store only `/health` is served. */
   store?: FleetStore;
   taskQueue?: string;
-  /** FLEET_MAX_TASKS_IN_FLIGHT for the operations the API creates (default DEFAULT_MAX_TASKS_IN_FLIGHT). */
-  maxTasksInFlight?: number;
 }
 
 export interface Caller {
@@ -66,7 +64,7 @@ function toApiError(err: { statusCode?: number; code?: string; message: string; 
   return new ApiError(500, 'INTERNAL_ERROR', 'internal error');
 }
 
-export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades', maxTasksInFlight }: ApiOptions): FastifyInstance {
+export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades' }: ApiOptions): FastifyInstance {
   const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, genReqId: () => randomUUID() });
   // Only JSON bodies: text/plain (accepted by Fastify by default) is a 415 like any other type.
   app.removeContentTypeParser('text/plain');
@@ -103,7 +101,7 @@ export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades',
       void app.register(
         async (scoped) => {
           scoped.addHook('onRequest', authenticate);
-          await sccRoutes(scoped, { client, store, logger, taskQueue, ...(maxTasksInFlight !== undefined ? { maxTasksInFlight } : {}), require: requirePermission });
+          await sccRoutes(scoped, { client, store, logger, taskQueue, require: requirePermission });
         },
         { prefix },
       );

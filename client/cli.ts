@@ -160,7 +160,6 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
       try {
         const { operation, linked } = await createOperation(client, command, body, {
           taskQueue: config.FLEET_TASK_QUEUE,
-          maxTasksInFlight: config.FLEET_MAX_TASKS_IN_FLIGHT,
           username: values.user,
           timeZones: (serials) => store.timeZones(serials),
           eligibility: (kind, request) => ineligibleAppliances(store, kind, request),

@@ -8,7 +8,7 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFo
 import type { z } from 'zod';
 import type { FleetConfig } from '../domain/config';
 import { applianceTaskWorkflowId, OPERATION_TIME_FIELD, operationWorkflowId, secondsToMs, taskTimeout, type OperationKind } from '../domain/operation';
-import { DEFAULT_MAX_TASKS_IN_FLIGHT, rolloutPolicy } from '../domain/rollout';
+import { rolloutPolicy } from '../domain/rollout';
 import { scheduleForAppliances, ScheduleError } from '../domain/schedule';
 import { downgradeOperationRequest, rebootOperationRequest, upgradeOperationRequest, type ApplianceTaskStatus, type OperationStatus, type ProductCode, type ScheduledTime } from '../domain/scc';
 import type { IneligibleAppliance } from '../store/fleet-facts';
@@ -71,8 +71,6 @@ export function firstIssue(error: z.ZodError): InvalidRequestError {
 export interface CreateOperationOptions {
   taskQueue: string;
   username: string;
-  /** The service's limit on one operation's tasks running at once (FLEET_MAX_TASKS_IN_FLIGHT; default DEFAULT_MAX_TASKS_IN_FLIGHT). */
-  maxTasksInFlight?: number;
   nowMs?: number;
   /**
    * The appliances' time zones, for schedules in local time. Without it a local-time schedule is
@@ -149,7 +147,7 @@ export async function createOperation(client: Client, kind: OperationKind, body:
     if (refused.length) throw refusal(kind, refused);
   }
   const id = newOperationId(nowMs);
-  const limits = { maxTasksInFlight: options.maxTasksInFlight ?? DEFAULT_MAX_TASKS_IN_FLIGHT, ...(timeout.data !== undefined ? { taskTimeoutMs: secondsToMs(timeout.data) } : {}) };
+  const limits = { ...(timeout.data !== undefined ? { taskTimeoutMs: secondsToMs(timeout.data) } : {}) };
   const base = { username: options.username, create_time: new Date(nowMs).toISOString(), status: 'scheduled' as OperationStatus };
 
   let linked: CreatedOperation | undefined;

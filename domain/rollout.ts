@@ -79,17 +79,11 @@ export function failureThresholdReached(counts: RolloutCounts, policy: RolloutPo
 export const TASKS_PER_BATCH = 500;
 
 /**
- * The service's own limit on one operation's tasks running at once (FLEET_MAX_TASKS_IN_FLIGHT),
- * under any `max_in_flight` of the policy: each running task is a workflow the worker keeps in
- * memory, and a worker that must evict and replay them moves far fewer.
+ * The service's own limit on appliance tasks running at once across every operation
+ * (FLEET_MAX_TASKS_IN_FLIGHT; domain/task-slots.ts), under which each operation's `max_in_flight`
+ * applies: each running task is a workflow the worker keeps in memory.
  */
 export const DEFAULT_MAX_TASKS_IN_FLIGHT = 1000;
-
-/** The policy's `max_in_flight` capped by the service's limit (none: the policy as it is). */
-export function withServiceCap(policy: RolloutPolicy, cap: number | undefined): RolloutPolicy {
-  if (cap === undefined) return policy;
-  return { ...policy, max_in_flight: Math.min(policy.max_in_flight ?? cap, cap) };
-}
 
 /**
  * The serials in the order their tasks are due (local-time schedules), ties in the given order:

@@ -4,9 +4,10 @@
  * `reboot_wait` until it answers again. After an upgrade or downgrade (a deferred reboot that
  * switches partition) the appliance must come back running the version it was given.
  */
-import { patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { setHandler, workflowInfo } from '@temporalio/workflow';
 import { taskStartRefusal } from '../domain/eligibility';
-import { jobs, quick, quickReads, record, runTask, TaskFailed, taskRecorder } from './task-lifecycle';
+import { runDeviceJob } from './device-job';
+import { deviceCalls, runTask, TaskFailed, taskRecorder } from './task-lifecycle';
 import { applianceTaskStateQuery, type ApplianceRebootTaskInput, type ApplianceTaskOutcome } from './types';
 
 type RebootStage = 'waiting' | 'initiating' | 'rebooting' | 'reboot_wait' | 'completed' | 'failed' | 'cancelled';
@@ -17,33 +18,31 @@ export async function applianceRebootTask(input: ApplianceRebootTaskInput): Prom
   setHandler(applianceTaskStateQuery, () => state);
 
   const recorder = taskRecorder<RebootStage>(operationId, state);
-  const { enter } = recorder;
+  const { enter, note } = recorder;
   const call = { operationId, serial };
 
   async function runStages(): Promise<void> {
     state.taskStartMs = Date.now();
     await enter('running', 'initiating', input.switch_partition ? 'reboot to the other partition started' : 'reboot started');
-    // Since `compact-task-history` the device reads are local activities and the version reached
-    // is recorded with the final write (older histories keep their steps).
-    const compact = patched('compact-task-history');
-    const reads = compact ? quickReads : quick;
-    const info = await reads.readApplianceInfo(call);
+    const info = await deviceCalls.readApplianceInfo(call);
     state.current_version = info.running_version;
     const refusal = taskStartRefusal('reboot', info);
     if (refusal) throw new TaskFailed(refusal);
 
     await enter('running', 'rebooting', `rebooting ${serial}${input.switch_partition ? ' to the other partition' : ''}`);
-    const reboot = await quick.rebootAppliance({ ...call, idempotencyKey: `${workflowInfo().workflowId}:reboot`, request: { switch_partition: input.switch_partition } });
-    await enter('running', 'reboot_wait', 'waiting for the appliance to come back');
-    await jobs.awaitDeviceJob({ ...call, jobId: reboot.id });
-    const after = await reads.readApplianceInfo(call);
+    // `reboot_wait` once the device has taken the request, until it answers again.
+    await runDeviceJob(call, { kind: 'reboot', request: { switch_partition: input.switch_partition } }, {
+      idempotencyKey: `${workflowInfo().workflowId}:reboot`,
+      onStopped: note,
+      onStarted: () => enter('running', 'reboot_wait', 'waiting for the appliance to come back'),
+    });
+    const after = await deviceCalls.readApplianceInfo(call);
     state.current_version = after.running_version;
     if (input.expectVersion) {
       if (after.running_version.version_id !== input.expectVersion.version_id) {
         throw new TaskFailed(`appliance came back running ${after.running_version.version_id}, expected ${input.expectVersion.version_id}`);
       }
-      if (compact) recorder.noteRunningVersion(after.running_version);
-      else await record.recordApplianceVersion({ operationId, serial, version: after.running_version });
+      recorder.noteRunningVersion(after.running_version);
     }
     await enter('successful', 'completed', `reboot completed: running ${after.running_version.version_id}`, 'notice');
   }

@@ -5,3 +5,4 @@ export { applianceTaskBatch } from './appliance-task-batch';
 export { applianceUpgradeTask } from './appliance-upgrade-task';
 export { inventoryRefresh } from './inventory-refresh';
 export { collectorUpgradeTask } from './collector-upgrade';
+export { taskSlots } from './task-slots';

@@ -19,18 +19,16 @@ import {
   isCancellation,
   log as workflowLog,
   ParentClosePolicy,
-  proxyLocalActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { StoreActivities } from '../activities/store-activities';
 import { createdMessage, finalOperationStatus, operationWorkflowId, taskFields, type OperationKind } from '../domain/operation';
-import { byStartInstant, failureThresholdReached, planBatches, planWaves, TASKS_PER_BATCH, withServiceCap, type RolloutCounts } from '../domain/rollout';
+import { byStartInstant, failureThresholdReached, planBatches, planWaves, TASKS_PER_BATCH, type RolloutCounts } from '../domain/rollout';
 import type { ApplianceTaskStatus, OperationStatus } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
 import { applianceTaskBatch } from './appliance-task-batch';
-import { line } from './task-lifecycle';
+import { line, storeWrites } from './task-lifecycle';
 import { TaskRunner, type TaskSpec } from './task-runner';
 import {
   cancelApplianceTaskSignal,
@@ -48,11 +46,6 @@ import {
   type PrecedingOutcome,
 } from './types';
 
-const record = proxyLocalActivities<StoreActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumInterval: '10 seconds' },
-});
-
 export const upgradeOperation = (input: OperationInput): Promise<OperationState> => runOperation('upgrade', input);
 export const downgradeOperation = (input: OperationInput): Promise<OperationState> => runOperation('downgrade', input);
 export const rebootOperation = (input: OperationInput): Promise<OperationState> => runOperation('reboot', input);
@@ -67,10 +60,7 @@ const tally = (statuses: Partial<Record<ApplianceTaskStatus, number>>): string =
 
 async function runOperation(kind: OperationKind, input: OperationInput): Promise<OperationState> {
   const operation = { ...input.operation };
-  // The service's limit (operations from before it have none) under the operation's own.
-  const policy = withServiceCap(input.rollout ?? {}, input.maxTasksInFlight);
-  // With the limit, tasks are started when due, in the order they are due.
-  const startWhenDue = input.maxTasksInFlight !== undefined;
+  const policy = input.rollout ?? {};
   // Large operations run their tasks in batch workflows (bounded histories); the rest directly.
   const tasksPerBatch = input.tasksPerBatch ?? TASKS_PER_BATCH;
   const batched = operation.appliances.length > tasksPerBatch;
@@ -91,7 +81,6 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
     ...(preceding?.target_version ? { expectVersion: preceding.target_version } : {}),
     taskTimeoutMs: input.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS,
     ...(input.startAtBySerial ? { startAtBySerial: input.startAtBySerial } : {}),
-    ...(startWhenDue ? { startWhenDue } : {}),
   });
   const runner = new TaskRunner(operation.appliances, { spec, policy, operationStatus: () => operation.status, paused: () => paused });
   const { tasks } = runner;
@@ -138,7 +127,7 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
     paused = value;
     // A signal can arrive before the operation is in the store; its record must come after.
     await condition(() => recorded);
-    await record.recordOperationStatus({ operationId: operation.id, status: operation.status, paused, log: line(paused ? 'paused: no new task starts until resumed' : 'resumed') });
+    await storeWrites.recordOperationStatus({ operationId: operation.id, status: operation.status, paused, log: line(paused ? 'paused: no new task starts until resumed' : 'resumed') });
     if (batched) await toBatches((id) => getExternalWorkflowHandle(id).signal(value ? pauseOperationSignal : resumeOperationSignal));
   };
   setHandler(pauseOperationSignal, () => setPaused(true));
@@ -147,7 +136,7 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
   const setStatus = async (status: OperationStatus, message: string): Promise<void> => {
     operation.status = status;
     upsertSearchAttributes([{ key: SA.operationStatus, value: status }]);
-    await record.recordOperationStatus({ operationId: operation.id, status, log: line(message, status === 'failed' ? 'err' : 'info') });
+    await storeWrites.recordOperationStatus({ operationId: operation.id, status, log: line(message, status === 'failed' ? 'err' : 'info') });
   };
 
   setHandler(precedingOperationFinishedSignal, (outcome) => {
@@ -194,7 +183,7 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
     let n = 0;
     for (const planned of planWaves(serials, policy)) {
       // In the order they are due, so the first batches are not those waiting longest.
-      const wave = startWhenDue ? byStartInstant(planned, input.startAtBySerial) : planned;
+      const wave = byStartInstant(planned, input.startAtBySerial);
       const plan = planBatches(wave, policy.max_in_flight, tasksPerBatch);
       const running = new Set<Promise<void>>();
       for (const batch of plan.batches) {
@@ -208,7 +197,7 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
     }
   }
 
-  await record.recordOperation({
+  await storeWrites.recordOperation({
     kind,
     operation: { ...operation, status: 'scheduled' },
     taskFields: taskFields(kind, operation),
@@ -225,10 +214,10 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
       const successful = new Set(preceding!.successful);
       const skipped = operation.appliances.filter((serial) => !successful.has(serial));
       const enabled = operation.appliances.filter((serial) => successful.has(serial));
-      if (enabled.length) await record.recordTaskChanges({ operationId: operation.id, serials: enabled, changes: { deferred: true } });
+      if (enabled.length) await storeWrites.recordTaskChanges({ operationId: operation.id, serials: enabled, changes: { deferred: true } });
       const reason = `not rebooted: its ${preceding!.kind} did not succeed`;
       for (const serial of skipped) tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message: reason });
-      if (skipped.length) await record.recordTasksCancelled({ operationId: operation.id, serials: skipped, log: line(reason, 'warning') });
+      if (skipped.length) await storeWrites.recordTasksCancelled({ operationId: operation.id, serials: skipped, log: line(reason, 'warning') });
     }
     await setStatus('running', 'running: starting the appliance tasks');
     if (batched) await runInBatches(operation.appliances.filter((serial) => tasks.get(serial)!.status === 'scheduled'));
@@ -240,7 +229,7 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
 
   await runner.endUnstarted(cancelled);
   // A large operation's tasks in a cancelled batch reported nothing back: the store has them all.
-  const final = batched ? await CancellationScope.nonCancellable(() => record.taskStatusCounts({ operationId: operation.id })) : counts();
+  const final = batched ? await CancellationScope.nonCancellable(() => storeWrites.taskStatusCounts({ operationId: operation.id })) : counts();
   const status = finalOperationStatus(Object.entries(final).flatMap(([s, n]) => Array<ApplianceTaskStatus>(n).fill(s as ApplianceTaskStatus)));
   await CancellationScope.nonCancellable(() => setStatus(status, `finished ${status}: ${tally(final)}`));
   if (defersReboot(kind, input)) await CancellationScope.nonCancellable(() => handOverToReboot(kind, operation, [...tasks.values()]));

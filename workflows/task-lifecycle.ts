@@ -2,7 +2,7 @@
  * What every appliance task workflow shares: its log lines, the time limit around its stages, and
  * the final record that lands even when the task is cancelled or times out.
  */
-import { ActivityCancellationType, CancellationScope, isCancellation, proxyActivities, proxyLocalActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, proxyLocalActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { DeviceActivities } from '../activities/device-activities';
 import type { ImageActivities } from '../activities/image-activities';
 import type { LogLine, StoreActivities } from '../activities/store-activities';
@@ -12,38 +12,26 @@ import type { TaskRecord } from '../store/fleet-store';
 import { SA } from '../domain/search-attributes';
 import type { ApplianceTaskOutcome } from './types';
 
-/** Short device calls (and the image plan, a short read). */
-export const quick = proxyActivities<DeviceActivities & ImageActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
-});
-
-/**
- * The same short reads as local activities: run within the workflow task, they cost a history
- * one marker instead of six events (tasks since `compact-task-history`).
- */
-export const quickReads = proxyLocalActivities<Pick<DeviceActivities, 'readApplianceInfo'> & Pick<ImageActivities, 'planImages'>>({
+const shortCall = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
   // A device that does not answer is retried after a durable timer, not a wait inside the worker.
   localRetryThreshold: '1 second',
-});
+} as const;
 
 /**
- * Waiting for a device job (download, install, reboot), heartbeating; since `compact-task-history`
- * also starting it (so as many attempts as a short call: a device that flaps at the start).
+ * Device calls: each one short request (read the device, start a job, read a job, cancel it), run
+ * as local activities (one history marker each). Waiting for a job is a durable timer in the
+ * workflow (./device-job.ts), so a job of minutes holds no worker slot.
  */
-export const jobs = proxyActivities<DeviceActivities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
-  // Wait until the device has been asked to stop before the task records `cancelled`.
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
+export const deviceCalls = proxyLocalActivities<DeviceActivities>(shortCall);
+
+/** The image plan: a short read of the store's images. */
+export const imagePlans = proxyLocalActivities<ImageActivities>(shortCall);
 
 /** The durable record (short idempotent writes, as local activities). */
-export const record = proxyLocalActivities<StoreActivities>({
-  startToCloseTimeout: '10 seconds',
+export const storeWrites = proxyLocalActivities<StoreActivities>({
+  startToCloseTimeout: '30 seconds',
   retry: { maximumInterval: '10 seconds' },
 });
 
@@ -76,7 +64,7 @@ export function taskRecorder<Stage extends string>(operationId: string, state: A
     const version = runningVersion;
     pending = [];
     runningVersion = undefined;
-    return record.recordTaskProgress({ operationId, serial, changes, ...(logs.length ? { logs } : {}), log: last, ...(version ? { running_version: version } : {}) });
+    return storeWrites.recordTaskProgress({ operationId, serial, changes, ...(logs.length ? { logs } : {}), log: last, ...(version ? { running_version: version } : {}) });
   }
   return {
     async enter(status: ApplianceTaskStatus, stage: Stage, message: string, severity: LogLine['severity'] = 'info'): Promise<void> {
@@ -109,19 +97,17 @@ export function taskRecorder<Stage extends string>(operationId: string, state: A
 }
 
 export interface TaskTiming {
-  startAtMs?: number;
   taskTimeoutMs: number;
 }
 
 /**
- * Waits for the task's start instant, then runs its stages; when they have not finished within the
+ * Runs the task's stages (the runner starts it when it is due); when they have not finished within the
  * time limit they are cancelled and the task fails saying so. A failure or cancellation is
  * recorded, through the task's recorder, as its final state.
  */
 export async function runTask(timing: TaskTiming, state: ApplianceTaskOutcome, recorder: { enter: TaskRecorder<'failed' | 'cancelled'>['enter'] }, stages: () => Promise<void>): Promise<void> {
   const end = (status: 'failed' | 'cancelled', message: string): Promise<void> => recorder.enter(status, status, message, status === 'failed' ? 'err' : 'warning');
   try {
-    if (timing.startAtMs !== undefined && timing.startAtMs > Date.now()) await sleep(timing.startAtMs - Date.now());
     let timedOut = false;
     await CancellationScope.cancellable(async () => {
       const scope = CancellationScope.current();

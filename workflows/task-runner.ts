@@ -1,6 +1,7 @@
 /**
  * Runs a set of appliance tasks (one child workflow each) as the rollout policy says: wave after
- * wave, never more than `max_in_flight` at once, no new task while paused, after the failure
+ * wave, each task when it is due, never more than `max_in_flight` at once, each only with a place
+ * under the fleet-wide limit (./task-places.ts), no new task while paused, after the failure
  * threshold or once the maintenance window has closed. One task can be cancelled. Used by an
  * operation workflow for its own tasks, and by each batch workflow of a large operation.
  */
@@ -11,23 +12,16 @@ import {
   executeChild,
   isCancellation,
   ParentClosePolicy,
-  patched,
-  proxyLocalActivities,
 } from '@temporalio/workflow';
-import type { StoreActivities } from '../activities/store-activities';
 import { applianceTaskWorkflowId, secondsToMs, type OperationKind } from '../domain/operation';
 import { byStartInstant, failureThresholdReached, type RolloutCounts, type RolloutPolicy } from '../domain/rollout';
 import type { ApplianceTaskStatus, OperationStatus, ProductCode, Version } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
 import { applianceRebootTask } from './appliance-reboot-task';
 import { applianceUpgradeTask } from './appliance-upgrade-task';
-import { line } from './task-lifecycle';
+import { line, storeWrites } from './task-lifecycle';
+import { TaskPlaces } from './task-places';
 import type { ApplianceTaskOutcome } from './types';
-
-const record = proxyLocalActivities<StoreActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumInterval: '10 seconds' },
-});
 
 /** What every appliance task of an operation is started with (serialisable: batches receive it). */
 export interface TaskSpec {
@@ -43,20 +37,13 @@ export interface TaskSpec {
   /** Reboot after an upgrade/downgrade: the version the appliance must come back running. */
   expectVersion?: Version;
   taskTimeoutMs: number;
-  /** Local-time schedules: each appliance's own UTC start instant. */
+  /** Local-time schedules: each appliance's own UTC start instant (the runner starts each task then). */
   startAtBySerial?: Record<string, number>;
-  /**
-   * The runner starts each task when it is due, in the order they are due, so a task waiting for
-   * its local time holds no in-flight place (operations with a service limit; before it, each task
-   * workflow waited for its own instant).
-   */
-  startWhenDue?: boolean;
 }
 
 /** One appliance's task workflow, of the operation's kind. */
 export function executeApplianceTask(spec: TaskSpec, serial: string): Promise<ApplianceTaskOutcome> {
-  const startAtMs = spec.startAtBySerial?.[serial];
-  const timing = { taskTimeoutMs: spec.taskTimeoutMs, ...(startAtMs !== undefined ? { startAtMs } : {}) };
+  const timing = { taskTimeoutMs: spec.taskTimeoutMs };
   const options = {
     workflowId: applianceTaskWorkflowId(spec.kind, spec.operationId, serial),
     typedSearchAttributes: [
@@ -81,9 +68,18 @@ export function executeApplianceTask(spec: TaskSpec, serial: string): Promise<Ap
   const target_version = spec.target_version!;
   return executeChild(applianceUpgradeTask, {
     ...options,
-    args: [{ ...(spec.kind === 'downgrade' ? { kind: spec.kind } : {}), operationId: spec.operationId, serial, product_code: spec.product_code!, target_version, reboot: spec.reboot, esxi_force: spec.esxi_force, ...timing }],
+    args: [{ kind: spec.kind, operationId: spec.operationId, serial, product_code: spec.product_code!, target_version, reboot: spec.reboot, esxi_force: spec.esxi_force, ...timing }],
     memo: { target_version: target_version.version_id, reboot: spec.reboot },
   });
+}
+
+/** Until `fn` holds (true), or false once `timeoutMs` has passed first. */
+async function waitFor(fn: () => boolean, timeoutMs: number | undefined): Promise<boolean> {
+  if (timeoutMs === undefined) {
+    await condition(fn);
+    return true;
+  }
+  return condition(fn, timeoutMs);
 }
 
 export interface TaskRunnerOptions {
@@ -103,6 +99,11 @@ export class TaskRunner {
   /** Tasks finished and failed, counting `counted`. */
   readonly counts: RolloutCounts;
   private inFlight = 0;
+  /** Places under the fleet-wide limit, from the task-slots workflow. */
+  private readonly places: TaskPlaces;
+  private readonly loggedWaiting = new Set<string>();
+  /** When tasks without a start instant of their own are due. */
+  private readonly startedAtMs = Date.now();
   // One cancellation scope per started task, so a single task can be cancelled.
   private readonly scopes = new Map<string, CancellationScope>();
   private readonly cancelRequested = new Set<string>();
@@ -113,6 +114,7 @@ export class TaskRunner {
   ) {
     this.tasks = new Map(serials.map((serial) => [serial, { serial, status: 'scheduled', stage: 'waiting' }]));
     this.counts = { ...(options.counted ?? { finished: 0, failed: 0 }) };
+    this.places = new TaskPlaces(this.operationId, (limit) => this.logWaitingForPlace(limit));
   }
 
   private get operationId(): string {
@@ -127,21 +129,21 @@ export class TaskRunner {
     const scope = this.scopes.get(serial);
     if (scope) scope.cancel();
     // Not started: recorded now, so the store shows it cancelled at once, not when the operation starts.
-    else if (task.status === 'scheduled' && patched('record-cancel-on-request')) await this.recordCancelledBeforeStart(serial);
+    else if (task.status === 'scheduled') await this.recordCancelledBeforeStart(serial);
     return 'cancelled';
   }
 
   /** A task cancelled before it started: `cancelled` here and in the store, with a log line saying so. */
   async recordCancelledBeforeStart(serial: string): Promise<void> {
     this.tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message: 'cancelled before it started' });
-    await record.recordTasksCancelled({ operationId: this.operationId, serials: [serial], log: line('cancelled before it started', 'warning') });
+    await storeWrites.recordTasksCancelled({ operationId: this.operationId, serials: [serial], log: line('cancelled before it started', 'warning') });
   }
 
   /** Stops the rollout: running tasks finish, no new one starts. The first reason is kept and recorded. */
   async stop(reason: string, recorded = false): Promise<void> {
     if (this.stopReason) return;
     this.stopReason = reason;
-    if (!recorded) await record.recordOperationStatus({ operationId: this.operationId, status: this.options.operationStatus(), stop_reason: reason, log: line(reason, 'warning') });
+    if (!recorded) await storeWrites.recordOperationStatus({ operationId: this.operationId, status: this.options.operationStatus(), stop_reason: reason, log: line(reason, 'warning') });
   }
 
   /** Runs one appliance's task to its end, then checks the failure threshold. */
@@ -159,10 +161,11 @@ export class TaskRunner {
       if (!isCancellation(err)) throw err;
       const message = this.cancelRequested.has(serial) ? 'cancelled by request' : 'operation cancelled';
       this.tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message });
-      await CancellationScope.nonCancellable(() => record.recordTasksCancelled({ operationId: this.operationId, serials: [serial], log: line(message, 'warning') }));
+      await CancellationScope.nonCancellable(() => storeWrites.recordTasksCancelled({ operationId: this.operationId, serials: [serial], log: line(message, 'warning') }));
     } finally {
       this.scopes.delete(serial);
       this.inFlight--;
+      this.places.release();
     }
     this.counts.finished++;
     if (this.tasks.get(serial)!.status === 'failed') this.counts.failed++;
@@ -172,38 +175,87 @@ export class TaskRunner {
 
   /** Starts the tasks wave after wave; throws a cancellation when the workflow is cancelled. */
   async run(waves: readonly (readonly string[])[]): Promise<void> {
+    this.places.open();
+    try {
+      for (const planned of waves) {
+        await this.runWave(byStartInstant(planned, this.options.spec().startAtBySerial));
+        if (this.stopReason) break;
+      }
+    } finally {
+      await this.places.close();
+    }
+  }
+
+  /** Each task of the wave when it is due, may start, and has a place; then waits for them all. */
+  private async runWave(wave: readonly string[]): Promise<void> {
+    const running: Promise<void>[] = [];
+    for (const [i, serial] of wave.entries()) {
+      if (!(await this.stillToStart(serial))) continue;
+      const ready = await this.untilReady(serial, wave.slice(i));
+      if (this.stopReason) break;
+      if (!ready) continue;
+      // A cancel may have come while it waited: the place goes back.
+      if (!(await this.stillToStart(serial))) {
+        this.places.release();
+        continue;
+      }
+      running.push(this.runTask(serial));
+    }
+    this.places.idle();
+    await Promise.all(running);
+  }
+
+  /**
+   * Waits until the task is due, the rollout lets it start (not paused, under max_in_flight) and
+   * it has a place under the fleet-wide limit. False when it should be skipped; a closed window
+   * stops the rollout.
+   */
+  private async untilReady(serial: string, rest: readonly string[]): Promise<boolean> {
     const { policy } = this.options;
     const windowEndMs = policy.maintenance_window_end !== undefined ? secondsToMs(policy.maintenance_window_end) : undefined;
     const maxInFlight = policy.max_in_flight ?? Number.POSITIVE_INFINITY;
-    const mayStart = (): boolean => this.stopReason !== undefined || (!this.options.paused() && this.inFlight < maxInFlight);
-
-    for (const planned of waves) {
-      const spec = this.options.spec();
-      const startAt = spec.startWhenDue ? spec.startAtBySerial : undefined;
-      const wave = byStartInstant(planned, startAt);
-      const running: Promise<void>[] = [];
-      for (const serial of wave) {
-        // Until it is due (or the window closes first, or the rollout stops).
-        const dueMs = startAt?.[serial];
-        const untilMs = dueMs !== undefined && windowEndMs !== undefined ? Math.min(dueMs, windowEndMs) : dueMs;
-        if (untilMs !== undefined && untilMs > Date.now()) await condition(() => this.stopReason !== undefined, untilMs - Date.now());
-        if (windowEndMs !== undefined) {
-          const open = windowEndMs > Date.now() && (await condition(mayStart, windowEndMs - Date.now()));
-          if (!open) await this.stop(`maintenance window closed at ${new Date(windowEndMs).toISOString()}: no new task starts`);
-        } else {
-          await condition(mayStart);
-        }
-        if (this.stopReason) break;
-        if (this.tasks.get(serial)!.status !== 'scheduled') continue;
-        if (this.cancelRequested.has(serial)) {
-          await this.recordCancelledBeforeStart(serial);
-          continue;
-        }
-        running.push(this.runTask(serial));
+    const stopped = (): boolean => this.stopReason !== undefined;
+    const blocked = (): boolean => this.options.paused() || this.inFlight >= maxInFlight;
+    const windowLeft = (): number | undefined => (windowEndMs !== undefined ? windowEndMs - Date.now() : undefined);
+    const dueMs = this.options.spec().startAtBySerial?.[serial] ?? this.startedAtMs;
+    const untilMs = windowEndMs !== undefined ? Math.min(dueMs, windowEndMs) : dueMs;
+    if (untilMs > Date.now()) await condition(stopped, untilMs - Date.now());
+    for (;;) {
+      if (stopped()) return false;
+      if ((windowLeft() ?? 1) <= 0) {
+        await this.stop(`maintenance window closed at ${new Date(windowEndMs!).toISOString()}: no new task starts`);
+        return false;
       }
-      await Promise.all(running);
-      if (this.stopReason) break;
+      if (!(await waitFor(() => stopped() || !blocked(), windowLeft())) || stopped()) continue;
+      const wanted = Math.min(this.readyAmong(rest), maxInFlight - this.inFlight);
+      if (await this.places.take(wanted, dueMs, () => stopped() || blocked(), windowLeft())) return true;
     }
+  }
+
+  /** False for a task that has ended or was cancelled before it started (recorded so). */
+  private async stillToStart(serial: string): Promise<boolean> {
+    if (this.tasks.get(serial)!.status !== 'scheduled') return false;
+    if (!this.cancelRequested.has(serial)) return true;
+    await this.recordCancelledBeforeStart(serial);
+    return false;
+  }
+
+  /** How many of these tasks are due now and waiting to start. */
+  private readyAmong(serials: readonly string[]): number {
+    const startAt = this.options.spec().startAtBySerial;
+    const now = Date.now();
+    return serials.filter((serial) => this.tasks.get(serial)!.status === 'scheduled' && !this.cancelRequested.has(serial) && (startAt?.[serial] ?? this.startedAtMs) <= now).length;
+  }
+
+  /** Tasks that wait for a place under the fleet-wide limit say so in their log (once each). */
+  private async logWaitingForPlace(limit: number): Promise<void> {
+    const startAt = this.options.spec().startAtBySerial;
+    const now = Date.now();
+    const serials = [...this.tasks.values()].filter((t) => t.status === 'scheduled' && !this.loggedWaiting.has(t.serial) && (startAt?.[t.serial] ?? this.startedAtMs) <= now).map((t) => t.serial);
+    if (!serials.length) return;
+    for (const serial of serials) this.loggedWaiting.add(serial);
+    const message = `waiting for a place: ${limit} appliance tasks are in flight across the fleet (FLEET_MAX_TASKS_IN_FLIGHT); this one starts when a place frees up`;
+    await storeWrites.appendTasksLog({ operationId: this.operationId, serials, log: line(message) });
   }
 
   /** Tasks that never started end `cancelled`, with the reason. */
@@ -212,6 +264,6 @@ export class TaskRunner {
     if (!unstarted.length) return;
     const reason = cancelled ? 'cancelled before it started' : `not started: ${this.stopReason ?? 'operation ended'}`;
     for (const serial of unstarted) this.tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message: reason });
-    await CancellationScope.nonCancellable(() => record.recordTasksCancelled({ operationId: this.operationId, serials: unstarted, log: line(reason, 'warning') }));
+    await CancellationScope.nonCancellable(() => storeWrites.recordTasksCancelled({ operationId: this.operationId, serials: unstarted, log: line(reason, 'warning') }));
   }
 }

@@ -40,27 +40,19 @@ export interface OperationInput {
   rollout?: RolloutPolicy;
   /** Operations over this many appliances run their tasks in batch workflows of this size (default TASKS_PER_BATCH). */
   tasksPerBatch?: number;
-  /**
-   * The service's limit on this operation's tasks running at once (FLEET_MAX_TASKS_IN_FLIGHT),
-   * under the policy's `max_in_flight`. Set on every operation since the limit exists; with it, a
-   * task waiting for its local start time holds no place (the operation starts it when it is due).
-   */
-  maxTasksInFlight?: number;
 }
 
 /** Upgrade operations were the first kind; their input keeps its name. */
 export type UpgradeOperationInput = OperationInput;
 
 export interface ApplianceUpgradeTaskInput {
-  /** Absent in histories from before downgrades existed: an upgrade. */
-  kind?: 'upgrade' | 'downgrade';
+  kind: 'upgrade' | 'downgrade';
   operationId: string;
   serial: string;
   product_code: ProductCode;
   target_version: Version;
   reboot: boolean;
   esxi_force: boolean;
-  startAtMs?: number;
   taskTimeoutMs: number;
 }
 
@@ -70,7 +62,6 @@ export interface ApplianceRebootTaskInput {
   switch_partition: boolean;
   /** After an upgrade or downgrade: the version the appliance must come back running. */
   expectVersion?: Version;
-  startAtMs?: number;
   taskTimeoutMs: number;
 }
 

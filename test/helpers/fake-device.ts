@@ -4,7 +4,7 @@
  * Integration tests use the real activities against the simulator instead.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import type { DeviceActivities } from '../../activities/device-activities';
+import type { DeviceActivities, DeviceJobStart } from '../../activities/device-activities';
 import type { ImageActivities } from '../../activities/image-activities';
 import type { DeviceInfo, DeviceJob } from '../../domain/device-api';
 import type { ProductCode } from '../../domain/scc';
@@ -16,19 +16,51 @@ export interface FakeCall {
   at: number;
 }
 
+/** The name each device job's start is recorded under (as the separate device calls were named). */
+const START_NAMES = { stage: 'stageImage', patch: 'patchImage', install: 'installImage', reboot: 'rebootAppliance' } as const;
+
+export interface FakeDeviceOptions {
+  productCode?: ProductCode;
+  unreachable?: Set<string>;
+  failing?: Set<string>;
+  busy?: Set<string>;
+  /** Each device job lasts this long (virtual time read from `clock`); default: done at once. */
+  jobSeconds?: number;
+  /** The time the jobs' durations are measured in (the test server's virtual clock). */
+  clock?: () => Promise<number>;
+}
+
 /**
  * `unreachable`: every call fails (retryable); `failing`: staging is refused (final); `busy`: staging
  * fails (retryable) and the device asks to be tried again in an hour, so the task waits in a durable
  * retry until its time limit.
  */
-export function fakeDeviceActivities(options: { productCode?: ProductCode; unreachable?: Set<string>; failing?: Set<string>; busy?: Set<string> } = {}) {
+export function fakeDeviceActivities(options: FakeDeviceOptions = {}) {
   const calls: FakeCall[] = [];
   const versions = new Map<string, string>();
+  /** Every timed job's start and end in `clock` time, and whether it was cancelled. */
+  const jobs = new Map<string, { serial: string; kind: DeviceJob['kind']; startMs: number; endMs: number; cancelled?: boolean }>();
   const record = (activity: string, serial: string): void => {
     calls.push({ activity, serial, at: Date.now() });
     if (options.unreachable?.has(serial)) throw ApplicationFailure.retryable(`appliance ${serial} does not answer`, 'network');
   };
-  const job = (serial: string, kind: DeviceJob['kind']): DeviceJob => ({ id: `${kind}-1`, serial, kind, state: 'succeeded', progress: 1 });
+  const clock = options.clock ?? (async () => Date.now());
+
+  function applyEffect(serial: string, start: DeviceJobStart): void {
+    if (start.kind === 'install') versions.set(`${serial}:standby`, start.request.version_id);
+    if (start.kind === 'reboot') {
+      const standby = versions.get(`${serial}:standby`);
+      if (standby) versions.set(serial, standby);
+    }
+  }
+
+  async function view(id: string): Promise<DeviceJob> {
+    const job = jobs.get(id)!;
+    const now = await clock();
+    const state = job.cancelled ? 'cancelled' : now >= job.endMs ? 'succeeded' : 'running';
+    const progress = state === 'succeeded' ? 1 : Math.min(0.99, (now - job.startMs) / (job.endMs - job.startMs));
+    return { id, serial: job.serial, kind: job.kind, state, progress, expected_seconds: options.jobSeconds! };
+  }
 
   const activities: DeviceActivities & ImageActivities = {
     async readApplianceInfo({ serial }) {
@@ -53,53 +85,45 @@ export function fakeDeviceActivities(options: { productCode?: ProductCode; unrea
       };
       return info;
     },
-    async resolveUpgradeImage({ serial, target_version }) {
-      record('resolveUpgradeImage', serial);
-      return { url: `http://images.invalid/${target_version.version_id}.img`, target_version, delta: false };
-    },
     async planImages({ serial, current_version, target_version }) {
       record('planImages', serial);
       const request = { url: `http://images.invalid/${target_version.version_id}.img`, target_version, delta: false };
       return { ok: true, hops: [{ image_id: `full-${target_version.version_id}`, repository: 'riverbed', delta: false, from_version_id: current_version.version_id, request }] };
     },
-    async stageImage({ serial }) {
-      record('stageImage', serial);
-      if (options.failing?.has(serial)) throw ApplicationFailure.nonRetryable(`appliance ${serial} refused the image`, 'image.refused');
-      if (options.busy?.has(serial)) throw ApplicationFailure.create({ message: `appliance ${serial} is busy`, type: 'device.busy', nextRetryDelay: '1 hour' });
-      return job(serial, 'stage');
-    },
-    async patchImage({ serial }) {
-      record('patchImage', serial);
-      return job(serial, 'patch');
-    },
-    async installImage({ serial, request }) {
-      record('installImage', serial);
-      versions.set(`${serial}:standby`, request.version_id);
-      return job(serial, 'install');
-    },
-    async rebootAppliance({ serial }) {
-      record('rebootAppliance', serial);
-      const standby = versions.get(`${serial}:standby`);
-      if (standby) versions.set(serial, standby);
-      return job(serial, 'reboot');
-    },
-    // Recorded under the name of the step it starts, as the separate start calls are.
-    async runDeviceJob({ job: start, ...call }) {
-      switch (start.kind) {
-        case 'stage':
-          return activities.stageImage({ ...call, request: start.request });
-        case 'patch':
-          return activities.patchImage({ ...call, request: start.request });
-        case 'install':
-          return activities.installImage({ ...call, request: start.request });
-        case 'reboot':
-          return activities.rebootAppliance({ ...call, request: start.request });
+    async startDeviceJob({ serial, job: start, idempotencyKey }) {
+      record(START_NAMES[start.kind], serial);
+      if (start.kind === 'stage' && options.failing?.has(serial)) throw ApplicationFailure.nonRetryable(`appliance ${serial} refused the image`, 'image.refused');
+      if (start.kind === 'stage' && options.busy?.has(serial)) throw ApplicationFailure.create({ message: `appliance ${serial} is busy`, type: 'device.busy', nextRetryDelay: '1 hour' });
+      applyEffect(serial, start);
+      if (options.jobSeconds === undefined) return { id: `${start.kind}-1`, serial, kind: start.kind, state: 'succeeded', progress: 1 };
+      if (!jobs.has(idempotencyKey)) {
+        const startMs = await clock();
+        jobs.set(idempotencyKey, { serial, kind: start.kind, startMs, endMs: startMs + options.jobSeconds * 1000 });
       }
+      return view(idempotencyKey);
     },
-    async awaitDeviceJob({ serial, jobId }) {
-      record('awaitDeviceJob', serial);
-      return { ...job(serial, 'stage'), id: jobId };
+    async readDeviceJob({ serial, jobId }) {
+      record('readDeviceJob', serial);
+      return { reachable: true, job: await view(jobId) };
+    },
+    async cancelDeviceJob({ serial, jobId }) {
+      record('cancelDeviceJob', serial);
+      const job = jobs.get(jobId);
+      if (job) {
+        job.cancelled = true;
+        job.endMs = Math.min(job.endMs, await clock());
+      }
+      return 'the device stopped its job';
     },
   };
-  return { activities, calls };
+
+  /** The most timed jobs that ran at the same instant. */
+  function peakConcurrentJobs(): number {
+    const edges = [...jobs.values()].flatMap((j) => [{ at: j.startMs, d: 1 }, { at: j.endMs, d: -1 }]).sort((a, b) => a.at - b.at || a.d - b.d);
+    let running = 0;
+    let peak = 0;
+    for (const e of edges) peak = Math.max(peak, (running += e.d));
+    return peak;
+  }
+  return { activities, calls, peakConcurrentJobs };
 }

@@ -1,4 +1,4 @@
-import { byStartInstant, failureThresholdReached, planBatches, planWaves, rolloutPolicy, withServiceCap } from '../../domain/rollout';
+import { byStartInstant, failureThresholdReached, planBatches, planWaves, rolloutPolicy } from '../../domain/rollout';
 
 const fleet = (n: number) => Array.from({ length: n }, (_, i) => i);
 const sizes = (waves: unknown[][]) => waves.map((w) => w.length);
@@ -86,18 +86,6 @@ describe('planBatches: large waves as batches of tasks', () => {
   });
   test('an empty wave has no batches', () => {
     expect(planBatches([], undefined).batches).toEqual([]);
-  });
-});
-
-describe('withServiceCap', () => {
-  it('caps max_in_flight at the service limit, keeps a lower one and the rest of the policy', () => {
-    expect(withServiceCap({}, 1000)).toEqual({ max_in_flight: 1000 });
-    expect(withServiceCap({ max_in_flight: 5000, waves: [1] }, 1000)).toEqual({ max_in_flight: 1000, waves: [1] });
-    expect(withServiceCap({ max_in_flight: 10 }, 1000)).toEqual({ max_in_flight: 10 });
-  });
-  it('without a limit (operations from before it) leaves the policy as it is', () => {
-    const policy = { waves: [2] };
-    expect(withServiceCap(policy, undefined)).toBe(policy);
   });
 });
 

@@ -6,15 +6,15 @@
 import { createOperation } from '../../client/operations';
 import type { rebootOperation, upgradeOperation } from '../../workflows';
 import { fakeDeviceActivities } from '../helpers/fake-device';
-import { useTimeSkipping } from '../helpers/time-skipping';
+import { useTimeSkipping, type WorkerExtras } from '../helpers/time-skipping';
 
 const HOUR = 3600_000;
 const wf = useTimeSkipping();
 
 /** A worker with fresh in-memory devices. */
-function withDevices<T>(fn: (taskQueue: string, fake: ReturnType<typeof fakeDeviceActivities>) => Promise<T>): Promise<T> {
+function withDevices<T>(fn: (taskQueue: string, fake: ReturnType<typeof fakeDeviceActivities>) => Promise<T>, extras?: WorkerExtras): Promise<T> {
   const fake = fakeDeviceActivities();
-  return wf.withWorker(fake.activities, (taskQueue) => fn(taskQueue, fake));
+  return wf.withWorker(fake.activities, (taskQueue) => fn(taskQueue, fake), extras);
 }
 
 const startedAt = async (operationId: string, serial: string): Promise<number> => ((await wf.store.getTask(operationId, serial))?.task_start_time as { datetime: number }).datetime * 1000;
@@ -76,7 +76,7 @@ test('with one task in flight at a time, a task waiting for its local time holds
       wf.env.client,
       'upgrade',
       { product_code: 'SH', target_version: { version_id: '9.16.0-100' }, reboot: true, upgrade_time: { datetime: wallClock, time_type: 'local' }, comment: 'one at a time', appliances: [...zones.keys()] },
-      { taskQueue, username: 'tester', maxTasksInFlight: 1, timeZones: async (serials) => new Map(serials.map((s) => [s, zones.get(s)])), nowMs: await wf.env.currentTimeMs() },
+      { taskQueue, username: 'tester', timeZones: async (serials) => new Map(serials.map((s) => [s, zones.get(s)])), nowMs: await wf.env.currentTimeMs() },
     );
     const result = await wf.env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operation.id}`).result();
     expect(result.operation.status).toBe('successful');
@@ -87,7 +87,7 @@ test('with one task in flight at a time, a task waiting for its local time holds
     // One at a time: the two Kolkata tasks, due together, ran one after the other, never interleaved.
     const order = fake.calls.map((c) => c.serial).filter((serial, i, all) => i === 0 || all[i - 1] !== serial);
     expect(order).toEqual(['S12AB00000113', 'S12AB00000114', 'S12AB00000112', 'S12AB00000111']);
-  });
+  }, { maxTasksInFlight: 1 });
 });
 
 test('a task due after the maintenance window closes does not start; the window closing is recorded when it closes', async () => {

@@ -1,0 +1,70 @@
+/**
+ * The fleet-wide limit on appliance tasks in flight: one long-lived workflow per task queue holds
+ * the places (FLEET_MAX_TASKS_IN_FLIGHT) and grants them to the task runners of every operation,
+ * fairly (domain/task-slots.ts). Runners reach it through the askTaskSlots activity; grants go back
+ * as signals. A runner that has ended without giving its places back is noticed when a grant to it
+ * fails, and its places are free again. The history stays short through continue-as-new.
+ */
+import { allHandlersFinished, condition, continueAsNew, defineSignal, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allocatePlaces, TASK_SLOTS_GRANT_SIGNAL, TASK_SLOTS_REQUEST_SIGNAL, type SlotGrant, type SlotRequest, type TaskSlotsState } from '../domain/task-slots';
+
+export const taskSlotsRequestSignal = defineSignal<[request: SlotRequest]>(TASK_SLOTS_REQUEST_SIGNAL);
+export const taskSlotsGrantSignal = defineSignal<[grant: SlotGrant]>(TASK_SLOTS_GRANT_SIGNAL);
+
+/** Continue as new past this many events, so a worker that must replay it does so quickly. */
+const HISTORY_EVENTS_PER_RUN = 5_000;
+
+export async function taskSlots(state: TaskSlotsState): Promise<never> {
+  const { holders } = state;
+  const toldQueued = new Set(state.toldQueued);
+  let limit = state.limit;
+  let changed = true;
+
+  setHandler(taskSlotsRequestSignal, (request) => {
+    if (request.limit !== undefined) limit = request.limit;
+    changed = true;
+    if (request.done) {
+      delete holders[request.requester];
+      toldQueued.delete(request.requester);
+      return;
+    }
+    const holder = holders[request.requester] ?? { operationId: request.operationId, held: 0, waiting: 0, dueMs: request.dueMs };
+    holders[request.requester] = { ...holder, held: Math.max(0, holder.held - request.release), waiting: request.waiting, dueMs: request.dueMs };
+    if (request.waiting === 0) toldQueued.delete(request.requester);
+  });
+
+  /** Grants what the rule says and tells newly queued runners they wait; forgets runners that have ended. */
+  async function grant(): Promise<void> {
+    const grants = allocatePlaces(holders, limit);
+    const told: Promise<void>[] = [];
+    for (const [requester, holder] of Object.entries(holders)) {
+      const granted = grants[requester] ?? 0;
+      holder.held += granted;
+      holder.waiting -= granted;
+      const queued = holder.waiting > 0;
+      if (granted === 0 && (!queued || toldQueued.has(requester))) continue;
+      if (queued) toldQueued.add(requester);
+      else toldQueued.delete(requester);
+      told.push(
+        getExternalWorkflowHandle(requester)
+          .signal(taskSlotsGrantSignal, { granted, queued, limit })
+          .catch(() => {
+            delete holders[requester];
+            toldQueued.delete(requester);
+            changed = true;
+          }),
+      );
+    }
+    await Promise.all(told);
+  }
+
+  for (;;) {
+    await condition(() => changed);
+    changed = false;
+    await grant();
+    if (workflowInfo().historyLength > HISTORY_EVENTS_PER_RUN && !changed) {
+      await condition(allHandlersFinished);
+      if (!changed) await continueAsNew<typeof taskSlots>({ limit, holders, toldQueued: [...toldQueued] });
+    }
+  }
+}
