@@ -7,5 +7,9 @@ COPY package.json package-lock.json ./
 COPY scripts ./scripts
 RUN npm install --omit=dev && npm cache clean --force
 COPY . .
+# Workflows bundled once here, with the image's own @temporalio/worker: the worker loads the bundle
+# instead of running webpack at every start.
+RUN node --import tsx scripts/build-workflow-bundle.ts /app/dist/workflow-bundle.js
+ENV FLEET_WORKER_WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
 USER node
 CMD ["node", "--import", "tsx", "worker/main.ts"]

@@ -2,10 +2,13 @@
  * Every environment variable the processes read, with its default (README "Configuration" lists
  * the same). Parsed once per process; a bad value stops start-up with a message naming it.
  */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_MAX_TASKS_IN_FLIGHT } from './rollout';
 
 const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
 
 export const configSchema = z.object({
   FLEET_TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
@@ -31,6 +34,48 @@ export const configSchema = z.object({
   /** The most tasks of one operation running at once, under any rollout max_in_flight (domain/rollout.ts). */
   FLEET_MAX_TASKS_IN_FLIGHT: z.coerce.number().int().positive().default(DEFAULT_MAX_TASKS_IN_FLIGHT),
   FLEET_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /*
+   * Worker sizing (worker/create-worker.ts passes each to Worker.create). The defaults suit a
+   * 2-core worker with a few GiB: the cache holds every running appliance task up to
+   * FLEET_MAX_TASKS_IN_FLIGHT plus the operation and batch workflows above them.
+   */
+  /** Worker `maxCachedWorkflows`: workflows kept in memory (an evicted one is replayed from its history). */
+  FLEET_WORKER_MAX_CACHED_WORKFLOWS: positiveInt.default(1500),
+  /** Worker `maxConcurrentWorkflowTaskExecutions`. */
+  FLEET_WORKER_WORKFLOW_SLOTS: positiveInt.default(40),
+  /** Worker `maxConcurrentActivityTaskExecutions`. */
+  FLEET_WORKER_ACTIVITY_SLOTS: positiveInt.default(100),
+  /** Worker `maxConcurrentLocalActivityExecutions`. */
+  FLEET_WORKER_LOCAL_ACTIVITY_SLOTS: positiveInt.default(100),
+  /** Worker `workflowTaskPollerBehavior: { type: 'simple-maximum', maximum }`. */
+  FLEET_WORKER_WORKFLOW_POLLERS: positiveInt.default(10),
+  /** Worker `activityTaskPollerBehavior: { type: 'simple-maximum', maximum }`. */
+  FLEET_WORKER_ACTIVITY_POLLERS: positiveInt.default(10),
+  /** A prebuilt workflow bundle (`npm run build:workflows`); unset: the worker bundles workflows/ at start. */
+  FLEET_WORKER_WORKFLOW_BUNDLE: z.string().min(1).optional(),
+}).superRefine((config, ctx) => {
+  // What Worker.create and the SDK core require of these together (@temporalio/worker worker-options.d.ts).
+  const refuse = (variable: keyof typeof config, message: string): void => void ctx.addIssue({ code: 'custom', path: [variable], message });
+  const cache = config.FLEET_WORKER_MAX_CACHED_WORKFLOWS;
+  if (config.FLEET_WORKER_WORKFLOW_SLOTS < 2) {
+    refuse('FLEET_WORKER_WORKFLOW_SLOTS', `must be at least 2 while FLEET_WORKER_MAX_CACHED_WORKFLOWS (${cache}) is above 0`);
+  } else if (config.FLEET_WORKER_WORKFLOW_SLOTS > cache) {
+    refuse('FLEET_WORKER_WORKFLOW_SLOTS', `must not exceed FLEET_WORKER_MAX_CACHED_WORKFLOWS (${cache})`);
+  }
+  if (config.FLEET_WORKER_WORKFLOW_POLLERS < 2) {
+    refuse('FLEET_WORKER_WORKFLOW_POLLERS', `must be at least 2 while FLEET_WORKER_MAX_CACHED_WORKFLOWS (${cache}) is above 0 (the worker polls its sticky queue and the task queue)`);
+  } else if (config.FLEET_WORKER_WORKFLOW_POLLERS > config.FLEET_WORKER_WORKFLOW_SLOTS) {
+    refuse('FLEET_WORKER_WORKFLOW_POLLERS', `must not exceed FLEET_WORKER_WORKFLOW_SLOTS (${config.FLEET_WORKER_WORKFLOW_SLOTS})`);
+  }
+  if (config.FLEET_WORKER_ACTIVITY_POLLERS > config.FLEET_WORKER_ACTIVITY_SLOTS) {
+    refuse('FLEET_WORKER_ACTIVITY_POLLERS', `must not exceed FLEET_WORKER_ACTIVITY_SLOTS (${config.FLEET_WORKER_ACTIVITY_SLOTS})`);
+  }
+  const bundle = config.FLEET_WORKER_WORKFLOW_BUNDLE;
+  if (bundle !== undefined) {
+    const stat = statSync(bundle, { throwIfNoEntry: false });
+    if (!stat) refuse('FLEET_WORKER_WORKFLOW_BUNDLE', `no file at ${resolve(bundle)} (build one with npm run build:workflows)`);
+    else if (!stat.isFile()) refuse('FLEET_WORKER_WORKFLOW_BUNDLE', `${resolve(bundle)} is not a file`);
+  }
 });
 export type FleetConfig = z.infer<typeof configSchema>;
 

@@ -8,7 +8,7 @@
 /** Never read a job more often than this. */
 export const MIN_POLL_MS = 1_000;
 /** Never leave a running job unread for longer than this. */
-export const MAX_POLL_MS = 120_000;
+export const MAX_POLL_MS = 600_000;
 /** The first read of a job whose device gives no estimate. */
 export const FIRST_POLL_MS = 2_000;
 

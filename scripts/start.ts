@@ -2,6 +2,8 @@
  * `npm start`: the whole system on its embedded defaults, in one terminal.
  *   Temporal dev server (SQLite file under FLEET_DATA_DIR, Web UI on FLEET_TEMPORAL_UI_PORT),
  *   the simulator with a demo fleet, the worker and the API. Ctrl-C stops them all.
+ *   Workflows are bundled once, into <FLEET_DATA_DIR>/workflow-bundle.js, which the worker loads
+ *   (FLEET_WORKER_WORKFLOW_BUNDLE), as a production worker does.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { loadConfig } from '../domain/config';
 import { createLogger } from '../domain/logging';
 import { SEARCH_ATTRIBUTE_TYPES } from '../domain/search-attributes';
 import { FleetStore } from '../store/fleet-store';
+import { buildWorkflowBundle } from './build-workflow-bundle';
 import { temporalCliPath } from './toolchain';
 
 const root = resolve(__dirname, '..');
@@ -113,12 +116,14 @@ async function main(): Promise<void> {
     ...Object.entries(SEARCH_ATTRIBUTE_TYPES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
   ]);
   const temporalAddress = `127.0.0.1:${config.FLEET_TEMPORAL_PORT}`;
-  await waitForTemporal(temporalAddress, 60_000);
+  // The workflow bundle is built while the dev server starts.
+  const [, bundle] = await Promise.all([waitForTemporal(temporalAddress, 60_000), buildWorkflowBundle(join(dataDir, 'workflow-bundle.js'))]);
+  logger.info({ path: bundle.path, bytes: bundle.bytes }, 'workflow bundle built');
 
   const deviceApi = new URL(config.FLEET_DEVICE_API_URL);
   const env = { FLEET_TEMPORAL_ADDRESS: temporalAddress };
   tsProcess('simulator', 'simulator/main.ts', { FLEET_SIM_HOST: deviceApi.hostname, FLEET_SIM_PORT: deviceApi.port || '80' });
-  tsProcess('worker', 'worker/main.ts', env);
+  tsProcess('worker', 'worker/main.ts', { ...env, FLEET_WORKER_WORKFLOW_BUNDLE: bundle.path });
   tsProcess('api', 'api/main.ts', env);
   void loadDemo(temporalAddress);
 

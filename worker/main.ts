@@ -12,7 +12,12 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new PinoTemporalLogger(logger) });
   const store = await FleetStore.open(config.FLEET_STORE_URL);
   const connection = await NativeConnection.connect({ address: config.FLEET_TEMPORAL_ADDRESS });
-  const worker = await createFleetWorker(fleetWorkerOptions(config, { connection, store, logger }));
+  const options = fleetWorkerOptions(config, { connection, store, logger });
+  logger.info(
+    { sizing: options.sizing, maxTasksInFlight: options.maxTasksInFlight, workflowBundle: options.workflowBundlePath ?? null },
+    options.workflowBundlePath ? 'worker sizing; workflows from the prebuilt bundle' : 'worker sizing; bundling workflows/ now (set FLEET_WORKER_WORKFLOW_BUNDLE in production)',
+  );
+  const worker = await createFleetWorker(options);
   logger.info({ taskQueue: config.FLEET_TASK_QUEUE, temporal: config.FLEET_TEMPORAL_ADDRESS, devices: config.FLEET_DEVICE_API_URL }, 'worker started');
   await worker.run();
   await connection.close();

@@ -125,5 +125,10 @@ export function fakeDeviceActivities(options: FakeDeviceOptions = {}) {
     for (const e of edges) peak = Math.max(peak, (running += e.d));
     return peak;
   }
-  return { activities, calls, peakConcurrentJobs };
+  /** From the first timed job's start to the last one's end (`clock` time). */
+  function jobSpanMs(): number {
+    const all = [...jobs.values()];
+    return Math.max(...all.map((j) => j.endMs)) - Math.min(...all.map((j) => j.startMs));
+  }
+  return { activities, calls, peakConcurrentJobs, jobSpanMs };
 }

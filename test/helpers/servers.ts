@@ -106,3 +106,74 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+export interface WorkerProcess {
+  pid: number;
+  /** The worker's stdout lines so far (pino JSON), the last 500. */
+  lines: string[];
+  /** Sends the signal (default SIGTERM); `exited` settles when the process is gone. */
+  kill(signal?: NodeJS.Signals): void;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`; resolves once it is gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Whether a worker process polls `taskQueue` for both workflow and activity tasks: the SDK's
+ * default worker identity is `<pid>@<hostname>`, so its pollers name it. (At FLEET_LOG_LEVEL=warn
+ * the worker does not log 'worker started', which is info.)
+ */
+export async function workerPolls(client: import('@temporalio/client').Client, taskQueue: string, pid: number): Promise<boolean> {
+  const types = [temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY];
+  for (const taskQueueType of types) {
+    const answer = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: taskQueue }, taskQueueType });
+    if (!(answer.pollers ?? []).some((p) => p.identity?.startsWith(`${pid}@`))) return false;
+  }
+  return true;
+}
+
+/**
+ * `npm run worker` (worker/main.ts) as a separate process, with `env` over this process's
+ * environment. Resolves once the worker logs 'worker started' or, with `ready`, once `ready(pid)`
+ * answers true (polled): e.g. `(pid) => workerPolls(client, taskQueue, pid)`.
+ */
+export async function startWorkerProcess(env: Record<string, string>, options: { ready?: (pid: number) => Promise<boolean>; timeoutMs?: number } = {}): Promise<WorkerProcess> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'worker/main.ts')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const pid = proc.pid!;
+  const lines: string[] = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  let started = false;
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    lines.push(line);
+    if (lines.length > 500) lines.shift();
+    if (line.includes('"worker started"')) started = true;
+  });
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const deadline = Date.now() + timeoutMs;
+  let gone = false;
+  void exited.then(() => (gone = true));
+  for (;;) {
+    if (started || (options.ready && (await options.ready(pid).catch(() => false)))) break;
+    if (gone) throw new Error(`worker exited before it started: ${lines.slice(-5).join('\n')}`);
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`worker did not start within ${timeoutMs / 1000}s: ${lines.slice(-5).join('\n')}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const kill = (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+  };
+  return {
+    pid,
+    lines,
+    kill,
+    exited,
+    async stop(graceMs = 15_000) {
+      kill('SIGTERM');
+      const timer = setTimeout(() => kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

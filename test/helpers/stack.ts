@@ -8,7 +8,7 @@ import { DeviceClient } from '../../activities/device-client';
 import { ensureRiverbedCatalog } from '../../api/bootstrap';
 import { createLogger } from '../../domain/logging';
 import { FleetStore } from '../../store/fleet-store';
-import { createFleetWorker } from '../../worker/create-worker';
+import { createFleetWorker, type WorkerSizing } from '../../worker/create-worker';
 import { startDevServer, startSimulator, type SimulatorProcess } from './servers';
 
 export const TEST_IMAGE_BASE_URL = 'http://images.test.invalid';
@@ -23,8 +23,11 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** Simulator options (collectors, profile, faults, fleet file) pass through to startSimulator. */
-export async function startStack(options: { taskQueue: string } & Parameters<typeof startSimulator>[0]): Promise<Stack> {
+/**
+ * Simulator options (collectors, profile, faults, fleet file) pass through to startSimulator;
+ * `workerSizing` and `maxTasksInFlight` to the worker (unset: the SDK's and DEFAULT_MAX_TASKS_IN_FLIGHT).
+ */
+export async function startStack(options: { taskQueue: string; workerSizing?: WorkerSizing; maxTasksInFlight?: number } & Parameters<typeof startSimulator>[0]): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'fleet-stack-'));
   const storeUrl = `sqlite:${join(dir, 'fleet.db')}`;
   const [env, sim, store] = await Promise.all([startDevServer(), startSimulator(options), FleetStore.open(storeUrl)]);
@@ -38,6 +41,8 @@ export async function startStack(options: { taskQueue: string } & Parameters<typ
     imageBaseUrl: TEST_IMAGE_BASE_URL,
     store,
     logger: createLogger('test-worker', 'warn'),
+    ...(options.workerSizing ? { sizing: options.workerSizing } : {}),
+    ...(options.maxTasksInFlight !== undefined ? { maxTasksInFlight: options.maxTasksInFlight } : {}),
   });
   const running = worker.run();
   return {
