@@ -30,15 +30,11 @@
  * `--timeout`: seconds each run (operation or baseline) may take before it is stopped and reported
  * as unfinished, with what it had done.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { WorkflowFailedError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ensureRiverbedCatalog, RIVERBED_CATALOG_VERSIONS } from '../api/bootstrap';
 import { runInventoryRefresh } from '../client/inventory';
 import { createOperation } from '../client/operations';
@@ -46,16 +42,19 @@ import { upgradeEligibility } from '../domain/eligibility';
 import { operationWorkflowId } from '../domain/operation';
 import { PRODUCT_CODES, type ApplianceTaskStatus } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
-import { temporalCliPath } from '../scripts/toolchain';
 import { generateAppliances } from '../simulator/fleet';
 import { fleetFacts, ineligibleAppliances } from '../store/fleet-facts';
 import { FleetStore } from '../store/fleet-store';
-import { quietRuntime, startSimulator, type SimulatorProcess } from '../test/helpers/servers';
+import { startSimulator, type SimulatorProcess } from '../test/helpers/servers';
 import type { OperationState } from '../workflows/types';
 import type { BaselineFanOutResult } from './baseline-workflows';
+import { currentHistoryLengths, historyFacts, listAll, listOperationWorkflows, terminateAll, type HistoryFacts, type Largest } from './lib/history-stats';
+import { cpuSnapshot, cpuSpent } from './lib/proc-sampling';
+import { count, kib, mib, seconds, table } from './lib/report';
+import { resultWithin, startBenchDevServer } from './lib/temporal';
+import { startWorker, type WorkerReport } from './lib/worker-process';
 import { Teardown } from './teardown';
 
-const root = join(__dirname, '..');
 /** The catalog's newest release: every release the fleet runs reaches it in two images. */
 const TARGET = RIVERBED_CATALOG_VERSIONS[RIVERBED_CATALOG_VERSIONS.length - 1]!;
 const PRODUCT = 'SH' as const;
@@ -64,304 +63,6 @@ const HISTORY_EVENTS_LIMIT = 51_200;
 const HISTORY_EVENTS_WARN = 10_240;
 const PAYLOAD_LIMIT = 2 * 1024 * 1024;
 const PAYLOAD_WARN = 512 * 1024;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const seconds = (since: number): number => (performance.now() - since) / 1000;
-const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
-const kib = (bytes: number): string => (bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(2)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`);
-const count = (n: number): string => n.toLocaleString('en-US');
-
-// ---------------------------------------------------------------------------------------------
-// CPU time of this process and the processes it started (dev server, simulator, workers)
-
-type CpuSnapshot = Map<string, number>;
-const CLOCK_TICKS = 100;
-
-/** CPU seconds (user + system) by role: this driver, and each child process of it by its command line. */
-function cpuSnapshot(): CpuSnapshot {
-  const own = process.cpuUsage();
-  const byRole: CpuSnapshot = new Map([['driver', (own.user + own.system) / 1e6]]);
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces): state ppid … utime(14) stime(15).
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) !== process.pid) continue;
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      const role = cmdline.includes('fleet-worker.ts') ? 'worker' : cmdline.includes('simulator/main.ts') ? 'simulator' : /temporal/.test(cmdline) ? 'dev server' : 'other';
-      const cpu = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-      byRole.set(role, (byRole.get(role) ?? 0) + cpu);
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
-  return byRole;
-}
-
-/** CPU seconds spent by each role between two snapshots (a process that ended counts what was last seen of it). */
-function cpuSpent(before: CpuSnapshot, after: CpuSnapshot): string {
-  return [...after.entries()]
-    .map(([role, cpu]) => [role, cpu - (before.get(role) ?? 0)] as const)
-    .filter(([, cpu]) => cpu > 0.05)
-    .sort((a, b) => b[1] - a[1])
-    .map(([role, cpu]) => `${role} ${cpu.toFixed(0)}s`)
-    .join(', ');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Worker processes
-
-interface WorkerReport {
-  peakRssBytes: number;
-  startRssBytes: number;
-  peakHeapBytes: number;
-  hwmBytes: number;
-  rssBytes: number;
-  /** The SDK's warnings of an overloaded worker, counted (they would flood the output). */
-  warnings: string;
-}
-
-/**
- * Counts the SDK core's overload warnings on a worker's stderr instead of printing each:
- * TMPRL1104 (a workflow task took over 5 s; by workflow type, with the highest attempt number: an
- * attempt above 1 means the task timed out and was retried) and "Task not found when completing"
- * (a workflow task finished after the server had timed it out). Other lines pass through.
- */
-class WarningTally {
-  private readonly slow = new Map<string, { n: number; maxAttempt: number; maxMs: number }>();
-  private lateCompletions = 0;
-  constructor(private readonly label: string) {}
-  line(raw: string): void {
-    const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
-    if (line.includes('TMPRL1104')) {
-      const type = /workflow_type=(\S+)/.exec(line)?.[1] ?? '?';
-      const entry = this.slow.get(type) ?? { n: 0, maxAttempt: 0, maxMs: 0 };
-      entry.n++;
-      entry.maxAttempt = Math.max(entry.maxAttempt, Number(/ attempt=(\d+)/.exec(line)?.[1] ?? 0));
-      entry.maxMs = Math.max(entry.maxMs, Number(/workflow_task_duration=(\d+)/.exec(line)?.[1] ?? 0));
-      this.slow.set(type, entry);
-    } else if (line.includes('Task not found when completing')) this.lateCompletions++;
-    else if (line.trim()) console.error(`${this.label}: ${line}`);
-  }
-  summary(): string {
-    const slow = [...this.slow.entries()].map(([type, e]) => `${e.n} ${type} (longest ${(e.maxMs / 1000).toFixed(1)}s, attempt up to ${e.maxAttempt})`);
-    const parts = [...(slow.length ? [`workflow tasks over 5 s: ${slow.join(', ')}`] : []), ...(this.lateCompletions ? [`${this.lateCompletions} workflow tasks completed after the server had timed them out`] : [])];
-    return parts.join('; ') || 'none';
-  }
-}
-
-interface WorkerProcess {
-  /** The peak restarts from the RSS now. */
-  reset(): Promise<void>;
-  /** Shuts the worker down (draining) and answers its memory. */
-  stop(): Promise<WorkerReport>;
-  /** Stops it however it can (teardown). */
-  kill(): Promise<void>;
-}
-
-/** bench/fleet-worker.ts as a process; resolves once its worker polls. */
-async function startWorker(label: string, env: Record<string, string>, args: string[] = []): Promise<WorkerProcess> {
-  const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fleet-worker.ts'), ...args], {
-    cwd: root,
-    env: { ...process.env, FLEET_LOG_LEVEL: 'warn', ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  const tally = new WarningTally(label);
-  createInterface({ input: proc.stderr! }).on('line', (line) => tally.line(line));
-  const waiting = new Map<string, { resolve: (m: Record<string, number>) => void; reject: (e: Error) => void }>();
-  let exited: Error | undefined;
-  const exit = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  proc.once('exit', (code, signal) => {
-    exited = new Error(`${label} exited with ${code ?? signal}`);
-    for (const w of waiting.values()) w.reject(exited);
-    waiting.clear();
-  });
-  createInterface({ input: proc.stdout! }).on('line', (line) => {
-    let message: Record<string, unknown> | undefined;
-    try {
-      message = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      // The SDK core logs as text on stdout.
-    }
-    const event = message?.fleetWorker;
-    if (typeof event !== 'string') return tally.line(line);
-    waiting.get(event)?.resolve(message as Record<string, number>);
-    waiting.delete(event);
-  });
-  const next = (event: string, timeoutMs: number): Promise<Record<string, number>> =>
-    exited
-      ? Promise.reject(exited)
-      : new Promise((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`${label}: no '${event}' within ${timeoutMs / 1000}s`)), timeoutMs);
-          waiting.set(event, {
-            resolve: (m) => (clearTimeout(timer), resolve(m)),
-            reject: (e) => (clearTimeout(timer), reject(e)),
-          });
-        });
-  const kill = async (): Promise<void> => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-    await exit;
-    clearTimeout(timer);
-  };
-  try {
-    await next('ready', 180_000);
-  } catch (err) {
-    await kill();
-    throw err;
-  }
-  return {
-    async reset() {
-      const reset = next('reset', 10_000);
-      proc.stdin!.write('reset\n');
-      await reset;
-    },
-    async stop() {
-      const stopped = next('stopped', 60_000);
-      proc.stdin!.end('stop\n');
-      try {
-        const m = await stopped;
-        return { peakRssBytes: m.peakRssBytes ?? 0, startRssBytes: m.startRssBytes ?? 0, peakHeapBytes: m.peakHeapBytes ?? 0, hwmBytes: m.hwmBytes ?? 0, rssBytes: m.rssBytes ?? 0, warnings: tally.summary() };
-      } finally {
-        await kill();
-      }
-    },
-    kill,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Histories and payloads
-
-interface Largest {
-  bytes: number;
-  where: string;
-}
-
-const EVENT_TYPE = temporal.api.enums.v1.EventType;
-const eventName = (type: number | null | undefined): string =>
-  (EVENT_TYPE[type ?? 0] ?? String(type))
-    .replace(/^EVENT_TYPE_/, '')
-    .toLowerCase()
-    .replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-
-/** The largest payload (its data's bytes) anywhere in a decoded proto object. */
-function largestPayloadIn(value: unknown): number {
-  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return 0;
-  if (Array.isArray(value)) return value.reduce((max: number, v) => Math.max(max, largestPayloadIn(v)), 0);
-  const object = value as Record<string, unknown>;
-  if (object.data instanceof Uint8Array && 'metadata' in object) return object.data.length;
-  let max = 0;
-  for (const v of Object.values(object)) max = Math.max(max, largestPayloadIn(v));
-  return max;
-}
-
-/** Sum of a Payloads' data bytes (a workflow's input or result). */
-const payloadsBytes = (payloads: temporal.api.common.v1.IPayloads | null | undefined): number => (payloads?.payloads ?? []).reduce((sum, p) => sum + (p.data?.length ?? 0), 0);
-
-interface HistoryFacts {
-  events: number;
-  largestPayload: Largest;
-  inputBytes: number;
-  resultBytes: number;
-  /** Why it closed when not completed (terminated, failed: the failure's message). */
-  closedBy?: string;
-  /** The work it did: activities scheduled, local activities (markers) and workflow tasks completed. */
-  activities: number;
-  localActivities: number;
-  workflowTasks: number;
-}
-
-async function historyFacts(client: Client, workflowId: string): Promise<HistoryFacts> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  const events = history.events ?? [];
-  const facts: HistoryFacts = { events: events.length, largestPayload: { bytes: 0, where: '' }, inputBytes: 0, resultBytes: 0, activities: 0, localActivities: 0, workflowTasks: 0 };
-  for (const event of events) {
-    const bytes = largestPayloadIn(event);
-    if (bytes > facts.largestPayload.bytes) facts.largestPayload = { bytes, where: `${workflowId} ${eventName(event.eventType)}` };
-    if (event.workflowExecutionStartedEventAttributes) facts.inputBytes = payloadsBytes(event.workflowExecutionStartedEventAttributes.input);
-    if (event.workflowExecutionCompletedEventAttributes) facts.resultBytes = payloadsBytes(event.workflowExecutionCompletedEventAttributes.result);
-    if (event.workflowExecutionTerminatedEventAttributes) facts.closedBy = `terminated: ${event.workflowExecutionTerminatedEventAttributes.reason ?? ''}`;
-    if (event.workflowExecutionFailedEventAttributes) facts.closedBy = `failed: ${event.workflowExecutionFailedEventAttributes.failure?.message ?? ''}`;
-    if (event.activityTaskScheduledEventAttributes) facts.activities++;
-    if (event.markerRecordedEventAttributes?.markerName === 'core_local_activity') facts.localActivities++;
-    if (event.workflowTaskCompletedEventAttributes) facts.workflowTasks++;
-  }
-  return facts;
-}
-
-/** Every workflow a visibility query finds (closed ones carry their history length). */
-async function listAll(client: Client, query: string): Promise<WorkflowExecutionInfo[]> {
-  const found: WorkflowExecutionInfo[] = [];
-  for await (const execution of client.workflow.list({ query, pageSize: 1000 })) found.push(execution);
-  return found;
-}
-
-/** Runs `fn` over `items`, 32 at a time, until done or `deadlineMs` has passed; answers how many succeeded. */
-async function eachUntil<T>(items: readonly T[], deadlineMs: number, fn: (item: T) => Promise<unknown>): Promise<number> {
-  const deadline = performance.now() + deadlineMs;
-  let next = 0;
-  let done = 0;
-  await Promise.all(
-    Array.from({ length: 32 }, async () => {
-      while (next < items.length && performance.now() < deadline) {
-        await fn(items[next++]!).then(
-          () => done++,
-          () => undefined,
-        );
-      }
-    }),
-  );
-  return done;
-}
-
-/**
- * Terminates the workflows (for at most 30 seconds; the worker has stopped, so any left open do
- * nothing until the dev server stops); answers how many it did.
- */
-const terminateAll = (client: Client, workflowIds: string[], reason: string): Promise<number> =>
-  eachUntil(workflowIds, 30_000, (id) => client.workflow.getHandle(id).terminate(reason));
-
-/** Running appliance tasks described one by one, at most; the others' lengths are estimated from them. */
-const DESCRIBED_TASKS = 500;
-
-/**
- * Visibility keeps a running workflow's history length as it was when the workflow started, so
- * running ones are described instead: every workflow without a serial (the operation, batches),
- * and up to DESCRIBED_TASKS running tasks, those the store says have begun (`inProgress`) first.
- * Answers the events of the begun tasks not described, estimated at the described begun ones'
- * mean (0 when all were described); tasks not begun keep visibility's length (their start).
- */
-async function currentHistoryLengths(client: Client, listed: WorkflowExecutionInfo[], inProgress: ReadonlySet<string>): Promise<number> {
-  const running = listed.filter((e) => e.status.name === 'RUNNING');
-  const serialOf = (e: WorkflowExecutionInfo): string | undefined => e.typedSearchAttributes.get(SA.serial);
-  const begun = (e: WorkflowExecutionInfo): boolean => inProgress.has(serialOf(e) ?? '');
-  const tasks = running.filter((e) => serialOf(e) !== undefined).sort((x, y) => Number(begun(y)) - Number(begun(x)));
-  const sample = tasks.slice(0, DESCRIBED_TASKS);
-  await eachUntil([...running.filter((e) => serialOf(e) === undefined), ...sample], 60_000, async (e) => {
-    const description = await client.workflow.getHandle(e.workflowId).describe();
-    e.historyLength = description.historyLength;
-    e.historySize = description.historySize;
-  });
-  const begunSample = sample.filter(begun);
-  const rest = tasks.slice(DESCRIBED_TASKS).filter(begun);
-  if (!rest.length || !begunSample.length) return 0;
-  const mean = begunSample.reduce((sum, e) => sum + e.historyLength, 0) / begunSample.length;
-  return Math.round(rest.reduce((sum, e) => sum + Math.max(0, mean - e.historyLength), 0));
-}
-
-/** Waits (a little) for visibility to show every closed workflow of the operation. */
-async function listOperationWorkflows(client: Client, operationId: string, atLeast: number, finished: boolean): Promise<WorkflowExecutionInfo[]> {
-  const query = `${SA.operationId.name} = '${operationId}'`;
-  const deadline = performance.now() + 30_000;
-  for (;;) {
-    const found = await listAll(client, query);
-    const settled = !finished || (found.length >= atLeast && found.every((e) => e.status.name !== 'RUNNING'));
-    if (settled || performance.now() > deadline) return found;
-    await sleep(1000);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // One fleet size
@@ -400,25 +101,6 @@ interface SizeFigures {
   orchestrator: RunFigures;
   baseline?: RunFigures;
   baselineError?: string;
-}
-
-/** Awaits a workflow's result up to `timeoutMs`; answers it, or why not. */
-async function resultWithin<T>(promise: Promise<T>, timeoutMs: number): Promise<{ value?: T; error?: string }> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<{ error: string }>((resolve) => {
-    timer = setTimeout(() => resolve({ error: `not finished after ${timeoutMs / 1000}s` }), timeoutMs);
-  });
-  try {
-    return await Promise.race([
-      promise.then(
-        (value) => ({ value }),
-        (err: unknown) => ({ error: err instanceof WorkflowFailedError ? `${err.message}: ${err.cause?.message ?? ''}` : (err as Error).message }),
-      ),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The SH appliances of the seeded clean fleet, `size` of them, as a simulator fleet file. */
@@ -651,27 +333,34 @@ function printRun(size: number, name: string, r: RunFigures): void {
   console.log(`    worker warnings: ${r.worker.warnings}`);
 }
 
+const SUMMARY_COLUMNS = [
+  { title: 'appliances', width: 10 },
+  { title: 'run', width: 14 },
+  { title: 'wall s', width: 9 },
+  { title: 'tasks/s', width: 9 },
+  { title: 'events/s', width: 10 },
+  { title: 'root events', width: 13 },
+  { title: 'max events', width: 12 },
+  { title: 'max payload', width: 13 },
+  { title: 'worker peak', width: 13 },
+  { title: 'ratio', width: 8 },
+  { title: 'outcome', width: 0, left: true },
+];
+
 function printSummary(all: SizeFigures[]): void {
   console.log(`\nfleet upgrade: one upgrade operation (${PRODUCT} to ${TARGET}, two images each, reboot) per fleet size, real worker in its own process, Temporal dev server; baseline: one parent, one child per appliance at once, one no-op activity each`);
-  const header = `${'appliances'.padStart(10)}${'run'.padStart(14)}${'wall s'.padStart(9)}${'tasks/s'.padStart(9)}${'events/s'.padStart(10)}${'root events'.padStart(13)}${'max events'.padStart(12)}${'max payload'.padStart(13)}${'worker peak'.padStart(13)}${'ratio'.padStart(8)}  outcome`;
-  console.log(header);
-  console.log('-'.repeat(header.length + 10));
+  const rows: string[][] = [];
   for (const s of all) {
-    const rows: [string, RunFigures | undefined][] = [
-      ['orchestrator', s.orchestrator],
-      ['baseline', s.baseline],
-    ];
-    for (const [name, r] of rows) {
+    for (const [name, r] of [['orchestrator', s.orchestrator], ['baseline', s.baseline]] as const) {
       if (!r) {
-        console.log(`${count(s.eligible).padStart(10)}${name.padStart(14)}  ${s.baselineError ?? 'not run'}`);
+        rows.push([count(s.eligible), name, '', '', '', '', '', '', '', '', s.baselineError ?? 'not run']);
         continue;
       }
       const ratio = name === 'orchestrator' && s.baseline && s.baseline.tasksPerSecond > 0 ? (s.orchestrator.tasksPerSecond / s.baseline.tasksPerSecond).toFixed(3) : '';
-      console.log(
-        `${count(s.eligible).padStart(10)}${name.padStart(14)}${r.wallSeconds.toFixed(1).padStart(9)}${r.tasksPerSecond.toFixed(1).padStart(9)}${(r.totalEvents / r.wallSeconds).toFixed(0).padStart(10)}${count(r.rootEvents).padStart(13)}${count(r.largestHistory.events).padStart(12)}${kib(r.largestPayload.bytes).padStart(13)}${mib(r.worker.peakRssBytes).padStart(13)}${ratio.padStart(8)}  ${r.outcome}`,
-      );
+      rows.push([count(s.eligible), name, r.wallSeconds.toFixed(1), r.tasksPerSecond.toFixed(1), (r.totalEvents / r.wallSeconds).toFixed(0), count(r.rootEvents), count(r.largestHistory.events), kib(r.largestPayload.bytes), mib(r.worker.peakRssBytes), ratio, r.outcome]);
     }
   }
+  for (const line of table(SUMMARY_COLUMNS, rows, 10)) console.log(line);
   console.log('ratio: orchestrator tasks/s ÷ baseline tasks/s. Limits: 51,200 events and 2 MiB per payload (warnings at 10,240 events, 512 KiB).');
 }
 
@@ -707,17 +396,9 @@ export async function fleetUpgradeBenchmark(argv: string[] = []): Promise<void> 
   const all: SizeFigures[] = [];
   try {
     const step = performance.now();
-    // As test/helpers/servers.ts startDevServer, with room for the baseline's pending children.
-    quietRuntime();
+    // With room for the baseline's pending children.
     const pendingChildren = Math.max(2000, ...sizes) + 100;
-    const env = await TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: { type: 'existing-path', path: temporalCliPath() },
-        ip: '127.0.0.1',
-        searchAttributes: Object.values(SA),
-        extraArgs: ['--log-level', 'error', '--dynamic-config-value', `limit.numPendingChildExecutions.error=${pendingChildren}`],
-      },
-    });
+    const { env } = await startBenchDevServer({ extraArgs: ['--dynamic-config-value', `limit.numPendingChildExecutions.error=${pendingChildren}`] });
     teardown.add('temporal dev server', () => env.teardown());
     console.log(`temporal dev server up in ${seconds(step).toFixed(1)}s (limit.numPendingChildExecutions.error=${pendingChildren} for the baseline)`);
     for (const size of sizes) {

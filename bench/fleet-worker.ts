@@ -2,7 +2,9 @@
  * A worker process for bench/fleet-upgrade.ts, so the worker's memory is measured apart from the
  * benchmark driver. Default: the real worker (worker/create-worker.ts: every workflow, activities
  * bound to the device API and the store), configured by the usual FLEET_* variables.
- * `--baseline`: the minimal fan-out of bench/baseline-workflows.ts and a no-op activity instead.
+ * `--baseline`: the baselines of bench/baseline-workflows.ts instead (the minimal fan-out and the
+ * device-time rollout) with their activities: a no-op, and one that starts a device job on the
+ * device API at FLEET_DEVICE_API_URL; sized by the same FLEET_WORKER_* variables as the real worker.
  *
  * It samples its RSS every 200 ms and speaks JSON lines (each with a `fleetWorker` field) on stdout:
  *   → {"fleetWorker":"ready"}                         once the worker polls its task queue
@@ -16,25 +18,37 @@
  * kernel's high-water mark (VmHWM) over the process's whole life, bundling included.
  * Logs (FLEET_LOG_LEVEL, default warn here) go to stderr.
  */
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import pino from 'pino';
-import { loadConfig } from '../domain/config';
+import { loadConfig, type FleetConfig } from '../domain/config';
 import { FleetStore } from '../store/fleet-store';
-import { createFleetWorker, fleetWorkerOptions } from '../worker/create-worker';
+import { createFleetWorker, fleetWorkerOptions, workerSizingOptions } from '../worker/create-worker';
 import { PinoTemporalLogger } from '../worker/logging';
+import { createBaselineActivities } from './lib/baseline-activities';
+import { MemorySampler } from './lib/proc-sampling';
 
 const say = (event: string, fields: Record<string, number> = {}): void => {
   process.stdout.write(`${JSON.stringify({ fleetWorker: event, ...fields })}\n`);
 };
 
-function highWaterMark(): number {
-  try {
-    return Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
+/** The baselines' worker: the same sizing as the real one, on its own task queue. */
+function baselineWorker(config: FleetConfig, connection: NativeConnection): Promise<Worker> {
+  return Worker.create({
+    connection,
+    namespace: config.FLEET_TEMPORAL_NAMESPACE,
+    taskQueue: config.FLEET_TASK_QUEUE,
+    workflowsPath: require.resolve('./baseline-workflows'),
+    activities: createBaselineActivities(config.FLEET_DEVICE_API_URL),
+    ...workerSizingOptions({
+      maxCachedWorkflows: config.FLEET_WORKER_MAX_CACHED_WORKFLOWS,
+      workflowSlots: config.FLEET_WORKER_WORKFLOW_SLOTS,
+      activitySlots: config.FLEET_WORKER_ACTIVITY_SLOTS,
+      localActivitySlots: config.FLEET_WORKER_LOCAL_ACTIVITY_SLOTS,
+      workflowPollers: config.FLEET_WORKER_WORKFLOW_POLLERS,
+      activityPollers: config.FLEET_WORKER_ACTIVITY_POLLERS,
+    }),
+  });
 }
 
 async function main(): Promise<void> {
@@ -43,25 +57,13 @@ async function main(): Promise<void> {
   const logger = pino({ name: baseline ? 'bench-baseline-worker' : 'bench-fleet-worker', level: config.FLEET_LOG_LEVEL }, pino.destination(2));
   Runtime.install({ logger: new PinoTemporalLogger(logger) });
 
-  let peak = process.memoryUsage.rss();
-  let start = peak;
-  let peakHeap = process.memoryUsage().heapUsed;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-    peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
-  }, 200);
+  const memory = new MemorySampler(200);
 
   const connection = await NativeConnection.connect({ address: config.FLEET_TEMPORAL_ADDRESS });
   let store: FleetStore | undefined;
   let worker: Worker;
   if (baseline) {
-    worker = await Worker.create({
-      connection,
-      namespace: config.FLEET_TEMPORAL_NAMESPACE,
-      taskQueue: config.FLEET_TASK_QUEUE,
-      workflowsPath: require.resolve('./baseline-workflows'),
-      activities: { baselineNoop: async (): Promise<void> => undefined },
-    });
+    worker = await baselineWorker(config, connection);
   } else {
     store = await FleetStore.open(config.FLEET_STORE_URL);
     worker = await createFleetWorker(fleetWorkerOptions(config, { connection, store, logger }));
@@ -79,8 +81,7 @@ async function main(): Promise<void> {
   input.on('line', (line) => {
     const command = line.trim();
     if (command === 'reset') {
-      peak = start = process.memoryUsage.rss();
-      peakHeap = process.memoryUsage().heapUsed;
+      memory.reset();
       say('reset');
     } else if (command === 'stop') stop();
   });
@@ -91,12 +92,10 @@ async function main(): Promise<void> {
   try {
     await running;
   } finally {
-    clearInterval(sampler);
-    const rss = process.memoryUsage.rss();
-    peak = Math.max(peak, rss);
+    const report = memory.stop();
     await connection.close().catch(() => undefined);
     await store?.close().catch(() => undefined);
-    say('stopped', { peakRssBytes: peak, startRssBytes: start, peakHeapBytes: peakHeap, hwmBytes: highWaterMark(), rssBytes: rss });
+    say('stopped', { ...report });
   }
   process.exit(0);
 }

@@ -4,6 +4,7 @@
  */
 import { apiLatencyBenchmark } from './api-latency';
 import { eligibilityBenchmark } from './eligibility';
+import { fleetRolloutBenchmark } from './fleet-rollout';
 import { fleetUpgradeBenchmark } from './fleet-upgrade';
 import { simulatorBenchmark } from './simulator';
 import { storeWritesBenchmark } from './store-writes';
@@ -14,6 +15,7 @@ const BENCHMARKS: Record<string, (argv: string[]) => Promise<void>> = {
   eligibility: eligibilityBenchmark,
   'api-latency': apiLatencyBenchmark,
   'fleet-upgrade': fleetUpgradeBenchmark,
+  'fleet-rollout': fleetRolloutBenchmark,
 };
 
 async function main(): Promise<void> {

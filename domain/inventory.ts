@@ -44,13 +44,6 @@ export function applianceFromDeviceInfo(info: DeviceInfo): InventoryAppliance {
   };
 }
 
-/** Splits a list into batches of at most `size` (activities take batches to keep histories small). */
-export function batches<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
 /**
  * A fleet file for `fleet inventory import`: SCC appliances (the seed's appliance object, extension
  * properties kept) with optional connection details, and Sumo collectors.

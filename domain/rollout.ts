@@ -14,27 +14,9 @@
  * - `maintenance_window_end`: seconds since the epoch; no task starts at or after it, and the
  *   ones that had not started end `cancelled`.
  */
-import { z } from 'zod';
+import type { RolloutPolicy } from './operation-schemas';
 
-const waveSize = z.union([
-  z.number().int().positive(),
-  z.string().regex(/^(100|[1-9]?[0-9](\.[0-9]+)?)%$/, 'a wave size is a positive count or a percentage such as "5%"'),
-]);
-
-export const rolloutPolicy = z.strictObject({
-  waves: z.array(waveSize).min(1).optional(),
-  max_in_flight: z.number().int().positive().optional(),
-  failure_threshold: z
-    .strictObject({
-      max_failures: z.number().int().nonnegative().optional(),
-      max_failure_percent: z.number().min(0).max(100).optional(),
-      min_sample: z.number().int().positive().default(1),
-    })
-    .refine((t) => t.max_failures !== undefined || t.max_failure_percent !== undefined, 'set max_failures or max_failure_percent')
-    .optional(),
-  maintenance_window_end: z.number().nonnegative().optional(),
-});
-export type RolloutPolicy = z.infer<typeof rolloutPolicy>;
+export type { RolloutPolicy };
 
 /** Splits the appliances into waves, in their given order. */
 export function planWaves<T>(appliances: readonly T[], policy: RolloutPolicy = {}): T[][] {
@@ -94,6 +76,13 @@ export function byStartInstant(serials: readonly string[], startAtBySerial: Read
   return serials.map((serial, i) => ({ serial, i, at: startAtBySerial[serial] ?? Number.NEGATIVE_INFINITY })).sort((a, b) => a.at - b.at || a.i - b.i).map((e) => e.serial);
 }
 
+/** Splits a list into batches of at most `size` (workflows and activities take batches to keep histories small). */
+export function batches<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
 export interface BatchPlan<T> {
   batches: T[][];
   /** How many batches of the wave run at once. */
@@ -108,9 +97,8 @@ export interface BatchPlan<T> {
  * that many tasks in flight, and the limit is shared among them (never exceeded in total).
  */
 export function planBatches<T>(wave: readonly T[], maxInFlight: number | undefined, batchSize = TASKS_PER_BATCH): BatchPlan<T> {
-  const batches: T[][] = [];
-  for (let i = 0; i < wave.length; i += batchSize) batches.push(wave.slice(i, i + batchSize));
-  if (maxInFlight === undefined) return { batches, concurrent: Math.max(1, batches.length) };
-  const concurrent = Math.max(1, Math.min(batches.length, Math.floor(maxInFlight / batchSize) || 1));
-  return { batches, concurrent, maxInFlightPerBatch: Math.max(1, Math.floor(maxInFlight / concurrent)) };
+  const batched = batches(wave, batchSize);
+  if (maxInFlight === undefined) return { batches: batched, concurrent: Math.max(1, batched.length) };
+  const concurrent = Math.max(1, Math.min(batched.length, Math.floor(maxInFlight / batchSize) || 1));
+  return { batches: batched, concurrent, maxInFlightPerBatch: Math.max(1, Math.floor(maxInFlight / concurrent)) };
 }

@@ -42,11 +42,119 @@ export class DeviceApiError extends Error {
   }
 }
 
+/** The device-API figures the simulator serves at `GET /admin/stats`. */
+export interface SimulatorStats {
+  /** HTTP requests to /devices/… and /collectors/… since the last reset. */
+  requests: number;
+  /** Appliance jobs running now. */
+  jobs_running: number;
+  /** The most appliance jobs running at once since the last reset. */
+  peak_jobs_running: number;
+  /** Appliance jobs started since the last reset. */
+  jobs_started: number;
+}
+
+/** One job's place in FleetJobStats: it runs until `endsAt`, or until it stops early (`stopped`). */
+export interface JobSpan {
+  endsAt: number;
+  stopped: boolean;
+  inHeap: boolean;
+}
+
+/**
+ * Jobs running across a fleet, counted from each job's interval (jobs end lazily, on reads): a
+ * min-heap of end times. The count only rises when a job starts, so the peak is taken there,
+ * after dropping the jobs that have ended by then.
+ */
+export class FleetJobStats {
+  requests = 0;
+  private started = 0;
+  private peak = 0;
+  private readonly heap: JobSpan[] = [];
+  /** Spans still in the heap whose job stopped early (cancelled). */
+  private stoppedInHeap = 0;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** A job started now and, unless stopped, runs `durationMs` (Infinity: until stopped). */
+  jobStarted(durationMs: number): JobSpan {
+    const now = this.now();
+    const span: JobSpan = { endsAt: now + durationMs, stopped: false, inHeap: true };
+    this.push(span);
+    this.started++;
+    this.peak = Math.max(this.peak, this.running(now));
+    return span;
+  }
+
+  /** The job stopped before its time (cancelled). */
+  jobStopped(span: JobSpan): void {
+    if (span.stopped || !span.inHeap) return;
+    span.stopped = true;
+    this.stoppedInHeap++;
+  }
+
+  stats(): SimulatorStats {
+    const running = this.running(this.now());
+    return { requests: this.requests, jobs_running: running, peak_jobs_running: this.peak, jobs_started: this.started };
+  }
+
+  /** Zeroes the counts; the peak restarts from the jobs running now. */
+  reset(): void {
+    this.requests = 0;
+    this.started = 0;
+    this.peak = this.running(this.now());
+  }
+
+  private running(now: number): number {
+    while (this.heap.length && (this.heap[0]!.stopped || this.heap[0]!.endsAt <= now)) {
+      const span = this.pop();
+      if (span.stopped) this.stoppedInHeap--;
+    }
+    return this.heap.length - this.stoppedInHeap;
+  }
+
+  private push(span: JobSpan): void {
+    const h = this.heap;
+    h.push(span);
+    for (let i = h.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (h[parent]!.endsAt <= h[i]!.endsAt) break;
+      [h[parent], h[i]] = [h[i]!, h[parent]!];
+      i = parent;
+    }
+  }
+
+  private pop(): JobSpan {
+    const h = this.heap;
+    const top = h[0]!;
+    const last = h.pop()!;
+    if (h.length) {
+      h[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let least = i;
+        if (l < h.length && h[l]!.endsAt < h[least]!.endsAt) least = l;
+        if (r < h.length && h[r]!.endsAt < h[least]!.endsAt) least = r;
+        if (least === i) break;
+        [h[least], h[i]] = [h[i]!, h[least]!];
+        i = least;
+      }
+    }
+    top.inHeap = false;
+    return top;
+  }
+}
+
 interface Job {
   id: string;
   kind: DeviceJob['kind'];
   startedAt: number;
+  /** How long it runs (Infinity when hung). */
   durationMs: number;
+  /** How long it would run without a hang: what the device expects. */
+  expectedMs: number;
+  span?: JobSpan;
   state: DeviceJob['state'];
   message?: string;
   /** Applied once, when the job's time is up. */
@@ -84,6 +192,8 @@ export class SimulatedAppliance {
     readonly spec: ApplianceSpec,
     private readonly timings: SimulatorTimings,
     private readonly now: () => number = Date.now,
+    /** Fleet-wide job figures (the Simulator's); none for an appliance on its own. */
+    private readonly jobStats?: FleetJobStats,
   ) {
     this.runningVersion = spec.running_version;
     this.random = seededRandom(hashSeed(spec.serial));
@@ -162,12 +272,13 @@ export class SimulatedAppliance {
     return response;
   }
 
-  private startJob(kind: Job['kind'], durationMs: number, complete: () => void): DeviceJob {
+  private startJob(kind: Job['kind'], expectedMs: number, complete: () => void): DeviceJob {
     // A hung job never finishes; only a cancel (or the orchestrator's time limit) ends it.
-    if (this.fault('hang_at_stage', kind)) durationMs = Number.POSITIVE_INFINITY;
+    const durationMs = this.fault('hang_at_stage', kind) ? Number.POSITIVE_INFINITY : expectedMs;
     const busy = [...this.jobs.values()].find((j) => j.state === 'running');
     if (busy) throw new DeviceApiError(409, 'device.busy', `appliance ${this.spec.serial} is busy with ${busy.kind} job ${busy.id}`);
-    const job: Job = { id: `${kind}-${++this.jobSeq}`, kind, startedAt: this.now(), durationMs, state: 'running', complete };
+    const job: Job = { id: `${kind}-${++this.jobSeq}`, kind, startedAt: this.now(), durationMs, expectedMs, state: 'running', complete };
+    if (this.jobStats) job.span = this.jobStats.jobStarted(durationMs);
     this.jobs.set(job.id, job);
     return this.view(job);
   }
@@ -240,6 +351,7 @@ export class SimulatedAppliance {
     if (job.state === 'running' && job.kind !== 'reboot') {
       job.state = 'cancelled';
       job.message = 'cancelled by request';
+      if (job.span) this.jobStats?.jobStopped(job.span);
     }
     return this.view(job);
   }
@@ -252,6 +364,7 @@ export class SimulatedAppliance {
       kind: job.kind,
       state: job.state,
       progress: Math.max(0, progress),
+      expected_seconds: job.expectedMs / 1000,
       ...(job.message ? { message: job.message } : {}),
     };
   }

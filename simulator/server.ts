@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { collectorUpgradeRequest, IDEMPOTENCY_KEY_HEADER, installRequest, patchRequest, rebootRequest, stageImageRequest } from '../domain/device-api';
-import { DeviceApiError, SimulatedAppliance, type SimulatorTimings } from './appliance';
+import { DeviceApiError, FleetJobStats, SimulatedAppliance, type SimulatorTimings } from './appliance';
 import { SimulatedCollector } from './collector';
 import { fault, fleetFaultRequest, type FleetFaultRequest } from './faults';
 import { seededRandom, type ApplianceSpec, type CollectorSpec } from './fleet';
@@ -12,10 +12,13 @@ import { seededRandom, type ApplianceSpec, type CollectorSpec } from './fleet';
 export class Simulator {
   readonly appliances = new Map<string, SimulatedAppliance>();
   readonly collectors = new Map<number, SimulatedCollector>();
+  /** Device-API requests and appliance jobs across the fleet (`GET /admin/stats`). */
+  readonly stats: FleetJobStats;
 
-  constructor(specs: ApplianceSpec[], timings: SimulatorTimings, collectors: CollectorSpec[] = []) {
-    for (const spec of specs) this.appliances.set(spec.serial, new SimulatedAppliance(spec, timings));
-    for (const spec of collectors) this.collectors.set(spec.id, new SimulatedCollector(spec, timings));
+  constructor(specs: ApplianceSpec[], timings: SimulatorTimings, collectors: CollectorSpec[] = [], now: () => number = Date.now) {
+    this.stats = new FleetJobStats(now);
+    for (const spec of specs) this.appliances.set(spec.serial, new SimulatedAppliance(spec, timings, now, this.stats));
+    for (const spec of collectors) this.collectors.set(spec.id, new SimulatedCollector(spec, timings, now));
   }
 
   appliance(serial: string): SimulatedAppliance {
@@ -86,6 +89,7 @@ async function route(sim: Simulator, req: IncomingMessage): Promise<{ status: nu
   const method = req.method ?? 'GET';
 
   if (method === 'GET' && parts.length === 1 && parts[0] === 'health') return { status: 200, body: { status: 'ok', devices: sim.appliances.size } };
+  if (parts[0] === 'devices' || parts[0] === 'collectors') sim.stats.requests++;
 
   if (parts[0] === 'devices') {
     if (method === 'GET' && parts.length === 1) {
@@ -137,7 +141,12 @@ async function route(sim: Simulator, req: IncomingMessage): Promise<{ status: nu
   }
 
   if (parts[0] === 'admin') {
-    // /admin/devices/{serial}/counters | /admin/devices/{serial}/faults | /admin/collectors/{id}/counters | /admin/faults
+    // /admin/devices/{serial}/counters | /admin/devices/{serial}/faults | /admin/collectors/{id}/counters | /admin/faults | /admin/stats[/reset]
+    if (parts[1] === 'stats' && parts.length === 2 && method === 'GET') return { status: 200, body: sim.stats.stats() };
+    if (parts[1] === 'stats' && parts.length === 3 && parts[2] === 'reset' && method === 'POST') {
+      sim.stats.reset();
+      return { status: 200, body: sim.stats.stats() };
+    }
     if (parts[1] === 'devices' && parts.length === 4) {
       const appliance = sim.appliance(parts[2]!);
       if (parts[3] === 'counters' && method === 'GET') return { status: 200, body: appliance.counters };

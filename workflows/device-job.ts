@@ -25,9 +25,10 @@ export async function runDeviceJob(call: DeviceCallInput, job: DeviceJobStart, o
   let reading: JobReadingResult = { reachable: true, job: started };
   try {
     await options.onStarted?.();
-    while (!finished(reading)) {
+    for (let reads = 0; !finished(reading); reads++) {
       const progress = reading.reachable ? reading.job.progress : undefined;
-      await sleep(nextPollDelayMs({ elapsedMs: Date.now() - startedAtMs, ...(progress !== undefined ? { progress } : {}), ...(expectedMs !== undefined ? { expectedMs } : {}) }));
+      const delayMs = nextPollDelayMs({ reads, elapsedMs: Date.now() - startedAtMs, ...(progress !== undefined ? { progress } : {}), ...(expectedMs !== undefined ? { expectedMs } : {}) });
+      if (delayMs > 0) await sleep(delayMs);
       reading = await deviceCalls.readDeviceJob({ ...call, jobId: started.id });
     }
   } catch (err) {

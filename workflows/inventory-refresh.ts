@@ -4,7 +4,7 @@
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { InventoryActivities } from '../activities/inventory-activities';
-import { batches } from '../domain/inventory';
+import { batches } from '../domain/rollout';
 
 const inventory = proxyActivities<InventoryActivities>({
   startToCloseTimeout: '10 minutes',

@@ -2,14 +2,20 @@
  * The fleet-wide limit on appliance tasks in flight: one long-lived workflow per task queue holds
  * the places (FLEET_MAX_TASKS_IN_FLIGHT) and grants them to the task runners of every operation,
  * fairly (domain/task-slots.ts). Runners reach it through the askTaskSlots activity; grants go back
- * as signals. A runner that has ended without giving its places back is noticed when a grant to it
- * fails, and its places are free again. The history stays short through continue-as-new.
+ * as signals. A runner that has ended without giving its places back (terminated) is noticed when
+ * a grant to it fails, or by a check every minute while every place is held and tasks wait. The history stays short through continue-as-new.
  */
-import { allHandlersFinished, condition, continueAsNew, defineSignal, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
-import { allocatePlaces, TASK_SLOTS_GRANT_SIGNAL, TASK_SLOTS_REQUEST_SIGNAL, type SlotGrant, type SlotRequest, type TaskSlotsState } from '../domain/task-slots';
+import { allHandlersFinished, condition, continueAsNew, defineSignal, getExternalWorkflowHandle, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { TaskSlotActivities } from '../activities/task-slot-activities';
+import { allocatePlaces, placesHeld, TASK_SLOTS_GRANT_SIGNAL, TASK_SLOTS_REQUEST_SIGNAL, type SlotGrant, type SlotRequest, type TaskSlotsState } from '../domain/task-slots';
 
 export const taskSlotsRequestSignal = defineSignal<[request: SlotRequest]>(TASK_SLOTS_REQUEST_SIGNAL);
 export const taskSlotsGrantSignal = defineSignal<[grant: SlotGrant]>(TASK_SLOTS_GRANT_SIGNAL);
+
+const sweeps = proxyLocalActivities<TaskSlotActivities>({ startToCloseTimeout: '1 minute', retry: { maximumInterval: '30 seconds' } });
+
+/** How often, while every place is held and tasks wait, the holders are checked for runners that have ended. */
+const SWEEP_INTERVAL_MS = 60_000;
 
 /** Continue as new past this many events, so a worker that must replay it does so quickly. */
 const HISTORY_EVENTS_PER_RUN = 5_000;
@@ -58,8 +64,17 @@ export async function taskSlots(state: TaskSlotsState): Promise<never> {
     await Promise.all(told);
   }
 
+  /** Tasks wait and every place is held: a runner that ended without giving its places back would keep them forever. */
+  const saturated = (): boolean => placesHeld(holders) >= limit && Object.values(holders).some((h) => h.waiting > 0);
+
   for (;;) {
-    await condition(() => changed);
+    const woken = saturated() ? await condition(() => changed, SWEEP_INTERVAL_MS) : await condition(() => changed).then(() => true);
+    if (!woken) {
+      for (const requester of await sweeps.closedTaskRunners(Object.keys(holders))) {
+        delete holders[requester];
+        toldQueued.delete(requester);
+      }
+    }
     changed = false;
     await grant();
     if (workflowInfo().historyLength > HISTORY_EVENTS_PER_RUN && !changed) {

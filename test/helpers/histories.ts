@@ -22,7 +22,7 @@ export async function replayAll(client: Client, query: string): Promise<number> 
 /**
  * With FLEET_RECORD_HISTORIES=test/fixtures/histories, writes one history per workflow type and
  * final status the query finds into that folder's `name` subfolder (after an intended, versioned
- * workflow change). Fixtures already there from older code stay: they prove old histories replay.
+ * workflow change: before the first release, delete the old ones and record anew).
  */
 export async function recordHistories(client: Client, query: string, name: string): Promise<void> {
   const target = process.env.FLEET_RECORD_HISTORIES;
@@ -32,7 +32,7 @@ export async function recordHistories(client: Client, query: string, name: strin
   const kinds = new Map<string, string>();
   for await (const execution of client.workflow.list({ query })) {
     const status = execution.typedSearchAttributes.get(SA.taskStatus) ?? execution.typedSearchAttributes.get(SA.operationStatus);
-    const key = `${execution.type}-${status}`;
+    const key = status ? `${execution.type}-${status}` : execution.type;
     if (!kinds.has(key)) kinds.set(key, execution.workflowId);
   }
   for (const [key, workflowId] of kinds) {

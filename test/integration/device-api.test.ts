@@ -126,6 +126,26 @@ test('a device busy with a job refuses another, retryably, and a cancelled job e
   }
 });
 
+test('/admin/stats counts device-API requests and jobs running at once; a reset zeroes the counts', async () => {
+  const slow = await startSimulator({ appliances: 6, speed: 1 });
+  try {
+    const client = new DeviceClient({ baseUrl: slow.url });
+    const stats = async () => (await fetch(`${slow.url}/admin/stats`)).json();
+    expect(await fetch(`${slow.url}/admin/stats/reset`, { method: 'POST' }).then((r) => r.json())).toEqual({ requests: 0, jobs_running: 0, peak_jobs_running: 0, jobs_started: 0 });
+    const [first, second] = await client.listSerials();
+    const job = await client.stage(first!, { url: 'http://images.invalid/x.img', target_version: TARGET }, 'st1');
+    expect(job.expected_seconds).toBeGreaterThan(30);
+    await client.stage(second!, { url: 'http://images.invalid/x.img', target_version: TARGET }, 'st2');
+    await client.cancelJob(first!, job.id);
+    await client.counters(first!); // /admin: not a device-API request
+    expect(await stats()).toEqual({ requests: 4, jobs_running: 1, peak_jobs_running: 2, jobs_started: 2 });
+    await fetch(`${slow.url}/admin/stats/reset`, { method: 'POST' });
+    expect(await stats()).toEqual({ requests: 0, jobs_running: 1, peak_jobs_running: 1, jobs_started: 0 });
+  } finally {
+    await slow.stop();
+  }
+});
+
 test('a collector upgrade is idempotent and completes by itself', async () => {
   const withCollectors = await startSimulator({ appliances: 1, collectors: 30, speed: 1000, profile: 'demo' });
   try {

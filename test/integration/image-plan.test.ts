@@ -134,5 +134,5 @@ test('the histories of these tasks replay cleanly against the current workflow c
   // 4 operations started above (the refused ones never did), one task each.
   expect(await replayAll(stack.env.client, query)).toBeGreaterThanOrEqual(8);
   // `FLEET_RECORD_HISTORIES=test/fixtures/histories npx jest test/integration/image-plan.test.ts` records fixtures.
-  await recordHistories(stack.env.client, query, 'compact-task-history/image-plan');
+  await recordHistories(stack.env.client, query, 'image-plan');
 });

@@ -584,6 +584,6 @@ describe('workflow histories', () => {
     // A downgrade, a reboot and a deferred reboot above, each with its appliance tasks.
     expect(await replayAll(stack.env.client, query)).toBeGreaterThanOrEqual(6);
     // `FLEET_RECORD_HISTORIES=test/fixtures/histories npx jest test/integration/scc-api.test.ts` records fixtures.
-    await recordHistories(stack.env.client, query, 'compact-task-history/reboot');
+    await recordHistories(stack.env.client, query, 'reboot');
   });
 });

@@ -178,5 +178,9 @@ test('every history these tests produced replays cleanly against the current wor
   // 4 operations above, each with its appliance tasks (the cancelled one never started tasks).
   expect(await replayAll(env.client, query)).toBeGreaterThanOrEqual(4 + 20 + 3 + 3);
   // `FLEET_RECORD_HISTORIES=test/fixtures/histories npx jest test/integration/upgrade.test.ts` records fixtures.
-  await recordHistories(env.client, query, 'compact-task-history/upgrade');
+  await recordHistories(env.client, query, 'upgrade');
+  // The task-slots workflow that granted their places (still running: it replays as far as it got).
+  const slots = `WorkflowType = 'taskSlots'`;
+  expect(await replayAll(env.client, slots)).toBeGreaterThanOrEqual(1);
+  await recordHistories(env.client, slots, 'upgrade');
 });

@@ -1,4 +1,5 @@
-import { byStartInstant, failureThresholdReached, planBatches, planWaves, rolloutPolicy } from '../../domain/rollout';
+import { rolloutPolicy } from '../../domain/operation-schemas';
+import { byStartInstant, failureThresholdReached, planBatches, planWaves } from '../../domain/rollout';
 
 const fleet = (n: number) => Array.from({ length: n }, (_, i) => i);
 const sizes = (waves: unknown[][]) => waves.map((w) => w.length);

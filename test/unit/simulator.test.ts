@@ -2,6 +2,7 @@
 import { DeviceApiError, SimulatedAppliance, type SimulatorTimings } from '../../simulator/appliance';
 import { parseFaultSpec } from '../../simulator/faults';
 import { generateAppliances, generateCollectors } from '../../simulator/fleet';
+import { Simulator } from '../../simulator/server';
 
 const TIMINGS: SimulatorTimings = { speed: 1, defaultImageBytes: 1_000_000, patchSeconds: 30, installSeconds: 120, rebootSeconds: 90 };
 const TARGET = { version_id: '9.16.0-100' };
@@ -183,4 +184,81 @@ test('the demo profile has legacy appliances on a release no image upgrades from
     expect([a.serial, a.model, a.arch]).toEqual([clean[i]!.serial, clean[i]!.model, clean[i]!.arch]);
     if (!legacy.includes(a.hostname)) expect(a.running_version).toEqual(clean[i]!.running_version);
   });
+});
+
+test('every job answer says its whole duration in real seconds at the simulator\'s speed, a hung job what it would have taken', () => {
+  let now = 1_000_000;
+  const spec = { ...generateAppliances(1)[0]!, bandwidth_bps: 10_000 };
+  const fast = new SimulatedAppliance(spec, { ...TIMINGS, speed: 20 }, () => now);
+  const stage = fast.stage({ target_version: TARGET, delta: false, size_bytes: 1_000_000 }); // 100 s simulated, 5 s real
+  expect(stage.expected_seconds).toBe(5);
+  now += 2_000;
+  expect(fast.job(stage.id)).toMatchObject({ state: 'running', expected_seconds: 5 });
+  now += 3_000;
+  expect(fast.job(stage.id)).toMatchObject({ state: 'succeeded', expected_seconds: 5 });
+  expect(fast.install({ version_id: TARGET.version_id, esxi_force: false }).expected_seconds).toBe(6); // 120 s / 20
+  now += 6_000;
+  expect(fast.reboot({ switch_partition: true }).expected_seconds).toBe(4.5); // 90 s / 20
+
+  const { appliance } = device();
+  appliance.addFault({ kind: 'hang_at_stage', stage: 'stage' });
+  const hung = appliance.stage({ target_version: TARGET, delta: false, size_bytes: 10_000 }); // 1 s at 10 kB/s
+  expect(hung.expected_seconds).toBe(1);
+  expect(appliance.cancelJob(hung.id)).toMatchObject({ state: 'cancelled', expected_seconds: 1 });
+});
+
+/** A fleet of `count` appliances on a fake clock, each with a 10 kB/s link (a 100 kB download takes 10 s). */
+function fleet(count: number) {
+  let now = 5_000_000;
+  const specs = generateAppliances(count).map((a) => ({ ...a, bandwidth_bps: 10_000 }));
+  const sim = new Simulator(specs, TIMINGS, [], () => now);
+  const serials = specs.map((a) => a.serial);
+  const stage = (i: number, seconds: number) => sim.appliance(serials[i]!).stage({ target_version: TARGET, delta: false, size_bytes: seconds * 10_000 });
+  return { sim, serials, stage, tick: (seconds: number) => (now += seconds * 1000) };
+}
+
+test('fleet stats: jobs running now and the peak at once, from each job\'s interval', () => {
+  const { sim, stage, tick } = fleet(4);
+  expect(sim.stats.stats()).toEqual({ requests: 0, jobs_running: 0, peak_jobs_running: 0, jobs_started: 0 });
+  // Overlapping: 0–10 s, 2–7 s, 4–14 s.
+  stage(0, 10);
+  tick(2);
+  stage(1, 5);
+  tick(2);
+  stage(2, 10);
+  expect(sim.stats.stats()).toMatchObject({ jobs_running: 3, peak_jobs_running: 3, jobs_started: 3 });
+  tick(4); // 8 s: the second has ended, without a read of its device
+  expect(sim.stats.stats()).toMatchObject({ jobs_running: 2, peak_jobs_running: 3 });
+  tick(10); // 18 s: all have ended
+  expect(sim.stats.stats()).toMatchObject({ jobs_running: 0, peak_jobs_running: 3 });
+  // Not overlapping: one after the other never runs two at once.
+  sim.stats.reset();
+  expect(sim.stats.stats()).toEqual({ requests: 0, jobs_running: 0, peak_jobs_running: 0, jobs_started: 0 });
+  stage(3, 5);
+  tick(5);
+  stage(0, 5);
+  tick(5);
+  stage(1, 5);
+  expect(sim.stats.stats()).toEqual({ requests: 0, jobs_running: 1, peak_jobs_running: 1, jobs_started: 3 });
+});
+
+test('fleet stats: a cancelled job stops running at once; a hung one runs until cancelled; a reset keeps the running ones as the peak', () => {
+  const { sim, serials, stage, tick } = fleet(3);
+  const first = stage(0, 100);
+  sim.appliance(serials[1]!).addFault({ kind: 'hang_at_stage', stage: 'stage' });
+  const hung = stage(1, 1);
+  tick(1);
+  expect(sim.stats.stats()).toMatchObject({ jobs_running: 2, peak_jobs_running: 2 });
+  sim.appliance(serials[0]!).cancelJob(first.id);
+  sim.appliance(serials[0]!).cancelJob(first.id); // counted once
+  expect(sim.stats.stats()).toMatchObject({ jobs_running: 1, peak_jobs_running: 2 });
+  sim.stats.reset();
+  expect(sim.stats.stats()).toEqual({ requests: 0, jobs_running: 1, peak_jobs_running: 1, jobs_started: 0 });
+  // The cancelled job's place is free: the next start makes two (the hung job and it), not three.
+  stage(2, 10);
+  expect(sim.stats.stats()).toMatchObject({ jobs_running: 2, peak_jobs_running: 2, jobs_started: 1 });
+  tick(86_400);
+  expect(sim.stats.stats()).toMatchObject({ jobs_running: 1 });
+  sim.appliance(serials[1]!).cancelJob(hung.id);
+  expect(sim.stats.stats()).toMatchObject({ jobs_running: 0, peak_jobs_running: 2 });
 });

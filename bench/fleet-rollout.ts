@@ -1,0 +1,286 @@
+/**
+ * Concurrent upgrade operations with realistic device time, beside the floor doing the same
+ * device work with nothing else.
+ *   npm run bench -- fleet-rollout [--sizes 1000,3600,10000] [--speed 20] [--timeout 3600] [--limit 1000] [--skip-baseline] [--seed 1]
+ *
+ * Per size, on one Temporal dev server shared by every size (its Prometheus endpoint on a known port):
+ *  - ours: `size` appliances of the seeded clean fleet (the simulator as its own process, jobs at
+ *    `--speed`: a two-image upgrade is about 30 s of device time at 20), the inventory read by the
+ *    refresh workflow into a SQLite store holding the Riverbed catalog, and the real worker in its
+ *    own process with FLEET_MAX_TASKS_IN_FLIGHT = `--limit`; six upgrade operations, one per
+ *    product code, to RIVERBED_TWO_HOP_VERSION (two images from every release the fleet runs) with
+ *    `reboot: true`, created at once through client/operations.ts as the API creates them;
+ *  - the baseline (bench/baseline-workflows.ts baselineRollout), on a fresh simulator of the same
+ *    fleet, its own task queue and worker process: one child per appliance starting each job of
+ *    the appliance's image plan (computed up front, bench/lib/device-plans.ts) with a short
+ *    activity and sleeping for the time the device expects, in batches of at most 500 children,
+ *    at most `--limit` children at once.
+ * Printed for each (bench/lib/rollout-report.ts): wall time and ours ÷ baseline, tasks/s, the peak
+ * of device jobs at once (simulator /admin/stats) and its share of the limit, the peak activity
+ * backlog, worker peak RSS, history events per task and per second, Temporal RPCs per second (the
+ * server's service_requests), device-API requests per second, and every appliance's counters
+ * against its plan (exactly once). Figures only, never asserted.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Client } from '@temporalio/client';
+import { ensureRiverbedCatalog, RIVERBED_TWO_HOP_VERSION } from '../api/bootstrap';
+import { runInventoryRefresh } from '../client/inventory';
+import { createOperation } from '../client/operations';
+import { upgradeEligibility } from '../domain/eligibility';
+import { operationWorkflowId } from '../domain/operation';
+import { PRODUCT_CODES, type ProductCode } from '../domain/scc';
+import { fleetFacts, ineligibleAppliances } from '../store/fleet-facts';
+import { FleetStore } from '../store/fleet-store';
+import { startSimulator, type SimulatorProcess } from '../test/helpers/servers';
+import type { OperationState } from '../workflows/types';
+import type { BaselineRolloutInput, BaselineRolloutResult } from './baseline-workflows';
+import { planUpgrades, type FleetPlans } from './lib/device-plans';
+import { historyEvents, terminateAll } from './lib/history-stats';
+import { cpuSnapshot, cpuSpent } from './lib/proc-sampling';
+import { count, seconds, sleep } from './lib/report';
+import { printRun, printSummary, type RunFigures, type SizeFigures } from './lib/rollout-report';
+import { checkCounters, resetSimulatorStats, simulatorStats } from './lib/simulator-admin';
+import { BacklogSampler, frontendRequests, requestsBetween, resultWithin, startBenchDevServer, type BenchDevServer } from './lib/temporal';
+import { startWorker, type WorkerProcess } from './lib/worker-process';
+import { Teardown } from './teardown';
+
+const TARGET = RIVERBED_TWO_HOP_VERSION;
+const BATCH_SIZE = 500;
+
+interface Options {
+  speed: number;
+  seed: number;
+  timeoutMs: number;
+  limit: number;
+  skipBaseline: boolean;
+}
+
+/** What one measured run needs: where it runs and what its appliances must have done. */
+interface Run {
+  client: Client;
+  metricsUrl: string;
+  taskQueue: string;
+  sim: SimulatorProcess;
+  worker: WorkerProcess;
+  fleet: FleetPlans;
+}
+
+interface Outcome {
+  outcome: string;
+  successful: number;
+  finished: boolean;
+}
+
+const workerEnv = (server: BenchDevServer, taskQueue: string, sim: SimulatorProcess, extra: Record<string, string> = {}): Record<string, string> => ({
+  FLEET_TEMPORAL_ADDRESS: server.env.address,
+  FLEET_TEMPORAL_NAMESPACE: server.env.namespace ?? 'default',
+  FLEET_TASK_QUEUE: taskQueue,
+  FLEET_DEVICE_API_URL: sim.url,
+  FLEET_IMAGE_BASE_URL: `${sim.url}/images`,
+  ...extra,
+});
+
+/**
+ * Runs `go` and measures it: the simulator's stats reset before and read at once after, the
+ * worker's memory, the activity backlog every 2 s, the server's RPCs (the counter read 2 s after
+ * a quiet moment, as the server publishes it about every second), the histories of every
+ * workflow started on the task queue meanwhile, and each appliance's counters.
+ */
+async function measure(run: Run, go: () => Promise<Outcome>): Promise<RunFigures> {
+  await resetSimulatorStats(run.sim.url);
+  await run.worker.reset();
+  await sleep(2000);
+  const rpcsBefore = await frontendRequests(run.metricsUrl);
+  const cpuBefore = cpuSnapshot();
+  const since = new Date().toISOString();
+  const backlog = new BacklogSampler(run.client, run.taskQueue);
+  const started = performance.now();
+  const result = await go();
+  const wallSeconds = seconds(started);
+  const stats = await simulatorStats(run.sim.url);
+  const backlogSeen = await backlog.stop();
+  const cpu = cpuSpent(cpuBefore, cpuSnapshot());
+  await sleep(2000);
+  const rpcs = requestsBetween(rpcsBefore, await frontendRequests(run.metricsUrl));
+  const worker = await run.worker.stop();
+  const history = await historyEvents(run.client, `TaskQueue = '${run.taskQueue}' AND StartTime >= '${since}'`);
+  const outcome = result.outcome + (await terminateLeft(run.client, history.running));
+  const counters = await checkCounters(run.sim.url, run.fleet);
+  return { outcome, tasks: run.fleet.appliances.length, successful: result.successful, wallSeconds, stats, backlog: backlogSeen, worker, history, rpcs, counters, cpu };
+}
+
+/** Terminates the workflows still open after a run (the task-slots workflow, or all of a run stopped at its timeout); says which. */
+async function terminateLeft(client: Client, running: { workflowId: string; type: string }[]): Promise<string> {
+  if (!running.length) return '';
+  const types = new Map<string, number>();
+  for (const { type } of running) types.set(type, (types.get(type) ?? 0) + 1);
+  const terminated = await terminateAll(client, running.map((r) => r.workflowId), 'benchmark run over');
+  return `; still open afterwards, terminated: ${terminated} of ${[...types].map(([type, n]) => `${n} ${type}`).join(', ')}`;
+}
+
+/** The eligible appliances of each product code, and their plans. */
+async function eligibleByProduct(store: FleetStore, imageBaseUrl: string): Promise<{ byProduct: Map<ProductCode, string[]>; fleet: FleetPlans; ineligible: number }> {
+  const byProduct = new Map<ProductCode, string[]>();
+  const fleet: FleetPlans = { plans: [], appliances: [] };
+  let ineligible = 0;
+  for (const productCode of PRODUCT_CODES) {
+    const facts = await fleetFacts(store, productCode);
+    const { upgradeable } = upgradeEligibility({ productCode, appliances: facts.appliances, images: facts.index, inProgress: facts.inProgress, targetVersionId: TARGET });
+    ineligible += facts.appliances.length - upgradeable.length;
+    if (!upgradeable.length) continue;
+    byProduct.set(productCode, upgradeable.map((a) => a.serial));
+    await planUpgrades(store, productCode, upgradeable, TARGET, imageBaseUrl, fleet);
+  }
+  return { byProduct, fleet, ineligible };
+}
+
+/** The six operations, created at once as the API creates them, each awaited until the deadline. */
+async function runOperations(client: Client, store: FleetStore, taskQueue: string, byProduct: Map<ProductCode, string[]>, options: Options, size: number): Promise<Outcome> {
+  const eligibility = (kind: Parameters<typeof ineligibleAppliances>[1], request: Parameters<typeof ineligibleAppliances>[2]) => ineligibleAppliances(store, kind, request);
+  const created = await Promise.all(
+    [...byProduct].map(([product_code, appliances]) =>
+      createOperation(client, 'upgrade', { product_code, target_version: { version_id: TARGET }, reboot: true, comment: `bench fleet-rollout ${size} ${product_code}`, appliances }, { taskQueue, username: 'bench', eligibility }),
+    ),
+  );
+  console.log(`[${count(size)}] ours: ${created.length} operations created (${created.map((c) => `${c.operation.product_code} ${count(c.operation.appliances.length)}`).join(', ')}); running…`);
+  const results = await Promise.all(
+    created.map(({ operation }) => resultWithin(client.workflow.getHandle<(input: unknown) => Promise<OperationState>>(operationWorkflowId('upgrade', operation.id)).result(), options.timeoutMs)),
+  );
+  const statuses = new Map<string, number>();
+  for (const r of results) {
+    const status = r.value ? r.value.operation.status : (r.error ?? 'unknown');
+    statuses.set(status, (statuses.get(status) ?? 0) + 1);
+  }
+  let successful = 0;
+  for (const { operation } of created) successful += (await store.taskStatusCounts(operation.id)).successful ?? 0;
+  return { outcome: `operations: ${[...statuses].map(([s, n]) => `${n} ${s}`).join(', ')}`, successful, finished: results.every((r) => r.value) };
+}
+
+/** Ours: simulator, store, worker, inventory, then the six operations measured. */
+async function runOurs(server: BenchDevServer, size: number, options: Options, teardown: Teardown): Promise<{ figures: RunFigures; fleet: FleetPlans }> {
+  let step = performance.now();
+  const dir = mkdtempSync(join(tmpdir(), 'fleet-bench-rollout-'));
+  teardown.add('temp dir', () => rmSync(dir, { recursive: true, force: true }));
+  const sim = await startSimulator({ appliances: size, speed: options.speed, seed: options.seed, profile: 'clean' });
+  teardown.add('simulator', () => sim.stop());
+  const storeUrl = `sqlite:${join(dir, 'fleet.db')}`;
+  const store = await FleetStore.open(storeUrl);
+  teardown.add('store', () => store.close());
+  const images = await ensureRiverbedCatalog(store, `${sim.url}/images`);
+  const taskQueue = `bench-fleet-rollout-${size}-${Date.now()}`;
+  const worker = await startWorker('fleet worker', workerEnv(server, taskQueue, sim, { FLEET_STORE_URL: storeUrl, FLEET_MAX_TASKS_IN_FLIGHT: String(options.limit) }));
+  teardown.add('fleet worker', () => worker.kill());
+  console.log(`[${count(size)}] simulator (${count(size)} appliances, speed ${options.speed}), store (${images} Riverbed images) and worker up in ${seconds(step).toFixed(1)}s`);
+
+  step = performance.now();
+  const inventory = await runInventoryRefresh(server.env.client, taskQueue);
+  const { byProduct, fleet, ineligible } = await eligibleByProduct(store, `${sim.url}/images`);
+  console.log(`[${count(size)}] inventory: ${inventory.discovered} discovered in ${seconds(step).toFixed(1)}s; ${count(fleet.appliances.length)} upgradeable to ${TARGET} (${ineligible} not), ${fleet.plans.length} distinct plans of ${Math.min(...fleet.plans.map((p) => p.steps.length))}–${Math.max(...fleet.plans.map((p) => p.steps.length))} device jobs`);
+  if (!fleet.appliances.length) throw new Error('no appliance is upgradeable: nothing to measure');
+  const run: Run = { client: server.env.client, metricsUrl: server.metricsUrl!, taskQueue, sim, worker, fleet };
+  const figures = await measure(run, () => runOperations(server.env.client, store, taskQueue, byProduct, options, size));
+  return { figures, fleet };
+}
+
+/** The baseline over the same appliances and plans, on a fresh simulator of the same fleet. */
+async function runBaseline(server: BenchDevServer, size: number, fleet: FleetPlans, options: Options): Promise<RunFigures> {
+  const teardown = new Teardown();
+  try {
+    const sim = await startSimulator({ appliances: size, speed: options.speed, seed: options.seed, profile: 'clean' });
+    teardown.add('baseline simulator', () => sim.stop());
+    const taskQueue = `bench-rollout-baseline-${size}-${Date.now()}`;
+    const worker = await startWorker('baseline worker', workerEnv(server, taskQueue, sim), ['--baseline']);
+    teardown.add('baseline worker', () => worker.kill());
+    const input: BaselineRolloutInput = { plans: fleet.plans.map((p) => p.steps), appliances: fleet.appliances.map((a) => [a.serial, a.plan]), limit: options.limit, batchSize: BATCH_SIZE };
+    console.log(`[${count(size)}] baseline: ${count(input.appliances.length)} children in batches of ${BATCH_SIZE}, at most ${count(options.limit)} at once; running…`);
+    const run: Run = { client: server.env.client, metricsUrl: server.metricsUrl!, taskQueue, sim, worker, fleet };
+    return await measure(run, async () => {
+      const handle = await server.env.client.workflow.start<(input: BaselineRolloutInput) => Promise<BaselineRolloutResult>>('baselineRollout', { taskQueue, workflowId: `baseline-rollout-${size}-${Date.now()}`, args: [input] });
+      const r = await resultWithin(handle.result(), options.timeoutMs);
+      const failures = r.value?.failures.length ? `; failures: ${r.value.failures.join('; ')}` : '';
+      return { outcome: r.value ? `completed: ${r.value.completed} tasks, ${r.value.failed} failed${failures}` : `did not complete: ${r.error}`, successful: r.value?.completed ?? 0, finished: r.value !== undefined };
+    });
+  } finally {
+    await teardown.run();
+  }
+}
+
+async function runSize(server: BenchDevServer, size: number, options: Options): Promise<SizeFigures> {
+  const teardown = new Teardown();
+  let ours: { figures: RunFigures; fleet: FleetPlans };
+  try {
+    ours = await runOurs(server, size, options, teardown);
+  } finally {
+    // Nothing of ours runs during the baseline.
+    await teardown.run();
+  }
+  printRun(size, 'ours', ours.figures, options.limit);
+  const figures: SizeFigures = { size, ours: ours.figures };
+  if (options.skipBaseline) return figures;
+  try {
+    figures.baseline = await runBaseline(server, size, ours.fleet, options);
+    printRun(size, 'baseline', figures.baseline, options.limit);
+  } catch (err) {
+    figures.baselineError = (err as Error).message;
+    console.log(`[${count(size)}] baseline failed: ${figures.baselineError}`);
+  }
+  return figures;
+}
+
+function parseOptions(argv: string[]): Options & { sizes: number[] } {
+  const { values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: false,
+    options: {
+      sizes: { type: 'string', default: '1000,3600,10000' },
+      speed: { type: 'string', default: '20' },
+      timeout: { type: 'string', default: '3600' },
+      limit: { type: 'string', default: '1000' },
+      seed: { type: 'string', default: '1' },
+      'skip-baseline': { type: 'boolean', default: false },
+    },
+  });
+  const sizes = String(values.sizes)
+    .split(',')
+    .map((s) => Number(s.trim()));
+  const options = { sizes, speed: Number(values.speed), timeoutMs: Number(values.timeout) * 1000, limit: Number(values.limit), seed: Number(values.seed), skipBaseline: values['skip-baseline'] === true };
+  if (!sizes.length || sizes.some((n) => !Number.isInteger(n) || n < PRODUCT_CODES.length)) throw new Error(`--sizes must be whole numbers of at least ${PRODUCT_CODES.length}, e.g. 1000,3600`);
+  if (!Number.isFinite(options.speed) || options.speed <= 0) throw new Error('--speed must be a positive number');
+  if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) throw new Error('--timeout must be a positive number of seconds');
+  if (!Number.isInteger(options.limit) || options.limit < 1) throw new Error('--limit must be a positive whole number');
+  return options;
+}
+
+export async function fleetRolloutBenchmark(argv: string[] = []): Promise<void> {
+  const options = parseOptions(argv);
+  const teardown = new Teardown();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    console.error(`\n${signal}: tearing down`);
+    void teardown.run().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const all: SizeFigures[] = [];
+  try {
+    const step = performance.now();
+    const server = await startBenchDevServer({ metrics: true });
+    teardown.add('temporal dev server', () => server.env.teardown());
+    console.log(`temporal dev server up in ${seconds(step).toFixed(1)}s, metrics at ${server.metricsUrl}`);
+    for (const size of options.sizes) {
+      try {
+        all.push(await runSize(server, size, options));
+      } catch (err) {
+        console.error(`[${count(size)}] failed: ${(err as Error).stack ?? String(err)}`);
+      }
+    }
+    printSummary(all, options.limit, TARGET);
+  } finally {
+    await teardown.run();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * The zod schemas of an operation request's extension properties (rollout policy, task time
+ * limit). Apart from domain/rollout.ts and domain/operation.ts so that workflow code, which uses
+ * those pure rules, does not bundle zod into every workflow it runs.
+ */
+import { z } from 'zod';
+
+export const taskTimeout = z.number().int('must be a whole number of seconds').positive('must be a positive number of seconds').max(7 * 24 * 3600, 'must be at most 604800 seconds (7 days)');
+
+const waveSize = z.union([
+  z.number().int().positive(),
+  z.string().regex(/^(100|[1-9]?[0-9](\.[0-9]+)?)%$/, 'a wave size is a positive count or a percentage such as "5%"'),
+]);
+
+export const rolloutPolicy = z.strictObject({
+  waves: z.array(waveSize).min(1).optional(),
+  max_in_flight: z.number().int().positive().optional(),
+  failure_threshold: z
+    .strictObject({
+      max_failures: z.number().int().nonnegative().optional(),
+      max_failure_percent: z.number().min(0).max(100).optional(),
+      min_sample: z.number().int().positive().default(1),
+    })
+    .refine((t) => t.max_failures !== undefined || t.max_failure_percent !== undefined, 'set max_failures or max_failure_percent')
+    .optional(),
+  maintenance_window_end: z.number().nonnegative().optional(),
+});
+export type RolloutPolicy = z.infer<typeof rolloutPolicy>;
