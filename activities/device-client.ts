@@ -12,6 +12,7 @@ import {
   deviceInfo,
   deviceJob,
   IDEMPOTENCY_KEY_HEADER,
+  simulatorStats,
   type CollectorCounters,
   type CollectorInfo,
   type CollectorJob,
@@ -21,6 +22,7 @@ import {
   type InstallRequest,
   type PatchRequest,
   type RebootRequest,
+  type SimulatorStats,
   type StageImageRequest,
 } from '../domain/device-api';
 
@@ -134,6 +136,11 @@ export class DeviceClient {
   /** Simulator only: per-device effect counters. */
   counters(serial: string): Promise<DeviceCounters> {
     return this.call(deviceCounters, 'GET', `/admin/devices/${encodeURIComponent(serial)}/counters`);
+  }
+
+  /** Simulator only: fleet-wide request and job figures since the last reset (or reset them now). */
+  stats(options: { reset?: boolean } = {}): Promise<SimulatorStats> {
+    return options.reset ? this.call(simulatorStats, 'POST', '/admin/stats/reset') : this.call(simulatorStats, 'GET', '/admin/stats');
   }
 
   /** Simulator only: inject a fault into one device (see simulator/faults.ts), or clear them all. */

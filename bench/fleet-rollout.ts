@@ -40,7 +40,7 @@ import type { BaselineRolloutInput, BaselineRolloutResult } from './baseline-wor
 import { planUpgrades, type FleetPlans } from './lib/device-plans';
 import { historyEvents, terminateAll } from './lib/history-stats';
 import { cpuSnapshot, cpuSpent } from './lib/proc-sampling';
-import { count, seconds, sleep } from './lib/report';
+import { count, parseSizes, seconds, sleep } from './lib/report';
 import { printRun, printSummary, type RunFigures, type SizeFigures } from './lib/rollout-report';
 import { checkCounters, resetSimulatorStats, simulatorStats } from './lib/simulator-admin';
 import { BacklogSampler, frontendRequests, requestsBetween, resultWithin, startBenchDevServer, type BenchDevServer } from './lib/temporal';
@@ -244,9 +244,7 @@ function parseOptions(argv: string[]): Options & { sizes: number[] } {
       'skip-baseline': { type: 'boolean', default: false },
     },
   });
-  const sizes = String(values.sizes)
-    .split(',')
-    .map((s) => Number(s.trim()));
+  const sizes = parseSizes(values.sizes);
   const options = { sizes, speed: Number(values.speed), timeoutMs: Number(values.timeout) * 1000, limit: Number(values.limit), seed: Number(values.seed), skipBaseline: values['skip-baseline'] === true };
   if (!sizes.length || sizes.some((n) => !Number.isInteger(n) || n < PRODUCT_CODES.length)) throw new Error(`--sizes must be whole numbers of at least ${PRODUCT_CODES.length}, e.g. 1000,3600`);
   if (!Number.isFinite(options.speed) || options.speed <= 0) throw new Error('--speed must be a positive number');

@@ -26,7 +26,7 @@
  * Temporal refuses more than 2,000 pending children per workflow by default
  * (limit.numPendingChildExecutions.error), so the dev server here raises that limit for the
  * baseline (the orchestrator's batches never come near it). Figures only, never asserted.
- *   npm run bench -- fleet-upgrade [--sizes 1000,10000] [--speed 100000] [--timeout 360] [--seed 1]
+ *   npm run bench -- fleet-upgrade [--sizes 1000,10000] [--speed 100000] [--timeout 360] [--seed 1] [--skip-baseline]
  * `--timeout`: seconds each run (operation or baseline) may take before it is stopped and reported
  * as unfinished, with what it had done.
  */
@@ -50,7 +50,7 @@ import type { OperationState } from '../workflows/types';
 import type { BaselineFanOutResult } from './baseline-workflows';
 import { currentHistoryLengths, historyFacts, listAll, listOperationWorkflows, terminateAll, type HistoryFacts, type Largest } from './lib/history-stats';
 import { cpuSnapshot, cpuSpent } from './lib/proc-sampling';
-import { count, kib, mib, seconds, table } from './lib/report';
+import { count, kib, mib, parseSizes, seconds, table } from './lib/report';
 import { resultWithin, startBenchDevServer } from './lib/temporal';
 import { startWorker, type WorkerReport } from './lib/worker-process';
 import { Teardown } from './teardown';
@@ -111,7 +111,7 @@ function writeFleetFile(path: string, size: number, seed: number): void {
   writeFileSync(path, JSON.stringify({ appliances, collectors: [] }));
 }
 
-async function runSize(env: TestWorkflowEnvironment, size: number, options: { speed: number; seed: number; timeoutMs: number }): Promise<SizeFigures> {
+async function runSize(env: TestWorkflowEnvironment, size: number, options: { speed: number; seed: number; timeoutMs: number; skipBaseline: boolean }): Promise<SizeFigures> {
   const client = env.client;
   const teardown = new Teardown();
   try {
@@ -244,6 +244,7 @@ async function runSize(env: TestWorkflowEnvironment, size: number, options: { sp
     // Nothing of the orchestrator runs during the baseline.
     await teardown.run();
     const figures: SizeFigures = { size, eligible: serials.length, ineligible, inventorySeconds, createSeconds, orchestrator };
+    if (options.skipBaseline) return figures;
     try {
       figures.baseline = await runBaseline(env, size, serials, options.timeoutMs);
       printRun(size, 'baseline', figures.baseline);
@@ -374,11 +375,10 @@ export async function fleetUpgradeBenchmark(argv: string[] = []): Promise<void> 
       speed: { type: 'string', default: '100000' },
       timeout: { type: 'string', default: '360' },
       seed: { type: 'string', default: '1' },
+      'skip-baseline': { type: 'boolean', default: false },
     },
   });
-  const sizes = String(values.sizes)
-    .split(',')
-    .map((s) => Number(s.trim()));
+  const sizes = parseSizes(values.sizes);
   const speed = Number(values.speed);
   const timeoutMs = Number(values.timeout) * 1000;
   const seed = Number(values.seed);
@@ -403,7 +403,7 @@ export async function fleetUpgradeBenchmark(argv: string[] = []): Promise<void> 
     console.log(`temporal dev server up in ${seconds(step).toFixed(1)}s (limit.numPendingChildExecutions.error=${pendingChildren} for the baseline)`);
     for (const size of sizes) {
       try {
-        all.push(await runSize(env, size, { speed, seed, timeoutMs }));
+        all.push(await runSize(env, size, { speed, seed, timeoutMs, skipBaseline: values['skip-baseline'] === true }));
       } catch (err) {
         console.error(`[${count(size)}] failed: ${(err as Error).stack ?? String(err)}`);
       }

@@ -23,7 +23,7 @@ import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { loadConfig, type FleetConfig } from '../domain/config';
 import { FleetStore } from '../store/fleet-store';
-import { createFleetWorker, fleetWorkerOptions, workerSizingOptions } from '../worker/create-worker';
+import { createFleetWorker, fleetWorkerOptions, workerSizingFromConfig, workerSizingOptions } from '../worker/create-worker';
 import { PinoTemporalLogger } from '../worker/logging';
 import { createBaselineActivities } from './lib/baseline-activities';
 import { MemorySampler } from './lib/proc-sampling';
@@ -40,14 +40,7 @@ function baselineWorker(config: FleetConfig, connection: NativeConnection): Prom
     taskQueue: config.FLEET_TASK_QUEUE,
     workflowsPath: require.resolve('./baseline-workflows'),
     activities: createBaselineActivities(config.FLEET_DEVICE_API_URL),
-    ...workerSizingOptions({
-      maxCachedWorkflows: config.FLEET_WORKER_MAX_CACHED_WORKFLOWS,
-      workflowSlots: config.FLEET_WORKER_WORKFLOW_SLOTS,
-      activitySlots: config.FLEET_WORKER_ACTIVITY_SLOTS,
-      localActivitySlots: config.FLEET_WORKER_LOCAL_ACTIVITY_SLOTS,
-      workflowPollers: config.FLEET_WORKER_WORKFLOW_POLLERS,
-      activityPollers: config.FLEET_WORKER_ACTIVITY_POLLERS,
-    }),
+    ...workerSizingOptions(workerSizingFromConfig(config)),
   });
 }
 

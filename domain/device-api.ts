@@ -83,6 +83,19 @@ export const deviceCounters = z.object({
 });
 export type DeviceCounters = z.infer<typeof deviceCounters>;
 
+/** Simulator only (`GET /admin/stats`): fleet-wide device-API requests and device jobs since the last reset. */
+export const simulatorStats = z.object({
+  /** HTTP requests to /devices/… and /collectors/…. */
+  requests: z.number().int(),
+  /** Appliance jobs running now. */
+  jobs_running: z.number().int(),
+  /** The most appliance jobs running at once. */
+  peak_jobs_running: z.number().int(),
+  /** Appliance jobs started. */
+  jobs_started: z.number().int(),
+});
+export type SimulatorStats = z.infer<typeof simulatorStats>;
+
 /** A Sumo collector as it reports itself (the seed's collector fields). */
 export const collectorInfo = z.object({
   id: z.number().int(),

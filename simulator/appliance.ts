@@ -2,7 +2,7 @@
  * One simulated appliance. Jobs carry their start time and duration and are advanced lazily on
  * every read, so a fleet of thousands needs no timers.
  */
-import type { DeviceCounters, DeviceInfo, DeviceJob } from '../domain/device-api';
+import type { DeviceCounters, DeviceInfo, DeviceJob, SimulatorStats } from '../domain/device-api';
 import type { Version } from '../domain/scc';
 import type { Fault } from './faults';
 import { seededRandom, type ApplianceSpec } from './fleet';
@@ -43,16 +43,6 @@ export class DeviceApiError extends Error {
 }
 
 /** The device-API figures the simulator serves at `GET /admin/stats`. */
-export interface SimulatorStats {
-  /** HTTP requests to /devices/… and /collectors/… since the last reset. */
-  requests: number;
-  /** Appliance jobs running now. */
-  jobs_running: number;
-  /** The most appliance jobs running at once since the last reset. */
-  peak_jobs_running: number;
-  /** Appliance jobs started since the last reset. */
-  jobs_started: number;
-}
 
 /** One job's place in FleetJobStats: it runs until `endsAt`, or until it stops early (`stopped`). */
 export interface JobSpan {

@@ -64,6 +64,20 @@ type WorkerConfig = Pick<
   | 'FLEET_WORKER_WORKFLOW_POLLERS' | 'FLEET_WORKER_ACTIVITY_POLLERS' | 'FLEET_WORKER_WORKFLOW_BUNDLE'
 >;
 
+type SizingConfig = Pick<FleetConfig, 'FLEET_WORKER_MAX_CACHED_WORKFLOWS' | 'FLEET_WORKER_WORKFLOW_SLOTS' | 'FLEET_WORKER_ACTIVITY_SLOTS' | 'FLEET_WORKER_LOCAL_ACTIVITY_SLOTS' | 'FLEET_WORKER_WORKFLOW_POLLERS' | 'FLEET_WORKER_ACTIVITY_POLLERS'>;
+
+/** The worker's sizing from FLEET_WORKER_* (this worker's, and the benchmarks' baseline worker's). */
+export function workerSizingFromConfig(config: SizingConfig): Required<WorkerSizing> {
+  return {
+    maxCachedWorkflows: config.FLEET_WORKER_MAX_CACHED_WORKFLOWS,
+    workflowSlots: config.FLEET_WORKER_WORKFLOW_SLOTS,
+    activitySlots: config.FLEET_WORKER_ACTIVITY_SLOTS,
+    localActivitySlots: config.FLEET_WORKER_LOCAL_ACTIVITY_SLOTS,
+    workflowPollers: config.FLEET_WORKER_WORKFLOW_POLLERS,
+    activityPollers: config.FLEET_WORKER_ACTIVITY_POLLERS,
+  };
+}
+
 /** The worker's options from the configuration (worker/main.ts and the fleet benchmark's worker). */
 export function fleetWorkerOptions(
   config: WorkerConfig,
@@ -75,14 +89,7 @@ export function fleetWorkerOptions(
     taskQueue: config.FLEET_TASK_QUEUE,
     deviceApiUrl: config.FLEET_DEVICE_API_URL,
     imageBaseUrl: config.FLEET_IMAGE_BASE_URL,
-    sizing: {
-      maxCachedWorkflows: config.FLEET_WORKER_MAX_CACHED_WORKFLOWS,
-      workflowSlots: config.FLEET_WORKER_WORKFLOW_SLOTS,
-      activitySlots: config.FLEET_WORKER_ACTIVITY_SLOTS,
-      localActivitySlots: config.FLEET_WORKER_LOCAL_ACTIVITY_SLOTS,
-      workflowPollers: config.FLEET_WORKER_WORKFLOW_POLLERS,
-      activityPollers: config.FLEET_WORKER_ACTIVITY_POLLERS,
-    },
+    sizing: workerSizingFromConfig(config),
     maxTasksInFlight: config.FLEET_MAX_TASKS_IN_FLIGHT,
     ...(config.FLEET_WORKER_WORKFLOW_BUNDLE !== undefined ? { workflowBundlePath: config.FLEET_WORKER_WORKFLOW_BUNDLE } : {}),
   };

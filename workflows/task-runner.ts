@@ -192,7 +192,10 @@ export class TaskRunner {
     for (const [i, serial] of wave.entries()) {
       if (!(await this.stillToStart(serial))) continue;
       const ready = await this.untilReady(serial, wave.slice(i));
-      if (this.stopReason) break;
+      if (this.stopReason) {
+        if (ready) this.places.release();
+        break;
+      }
       if (!ready) continue;
       // A cancel may have come while it waited: the place goes back.
       if (!(await this.stillToStart(serial))) {

@@ -1,5 +1,11 @@
 /** Formatting the fleet benchmarks share: sizes, counts, durations and plain-text tables. */
 
+/** `--sizes 1000,3600`: the fleet sizes a benchmark runs. */
+export const parseSizes = (text: unknown): number[] =>
+  String(text)
+    .split(',')
+    .map((s) => Number(s.trim()));
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 /** Seconds since a performance.now() reading. */
 export const seconds = (since: number): number => (performance.now() - since) / 1000;

@@ -13,11 +13,10 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DeviceClient } from '../../activities/device-client';
 import { ensureRiverbedCatalog } from '../../api/bootstrap';
 import { createOperation } from '../../client/operations';
-import type { DeviceCounters, DeviceInfo } from '../../domain/device-api';
 import type { ProductCode } from '../../domain/scc';
-import { imageIndex } from '../../store/fleet-facts';
 import { FleetStore } from '../../store/fleet-store';
 import type { upgradeOperation } from '../../workflows';
+import { expectedCounters } from '../helpers/upgrade-plans';
 import { startDevServer, startSimulator, startWorkerProcess, workerPolls, type SimulatorProcess, type WorkerProcess } from '../helpers/servers';
 import { TEST_IMAGE_BASE_URL } from '../helpers/stack';
 
@@ -36,28 +35,8 @@ let store: FleetStore;
 let worker: WorkerProcess | undefined;
 let devices: DeviceClient;
 
-interface SimStats {
-  requests: number;
-  jobs_running: number;
-  peak_jobs_running: number;
-  jobs_started: number;
-}
 
-async function simStats(reset = false): Promise<SimStats> {
-  const res = await fetch(`${sim.url}/admin/stats${reset ? '/reset' : ''}`, { method: reset ? 'POST' : 'GET' });
-  if (!res.ok) throw new Error(`${reset ? 'POST /admin/stats/reset' : 'GET /admin/stats'}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as SimStats;
-}
 
-/** What one appliance's upgrade (with reboot) must do on the device, from its image plan. */
-async function expectedCounters(info: DeviceInfo): Promise<Omit<DeviceCounters, 'idempotent_replays'>> {
-  // The plan the task makes (activities/image-activities.ts): its path through the store's images.
-  const path = (await imageIndex(store, info.product_code)).path({ product_code: info.product_code, arch: info.arch, current_version: info.running_version }, TARGET);
-  if (!path.ok) throw new Error(`${info.serial}: ${path.message}`);
-  const hops = path.hops.length;
-  // Every intermediate version is activated by a reboot; the last image's reboot follows reboot: true.
-  return { stages: hops, patches: path.hops.filter((h) => h.delta).length, installs: hops, reboots: hops };
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fleet-device-time-'));
@@ -97,10 +76,10 @@ test(`${TASKS} appliances in ${PRODUCTS.length} concurrent operations: far more 
   expect(all).toHaveLength(TASKS);
   const before = new Map((await Promise.all(all.map((s) => devices.info(s)))).map((info) => [info.serial, info]));
   expect([...before.values()].filter((info) => info.running_version.version_id === TARGET)).toEqual([]);
-  const expected = new Map(await Promise.all([...before].map(async ([serial, info]) => [serial, await expectedCounters(info)] as const)));
+  const expected = new Map(await Promise.all([...before].map(async ([serial, info]) => [serial, await expectedCounters(store, info, TARGET)] as const)));
   const expectedJobs = [...expected.values()].reduce((n, c) => n + c.stages + c.patches + c.installs + c.reboots, 0);
 
-  await simStats(true);
+  await devices.stats({ reset: true });
   const startedAt = Date.now();
   const operations = await Promise.all(
     PRODUCTS.map((product) =>
@@ -114,7 +93,7 @@ test(`${TASKS} appliances in ${PRODUCTS.length} concurrent operations: far more 
   );
   const outcomes = await Promise.all(operations.map((op) => env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${op.id}`).result()));
   const seconds = (Date.now() - startedAt) / 1000;
-  const stats = await simStats();
+  const stats = await devices.stats();
   console.log(
     `device-time: ${TASKS} tasks in ${seconds.toFixed(1)} s with ${ACTIVITY_SLOTS} activity and ${ACTIVITY_SLOTS} local activity slots; simulator: peak_jobs_running ${stats.peak_jobs_running}, ` +
       `jobs_started ${stats.jobs_started} (plans need ${expectedJobs}), requests ${stats.requests}, jobs_running now ${stats.jobs_running}`,

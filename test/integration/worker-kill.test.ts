@@ -12,11 +12,11 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DeviceClient } from '../../activities/device-client';
 import { ensureRiverbedCatalog } from '../../api/bootstrap';
 import { createOperation, type CreatedOperation } from '../../client/operations';
-import type { DeviceCounters, DeviceInfo } from '../../domain/device-api';
+import type { SimulatorStats } from '../../domain/device-api';
 import type { ApplianceTaskStatus, ProductCode } from '../../domain/scc';
-import { imageIndex } from '../../store/fleet-facts';
 import { FleetStore } from '../../store/fleet-store';
 import type { upgradeOperation } from '../../workflows';
+import { expectedCounters } from '../helpers/upgrade-plans';
 import { startDevServer, startSimulator, startWorkerProcess, workerPolls, type SimulatorProcess, type WorkerProcess } from '../helpers/servers';
 import { TEST_IMAGE_BASE_URL } from '../helpers/stack';
 
@@ -38,26 +38,8 @@ let store: FleetStore;
 let devices: DeviceClient;
 const workers: WorkerProcess[] = [];
 
-interface SimStats {
-  requests: number;
-  jobs_running: number;
-  peak_jobs_running: number;
-  jobs_started: number;
-}
 
-async function simStats(): Promise<SimStats> {
-  const res = await fetch(`${sim.url}/admin/stats`);
-  if (!res.ok) throw new Error(`GET /admin/stats: ${res.status} ${await res.text()}`);
-  return (await res.json()) as SimStats;
-}
 
-async function expectedCounters(info: DeviceInfo): Promise<Omit<DeviceCounters, 'idempotent_replays'>> {
-  // The plan the task makes (activities/image-activities.ts): its path through the store's images.
-  const path = (await imageIndex(store, info.product_code)).path({ product_code: info.product_code, arch: info.arch, current_version: info.running_version }, TARGET);
-  if (!path.ok) throw new Error(`${info.serial}: ${path.message}`);
-  const hops = path.hops.length;
-  return { stages: hops, patches: path.hops.filter((h) => h.delta).length, installs: hops, reboots: hops };
-}
 
 const workerEnv = (): Record<string, string> => ({
   FLEET_TEMPORAL_ADDRESS: env.address,
@@ -152,7 +134,7 @@ test(`SIGKILL of one of two workers mid-rollout: the other finishes all ${TASKS}
   const all = [...serials.values()].flat();
   expect(all).toHaveLength(TASKS);
   const before = new Map((await Promise.all(all.map((s) => devices.info(s)))).map((info) => [info.serial, info]));
-  const expected = new Map(await Promise.all([...before].map(async ([serial, info]) => [serial, await expectedCounters(info)] as const)));
+  const expected = new Map(await Promise.all([...before].map(async ([serial, info]) => [serial, await expectedCounters(store, info, TARGET)] as const)));
 
   const startedAt = Date.now();
   const operations = await Promise.all(
@@ -171,9 +153,9 @@ test(`SIGKILL of one of two workers mid-rollout: the other finishes all ${TASKS}
 
   // Mid-rollout: some tasks finished, others running on the devices.
   const deadline = Date.now() + 120_000;
-  let atKill: { counts: Partial<Record<ApplianceTaskStatus, number>>; stats: SimStats };
+  let atKill: { counts: Partial<Record<ApplianceTaskStatus, number>>; stats: SimulatorStats };
   for (;;) {
-    const [counts, stats] = await Promise.all([statusCounts(operations), simStats()]);
+    const [counts, stats] = await Promise.all([statusCounts(operations), devices.stats()]);
     if ((counts.successful ?? 0) >= 10 && (counts.running ?? 0) >= 20 && stats.jobs_running > 0) {
       atKill = { counts, stats };
       break;
@@ -213,7 +195,7 @@ test(`SIGKILL of one of two workers mid-rollout: the other finishes all ${TASKS}
     .filter((a) => (['stages', 'patches', 'installs', 'reboots'] as const).some((k) => a.counters[k] !== a.expected[k]));
   expect(miscounted).toEqual([]);
   const expectedJobs = [...expected.values()].reduce((n, c) => n + c.stages + c.patches + c.installs + c.reboots, 0);
-  const stats = await simStats();
+  const stats = await devices.stats();
   expect(stats.jobs_started).toBe(expectedJobs);
   expect(stats.jobs_running).toBe(0);
 
