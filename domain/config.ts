@@ -31,8 +31,8 @@ export const configSchema = z.object({
    */
   FLEET_ADMIN_ACCESS_ID: z.string().min(1).regex(/^[^:]+$/, 'must not contain a colon').optional(),
   FLEET_ADMIN_ACCESS_KEY: z.string().min(12, 'must be at least 12 characters').optional(),
-  /** The most tasks of one operation running at once, under any rollout max_in_flight (domain/rollout.ts). */
-  FLEET_MAX_TASKS_IN_FLIGHT: z.coerce.number().int().positive().default(DEFAULT_MAX_TASKS_IN_FLIGHT),
+  /** The most appliance tasks running at once across every operation of the task queue (domain/task-slots.ts); each operation's rollout max_in_flight applies under it. */
+  FLEET_MAX_TASKS_IN_FLIGHT: positiveInt.default(DEFAULT_MAX_TASKS_IN_FLIGHT),
   FLEET_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /*
    * Worker sizing (worker/create-worker.ts passes each to Worker.create). The defaults suit a

@@ -5,6 +5,10 @@
  */
 import { z } from 'zod';
 
+/**
+ * Extension property `task_timeout` of an operation request: each appliance task's time limit in
+ * seconds (default 30 minutes, the Sumo seed's limit), at most 7 days (a device job's own limit).
+ */
 export const taskTimeout = z.number().int('must be a whole number of seconds').positive('must be a positive number of seconds').max(7 * 24 * 3600, 'must be at most 604800 seconds (7 days)');
 
 const waveSize = z.union([

@@ -2,11 +2,6 @@
 import type { ApplianceTaskStatus, OperationStatus } from './scc';
 
 /**
- * Extension property `task_timeout` of an operation request: each appliance task's time limit in
- * seconds (default 30 minutes, the Sumo seed's limit), at most 7 days (a device job's own limit).
- */
-
-/**
  * The operation's final status from its tasks' final statuses, as the seed defines it:
  * all successful → successful; some successful → partially_successful; none successful →
  * cancelled when every task was cancelled, otherwise failed.

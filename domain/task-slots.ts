@@ -24,14 +24,12 @@ export interface SlotHolder {
 export function allocatePlaces(holders: Readonly<Record<string, SlotHolder>>, limit: number): Record<string, number> {
   const held = new Map<string, number>();
   const waiting = new Map<string, number>();
-  let used = 0;
   for (const [id, h] of Object.entries(holders)) {
-    used += h.held;
     held.set(h.operationId, (held.get(h.operationId) ?? 0) + h.held);
     if (h.waiting > 0) waiting.set(id, h.waiting);
   }
   const grants: Record<string, number> = {};
-  for (let free = limit - used; free > 0 && waiting.size > 0; free--) {
+  for (let free = limit - placesHeld(holders); free > 0 && waiting.size > 0; free--) {
     const id = [...waiting.keys()].reduce((best, candidate) => (before(candidate, best) ? candidate : best));
     const { operationId } = holders[id]!;
     grants[id] = (grants[id] ?? 0) + 1;

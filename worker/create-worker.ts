@@ -114,7 +114,7 @@ export async function createFleetWorker(options: FleetWorkerOptions): Promise<Wo
     activities,
     ...workerSizingOptions(options.sizing ?? {}),
     // Cancellation reaches an activity only with a heartbeat's answer: keep them frequent, so a
-    // cancelled or timed-out task stops its device job within seconds.
+    // cancelled collector upgrade or inventory refresh stops within seconds.
     maxHeartbeatThrottleInterval: '2 seconds',
     defaultHeartbeatThrottleInterval: '2 seconds',
   });

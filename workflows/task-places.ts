@@ -3,14 +3,8 @@
  * asked for and given back through the task-slots workflow (./task-slots.ts). Changes are sent
  * from one loop, so all that happen in one workflow activation go as one message.
  */
-import { CancellationScope, condition, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { TaskSlotActivities } from '../activities/task-slot-activities';
-import { taskSlotsGrantSignal } from './task-slots';
-
-const slots = proxyLocalActivities<TaskSlotActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
-});
+import { CancellationScope, condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import { taskSlotCalls, taskSlotsGrantSignal } from './task-slots';
 
 export class TaskPlaces {
   /** Granted and not yet taken by a task. */
@@ -95,7 +89,7 @@ export class TaskPlaces {
       const release = this.toRelease + unused;
       this.toRelease = 0;
       const waiting = this.closed ? 0 : Math.max(0, this.need - this.places);
-      await slots.askTaskSlots({ requester, operationId: this.operationId, release, waiting, dueMs: this.dueMs, ...(this.closed ? { done: true } : {}) });
+      await taskSlotCalls.askTaskSlots({ requester, operationId: this.operationId, release, waiting, dueMs: this.dueMs, ...(this.closed ? { done: true } : {}) });
       if (this.closed) return;
     }
   }

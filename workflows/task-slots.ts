@@ -12,7 +12,11 @@ import { allocatePlaces, placesHeld, TASK_SLOTS_GRANT_SIGNAL, TASK_SLOTS_REQUEST
 export const taskSlotsRequestSignal = defineSignal<[request: SlotRequest]>(TASK_SLOTS_REQUEST_SIGNAL);
 export const taskSlotsGrantSignal = defineSignal<[grant: SlotGrant]>(TASK_SLOTS_GRANT_SIGNAL);
 
-const sweeps = proxyLocalActivities<TaskSlotActivities>({ startToCloseTimeout: '1 minute', retry: { maximumInterval: '30 seconds' } });
+/** The task-slot activities: a runner's message to this workflow, and this workflow's check of its holders. */
+export const taskSlotCalls = proxyLocalActivities<TaskSlotActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
+});
 
 /** How often, while every place is held and tasks wait, the holders are checked for runners that have ended. */
 const SWEEP_INTERVAL_MS = 60_000;
@@ -25,15 +29,15 @@ export async function taskSlots(state: TaskSlotsState): Promise<never> {
   const toldQueued = new Set(state.toldQueued);
   let limit = state.limit;
   let changed = true;
+  const forget = (requester: string): void => {
+    delete holders[requester];
+    toldQueued.delete(requester);
+  };
 
   setHandler(taskSlotsRequestSignal, (request) => {
     if (request.limit !== undefined) limit = request.limit;
     changed = true;
-    if (request.done) {
-      delete holders[request.requester];
-      toldQueued.delete(request.requester);
-      return;
-    }
+    if (request.done) return forget(request.requester);
     const holder = holders[request.requester] ?? { operationId: request.operationId, held: 0, waiting: 0, dueMs: request.dueMs };
     holders[request.requester] = { ...holder, held: Math.max(0, holder.held - request.release), waiting: request.waiting, dueMs: request.dueMs };
     if (request.waiting === 0) toldQueued.delete(request.requester);
@@ -55,8 +59,7 @@ export async function taskSlots(state: TaskSlotsState): Promise<never> {
         getExternalWorkflowHandle(requester)
           .signal(taskSlotsGrantSignal, { granted, queued, limit })
           .catch(() => {
-            delete holders[requester];
-            toldQueued.delete(requester);
+            forget(requester);
             changed = true;
           }),
       );
@@ -70,10 +73,7 @@ export async function taskSlots(state: TaskSlotsState): Promise<never> {
   for (;;) {
     const woken = saturated() ? await condition(() => changed, SWEEP_INTERVAL_MS) : await condition(() => changed).then(() => true);
     if (!woken) {
-      for (const requester of await sweeps.closedTaskRunners(Object.keys(holders))) {
-        delete holders[requester];
-        toldQueued.delete(requester);
-      }
+      for (const requester of await taskSlotCalls.closedTaskRunners(Object.keys(holders))) forget(requester);
     }
     changed = false;
     await grant();

@@ -132,6 +132,23 @@ export async function workerPolls(client: import('@temporalio/client').Client, t
   return true;
 }
 
+/** The environment of a worker process (`npm run worker`) on these servers, logging warnings only; `extra` adds or overrides variables. */
+export function workerProcessEnv(
+  parts: { env: TestWorkflowEnvironment; taskQueue: string; storeUrl: string; deviceApiUrl: string; imageBaseUrl: string },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    FLEET_TEMPORAL_ADDRESS: parts.env.address,
+    FLEET_TEMPORAL_NAMESPACE: parts.env.namespace ?? 'default',
+    FLEET_TASK_QUEUE: parts.taskQueue,
+    FLEET_STORE_URL: parts.storeUrl,
+    FLEET_DEVICE_API_URL: parts.deviceApiUrl,
+    FLEET_IMAGE_BASE_URL: parts.imageBaseUrl,
+    FLEET_LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
 /**
  * `npm run worker` (worker/main.ts) as a separate process, with `env` over this process's
  * environment. Resolves once the worker logs 'worker started' or, with `ready`, once `ready(pid)`

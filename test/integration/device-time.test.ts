@@ -17,7 +17,7 @@ import type { ProductCode } from '../../domain/scc';
 import { FleetStore } from '../../store/fleet-store';
 import type { upgradeOperation } from '../../workflows';
 import { expectedCounters } from '../helpers/upgrade-plans';
-import { startDevServer, startSimulator, startWorkerProcess, workerPolls, type SimulatorProcess, type WorkerProcess } from '../helpers/servers';
+import { startDevServer, startSimulator, startWorkerProcess, workerPolls, workerProcessEnv, type SimulatorProcess, type WorkerProcess } from '../helpers/servers';
 import { TEST_IMAGE_BASE_URL } from '../helpers/stack';
 
 const taskQueue = 'integration-device-time';
@@ -35,9 +35,6 @@ let store: FleetStore;
 let worker: WorkerProcess | undefined;
 let devices: DeviceClient;
 
-
-
-
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fleet-device-time-'));
   const storeUrl = `sqlite:${join(dir, 'fleet.db')}`;
@@ -46,18 +43,10 @@ beforeAll(async () => {
   await ensureRiverbedCatalog(store, TEST_IMAGE_BASE_URL);
   devices = new DeviceClient({ baseUrl: sim.url });
   worker = await startWorkerProcess(
-    {
-      FLEET_TEMPORAL_ADDRESS: env.address,
-      FLEET_TEMPORAL_NAMESPACE: env.namespace ?? 'default',
-      FLEET_TASK_QUEUE: taskQueue,
-      FLEET_STORE_URL: storeUrl,
-      FLEET_DEVICE_API_URL: sim.url,
-      FLEET_IMAGE_BASE_URL: TEST_IMAGE_BASE_URL,
-      FLEET_LOG_LEVEL: 'warn',
-      FLEET_WORKER_ACTIVITY_SLOTS: String(ACTIVITY_SLOTS),
-      FLEET_WORKER_LOCAL_ACTIVITY_SLOTS: String(ACTIVITY_SLOTS),
-      FLEET_MAX_TASKS_IN_FLIGHT: String(TASKS),
-    },
+    workerProcessEnv(
+      { env, taskQueue, storeUrl, deviceApiUrl: sim.url, imageBaseUrl: TEST_IMAGE_BASE_URL },
+      { FLEET_WORKER_ACTIVITY_SLOTS: String(ACTIVITY_SLOTS), FLEET_WORKER_LOCAL_ACTIVITY_SLOTS: String(ACTIVITY_SLOTS), FLEET_MAX_TASKS_IN_FLIGHT: String(TASKS) },
+    ),
     { ready: (pid) => workerPolls(env.client, taskQueue, pid) },
   );
 }, 180_000);

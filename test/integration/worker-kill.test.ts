@@ -17,7 +17,7 @@ import type { ApplianceTaskStatus, ProductCode } from '../../domain/scc';
 import { FleetStore } from '../../store/fleet-store';
 import type { upgradeOperation } from '../../workflows';
 import { expectedCounters } from '../helpers/upgrade-plans';
-import { startDevServer, startSimulator, startWorkerProcess, workerPolls, type SimulatorProcess, type WorkerProcess } from '../helpers/servers';
+import { startDevServer, startSimulator, startWorkerProcess, workerPolls, workerProcessEnv, type SimulatorProcess, type WorkerProcess } from '../helpers/servers';
 import { TEST_IMAGE_BASE_URL } from '../helpers/stack';
 
 const taskQueue = 'integration-worker-kill';
@@ -38,19 +38,8 @@ let store: FleetStore;
 let devices: DeviceClient;
 const workers: WorkerProcess[] = [];
 
-
-
-
-const workerEnv = (): Record<string, string> => ({
-  FLEET_TEMPORAL_ADDRESS: env.address,
-  FLEET_TEMPORAL_NAMESPACE: env.namespace ?? 'default',
-  FLEET_TASK_QUEUE: taskQueue,
-  FLEET_STORE_URL: storeUrl,
-  FLEET_DEVICE_API_URL: sim.url,
-  FLEET_IMAGE_BASE_URL: TEST_IMAGE_BASE_URL,
-  FLEET_LOG_LEVEL: 'warn',
-  FLEET_MAX_TASKS_IN_FLIGHT: String(TASKS),
-});
+const workerEnv = (): Record<string, string> =>
+  workerProcessEnv({ env, taskQueue, storeUrl, deviceApiUrl: sim.url, imageBaseUrl: TEST_IMAGE_BASE_URL }, { FLEET_MAX_TASKS_IN_FLIGHT: String(TASKS) });
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fleet-worker-kill-'));
