@@ -6,6 +6,7 @@ import { Context } from '@temporalio/activity';
 import { applianceFromDeviceInfo } from '../domain/inventory';
 import type { Logger } from '../domain/logging';
 import type { FleetStore } from '../store/fleet-store';
+import { recordLoaded } from '../store/readiness';
 import { DeviceClient, DeviceError } from './device-client';
 
 export interface InventoryActivityOptions {
@@ -42,6 +43,8 @@ export function createInventoryActivities({ store, client, logger, concurrency =
         Context.current().heartbeat(added);
       });
       if (added) logger.info({ added }, 'inventory: new devices added');
+      // Every device the device API lists is in the store now: /health may say the inventory is loaded.
+      await recordLoaded(store, 'inventory');
       return added;
     },
 

@@ -3,7 +3,7 @@
  * Run as local activities (short, idempotent writes), so they cost the histories little.
  */
 import type { Logger } from '../domain/logging';
-import type { OperationKind } from '../domain/operation';
+import { taskFields, type OperationKind } from '../domain/operation';
 import type { ApplianceTaskStatus, LogEntry, OperationStatus, Version } from '../domain/scc';
 import type { FleetStore, OperationRecord, TaskRecord } from '../store/fleet-store';
 
@@ -17,8 +17,8 @@ export interface LogLine {
 export interface RecordOperationInput {
   kind: OperationKind;
   operation: OperationRecord & { appliances: string[] };
-  /** Fields every appliance task starts with (target_version, reboot, upgrade_time, …). */
-  taskFields: Record<string, unknown>;
+  /** For a schedule in local time: each appliance's start instant (domain/operation.ts taskFields). */
+  startAtBySerial?: Record<string, number>;
   log: LogLine;
 }
 
@@ -28,7 +28,8 @@ export function createStoreActivities({ store, logger }: { store: FleetStore; lo
   return {
     /** Stores the operation and one `scheduled`/`waiting` task per appliance, unless already stored. */
     async recordOperation(input: RecordOperationInput): Promise<void> {
-      if (await store.recordNewOperation(input.kind, input.operation, input.taskFields, entry(input.log))) {
+      const fields = (serial: string) => taskFields(input.kind, input.operation, input.startAtBySerial?.[serial]);
+      if (await store.recordNewOperation(input.kind, input.operation, fields, entry(input.log))) {
         logger.info({ operationId: input.operation.id, kind: input.kind, appliances: input.operation.appliances.length }, 'operation recorded');
       }
     },

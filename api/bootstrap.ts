@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ARCHES, PRODUCT_CODES, type Version } from '../domain/scc';
+import { catalogBuildTimestamp, catalogImages, DEMO_HOTFIX_VERSION, versionOf } from '../domain/image-catalog';
+import { imageIdOf } from '../domain/image-identity';
 import type { FleetStore, StoredImage } from '../store/fleet-store';
 import { putAccessKey } from './auth';
 
@@ -28,80 +29,36 @@ export async function bootstrapAdmin(store: FleetStore, options: { accessId?: st
 }
 
 /**
- * The Riverbed-hosted repository as this installation knows it: without a connection to Riverbed
- * Support, a catalog of the releases the demo fleet runs and two newer ones, for every product code
- * and arch. Each full image lists the releases it upgrades from: the older catalog releases, except
- * that the newest (RIVERBED_TWO_HOP_VERSION) upgrades only from the one before it, so reaching it
- * from older releases takes two images. Delta images lead from one release to the next
- * (RIVERBED_DELTAS), so an appliance on 9.14.0 patches its way up. Added only when the
- * repository is empty.
+ * The image catalog (domain/image-catalog.ts: the Riverbed-hosted releases, deltas and the demo's
+ * customer images, and where each lives under the image base URL). The simulator serves each at
+ * that path with a manifest of the same definition, so bootstrap and the images agree.
  */
-export const RIVERBED_CATALOG_VERSIONS = ['9.12.0-100', '9.12.1-100', '9.14.0-100', '9.16.0-100', '9.18.0-100'] as const;
-export const RIVERBED_TWO_HOP_VERSION = '9.18.0-100';
-export const RIVERBED_DELTAS = [
-  ['9.14.0-100', '9.16.0-100'],
-  ['9.16.0-100', '9.18.0-100'],
-] as const;
+export { DEMO_DOWNGRADE_VERSIONS, DEMO_HOTFIX_VERSION, RIVERBED_CATALOG_VERSIONS, RIVERBED_DELTAS, RIVERBED_TWO_HOP_VERSION } from '../domain/image-catalog';
 
-const versionOf = (version_id: string): Version => {
-  const [version_number, build_number] = version_id.split('-') as [string, string];
-  return { version_id, version_number, build_number };
-};
+const under = (imageBaseUrl: string, path: string): string => `${imageBaseUrl.replace(/\/+$/, '')}/${path}`;
 
-/** The releases a catalog release upgrades from (see RIVERBED_CATALOG_VERSIONS). */
-function catalogSources(version_id: string): string[] {
-  const i = RIVERBED_CATALOG_VERSIONS.indexOf(version_id as (typeof RIVERBED_CATALOG_VERSIONS)[number]);
-  return version_id === RIVERBED_TWO_HOP_VERSION ? [RIVERBED_CATALOG_VERSIONS[i - 1]!] : RIVERBED_CATALOG_VERSIONS.slice(0, Math.max(0, i));
-}
-
-/** The catalog's images (see RIVERBED_CATALOG_VERSIONS), their URLs under imageBaseUrl. */
+/** The Riverbed repository's images (see RIVERBED_CATALOG_VERSIONS), their URLs under imageBaseUrl. */
 export function riverbedCatalog(imageBaseUrl: string): StoredImage[] {
-  const base = imageBaseUrl.replace(/\/+$/, '');
-  const images: StoredImage[] = [];
-  for (const product_code of PRODUCT_CODES) {
-    for (const arch of ARCHES) {
-      for (const version_id of RIVERBED_CATALOG_VERSIONS) {
-        const sources = catalogSources(version_id);
-        images.push({
-          repository: 'riverbed',
-          source: 'riverbed',
-          image: {
-            id: `riverbed-${product_code}-${arch}-${version_id}`,
-            image_definition: { product_code, arch, target_version: versionOf(version_id), delta: false },
-            url: `${base}/${product_code}/${arch}/${version_id}.img`,
-            source_versions: sources.map((id) => ({ version_id: id })),
-          },
-        });
-      }
-      for (const [from, to] of RIVERBED_DELTAS) {
-        images.push({
-          repository: 'riverbed',
-          source: 'riverbed',
-          image: {
-            id: `riverbed-${product_code}-${arch}-${from}-to-${to}`,
-            image_definition: { product_code, arch, target_version: versionOf(to), delta: true, source_version: versionOf(from) },
-            url: `${base}/${product_code}/${arch}/${from}-to-${to}.delta`,
-            source_versions: [{ version_id: from }],
-          },
-        });
-      }
-    }
-  }
-  return images;
+  return catalogImages()
+    .filter((c) => c.source === 'riverbed')
+    .map((c) => ({
+      repository: 'riverbed',
+      source: 'riverbed',
+      image: { id: c.id, image_definition: c.image_definition, url: under(imageBaseUrl, c.path), source_versions: c.source_versions ?? [] },
+    }));
 }
 
-/** Adds the catalog's images the repository does not have yet (by id); answers how many. */
+/**
+ * Adds the catalog's images the repository does not have yet (by id, or by definition: a
+ * repository holds each definition once); answers how many.
+ */
 export async function ensureRiverbedCatalog(store: FleetStore, imageBaseUrl: string): Promise<number> {
-  const known = new Set((await store.listImages({ repository: 'riverbed' })).map((s) => s.image.id));
-  const missing = riverbedCatalog(imageBaseUrl).filter((s) => !known.has(s.image.id));
+  const held = await store.listImages({ repository: 'riverbed' });
+  const known = new Set([...held.map((s) => s.image.id), ...held.map((s) => imageIdOf(s.image.image_definition))]);
+  const missing = riverbedCatalog(imageBaseUrl).filter((s) => !known.has(s.image.id) && !known.has(imageIdOf(s.image.image_definition)));
   for (const image of missing) await store.addImage(image);
   return missing.length;
 }
-
-/** The demo's hotfix: a locally hosted image for SH x86_64 only, installable from 9.14.0 alone. */
-export const DEMO_HOTFIX_VERSION = '9.14.1-100';
-/** Releases the demo's customer repository holds (as customer URL images): what appliances can be downgraded to. */
-export const DEMO_DOWNGRADE_VERSIONS = ['9.12.0-100', '9.12.1-100', '9.14.0-100'] as const;
 
 /**
  * `npm start`'s customer repository, so every image endpoint has something to show: customer URL
@@ -111,35 +68,20 @@ export const DEMO_DOWNGRADE_VERSIONS = ['9.12.0-100', '9.12.1-100', '9.14.0-100'
  * in two hops. The demo's legacy appliances (simulator/fleet.ts LEGACY_VERSION) reach nothing.
  */
 export function demoCustomerImages(imageBaseUrl: string, nowSeconds = Math.floor(Date.now() / 1000)): StoredImage[] {
-  const base = imageBaseUrl.replace(/\/+$/, '');
-  const images: StoredImage[] = [];
-  for (const product_code of PRODUCT_CODES) {
-    for (const arch of ARCHES) {
-      for (const version_id of DEMO_DOWNGRADE_VERSIONS) {
-        images.push({
-          repository: 'customer',
-          source: 'customer_url',
-          image: {
-            id: `demo-url-${product_code}-${arch}-${version_id}`,
-            // The customer's copy of a release upgrades from what Riverbed's does.
-            image_definition: { product_code, arch, target_version: versionOf(version_id), delta: false, source_versions: catalogSources(version_id) },
-            url: `${base}/customer/${product_code}/${arch}/${version_id}.img`,
-            registration_time: nowSeconds,
-          },
-        });
-      }
-    }
-  }
-  images.push({
+  const urls = catalogImages()
+    .filter((c) => c.source === 'customer_url')
+    .map((c): StoredImage => ({ repository: 'customer', source: 'customer_url', image: { id: c.id, image_definition: c.image_definition, url: under(imageBaseUrl, c.path), registration_time: nowSeconds } }));
+  const hotfix: StoredImage = {
     repository: 'customer',
     source: 'local',
     image: {
       id: 'demo-local-SH-x86_64-hotfix',
       image_definition: { product_code: 'SH', arch: 'x86_64', target_version: versionOf(DEMO_HOTFIX_VERSION), delta: false, source_versions: ['9.14.0-100'] },
-      modification_time: nowSeconds,
+      // "The timestamp of the build" (the seed), as an uploaded image's manifest would give it.
+      modification_time: catalogBuildTimestamp(DEMO_HOTFIX_VERSION),
     },
-  });
-  return images;
+  };
+  return [...urls, hotfix];
 }
 
 /** Adds demoCustomerImages when the customer repository is empty; answers how many. */

@@ -5,6 +5,7 @@ import { loadConfig } from '../domain/config';
 import { createLogger } from '../domain/logging';
 import { join, resolve } from 'node:path';
 import { FleetStore } from '../store/fleet-store';
+import { recordLoaded } from '../store/readiness';
 import { bootstrapAdmin, ensureRiverbedCatalog } from './bootstrap';
 import { createApi } from './server';
 
@@ -24,7 +25,8 @@ async function main(): Promise<void> {
   else if (admin.source === 'environment') logger.info({ accessId: admin.accessId }, 'admin access key set from FLEET_ADMIN_ACCESS_ID/FLEET_ADMIN_ACCESS_KEY');
   const catalog = await ensureRiverbedCatalog(store, config.FLEET_IMAGE_BASE_URL);
   if (catalog) logger.info({ images: catalog }, 'Riverbed-hosted image catalog added');
-  const app = createApi({ client, logger, store, taskQueue: config.FLEET_TASK_QUEUE });
+  await recordLoaded(store, 'catalog');
+  const app = createApi({ client, logger, store, taskQueue: config.FLEET_TASK_QUEUE, checkResponses: config.FLEET_API_CHECK_RESPONSES });
   await app.listen({ host: config.FLEET_API_HOST, port: config.FLEET_API_PORT });
   let stopping = false;
   const stop = async (): Promise<void> => {

@@ -3,20 +3,28 @@
  *
  * Images live in two repositories: `customer` (sources `local` — uploaded to this service — and
  * `customer_url` — hosted at the customer's URL) and `riverbed` (Riverbed-hosted, with the source
- * versions each supports). The service cannot read an image's definition from its bytes, so an
- * upload or URL registration must carry `image_definition` (an extension property the seed's
- * `<prop>: any` allows).
+ * versions each supports). A repository holds each image definition once (the store refuses a
+ * second copy); `GET /images` answers one image per definition with every source it is available
+ * from (domain/image-identity.ts), while each source's own list keeps its own ids and shapes.
+ *
+ * An upload or URL registration is `{ url, <prop> }` (the seed): the definition is read from the
+ * image's manifest (domain/image-manifest.ts), only its head (api/image-head.ts). An
+ * `image_definition` extension property may be sent too: it must agree with the manifest, and it
+ * is taken as given when there is no url (uploads only) or the image cannot be read.
  */
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { downgradeableVersions, downgradeEligibility, rebootEligibility, upgradeableVersions, upgradeEligibility } from '../domain/eligibility';
+import { describeImageDefinition, imageIdOf, imagesByDefinition, sameImageDefinition } from '../domain/image-identity';
+import { modificationTimeOf, withRequestDefinition } from '../domain/image-manifest';
 import type { Logger } from '../domain/logging';
-import { customerUrlHostedImageRegister, imagesQuery, imageDefinition, IMAGE_REPOSITORIES, locallyHostedImageUpload, productCode as productCodeSchema, type Appliance, type ProductCode } from '../domain/scc';
+import { customerUrlHostedImageRegister, imagesQuery, IMAGE_REPOSITORIES, locallyHostedImageUpload, productCode as productCodeSchema, type ImageDefinition, type ProductCode } from '../domain/scc';
 import { fleetFacts as readFleetFacts } from '../store/fleet-facts';
-import type { FleetStore, ImageSource, StoredImage } from '../store/fleet-store';
+import { ImageExistsError, type FleetStore, type ImageSource, type StoredImage } from '../store/fleet-store';
 import type { Permission } from './auth';
-import { notFound } from './errors';
+import { ApiError, badRequest, notFound } from './errors';
+import { readImageManifest, redactUrl, type ImageManifestRead } from './image-head';
 
 export interface ImageRouteOptions {
   store: FleetStore;
@@ -26,27 +34,99 @@ export interface ImageRouteOptions {
 }
 
 
-/** The seed's `image`: the stored image with the source it came from. */
-const asImage = ({ source, image }: StoredImage) => ({ ...image, image_sources: [source] });
+type CustomerSource = Extract<ImageSource, 'local' | 'customer_url'>;
+
+/**
+ * The URL schemes each customer source takes: appliances download a customer URL hosted image
+ * from its URL themselves, so it must be http(s); an upload may also name a file already put on
+ * this host (the seed: "can be a file URL").
+ */
+const SCHEMES: Record<CustomerSource, readonly string[]> = { local: ['http:', 'https:', 'file:'], customer_url: ['http:', 'https:'] };
+
+/** What an upload or registration request says about its image (the rest is `<prop>`). */
+interface ImageRequest {
+  url?: string | undefined;
+  image_definition?: ImageDefinition | undefined;
+}
+
+/** The image's definition, and when it was built if its manifest says. */
+interface ResolvedImage {
+  image_definition: ImageDefinition;
+  build_timestamp?: number | undefined;
+}
+
+function requestUrl(raw: string, source: CustomerSource): URL {
+  const url = new URL(raw); // the schema took it as a URL
+  if (SCHEMES[source].includes(url.protocol)) return url;
+  throw badRequest(
+    'url',
+    source === 'customer_url'
+      ? `a customer URL hosted image needs an http or https URL (appliances download it from there), not ${url.protocol}`
+      : `the image's URL must be http, https or file, not ${url.protocol}`,
+  );
+}
+
+/** No manifest to read: the request's image_definition is taken as given, or the request is refused naming what to give. */
+function withoutManifest(read: Extract<ImageManifestRead, { ok: false }>, url: URL, given: ImageDefinition | undefined, logger: Logger): ResolvedImage {
+  const at = redactUrl(url);
+  if (given) {
+    logger.warn({ url: at, problem: read.problem, reason: read.reason }, "image manifest not read; the request's image_definition is taken as given");
+    return { image_definition: given };
+  }
+  throw badRequest(
+    'url',
+    read.problem === 'unreadable' ? `could not read the image at ${at} (${read.reason}); give its image_definition` : `the image at ${at} has no readable manifest (${read.reason}); give its image_definition`,
+  );
+}
+
+/** The definition of the image a request names: from its manifest, else from the request (see the file comment). */
+async function resolveImage(body: ImageRequest, source: CustomerSource, logger: Logger): Promise<ResolvedImage> {
+  const given = body.image_definition;
+  if (body.url === undefined) {
+    if (source === 'customer_url') throw badRequest('url', 'give the URL the image is hosted at');
+    if (given) return { image_definition: given };
+    throw badRequest('url', "give the image's url (or an image_definition)");
+  }
+  const url = requestUrl(body.url, source);
+  const read = await readImageManifest(url);
+  if (!read.ok) return withoutManifest(read, url, given, logger);
+  const { image_definition: found, build_timestamp } = read.manifest;
+  if (given && !sameImageDefinition(given, found)) {
+    throw badRequest('image_definition', `differs from the manifest of the image at ${redactUrl(url)}: the image is ${describeImageDefinition(found)}, the request says ${describeImageDefinition(given)}`);
+  }
+  return { image_definition: withRequestDefinition(found, given), build_timestamp };
+}
+
+/** Adds a customer image; a definition the repository holds already is a 409 naming that image. */
+async function addCustomerImage(store: FleetStore, stored: StoredImage): Promise<void> {
+  try {
+    await store.addImage(stored);
+  } catch (err) {
+    if (!(err instanceof ImageExistsError)) throw err;
+    const held = `${describeImageDefinition(err.existing.image.image_definition)} as ${err.existing.source} image ${err.existing.image.id}`;
+    throw new ApiError(409, 'IMAGE_EXISTS', `image_definition: the customer repository already holds image ${err.imageId} (${held})`, 'image_definition');
+  }
+}
 
 export async function sccImageRoutes(app: FastifyInstance, { store, logger, require, parse }: ImageRouteOptions): Promise<void> {
   const productCodeOf = (value: string): ProductCode => parse(productCodeSchema, value, 'product_code');
 
   const fleetFacts = (productCode: ProductCode) => readFleetFacts(store, productCode);
+  const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
   // Images and repositories ------------------------------------------------------------------
 
   app.get('/images', async (request) => {
     require(request, 'read');
     const { product_code } = parse(imagesQuery, request.query);
-    return (await store.listImages(product_code ? { product_code } : {})).map(asImage);
+    return imagesByDefinition(await store.listImages(product_code ? { product_code } : {}));
   });
 
   app.get<{ Params: { id: string } }>('/images/:id', async (request) => {
     require(request, 'read');
-    const stored = await store.getImage(request.params.id);
-    if (!stored) throw notFound(`image ${request.params.id}`);
-    return asImage(stored);
+    const [image] = imagesByDefinition(await store.imagesOfDefinition(request.params.id));
+    if (!image) throw notFound(`image ${request.params.id}`);
+    return image;
   });
 
   app.get('/image_repositories', async (request) => {
@@ -64,7 +144,7 @@ export async function sccImageRoutes(app: FastifyInstance, { store, logger, requ
     if (!stored || stored.source !== source) throw notFound(`${what} ${request.params.id}`);
     return stored.image;
   };
-  const deleteOne = (source: ImageSource, what: string) => async (request: FastifyRequest<{ Params: { id: string } }>, reply: import('fastify').FastifyReply) => {
+  const deleteOne = (source: ImageSource, what: string) => async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const username = require(request, 'operate');
     if (!(await store.deleteImage(request.params.id, source))) throw notFound(`${what} ${request.params.id}`);
     logger.info({ imageId: request.params.id, source, username }, 'image deleted');
@@ -76,10 +156,11 @@ export async function sccImageRoutes(app: FastifyInstance, { store, logger, requ
   app.delete('/image_repositories/customer/local_image/:id', deleteOne('local', 'locally hosted image'));
   app.post('/image_repositories/customer/local_images', async (request, reply) => {
     const username = require(request, 'operate');
-    const body = parse(locallyHostedImageUpload.extend({ image_definition: imageDefinition }), request.body);
-    const image = { ...body, id: randomUUID(), modification_time: Math.floor(Date.now() / 1000) };
-    await store.addImage({ repository: 'customer', source: 'local', image });
-    logger.info({ imageId: image.id, username, version: body.image_definition.target_version.version_id }, 'image uploaded');
+    const body = parse(locallyHostedImageUpload, request.body);
+    const { image_definition, build_timestamp } = await resolveImage(body, 'local', logger);
+    const image = { ...body, image_definition, id: randomUUID(), modification_time: modificationTimeOf(build_timestamp, image_definition, nowSeconds()) };
+    await addCustomerImage(store, { repository: 'customer', source: 'local', image });
+    logger.info({ imageId: image.id, image: imageIdOf(image_definition), username, url: body.url && redactUrl(body.url), version: image_definition.target_version.version_id }, 'image uploaded');
     return reply.code(201).send(image);
   });
 
@@ -88,10 +169,11 @@ export async function sccImageRoutes(app: FastifyInstance, { store, logger, requ
   app.delete('/image_repositories/customer/url/:id', deleteOne('customer_url', 'customer URL hosted image'));
   app.post('/image_repositories/customer/urls', async (request, reply) => {
     const username = require(request, 'operate');
-    const body = parse(customerUrlHostedImageRegister.extend({ url: z.url(), image_definition: imageDefinition }), request.body);
-    const image = { ...body, id: randomUUID(), registration_time: Math.floor(Date.now() / 1000) };
-    await store.addImage({ repository: 'customer', source: 'customer_url', image });
-    logger.info({ imageId: image.id, username, version: body.image_definition.target_version.version_id }, 'image URL registered');
+    const body = parse(customerUrlHostedImageRegister, request.body);
+    const { image_definition } = await resolveImage(body, 'customer_url', logger);
+    const image = { ...body, image_definition, url: body.url!, id: randomUUID(), registration_time: nowSeconds() };
+    await addCustomerImage(store, { repository: 'customer', source: 'customer_url', image });
+    logger.info({ imageId: image.id, image: imageIdOf(image_definition), username, url: redactUrl(image.url), version: image_definition.target_version.version_id }, 'image URL registered');
     return reply.code(201).send(image);
   });
 

@@ -6,7 +6,7 @@
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { cancelApplianceTask, cancelOperation, createOperation, InvalidRequestError, OperationNotFoundError, TaskNotFoundError, type CreatedOperation } from '../client/operations';
+import { cancelApplianceTask, cancelOperation, createOperation, InvalidRequestError, isTerminal, OperationNotFoundError, TaskNotFoundError, type Created } from '../client/operations';
 import type { Logger } from '../domain/logging';
 import { ineligibleAppliances } from '../store/fleet-facts';
 import { createdMessage, OPERATION_KINDS, taskFields, type OperationKind } from '../domain/operation';
@@ -18,14 +18,16 @@ import {
   logging,
   operationsQuery,
   PRODUCT_CODES,
-  serial as serialSchema,
+  TASK_STATE_READ_ONLY,
+  withoutReadOnly,
+  appliancesQuery,
   type Logging,
   type LoggingLevel,
   type ProductCode,
 } from '../domain/scc';
-import type { FleetStore } from '../store/fleet-store';
+import type { FleetStore, TaskRecord } from '../store/fleet-store';
 import type { Permission } from './auth';
-import { badRequest, notFound } from './errors';
+import { ApiError, badRequest, notFound } from './errors';
 import { sccImageRoutes } from './scc-images';
 
 export const SCC_PREFIXES = ['/api/cmc.upgrades/1.0', '/api/cmcc.upgrades/1.0'] as const;
@@ -53,7 +55,21 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, prefix = ''): z.o
   return result.data;
 }
 
-const taskParams = z.object({ id: z.string(), serial: serialSchema });
+/** Path parameters of a task's routes, checked against the document before a handler runs (server.ts). */
+type TaskParams = { id: string; serial: string };
+
+/** Where a task keeps its state's extension properties (the seed's `<prop>` of a task state). */
+const STATE_PROPERTIES = 'state_properties';
+
+/** The seed's appliance task state of a stored task. */
+function taskState(task: TaskRecord): Record<string, unknown> {
+  return { operation_id: task.operation_id, serial: task.serial, status: task.status, stage: task.stage, ...(task[STATE_PROPERTIES] as Record<string, unknown> | undefined) };
+}
+
+const isTaskFinished = (status: string): boolean => !['scheduled', 'running'].includes(status);
+
+/** A cancel of what has already finished: 409, and nothing changes. */
+const alreadyFinished = (what: string, status: string): ApiError => new ApiError(409, 'ALREADY_FINISHED', `${what} has already finished (${status}); there is nothing to cancel`);
 
 /** The body of a task state `set`, per kind (the seed's three stage enums). */
 const TASK_STATE_SET: Record<OperationKind, z.ZodType<{ status: string; stage: string }>> = {
@@ -80,8 +96,9 @@ export async function sccRoutes(app: FastifyInstance, options: SccOptions): Prom
       return task;
     };
     /** Stored before answering, so it can be read at once (the workflow records the same, idempotently). */
-    const recordCreated = async (k: OperationKind, operation: CreatedOperation): Promise<void> => {
-      await store.recordNewOperation(k, operation, taskFields(k, operation), { timestamp: nowSeconds(), severity: 'info', log_entry: createdMessage(k, operation) });
+    const recordCreated = async (k: OperationKind, { operation, startAtBySerial }: Created): Promise<void> => {
+      const fields = (serial: string) => taskFields(k, operation, startAtBySerial?.[serial]);
+      await store.recordNewOperation(k, operation, fields, { timestamp: nowSeconds(), severity: 'info', log_entry: createdMessage(k, operation) });
     };
 
     // Operations -------------------------------------------------------------------------------
@@ -113,8 +130,8 @@ export async function sccRoutes(app: FastifyInstance, options: SccOptions): Prom
       }
       const { operation, linked } = created;
       if (linked) await recordCreated('reboot', linked);
-      await recordCreated(kind, operation);
-      logger.info({ operationId: operation.id, kind, username, appliances: operation.appliances.length, ...(linked ? { rebootId: linked.id } : {}) }, `${kind} operation created`);
+      await recordCreated(kind, created);
+      logger.info({ operationId: operation.id, kind, username, appliances: operation.appliances.length, ...(linked ? { rebootId: linked.operation.id } : {}) }, `${kind} operation created`);
       return reply.code(201).header('location', `${request.url.replace(/\?.*$/, '')}/${operation.id}`).send(operation);
     });
 
@@ -125,9 +142,13 @@ export async function sccRoutes(app: FastifyInstance, options: SccOptions): Prom
 
     app.post<{ Params: { id: string } }>(`${path}/:id/cancel`, async (request, reply) => {
       const username = require(request, 'operate');
-      await existingOperation(request.params.id);
-      await cancelOperation(client, request.params.id, kind).catch((err: unknown) => {
-        if (err instanceof OperationNotFoundError) throw notFound(`${kind} operation ${request.params.id}`);
+      const { id } = request.params;
+      const operation = await existingOperation(id);
+      const finished = () => alreadyFinished(`${kind} operation ${id}`, operation.status);
+      if (isTerminal(operation.status)) throw finished();
+      await cancelOperation(client, id, kind).catch((err: unknown) => {
+        // Stored but its workflow is closed: it finished after the store was read.
+        if (err instanceof OperationNotFoundError) throw finished();
         throw err;
       });
       logger.info({ operationId: request.params.id, kind, username }, `${kind} operation cancel requested`);
@@ -142,52 +163,56 @@ export async function sccRoutes(app: FastifyInstance, options: SccOptions): Prom
 
     // Appliance tasks -------------------------------------------------------------------------
 
-    app.get(`${path}/:id/appliances/:serial`, async (request) => {
+    app.get<{ Params: TaskParams }>(`${path}/:id/appliances/:serial`, async (request) => {
       require(request, 'read');
-      const { id, serial } = parse(taskParams, request.params);
-      return existingTask(id, serial);
+      const { [STATE_PROPERTIES]: _state, ...task } = await existingTask(request.params.id, request.params.serial);
+      return task;
     });
 
-    app.post(`${path}/:id/appliances/:serial/cancel`, async (request, reply) => {
+    app.post<{ Params: TaskParams }>(`${path}/:id/appliances/:serial/cancel`, async (request, reply) => {
       const username = require(request, 'operate');
-      const { id, serial } = parse(taskParams, request.params);
-      await existingTask(id, serial);
+      const { id, serial } = request.params;
+      const task = await existingTask(id, serial);
+      const what = `the ${kind} task of appliance ${serial} in operation ${id}`;
+      if (isTaskFinished(task.status)) throw alreadyFinished(what, task.status);
+      let status: string;
       try {
-        await cancelApplianceTask(client, id, serial, kind);
+        status = await cancelApplianceTask(client, id, serial, kind);
       } catch (err) {
-        if (err instanceof OperationNotFoundError || err instanceof TaskNotFoundError) throw notFound(`appliance ${serial} in ${kind} operation ${id}`);
+        if (err instanceof OperationNotFoundError || err instanceof TaskNotFoundError) throw alreadyFinished(what, (await existingTask(id, serial)).status);
         throw err;
       }
+      // It finished on its own just before the request reached it.
+      if (status !== 'cancelled') throw alreadyFinished(what, status);
       logger.info({ operationId: id, serial, kind, username }, 'appliance task cancel requested');
       return reply.code(204).send();
     });
 
-    app.get(`${path}/:id/appliances/:serial/state`, async (request) => {
+    app.get<{ Params: TaskParams }>(`${path}/:id/appliances/:serial/state`, async (request) => {
       require(request, 'read');
-      const { id, serial } = parse(taskParams, request.params);
-      const task = await existingTask(id, serial);
-      return { operation_id: id, serial, status: task.status, stage: task.stage };
+      return taskState(await existingTask(request.params.id, request.params.serial));
     });
 
-    app.put(`${path}/:id/appliances/:serial/state`, async (request) => {
+    // A state `set` replaces the state: status, stage and its extension properties (kept apart
+    // from the task's own fields, which it never touches).
+    app.put<{ Params: TaskParams }>(`${path}/:id/appliances/:serial/state`, async (request) => {
       require(request, 'internal');
-      const { id, serial } = parse(taskParams, request.params);
-      const body = parse(TASK_STATE_SET[kind], request.body);
+      const { id, serial } = request.params;
+      const { status, stage, ...properties } = withoutReadOnly(parse(TASK_STATE_SET[kind], request.body), TASK_STATE_READ_ONLY);
       await existingTask(id, serial);
-      const task = await store.updateTask(id, serial, body);
-      return { operation_id: id, serial, status: task!.status, stage: task!.stage };
+      return taskState((await store.updateTask(id, serial, { status, stage, [STATE_PROPERTIES]: properties }))!);
     });
 
-    app.get(`${path}/:id/appliances/:serial/log`, async (request) => {
+    app.get<{ Params: TaskParams }>(`${path}/:id/appliances/:serial/log`, async (request) => {
       require(request, 'read');
-      const { id, serial } = parse(taskParams, request.params);
+      const { id, serial } = request.params;
       await existingTask(id, serial);
       return { operation_id: id, serial, log: await store.getLog(id, serial) };
     });
 
-    app.post(`${path}/:id/appliances/:serial/log`, async (request, reply) => {
+    app.post<{ Params: TaskParams }>(`${path}/:id/appliances/:serial/log`, async (request, reply) => {
       require(request, 'internal');
-      const { id, serial } = parse(taskParams, request.params);
+      const { id, serial } = request.params;
       const entry = parse(logEntry, request.body);
       await existingTask(id, serial);
       await store.appendLog(id, entry, serial);
@@ -205,16 +230,16 @@ export async function sccRoutes(app: FastifyInstance, options: SccOptions): Prom
     return PRODUCT_CODES.filter((code) => connected.has(code));
   });
 
-  app.get<{ Params: { product_code: string } }>('/appliances/:product_code', async (request) => {
+  app.get<{ Params: { product_code: ProductCode } }>('/appliances/:product_code', async (request) => {
     require(request, 'read');
-    const code = parse(z.enum(PRODUCT_CODES), request.params.product_code, 'product_code') as ProductCode;
-    return store.listAppliances({ product_code: code });
+    const { group } = parse(appliancesQuery, request.query);
+    const appliances = await store.listAppliances({ product_code: request.params.product_code });
+    return group === undefined ? appliances : appliances.filter((a) => Array.isArray(a.groups) && a.groups.includes(group));
   });
 
-  app.get<{ Params: { product_code: string; serial: string } }>('/appliances/:product_code/:serial', async (request) => {
+  app.get<{ Params: { product_code: ProductCode; serial: string } }>('/appliances/:product_code/:serial', async (request) => {
     require(request, 'read');
-    const code = parse(z.enum(PRODUCT_CODES), request.params.product_code, 'product_code');
-    const serial = parse(serialSchema, request.params.serial, 'serial');
+    const { product_code: code, serial } = request.params;
     const appliance = await store.getAppliance(serial);
     if (!appliance || appliance.product_code !== code) throw notFound(`${code} appliance ${serial}`);
     return appliance;

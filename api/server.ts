@@ -13,9 +13,13 @@ import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '../domain/logging';
 import type { FleetStore } from '../store/fleet-store';
+import { loaded } from '../store/readiness';
 import { allows, Authenticator, type Permission, type Role } from './auth';
-import { ApiError } from './errors';
-import { buildOpenApi, DOCS_PAGE, type RegisteredRoute } from './openapi';
+import { docsRoutes } from './docs';
+import { ApiError, badRequest } from './errors';
+import { allowedMethods, buildOpenApi, type RegisteredRoute } from './openapi';
+import { responseProblem } from './response-contract';
+import { documentedRoute, openApiPath, pathParameters } from './route-docs';
 import { SCC_PREFIXES, sccRoutes } from './scc-routes';
 import { isSumoUrl, SUMO_PREFIX, sumoErrorBody, sumoRoutes } from './sumo-routes';
 
@@ -25,6 +29,8 @@ export interface ApiOptions {
   /** Without a store only `/health` is served. */
   store?: FleetStore;
   taskQueue?: string;
+  /** Check every answer against the API document (response-contract.ts): on in tests, FLEET_API_CHECK_RESPONSES. */
+  checkResponses?: boolean;
 }
 
 export interface Caller {
@@ -64,27 +70,65 @@ function toApiError(err: { statusCode?: number; code?: string; message: string; 
   return new ApiError(500, 'INTERNAL_ERROR', 'internal error');
 }
 
-export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades' }: ApiOptions): FastifyInstance {
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, genReqId: () => randomUUID() });
+/** Path parameters as the document types them: a value that does not fit is a 400 naming the parameter. */
+async function checkPathParameters(request: FastifyRequest): Promise<void> {
+  const url = request.routeOptions.url;
+  const route = url === undefined ? undefined : documentedRoute(request.method, url);
+  if (!route || url === undefined) return;
+  const params = request.params as Record<string, string>;
+  for (const [name, schema] of Object.entries(pathParameters(openApiPath(url), route.doc))) {
+    const parsed = schema.safeParse(params[name]);
+    if (!parsed.success) throw badRequest(name, parsed.error.issues[0]!.message);
+  }
+}
+
+/** An answer that breaks the document becomes a 500 saying what broke (only when checking). */
+async function checkResponse(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+  const url = request.routeOptions.url;
+  const route = url === undefined ? undefined : documentedRoute(request.method, url);
+  if (!route || url === undefined) return payload;
+  const problem = responseProblem(url, route, reply.statusCode, payload);
+  if (!problem) return payload;
+  request.log.error({ problem, status: reply.statusCode, url }, 'an answer breaks the API document');
+  void reply.code(500).type('application/json');
+  return JSON.stringify({ error_id: 'RESPONSE_CONTRACT', error_text: `${request.method} ${url} answered ${problem}` });
+}
+
+async function health(client: Client, store: FleetStore | undefined) {
+  const temporal = await client.connection.workflowService.getSystemInfo({}).then(
+    () => 'ok' as const,
+    () => 'unreachable' as const,
+  );
+  const facts = store ? await loaded(store) : { catalog: true, inventory: true };
+  const status = temporal !== 'ok' ? 'degraded' : facts.catalog && facts.inventory ? 'ready' : 'starting';
+  const word = (done: boolean) => (done ? ('loaded' as const) : ('loading' as const));
+  return { status, temporal, ...(store ? { catalog: word(facts.catalog), inventory: word(facts.inventory) } : {}) };
+}
+
+export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades', checkResponses = false }: ApiOptions): FastifyInstance {
+  // Path parameters up to 1,000 characters reach the handlers (and get a 400 naming them), not a bare 414.
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, genReqId: () => randomUUID(), routerOptions: { maxParamLength: 1000 } });
   // Only JSON bodies: text/plain (accepted by Fastify by default) is a 415 like any other type.
   app.removeContentTypeParser('text/plain');
 
-  // Every route as registered, for the OpenAPI document.
+  // Every route as registered, for the OpenAPI document and the 405 answers.
   const routes: RegisteredRoute[] = [];
   app.addHook('onRoute', (route) => {
     routes.push({ method: route.method, url: route.url });
+    // Every route of the two APIs is in the document: one left out is a mistake caught at start.
+    for (const method of [route.method].flat()) {
+      if (route.url.startsWith('/api/') && method !== 'HEAD' && !documentedRoute(method, route.url)) throw new Error(`${method} ${route.url} has no entry in api/route-docs.ts`);
+    }
   });
+  app.addHook('preValidation', checkPathParameters);
+  if (checkResponses) app.addHook('onSend', checkResponse);
   let openApi: Record<string, unknown> | undefined;
   app.get('/openapi.json', async () => (openApi ??= buildOpenApi(routes)));
-  app.get('/docs', async (_req, reply) => reply.type('text/html; charset=utf-8').send(DOCS_PAGE));
+  void app.register(docsRoutes);
 
   app.get('/health', async (_req, reply) => {
-    try {
-      await client.connection.workflowService.getSystemInfo({});
-      return { status: 'ok', temporal: 'ok' };
-    } catch {
-      return reply.code(503).send({ status: 'degraded', temporal: 'unreachable' });
-    }
+    const answer = await health(client, store);
+    return reply.code(answer.status === 'ready' ? 200 : 503).send(answer);
   });
 
   if (store) {
@@ -115,7 +159,20 @@ export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades' 
     );
   }
 
-  app.setNotFoundHandler((request) => {
+  const allowed = allowedMethods(routes);
+  const methodNotAllowed = (request: FastifyRequest, reply: FastifyReply): void => {
+    const path = request.url.replace(/\?.*$/, '');
+    const methods = allowed(path);
+    if (!methods.length) return;
+    void reply.header('allow', methods.join(', '));
+    throw new ApiError(405, 'METHOD_NOT_ALLOWED', `${request.method} is not served at ${path}; allowed: ${methods.join(', ')}`);
+  };
+  // Before any body is read: a method the path does not serve is a 405 whatever its body.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.is404) methodNotAllowed(request, reply);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    methodNotAllowed(request, reply);
     throw new ApiError(404, 'NOT_FOUND', `no such resource: ${request.method} ${request.url.replace(/\?.*$/, '')}`);
   });
 

@@ -38,6 +38,7 @@ const SUMO_CODES: Record<string, string> = {
   FORBIDDEN: 'forbidden',
   NOT_FOUND: 'notfound',
   UNSUPPORTED_MEDIA_TYPE: 'contenttype.invalid',
+  METHOD_NOT_ALLOWED: 'method.not.allowed',
   INVALID_REQUEST: 'request.invalid',
   BAD_REQUEST: 'request.invalid',
   BODY_TOO_LARGE: 'request.too.large',

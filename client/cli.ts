@@ -19,6 +19,7 @@ import type { ProductCode } from '../domain/scc';
 import { UPGRADE_TASK_STATUS_TEXT } from '../domain/sumo';
 import { ineligibleAppliances } from '../store/fleet-facts';
 import { FleetStore } from '../store/fleet-store';
+import { recordLoaded } from '../store/readiness';
 import { collectorTargets, CollectorUpgradeError, createCollectorUpgrade, setCollectorTargets, syncCollectors } from './collector-upgrades';
 import { runInventoryRefresh } from './inventory';
 import {
@@ -168,10 +169,10 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
         const what = operation.target_version ? ` to ${operation.target_version.version_id}` : '';
         console.log(
           values.json
-            ? JSON.stringify(linked ? { operation, reboot_operation: linked } : operation, null, 2)
+            ? JSON.stringify(linked ? { operation, reboot_operation: linked.operation } : operation, null, 2)
             : [
                 `operation ${operation.id} ${operation.status}: ${command} of ${operation.appliances.length} appliance(s)${what}`,
-                ...(linked ? [`reboot operation ${linked.id} follows it at the reboot time`] : []),
+                ...(linked ? [`reboot operation ${linked.operation.id} follows it at the reboot time`] : []),
                 `watch it: npm run fleet -- status ${operation.id}${command === 'upgrade' ? '' : ` --kind ${command}`} --watch`,
                 `Web UI:   ${web(command, operation.id)}`,
               ].join('\n'),
@@ -242,6 +243,7 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
         const store = await FleetStore.open(config.FLEET_STORE_URL);
         try {
           const counts = await store.importInventory(inventory);
+          await recordLoaded(store, 'inventory');
           console.log(`imported ${counts.appliances} appliance(s) and ${counts.collectors} collector(s)`);
         } finally {
           await store.close();

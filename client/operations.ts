@@ -8,9 +8,9 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFo
 import type { z } from 'zod';
 import type { FleetConfig } from '../domain/config';
 import { applianceTaskWorkflowId, OPERATION_TIME_FIELD, operationWorkflowId, secondsToMs, type OperationKind } from '../domain/operation';
-import { rolloutPolicy, taskTimeout } from '../domain/operation-schemas';
+import type { RolloutPolicy } from '../domain/operation-schemas';
 import { scheduleForAppliances, ScheduleError } from '../domain/schedule';
-import { downgradeOperationRequest, rebootOperationRequest, upgradeOperationRequest, type ApplianceTaskStatus, type OperationStatus, type ProductCode, type ScheduledTime } from '../domain/scc';
+import { downgradeOperationRequest, OPERATION_READ_ONLY, rebootOperationRequest, upgradeOperationRequest, withoutReadOnly, type ApplianceTaskStatus, type OperationStatus, type ProductCode, type ScheduledTime } from '../domain/scc';
 import type { IneligibleAppliance } from '../store/fleet-facts';
 import { SA } from '../domain/search-attributes';
 import {
@@ -121,20 +121,18 @@ const REQUESTS = { upgrade: upgradeOperationRequest, downgrade: downgradeOperati
  * with `reboot` and a `reboot_time` also creates its reboot operation (returned as `linked`,
  * referenced by `reboot_id`), which reboots the appliances whose install succeeded.
  */
-export async function createOperation(client: Client, kind: OperationKind, body: unknown, options: CreateOperationOptions): Promise<{ operation: CreatedOperation; linked?: CreatedOperation }> {
+/** A created operation, with each appliance's start instant when it is scheduled in local time. */
+export interface Created {
+  operation: CreatedOperation;
+  startAtBySerial?: Record<string, number>;
+}
+
+export async function createOperation(client: Client, kind: OperationKind, body: unknown, options: CreateOperationOptions): Promise<Created & { linked?: Created }> {
   const parsed = REQUESTS[kind].safeParse(body);
   if (!parsed.success) throw firstIssue(parsed.error);
-  const request = parsed.data as Record<string, unknown> & { appliances: string[]; reboot?: boolean; reboot_time?: ScheduledTime; rollout?: unknown; task_timeout?: unknown };
+  // Read-only properties a client sent back are ignored: the service sets them.
+  const request = withoutReadOnly(parsed.data as Record<string, unknown>, OPERATION_READ_ONLY) as Record<string, unknown> & { appliances: string[]; reboot?: boolean; reboot_time?: ScheduledTime; rollout?: RolloutPolicy; task_timeout?: number };
   if (new Set(request.appliances).size !== request.appliances.length) throw new InvalidRequestError('appliances', 'a serial is listed more than once');
-  // Extension: how the operation moves through the fleet (domain/rollout.ts).
-  const rollout = rolloutPolicy.optional().safeParse(request.rollout);
-  if (!rollout.success) {
-    const issue = rollout.error.issues[0]!;
-    throw new InvalidRequestError(['rollout', ...issue.path].join('.'), issue.message);
-  }
-  // Extension: each task's time limit (default 30 minutes).
-  const timeout = taskTimeout.optional().safeParse(request.task_timeout);
-  if (!timeout.success) throw new InvalidRequestError('task_timeout', timeout.error.issues[0]!.message);
   const deferredReboot = kind !== 'reboot' && request.reboot_time !== undefined;
   if (deferredReboot && request.reboot !== true) throw new InvalidRequestError('reboot_time', `a reboot_time needs reboot: true`);
 
@@ -147,12 +145,14 @@ export async function createOperation(client: Client, kind: OperationKind, body:
     if (refused.length) throw refusal(kind, refused);
   }
   const id = newOperationId(nowMs);
-  const limits = { ...(timeout.data !== undefined ? { taskTimeoutMs: secondsToMs(timeout.data) } : {}) };
+  // Extensions: each task's time limit (default 30 minutes), how the operation moves through the fleet (domain/rollout.ts).
+  const limits = { ...(request.task_timeout !== undefined ? { taskTimeoutMs: secondsToMs(request.task_timeout) } : {}) };
   const base = { username: options.username, create_time: new Date(nowMs).toISOString(), status: 'scheduled' as OperationStatus };
 
   let linked: CreatedOperation | undefined;
+  let rebootStarts: Awaited<ReturnType<typeof startInstants>> = {};
   if (deferredReboot) {
-    const rebootStarts = await startInstants('reboot_time', request.reboot_time, request.appliances, options);
+    rebootStarts = await startInstants('reboot_time', request.reboot_time, request.appliances, options);
     linked = {
       id: newOperationId(nowMs + 1),
       ...base,
@@ -172,7 +172,7 @@ export async function createOperation(client: Client, kind: OperationKind, body:
     status: starts.startAtMs !== undefined && starts.startAtMs > nowMs ? 'scheduled' : 'running',
     ...(linked ? { reboot_id: Number(linked.id) } : {}),
   };
-  const input: OperationInput = { operation, ...starts, ...limits, ...(rollout.data ? { rollout: rollout.data } : {}) };
+  const input: OperationInput = { operation, ...starts, ...limits, ...(request.rollout ? { rollout: request.rollout } : {}) };
   try {
     await startOperationWorkflow(client, kind, input, options.taskQueue);
   } catch (err) {
@@ -180,7 +180,8 @@ export async function createOperation(client: Client, kind: OperationKind, body:
     if (linked) await client.workflow.getHandle(operationWorkflowId('reboot', linked.id)).cancel().catch(() => undefined);
     throw err;
   }
-  return { operation, ...(linked ? { linked } : {}) };
+  const created = (op: CreatedOperation, at: typeof starts): Created => ({ operation: op, ...(at.startAtBySerial ? { startAtBySerial: at.startAtBySerial } : {}) });
+  return { ...created(operation, starts), ...(linked ? { linked: created(linked, rebootStarts) } : {}) };
 }
 
 async function startOperationWorkflow(client: Client, kind: OperationKind, input: OperationInput, taskQueue: string): Promise<void> {

@@ -21,6 +21,8 @@ export const configSchema = z.object({
   FLEET_STORE_URL: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'must start with sqlite: or postgres://').default('sqlite:data/fleet.db'),
   FLEET_API_HOST: z.string().default('127.0.0.1'),
   FLEET_API_PORT: port.default(8080),
+  /** Check every API answer against the OpenAPI document (a breach answers 500 and is logged); on in the tests. */
+  FLEET_API_CHECK_RESPONSES: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false').transform((v) => v === 'true'),
   FLEET_DEVICE_API_URL: z.string().url().default('http://127.0.0.1:8090'),
   FLEET_IMAGE_BASE_URL: z.string().url().default('http://127.0.0.1:8090/images'),
   /** How often the inventory refresh (a Temporal Schedule) reads every device; 0 turns it off. */

@@ -17,7 +17,7 @@ const waveSize = z.union([
 ]);
 
 export const rolloutPolicy = z.strictObject({
-  waves: z.array(waveSize).min(1).optional(),
+  waves: z.array(waveSize).min(1).max(1_000).optional(),
   max_in_flight: z.number().int().positive().optional(),
   failure_threshold: z
     .strictObject({
@@ -27,6 +27,7 @@ export const rolloutPolicy = z.strictObject({
     })
     .refine((t) => t.max_failures !== undefined || t.max_failure_percent !== undefined, 'set max_failures or max_failure_percent')
     .optional(),
-  maintenance_window_end: z.number().nonnegative().optional(),
+  // Seconds since the epoch, before the year 10000 (as the seed's timestamps, domain/scc.ts).
+  maintenance_window_end: z.number().nonnegative().max(253_402_300_799).optional(),
 });
 export type RolloutPolicy = z.infer<typeof rolloutPolicy>;

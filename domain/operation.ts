@@ -15,6 +15,11 @@ export function finalOperationStatus(taskStatuses: readonly ApplianceTaskStatus[
   return 'failed';
 }
 
+const STATUS_STEP: Record<OperationStatus, number> = { scheduled: 0, running: 1, successful: 2, partially_successful: 2, failed: 2, cancelled: 2 };
+
+/** An operation's status only moves forward: scheduled → running → a final status (seed: operation_status). */
+export const statusMovesForward = (from: OperationStatus, to: OperationStatus): boolean => STATUS_STEP[to] >= STATUS_STEP[from];
+
 /** Workflow ids readable in the Temporal Web UI. */
 export const operationWorkflowId = (kind: OperationKind, operationId: string): string => `${kind}-${operationId}`;
 export const applianceTaskWorkflowId = (kind: OperationKind, operationId: string, serial: string): string =>
@@ -49,10 +54,20 @@ const copy = (from: Record<string, unknown>, fields: readonly string[]): Record<
   Object.fromEntries(fields.filter((f) => from[f] !== undefined).map((f) => [f, from[f]]));
 
 /**
- * The fields every appliance task starts with: the seed's appliance_upgrade_task /
- * appliance_downgrade_task / appliance_reboot_task, from their operation's fields.
+ * The fields an appliance task starts with: the seed's appliance_upgrade_task /
+ * appliance_downgrade_task / appliance_reboot_task, from their operation's fields. An operation
+ * scheduled in local time gives each task the instant it was scheduled for on its appliance
+ * (`startAtMs`), as `utc` (seed line 1352: "adjusted for the local time of the device").
  */
-export function taskFields(kind: OperationKind, operation: OperationFields): Record<string, unknown> {
+export function taskFields(kind: OperationKind, operation: OperationFields, startAtMs?: number): Record<string, unknown> {
+  const fields = operationTaskFields(kind, operation);
+  const timeField = OPERATION_TIME_FIELD[kind];
+  const scheduled = operation[timeField] as { datetime: number; time_type: string } | undefined;
+  if (scheduled?.time_type === 'local' && startAtMs !== undefined) fields[timeField] = { ...scheduled, datetime: startAtMs / 1000, time_type: 'utc' };
+  return fields;
+}
+
+function operationTaskFields(kind: OperationKind, operation: OperationFields): Record<string, unknown> {
   switch (kind) {
     case 'upgrade':
       return copy(operation, ['target_version', 'reboot', 'upgrade_time', 'reboot_time', 'esxi_force']);

@@ -8,13 +8,42 @@
  * - Required vs optional follows each object's "Required properties" note. Objects without such a
  *   note (the logs, the eligibility objects, the versions items) follow the "Optional;" marks:
  *   unmarked properties are required, except the exception categories (see `exceptionsOf`).
- * - Read-only properties are refused in request bodies with `<field> is read-only`, at the path of
- *   the field (`readOnly`).
+ * - Read-only properties (the seed's "Read-only", and fields only this service assigns) may be
+ *   sent in a request body, so a client can send back what it read (the seed even lists the
+ *   Read-only `username` among an operation's Required properties); if sent they must have their
+ *   documented type, and the service ignores their values (`readOnly`, `withoutReadOnly`).
+ * - Every string, array and number has a bound (`MAX`), so out-of-range input is a 400 naming the
+ *   field, and the OpenAPI document states the same bounds.
  */
 import { z } from 'zod';
+import { rolloutPolicy, taskTimeout } from './operation-schemas';
 
-/** A request-body property the seed marks Read-only: absent, or the request is refused naming it. */
-const readOnly = (field: string) => z.never({ error: `${field} is read-only` }).optional();
+/** The bounds of request values (documented in the OpenAPI document through the schemas). */
+export const MAX = {
+  /** Names, ids, version strings, hostnames. */
+  name: 256,
+  /** Comments and log lines. */
+  text: 16_384,
+  /** Appliances in one operation. */
+  appliances: 100_000,
+  /** Items of a small list (groups). */
+  items: 1_000,
+  /** Seconds since the epoch: 9999-12-31T23:59:59Z. */
+  timestamp: 253_402_300_799,
+} as const;
+
+/** A string of at most `max` characters (a name by default). */
+export const text = (max: number = MAX.name) => z.string().max(max, `must be at most ${max} characters`);
+
+/** A request-body property only the service sets: may be sent (with its type), and is ignored. */
+const readOnly = <T extends z.ZodType>(schema: T) => schema.optional().meta({ readOnly: true });
+
+/** A parsed request without the read-only properties a client sent: the service sets those. */
+export function withoutReadOnly<T extends Record<string, unknown>>(request: T, fields: readonly string[]): T {
+  const copy: Record<string, unknown> = { ...request };
+  for (const field of fields) delete copy[field];
+  return copy as T;
+}
 
 // Types: product_code, arch, serial, timestamp, username, version, scheduled_time -------------
 
@@ -27,23 +56,23 @@ export const arch = z.enum(ARCHES);
 export type Arch = z.infer<typeof arch>;
 
 export const SERIAL_PATTERN = /^[A-Za-z][0-9A-Fa-f]{2}[A-Za-z]{0,2}[0-9A-Fa-f]{8}$/;
-export const serial = z.string().regex(SERIAL_PATTERN, 'must match the serial pattern ^[A-Za-z][0-9A-Fa-f]{2}[A-Za-z]{0,2}[0-9A-Fa-f]{8}$');
+export const serial = z.string().max(13).regex(SERIAL_PATTERN, 'must match the serial pattern ^[A-Za-z][0-9A-Fa-f]{2}[A-Za-z]{0,2}[0-9A-Fa-f]{8}$');
 export type Serial = z.infer<typeof serial>;
 
 /** Seconds since the Unix epoch (the seed's `timestamp` is a number). */
-export const timestamp = z.number().finite().nonnegative();
+export const timestamp = z.number().nonnegative('must be a timestamp (seconds since the epoch, not negative)').max(MAX.timestamp, 'must be a timestamp before the year 10000 (at most 253402300799)');
 export type Timestamp = z.infer<typeof timestamp>;
 
 /** The seed's `username`: the name of the user that scheduled the operation or task. */
-export const username = z.string();
+export const username = text();
 export type Username = z.infer<typeof username>;
 
 /** The version of a software image. Only `version_id` is required (`build_timestamp` is not in the Required list either). */
 export const version = z.looseObject({
-  version_id: z.string().min(1),
-  version_number: z.string().optional(),
-  build_number: z.string().optional(),
-  build_timestamp: z.number().optional(),
+  version_id: text().min(1),
+  version_number: text().optional(),
+  build_number: text().optional(),
+  build_timestamp: timestamp.optional(),
 });
 export type Version = z.infer<typeof version>;
 
@@ -90,7 +119,7 @@ export type LogSeverity = z.infer<typeof logSeverity>;
 /** A timestamped log line; also the request body of the task logs' `append`. */
 export const logEntry = z.looseObject({
   timestamp,
-  log_entry: z.string(),
+  log_entry: text(MAX.text),
   severity: logSeverity,
 });
 export type LogEntry = z.infer<typeof logEntry>;
@@ -132,11 +161,12 @@ export type ApplianceRebootTaskLog = ApplianceTaskLog;
 /**
  * Each operation comes as a pair: the request a client submits (`create`) and the resource the
  * service answers. Deviations from the seed, and why:
- * - `username` is both Read-only and Required in the seed. The service sets it from the caller;
- *   requests may carry it (it is ignored), so a client echoing an operation back is not refused.
- * - `id` and `create_time` are "Read-only; Optional" in the seed. Requests refuse them; the
- *   resource requires them, because this service assigns both when it creates an operation.
+ * - `username` is both Read-only and Required in the seed; `id`, `create_time` and `status` are
+ *   Read-only. Like every read-only property, requests may carry them and they are ignored (the
+ *   service sets them: `username` from the caller); the resource requires all four, because this
+ *   service assigns them when it creates an operation.
  * - `appliances` must name at least one serial (an operation on nothing has no meaning).
+ * - Extension properties of every kind: `rollout` (domain/rollout.ts) and `task_timeout`.
  *
  * `operationSchemas` builds the pair of every kind from the kind's own request fields (`fields`)
  * and what the service assigns besides the common four (`assigned`). Keep the property order
@@ -145,17 +175,24 @@ export type ApplianceRebootTaskLog = ApplianceTaskLog;
  */
 function operationSchemas<Fields extends z.core.$ZodLooseShape, Assigned extends z.core.$ZodLooseShape>(fields: Fields, assigned: Assigned) {
   const request = z.looseObject({
-    id: readOnly('id'),
-    create_time: readOnly('create_time'),
-    status: readOnly('status'),
-    username: z.string().min(1).optional(),
+    id: readOnly(text()),
+    create_time: readOnly(text()),
+    status: readOnly(operationStatus),
+    username: readOnly(username),
     ...fields,
-    appliances: z.array(serial).min(1, 'at least one appliance serial is required'),
+    rollout: rolloutPolicy.optional(),
+    task_timeout: taskTimeout.optional(),
+    appliances: z.array(serial).min(1, 'at least one appliance serial is required').max(MAX.appliances, `at most ${MAX.appliances} appliances in one operation`),
   });
   // `extend` replaces the read-only fields in place, so the answer keeps the request's order.
   const answer = request.extend({ id: z.string(), username: z.string(), create_time: z.string(), status: operationStatus, ...assigned });
   return { request, answer };
 }
+
+/** The read-only properties of operation requests (see operationSchemas): ignored when sent. */
+export const OPERATION_READ_ONLY = ['id', 'create_time', 'status', 'username', 'reboot_id', 'upgrade_id', 'downgrade_id'] as const;
+/** The read-only properties of a task state `set`: the path names the task. */
+export const TASK_STATE_READ_ONLY = ['operation_id', 'serial'] as const;
 
 /**
  * Upgrade and downgrade operations are the same object but for the name of their start time
@@ -174,9 +211,9 @@ const imageOperationSchemas = <TimeField extends 'upgrade_time' | 'downgrade_tim
       reboot: z.boolean(),
       reboot_time: scheduledTime.optional(),
       esxi_force: z.boolean().optional(),
-      comment: z.string(),
+      comment: text(MAX.text),
       // The seed does not mark reboot_id Read-only, but only the service links a reboot operation.
-      reboot_id: readOnly('reboot_id'),
+      reboot_id: readOnly(z.number()),
     },
     { reboot_id: z.number().optional() },
   );
@@ -210,9 +247,9 @@ const rebootSchemas = operationSchemas(
   {
     switch_partition: z.boolean().optional(),
     reboot_time: scheduledTime.optional(),
-    comment: z.string(),
-    upgrade_id: readOnly('upgrade_id'),
-    downgrade_id: readOnly('downgrade_id'),
+    comment: text(MAX.text),
+    upgrade_id: readOnly(text()),
+    downgrade_id: readOnly(text()),
   },
   { upgrade_id: z.string().optional(), downgrade_id: z.string().optional() },
 );
@@ -224,11 +261,14 @@ export type RebootOperation = z.infer<typeof rebootOperation>;
 export const rebootOperations = z.array(rebootOperation);
 export type RebootOperations = z.infer<typeof rebootOperations>;
 
-/** Strict decimal numbers from a query string (`''`, `'0x10'`, `'1e3'`, `'5abc'` are refused). */
+/** Numbers from a query string, written as JSON writes them (`''`, `'0x10'`, `'5abc'`, `'Infinity'` are refused). */
 const queryNumber = (name: string) =>
   z.preprocess(
-    (value) => (typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value),
-    z.number({ error: `${name} must be a timestamp (seconds since the epoch, a non-negative number)` }).nonnegative(`${name} must be a timestamp (seconds since the epoch, a non-negative number)`),
+    (value) => (typeof value === 'string' && /^\s*-?\d+(\.\d+)?([eE][+-]?\d+)?\s*$/.test(value) ? Number(value) : value),
+    z
+      .number({ error: `${name} must be a timestamp (seconds since the epoch, a non-negative number)` })
+      .nonnegative(`${name} must be a timestamp (seconds since the epoch, a non-negative number)`)
+      .max(MAX.timestamp, `${name} must be a timestamp before the year 10000 (at most ${MAX.timestamp})`),
   );
 
 /**
@@ -300,12 +340,16 @@ export type ApplianceDowngradeTaskState = z.infer<typeof applianceDowngradeTaskS
 export const applianceRebootTaskState = applianceUpgradeTaskState.extend({ stage: applianceRebootTaskStage });
 export type ApplianceRebootTaskState = z.infer<typeof applianceRebootTaskState>;
 
-/** The body of a task state `set` (PUT): status and stage; the Read-only operation_id and serial are refused (the path names the task). */
-export const applianceUpgradeTaskStateSetRequest = applianceUpgradeTaskState.extend({ operation_id: readOnly('operation_id'), serial: readOnly('serial') });
+/**
+ * The body of a task state `set` (PUT): status and stage, and any extension properties (kept on
+ * the state, answered by its GET). The Read-only operation_id and serial are ignored: the path
+ * names the task.
+ */
+export const applianceUpgradeTaskStateSetRequest = applianceUpgradeTaskState.extend({ operation_id: readOnly(text()), serial: readOnly(serial) });
 export type ApplianceUpgradeTaskStateSetRequest = z.infer<typeof applianceUpgradeTaskStateSetRequest>;
-export const applianceDowngradeTaskStateSetRequest = applianceDowngradeTaskState.extend({ operation_id: readOnly('operation_id'), serial: readOnly('serial') });
+export const applianceDowngradeTaskStateSetRequest = applianceDowngradeTaskState.extend({ operation_id: readOnly(text()), serial: readOnly(serial) });
 export type ApplianceDowngradeTaskStateSetRequest = z.infer<typeof applianceDowngradeTaskStateSetRequest>;
-export const applianceRebootTaskStateSetRequest = applianceRebootTaskState.extend({ operation_id: readOnly('operation_id'), serial: readOnly('serial') });
+export const applianceRebootTaskStateSetRequest = applianceRebootTaskState.extend({ operation_id: readOnly(text()), serial: readOnly(serial) });
 export type ApplianceRebootTaskStateSetRequest = z.infer<typeof applianceRebootTaskStateSetRequest>;
 
 // Images and image repositories ----------------------------------------------------------------
@@ -340,11 +384,17 @@ export const imageDefinition = z
   .refine((d) => !d.delta || d.source_version !== undefined, { message: 'a delta image needs a source_version', path: ['source_version'] });
 export type ImageDefinition = z.infer<typeof imageDefinition>;
 
-/** A Riverbed software image (`id` is Read-only; the object is only ever answered). */
+/**
+ * A Riverbed software image (`id` is Read-only; the object is only ever answered): one per distinct
+ * image definition, with every source it is available from. Its id is derived from the definition
+ * (domain/image-identity.ts). Extension: `source_image_ids`, each source's own id of its copy
+ * (the id under image_repositories/…, to read or delete that copy).
+ */
 export const image = z.looseObject({
   id: z.string().min(1),
   image_definition: imageDefinition,
   image_sources: z.array(imageSource),
+  source_image_ids: z.partialRecord(imageSource, z.string()).optional(),
 });
 export type Image = z.infer<typeof image>;
 /** images: every available image. */
@@ -363,11 +413,19 @@ export const locallyHostedImage = z.looseObject({
 export type LocallyHostedImage = z.infer<typeof locallyHostedImage>;
 export const locallyHostedImages = z.array(locallyHostedImage);
 export type LocallyHostedImages = z.infer<typeof locallyHostedImages>;
+/** The longest image URL taken (what browsers, proxies and servers reliably carry). */
+export const IMAGE_URL_MAX = 2048;
+/** An image's URL in a request: http(s) or file (which schemes a route takes, it says). */
+export const imageUrl = z.url({ error: 'not a URL' }).max(IMAGE_URL_MAX, `must be at most ${IMAGE_URL_MAX} characters`);
+
 /**
- * locally_hosted_images `upload` request: `{ url, <prop> }`, url optional (a file URL when the file
- * was put on this host). The resulting image's `id` is Read-only, so a request naming one is refused.
+ * locally_hosted_images `upload` request: `{ url, <prop> }`, url optional (http(s), or a file URL
+ * when the file was put on this host). The image's definition is read from the image's manifest
+ * (domain/image-manifest.ts); `image_definition` (an extension property) may be sent too: it must
+ * agree with the manifest, and it is what is taken when there is no url or the image has no
+ * readable manifest. The resulting image's `id` is Read-only (ignored when sent).
  */
-export const locallyHostedImageUpload = z.looseObject({ id: readOnly('id'), url: z.string().min(1).optional() });
+export const locallyHostedImageUpload = z.looseObject({ id: readOnly(text()), url: imageUrl.optional(), image_definition: imageDefinition.optional() });
 export type LocallyHostedImageUpload = z.infer<typeof locallyHostedImageUpload>;
 
 /** An image the customer hosts at a URL of their own. Required: id, image_definition, url, registration_time (a number, as the seed types it). */
@@ -380,8 +438,13 @@ export const customerUrlHostedImage = z.looseObject({
 export type CustomerUrlHostedImage = z.infer<typeof customerUrlHostedImage>;
 export const customerUrlHostedImages = z.array(customerUrlHostedImage);
 export type CustomerUrlHostedImages = z.infer<typeof customerUrlHostedImages>;
-/** customer_url_hosted_images `register` request: `{ url, <prop> }`, url optional in the seed. */
-export const customerUrlHostedImageRegister = z.looseObject({ url: z.string().min(1).optional() });
+/**
+ * customer_url_hosted_images `register` request: `{ url, <prop> }`. url is optional in the seed,
+ * but a customer URL hosted image has one (Required), so the route refuses a request without it;
+ * it must be http(s): appliances download from it. The definition comes from the image's
+ * manifest, or from `image_definition` as for an upload (see locallyHostedImageUpload).
+ */
+export const customerUrlHostedImageRegister = z.looseObject({ url: imageUrl.optional(), image_definition: imageDefinition.optional() });
 export type CustomerUrlHostedImageRegister = z.infer<typeof customerUrlHostedImageRegister>;
 
 /** An image hosted by Riverbed Support, with the versions it supports upgrading from. Required: image_definition, url, source_versions (`id` is optional here). */
@@ -419,6 +482,9 @@ export const appliance = z.looseObject({
 export type Appliance = z.infer<typeof appliance>;
 export const appliances = z.array(appliance);
 export type Appliances = z.infer<typeof appliances>;
+/** The query of `appliances/{product_code}`: the seed's "optionally filtered by … group" (one group name). */
+export const appliancesQuery = z.strictObject({ group: text().min(1).optional() });
+export type AppliancesQuery = z.infer<typeof appliancesQuery>;
 
 /** upgradeable_versions and downgradeable_versions items: product_code and version (both required). */
 export const productVersion = z.looseObject({ product_code: productCode, version });

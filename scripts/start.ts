@@ -76,6 +76,16 @@ async function waitForTemporal(address: string, timeoutMs: number): Promise<void
   }
 }
 
+async function waitForSimulator(baseUrl: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await fetch(`${baseUrl.replace(/\/+$/, '')}/health`).then((res) => res.ok, () => false);
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`the device simulator did not answer at ${baseUrl} within ${timeoutMs / 1000}s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /**
  * The demo fleet in the store at once: appliances (not only at the first scheduled refresh), the
  * Sumo collectors, and the demo's customer images beside the Riverbed catalog the API adds.
@@ -84,12 +94,14 @@ async function loadDemo(address: string): Promise<void> {
   const client = new Client({ connection: await Connection.connect({ address }), namespace: config.FLEET_TEMPORAL_NAMESPACE });
   const store = await FleetStore.open(config.FLEET_STORE_URL);
   try {
-    const result = await runInventoryRefresh(client, config.FLEET_TASK_QUEUE);
-    logger.info(result, `inventory: ${result.appliances} appliances in the store`);
+    // The inventory last: /health says ready once it is in (store/readiness.ts), so all the rest is too.
+    await waitForSimulator(config.FLEET_DEVICE_API_URL, 60_000);
     const collectors = await syncCollectors(new DeviceClient({ baseUrl: config.FLEET_DEVICE_API_URL }), store);
     logger.info(collectors, `collectors: ${collectors.collectors} in the store`);
     const images = await ensureDemoCustomerImages(store, config.FLEET_IMAGE_BASE_URL);
     if (images) logger.info({ images }, 'demo customer images added');
+    const result = await runInventoryRefresh(client, config.FLEET_TASK_QUEUE);
+    logger.info(result, `inventory: ${result.appliances} appliances in the store`);
   } catch (err) {
     logger.warn({ err: (err as Error).message }, 'loading the demo fleet failed; the scheduled inventory refresh will retry the appliances');
   } finally {

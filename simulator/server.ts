@@ -1,4 +1,4 @@
-/** The simulator's HTTP server: the device API (docs/device-api.md) for every simulated device, plus /admin. */
+/** The simulator's HTTP server: the device API (docs/device-api.md) for every simulated device, /admin, and the catalog's images under /images. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -7,6 +7,7 @@ import { collectorUpgradeRequest, IDEMPOTENCY_KEY_HEADER, installRequest, patchR
 import { DeviceApiError, FleetJobStats, SimulatedAppliance, type SimulatorTimings } from './appliance';
 import { SimulatedCollector } from './collector';
 import { fault, fleetFaultRequest, type FleetFaultRequest } from './faults';
+import { isImageRequest, serveImage } from './images';
 import { seededRandom, type ApplianceSpec, type CollectorSpec } from './fleet';
 
 export class Simulator {
@@ -170,6 +171,8 @@ async function route(sim: Simulator, req: IncomingMessage): Promise<{ status: nu
 
 export function createSimulatorServer(sim: Simulator, logger: Logger): Server {
   return createServer((req, res) => {
+    // The image server of the catalog (simulator/images.ts): bytes, not JSON.
+    if (isImageRequest(req)) return serveImage(req, res);
     route(sim, req).then(
       ({ status, body }) => send(res, status, body),
       (err: unknown) => {

@@ -4,8 +4,9 @@
  * extension properties survive); the columns beside them are what queries filter on.
  */
 import type { ApplianceTaskStatus, LogEntry, OperationStatus, ProductCode, Version } from '../domain/scc';
-import type { OperationKind } from '../domain/operation';
-import { openDb, type Db, type Row } from './db';
+import { statusMovesForward, type OperationKind } from '../domain/operation';
+import { imageIdOf } from '../domain/image-identity';
+import { DuplicateKeyError, openDb, type Db, type Row } from './db';
 import { migrate } from './migrations';
 
 export interface ApplianceRecord {
@@ -58,6 +59,20 @@ export interface StoredImage {
   repository: ImageRepository;
   source: ImageSource;
   image: ImageRecord;
+}
+
+const storedImage = (row: { repository: ImageRepository; source: ImageSource; doc: string }): StoredImage => ({ repository: row.repository, source: row.source, image: JSON.parse(row.doc) as ImageRecord });
+
+/** The repository already holds an image of this definition (`existing`): a repository's images are distinct by definition. */
+export class ImageExistsError extends DuplicateKeyError {
+  constructor(
+    readonly existing: StoredImage,
+    /** The image's id (domain/image-identity.ts), the same for every copy of the definition. */
+    readonly imageId: string,
+  ) {
+    super(`the ${existing.repository} repository already holds image ${imageId} as ${existing.source} image ${existing.image.id}`);
+    this.name = 'ImageExistsError';
+  }
 }
 
 export interface OperationRecord {
@@ -306,18 +321,54 @@ export class FleetStore {
 
   // Images ------------------------------------------------------------------------------------
 
-  async addImage({ repository, source, image }: StoredImage): Promise<void> {
+  /**
+   * Adds an image to its repository. A repository holds each image definition once (the seed:
+   * its images are distinct by definition), so an image whose definition the repository already
+   * holds is refused with ImageExistsError naming the one it holds, and nothing changes; a
+   * repeated id is a DuplicateKeyError. The unique index on (repository, definition_id) settles
+   * two processes adding one definition at once.
+   */
+  async addImage(stored: StoredImage): Promise<void> {
+    const { repository, source, image } = stored;
     const d = image.image_definition;
-    await this.db.execute(
-      `INSERT INTO images (id, repository, source, product_code, arch, target_version_id, delta, doc, created_ms)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [image.id, repository, source, d.product_code, d.arch, d.target_version.version_id, flag(d.delta), json(image), this.now()],
+    const definitionId = imageIdOf(d);
+    try {
+      await this.db.transaction(async (tx) => {
+        const existing = await new FleetStore(tx, this.now).imageOfDefinition(repository, definitionId);
+        if (existing) throw new ImageExistsError(existing, definitionId);
+        await tx.execute(
+          `INSERT INTO images (id, repository, source, product_code, arch, target_version_id, delta, doc, created_ms, definition_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+          [image.id, repository, source, d.product_code, d.arch, d.target_version.version_id, flag(d.delta), json(image), this.now(), definitionId],
+        );
+      });
+    } catch (err) {
+      // Another process added the definition between the check and the insert: name its image.
+      const raced = err instanceof DuplicateKeyError && !(err instanceof ImageExistsError) ? await this.imageOfDefinition(repository, definitionId) : undefined;
+      throw raced ? new ImageExistsError(raced, definitionId) : err;
+    }
+  }
+
+  /** The image of a repository with this definition id (domain/image-identity.ts), if any. */
+  async imageOfDefinition(repository: ImageRepository, definitionId: string): Promise<StoredImage | undefined> {
+    return (await this.imagesOfDefinition(definitionId)).find((s) => s.repository === repository);
+  }
+
+  /**
+   * Every copy of one image definition, by its id, across repositories and sources. Rows stored
+   * before migration 4 have no definition_id: those are matched by their document.
+   */
+  async imagesOfDefinition(definitionId: string): Promise<StoredImage[]> {
+    const rows = await this.db.query<{ repository: ImageRepository; source: ImageSource; doc: string }>(
+      'SELECT repository, source, doc FROM images WHERE definition_id = $1 OR definition_id IS NULL ORDER BY created_ms, id',
+      [definitionId],
     );
+    return rows.map(storedImage).filter((s) => imageIdOf(s.image.image_definition) === definitionId);
   }
 
   async getImage(id: string): Promise<StoredImage | undefined> {
     const [row] = await this.db.query<{ repository: ImageRepository; source: ImageSource; doc: string }>('SELECT repository, source, doc FROM images WHERE id = $1', [id]);
-    return row ? { repository: row.repository, source: row.source, image: parse<ImageRecord>(row) } : undefined;
+    return row ? storedImage(row) : undefined;
   }
 
   async listImages(filter: { product_code?: ProductCode; repository?: ImageRepository; source?: ImageSource } = {}): Promise<StoredImage[]> {
@@ -332,7 +383,7 @@ export class FleetStore {
       `SELECT repository, source, doc FROM images${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_ms, id`,
       params,
     );
-    return rows.map((row) => ({ repository: row.repository, source: row.source, image: parse<ImageRecord>(row) }));
+    return rows.map(storedImage);
   }
 
   /** True when an image was deleted. */
@@ -373,10 +424,10 @@ export class FleetStore {
 
   /**
    * Records a new operation with one `scheduled`/`waiting` task per appliance (each task starts
-   * from `taskFields` and the appliance's version and hostname as the inventory knows them), and
-   * the first line of its log. Recording it again changes nothing (returns false).
+   * from `taskFields(serial)` and the appliance's version and hostname as the inventory knows them),
+   * and the first line of its log. Recording it again changes nothing (returns false).
    */
-  async recordNewOperation(kind: OperationKind, operation: OperationRecord & { appliances: string[] }, taskFields: Record<string, unknown>, log: LogEntry): Promise<boolean> {
+  async recordNewOperation(kind: OperationKind, operation: OperationRecord & { appliances: string[] }, taskFields: (serial: string) => Record<string, unknown>, log: LogEntry): Promise<boolean> {
     const appliances = new Map((await this.listAppliances({ serials: operation.appliances })).map((a) => [a.serial, a]));
     const tasks: TaskRecord[] = operation.appliances.map((serial) => {
       const appliance = appliances.get(serial);
@@ -385,7 +436,7 @@ export class FleetStore {
         serial,
         status: 'scheduled',
         stage: 'waiting',
-        ...taskFields,
+        ...taskFields(serial),
         // The version the appliance ran when the operation was scheduled.
         current_version: appliance?.current_version ?? { version_id: 'unknown' },
         ...(typeof appliance?.hostname === 'string' ? { hostname: appliance.hostname } : {}),
@@ -416,12 +467,14 @@ export class FleetStore {
     return rows.map((row) => parse<OperationRecord>(row));
   }
 
-  /** Merges `changes` into the stored operation (status and any other field). */
+  /** Merges `changes` into the stored operation (status and any other field); a status never moves back. */
   async updateOperation(id: string, changes: Partial<OperationRecord>): Promise<OperationRecord | undefined> {
     return this.db.transaction(async (tx) => {
       const [row] = await tx.query('SELECT doc FROM operations WHERE id = $1', [id]);
       if (!row) return undefined;
-      const updated = { ...parse<OperationRecord>(row), ...changes };
+      const current = parse<OperationRecord>(row);
+      const updated = { ...current, ...changes };
+      if (!statusMovesForward(current.status, updated.status)) updated.status = current.status;
       await tx.execute('UPDATE operations SET status = $2, doc = $3, updated_ms = $4 WHERE id = $1', [id, updated.status, json(updated), this.now()]);
       return updated;
     });

@@ -135,6 +135,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX collector_upgrade_tasks_unfinished ON collector_upgrade_tasks (collector_id) WHERE status IN (0, 1, 6);
     `,
   },
+  {
+    version: 4,
+    name: 'a repository holds each image definition once',
+    // The seed: a repository's images are distinct by image definition. definition_id is the
+    // image's id (domain/image-identity.ts), set by the store on insert; rows stored before this
+    // migration keep NULL (which a unique index never compares), and the store checks those by
+    // their document instead.
+    sql: `
+      ALTER TABLE images ADD COLUMN definition_id TEXT;
+      CREATE UNIQUE INDEX images_repository_definition ON images (repository, definition_id);
+    `,
+  },
 ];
 
 const AUTO_ID = {

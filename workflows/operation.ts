@@ -23,7 +23,7 @@ import {
   sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { createdMessage, finalOperationStatus, operationWorkflowId, taskFields, type OperationKind } from '../domain/operation';
+import { createdMessage, finalOperationStatus, operationWorkflowId, type OperationKind } from '../domain/operation';
 import { byStartInstant, failureThresholdReached, planBatches, planWaves, TASKS_PER_BATCH, type RolloutCounts } from '../domain/rollout';
 import type { ApplianceTaskStatus, OperationStatus } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
@@ -197,18 +197,23 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
     }
   }
 
-  await storeWrites.recordOperation({
-    kind,
-    operation: { ...operation, status: 'scheduled' },
-    taskFields: taskFields(kind, operation),
-    log: line(createdMessage(kind, operation)),
+  // The status only moves forward: an operation that starts at once is `running` from its creation.
+  const startsLater = input.startAtMs !== undefined && input.startAtMs > Date.now();
+  // Recorded even when a cancel arrives at once: the cancel then ends it below, in the store too.
+  await CancellationScope.nonCancellable(async () => {
+    await storeWrites.recordOperation({
+      kind,
+      operation: { ...operation, status: startsLater ? 'scheduled' : 'running' },
+      ...(input.startAtBySerial ? { startAtBySerial: input.startAtBySerial } : {}),
+      log: line(createdMessage(kind, operation)),
+    });
+    recorded = true;
+    if (startsLater) await setStatus('scheduled', `scheduled for ${new Date(input.startAtMs!).toISOString()}`);
   });
-  recorded = true;
-  await setStatus('scheduled', input.startAtMs !== undefined ? `scheduled for ${new Date(input.startAtMs).toISOString()}` : 'starting now');
 
   let cancelled = false;
   try {
-    if (input.startAtMs !== undefined && input.startAtMs > Date.now()) await sleep(input.startAtMs - Date.now());
+    if (startsLater) await sleep(input.startAtMs! - Date.now());
     if (kind === 'reboot' && (operation.upgrade_id ?? operation.downgrade_id) !== undefined) {
       await condition(() => preceding !== undefined);
       const successful = new Set(preceding!.successful);

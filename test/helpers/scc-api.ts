@@ -59,7 +59,7 @@ export async function startSccApi(options: { taskQueue: string; appliances: numb
       putAccessKey(stack.store, 'internal', SCC_KEYS.internal, 'internal_service'),
     ]);
     await runInventoryRefresh(stack.env.client, taskQueue);
-    app = createApi({ client: stack.env.client, logger, store: stack.store, taskQueue });
+    app = createApi({ client: stack.env.client, logger, store: stack.store, taskQueue, checkResponses: true });
     const base = await listenOnLoopback(app);
     const started = app;
 

@@ -8,6 +8,7 @@ import { DeviceClient } from '../../activities/device-client';
 import { ensureRiverbedCatalog } from '../../api/bootstrap';
 import { createLogger } from '../../domain/logging';
 import { FleetStore } from '../../store/fleet-store';
+import { recordLoaded } from '../../store/readiness';
 import { createFleetWorker, type WorkerSizing } from '../../worker/create-worker';
 import { startDevServer, startSimulator, type SimulatorProcess } from './servers';
 
@@ -33,6 +34,7 @@ export async function startStack(options: { taskQueue: string; workerSizing?: Wo
   const [env, sim, store] = await Promise.all([startDevServer(), startSimulator(options), FleetStore.open(storeUrl)]);
   // The images appliance tasks plan their upgrades with, as the API adds them at start.
   await ensureRiverbedCatalog(store, TEST_IMAGE_BASE_URL);
+  await recordLoaded(store, 'catalog');
   const worker: Worker = await createFleetWorker({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',

@@ -112,7 +112,7 @@ describe('upgrade operations', () => {
   test.each([
     ['missing appliances', { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'x' }, 'appliances'],
     ['bad serial', { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'x', appliances: ['not-a-serial'] }, 'appliances.0'],
-    ['read-only id', { id: '5', product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'x', appliances: ['S12AB00000001'] }, 'id'],
+    ['read-only id of the wrong type', { id: 5, product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'x', appliances: ['S12AB00000001'] }, 'id'],
     ['bad product code', { product_code: 'XX', target_version: { version_id: TARGET }, reboot: true, comment: 'x', appliances: ['S12AB00000001'] }, 'product_code'],
     ['reboot not boolean', { product_code: 'SH', target_version: { version_id: TARGET }, reboot: 'yes', comment: 'x', appliances: ['S12AB00000001'] }, 'reboot'],
     ['task_timeout not a number', { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'x', task_timeout: '30m', appliances: ['S12AB00000001'] }, 'task_timeout'],
@@ -306,7 +306,7 @@ describe('appliances and service logging', () => {
   test('the level set through the API outlives a restart of the API', async () => {
     expect((await call('PUT', '/logging', { body: { level: 'err' } })).status).toBe(200);
     const logger = createLogger('restarted-api', 'info');
-    const restarted = createApi({ client: stack.env.client, logger, store: stack.store, taskQueue: 'unused' });
+    const restarted = createApi({ client: stack.env.client, logger, store: stack.store, taskQueue: 'unused', checkResponses: true });
     await restarted.ready();
     expect(logger.level).toBe('error');
     await restarted.close();
@@ -377,8 +377,8 @@ describe('downgrade and reboot operations', () => {
     expect(bad.json.field).toBe('stage');
   });
 
-  test('a reboot operation rejects upgrade fields it does not have and read-only fields', async () => {
-    const res = await call('POST', '/operations/reboot', { body: { comment: 'x', appliances: ['S12AB00000001'], status: 'running' } });
+  test('a reboot operation refuses a read-only field of the wrong type, naming it', async () => {
+    const res = await call('POST', '/operations/reboot', { body: { comment: 'x', appliances: ['S12AB00000001'], status: 'done' } });
     expect(res.status).toBe(400);
     expect(res.json.field).toBe('status');
   });
@@ -481,11 +481,12 @@ describe('images, eligibility and versions', () => {
     expect((await call('GET', '/images?product_code=ZZ', { who: 'reader' })).json.field).toBe('product_code');
   });
 
-  test('customer images: register a URL, upload, read, delete; a definition is required', async () => {
+  test('customer images: register a URL, upload, read, delete; a definition is required when the image has no readable manifest', async () => {
     const definition = { product_code: 'EX', arch: 'x86_64', target_version: { version_id: '9.12.0-100' }, delta: false };
     const missing = await call('POST', '/image_repositories/customer/urls', { body: { url: 'https://images.example.com/ex.img' } });
     expect(missing.status).toBe(400);
-    expect(missing.json.field).toBe('image_definition');
+    expect(missing.json.field).toBe('url');
+    expect(missing.json.error_text).toMatch(/^url: could not read the image at https:\/\/images\.example\.com\/ex\.img \(.*\); give its image_definition$/);
     expect((await call('POST', '/image_repositories/customer/urls', { who: 'reader', body: { url: 'https://x.example/a.img', image_definition: definition } })).status).toBe(403);
     const registered = await call('POST', '/image_repositories/customer/urls', { body: { url: 'https://images.example.com/ex.img', image_definition: definition } });
     expect(registered.status).toBe(201);
@@ -566,7 +567,7 @@ describe('OpenAPI document', () => {
     }
     const create = doc.paths['/api/cmc.upgrades/1.0/operations/upgrade'].post;
     expect(create.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/upgrade_operation_request');
-    expect(Object.keys(create.responses)).toEqual(['201', '4XX']);
+    expect(Object.keys(create.responses)).toEqual(['201', '400', '401', '403', '413', '415']);
     const request = doc.components.schemas.upgrade_operation_request;
     expect(request.required).toEqual(expect.arrayContaining(['product_code', 'target_version', 'reboot', 'comment', 'appliances']));
     expect(request.properties.product_code.enum).toEqual(['SH', 'EX', 'IC', 'SMC', 'WW', 'GC']);

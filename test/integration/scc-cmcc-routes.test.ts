@@ -55,7 +55,7 @@ function fill(route: string, options: { missingId?: boolean } = {}): string {
     .map((segment, i) => {
       const param = /^\{(\w+)\}$/.exec(segment)?.[1];
       if (!param) return segment;
-      if (options.missingId && param === 'id') return 'no-such-id';
+      if (options.missingId && param === 'id') return '99999999999999999';
       const context = kind ?? segments.slice(0, i).reverse().find((s) => !s.startsWith('{'));
       const key = [`${context}.${param}`, param].find((k) => values[k] !== undefined);
       if (!key) throw new Error(`no value for {${param}} in ${route}: give this test one`);
@@ -170,15 +170,16 @@ test('mutations under cmcc: logging, images, operations of every kind and their 
     }
   }
   expect((await call('GET', `/image_repositories/customer/url/${values['url.id']}`, { who: 'reader' })).status).toBe(200);
-  const definition = { product_code: 'SMC', arch: 'x86_64', target_version: { version_id: pairVersion }, delta: false };
+  // A release the customer URLs above do not hold: the customer repository holds each definition once.
+  const definition = { product_code: 'SMC', arch: 'x86_64', target_version: { version_id: '9.14.1-100' }, delta: false };
   const uploaded = await mutate('POST', '/image_repositories/customer/local_images', {}, { body: { url: 'file:///var/tmp/smc.img', image_definition: definition } });
   expect(uploaded.status).toBe(201);
   values['local_image.id'] = uploaded.json.id;
   expect((await call('GET', `/image_repositories/customer/local_image/${uploaded.json.id}`, { who: 'reader' })).json).toEqual(uploaded.json);
-  const doomedUpload = await mutate('POST', '/image_repositories/customer/local_images', {}, { body: { url: 'file:///var/tmp/smc-2.img', image_definition: definition } });
+  const doomedUpload = await mutate('POST', '/image_repositories/customer/local_images', {}, { body: { url: 'file:///var/tmp/smc-2.img', image_definition: { ...definition, arch: 'i386' } } });
   expect((await mutate('DELETE', '/image_repositories/customer/local_image/{id}', { id: doomedUpload.json.id })).status).toBe(204);
   expect((await call('GET', `/image_repositories/customer/local_image/${doomedUpload.json.id}`, { who: 'reader' })).status).toBe(404);
-  const doomedUrl = await mutate('POST', '/image_repositories/customer/urls', {}, { body: { url: 'https://images.example.com/gone.img', image_definition: definition } });
+  const doomedUrl = await mutate('POST', '/image_repositories/customer/urls', {}, { body: { url: 'https://images.example.com/gone.img', image_definition: { ...definition, arch: 'i386' } } });
   expect((await mutate('DELETE', '/image_repositories/customer/url/{id}', { id: doomedUrl.json.id })).status).toBe(204);
   expect((await call('GET', `/image_repositories/customer/url/${doomedUrl.json.id}`, { who: 'reader' })).status).toBe(404);
 

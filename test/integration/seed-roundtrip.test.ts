@@ -20,7 +20,7 @@ const SERIAL = 'S12AB12345678';
 const appliance = { product_code: 'SH', arch: 'x86_64', serial: SERIAL, model: 'CX780', hostname: 'branch-1', ip_address: '10.0.0.1', current_version: version('9.14.0-100'), connected: true, time_zone: 'Europe/Berlin', entitled: true, read_only: false, groups: ['emea', 'lab'], rack: { row: 3, unit: 'B7' } };
 const minimalAppliance = { product_code: 'EX', serial: 'S1312345678', connected: false };
 
-const upgradeOp = { id: '1790000000001', username: 'alice', create_time: '2026-09-21T10:00:00.000Z', status: 'scheduled', product_code: 'SH', upgrade_time: at(1_790_000_000, 'local'), target_version: version('9.16.0-100'), reboot: true, reboot_time: at(1_790_003_600), esxi_force: false, comment: 'q4 ünïcode ✓', reboot_id: 1790000000002, appliances: [SERIAL], ticket: 'CHG-1', rollout: { canary: 1, max_in_flight: 10 } };
+const upgradeOp = { id: '1790000000001', username: 'alice', create_time: '2026-09-21T10:00:00.000Z', status: 'scheduled', product_code: 'SH', upgrade_time: at(1_790_000_000, 'local'), target_version: version('9.16.0-100'), reboot: true, reboot_time: at(1_790_003_600), esxi_force: false, comment: 'q4 ünïcode ✓', reboot_id: 1790000000002, appliances: [SERIAL], ticket: 'CHG-1', change: { canary: 1 }, rollout: { max_in_flight: 10 } };
 const downgradeOp = { id: '1790000000003', username: 'bob', create_time: '2026-09-22T10:00:00.000Z', status: 'running', product_code: 'SH', downgrade_time: at(1_790_000_000), target_version: version('9.12.0-100'), reboot: true, reboot_time: at(1_790_003_600, 'local'), esxi_force: true, comment: 'back', reboot_id: 1790000000004, appliances: [SERIAL], ticket: 'CHG-2' };
 const rebootOp = { id: '1790000000002', username: 'alice', create_time: '2026-09-21T10:00:01.000Z', status: 'scheduled', switch_partition: true, reboot_time: at(1_790_003_600), comment: 'after upgrade', upgrade_id: '1790000000001', downgrade_id: '1790000000003', appliances: [SERIAL], ticket: 'CHG-1' };
 
@@ -72,7 +72,8 @@ describe.each(BACKENDS)('%s', (_name, makeBackend) => {
     ['riverbed_hosted_image (delta image)', 'riverbed', 'riverbed', scc.riverbedHostedImage, { id: 'rb-2', image_definition: definition(true), url: 'https://support.example/sh-delta.img', source_versions: [] }],
     ['locally_hosted_image', 'customer', 'local', scc.locallyHostedImage, { id: 'lo-1', image_definition: definition(true), modification_time: 1_790_000_000, size: 2 }],
     ['customer_url_hosted_image', 'customer', 'customer_url', scc.customerUrlHostedImage, { id: 'cu-1', image_definition: definition(), url: 'https://cdn.example/sh.img', registration_time: 1_790_000_000.5, size: 3 }],
-    ['image', 'customer', 'local', scc.image, { id: 'img-1', image_definition: definition(), image_sources: ['local'], size: 4 }],
+    // Another definition than cu-1's: the customer repository holds each definition once.
+    ['image', 'customer', 'local', scc.image, { id: 'img-1', image_definition: { ...definition(), arch: 'i386' as const }, image_sources: ['local'], size: 4 }],
   ] as const)('%s, in repository %s from source %s', async (_name, repository, source, schema, image) => {
     expect(scc.REPOSITORY_OF_SOURCE[source]).toBe(repository);
     await store.addImage({ repository, source, image: valid(schema as z.ZodType, image) as never });

@@ -69,7 +69,7 @@ beforeAll(async () => {
   stack = await startStack({ appliances: 0, speed: 30, taskQueue, fleetFile });
   await Promise.all([putAccessKey(stack.store, 'operator', KEYS.operator, 'operator'), putAccessKey(stack.store, 'reader', KEYS.reader, 'read_only')]);
   await syncCollectors(stack.devices, stack.store);
-  app = createApi({ client: stack.env.client, logger: createLogger('test-api', 'silent'), store: stack.store, taskQueue });
+  app = createApi({ client: stack.env.client, logger: createLogger('test-api', 'silent'), store: stack.store, taskQueue, checkResponses: true });
   base = await listenOnLoopback(app);
 });
 afterAll(async () => {

@@ -131,7 +131,7 @@ test('an upgrade with a reboot_time installs at once; its linked reboot operatio
       { taskQueue, username: 'tester', nowMs: now },
     );
     expect(linked).toBeDefined();
-    expect(operation.reboot_id).toBe(Number(linked!.id));
+    expect(operation.reboot_id).toBe(Number(linked!.operation.id));
 
     const upgraded = await wf.env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operation.id}`).result();
     expect(upgraded.tasks[0]).toMatchObject({ status: 'successful', stage: 'completed' });
@@ -139,13 +139,13 @@ test('an upgrade with a reboot_time installs at once; its linked reboot operatio
     expect(fake.calls.filter((c) => c.serial === serial).map((c) => c.activity)).not.toContain('rebootAppliance');
     expect(await startedAt(operation.id, serial)).toBeLessThan(rebootAt);
 
-    const rebooted = await wf.env.client.workflow.getHandle<typeof rebootOperation>(`reboot-${linked!.id}`).result();
+    const rebooted = await wf.env.client.workflow.getHandle<typeof rebootOperation>(`reboot-${linked!.operation.id}`).result();
     expect(rebooted.operation.status).toBe('successful');
     expect(rebooted.tasks[0]).toMatchObject({ serial, status: 'successful', stage: 'completed', current_version: { version_id: '9.16.0-100' } });
-    const rebootStarted = await startedAt(linked!.id, serial);
+    const rebootStarted = await startedAt(linked!.operation.id, serial);
     expect(rebootStarted).toBeGreaterThanOrEqual(rebootAt);
     expect(rebootStarted - rebootAt).toBeLessThan(60_000);
     expect(fake.calls.filter((c) => c.serial === serial && c.activity === 'rebootAppliance')).toHaveLength(1);
-    expect(await wf.store.getTask(linked!.id, serial)).toMatchObject({ deferred: true, status: 'successful' });
+    expect(await wf.store.getTask(linked!.operation.id, serial)).toMatchObject({ deferred: true, status: 'successful' });
   });
 });
