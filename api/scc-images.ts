@@ -108,6 +108,23 @@ async function addCustomerImage(store: FleetStore, stored: StoredImage): Promise
   }
 }
 
+/**
+ * An image as answered: a password in its URL (the devices need it; the store keeps it) is never
+ * answered, only `***` in its place.
+ */
+function answered<T extends Record<string, unknown>>(image: T): T {
+  if (typeof image.url !== 'string') return image;
+  let url: URL;
+  try {
+    url = new URL(image.url);
+  } catch {
+    return image;
+  }
+  if (!url.password) return image;
+  url.password = '***';
+  return { ...image, url: url.href };
+}
+
 export async function sccImageRoutes(app: FastifyInstance, { store, logger, require, parse }: ImageRouteOptions): Promise<void> {
   const productCodeOf = (value: string): ProductCode => parse(productCodeSchema, value, 'product_code');
 
@@ -136,13 +153,13 @@ export async function sccImageRoutes(app: FastifyInstance, { store, logger, requ
 
   const listSource = (source: ImageSource) => async (request: FastifyRequest) => {
     require(request, 'read');
-    return (await store.listImages({ source })).map((s) => s.image);
+    return (await store.listImages({ source })).map((s) => answered(s.image));
   };
   const getOne = (source: ImageSource, what: string) => async (request: FastifyRequest<{ Params: { id: string } }>) => {
     require(request, 'read');
     const stored = await store.getImage(request.params.id);
     if (!stored || stored.source !== source) throw notFound(`${what} ${request.params.id}`);
-    return stored.image;
+    return answered(stored.image);
   };
   const deleteOne = (source: ImageSource, what: string) => async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const username = require(request, 'operate');
@@ -161,7 +178,7 @@ export async function sccImageRoutes(app: FastifyInstance, { store, logger, requ
     const image = { ...body, image_definition, id: randomUUID(), modification_time: modificationTimeOf(build_timestamp, image_definition, nowSeconds()) };
     await addCustomerImage(store, { repository: 'customer', source: 'local', image });
     logger.info({ imageId: image.id, image: imageIdOf(image_definition), username, url: body.url && redactUrl(body.url), version: image_definition.target_version.version_id }, 'image uploaded');
-    return reply.code(201).send(image);
+    return reply.code(201).send(answered(image));
   });
 
   app.get('/image_repositories/customer/urls', listSource('customer_url'));
@@ -174,7 +191,7 @@ export async function sccImageRoutes(app: FastifyInstance, { store, logger, requ
     const image = { ...body, image_definition, url: body.url!, id: randomUUID(), registration_time: nowSeconds() };
     await addCustomerImage(store, { repository: 'customer', source: 'customer_url', image });
     logger.info({ imageId: image.id, image: imageIdOf(image_definition), username, url: redactUrl(image.url), version: image_definition.target_version.version_id }, 'image URL registered');
-    return reply.code(201).send(image);
+    return reply.code(201).send(answered(image));
   });
 
   app.get('/image_repositories/riverbed/images', listSource('riverbed'));

@@ -137,6 +137,12 @@ describe('uploads and URL registrations read the definition from the image', () 
     const unreachable = await call('POST', '/image_repositories/customer/urls', { body: { url: 'http://deploy:hunter2@127.0.0.1:1/gc.img', image_definition: { product_code: 'GC', arch: 'i386', target_version: version('9.12.0-100'), delta: false } } });
     expect(unreachable.status).toBe(201);
     expect(api.logLines.join('\n')).not.toContain('hunter2');
+    // The password is kept for the devices but never answered.
+    expect(unreachable.json.url).toBe('http://deploy:***@127.0.0.1:1/gc.img');
+    const listed = (await call('GET', '/image_repositories/customer/urls', { who: 'reader' })).json as { id: string; url: string }[];
+    expect(listed.find((i) => i.id === unreachable.json.id)!.url).toBe('http://deploy:***@127.0.0.1:1/gc.img');
+    expect(JSON.stringify(listed)).not.toContain('hunter2');
+    expect((await call('GET', `/image_repositories/customer/url/${unreachable.json.id}`, { who: 'reader' })).json.url).not.toContain('hunter2');
   });
 
   test('refusals say what is missing or wrong, naming the field, and store nothing', async () => {
