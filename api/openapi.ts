@@ -5,7 +5,7 @@
  * `/openapi.json`, browsable at `/docs`.
  */
 import { z } from 'zod';
-import { COMPONENTS, documentedRoute, errorStatuses, openApiPath, pathParameters, type ComponentName, type DocumentedRoute } from './route-docs';
+import { COMPONENTS, documentedRoute, errorStatuses, openApiPath, operationIdOf, pathParameters, type ComponentName, type DocumentedRoute } from './route-docs';
 
 export interface RegisteredRoute {
   method: string | string[];
@@ -38,7 +38,9 @@ function parameters(path: string, { doc }: DocumentedRoute): Record<string, unkn
 function responses(path: string, route: DocumentedRoute): Record<string, unknown> {
   const { doc, error } = route;
   const status = doc.status ?? 200;
-  const answers: Record<string, unknown> = { [status]: { description: status === 204 ? 'done, no body' : 'success', ...(doc.response && status !== 204 ? json(doc.response) : {}) } };
+  const answers: Record<string, unknown> = {
+    [status]: { description: status === 204 ? 'done, no body' : 'success', ...(doc.response && status !== 204 ? json(doc.response) : {}), ...links(route) },
+  };
   for (const code of errorStatuses(path, route)) {
     const body = error ?? (doc.response as ComponentName);
     answers[code] = { description: code === 503 ? 'not ready' : 'error', ...json(body) };
@@ -46,9 +48,20 @@ function responses(path: string, route: DocumentedRoute): Record<string, unknown
   return answers;
 }
 
+/** Where a success answer leads (the seed's links), by operationId under the same spelling. */
+function links({ prefix, doc }: DocumentedRoute): Record<string, unknown> {
+  if (!doc.links) return {};
+  const entries = Object.entries(doc.links).map(([name, { route, parameters }]) => {
+    const [method, path] = route.split(' ') as [string, string];
+    return [name, { operationId: operationIdOf(method, prefix, path), parameters }];
+  });
+  return { links: Object.fromEntries(entries) };
+}
+
 function operation(path: string, route: DocumentedRoute): Record<string, unknown> {
   const params = parameters(path, route);
   return {
+    operationId: operationIdOf(route.method, route.prefix, path.slice(route.prefix.length)),
     summary: route.doc.summary,
     ...(params.length ? { parameters: params } : {}),
     ...(route.doc.request ? { requestBody: { required: true, ...json(route.doc.request) } } : {}),

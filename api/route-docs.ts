@@ -81,6 +81,8 @@ export interface RouteDoc {
   status?: number;
   /** Error statuses beyond those that follow from the route's inputs (see errorStatuses). */
   errors?: number[];
+  /** OpenAPI links of the success answer: a route of the same API (`GET /x/{id}`) and where its parameters come from. */
+  links?: Record<string, { route: string; parameters: Record<string, string> }>;
 }
 
 const operationId = z.string().regex(OPERATION_ID_PATTERN, 'must be an operation id (1 to 20 digits)');
@@ -97,7 +99,20 @@ const PATH_PARAMETERS: Record<string, z.ZodType> = {
 
 const kindDocs = (kind: 'upgrade' | 'downgrade' | 'reboot'): Record<string, RouteDoc> => ({
   [`GET /operations/${kind}`]: { summary: `${kind} operations, oldest first`, query: scc.operationsQuery, response: `${kind}_operations` },
-  [`POST /operations/${kind}`]: { summary: `create a ${kind} operation`, permission: 'operate', request: `${kind}_operation_request`, response: `${kind}_operation`, status: 201 },
+  [`POST /operations/${kind}`]: {
+    summary: `create a ${kind} operation`,
+    permission: 'operate',
+    request: `${kind}_operation_request`,
+    response: `${kind}_operation`,
+    status: 201,
+    links: {
+      operation: { route: `GET /operations/${kind}/{id}`, parameters: { id: '$response.body#/id' } },
+      log: { route: `GET /operations/${kind}/{id}/log`, parameters: { id: '$response.body#/id' } },
+      cancel: { route: `POST /operations/${kind}/{id}/cancel`, parameters: { id: '$response.body#/id' } },
+      first_task: { route: `GET /operations/${kind}/{id}/appliances/{serial}`, parameters: { id: '$response.body#/id', serial: '$response.body#/appliances/0' } },
+      first_task_state: { route: `GET /operations/${kind}/{id}/appliances/{serial}/state`, parameters: { id: '$response.body#/id', serial: '$response.body#/appliances/0' } },
+    },
+  },
   [`GET /operations/${kind}/{id}`]: { summary: `one ${kind} operation`, response: `${kind}_operation` },
   [`POST /operations/${kind}/{id}/cancel`]: { summary: `cancel the ${kind} operation (409 when it has already finished)`, permission: 'operate', status: 204, errors: [409] },
   [`GET /operations/${kind}/{id}/log`]: { summary: `the ${kind} operation's log`, response: 'operation_log' },
@@ -119,11 +134,27 @@ export const SCC_ROUTES: Record<string, RouteDoc> = {
   'GET /images/{id}': { summary: 'one image', ...image, response: 'image' },
   'GET /image_repositories': { summary: 'the image repositories', response: 'image_repositories' },
   'GET /image_repositories/customer/local_images': { summary: 'images uploaded here', response: 'locally_hosted_images' },
-  'POST /image_repositories/customer/local_images': { summary: 'upload an image by URL (file URLs too); its definition is read from the image', permission: 'operate', request: 'locally_hosted_image_upload', response: 'locally_hosted_image', status: 201, errors: [409] },
+  'POST /image_repositories/customer/local_images': {
+    summary: 'upload an image by URL (file URLs too); its definition is read from the image',
+    permission: 'operate',
+    request: 'locally_hosted_image_upload',
+    response: 'locally_hosted_image',
+    status: 201,
+    errors: [409],
+    links: { image: { route: 'GET /image_repositories/customer/local_image/{id}', parameters: { id: '$response.body#/id' } } },
+  },
   'GET /image_repositories/customer/local_image/{id}': { summary: 'one uploaded image', ...image, response: 'locally_hosted_image' },
   'DELETE /image_repositories/customer/local_image/{id}': { summary: 'delete an uploaded image', ...image, permission: 'operate', status: 204 },
   'GET /image_repositories/customer/urls': { summary: 'images at customer URLs', response: 'customer_url_hosted_images' },
-  'POST /image_repositories/customer/urls': { summary: 'register an image URL; its definition is read from the image', permission: 'operate', request: 'customer_url_hosted_image_register', response: 'customer_url_hosted_image', status: 201, errors: [409] },
+  'POST /image_repositories/customer/urls': {
+    summary: 'register an image URL; its definition is read from the image',
+    permission: 'operate',
+    request: 'customer_url_hosted_image_register',
+    response: 'customer_url_hosted_image',
+    status: 201,
+    errors: [409],
+    links: { image: { route: 'GET /image_repositories/customer/url/{id}', parameters: { id: '$response.body#/id' } } },
+  },
   'GET /image_repositories/customer/url/{id}': { summary: 'one customer URL image', ...image, response: 'customer_url_hosted_image' },
   'DELETE /image_repositories/customer/url/{id}': { summary: 'delete a customer URL image', ...image, permission: 'operate', status: 204 },
   'GET /image_repositories/riverbed/images': { summary: 'Riverbed-hosted images', response: 'riverbed_hosted_images' },
@@ -144,7 +175,14 @@ export const SUMO_ROUTES: Record<string, RouteDoc> = {
   'GET /collectors/upgrades/collectors': { summary: 'upgradable collectors (toVersion, offset, limit)', query: sumo.upgradableCollectorsQuery, response: 'collectors' },
   'GET /collectors/upgrades/targets': { summary: 'available collector builds', response: 'targets' },
   'GET /collectors/upgrades/{upgradeTaskID}': { summary: 'an upgrade task (404 for an id that names no task)', response: 'collector_upgrade_task' },
-  'POST /collectors/upgrades': { summary: 'create an upgrade or downgrade task', permission: 'operate', request: 'collector_upgrade_request', response: 'collector_upgrade_created', status: 202 },
+  'POST /collectors/upgrades': {
+    summary: 'create an upgrade or downgrade task',
+    permission: 'operate',
+    request: 'collector_upgrade_request',
+    response: 'collector_upgrade_created',
+    status: 202,
+    links: { task: { route: 'GET /collectors/upgrades/{upgradeTaskID}', parameters: { upgradeTaskID: '$response.body#/id' } } },
+  },
 };
 
 export interface ApiPart {
@@ -172,6 +210,8 @@ export const pathParameterNames = (path: string): string[] => [...path.matchAll(
 
 export interface DocumentedRoute {
   method: string;
+  /** The path prefix of the route's API as served (`/api/cmcc.upgrades/1.0`), '' outside the two APIs. */
+  prefix: string;
   doc: RouteDoc;
   /** Component of the error body; undefined outside the two APIs. */
   error?: ComponentName;
@@ -184,10 +224,29 @@ export function documentedRoute(method: string, url: string): DocumentedRoute | 
   const part = API_PARTS.find((p) => p.prefix.test(path));
   if (!part) {
     const doc = SERVICE_ROUTES[`${method} ${path}`];
-    return doc ? { method, doc, always: [] } : undefined;
+    return doc ? { method, prefix: '', doc, always: [] } : undefined;
   }
-  const doc = part.routes[`${method} ${path.replace(part.prefix, '')}`];
-  return doc ? { method, doc, error: part.error, always: part.always } : undefined;
+  const prefix = part.prefix.exec(path)![0];
+  const doc = part.routes[`${method} ${path.slice(prefix.length)}`];
+  return doc ? { method, prefix, doc, error: part.error, always: part.always } : undefined;
+}
+
+const SPELLING: Record<string, string> = { '/api/cmcc.upgrades/1.0': 'cmcc_', '/api/v1': 'sumo_' };
+const capital = (word: string): string => word.charAt(0).toUpperCase() + word.slice(1);
+
+/**
+ * A route's OpenAPI operationId, unique across both SCC spellings: `getOperationsUpgradeByIdLog`,
+ * `cmcc_getOperationsUpgradeByIdLog`, `sumo_postCollectorsUpgrades`.
+ */
+export function operationIdOf(method: string, prefix: string, path: string): string {
+  const words = path
+    .split('/')
+    .filter(Boolean)
+    .map((segment) => {
+      const param = /^\{(\w+)\}$/.exec(segment)?.[1];
+      return param ? `By${capital(param.replace(/_(\w)/g, (_m, c: string) => c.toUpperCase()))}` : segment.split(/[^A-Za-z0-9]+/).map(capital).join('');
+    });
+  return `${SPELLING[prefix] ?? ''}${method.toLowerCase()}${words.join('')}`;
 }
 
 /** The schema of each path parameter of a route. */

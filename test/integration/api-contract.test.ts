@@ -220,6 +220,17 @@ describe('OpenAPI document', () => {
     expect(doc.components.schemas.upgrade_operation_request.properties.comment.maxLength).toBe(16_384);
   });
 
+  test('every operation has a unique operationId, and every link leads to one of them', () => {
+    const operations = Object.values<any>(doc.paths).flatMap((ops) => Object.values<any>(ops));
+    const ids = operations.map((op) => op.operationId as string);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toEqual(expect.arrayContaining(['getOperationsUpgradeById', 'cmcc_getOperationsUpgradeById', 'sumo_getCollectorsUpgradesByUpgradeTaskID']));
+    const links = operations.flatMap((op) => Object.values<any>(op.responses).flatMap((r) => Object.values<any>(r.links ?? {})));
+    expect(links.length).toBeGreaterThanOrEqual(2 * 3 * 5 + 2 * 2 + 1);
+    for (const link of links) expect(ids).toContain(link.operationId);
+    expect(doc.paths['/api/cmcc.upgrades/1.0/operations/reboot'].post.responses['201'].links.operation).toEqual({ operationId: 'cmcc_getOperationsRebootById', parameters: { id: '$response.body#/id' } });
+  });
+
   test('every route of the route table is served and documented, under both SCC spellings', () => {
     // (A served route missing from the table stops createApi: see its onRoute hook.)
     const documented = Object.entries<any>(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
