@@ -8,21 +8,23 @@
  */
 import { randomBytes, scrypt, timingSafeEqual, createHash } from 'node:crypto';
 import { promisify } from 'node:util';
+import { RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
 import type { FleetStore } from '../store/fleet-store';
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
 
-export const ROLES = ['read_only', 'operator', 'internal_service', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role } from '../domain/access';
+import type { Role } from '../domain/access';
 
 /** What a route needs beyond reading. */
-export type Permission = 'read' | 'operate' | 'internal';
+export type Permission = 'read' | 'operate' | 'internal' | 'manage';
 
 const GRANTS: Record<Role, readonly Permission[]> = {
   read_only: ['read'],
   operator: ['read', 'operate'],
   internal_service: ['read', 'internal'],
-  admin: ['read', 'operate', 'internal'],
+  // `manage`: access keys and the audit trail.
+  admin: ['read', 'operate', 'internal', 'manage'],
 };
 
 export const allows = (role: Role, permission: Permission): boolean => GRANTS[role].includes(permission);
@@ -50,36 +52,100 @@ export function parseBasic(header: string | undefined): { accessId: string; acce
   return { accessId: decoded.slice(0, colon), accessKey: decoded.slice(colon + 1) };
 }
 
+/** How many failed authentications are allowed before a client address or an access id gets 429s. */
+export interface FailureLimits {
+  /** Failures per client address within `windowSeconds`. */
+  perClient: number;
+  /** Failures per access id within `windowSeconds` (from any address). */
+  perAccessId: number;
+  windowSeconds: number;
+}
+
+export const DEFAULT_FAILURE_LIMITS: FailureLimits = { perClient: 30, perAccessId: 10, windowSeconds: 60 };
+
+export type Authentication =
+  | { ok: true; accessId: string; role: Role }
+  | { ok: false; reason: 'missing' | 'invalid' }
+  | { ok: false; reason: 'limited'; retryAfterSeconds: number };
+
+/** What an unknown access id is checked against, so it costs what a known one with a wrong key costs. */
+const UNKNOWN_ID_HASH = `scrypt$${randomBytes(16).toString('base64')}$${randomBytes(32).toString('base64')}`;
+/** A cached login is good for this long, and only while no key has changed (one small read per request). */
+const CACHE_MS = 60_000;
+const TOUCH_MS = 60_000;
+
 /**
  * Checks credentials against the store. scrypt is slow by design, so a success is remembered for
- * a minute under a digest of the credentials (never the key itself).
+ * a minute under a digest of the credentials (never the key itself), until any key changes: every
+ * API process sharing the store sees a create, revoke or rotate on its next request. Failed attempts
+ * are counted per client address and per access id (rate-limiter-flexible); past the limit they
+ * get `limited` without spending a derivation.
  */
 export class Authenticator {
-  private readonly verified = new Map<string, { role: Role; until: number }>();
+  private readonly verified = new Map<string, { accessId: string; role: Role; until: number; version: string }>();
+  private readonly byClient: RateLimiterMemory;
+  private readonly byAccessId: RateLimiterMemory;
+  private readonly touched = new Map<string, number>();
 
   constructor(
     private readonly store: FleetStore,
+    limits: FailureLimits = DEFAULT_FAILURE_LIMITS,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.byClient = new RateLimiterMemory({ keyPrefix: 'client', points: limits.perClient, duration: limits.windowSeconds });
+    this.byAccessId = new RateLimiterMemory({ keyPrefix: 'id', points: limits.perAccessId, duration: limits.windowSeconds });
+  }
 
-  async authenticate(header: string | undefined): Promise<{ accessId: string; role: Role } | undefined> {
+  async authenticate(header: string | undefined, client: string): Promise<Authentication> {
+    if (header === undefined) return { ok: false, reason: 'missing' };
     const credentials = parseBasic(header);
-    if (!credentials) return undefined;
-    const digest = createHash('sha256').update(`${credentials.accessId}\0${credentials.accessKey}`).digest('base64');
+    const limited = await this.limited(client, credentials?.accessId);
+    if (limited) return limited;
+    const found = credentials && (await this.check(credentials.accessId, credentials.accessKey));
+    if (found) return { ok: true, ...found };
+    await this.recordFailure(client, credentials?.accessId);
+    return { ok: false, reason: 'invalid' };
+  }
+
+  private async check(accessId: string, accessKey: string): Promise<{ accessId: string; role: Role } | undefined> {
+    const digest = createHash('sha256').update(`${accessId}\0${accessKey}`).digest('base64');
+    const version = await this.store.accessKeysVersion();
     const cached = this.verified.get(digest);
-    if (cached && cached.until > this.now()) return { accessId: credentials.accessId, role: cached.role };
-    const stored = await this.store.getAccessKey(credentials.accessId);
-    if (!stored || !(await verifyKey(credentials.accessKey, stored.key_hash))) return undefined;
-    const role = stored.role as Role;
+    if (cached && cached.until > this.now() && cached.version === version) return { accessId, role: cached.role };
+    const stored = await this.store.getAccessKey(accessId);
+    const matches = await verifyKey(accessKey, stored?.key_hash ?? UNKNOWN_ID_HASH);
+    const nowMs = this.now();
+    if (!stored || !matches || stored.revoked_ms !== undefined || (stored.expires_ms !== undefined && stored.expires_ms <= nowMs)) return undefined;
     if (this.verified.size > 10_000) this.verified.clear();
-    this.verified.set(digest, { role, until: this.now() + 60_000 });
-    return { accessId: credentials.accessId, role };
+    this.verified.set(digest, { accessId, role: stored.role as Role, until: nowMs + Math.min(CACHE_MS, (stored.expires_ms ?? Infinity) - nowMs), version });
+    await this.touch(accessId, nowMs);
+    return { accessId, role: stored.role as Role };
+  }
+
+  /** The key's last use, written at most once a minute per access id. */
+  private async touch(accessId: string, nowMs: number): Promise<void> {
+    if (nowMs - (this.touched.get(accessId) ?? -Infinity) < TOUCH_MS) return;
+    this.touched.set(accessId, nowMs);
+    await this.store.touchAccessKey(accessId, nowMs);
+  }
+
+  private async limited(client: string, accessId: string | undefined): Promise<Authentication | undefined> {
+    const [byClient, byId] = await Promise.all([this.byClient.get(client), accessId === undefined ? null : this.byAccessId.get(accessId)]);
+    const over = [byClient, byId].filter((r): r is RateLimiterRes => r !== null && r.remainingPoints <= 0);
+    if (!over.length) return undefined;
+    return { ok: false, reason: 'limited', retryAfterSeconds: Math.max(1, Math.ceil(Math.max(...over.map((r) => r.msBeforeNext)) / 1000)) };
+  }
+
+  private async recordFailure(client: string, accessId: string | undefined): Promise<void> {
+    // consume() rejects once the points are spent: that is the limit being reached, not an error.
+    const spend = (limiter: RateLimiterMemory, key: string) => limiter.consume(key).catch(() => undefined);
+    await Promise.all([spend(this.byClient, client), ...(accessId === undefined ? [] : [spend(this.byAccessId, accessId)])]);
   }
 }
 
 /** Stores (or replaces) an access key with its role. */
-export async function putAccessKey(store: FleetStore, accessId: string, accessKey: string, role: Role): Promise<void> {
+export async function putAccessKey(store: FleetStore, accessId: string, accessKey: string, role: Role, expiresMs?: number): Promise<void> {
   if (!accessId || accessId.includes(':')) throw new Error('an access id must be non-empty and contain no colon');
   if (accessKey.length < 12) throw new Error('an access key must be at least 12 characters');
-  await store.putAccessKey(accessId, await hashKey(accessKey), role);
+  await store.putAccessKey(accessId, await hashKey(accessKey), role, expiresMs);
 }

@@ -51,7 +51,28 @@ const INIT_SCRIPT = `window.addEventListener('load', function () {
 `;
 
 /** Swagger UI sets inline styles and uses data: images; everything else comes from this origin. */
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/**
+ * The security headers of every HTML page the API serves (`/docs`, and any later page such as a
+ * dashboard: call htmlSecurityHeaders with the page's own CSP). Not framed by any site (CSP
+ * frame-ancestors, and X-Frame-Options for browsers without it), no Referer sent from it (URLs
+ * may carry ids), a browsing context of its own (no window.opener across origins), no powerful
+ * browser feature, no MIME sniffing. HSTS, over HTTPS, is on every answer (api/tls.ts).
+ */
+export const HTML_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'permissions-policy': 'accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()',
+  'x-content-type-options': 'nosniff',
+};
+
+/** Sets the page's CSP and HTML_SECURITY_HEADERS on the reply. */
+export function htmlSecurityHeaders(reply: FastifyReply, csp: string): FastifyReply {
+  return reply.header('content-security-policy', csp).headers(HTML_SECURITY_HEADERS);
+}
 
 const asset = (type: string, body: Buffer): Asset => ({ type, body, hash: createHash('sha256').update(body).digest('hex').slice(0, 16) });
 
@@ -99,14 +120,15 @@ async function sendAsset(request: FastifyRequest<{ Params: { file: string } }>, 
   }
   const etag = `"${found.hash}"`;
   // Links carry the content hash, so a cached copy never goes stale.
-  void reply.header('cache-control', 'public, max-age=31536000, immutable').header('etag', etag).header('x-content-type-options', 'nosniff');
+  // Its own origin's pages only may load it (cross-origin-resource-policy), never sniffed as another type.
+  void reply.header('cache-control', 'public, max-age=31536000, immutable').header('etag', etag).header('x-content-type-options', 'nosniff').header('cross-origin-resource-policy', 'same-origin');
   if (request.headers['if-none-match'] === etag) return reply.code(304).send();
   return reply.type(found.type).send(found.body);
 }
 
 export async function docsRoutes(app: FastifyInstance): Promise<void> {
   app.get(DOCS_ROUTES[0], async (_request, reply) =>
-    reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').header('content-security-policy', CSP).header('x-content-type-options', 'nosniff').send(docsPage()),
+    htmlSecurityHeaders(reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache'), CSP).send(docsPage()),
   );
   app.get<{ Params: { file: string } }>(DOCS_ROUTES[1], sendAsset);
 }

@@ -1,4 +1,7 @@
-/** The API process: `npm run api`. Listens on FLEET_API_HOST:FLEET_API_PORT (default 127.0.0.1:8080). */
+/**
+ * The API process: `npm run api`. Listens on FLEET_API_HOST:FLEET_API_PORT (default 127.0.0.1:8080),
+ * over HTTPS when FLEET_API_TLS_CERT and FLEET_API_TLS_KEY name the PEM files.
+ */
 import { ensureInventorySchedule } from '../client/inventory';
 import { connectClient } from '../client/operations';
 import { loadConfig } from '../domain/config';
@@ -8,10 +11,27 @@ import { FleetStore } from '../store/fleet-store';
 import { recordLoaded } from '../store/readiness';
 import { bootstrapAdmin, ensureRiverbedCatalog } from './bootstrap';
 import { createApi } from './server';
+import { readTlsFiles, TlsFileError } from './tls';
+
+/** A start-up problem the operator fixes (a bad variable, an unreadable certificate): logged as its message alone, no stack. */
+class StartupError extends Error {}
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    throw new StartupError((err as Error).message);
+  }
   const logger = createLogger('api', config.FLEET_LOG_LEVEL);
+  // Before anything connects: a wrong certificate or key stops start-up at once.
+  let tls: ReturnType<typeof readTlsFiles> | undefined;
+  try {
+    tls = config.FLEET_API_TLS_CERT !== undefined && config.FLEET_API_TLS_KEY !== undefined ? readTlsFiles({ cert: config.FLEET_API_TLS_CERT, key: config.FLEET_API_TLS_KEY }) : undefined;
+  } catch (err) {
+    throw err instanceof TlsFileError ? new StartupError(err.message) : err;
+  }
+  if (tls && tls.validTo.getTime() < Date.now()) logger.warn({ subject: tls.subject, validTo: tls.validTo.toISOString() }, 'the TLS certificate (FLEET_API_TLS_CERT) has expired: clients will refuse it');
   const client = await connectClient(config);
   const schedule = await ensureInventorySchedule(client, { taskQueue: config.FLEET_TASK_QUEUE, everySeconds: config.FLEET_INVENTORY_REFRESH_SECONDS });
   logger.info({ schedule, everySeconds: config.FLEET_INVENTORY_REFRESH_SECONDS }, 'inventory refresh schedule');
@@ -26,8 +46,26 @@ async function main(): Promise<void> {
   const catalog = await ensureRiverbedCatalog(store, config.FLEET_IMAGE_BASE_URL);
   if (catalog) logger.info({ images: catalog }, 'Riverbed-hosted image catalog added');
   await recordLoaded(store, 'catalog');
-  const app = createApi({ client, logger, store, taskQueue: config.FLEET_TASK_QUEUE, checkResponses: config.FLEET_API_CHECK_RESPONSES });
+  const failureLimits = { perClient: config.FLEET_AUTH_FAILURES_PER_CLIENT, perAccessId: config.FLEET_AUTH_FAILURES_PER_ACCESS_ID, windowSeconds: config.FLEET_AUTH_FAILURE_WINDOW_SECONDS };
+  const app = createApi({
+    client,
+    logger,
+    store,
+    taskQueue: config.FLEET_TASK_QUEUE,
+    checkResponses: config.FLEET_API_CHECK_RESPONSES,
+    failureLimits,
+    ...(tls ? { https: tls.https } : {}),
+    ...(config.FLEET_API_TRUST_PROXY ? { trustProxy: config.FLEET_API_TRUST_PROXY } : {}),
+  });
   await app.listen({ host: config.FLEET_API_HOST, port: config.FLEET_API_PORT });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.FLEET_API_PORT;
+  const host = config.FLEET_API_HOST.includes(':') ? `[${config.FLEET_API_HOST}]` : config.FLEET_API_HOST;
+  const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+  logger.info(
+    { url, tls: tls ? { subject: tls.subject, validTo: tls.validTo.toISOString() } : false, trustProxy: config.FLEET_API_TRUST_PROXY ?? false },
+    `api listening on ${url}`,
+  );
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
@@ -42,6 +80,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  createLogger('api').fatal({ err }, 'api failed to start');
+  // At level fatal: FLEET_LOG_LEVEL may be the bad value itself, and a failed start is always said.
+  const logger = createLogger('api', 'fatal');
+  if (err instanceof StartupError) logger.fatal(`api failed to start: ${err.message}`);
+  else logger.fatal({ err }, 'api failed to start');
   process.exit(1);
 });

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { OPERATION_ID_PATTERN } from '../client/operations';
 import * as scc from '../domain/scc';
 import * as sumo from '../domain/sumo';
+import * as access from '../domain/access';
 import type { Permission } from './auth';
 
 /** Component schemas by name: every seed object the API reads or answers. Each schema object once. */
@@ -65,6 +66,12 @@ export const COMPONENTS = {
   collector_upgrade_created: sumo.createUpgradeTaskResponse,
   collector_upgrade_task: sumo.upgradeTaskResponse,
   sumo_error: sumo.sumoError,
+  access_key: access.accessKey,
+  access_keys: access.accessKeys,
+  access_key_create: access.accessKeyCreateRequest,
+  access_key_created: access.accessKeyCreated,
+  audit_entry: access.auditEntry,
+  audit_entries: access.auditEntries,
 } satisfies Record<string, z.ZodType>;
 export type ComponentName = keyof typeof COMPONENTS;
 
@@ -95,6 +102,7 @@ const PATH_PARAMETERS: Record<string, z.ZodType> = {
   product_code: scc.productCode,
   version_id: scc.text().min(1),
   upgradeTaskID: scc.text(40).min(1),
+  access_id: access.accessId,
 };
 
 const kindDocs = (kind: 'upgrade' | 'downgrade' | 'reboot'): Record<string, RouteDoc> => ({
@@ -185,6 +193,15 @@ export const SUMO_ROUTES: Record<string, RouteDoc> = {
   },
 };
 
+/** The service's own extension API: access keys and the audit trail, admin only. */
+export const ADMIN_ROUTES: Record<string, RouteDoc> = {
+  'GET /access_keys': { summary: 'every access key: id, role, status, created, last used, expiry (never the key)', permission: 'manage', response: 'access_keys' },
+  'POST /access_keys': { summary: 'create an access key; the answer shows the key, once', permission: 'manage', request: 'access_key_create', response: 'access_key_created', status: 201, errors: [409] },
+  'DELETE /access_keys/{access_id}': { summary: 'revoke an access key: refused from the next request on, in every API process', permission: 'manage', status: 204 },
+  'POST /access_keys/{access_id}/rotate': { summary: 'a new key for the access id (the old one stops working); shown once', permission: 'manage', response: 'access_key_created' },
+  'GET /audit': { summary: 'the audit trail: every change and refused attempt, who, when, from where', permission: 'manage', query: access.auditQuery, response: 'audit_entries' },
+};
+
 export interface ApiPart {
   prefix: RegExp;
   routes: Record<string, RouteDoc>;
@@ -194,8 +211,10 @@ export interface ApiPart {
 }
 
 export const API_PARTS: ApiPart[] = [
-  { prefix: /^\/api\/cmcc?\.upgrades\/1\.0/, routes: SCC_ROUTES, error: 'scc_error', always: [401] },
-  { prefix: /^\/api\/v1/, routes: SUMO_ROUTES, error: 'sumo_error', always: [401, 415] },
+  // 429: too many failed authentications from the client or for the access id (api/auth.ts).
+  { prefix: /^\/api\/cmcc?\.upgrades\/1\.0/, routes: SCC_ROUTES, error: 'scc_error', always: [401, 429] },
+  { prefix: /^\/api\/v1/, routes: SUMO_ROUTES, error: 'sumo_error', always: [401, 415, 429] },
+  { prefix: /^\/api\/fleet\/1\.0/, routes: ADMIN_ROUTES, error: 'scc_error', always: [401, 429] },
 ];
 
 /** Routes outside the two APIs that the document lists. */
@@ -231,7 +250,7 @@ export function documentedRoute(method: string, url: string): DocumentedRoute | 
   return doc ? { method, prefix, doc, error: part.error, always: part.always } : undefined;
 }
 
-const SPELLING: Record<string, string> = { '/api/cmcc.upgrades/1.0': 'cmcc_', '/api/v1': 'sumo_' };
+const SPELLING: Record<string, string> = { '/api/cmcc.upgrades/1.0': 'cmcc_', '/api/v1': 'sumo_', '/api/fleet/1.0': 'fleet_' };
 const capital = (word: string): string => word.charAt(0).toUpperCase() + word.slice(1);
 
 /**

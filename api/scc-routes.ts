@@ -28,6 +28,7 @@ import {
 import type { FleetStore, TaskRecord } from '../store/fleet-store';
 import type { Permission } from './auth';
 import { ApiError, badRequest, notFound } from './errors';
+import { parseRequest } from './parse';
 import { sccImageRoutes } from './scc-images';
 
 export const SCC_PREFIXES = ['/api/cmc.upgrades/1.0', '/api/cmcc.upgrades/1.0'] as const;
@@ -46,14 +47,6 @@ export interface SccOptions {
   require: (request: FastifyRequest, permission: Permission) => string;
 }
 
-function parse<T extends z.ZodType>(schema: T, value: unknown, prefix = ''): z.output<T> {
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw badRequest([prefix, ...issue.path].filter((p) => p !== '').join('.') || 'body', issue.message);
-  }
-  return result.data;
-}
 
 /** Path parameters of a task's routes, checked against the document before a handler runs (server.ts). */
 type TaskParams = { id: string; serial: string };
@@ -105,7 +98,7 @@ export async function sccRoutes(app: FastifyInstance, options: SccOptions): Prom
 
     app.get(path, async (request) => {
       require(request, 'read');
-      const query = parse(operationsQuery, request.query);
+      const query = parseRequest(operationsQuery, request.query);
       return store.listOperations(kind, {
         ...(query.username !== undefined ? { username: query.username } : {}),
         ...(query.status !== undefined ? { status: query.status } : {}),
@@ -198,7 +191,7 @@ export async function sccRoutes(app: FastifyInstance, options: SccOptions): Prom
     app.put<{ Params: TaskParams }>(`${path}/:id/appliances/:serial/state`, async (request) => {
       require(request, 'internal');
       const { id, serial } = request.params;
-      const { status, stage, ...properties } = withoutReadOnly(parse(TASK_STATE_SET[kind], request.body), TASK_STATE_READ_ONLY);
+      const { status, stage, ...properties } = withoutReadOnly(parseRequest(TASK_STATE_SET[kind], request.body), TASK_STATE_READ_ONLY);
       await existingTask(id, serial);
       return taskState((await store.updateTask(id, serial, { status, stage, [STATE_PROPERTIES]: properties }))!);
     });
@@ -213,14 +206,14 @@ export async function sccRoutes(app: FastifyInstance, options: SccOptions): Prom
     app.post<{ Params: TaskParams }>(`${path}/:id/appliances/:serial/log`, async (request, reply) => {
       require(request, 'internal');
       const { id, serial } = request.params;
-      const entry = parse(logEntry, request.body);
+      const entry = parseRequest(logEntry, request.body);
       await existingTask(id, serial);
       await store.appendLog(id, entry, serial);
       return reply.code(204).send();
     });
   }
 
-  await sccImageRoutes(app, { store, logger, require, parse });
+  await sccImageRoutes(app, { store, logger, require, parse: parseRequest });
 
   // Appliances --------------------------------------------------------------------------------
 
@@ -232,7 +225,7 @@ export async function sccRoutes(app: FastifyInstance, options: SccOptions): Prom
 
   app.get<{ Params: { product_code: ProductCode } }>('/appliances/:product_code', async (request) => {
     require(request, 'read');
-    const { group } = parse(appliancesQuery, request.query);
+    const { group } = parseRequest(appliancesQuery, request.query);
     const appliances = await store.listAppliances({ product_code: request.params.product_code });
     return group === undefined ? appliances : appliances.filter((a) => Array.isArray(a.groups) && a.groups.includes(group));
   });
@@ -276,7 +269,7 @@ export async function sccRoutes(app: FastifyInstance, options: SccOptions): Prom
 
   app.put('/logging', async (request) => {
     const username = require(request, 'operate');
-    const { level } = parse(logging, request.body);
+    const { level } = parseRequest(logging, request.body);
     // Validated, then stored as sent (zod would move `level` first), so GET answers it unchanged.
     const body = request.body as Logging;
     await store.setSetting(LOGGING_SETTING, JSON.stringify(body));

@@ -14,8 +14,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { Logger } from '../domain/logging';
 import type { FleetStore } from '../store/fleet-store';
 import { loaded } from '../store/readiness';
-import { allows, Authenticator, type Permission, type Role } from './auth';
+import { ADMIN_PREFIX, adminRoutes } from './admin-routes';
+import { auditTrail } from './audit';
+import { allows, Authenticator, DEFAULT_FAILURE_LIMITS, type FailureLimits, type Permission, type Role } from './auth';
 import { docsRoutes } from './docs';
+import { addStrictTransportSecurity, type TlsFiles } from './tls';
 import { ApiError, badRequest } from './errors';
 import { allowedMethods, buildOpenApi, type RegisteredRoute } from './openapi';
 import { responseProblem } from './response-contract';
@@ -31,6 +34,12 @@ export interface ApiOptions {
   taskQueue?: string;
   /** Check every answer against the API document (response-contract.ts): on in tests, FLEET_API_CHECK_RESPONSES. */
   checkResponses?: boolean;
+  /** Failed authentications allowed before 429s (FLEET_AUTH_FAILURES_PER_CLIENT, …). */
+  failureLimits?: FailureLimits;
+  /** HTTPS (FLEET_API_TLS_CERT / FLEET_API_TLS_KEY, read by api/tls.ts): the server speaks TLS only, and every answer carries HSTS. */
+  https?: TlsFiles;
+  /** Fastify `trustProxy` (FLEET_API_TRUST_PROXY): the reverse proxies whose X-Forwarded-For gives request.ip; off by default. */
+  trustProxy?: string[];
 }
 
 export interface Caller {
@@ -44,13 +53,18 @@ declare module 'fastify' {
   }
 }
 
+const PERMISSION_TEXT: Record<Permission, string> = { read: 'read', operate: 'create or change operations', internal: 'use internal endpoints', manage: 'manage access keys or read the audit trail' };
+
+/** Request bodies up to 4 MiB (an operation of 100,000 appliances is about 1.6 MB); larger is a 413. */
+export const BODY_LIMIT_BYTES = 4 * 1024 * 1024;
+
 const REALM = 'Basic realm="fleet-upgrade-orchestrator", charset="UTF-8"';
 
 /** Returns the caller's access id (the operation's username) when it holds the permission. */
 export function requirePermission(request: FastifyRequest, permission: Permission): string {
   const caller = request.caller;
   if (!caller) throw new ApiError(401, 'AUTH_REQUIRED', 'authentication required');
-  if (!allows(caller.role, permission)) throw new ApiError(403, 'FORBIDDEN', `access id ${caller.accessId} (role ${caller.role}) may not ${permission === 'read' ? 'read' : permission === 'operate' ? 'create or change operations' : 'use internal endpoints'}`);
+  if (!allows(caller.role, permission)) throw new ApiError(403, 'FORBIDDEN', `access id ${caller.accessId} (role ${caller.role}) may not ${PERMISSION_TEXT[permission]}`);
   return caller.accessId;
 }
 
@@ -94,6 +108,23 @@ async function checkResponse(request: FastifyRequest, reply: FastifyReply, paylo
   return JSON.stringify({ error_id: 'RESPONSE_CONTRACT', error_text: `${request.method} ${url} answered ${problem}` });
 }
 
+/** The onRequest hook of the authenticated APIs: a caller, or 401 (with a challenge) or 429 (with Retry-After). */
+function authenticateWith(authenticator: Authenticator) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const result = await authenticator.authenticate(request.headers.authorization, request.ip);
+    if (result.ok) {
+      request.caller = { accessId: result.accessId, role: result.role };
+      return;
+    }
+    if (result.reason === 'limited') {
+      void reply.header('retry-after', String(result.retryAfterSeconds));
+      throw new ApiError(429, 'TOO_MANY_FAILED_AUTHENTICATIONS', `too many failed authentications from this client or for this access id; try again in ${result.retryAfterSeconds} s`);
+    }
+    void reply.header('www-authenticate', REALM);
+    throw new ApiError(401, 'AUTH_REQUIRED', result.reason === 'invalid' ? 'invalid, expired or revoked access id or access key' : 'authentication required (HTTP Basic with an access id and key)');
+  };
+}
+
 async function health(client: Client, store: FleetStore | undefined) {
   const temporal = await client.connection.workflowService.getSystemInfo({}).then(
     () => 'ok' as const,
@@ -105,9 +136,10 @@ async function health(client: Client, store: FleetStore | undefined) {
   return { status, temporal, ...(store ? { catalog: word(facts.catalog), inventory: word(facts.inventory) } : {}) };
 }
 
-export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades', checkResponses = false }: ApiOptions): FastifyInstance {
+export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades', checkResponses = false, failureLimits = DEFAULT_FAILURE_LIMITS, https, trustProxy }: ApiOptions): FastifyInstance {
   // Path parameters up to 1,000 characters reach the handlers (and get a 400 naming them), not a bare 414.
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, genReqId: () => randomUUID(), routerOptions: { maxParamLength: 1000 } });
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, genReqId: () => randomUUID(), routerOptions: { maxParamLength: 1000 }, bodyLimit: BODY_LIMIT_BYTES, ...(https ? { https } : {}), ...(trustProxy ? { trustProxy } : {}) });
+  if (https) addStrictTransportSecurity(app);
   // Only JSON bodies: text/plain (accepted by Fastify by default) is a 415 like any other type.
   app.removeContentTypeParser('text/plain');
 
@@ -122,6 +154,8 @@ export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades',
   });
   app.addHook('preValidation', checkPathParameters);
   if (checkResponses) app.addHook('onSend', checkResponse);
+  // After the response-contract check: the trail reads what was answered.
+  if (store) auditTrail(app, store, logger);
   let openApi: Record<string, unknown> | undefined;
   app.get('/openapi.json', async () => (openApi ??= buildOpenApi(routes)));
   void app.register(docsRoutes);
@@ -132,15 +166,7 @@ export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades',
   });
 
   if (store) {
-    const authenticator = new Authenticator(store);
-    const authenticate = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      const caller = await authenticator.authenticate(request.headers.authorization);
-      if (!caller) {
-        void reply.header('www-authenticate', REALM);
-        throw new ApiError(401, 'AUTH_REQUIRED', request.headers.authorization ? 'invalid access id or access key' : 'authentication required (HTTP Basic with an access id and key)');
-      }
-      request.caller = caller;
-    };
+    const authenticate = authenticateWith(new Authenticator(store, failureLimits));
     for (const prefix of SCC_PREFIXES) {
       void app.register(
         async (scoped) => {
@@ -156,6 +182,13 @@ export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades',
         await sumoRoutes(scoped, { client, store, logger, taskQueue, require: requirePermission });
       },
       { prefix: SUMO_PREFIX },
+    );
+    void app.register(
+      async (scoped) => {
+        scoped.addHook('onRequest', authenticate);
+        await adminRoutes(scoped, { store, logger, require: requirePermission });
+      },
+      { prefix: ADMIN_PREFIX },
     );
   }
 

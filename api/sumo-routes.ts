@@ -39,6 +39,7 @@ const SUMO_CODES: Record<string, string> = {
   NOT_FOUND: 'notfound',
   UNSUPPORTED_MEDIA_TYPE: 'contenttype.invalid',
   METHOD_NOT_ALLOWED: 'method.not.allowed',
+  TOO_MANY_FAILED_AUTHENTICATIONS: 'rate.limit.exceeded',
   INVALID_REQUEST: 'request.invalid',
   BAD_REQUEST: 'request.invalid',
   BODY_TOO_LARGE: 'request.too.large',

@@ -9,9 +9,22 @@
  *   fleet pause|resume OPERATION_ID [--kind KIND]
  *   fleet inventory sync | list [--product CODE] [--json] | import FILE
  *   fleet collectors sync | upgrade COLLECTOR_ID [--to VERSION] [--timeout SECONDS] | status TASK_ID [--watch] | targets [--set V1,V2,…]
+ *   fleet keys create --id ID --role ROLE [--expires DATE] | list [--json] | revoke ID | rotate ID
+ *   fleet audit [--since ISO|SECONDS] [--id ACTOR] [--limit N] [--json]
+ *
+ * Changes made here (operations created, cancelled, paused, resumed, a task cancelled, a collector
+ * upgrade created, access keys created, revoked, rotated) are recorded in the store's audit trail
+ * as the API's are, with actor `cli:<os user>` and client `cli`: after success, and when refused.
  */
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DeviceClient } from '../activities/device-client';
+import { AccessKeyError, createAccessKey, listAccessKeys, revokeAccessKey, rotateAccessKey } from '../api/access-keys';
+import { ADMIN_PREFIX } from '../api/admin-routes';
+import { auditView, cliAuditRecord } from '../api/audit';
+import { SCC_PREFIXES } from '../api/scc-routes';
+import { SUMO_PREFIX } from '../api/sumo-routes';
+import { accessId as accessIdSchema, ROLES, type AccessKeyCreated, type Role } from '../domain/access';
 import { loadConfig, type FleetConfig } from '../domain/config';
 import { parseInventoryFile } from '../domain/inventory';
 import { OPERATION_KINDS, OPERATION_TIME_FIELD, type OperationKind } from '../domain/operation';
@@ -28,8 +41,11 @@ import {
   connectClient,
   createOperation,
   getOperation,
+  InvalidRequestError,
   isTerminal,
+  OperationNotFoundError,
   setOperationPaused,
+  TaskNotFoundError,
   type OperationView,
 } from './operations';
 
@@ -50,7 +66,14 @@ const USAGE = `usage:
   fleet collectors upgrade COLLECTOR_ID [--to VERSION] [--timeout SECONDS] [--json]
                                                upgrade (or downgrade) a collector; default: the latest build
   fleet collectors status TASK_ID [--watch] [--json]
-  fleet collectors targets [--set V1,V2,...] [--json]   the available collector builds (or replace them)`;
+  fleet collectors targets [--set V1,V2,...] [--json]   the available collector builds (or replace them)
+  fleet keys create --id ACCESS_ID --role ROLE [--expires YYYY-MM-DD|ISO8601] [--json]
+                                               a new API access key (role: ${ROLES.join(', ')}); the key is shown once
+  fleet keys list [--json]                     every access key: id, role, status, created, last used, expiry (never the key)
+  fleet keys revoke ACCESS_ID                  refused by the API from the next request on
+  fleet keys rotate ACCESS_ID [--json]         a new key for the access id (the old one stops working); shown once
+  fleet audit [--since ISO8601|SECONDS] [--id ACTOR] [--limit N] [--json]
+                                               the audit trail, oldest first: every change and refused attempt (API and CLI)`;
 
 class UsageError extends Error {}
 

@@ -3,12 +3,23 @@
  * the same). Parsed once per process; a bad value stops start-up with a message naming it.
  */
 import { statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_MAX_TASKS_IN_FLIGHT } from './rollout';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+
+/** A FLEET_API_TRUST_PROXY entry: an address, a CIDR range, or a keyword of Fastify's trustProxy (proxy-addr). */
+function isProxyAddress(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (!family || rest.length) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
 
 export const configSchema = z.object({
   FLEET_TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
@@ -21,6 +32,31 @@ export const configSchema = z.object({
   FLEET_STORE_URL: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'must start with sqlite: or postgres://').default('sqlite:data/fleet.db'),
   FLEET_API_HOST: z.string().default('127.0.0.1'),
   FLEET_API_PORT: port.default(8080),
+  /** HTTPS: the PEM files of the API's certificate (chain) and private key, both or neither (read by api/main.ts, api/tls.ts). */
+  FLEET_API_TLS_CERT: z.string().min(1, 'must be the path of a PEM file').optional(),
+  FLEET_API_TLS_KEY: z.string().min(1, 'must be the path of a PEM file').optional(),
+  /**
+   * Behind a reverse proxy: the proxies whose X-Forwarded-For / -Proto / -Host the API believes
+   * (Fastify `trustProxy`), so request.ip (failed-authentication limits, audit trail) is the client's.
+   * Off by default: trusting them from anyone would let any client choose its own address.
+   */
+  FLEET_API_TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value.trim() === '' || value.trim() === 'false') return undefined;
+      const entries = value.split(',').map((entry) => entry.trim());
+      const bad = entries.find((entry) => !isProxyAddress(entry));
+      if (bad !== undefined) {
+        const message =
+          bad === 'true'
+            ? "true is not accepted: it would believe X-Forwarded-For from any client; name the proxy's addresses, comma-separated (127.0.0.1, 10.0.0.0/8, loopback)"
+            : `${JSON.stringify(bad)} is not an IP address, a CIDR range (10.0.0.0/8) or one of loopback, linklocal, uniquelocal (the proxy's addresses, comma-separated)`;
+        ctx.addIssue({ code: 'custom', message });
+        return z.NEVER;
+      }
+      return entries;
+    }),
   /** Check every API answer against the OpenAPI document (a breach answers 500 and is logged); on in the tests. */
   FLEET_API_CHECK_RESPONSES: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false').transform((v) => v === 'true'),
   FLEET_DEVICE_API_URL: z.string().url().default('http://127.0.0.1:8090'),
@@ -33,6 +69,10 @@ export const configSchema = z.object({
    */
   FLEET_ADMIN_ACCESS_ID: z.string().min(1).regex(/^[^:]+$/, 'must not contain a colon').optional(),
   FLEET_ADMIN_ACCESS_KEY: z.string().min(12, 'must be at least 12 characters').optional(),
+  /** Failed authentications allowed per client address, and per access id, within the window; past them 429 (api/auth.ts). */
+  FLEET_AUTH_FAILURES_PER_CLIENT: positiveInt.default(30),
+  FLEET_AUTH_FAILURES_PER_ACCESS_ID: positiveInt.default(10),
+  FLEET_AUTH_FAILURE_WINDOW_SECONDS: positiveInt.default(60),
   /** The most appliance tasks running at once across every operation of the task queue (domain/task-slots.ts); each operation's rollout max_in_flight applies under it. */
   FLEET_MAX_TASKS_IN_FLIGHT: positiveInt.default(DEFAULT_MAX_TASKS_IN_FLIGHT),
   FLEET_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -71,6 +111,11 @@ export const configSchema = z.object({
   }
   if (config.FLEET_WORKER_ACTIVITY_POLLERS > config.FLEET_WORKER_ACTIVITY_SLOTS) {
     refuse('FLEET_WORKER_ACTIVITY_POLLERS', `must not exceed FLEET_WORKER_ACTIVITY_SLOTS (${config.FLEET_WORKER_ACTIVITY_SLOTS})`);
+  }
+  // HTTPS needs both files; one alone is a mistake, not plain HTTP.
+  if ((config.FLEET_API_TLS_CERT === undefined) !== (config.FLEET_API_TLS_KEY === undefined)) {
+    const [missing, given] = config.FLEET_API_TLS_CERT === undefined ? (['FLEET_API_TLS_CERT', 'FLEET_API_TLS_KEY'] as const) : (['FLEET_API_TLS_KEY', 'FLEET_API_TLS_CERT'] as const);
+    refuse(missing, `must be set when ${given} is: HTTPS needs both the certificate and the private key (PEM files), plain HTTP neither`);
   }
   const bundle = config.FLEET_WORKER_WORKFLOW_BUNDLE;
   if (bundle !== undefined) {

@@ -262,7 +262,7 @@ export const rebootOperations = z.array(rebootOperation);
 export type RebootOperations = z.infer<typeof rebootOperations>;
 
 /** Numbers from a query string, written as JSON writes them (`''`, `'0x10'`, `'5abc'`, `'Infinity'` are refused). */
-const queryNumber = (name: string) =>
+export const queryNumber = (name: string) =>
   z.preprocess(
     (value) => (typeof value === 'string' && /^\s*-?\d+(\.\d+)?([eE][+-]?\d+)?\s*$/.test(value) ? Number(value) : value),
     z

@@ -121,6 +121,26 @@ const json = (value: unknown): string => JSON.stringify(value);
 const parse = <T>(row: Row, column = 'doc'): T => JSON.parse(String(row[column])) as T;
 const flag = (value: boolean): number => (value ? 1 : 0);
 
+/** An access key as stored: the key's hash, never the key. */
+export interface AccessKeyRecord {
+  access_id: string;
+  key_hash: string;
+  role: string;
+  created_ms: number;
+  expires_ms?: number;
+  revoked_ms?: number;
+  last_used_ms?: number;
+}
+
+type AccessKeyRow = { access_id: string; key_hash: string; role: string; created_ms: number | string; expires_ms: number | string | null; revoked_ms: number | string | null; last_used_ms: number | string | null };
+
+function accessKeyRecord(row: AccessKeyRow): AccessKeyRecord {
+  const optional = (name: 'expires_ms' | 'revoked_ms' | 'last_used_ms') => (row[name] === null ? {} : { [name]: Number(row[name]) });
+  return { access_id: row.access_id, key_hash: row.key_hash, role: row.role, created_ms: Number(row.created_ms), ...optional('expires_ms'), ...optional('revoked_ms'), ...optional('last_used_ms') };
+}
+
+const ACCESS_KEYS_VERSION = 'access_keys_version';
+
 export class FleetStore {
   constructor(
     readonly db: Db,
@@ -597,17 +617,52 @@ export class FleetStore {
 
   // API access keys (hashed; the key itself is never stored) --------------------------------------
 
-  async putAccessKey(accessId: string, keyHash: string, role: string): Promise<void> {
-    await this.db.execute(
-      `INSERT INTO access_keys (access_id, key_hash, role, created_ms) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (access_id) DO UPDATE SET key_hash = excluded.key_hash, role = excluded.role`,
-      [accessId, keyHash, role, this.now()],
-    );
+  /** Stores (or replaces: a new key, active again) an access key; every change bumps the keys' version. */
+  async putAccessKey(accessId: string, keyHash: string, role: string, expiresMs?: number): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.execute(
+        `INSERT INTO access_keys (access_id, key_hash, role, created_ms, expires_ms) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (access_id) DO UPDATE SET key_hash = excluded.key_hash, role = excluded.role, expires_ms = excluded.expires_ms, revoked_ms = NULL`,
+        [accessId, keyHash, role, this.now(), expiresMs ?? null],
+      );
+      await this.bumpAccessKeysVersion(tx);
+    });
   }
 
-  async getAccessKey(accessId: string): Promise<{ key_hash: string; role: string } | undefined> {
-    const [row] = await this.db.query<{ key_hash: string; role: string }>('SELECT key_hash, role FROM access_keys WHERE access_id = $1', [accessId]);
-    return row;
+  async getAccessKey(accessId: string): Promise<AccessKeyRecord | undefined> {
+    const [row] = await this.db.query<AccessKeyRow>('SELECT access_id, key_hash, role, created_ms, expires_ms, revoked_ms, last_used_ms FROM access_keys WHERE access_id = $1', [accessId]);
+    return row ? accessKeyRecord(row) : undefined;
+  }
+
+  async listAccessKeys(): Promise<AccessKeyRecord[]> {
+    const rows = await this.db.query<AccessKeyRow>('SELECT access_id, key_hash, role, created_ms, expires_ms, revoked_ms, last_used_ms FROM access_keys ORDER BY access_id');
+    return rows.map(accessKeyRecord);
+  }
+
+  /** Revokes a key (kept, so the list shows it); false when there is no such key or it is revoked already. */
+  async revokeAccessKey(accessId: string): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const changed = await tx.execute('UPDATE access_keys SET revoked_ms = $2 WHERE access_id = $1 AND revoked_ms IS NULL', [accessId, this.now()]);
+      if (changed > 0) await this.bumpAccessKeysVersion(tx);
+      return changed > 0;
+    });
+  }
+
+  /** Records a key's last use (at most once a minute per key is enough for a list). */
+  async touchAccessKey(accessId: string, atMs = this.now()): Promise<void> {
+    await this.db.execute('UPDATE access_keys SET last_used_ms = $2 WHERE access_id = $1', [accessId, atMs]);
+  }
+
+  /** A number that changes whenever a key is created, replaced or revoked: API processes drop cached logins on a change. */
+  async accessKeysVersion(): Promise<string> {
+    return (await this.getSetting(ACCESS_KEYS_VERSION)) ?? '0';
+  }
+
+  private async bumpAccessKeysVersion(tx: Db): Promise<void> {
+    await tx.execute(
+      `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+      [ACCESS_KEYS_VERSION, `${this.now()}-${Math.random().toString(36).slice(2)}`],
+    );
   }
 
   async countAccessKeys(): Promise<number> {
@@ -624,5 +679,38 @@ export class FleetStore {
 
   async setSetting(key: string, value: string): Promise<void> {
     await this.db.execute('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+  }
+
+  // Audit trail (every change and refused attempt; never a key or a request body) ---------------
+
+  /** Appends one entry to the audit trail; returns its id. */
+  async recordAudit(entry: { atMs: number; actor: string; action: string; target: string; outcome: string; client: string; details: Record<string, unknown> }): Promise<number> {
+    const [row] = await this.db.query<{ id: number | string }>(
+      'INSERT INTO audit_log (at_ms, actor, action, target, outcome, client, details) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id',
+      [entry.atMs, entry.actor, entry.action, entry.target, entry.outcome, entry.client, json(entry.details)],
+    );
+    return Number(row!.id);
+  }
+
+  /** Audit entries oldest first: since `sinceMs` (inclusive), of one actor, at most `limit`. */
+  async listAudit(query: { sinceMs?: number; actor?: string; limit: number }): Promise<{ id: number; atMs: number; actor: string; action: string; target: string; outcome: string; client: string; details: Record<string, unknown> }[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.sinceMs !== undefined) where.push(`at_ms >= $${params.push(query.sinceMs)}`);
+    if (query.actor !== undefined) where.push(`actor = $${params.push(query.actor)}`);
+    const rows = await this.db.query<{ id: number | string; at_ms: number | string; actor: string; action: string; target: string; outcome: string; client: string; details: string }>(
+      `SELECT id, at_ms, actor, action, target, outcome, client, details FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at_ms, id LIMIT $${params.push(query.limit)}`,
+      params,
+    );
+    return rows.map((row) => ({
+      id: Number(row.id),
+      atMs: Number(row.at_ms),
+      actor: row.actor,
+      action: row.action,
+      target: row.target,
+      outcome: row.outcome,
+      client: row.client,
+      details: parse<Record<string, unknown>>(row, 'details'),
+    }));
   }
 }

@@ -147,6 +147,35 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX images_repository_definition ON images (repository, definition_id);
     `,
   },
+  {
+    version: 5,
+    name: 'access keys that expire, are revoked and record their last use',
+    sql: `
+      ALTER TABLE access_keys ADD COLUMN expires_ms BIGINT;
+      ALTER TABLE access_keys ADD COLUMN revoked_ms BIGINT;
+      ALTER TABLE access_keys ADD COLUMN last_used_ms BIGINT;
+    `,
+  },
+  {
+    version: 6,
+    name: 'audit trail',
+    sql: `
+      CREATE TABLE audit_log (
+        id {{id}},
+        at_ms BIGINT NOT NULL,
+        -- the access id that acted (or tried to), 'cli:<user>' for the fleet CLI, '' when none was given
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        -- 'ok' or the refusal (HTTP status and error code)
+        outcome TEXT NOT NULL,
+        client TEXT NOT NULL,
+        details TEXT NOT NULL
+      );
+      CREATE INDEX audit_log_at ON audit_log (at_ms);
+      CREATE INDEX audit_log_actor ON audit_log (actor, at_ms);
+    `,
+  },
 ];
 
 const AUTO_ID = {

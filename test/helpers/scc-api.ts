@@ -44,11 +44,26 @@ export interface SccApi {
   /** `http://127.0.0.1:<port>` */
   base: string;
   call(method: string, path: string, options?: CallOptions): Promise<CallResult>;
+  /** Keys a test made: like SCC_KEYS, they must never appear in a log line or an answer (checked at stop). */
+  secrets: Set<string>;
+  /** Every line the API logged (at info and above). */
+  logLines: string[];
   stop(): Promise<void>;
 }
 
+/**
+ * The secrets check of every API suite: no test key (nor one a test created) in any line the API
+ * logged or any answer it gave, except the one answer that shows a created or rotated key.
+ */
+function leakedSecrets(secrets: Iterable<string>, texts: readonly string[]): string[] {
+  return [...secrets].filter((secret) => texts.some((text) => text.includes(secret)));
+}
+
 export async function startSccApi(options: { taskQueue: string; appliances: number; speed: number; logger?: Logger }): Promise<SccApi> {
-  const { taskQueue, appliances, speed, logger = createLogger('test-api', 'silent') } = options;
+  const logLines: string[] = [];
+  const answers: string[] = [];
+  const secrets = new Set<string>(Object.values(SCC_KEYS));
+  const { taskQueue, appliances, speed, logger = createLogger('test-api', 'info', { write: (line: string) => void logLines.push(line) }) } = options;
   const stack = await startStack({ appliances, speed, taskQueue });
   let app: FastifyInstance | undefined;
   try {
@@ -70,6 +85,8 @@ export async function startSccApi(options: { taskQueue: string; appliances: numb
       if (body !== undefined) headers['content-type'] = contentType;
       const res = await fetch(`${base}${prefix}${path}`, { method, headers, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}) });
       const text = await res.text();
+      // A created or rotated key is shown once, in its own answer: the test adds it to `secrets`.
+      if (!/\/access_keys(\/[^/]+\/rotate)?$/.test(path) || method !== 'POST') answers.push(text);
       return { status: res.status, headers: res.headers, text, json: text ? JSON.parse(text) : undefined };
     }
 
@@ -78,9 +95,13 @@ export async function startSccApi(options: { taskQueue: string; appliances: numb
       app: started,
       base,
       call,
+      secrets,
+      logLines,
       async stop() {
         await started.close();
         await stack.stop();
+        const leaked = leakedSecrets(secrets, [...logLines, ...answers]);
+        if (leaked.length) throw new Error(`${leaked.length} access key(s) appeared in the API's log or answers`);
       },
     };
   } catch (err) {

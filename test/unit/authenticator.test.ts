@@ -1,0 +1,69 @@
+/**
+ * The Authenticator over a real SQLite store, on a clock the test moves (jest's fake Date, which
+ * the failure counters read too): expiry, revocation and rotation on the next request, failure
+ * limits per client and per access id, and their end after the window.
+ */
+import { createAccessKey, revokeAccessKey, rotateAccessKey } from '../../api/access-keys';
+import { Authenticator, putAccessKey } from '../../api/auth';
+import { FleetStore } from '../../store/fleet-store';
+
+const basic = (id: string, key: string) => `Basic ${Buffer.from(`${id}:${key}`).toString('base64')}`;
+const T0 = Date.parse('2026-12-01T00:00:00Z');
+let store: FleetStore;
+
+beforeEach(async () => {
+  jest.useFakeTimers({ now: T0, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+  store = await FleetStore.open('sqlite::memory:');
+});
+afterEach(async () => {
+  jest.useRealTimers();
+  await store.close();
+});
+
+test('a key that expires is refused from its expiry on, even when its login is cached', async () => {
+  const created = await createAccessKey(store, { access_id: 'noc', role: 'read_only', expires_time: T0 / 1000 + 3600 });
+  const auth = new Authenticator(store);
+  expect(await auth.authenticate(basic('noc', created.access_key), 'c')).toEqual({ ok: true, accessId: 'noc', role: 'read_only' });
+  jest.setSystemTime(T0 + 3_599_000);
+  expect((await auth.authenticate(basic('noc', created.access_key), 'c')).ok).toBe(true);
+  jest.setSystemTime(T0 + 3_600_000);
+  expect(await auth.authenticate(basic('noc', created.access_key), 'c')).toEqual({ ok: false, reason: 'invalid' });
+});
+
+test('revoke and rotate take effect on the next request of another Authenticator over the same store', async () => {
+  const created = await createAccessKey(store, { access_id: 'agent', role: 'internal_service' });
+  const [first, second] = [new Authenticator(store), new Authenticator(store)];
+  for (const auth of [first, second]) expect((await auth.authenticate(basic('agent', created.access_key), 'c')).ok).toBe(true);
+  const rotated = await rotateAccessKey(store, 'agent');
+  expect(await second.authenticate(basic('agent', created.access_key), 'c')).toEqual({ ok: false, reason: 'invalid' });
+  expect(await second.authenticate(basic('agent', rotated.access_key), 'c')).toEqual({ ok: true, accessId: 'agent', role: 'internal_service' });
+  await revokeAccessKey(store, 'agent');
+  expect(await first.authenticate(basic('agent', rotated.access_key), 'c')).toEqual({ ok: false, reason: 'invalid' });
+  expect((await store.getAccessKey('agent'))!.last_used_ms).toBe(T0);
+});
+
+test('failures past the limit get limited with Retry-After, per client and per access id, and end after the window', async () => {
+  await putAccessKey(store, 'ops', 'ops-key-0123456789', 'operator');
+  const auth = new Authenticator(store, { perClient: 5, perAccessId: 3, windowSeconds: 60 });
+  for (let i = 0; i < 3; i++) expect(await auth.authenticate(basic('ops', `wrong-${i}`), 'attacker')).toEqual({ ok: false, reason: 'invalid' });
+  // The access id is locked from every address, the right key too; other ids are served.
+  expect(await auth.authenticate(basic('ops', 'ops-key-0123456789'), 'someone-else')).toEqual({ ok: false, reason: 'limited', retryAfterSeconds: 60 });
+  await putAccessKey(store, 'noc', 'noc-key-0123456789', 'read_only');
+  expect((await auth.authenticate(basic('noc', 'noc-key-0123456789'), 'someone-else')).ok).toBe(true);
+  // The client address: two more failures (other ids) reach its limit of 5.
+  for (const id of ['x', 'y']) expect((await auth.authenticate(basic(id, 'guess-guess-guess'), 'attacker')).ok).toBe(false);
+  expect(await auth.authenticate(basic('noc', 'noc-key-0123456789'), 'attacker')).toMatchObject({ ok: false, reason: 'limited' });
+  jest.advanceTimersByTime(30_000);
+  expect(await auth.authenticate(basic('noc', 'noc-key-0123456789'), 'attacker')).toEqual({ ok: false, reason: 'limited', retryAfterSeconds: 30 });
+  jest.advanceTimersByTime(31_000);
+  expect((await auth.authenticate(basic('noc', 'noc-key-0123456789'), 'attacker')).ok).toBe(true);
+  expect((await auth.authenticate(basic('ops', 'ops-key-0123456789'), 'attacker')).ok).toBe(true);
+});
+
+test('a header that is not Basic counts as a failure of the client; none at all is only missing', async () => {
+  const auth = new Authenticator(store, { perClient: 2, perAccessId: 2, windowSeconds: 60 });
+  expect(await auth.authenticate(undefined, 'c')).toEqual({ ok: false, reason: 'missing' });
+  expect(await auth.authenticate('Bearer abc', 'c')).toEqual({ ok: false, reason: 'invalid' });
+  expect(await auth.authenticate('Basic !!', 'c')).toEqual({ ok: false, reason: 'invalid' });
+  expect(await auth.authenticate('Bearer abc', 'c')).toMatchObject({ ok: false, reason: 'limited' });
+});
