@@ -6,7 +6,9 @@ export function parseRequest<T extends z.ZodType>(schema: T, value: unknown, pre
   const result = schema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    throw badRequest([prefix, ...issue.path].filter((p) => p !== '').join('.') || 'body', issue.message);
+    // An unknown property (or query parameter) is named itself, not the object around it.
+    const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
+    throw badRequest([prefix, ...path].filter((p) => p !== '').join('.') || 'body', issue.message);
   }
   return result.data;
 }

@@ -3,6 +3,7 @@
  * Figures are for reading and comparing side by side, never asserted: shared machines are noisy.
  */
 import { apiLatencyBenchmark } from './api-latency';
+import { authFloodBenchmark } from './auth-flood';
 import { eligibilityBenchmark } from './eligibility';
 import { fleetRolloutBenchmark } from './fleet-rollout';
 import { fleetUpgradeBenchmark } from './fleet-upgrade';
@@ -14,6 +15,7 @@ const BENCHMARKS: Record<string, (argv: string[]) => Promise<void>> = {
   simulator: simulatorBenchmark,
   eligibility: eligibilityBenchmark,
   'api-latency': apiLatencyBenchmark,
+  'auth-flood': authFloodBenchmark,
   'fleet-upgrade': fleetUpgradeBenchmark,
   'fleet-rollout': fleetRolloutBenchmark,
 };

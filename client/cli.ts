@@ -105,6 +105,70 @@ function parseJsonOption(name: string, text: string): unknown {
   }
 }
 
+/** The OS user the CLI runs as: its audit entries' actor is `cli:<user>`. */
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? process.env.USERNAME ?? 'unknown';
+  }
+}
+
+/** What the audit trail records of a CLI change: the command, the resource (its API path), chosen details. */
+interface AuditSubject {
+  action: string;
+  target: string;
+  details?: Record<string, unknown>;
+}
+
+/** A refused or failed change in the API's words: `refused <error code>` (and the field), else `failed`. */
+function refusal(err: unknown): { outcome: string; details: Record<string, unknown> } {
+  if (err instanceof InvalidRequestError) return { outcome: 'refused INVALID_REQUEST', details: { field: err.field } };
+  if (err instanceof OperationNotFoundError || err instanceof TaskNotFoundError) return { outcome: 'refused NOT_FOUND', details: {} };
+  if (err instanceof AccessKeyError) return { outcome: `refused ${err.reason === 'exists' ? 'ACCESS_KEY_EXISTS' : err.reason === 'expiry_past' ? 'INVALID_REQUEST' : 'NOT_FOUND'}`, details: {} };
+  if (err instanceof CollectorUpgradeError) return { outcome: `refused ${err.code}`, details: {} };
+  return { outcome: 'failed', details: {} };
+}
+
+/**
+ * Records one CLI entry in the store's audit trail (the given store, else FLEET_STORE_URL's). A
+ * failed write never undoes or fails the change: it is said on stderr.
+ */
+async function recordAudit(config: FleetConfig, store: FleetStore | undefined, subject: AuditSubject, outcome: string): Promise<void> {
+  let own: FleetStore | undefined;
+  try {
+    own = store ? undefined : await FleetStore.open(config.FLEET_STORE_URL);
+    await (store ?? own)!.recordAudit(cliAuditRecord(osUser(), subject.action, subject.target, outcome, subject.details ?? {}));
+  } catch (err) {
+    console.error(`fleet: warning: the audit trail did not record ${subject.action} ${subject.target}: ${(err as Error).message}`);
+  } finally {
+    await own?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Runs a change and records it: after success (`ok`, with what `after` adds, e.g. the created id),
+ * and when refused or failed (then the error goes on to the caller). Usage errors are not changes.
+ */
+async function audited<T>(config: FleetConfig, store: FleetStore | undefined, subject: AuditSubject, change: () => Promise<T>, after: (result: T) => Partial<AuditSubject> & { outcome?: string } = () => ({})): Promise<T> {
+  let result: T;
+  try {
+    result = await change();
+  } catch (err) {
+    if (!(err instanceof UsageError)) {
+      const { outcome, details } = refusal(err);
+      await recordAudit(config, store, { ...subject, details: { ...subject.details, ...details } }, outcome);
+    }
+    throw err;
+  }
+  const more = after(result);
+  await recordAudit(config, store, { ...subject, ...more, details: { ...subject.details, ...more.details } }, more.outcome ?? 'ok');
+  return result;
+}
+
+const operationPath = (kind: OperationKind, id?: string, serial?: string): string =>
+  `${SCC_PREFIXES[0]}/operations/${kind}${id !== undefined ? `/${id}` : ''}${serial !== undefined ? `/appliances/${serial}` : ''}`;
+
 export function formatOperation(view: OperationView): string {
   const { operation, tasks } = view;
   const lines = [
@@ -144,6 +208,10 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
       to: { type: 'string' },
       timeout: { type: 'string' },
       set: { type: 'string' },
+      id: { type: 'string' },
+      role: { type: 'string' },
+      expires: { type: 'string' },
+      since: { type: 'string' },
     },
   });
   if (!(OPERATION_KINDS as readonly string[]).includes(values.kind)) throw new UsageError(`--kind must be one of ${OPERATION_KINDS.join(', ')}`);
@@ -164,7 +232,6 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
       if (command !== 'reboot' && !values.version) throw new UsageError('--version is required');
       const timeout = parseTimeoutSeconds(values.timeout);
       const limit = timeout !== undefined ? { task_timeout: timeout } : {};
-      const client = await connectClient(config);
       const body =
         command === 'reboot'
           ? { switch_partition: values['switch-partition'], comment: values.comment, appliances: positionals, ...(values.at ? { reboot_time: when(values.at) } : {}), ...limit }
@@ -182,12 +249,20 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
       // Eligibility and local times come from the inventory.
       const store = await FleetStore.open(config.FLEET_STORE_URL);
       try {
-        const { operation, linked } = await createOperation(client, command, body, {
-          taskQueue: config.FLEET_TASK_QUEUE,
-          username: values.user,
-          timeZones: (serials) => store.timeZones(serials),
-          eligibility: (kind, request) => ineligibleAppliances(store, kind, request),
-        });
+        const { operation, linked } = await audited(
+          config,
+          store,
+          // `username`: the operation's (--user), beside the OS user the actor names.
+          { action: `fleet ${command}`, target: operationPath(command), details: { username: values.user } },
+          async () =>
+            createOperation(await connectClient(config), command, body, {
+              taskQueue: config.FLEET_TASK_QUEUE,
+              username: values.user,
+              timeZones: (serials) => store.timeZones(serials),
+              eligibility: (kind, request) => ineligibleAppliances(store, kind, request),
+            }),
+          (created) => ({ details: { created_id: created.operation.id, ...(created.linked ? { reboot_id: created.linked.operation.id } : {}) } }),
+        );
         const web = (k: string, id: string) => `http://localhost:${config.FLEET_TEMPORAL_UI_PORT}/namespaces/${config.FLEET_TEMPORAL_NAMESPACE}/workflows/${k}-${id}`;
         const what = operation.target_version ? ` to ${operation.target_version.version_id}` : '';
         console.log(
@@ -221,11 +296,19 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
       const id = positionals[0];
       if (!id) throw new UsageError('cancel needs an OPERATION_ID');
       if (values.serial) {
-        const status = await cancelApplianceTask(await connectClient(config), id, values.serial, kind);
-        console.log(status === 'cancelled' ? `cancel requested for ${values.serial} in operation ${id}` : `${values.serial} had already finished: ${status}`);
+        const serial = values.serial;
+        const status = await audited(
+          config,
+          undefined,
+          { action: 'fleet cancel --serial', target: operationPath(kind, id, serial), details: { id, serial } },
+          async () => cancelApplianceTask(await connectClient(config), id, serial, kind),
+          // A task that had already finished is not changed: the API's 409 ALREADY_FINISHED.
+          (status) => (status === 'cancelled' ? {} : { outcome: 'refused ALREADY_FINISHED', details: { status } }),
+        );
+        console.log(status === 'cancelled' ? `cancel requested for ${serial} in operation ${id}` : `${serial} had already finished: ${status}`);
         return;
       }
-      await cancelOperation(await connectClient(config), id, kind);
+      await audited(config, undefined, { action: 'fleet cancel', target: operationPath(kind, id), details: { id } }, async () => cancelOperation(await connectClient(config), id, kind));
       console.log(`cancel requested for operation ${id}`);
       return;
     }
@@ -233,7 +316,7 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
     case 'resume': {
       const id = positionals[0];
       if (!id) throw new UsageError(`${command} needs an OPERATION_ID`);
-      await setOperationPaused(await connectClient(config), id, command === 'pause', kind);
+      await audited(config, undefined, { action: `fleet ${command}`, target: operationPath(kind, id), details: { id } }, async () => setOperationPaused(await connectClient(config), id, command === 'pause', kind));
       console.log(`${command} requested for operation ${id}`);
       return;
     }
@@ -277,6 +360,10 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
     }
     case 'collectors':
       return collectorsCommand(positionals, values, config);
+    case 'keys':
+      return keysCommand(positionals, values, config);
+    case 'audit':
+      return auditCommand(positionals, values, config);
     default:
       throw new UsageError(command ? `unknown command '${command}'` : 'no command given');
   }
@@ -301,10 +388,16 @@ async function collectorsCommand(
         if (!arg || !/^[1-9]\d{0,15}$/.test(arg)) throw new UsageError('collectors upgrade needs a COLLECTOR_ID (a number)');
         const timeout = parseTimeoutSeconds(values.timeout);
         const timeoutMs = timeout !== undefined ? timeout * 1000 : undefined;
-        const client = await connectClient(config);
         let task;
         try {
-          task = await createCollectorUpgrade(client, store, { collectorId: Number(arg), ...(values.to !== undefined ? { toVersion: values.to } : {}) }, { taskQueue: config.FLEET_TASK_QUEUE, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+          task = await audited(
+            config,
+            store,
+            { action: 'fleet collectors upgrade', target: `${SUMO_PREFIX}/collectors/upgrades`, details: { collector_id: Number(arg) } },
+            async () =>
+              createCollectorUpgrade(await connectClient(config), store, { collectorId: Number(arg), ...(values.to !== undefined ? { toVersion: values.to } : {}) }, { taskQueue: config.FLEET_TASK_QUEUE, ...(timeoutMs !== undefined ? { timeoutMs } : {}) }),
+            (created) => ({ details: { created_id: String(created.id) } }),
+          );
         } catch (err) {
           if (err instanceof CollectorUpgradeError) throw new Error(`${err.code}: ${err.message}`);
           throw err;
@@ -336,6 +429,123 @@ async function collectorsCommand(
       default:
         throw new UsageError(`collectors needs 'sync', 'upgrade COLLECTOR_ID', 'status TASK_ID' or 'targets'`);
     }
+  } finally {
+    await store.close();
+  }
+}
+
+/** `--expires`: a date (`2030-01-31`, midnight UTC) or an ISO 8601 instant → seconds since the epoch. */
+function parseExpires(value: string): number {
+  const ms = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms)) throw new UsageError(`--expires: '${value}' is neither a date (YYYY-MM-DD) nor an ISO 8601 time`);
+  return Math.floor(ms / 1000);
+}
+
+/** `--since`: seconds since the epoch, or an ISO 8601 time → epoch seconds. */
+function parseSince(value: string): number {
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value);
+  const ms = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms)) throw new UsageError(`--since: '${value}' is neither seconds since the epoch nor an ISO 8601 time`);
+  return ms / 1000;
+}
+
+function parseAccessId(value: string | undefined, what: string): string {
+  if (!value) throw new UsageError(`${what} needs an ACCESS_ID`);
+  const parsed = accessIdSchema.safeParse(value);
+  if (!parsed.success) throw new UsageError(`access id '${value}': ${parsed.error.issues[0]!.message}`);
+  return parsed.data;
+}
+
+/** Rows as columns two spaces apart, each as wide as its widest cell (the last one not padded). */
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+const isoTime = (seconds: number | undefined): string => (seconds === undefined ? '-' : new Date(seconds * 1000).toISOString().replace(/\.000Z$/, 'Z'));
+
+/** Where the API listens, for the curl line printed with a new key. */
+function apiBase(config: FleetConfig): string {
+  const host = ['0.0.0.0', '::', ''].includes(config.FLEET_API_HOST) ? '127.0.0.1' : config.FLEET_API_HOST;
+  const scheme = config.FLEET_API_TLS_CERT ? 'https' : 'http';
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${config.FLEET_API_PORT}`;
+}
+
+/** A new key, shown this once, with a curl line that uses it. */
+function printCreated(created: AccessKeyCreated, verb: string, config: FleetConfig, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(created));
+    return;
+  }
+  console.log(
+    [
+      `access key ${verb}: ${created.access_id}  role ${created.role}  expires ${isoTime(created.expires_time)}`,
+      `key (shown only now, keep it safe): ${created.access_key}`,
+      `use it:  curl -u ${created.access_id}:${created.access_key} ${apiBase(config)}${SCC_PREFIXES[0]}/operations/upgrade`,
+    ].join('\n'),
+  );
+}
+
+/** `fleet keys …`: API access keys in the store at FLEET_STORE_URL (the same rules as `/api/fleet/1.0/access_keys`). */
+async function keysCommand(positionals: string[], values: { id?: string | undefined; role?: string | undefined; expires?: string | undefined; json: boolean }, config: FleetConfig): Promise<void> {
+  const [sub, arg, extra] = positionals;
+  if (sub !== 'create' && sub !== 'list' && sub !== 'revoke' && sub !== 'rotate') throw new UsageError(`keys needs 'create --id ID --role ROLE', 'list', 'revoke ID' or 'rotate ID'`);
+  if (extra !== undefined || (sub !== 'revoke' && sub !== 'rotate' && arg !== undefined)) throw new UsageError(`keys ${sub}: unexpected argument '${extra ?? arg}'`);
+  let request: { access_id: string; role: Role; expires_time?: number } | undefined;
+  if (sub === 'create') {
+    const access_id = parseAccessId(values.id, 'keys create --id');
+    if (!values.role || !(ROLES as readonly string[]).includes(values.role)) throw new UsageError(`keys create --role must be one of ${ROLES.join(', ')}`);
+    request = { access_id, role: values.role as Role, ...(values.expires !== undefined ? { expires_time: parseExpires(values.expires) } : {}) };
+  } else if (sub === 'revoke' || sub === 'rotate') {
+    parseAccessId(arg, `keys ${sub}`);
+  }
+  const store = await FleetStore.open(config.FLEET_STORE_URL);
+  try {
+    const keysPath = `${ADMIN_PREFIX}/access_keys`;
+    switch (sub) {
+      case 'create': {
+        const created = await audited(config, store, { action: 'fleet keys create', target: keysPath, details: { access_id: request!.access_id } }, () => createAccessKey(store, request!), (made) => ({ details: { created_id: made.access_id } }));
+        printCreated(created, 'created', config, values.json);
+        return;
+      }
+      case 'list': {
+        const keys = await listAccessKeys(store);
+        if (values.json) console.log(JSON.stringify(keys));
+        else console.log(table([['ACCESS ID', 'ROLE', 'STATUS', 'CREATED', 'LAST USED', 'EXPIRES'], ...keys.map((k) => [k.access_id, k.role, k.status, isoTime(k.create_time), isoTime(k.last_used_time), isoTime(k.expires_time)])]));
+        return;
+      }
+      case 'revoke': {
+        await audited(config, store, { action: 'fleet keys revoke', target: `${keysPath}/${arg!}`, details: { access_id: arg! } }, () => revokeAccessKey(store, arg!));
+        console.log(`access key ${arg!} revoked: the API refuses it from the next request on`);
+        return;
+      }
+      case 'rotate': {
+        const rotated = await audited(config, store, { action: 'fleet keys rotate', target: `${keysPath}/${arg!}`, details: { access_id: arg! } }, () => rotateAccessKey(store, arg!));
+        printCreated(rotated, 'rotated (the old key no longer works)', config, values.json);
+        return;
+      }
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/** `fleet audit`: the audit trail, oldest first (what `GET /api/fleet/1.0/audit` answers). */
+async function auditCommand(positionals: string[], values: { id?: string | undefined; since?: string | undefined; limit?: string | undefined; json: boolean }, config: FleetConfig): Promise<void> {
+  if (positionals.length) throw new UsageError(`audit takes no argument ('${positionals[0]!}'); filter with --since, --id, --limit`);
+  const since = values.since !== undefined ? parseSince(values.since) : undefined;
+  const limit = values.limit !== undefined ? Number(values.limit) : 1000;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit must be a whole number from 1 to 10000');
+  if (values.id === '') throw new UsageError('--id must name an actor');
+  const store = await FleetStore.open(config.FLEET_STORE_URL);
+  try {
+    const entries = (await store.listAudit({ ...(since !== undefined ? { sinceMs: Math.round(since * 1000) } : {}), ...(values.id !== undefined ? { actor: values.id } : {}), limit })).map(auditView);
+    if (values.json) {
+      console.log(JSON.stringify(entries));
+      return;
+    }
+    const rows = entries.map((e) => [new Date(e.time * 1000).toISOString(), e.actor || '-', e.action, e.outcome, e.client, e.target, Object.keys(e.details).length ? JSON.stringify(e.details) : '']);
+    console.log(table([['TIME', 'ACTOR', 'ACTION', 'OUTCOME', 'CLIENT', 'TARGET', 'DETAILS'], ...rows]));
   } finally {
     await store.close();
   }

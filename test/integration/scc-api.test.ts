@@ -567,7 +567,7 @@ describe('OpenAPI document', () => {
     }
     const create = doc.paths['/api/cmc.upgrades/1.0/operations/upgrade'].post;
     expect(create.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/upgrade_operation_request');
-    expect(Object.keys(create.responses)).toEqual(['201', '400', '401', '403', '413', '415']);
+    expect(Object.keys(create.responses)).toEqual(['201', '400', '401', '403', '413', '415', '429']);
     const request = doc.components.schemas.upgrade_operation_request;
     expect(request.required).toEqual(expect.arrayContaining(['product_code', 'target_version', 'reboot', 'comment', 'appliances']));
     expect(request.properties.product_code.enum).toEqual(['SH', 'EX', 'IC', 'SMC', 'WW', 'GC']);
