@@ -86,6 +86,7 @@ export class Authenticator {
   private readonly byClient: RateLimiterMemory;
   private readonly byAccessId: RateLimiterMemory;
   private readonly touched = new Map<string, number>();
+  private readonly deriving = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: FleetStore,
@@ -99,12 +100,14 @@ export class Authenticator {
   async authenticate(header: string | undefined, client: string): Promise<Authentication> {
     if (header === undefined) return { ok: false, reason: 'missing' };
     const credentials = parseBasic(header);
-    const limited = await this.limited(client, credentials?.accessId);
+    // Counted as a failure before the key is checked (and given back if it matches), so requests
+    // arriving together cannot all pass the limit and each spend a derivation.
+    const limited = await this.spend(client, credentials?.accessId);
     if (limited) return limited;
     const found = credentials && (await this.check(credentials.accessId, credentials.accessKey));
-    if (found) return { ok: true, ...found };
-    await this.recordFailure(client, credentials?.accessId);
-    return { ok: false, reason: 'invalid' };
+    if (!found) return { ok: false, reason: 'invalid' };
+    await Promise.all([this.byClient.reward(client, 1), this.byAccessId.reward(found.accessId, 1)]);
+    return { ok: true, ...found };
   }
 
   private async check(accessId: string, accessKey: string): Promise<{ accessId: string; role: Role } | undefined> {
@@ -113,13 +116,26 @@ export class Authenticator {
     const cached = this.verified.get(digest);
     if (cached && cached.until > this.now() && cached.version === version) return { accessId, role: cached.role };
     const stored = await this.store.getAccessKey(accessId);
-    const matches = await verifyKey(accessKey, stored?.key_hash ?? UNKNOWN_ID_HASH);
+    const matches = await this.oneAtATime(accessId, () => verifyKey(accessKey, stored?.key_hash ?? UNKNOWN_ID_HASH));
     const nowMs = this.now();
     if (!stored || !matches || stored.revoked_ms !== undefined || (stored.expires_ms !== undefined && stored.expires_ms <= nowMs)) return undefined;
     if (this.verified.size > 10_000) this.verified.clear();
     this.verified.set(digest, { accessId, role: stored.role as Role, until: nowMs + Math.min(CACHE_MS, (stored.expires_ms ?? Infinity) - nowMs), version });
     await this.touch(accessId, nowMs);
     return { accessId, role: stored.role as Role };
+  }
+
+  /** One derivation at a time per access id: guesses sent together for one id take turns, not every core. */
+  private async oneAtATime<T>(accessId: string, work: () => Promise<T>): Promise<T> {
+    const before = this.deriving.get(accessId) ?? Promise.resolve();
+    const mine = before.then(work, work);
+    const settled = mine.then(() => undefined, () => undefined);
+    this.deriving.set(accessId, settled);
+    try {
+      return await mine;
+    } finally {
+      if (this.deriving.get(accessId) === settled) this.deriving.delete(accessId);
+    }
   }
 
   /** The key's last use, written at most once a minute per access id. */
@@ -129,17 +145,13 @@ export class Authenticator {
     await this.store.touchAccessKey(accessId, nowMs);
   }
 
-  private async limited(client: string, accessId: string | undefined): Promise<Authentication | undefined> {
-    const [byClient, byId] = await Promise.all([this.byClient.get(client), accessId === undefined ? null : this.byAccessId.get(accessId)]);
-    const over = [byClient, byId].filter((r): r is RateLimiterRes => r !== null && r.remainingPoints <= 0);
+  /** Spends one attempt of the client and of the access id; `limited` when either has none left. */
+  private async spend(client: string, accessId: string | undefined): Promise<Authentication | undefined> {
+    const attempt = (limiter: RateLimiterMemory, key: string) => limiter.consume(key).then(() => undefined, (res: RateLimiterRes) => res);
+    const spent = await Promise.all([attempt(this.byClient, client), ...(accessId === undefined ? [] : [attempt(this.byAccessId, accessId)])]);
+    const over = spent.filter((res): res is RateLimiterRes => res !== undefined);
     if (!over.length) return undefined;
     return { ok: false, reason: 'limited', retryAfterSeconds: Math.max(1, Math.ceil(Math.max(...over.map((r) => r.msBeforeNext)) / 1000)) };
-  }
-
-  private async recordFailure(client: string, accessId: string | undefined): Promise<void> {
-    // consume() rejects once the points are spent: that is the limit being reached, not an error.
-    const spend = (limiter: RateLimiterMemory, key: string) => limiter.consume(key).catch(() => undefined);
-    await Promise.all([spend(this.byClient, client), ...(accessId === undefined ? [] : [spend(this.byAccessId, accessId)])]);
   }
 }
 
