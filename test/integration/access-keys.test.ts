@@ -138,3 +138,13 @@ test('a client guessing keys gets 429 with Retry-After past the limit; other cli
   const sumo = await fromAddress('127.0.0.2', '/api/v1/collectors/upgrades/targets', basicAuth('reader'));
   expect(sumo.status).toBe(429);
 });
+
+test('a body over 4 MiB is a 413 and changes nothing; one of 2 MB reaches validation', async () => {
+  const before = (await api.call('GET', '/operations/reboot', { who: 'reader' })).json.length;
+  const huge = await api.call('POST', '/operations/reboot', { body: { comment: 'x'.repeat(5 * 1024 * 1024), appliances: ['S12AB00000001'] } });
+  expect(huge.status).toBe(413);
+  expect(huge.json).toMatchObject({ error_id: 'BODY_TOO_LARGE' });
+  const large = await api.call('POST', '/operations/reboot', { body: { comment: 'x'.repeat(2 * 1000 * 1000), appliances: ['S12AB00000001'] } });
+  expect([large.status, large.json.field]).toEqual([400, 'comment']);
+  expect((await api.call('GET', '/operations/reboot', { who: 'reader' })).json.length).toBe(before);
+});
