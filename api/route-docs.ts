@@ -239,6 +239,15 @@ export interface DocumentedRoute {
 
 /** The doc of a route as Fastify registered it (`GET`, `/api/cmc.upgrades/1.0/images/:id`). */
 export function documentedRoute(method: string, url: string): DocumentedRoute | undefined {
+  // Looked up by several hooks of every request, for the few routes there are: found once each.
+  const key = `${method} ${url}`;
+  if (!found.has(key)) found.set(key, findDocumentedRoute(method, url));
+  return found.get(key);
+}
+
+const found = new Map<string, DocumentedRoute | undefined>();
+
+function findDocumentedRoute(method: string, url: string): DocumentedRoute | undefined {
   const path = openApiPath(url);
   const part = API_PARTS.find((p) => p.prefix.test(path));
   if (!part) {

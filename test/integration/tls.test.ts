@@ -10,9 +10,9 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -60,28 +60,10 @@ interface Answer {
   body: string;
 }
 
-/** GET over HTTPS from a client that trusts only `ca` (default: the test's certificate). */
-function httpsGet(path: string, options: { ca?: Buffer | null; headers?: Record<string, string>; port?: number } = {}): Promise<Answer> {
+/** GET over HTTP or HTTPS (the module's own `request`), its whole answer read. */
+function get(send: (options: RequestOptions, onAnswer: (res: IncomingMessage) => void) => ClientRequest, options: RequestOptions): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      { host: '127.0.0.1', port: options.port ?? port, path, headers: options.headers ?? {}, ...(options.ca === null ? {} : { ca: options.ca ?? tls.cert }), agent: false, timeout: 10_000 },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-function httpGet(path: string, targetPort: number, headers: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port: targetPort, path, headers, agent: false, timeout: 10_000 }, (res) => {
+    const req = send({ host: '127.0.0.1', agent: false, timeout: 10_000, ...options }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
@@ -92,6 +74,15 @@ function httpGet(path: string, targetPort: number, headers: Record<string, strin
     req.on('error', reject);
     req.end();
   });
+}
+
+/** GET over HTTPS from a client that trusts only `ca` (default: the test's certificate). */
+function httpsGet(path: string, options: { ca?: Buffer | null; headers?: Record<string, string>; port?: number } = {}): Promise<Answer> {
+  return get(httpsRequest, { port: options.port ?? port, path, headers: options.headers ?? {}, ...(options.ca === null ? {} : { ca: options.ca ?? tls.cert }) });
+}
+
+function httpGet(path: string, targetPort: number, headers: Record<string, string> = {}): Promise<Answer> {
+  return get(httpRequest, { port: targetPort, path, headers });
 }
 
 async function listen(api: FastifyInstance): Promise<number> {
