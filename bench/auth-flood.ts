@@ -5,20 +5,25 @@
  * on a SQLite store holding a few hundred SH appliances and a few access keys, and a stand-in
  * Temporal client (the measured route, GET appliances/SH, is a store read). Legit clients, each
  * with its own valid key, send requests at a steady rate (open loop: on a fixed schedule, whatever
- * the answers do) from 127.0.0.1 and measure latency: first alone (baseline), then while a
- * flooding client sends wrong keys for a known access id as fast as it can (a fixed number of
- * requests in flight, each answered one sent) from 127.0.0.2, so the server sees another address.
- * Rounds of the two (each on a fresh API, so each flood starts from its first wrong key), the
- * latencies of all rounds pooled; last, the same flood with the limits lifted: what they protect
+ * the answers do) from 127.0.0.1 and measure latency, while a flooding client from 127.0.0.2 (so
+ * the server sees another address) is switched on and off: when on, it sends wrong keys for a
+ * known access id as fast as it can (a fixed number of requests in flight, each answered one sent).
+ *
+ * Interleaved, not one phase after the other: the run is cut into slices, alone and under flood in
+ * turn (ABBA order), and each legit request is counted in the slice it was sent in, leaving out a
+ * guard time after each switch (the flood's held 429s drain). Whatever else the machine does
+ * drifts over both conditions alike, so the ratio of their p99s is the flood's own effect. One run
+ * with the default limits on a fresh API, then one with the limits lifted: what they protect
  * against (--skip-unlimited skips it).
  *
  * Legit clients and the flooder are processes of their own (this file, run with --child), so the
- * clients' work does not share the API's event loop; the API's CPU is this process's during each
- * measured phase. With 2 cores or more the API is pinned off the last core and the clients onto
- * it (taskset; --shared-cores does not), the flooder at nice 19: the attacker is another machine
- * in real life, and a legit client must not wait behind it for a core. Figures only, never asserted.
- *   npm run bench -- auth-flood [--appliances 300] [--clients 4] [--rate 200] [--seconds 15] [--warmup 3]
- *                               [--rounds 3] [--flood-concurrency 32] [--skip-unlimited] [--shared-cores]
+ * clients' work does not share the API's event loop; the API's CPU is this process's, accounted per
+ * slice. With 2 cores or more the API is pinned off the last core and the clients onto it
+ * (taskset; --shared-cores does not), the flooder at nice 19: the attacker is another machine in
+ * real life, and a legit client must not wait behind it for a core. Figures only, never asserted.
+ *   npm run bench -- auth-flood [--appliances 300] [--clients 4] [--rate 200] [--pairs 15]
+ *                               [--slice-seconds 4] [--guard-seconds 1.2] [--warmup 3]
+ *                               [--flood-concurrency 32] [--skip-unlimited] [--shared-cores]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -61,6 +66,8 @@ interface LegitPlan {
 interface LegitResult {
   /** Latency of each measured request: sent to last body byte, ms. */
   latenciesMs: number[];
+  /** When each of them was sent: ms since the epoch, as the driver's clock reads it. */
+  sentAtMs: number[];
   statuses: Record<string, number>;
   errors: number;
   /** How far behind its schedule the sender got at worst (the client's own delay, not the API's), ms. */
@@ -69,6 +76,7 @@ interface LegitResult {
   firstFailure?: string;
 }
 
+/** The flood starts off; the driver's lines `on`, `off` and `stop` switch it. */
 interface FloodPlan {
   role: 'flood';
   baseUrl: string;
@@ -109,7 +117,7 @@ async function runLegit(plan: LegitPlan): Promise<LegitResult> {
   const interval = 1000 / plan.rate;
   const warmup = Math.round(plan.warmupSeconds * plan.rate);
   const total = warmup + Math.round(plan.seconds * plan.rate);
-  const result: LegitResult = { latenciesMs: [], statuses: {}, errors: 0, maxLagMs: 0, elapsedMs: 0 };
+  const result: LegitResult = { latenciesMs: [], sentAtMs: [], statuses: {}, errors: 0, maxLagMs: 0, elapsedMs: 0 };
   let measuredAt = 0;
   const inFlight: Promise<void>[] = [];
   const fire = async (k: number): Promise<void> => {
@@ -120,12 +128,15 @@ async function runLegit(plan: LegitPlan): Promise<LegitResult> {
       const answer = await get(agents[client]!, url, plan.authorizations[client]!);
       if (!measuring) return;
       result.latenciesMs.push(performance.now() - sent);
+      result.sentAtMs.push(epochMs(sent));
       result.statuses[answer.status] = (result.statuses[answer.status] ?? 0) + 1;
       if (answer.status >= 300) result.firstFailure ??= `HTTP ${answer.status}: ${answer.body}`;
     } catch (err) {
       if (!measuring) return;
       result.errors++;
       result.firstFailure ??= `error: ${(err as Error).message}`;
+      result.latenciesMs.push(Number.POSITIVE_INFINITY);
+      result.sentAtMs.push(epochMs(sent));
     }
   };
   const start = performance.now();
@@ -152,17 +163,36 @@ async function runLegit(plan: LegitPlan): Promise<LegitResult> {
   return result;
 }
 
-/** `concurrency` requests in flight with a wrong key each (never the same twice), until told to stop. */
-async function runFlood(plan: FloodPlan, stopped: Promise<void>): Promise<FloodResult> {
+/** One clock for every process of the run: ms since the epoch, from a performance.now() reading. */
+const epochMs = (now: number): number => performance.timeOrigin + now;
+
+/** The flood's switch, as the driver's lines set it. */
+class FloodSwitch {
+  stopped = false;
+  private on = false;
+  private waiting: (() => void)[] = [];
+  set(line: string): void {
+    this.stopped ||= line === 'stop';
+    this.on = line === 'on';
+    if (this.on || this.stopped) for (const wake of this.waiting.splice(0)) wake();
+  }
+  /** Resolves when the flood may send: it is on, or stopped (the sender then ends). */
+  ready(): Promise<void> | undefined {
+    return this.on || this.stopped ? undefined : new Promise((resolve) => this.waiting.push(resolve));
+  }
+}
+
+/** While switched on, `concurrency` requests in flight with a wrong key each (never the same twice); ends at `stop`. */
+async function runFlood(plan: FloodPlan, power: FloodSwitch): Promise<FloodResult> {
   const url = new URL(plan.path, plan.baseUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: plan.concurrency, localAddress: FLOOD_ADDRESS });
   const result: FloodResult = { sent: 0, statuses: {}, errors: 0, elapsedMs: 0 };
-  let stop = false;
-  void stopped.then(() => (stop = true));
   let announced = false;
   const start = performance.now();
   const worker = async (): Promise<void> => {
-    while (!stop) {
+    for (;;) {
+      await power.ready();
+      if (power.stopped) return;
       const authorization = `Basic ${Buffer.from(`${plan.accessId}:wrong-key-${result.sent}-${Math.random().toString(36).slice(2)}`).toString('base64')}`;
       result.sent++;
       try {
@@ -195,9 +225,13 @@ async function child(): Promise<void> {
   if (plan.role === 'legit') {
     process.stdout.write(`${JSON.stringify({ result: await runLegit(plan) })}\n`);
   } else {
-    // Any further line, or the end of stdin, stops the flood.
-    const stopped = iterator.next().then(() => undefined);
-    process.stdout.write(`${JSON.stringify({ result: await runFlood(plan, stopped) })}\n`);
+    // Further lines switch the flood; the end of stdin stops it.
+    const power = new FloodSwitch();
+    void (async () => {
+      for (let line = await iterator.next(); !line.done && !power.stopped; line = await iterator.next()) power.set(String(line.value).trim());
+      power.set('stop');
+    })();
+    process.stdout.write(`${JSON.stringify({ result: await runFlood(plan, power) })}\n`);
   }
   lines.close();
   process.exit(0);
@@ -262,42 +296,52 @@ function startChild<R>(plan: LegitPlan | FloodPlan, teardown: Teardown): ChildHa
 /** Nearest-rank percentile of sorted values. */
 const percentile = (sorted: number[], p: number): number => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? Number.NaN;
 
-interface PhaseFigures {
-  name: string;
-  /** The measured latencies, sorted, ms. */
+type Condition = 'alone' | 'flood';
+
+/** One slice of a run: which condition held, when (epoch ms), and the API's CPU over it. */
+interface Slice {
+  condition: Condition;
+  from: number;
+  to: number;
+  cpuMs: number;
+}
+
+/** What one condition of a run measured: the legit latencies sent in its slices (past the guard). */
+interface ConditionFigures {
   sorted: number[];
-  n: number;
-  non2xx: number;
-  maxLagMs: number;
-  /** The API process's CPU (ms) over the measured wall time (ms). */
+  failed: number;
   cpuMs: number;
   elapsedMs: number;
-  flood?: FloodResult;
+}
+
+interface RunFigures {
+  name: string;
+  alone: ConditionFigures;
+  flood: ConditionFigures;
+  floodResult: FloodResult;
+  maxLagMs: number;
   firstFailure?: string;
 }
 
-/** Several phases' figures as one (the rounds of one kind): latencies pooled, counts added. */
-function pooled(name: string, phases: PhaseFigures[]): PhaseFigures {
-  const floods = phases.flatMap((p) => (p.flood ? [p.flood] : []));
-  const statuses: Record<string, number> = {};
-  for (const f of floods) for (const [status, k] of Object.entries(f.statuses)) statuses[status] = (statuses[status] ?? 0) + k;
-  const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0);
+/** ABBA: alone, flood, flood, alone, …; linear drift over the run weighs on both conditions alike. */
+const conditionOf = (slice: number): Condition => (((slice + 1) >> 1) % 2 === 0 ? 'alone' : 'flood');
+
+/** The legit samples of one condition: each counted in the slice it was sent in, unless within the guard after the switch. */
+function figuresOf(condition: Condition, slices: Slice[], result: LegitResult, guardMs: number): ConditionFigures {
+  const mine = slices.filter((s) => s.condition === condition);
+  const counted = (sentAt: number): boolean => mine.some((s) => sentAt >= s.from + guardMs && sentAt < s.to);
+  const latencies = result.latenciesMs.filter((_, i) => counted(result.sentAtMs[i]!));
   return {
-    name,
-    sorted: phases.flatMap((p) => p.sorted).sort((a, b) => a - b),
-    n: sum(phases.map((p) => p.n)),
-    non2xx: sum(phases.map((p) => p.non2xx)),
-    maxLagMs: Math.max(...phases.map((p) => p.maxLagMs)),
-    cpuMs: sum(phases.map((p) => p.cpuMs)),
-    elapsedMs: sum(phases.map((p) => p.elapsedMs)),
-    ...(floods.length ? { flood: { sent: sum(floods.map((f) => f.sent)), statuses, errors: sum(floods.map((f) => f.errors)), elapsedMs: sum(floods.map((f) => f.elapsedMs)) } } : {}),
+    sorted: latencies.filter(Number.isFinite).sort((x, y) => x - y),
+    failed: latencies.filter((l) => !Number.isFinite(l)).length,
+    cpuMs: mine.reduce((sum, s) => sum + s.cpuMs, 0),
+    elapsedMs: mine.reduce((sum, s) => sum + (s.to - s.from), 0),
   };
 }
 
 /**
- * One request per legit client, one after another: each key's scrypt check is then cached (for a
- * minute, longer than a phase), so no phase pays it, nor the burst of checks a client's first
- * requests at once would start.
+ * One request per legit client, one after another: each key's scrypt check is then cached, so no
+ * slice pays it, nor the burst of checks a client's first requests at once would start.
  */
 async function prime(plan: LegitPlan): Promise<void> {
   const agent = new Agent({ keepAlive: false, localAddress: LEGIT_ADDRESS });
@@ -311,35 +355,38 @@ async function prime(plan: LegitPlan): Promise<void> {
   }
 }
 
-/** One measured phase: the legit clients for warm-up + seconds, the API's CPU accounted over the measured part. */
-async function measure(name: string, plan: LegitPlan, teardown: Teardown): Promise<Omit<PhaseFigures, 'flood'>> {
-  await prime(plan);
-  const legit = startChild<LegitResult>(plan, teardown);
-  await legit.signal('measuring');
-  const cpuAtStart = process.cpuUsage();
-  const result = await legit.result;
-  const cpu = process.cpuUsage(cpuAtStart);
-  const sorted = [...result.latenciesMs].sort((a, b) => a - b);
-  const non2xx = Object.entries(result.statuses).reduce((s, [status, k]) => s + (status.startsWith('2') ? 0 : k), 0) + result.errors;
-  return {
-    name,
-    sorted,
-    n: sorted.length + result.errors,
-    non2xx,
-    maxLagMs: result.maxLagMs,
-    cpuMs: (cpu.user + cpu.system) / 1000,
-    elapsedMs: result.elapsedMs,
-    ...(result.firstFailure ? { firstFailure: result.firstFailure } : {}),
-  };
+interface RunShape {
+  slices: number;
+  sliceMs: number;
+  guardMs: number;
 }
 
-/** The same phase while the flood runs (it starts first and has had answers before measuring begins). */
-async function measureUnderFlood(name: string, plan: LegitPlan, flood: FloodPlan, teardown: Teardown): Promise<PhaseFigures> {
-  const flooder = startChild<FloodResult>(flood, teardown);
-  await flooder.signal('flooding');
-  const figures = await measure(name, plan, teardown);
+/** The legit clients over every slice while the driver switches the flood, the API's CPU read at each switch. */
+async function interleavedRun(name: string, legitPlan: LegitPlan, floodPlan: FloodPlan, shape: RunShape, teardown: Teardown): Promise<RunFigures> {
+  const flooder = startChild<FloodResult>(floodPlan, teardown);
+  await prime(legitPlan);
+  const legit = startChild<LegitResult>({ ...legitPlan, seconds: (shape.slices * shape.sliceMs) / 1000 }, teardown);
+  await legit.signal('measuring');
+  const slices: Slice[] = [];
+  for (let i = 0; i < shape.slices; i++) {
+    const condition = conditionOf(i);
+    flooder.send(condition === 'flood' ? 'on' : 'off');
+    const from = epochMs(performance.now());
+    const cpu = process.cpuUsage();
+    await new Promise((resolve) => setTimeout(resolve, shape.sliceMs));
+    const used = process.cpuUsage(cpu);
+    slices.push({ condition, from, to: epochMs(performance.now()), cpuMs: (used.user + used.system) / 1000 });
+  }
   flooder.send('stop');
-  return { ...figures, flood: await flooder.result };
+  const [result, floodResult] = await Promise.all([legit.result, flooder.result]);
+  return {
+    name,
+    alone: figuresOf('alone', slices, result, shape.guardMs),
+    flood: figuresOf('flood', slices, result, shape.guardMs),
+    floodResult,
+    maxLagMs: result.maxLagMs,
+    ...(result.firstFailure ? { firstFailure: result.firstFailure } : {}),
+  };
 }
 
 /** Stand-in Temporal client: the measured route never reaches Temporal. */
@@ -353,28 +400,86 @@ async function startApi(store: FleetStore, failureLimits: FailureLimits, teardow
   return { app, baseUrl: `http://${LEGIT_ADDRESS}:${typeof address === 'object' && address ? address.port : 0}` };
 }
 
-export async function authFloodBenchmark(argv: string[] = []): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: false,
-    options: {
-      appliances: { type: 'string', default: '300' },
-      clients: { type: 'string', default: '4' },
-      rate: { type: 'string', default: '200' },
-      seconds: { type: 'string', default: '15' },
-      warmup: { type: 'string', default: '3' },
-      'flood-concurrency': { type: 'string', default: '32' },
-      rounds: { type: 'string', default: '3' },
-      'skip-unlimited': { type: 'boolean', default: false },
-      'shared-cores': { type: 'boolean', default: false },
-    },
-  });
-  const numbers = { appliances: Number(values.appliances), clients: Number(values.clients), rate: Number(values.rate), seconds: Number(values.seconds), warmup: Number(values.warmup), 'flood-concurrency': Number(values['flood-concurrency']), rounds: Number(values.rounds) };
-  for (const [name, n] of Object.entries(numbers)) {
-    if (!Number.isFinite(n) || n < (name === 'warmup' ? 0 : 1)) throw new Error(`--${name} must be a positive number`);
-  }
+const OPTIONS = {
+  appliances: { type: 'string', default: '300' },
+  clients: { type: 'string', default: '4' },
+  rate: { type: 'string', default: '200' },
+  pairs: { type: 'string', default: '15' },
+  'slice-seconds': { type: 'string', default: '4' },
+  'guard-seconds': { type: 'string', default: '1.2' },
+  warmup: { type: 'string', default: '3' },
+  'flood-concurrency': { type: 'string', default: '32' },
+  'skip-unlimited': { type: 'boolean', default: false },
+  'shared-cores': { type: 'boolean', default: false },
+} as const;
 
+type NumberOption = Exclude<keyof typeof OPTIONS, 'skip-unlimited' | 'shared-cores'>;
+
+function numberOptions(argv: string[]): Record<NumberOption, number> & { skipUnlimited: boolean; sharedCores: boolean } {
+  const { values } = parseArgs({ args: argv, allowPositionals: true, strict: false, options: OPTIONS });
+  const numbers = {} as Record<NumberOption, number>;
+  for (const name of Object.keys(OPTIONS) as (keyof typeof OPTIONS)[]) {
+    if (OPTIONS[name].type !== 'string') continue;
+    const n = Number(values[name]);
+    if (!Number.isFinite(n) || n < (name === 'warmup' ? 0 : name === 'guard-seconds' ? 0 : 1)) throw new Error(`--${name} must be a positive number`);
+    numbers[name as NumberOption] = n;
+  }
+  if (numbers['guard-seconds'] >= numbers['slice-seconds']) throw new Error('--guard-seconds must be shorter than --slice-seconds');
+  return { ...numbers, skipUnlimited: values['skip-unlimited'] === true, sharedCores: values['shared-cores'] === true };
+}
+
+/** The API keeps every core but the last, the clients get that one (the flooder is another machine in real life). */
+function pinCores(teardown: Teardown): string {
+  const cores = cpus().length;
+  if (cores < 2 || !existsSync(TASKSET)) return '';
+  execFileSync(TASKSET, ['-a', '-p', '-c', cores === 2 ? '0' : `0-${cores - 2}`, String(process.pid)], { stdio: 'ignore' });
+  teardown.add('cpu affinity', () => void execFileSync(TASKSET, ['-a', '-p', '-c', `0-${cores - 1}`, String(process.pid)], { stdio: 'ignore' }));
+  return String(cores - 1);
+}
+
+/** A store with the SH appliances, a read_only key per legit client and the flooded admin id; the legit Authorization headers. */
+async function benchStore(dir: string, appliances: number, clients: number, teardown: Teardown): Promise<{ store: FleetStore; authorizations: string[] }> {
+  const store = await FleetStore.open(`sqlite:${join(dir, 'fleet.db')}`);
+  teardown.add('store', () => store.close());
+  const sh = generateAppliances(appliances * 8).filter((a) => a.product_code === 'SH').slice(0, appliances);
+  for (const a of sh) {
+    await store.upsertAppliance({ serial: a.serial, product_code: a.product_code, model: a.model, arch: a.arch, hostname: a.hostname, ip_address: a.ip_address, time_zone: a.time_zone, connected: a.connected, current_version: a.running_version });
+  }
+  const authorizations: string[] = [];
+  for (let i = 1; i <= clients; i++) {
+    const key = randomBytes(24).toString('base64url');
+    await putAccessKey(store, `bench-client-${i}`, key, 'read_only');
+    authorizations.push(`Basic ${Buffer.from(`bench-client-${i}:${key}`).toString('base64')}`);
+  }
+  await putAccessKey(store, FLOODED_ID, randomBytes(24).toString('base64url'), 'admin');
+  return { store, authorizations };
+}
+
+function printRuns(runs: RunFigures[]): void {
+  const header = `${'run'.padEnd(22)}${'condition'.padEnd(11)}${'n'.padStart(7)}${'failed'.padStart(7)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'max ms'.padStart(8)}${'p99 ÷ alone'.padStart(12)}${'API cpu %'.padStart(10)}`;
+  console.log(`\n${header}\n${'-'.repeat(header.length)}`);
+  for (const run of runs) {
+    const aloneP99 = percentile(run.alone.sorted, 0.99);
+    for (const condition of ['alone', 'flood'] as const) {
+      const c = run[condition];
+      const p99 = percentile(c.sorted, 0.99);
+      console.log(
+        `${run.name.padEnd(22)}${condition.padEnd(11)}${String(c.sorted.length + c.failed).padStart(7)}${String(c.failed).padStart(7)}${percentile(c.sorted, 0.5).toFixed(2).padStart(8)}` +
+          `${p99.toFixed(2).padStart(8)}${(c.sorted.at(-1) ?? Number.NaN).toFixed(1).padStart(8)}${(condition === 'flood' ? (p99 / aloneP99).toFixed(2) : '').padStart(12)}${((c.cpuMs / c.elapsedMs) * 100).toFixed(0).padStart(10)}`,
+      );
+    }
+    const f = run.floodResult;
+    const other = Object.entries(f.statuses).reduce((s, [status, k]) => s + (status === '401' || status === '429' ? 0 : k), 0) + f.errors;
+    console.log(
+      `${run.name}: flood sent ${f.sent} (${(f.sent / (run.flood.elapsedMs / 1000)).toFixed(0)}/s while on), 401 ${f.statuses['401'] ?? 0}, 429 ${f.statuses['429'] ?? 0}, other ${other}` +
+        `${f.retryAfter ? `, Retry-After ${f.retryAfter}` : ''}; the legit sender's worst lag behind its schedule ${run.maxLagMs.toFixed(1)} ms` +
+        `${run.firstFailure ? `; first legit failure: ${run.firstFailure}` : ''}${f.firstError ? `; flood connection errors ${f.errors}, first: ${f.firstError}` : ''}`,
+    );
+  }
+}
+
+export async function authFloodBenchmark(argv: string[] = []): Promise<void> {
+  const options = numberOptions(argv);
   const teardown = new Teardown();
   const onSignal = (signal: NodeJS.Signals): void => {
     console.error(`\n${signal}: tearing down`);
@@ -383,88 +488,36 @@ export async function authFloodBenchmark(argv: string[] = []): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    // The flooder is another machine in real life: its CPU should not be the API's. With 2 cores or
-    // more, the API (this process, every thread) keeps all cores but the last, the clients get that one.
-    const cores = cpus().length;
-    if (!values['shared-cores'] && cores >= 2 && existsSync(TASKSET)) {
-      execFileSync(TASKSET, ['-a', '-p', '-c', cores === 2 ? '0' : `0-${cores - 2}`, String(process.pid)], { stdio: 'ignore' });
-      teardown.add('cpu affinity', () => void execFileSync(TASKSET, ['-a', '-p', '-c', `0-${cores - 1}`, String(process.pid)], { stdio: 'ignore' }));
-      clientCores = String(cores - 1);
-    }
+    clientCores = options.sharedCores ? '' : pinCores(teardown);
     const dir = mkdtempSync(join(tmpdir(), 'fleet-bench-auth-flood-'));
     teardown.add('temp dir', () => rmSync(dir, { recursive: true, force: true }));
-    const store = await FleetStore.open(`sqlite:${join(dir, 'fleet.db')}`);
-    teardown.add('store', () => store.close());
-    const sh = generateAppliances(numbers.appliances * 8).filter((a) => a.product_code === 'SH').slice(0, numbers.appliances);
-    for (const a of sh) {
-      await store.upsertAppliance({ serial: a.serial, product_code: a.product_code, model: a.model, arch: a.arch, hostname: a.hostname, ip_address: a.ip_address, time_zone: a.time_zone, connected: a.connected, current_version: a.running_version });
-    }
-    const authorizations: string[] = [];
-    for (let i = 1; i <= numbers.clients; i++) {
-      const key = randomBytes(24).toString('base64url');
-      await putAccessKey(store, `bench-client-${i}`, key, 'read_only');
-      authorizations.push(`Basic ${Buffer.from(`bench-client-${i}:${key}`).toString('base64')}`);
-    }
-    await putAccessKey(store, FLOODED_ID, randomBytes(24).toString('base64url'), 'admin');
-
+    const { store, authorizations } = await benchStore(dir, options.appliances, options.clients, teardown);
     const path = `${SCC}/appliances/SH`;
-    const legitPlan = (baseUrl: string): LegitPlan => ({ role: 'legit', baseUrl, path, authorizations, rate: numbers.rate, warmupSeconds: numbers.warmup, seconds: numbers.seconds });
-    const floodPlan = (baseUrl: string): FloodPlan => ({ role: 'flood', baseUrl, path, accessId: FLOODED_ID, concurrency: numbers['flood-concurrency'] });
+    const shape: RunShape = { slices: options.pairs * 2, sliceMs: options['slice-seconds'] * 1000, guardMs: options['guard-seconds'] * 1000 };
     const limits = DEFAULT_FAILURE_LIMITS;
     console.log(
-      `${sh.length} SH appliances, ${numbers.clients} legit clients (read_only keys) from ${LEGIT_ADDRESS} at ${numbers.rate} requests/s together (open loop), ` +
-        `GET ${path}; the flood from ${FLOOD_ADDRESS}: ${numbers['flood-concurrency']} requests in flight, wrong keys for ${FLOODED_ID}; ` +
-        `failure limits ${limits.perClient} per client, ${limits.perAccessId} per access id, per ${limits.windowSeconds} s; ${cores} cores` +
-        (clientCores ? `: the API on ${cores === 2 ? 'core 0' : `cores 0-${cores - 2}`}, the clients on core ${clientCores}` : ', shared by the API and the clients'),
+      `${options.appliances} SH appliances, ${options.clients} legit clients (read_only keys) from ${LEGIT_ADDRESS} at ${options.rate} requests/s together (open loop), GET ${path}; ` +
+        `the flood from ${FLOOD_ADDRESS}: ${options['flood-concurrency']} requests in flight, wrong keys for ${FLOODED_ID}, switched on and off in ${shape.slices} slices of ${options['slice-seconds']} s ` +
+        `(ABBA; ${options['guard-seconds']} s after each switch not counted); failure limits ${limits.perClient} per client, ${limits.perAccessId} per access id, per ${limits.windowSeconds} s; ` +
+        `${cpus().length} cores${clientCores ? `, the clients on core ${clientCores}, the API on the others` : ', shared by the API and the clients'}`,
     );
-
-    // Each round on a fresh API (fresh failure counters and login cache): the baseline, then the
-    // flood from its first request on; rounds alternate so drift on the machine hits both alike.
-    const baselines: PhaseFigures[] = [];
-    const floods: PhaseFigures[] = [];
-    for (let round = 1; round <= numbers.rounds; round++) {
-      const { app, baseUrl } = await startApi(store, limits, teardown);
-      process.stdout.write(`round ${round}: baseline …`);
-      baselines.push(await measure(`baseline, round ${round}`, legitPlan(baseUrl), teardown));
-      process.stdout.write(' under flood …');
-      floods.push(await measureUnderFlood(`under flood, round ${round}`, legitPlan(baseUrl), floodPlan(baseUrl), teardown));
+    const runs: RunFigures[] = [];
+    const lifted: FailureLimits = { perClient: 1e9, perAccessId: 1e9, windowSeconds: 1 };
+    for (const [name, failureLimits] of [['default limits', limits], ...(options.skipUnlimited ? [] : [['limits lifted', lifted]])] as [string, FailureLimits][]) {
+      // A fresh API each: fresh failure counters and login cache.
+      const { app, baseUrl } = await startApi(store, failureLimits, teardown);
+      process.stdout.write(`${name} …`);
+      const legitPlan: LegitPlan = { role: 'legit', baseUrl, path, authorizations, rate: options.rate, warmupSeconds: options.warmup, seconds: 0 };
+      const floodPlan: FloodPlan = { role: 'flood', baseUrl, path, accessId: FLOODED_ID, concurrency: options['flood-concurrency'] };
+      runs.push(await interleavedRun(name, legitPlan, floodPlan, shape, teardown));
       process.stdout.write(' done\n');
       await app.close();
     }
-    const baseline = pooled(`baseline (${numbers.rounds} rounds)`, baselines);
-    const underFlood = pooled(`under flood (${numbers.rounds} rounds)`, floods);
-    const phases = [...(numbers.rounds > 1 ? [...baselines, ...floods] : []), baseline, underFlood];
-    if (!values['skip-unlimited']) {
-      // A fresh API whose limits the flood never reaches: every wrong key costs a derivation.
-      const lifted: FailureLimits = { perClient: 1e9, perAccessId: 1e9, windowSeconds: 1 };
-      const { app, baseUrl } = await startApi(store, lifted, teardown);
-      process.stdout.write('under flood, limits lifted …');
-      phases.push(await measureUnderFlood('under flood, limits lifted', legitPlan(baseUrl), floodPlan(baseUrl), teardown));
-      process.stdout.write(' done\n');
-      await app.close();
-    }
-
-    const basePool = baseline.sorted;
-    const header = `${'phase'.padEnd(28)}${'n'.padStart(7)}${'non-2xx'.padStart(8)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'max ms'.padStart(8)}${'p99 ÷ base'.padStart(11)}${'API cpu %'.padStart(10)}${'client lag ms'.padStart(14)}${'flood sent'.padStart(11)}${'flood/s'.padStart(9)}${'401'.padStart(8)}${'429'.padStart(8)}${'other'.padStart(7)}`;
-    console.log(`\n${header}\n${'-'.repeat(header.length)}`);
-    for (const p of phases) {
-      const f = p.flood;
-      const other = f ? Object.entries(f.statuses).reduce((s, [status, k]) => s + (status === '401' || status === '429' ? 0 : k), 0) + f.errors : 0;
-      const p99 = percentile(p.sorted, 0.99);
-      console.log(
-        `${p.name.padEnd(28)}${String(p.n).padStart(7)}${String(p.non2xx).padStart(8)}${percentile(p.sorted, 0.5).toFixed(2).padStart(8)}${p99.toFixed(2).padStart(8)}${(p.sorted.at(-1) ?? Number.NaN).toFixed(1).padStart(8)}` +
-          `${(f ? (p99 / percentile(basePool, 0.99)).toFixed(2) : '').padStart(11)}${((p.cpuMs / p.elapsedMs) * 100).toFixed(0).padStart(10)}${p.maxLagMs.toFixed(1).padStart(14)}` +
-          (f ? `${String(f.sent).padStart(11)}${(f.sent / (f.elapsedMs / 1000)).toFixed(0).padStart(9)}${String(f.statuses['401'] ?? 0).padStart(8)}${String(f.statuses['429'] ?? 0).padStart(8)}${String(other).padStart(7)}` : ''),
-      );
-    }
-    for (const p of [...baselines, ...floods, ...phases.slice(-1)]) {
-      if (p.firstFailure) console.log(`${p.name}: legit non-2xx, first: ${p.firstFailure}`);
-      if (p.flood?.firstError) console.log(`${p.name}: flood connection errors ${p.flood.errors}, first: ${p.flood.firstError}`);
-    }
-    const retryAfter = floods.find((p) => p.flood?.retryAfter)?.flood?.retryAfter;
+    printRuns(runs);
+    const first = runs[0]!;
     console.log(
-      `p99 under flood ÷ baseline p99 (all rounds): ${(percentile(underFlood.sorted, 0.99) / percentile(basePool, 0.99)).toFixed(2)} (target ≤ 1.20)` +
-        `${retryAfter ? `; the flood's 429s carry Retry-After: ${retryAfter}` : '; no 429 answered'}. API cpu %: of one core, over the measured time; client lag: the legit sender's worst delay behind its schedule (its own, not the API's)`,
+      `p99 under flood ÷ p99 alone, default limits: ${(percentile(first.flood.sorted, 0.99) / percentile(first.alone.sorted, 0.99)).toFixed(2)} (target ≤ 1.20). ` +
+        'API cpu %: of one core, over the slices of that condition.',
     );
   } finally {
     await teardown.run();
