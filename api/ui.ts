@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { htmlSecurityHeaders } from './docs';
+import { notFound } from './errors';
 
 /** The routes registered (outside /api/, so the OpenAPI document leaves them out). */
 export const UI_ROUTES = ['/ui', '/ui/:file'] as const;
@@ -89,10 +90,7 @@ function page(files: Map<string, Asset>): string {
 async function sendAsset(request: FastifyRequest<{ Params: { file: string } }>, reply: FastifyReply): Promise<FastifyReply> {
   if (request.params.file === '') return reply.redirect('/ui');
   const found = (await dashboardAssets()).get(request.params.file);
-  if (!found) {
-    reply.callNotFound();
-    return reply;
-  }
+  if (!found) throw notFound(`dashboard file ${request.params.file}`);
   const etag = `"${found.hash}"`;
   // Links carry the content hash, so a cached copy never goes stale.
   void reply.header('cache-control', 'public, max-age=31536000, immutable').header('etag', etag).header('x-content-type-options', 'nosniff').header('cross-origin-resource-policy', 'same-origin');
