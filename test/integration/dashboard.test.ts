@@ -164,6 +164,11 @@ test("an operation's page follows a running upgrade without a reload; resumed fr
   // Finished: no action is offered any more.
   expect(await page.locator('[data-action="pause"], [data-action="cancel"], [data-action="cancel-task"]').count()).toBe(0);
 
+  // The operation's log says it was paused and resumed.
+  await page.locator('details.operation-log summary').click();
+  await page.locator('details.operation-log ol.log li', { hasText: 'paused: no new task starts until resumed' }).waitFor();
+  await page.locator('details.operation-log ol.log li', { hasText: / info resumed$/ }).waitFor();
+
   await row(page, serials[0]!).locator('[data-action="log"]').click();
   const log = page.locator(`tr[data-log-of="${serials[0]}"] ol.log li`);
   await log.first().waitFor();
@@ -209,6 +214,10 @@ test("a read-only key's action is refused by the API, and the page says so", asy
   expect([after.status, after.paused]).toEqual(['scheduled', undefined]);
   expect((await api.call('GET', `/operations/upgrade/${id}/appliances/${serials[0]}/state`, { who: 'reader' })).json.status).toBe('scheduled');
   expect((await api.call('POST', `/operations/upgrade/${id}/cancel`)).status).toBe(204);
+  // Signing out forgets the key.
+  await page.locator('header .who button', { hasText: 'Sign out' }).click();
+  await page.locator('form.sign-in').waitFor();
+  expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length)).toBe(0);
 });
 
 test('10,000 appliances: one page at a time, filtered by status and part of a serial', async () => {
@@ -238,4 +247,8 @@ test('10,000 appliances: one page at a time, filtered by status and part of a se
   await row(page, serials[9997]!).waitFor();
   expect(await page.locator('table.tasks tbody tr[data-serial]').count()).toBe(1);
   await screenshot(page, 'large-operation');
+  // Back on the list, every operation of this run, the large one with its progress.
+  await page.locator('a', { hasText: '‹ Operations' }).click();
+  await page.locator(`table.operations tr[data-operation="${id}"] .progress-text`, { hasText: '1000/10000 (10%)' }).waitFor();
+  await screenshot(page, 'operations-all');
 });
