@@ -74,6 +74,18 @@ test('pause holds back the tasks not started, resume lets them run; both 409 onc
   expect(refused.filter((e) => e.details.id === id).map((e) => `${e.action} ${e.outcome}`)).toEqual(['postOperationsUpgradeByIdPause 403 FORBIDDEN']);
 });
 
+test('the OpenAPI document lists the extensions, under both spellings, with their statuses, permission and query', async () => {
+  const doc = (await (await fetch(`${api.base}/openapi.json`)).json()) as { paths: Record<string, Record<string, { responses: Record<string, unknown>; parameters?: { name: string; in: string }[] }>> };
+  for (const prefix of ['/api/cmc.upgrades/1.0', '/api/cmcc.upgrades/1.0']) {
+    for (const kind of ['upgrade', 'downgrade', 'reboot']) {
+      for (const action of ['pause', 'resume']) expect(Object.keys(doc.paths[`${prefix}/operations/${kind}/{id}/${action}`]!.post!.responses).sort()).toEqual(['204', '400', '401', '403', '404', '409', '413', '415', '429']);
+      const list = doc.paths[`${prefix}/operations/${kind}/{id}/appliances`]!.get!;
+      expect(list.parameters!.filter((p) => p.in === 'query').map((p) => p.name)).toEqual(['status', 'stage', 'serial', 'offset', 'limit']);
+      expect(list.responses['200']).toMatchObject({ content: { 'application/json': { schema: { $ref: '#/components/schemas/appliance_task_page' } } } });
+    }
+  }
+});
+
 test('the tasks of an operation a page at a time: by serial, filtered, counted, the running version beside each', async () => {
   const { product, serials: appliances } = await eligible(5);
   const inAnHour = { datetime: Math.floor(Date.now() / 1000) + 3600, time_type: 'utc' };
