@@ -11,6 +11,7 @@ import { FleetStore } from '../store/fleet-store';
 import { recordLoaded } from '../store/readiness';
 import { bootstrapAdmin, ensureRiverbedCatalog } from './bootstrap';
 import { createApi } from './server';
+import { dashboardAssets } from './ui';
 import { readTlsFiles, TlsFileError } from './tls';
 
 /** A start-up problem the operator fixes (a bad variable, an unreadable certificate): logged as its message alone, no stack. */
@@ -65,6 +66,12 @@ async function main(): Promise<void> {
   logger.info(
     { url, tls: tls ? { subject: tls.subject, validTo: tls.validTo.toISOString() } : false, trustProxy: config.FLEET_API_TRUST_PROXY ?? false },
     `api listening on ${url}`,
+  );
+  // The dashboard is bundled now rather than on its first visit; a failure is said, and the API serves on.
+  const bundling = Date.now();
+  dashboardAssets().then(
+    () => logger.info({ url: `${url}/ui`, ms: Date.now() - bundling }, `dashboard at ${url}/ui`),
+    (err: unknown) => logger.error({ err }, 'the dashboard (/ui) could not be built'),
   );
   let stopping = false;
   const stop = async (): Promise<void> => {

@@ -6,13 +6,14 @@
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { cancelApplianceTask, cancelOperation, createOperation, InvalidRequestError, isTerminal, OperationNotFoundError, TaskNotFoundError, type Created } from '../client/operations';
+import { cancelApplianceTask, cancelOperation, createOperation, InvalidRequestError, isTerminal, OperationNotFoundError, setOperationPaused, TaskNotFoundError, type Created } from '../client/operations';
 import type { Logger } from '../domain/logging';
 import { ineligibleAppliances } from '../store/fleet-facts';
 import { createdMessage, OPERATION_KINDS, taskFields, type OperationKind } from '../domain/operation';
 import {
   applianceDowngradeTaskStateSetRequest,
   applianceRebootTaskStateSetRequest,
+  applianceTasksQuery,
   applianceUpgradeTaskStateSetRequest,
   logEntry,
   logging,
@@ -61,8 +62,8 @@ function taskState(task: TaskRecord): Record<string, unknown> {
 
 const isTaskFinished = (status: string): boolean => !['scheduled', 'running'].includes(status);
 
-/** A cancel of what has already finished: 409, and nothing changes. */
-const alreadyFinished = (what: string, status: string): ApiError => new ApiError(409, 'ALREADY_FINISHED', `${what} has already finished (${status}); there is nothing to cancel`);
+/** A cancel (pause, resume) of what has already finished: 409, and nothing changes. */
+const alreadyFinished = (what: string, status: string, action = 'cancel'): ApiError => new ApiError(409, 'ALREADY_FINISHED', `${what} has already finished (${status}); there is nothing to ${action}`);
 
 /** The body of a task state `set`, per kind (the seed's three stage enums). */
 const TASK_STATE_SET: Record<OperationKind, z.ZodType<{ status: string; stage: string }>> = {
@@ -148,6 +149,23 @@ export async function sccRoutes(app: FastifyInstance, options: SccOptions): Prom
       return reply.code(204).send();
     });
 
+    // Extensions: pause (no new task starts; running ones go on) and resume, as `fleet pause` / `fleet resume`.
+    for (const action of ['pause', 'resume'] as const) {
+      app.post<{ Params: { id: string } }>(`${path}/:id/${action}`, async (request, reply) => {
+        const username = require(request, 'operate');
+        const { id } = request.params;
+        const operation = await existingOperation(id);
+        const finished = () => alreadyFinished(`${kind} operation ${id}`, operation.status, action);
+        if (isTerminal(operation.status)) throw finished();
+        await setOperationPaused(client, id, action === 'pause', kind).catch((err: unknown) => {
+          if (err instanceof OperationNotFoundError) throw finished();
+          throw err;
+        });
+        logger.info({ operationId: id, kind, username }, `${kind} operation ${action} requested`);
+        return reply.code(204).send();
+      });
+    }
+
     app.get<{ Params: { id: string } }>(`${path}/:id/log`, async (request) => {
       require(request, 'read');
       await existingOperation(request.params.id);
@@ -155,6 +173,23 @@ export async function sccRoutes(app: FastifyInstance, options: SccOptions): Prom
     });
 
     // Appliance tasks -------------------------------------------------------------------------
+
+    // Extension: the operation's tasks a page at a time, filtered, with the counts by status and stage.
+    app.get<{ Params: { id: string } }>(`${path}/:id/appliances`, async (request) => {
+      require(request, 'read');
+      const { id } = request.params;
+      const query = parseRequest(applianceTasksQuery, request.query);
+      await existingOperation(id);
+      const page = await store.taskPage(id, query);
+      const statusCounts: Record<string, number> = {};
+      const stageCounts: Record<string, number> = {};
+      for (const { status, stage, n } of page.counts) {
+        statusCounts[status] = (statusCounts[status] ?? 0) + n;
+        stageCounts[stage] = (stageCounts[stage] ?? 0) + n;
+      }
+      const tasks = page.tasks.map(({ [STATE_PROPERTIES]: _state, ...task }) => task);
+      return { operation_id: id, total: page.total, offset: query.offset, limit: query.limit, status_counts: statusCounts, stage_counts: stageCounts, tasks };
+    });
 
     app.get<{ Params: TaskParams }>(`${path}/:id/appliances/:serial`, async (request) => {
       require(request, 'read');

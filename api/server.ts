@@ -18,6 +18,7 @@ import { ADMIN_PREFIX, adminRoutes } from './admin-routes';
 import { auditTrail } from './audit';
 import { allows, Authenticator, DEFAULT_FAILURE_LIMITS, type FailureLimits, type Permission, type Role } from './auth';
 import { docsRoutes } from './docs';
+import { uiRoutes } from './ui';
 import { addStrictTransportSecurity, type TlsFiles } from './tls';
 import { ApiError, badRequest } from './errors';
 import { allowedMethods, buildOpenApi, type RegisteredRoute } from './openapi';
@@ -164,6 +165,8 @@ export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades',
   let openApi: Record<string, unknown> | undefined;
   app.get('/openapi.json', async () => (openApi ??= buildOpenApi(routes)));
   void app.register(docsRoutes);
+  // The dashboard (/ui): its page and assets are open; its data comes from the API below, with the user's key.
+  void app.register(uiRoutes);
 
   app.get('/health', async (_req, reply) => {
     const answer = await health(client, store);

@@ -284,6 +284,52 @@ export const operationsQuery = z.strictObject({
 });
 export type OperationsQuery = z.infer<typeof operationsQuery>;
 
+/** A whole number from a query string, within bounds (`'01'`, `'1.5'`, `'-1'` are refused). */
+const queryInteger = (min: number, max: number) =>
+  z.preprocess((value) => (typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value), z.number({ error: `must be a whole number from ${min} to ${max}` }).int().min(min).max(max));
+
+/**
+ * Extension: the query of an operation's appliance tasks, one page at a time (the dashboard reads
+ * an operation of 10,000 appliances this way). `serial`: the serials containing it (any case);
+ * `limit` 0 answers the counts alone. Ordered by serial.
+ */
+export const applianceTasksQuery = z.strictObject({
+  status: applianceTaskStatus.optional(),
+  stage: text(32).regex(/^[a-z_]+$/, 'must be a stage name').optional(),
+  serial: text(13).regex(/^[0-9A-Za-z]+$/, 'must be letters and digits (part of a serial)').optional(),
+  offset: queryInteger(0, MAX.appliances).default(0),
+  limit: queryInteger(0, 1_000).default(100),
+});
+export type ApplianceTasksQuery = z.infer<typeof applianceTasksQuery>;
+
+/** A task as listed: the seed's task of its kind, and (extension) the version the appliance runs now, as the inventory knows it. */
+export const applianceTaskListed = z.looseObject({
+  operation_id: z.string(),
+  serial,
+  status: applianceTaskStatus,
+  stage: z.string(),
+  current_version: version.optional(),
+  running_version: version.optional(),
+  hostname: z.string().optional(),
+  message: z.string().optional(),
+});
+export type ApplianceTaskListed = z.infer<typeof applianceTaskListed>;
+
+/**
+ * Extension: one page of an operation's appliance tasks. `total`: the tasks the filter matches;
+ * `status_counts` and `stage_counts`: every task of the operation, whatever the filter.
+ */
+export const applianceTaskPage = z.object({
+  operation_id: z.string(),
+  total: z.number().int().nonnegative(),
+  offset: z.number().int().nonnegative(),
+  limit: z.number().int().nonnegative(),
+  status_counts: z.partialRecord(applianceTaskStatus, z.number().int().nonnegative()),
+  stage_counts: z.record(z.string(), z.number().int().nonnegative()),
+  tasks: z.array(applianceTaskListed),
+});
+export type ApplianceTaskPage = z.infer<typeof applianceTaskPage>;
+
 // Appliance tasks: the task, its state (get and set) ------------------------------------------
 
 /**

@@ -516,6 +516,32 @@ export class FleetStore {
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   }
 
+  /**
+   * One page of an operation's tasks, by serial, with the version each appliance runs now (the
+   * inventory's, `running_version`); `total` counts the tasks the filter matches, `counts` every
+   * task of the operation by status and stage. `serial`: part of a serial, any case.
+   */
+  async taskPage(operationId: string, page: { status?: string; stage?: string; serial?: string; offset: number; limit: number }): Promise<{ total: number; counts: { status: string; stage: string; n: number }[]; tasks: (TaskRecord & { running_version?: Version })[] }> {
+    const where = ['t.operation_id = $1'];
+    const params: unknown[] = [operationId];
+    const add = (clause: string, value: unknown): void => {
+      params.push(value);
+      where.push(clause.replace('?', `$${params.length}`));
+    };
+    if (page.status !== undefined) add('t.status = ?', page.status);
+    if (page.stage !== undefined) add('t.stage = ?', page.stage);
+    if (page.serial !== undefined) add('UPPER(t.serial) LIKE ?', `%${page.serial.toUpperCase().replace(/[%_\\]/g, '')}%`);
+    const filter = where.join(' AND ');
+    const counts = await this.db.query<{ status: string; stage: string; n: number | string }>('SELECT status, stage, COUNT(*) AS n FROM appliance_tasks WHERE operation_id = $1 GROUP BY status, stage', [operationId]);
+    const [matching] = await this.db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM appliance_tasks t WHERE ${filter}`, params);
+    const rows = page.limit === 0 ? [] : await this.db.query(`SELECT t.doc, a.doc AS appliance FROM appliance_tasks t LEFT JOIN appliances a ON a.serial = t.serial WHERE ${filter} ORDER BY t.serial LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [...params, page.limit, page.offset]);
+    const tasks = rows.map((row) => {
+      const running = row.appliance ? parse<ApplianceRecord>(row, 'appliance').current_version : undefined;
+      return { ...parse<TaskRecord>(row), ...(running ? { running_version: running } : {}) };
+    });
+    return { total: Number(matching?.n ?? 0), counts: counts.map((c) => ({ status: c.status, stage: c.stage, n: Number(c.n) })), tasks };
+  }
+
   /** Merges `changes` into a task (status, stage, task_start_time, …). Returns the task, or undefined when unknown. */
   async updateTask(operationId: string, serial: string, changes: Partial<TaskRecord>): Promise<TaskRecord | undefined> {
     return this.db.transaction(async (tx) => {

@@ -221,6 +221,7 @@ test('mutations under cmcc: logging, images, operations of every kind and their 
     const entry = { timestamp: 1700000000, severity: 'notice', log_entry: `${kind} note from outside, under cmcc` };
     expect((await mutate('POST', `${task}/log`, { id, serial: keptSerial }, { who: 'internal', body: entry })).status).toBe(204);
     expect((await call('GET', `/operations/${kind}/${id}/appliances/${keptSerial}/log`, { who: 'reader' })).json.log.at(-1)).toEqual(entry);
+    for (const action of ['pause', 'resume']) expect([kind, action, (await mutate('POST', `/operations/${kind}/{id}/${action}`, { id })).status]).toEqual([kind, action, 204]);
 
     const oneAtATime = await mutate('POST', `/operations/${kind}`, {}, { body: { ...requests[kind]([first, second]), rollout: { max_in_flight: 1 } } });
     expect([kind, oneAtATime.status, oneAtATime.json.error_text]).toEqual([kind, 201, undefined]);

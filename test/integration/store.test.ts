@@ -208,6 +208,21 @@ describe.each(BACKENDS)('%s store', (_name, makeBackend) => {
     expect(await store.serialsWithTaskInProgress()).toEqual(new Set(['S1312345678']));
   });
 
+  test('a page of tasks: by serial, filtered by status, stage and part of a serial (any case), counted, the running version beside each', async () => {
+    const serials = ['S1212345678', 'S1312345678', 'S14AB0000001', 'S15AB0000002'];
+    await store.insertOperation('upgrade', operation('1', { appliances: serials }), serials.map(task));
+    await store.upsertAppliance({ serial: 'S1312345678', product_code: 'SH', connected: true, current_version: { version_id: '9.14.0-100' } });
+    await store.updateTask('1', 'S14AB0000001', { status: 'failed', stage: 'failed', message: 'no' });
+    const page = await store.taskPage('1', { offset: 1, limit: 2 });
+    expect(page.total).toBe(4);
+    expect(page.tasks.map((t) => [t.serial, t.running_version?.version_id])).toEqual([['S1312345678', '9.14.0-100'], ['S14AB0000001', undefined]]);
+    expect(page.counts.sort((a, b) => a.status.localeCompare(b.status))).toEqual([{ status: 'failed', stage: 'failed', n: 1 }, { status: 'scheduled', stage: 'waiting', n: 3 }]);
+    expect(await store.taskPage('1', { status: 'failed', offset: 0, limit: 10 })).toMatchObject({ total: 1, tasks: [{ serial: 'S14AB0000001', message: 'no' }] });
+    expect((await store.taskPage('1', { stage: 'waiting', serial: 'ab0', offset: 0, limit: 10 })).tasks.map((t) => t.serial)).toEqual(['S15AB0000002']);
+    expect(await store.taskPage('1', { offset: 0, limit: 0 })).toMatchObject({ total: 4, tasks: [] });
+    expect((await store.taskPage('2', { offset: 0, limit: 10 })).total).toBe(0);
+  });
+
   test('operation and task logs are separate and in order', async () => {
     await store.appendLog('1', { timestamp: 1800000000, severity: 'info', log_entry: 'operation created' });
     await store.appendLog('1', { timestamp: 1800000001, severity: 'notice', log_entry: 'downloading', progress: 0.5 }, 'S1212345678');
