@@ -48,3 +48,19 @@ export const rolloutPolicy = z.strictObject({
   on_progress_deadline: holdPolicy('pause', 'abort').optional(),
 });
 export type RolloutPolicy = z.infer<typeof rolloutPolicy>;
+
+/**
+ * Extension property `approval` of an operation as the service answers it: where its rollout
+ * stands on the approval after a wave (workflows/types.ts ApprovalInfo). Seconds since the epoch.
+ */
+export const approvalInfo = z.looseObject({
+  state: z.enum(['awaiting', 'approved', 'rejected', 'timed_out']).meta({ description: 'awaiting: approve or reject (POST …/approve, …/reject); timed_out: on_timeout acted' }),
+  after_wave: z.number().int().positive(),
+  since: z.number(),
+  timeout_time: z.number().optional(),
+  decided_by: z.string().optional(),
+  decided_time: z.number().optional(),
+});
+
+/** The answer of an approve or reject: the operation's id and its approval as recorded. */
+export const approvalDecisionAnswer = z.looseObject({ id: z.string(), approval: approvalInfo });

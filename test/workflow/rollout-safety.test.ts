@@ -5,7 +5,7 @@
 import type { RolloutPolicy } from '../../domain/rollout';
 import type { UpgradeOperation } from '../../domain/scc';
 import type { upgradeOperation } from '../../workflows';
-import { resumeOperationSignal, upgradeOperationStateQuery, type OperationInput } from '../../workflows/types';
+import { resumeOperationSignal, upgradeOperationStateQuery, type OperationInput, type OperationState } from '../../workflows/types';
 import { fakeDeviceActivities } from '../helpers/fake-device';
 import { useTimeSkipping } from '../helpers/time-skipping';
 
@@ -38,7 +38,7 @@ const statuses = async (id: string, appliances: string[]): Promise<string[]> => 
 };
 
 /** Until the operation's query says `fn`, moving virtual time on 30 s between reads (queries alone do not skip time). */
-async function until(handle: Handle, fn: (state: Awaited<ReturnType<Handle['query']>>) => boolean): Promise<void> {
+async function until(handle: Handle, fn: (state: OperationState) => boolean): Promise<void> {
   for (;;) {
     const state = await handle.query(upgradeOperationStateQuery);
     if (fn(state)) return;
