@@ -21,7 +21,7 @@ let api: SccApi;
 let sh: string[];
 
 beforeAll(async () => {
-  api = await startSccApi({ taskQueue, appliances: 120, speed: 400 });
+  api = await startSccApi({ taskQueue, appliances: 160, speed: 400 });
   sh = await api.stack.devices.listSerials('SH');
 });
 afterAll(async () => {
