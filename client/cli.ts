@@ -200,9 +200,9 @@ function rolloutSafetyLines({ operation, hold }: OperationView): string[] {
   const approval = operation.approval as { state: string; after_wave: number; timeout_time?: number; decided_by?: string } | undefined;
   const at = (seconds: number) => new Date(seconds * 1000).toISOString();
   return [
-    ...(hold === 'awaiting_approval' || approval?.state === 'awaiting' ? [`rollout: awaiting approval after wave ${approval?.after_wave ?? '?'}${approval?.timeout_time ? ` (until ${at(approval.timeout_time)})` : ''}: fleet approve|reject ${operation.id}`] : []),
+    ...(!isTerminal(operation.status) && (hold === 'awaiting_approval' || approval?.state === 'awaiting') ? [`rollout: awaiting approval after wave ${approval?.after_wave ?? '?'}${approval?.timeout_time ? ` (until ${at(approval.timeout_time)})` : ''}: fleet approve|reject ${operation.id}`] : []),
     ...(approval && approval.state !== 'awaiting' ? [`approval after wave ${approval.after_wave}: ${approval.state}${approval.decided_by ? ` by ${approval.decided_by}` : ''}`] : []),
-    ...(hold === 'paused' || operation.paused === true ? [`rollout: paused${operation.pause_reason ? `: ${String(operation.pause_reason)}` : ''}`] : []),
+    ...(!isTerminal(operation.status) && (hold === 'paused' || operation.paused === true) ? [`rollout: paused${operation.pause_reason ? `: ${String(operation.pause_reason)}` : ''}`] : []),
     ...(operation.stop_reason ? [`rollout stopped: ${String(operation.stop_reason).replace(/^rollout (stopped: )?/, '')}`] : []),
     ...(operation.retry_of ? [`retry of operation ${String(operation.retry_of)}`] : []),
     ...(operation.retried_by ? [`retried by operation ${String(operation.retried_by)}`] : []),

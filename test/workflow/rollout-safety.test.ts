@@ -21,9 +21,9 @@ function operation(appliances: string[]): UpgradeOperation {
 
 type Handle = Awaited<ReturnType<typeof wf.env.client.workflow.start<typeof upgradeOperation>>>;
 
-async function run(appliances: string[], rollout: RolloutPolicy, activities: object, during?: (handle: Handle, id: string) => Promise<void>) {
+async function run(appliances: string[], rollout: RolloutPolicy, activities: object, during?: (handle: Handle, id: string) => Promise<void>, tasksPerBatch?: number) {
   const op = operation(appliances);
-  const input: OperationInput = { operation: op, rollout };
+  const input: OperationInput = { operation: op, rollout, ...(tasksPerBatch ? { tasksPerBatch } : {}) };
   return wf.withWorker(activities, async (taskQueue) => {
     const handle = await wf.env.client.workflow.start<typeof upgradeOperation>('upgradeOperation', { taskQueue, workflowId: `upgrade-${op.id}`, args: [input] });
     if (during) await during(handle, op.id);
@@ -115,5 +115,23 @@ describe('progress deadline: tasks run and none finishes in time', () => {
     expect(result.operation.status).toBe('successful');
     expect(result.stop_reason).toBeUndefined();
     expect(await operationLog(op.id)).not.toEqual(expect.arrayContaining([expect.stringContaining('progress deadline')]));
+  });
+});
+
+describe('a large operation (tasks in batch workflows) keeps the gates', () => {
+  test('approval timeout after a wave of batches: abort', async () => {
+    const appliances = serials(4);
+    const fake = fakeDeviceActivities();
+    const { op, result } = await run(appliances, { waves: [2], approval: { after_waves: [1], timeout_seconds: 600 } }, fake.activities, undefined, 1);
+    expect(result.stop_reason).toBe('rollout aborted: no approval within 10 minutes after wave 1');
+    expect(await statuses(op.id, appliances)).toEqual(['successful', 'successful', 'cancelled', 'cancelled']);
+  });
+
+  test('a batch whose tasks stall makes the operation stop every batch', async () => {
+    const appliances = serials(3);
+    const devices = fakeDeviceActivities({ jobSeconds: 120, clock: () => wf.env.currentTimeMs() });
+    const { op, result } = await run(appliances, { max_in_flight: 1, progress_deadline_seconds: 60, on_progress_deadline: 'abort' }, devices.activities, undefined, 1);
+    expect(result.stop_reason).toBe('rollout aborted: no task finished in 60 s while 1 task(s) ran (progress deadline)');
+    expect(await statuses(op.id, appliances)).toEqual(['successful', 'cancelled', 'cancelled']);
   });
 });
