@@ -92,6 +92,14 @@ describe('approval between waves', () => {
     expect(await hold(id)).toBe('none');
     expect((await call('POST', `/operations/upgrade/${id}/approve`)).json.error_id).toBe('ALREADY_FINISHED');
     for (const serial of appliances) expect(await api.stack.devices.counters(serial)).toMatchObject({ installs: 1 });
+    // The audit trail has the approve, and the read_only caller's refused attempt.
+    const trail = await api.stack.store.listAudit({ limit: 10_000 });
+    expect(trail).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ actor: 'operator', action: 'postOperationsUpgradeByIdApprove', outcome: 'ok', details: { id } }),
+        expect.objectContaining({ actor: 'reader', action: 'postOperationsUpgradeByIdApprove', outcome: '403 FORBIDDEN', details: { id } }),
+      ]),
+    );
   });
 
   test('fleet reject: the rollout stops, the tasks not started end cancelled and are never touched', async () => {
