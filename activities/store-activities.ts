@@ -6,6 +6,7 @@ import type { Logger } from '../domain/logging';
 import { taskFields, type OperationKind } from '../domain/operation';
 import type { ApplianceTaskStatus, LogEntry, OperationStatus, Version } from '../domain/scc';
 import type { FleetStore, OperationRecord, TaskRecord } from '../store/fleet-store';
+import type { ApprovalInfo } from '../workflows/types';
 
 export interface LogLine {
   severity: LogEntry['severity'];
@@ -34,9 +35,10 @@ export function createStoreActivities({ store, logger }: { store: FleetStore; lo
       }
     },
 
-    async recordOperationStatus(input: { operationId: string; status: OperationStatus; paused?: boolean; stop_reason?: string; log?: LogLine }): Promise<void> {
+    async recordOperationStatus(input: { operationId: string; status: OperationStatus; paused?: boolean; pause_reason?: string; stop_reason?: string; approval?: ApprovalInfo; log?: LogLine }): Promise<void> {
       const { operationId: _id, log: _log, ...changes } = input;
-      await store.updateOperation(input.operationId, changes);
+      // A resume ends the reason of a pause (JSON leaves an undefined property out).
+      await store.updateOperation(input.operationId, input.paused === false ? { ...changes, pause_reason: undefined } : changes);
       if (input.log) await store.appendLog(input.operationId, entry(input.log));
       logger.info({ operationId: input.operationId, status: input.status }, 'operation status');
     },

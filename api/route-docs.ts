@@ -9,6 +9,7 @@ import { OPERATION_ID_PATTERN } from '../client/operations';
 import * as scc from '../domain/scc';
 import * as sumo from '../domain/sumo';
 import * as access from '../domain/access';
+import { approvalDecisionAnswer } from '../domain/operation-schemas';
 import type { Permission } from './auth';
 
 /** Component schemas by name: every seed object the API reads or answers. Each schema object once. */
@@ -54,6 +55,7 @@ export const COMPONENTS = {
   log_entry: scc.logEntry,
   logging: scc.logging,
   connected_product_codes: scc.connectedProductCodes,
+  approval_decision: approvalDecisionAnswer,
   scc_error: z.object({ error_id: z.string(), error_text: z.string(), field: z.string().optional() }),
   health: z.object({
     status: z.enum(['ready', 'starting', 'degraded']).meta({ description: 'ready: Temporal answers and the catalog and inventory are loaded' }),
@@ -124,6 +126,26 @@ const kindDocs = (kind: 'upgrade' | 'downgrade' | 'reboot'): Record<string, Rout
   },
   [`GET /operations/${kind}/{id}`]: { summary: `one ${kind} operation`, response: `${kind}_operation` },
   [`POST /operations/${kind}/{id}/cancel`]: { summary: `cancel the ${kind} operation (409 when it has already finished)`, permission: 'operate', status: 204, errors: [409] },
+  [`POST /operations/${kind}/{id}/approve`]: {
+    summary: `approve the ${kind} operation's next wave (rollout.approval; 409 when it is not awaiting approval or has finished)`,
+    permission: 'operate',
+    response: 'approval_decision',
+    errors: [409],
+  },
+  [`POST /operations/${kind}/{id}/reject`]: {
+    summary: `reject the ${kind} operation's next wave: the rollout stops, tasks not started end cancelled (409 when it is not awaiting approval or has finished)`,
+    permission: 'operate',
+    response: 'approval_decision',
+    errors: [409],
+  },
+  [`POST /operations/${kind}/{id}/retry`]: {
+    summary: `a new ${kind} operation over the appliances whose tasks did not succeed, with the same request (retry_of / retried_by); 409 when it has not finished, had no failures or was retried already`,
+    permission: 'operate',
+    response: `${kind}_operation`,
+    status: 201,
+    errors: [409],
+    links: { operation: { route: `GET /operations/${kind}/{id}`, parameters: { id: '$response.body#/id' } } },
+  },
   [`GET /operations/${kind}/{id}/log`]: { summary: `the ${kind} operation's log`, response: 'operation_log' },
   [`POST /operations/${kind}/{id}/pause`]: { summary: `extension: pause the ${kind} operation, no new appliance task starts until resumed, running ones go on (409 when it has already finished)`, permission: 'operate', status: 204, errors: [409] },
   [`POST /operations/${kind}/{id}/resume`]: { summary: `extension: resume the paused ${kind} operation (409 when it has already finished)`, permission: 'operate', status: 204, errors: [409] },

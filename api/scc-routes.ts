@@ -4,9 +4,23 @@
  * Registered under both spellings the seed uses (cmc.upgrades and cmcc.upgrades).
  */
 import type { Client } from '@temporalio/client';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { cancelApplianceTask, cancelOperation, createOperation, InvalidRequestError, isTerminal, OperationNotFoundError, setOperationPaused, TaskNotFoundError, type Created } from '../client/operations';
+import {
+  cancelApplianceTask,
+  cancelOperation,
+  createOperation,
+  decideApproval,
+  InvalidRequestError,
+  isTerminal,
+  OperationConflictError,
+  OperationNotFoundError,
+  retryOperation,
+  setOperationPaused,
+  TaskNotFoundError,
+  type Created,
+  type CreateOperationOptions,
+} from '../client/operations';
 import type { Logger } from '../domain/logging';
 import { ineligibleAppliances } from '../store/fleet-facts';
 import { createdMessage, OPERATION_KINDS, taskFields, type OperationKind } from '../domain/operation';
@@ -28,7 +42,7 @@ import {
 } from '../domain/scc';
 import type { FleetStore, TaskRecord } from '../store/fleet-store';
 import type { Permission } from './auth';
-import { ApiError, badRequest, notFound } from './errors';
+import { ApiError, badRequest, conflict, notFound } from './errors';
 import { parseRequest } from './parse';
 import { sccImageRoutes } from './scc-images';
 
@@ -108,25 +122,29 @@ export async function sccRoutes(app: FastifyInstance, options: SccOptions): Prom
       });
     });
 
-    app.post(path, async (request, reply) => {
-      const username = require(request, 'operate');
+    /** Creates (a new operation, or a retry), records it, answers 201 with it at `location`. */
+    const answerCreated = async (request: FastifyRequest, reply: FastifyReply, username: string, create: (options: CreateOperationOptions) => Promise<Awaited<ReturnType<typeof createOperation>>>) => {
       let created: Awaited<ReturnType<typeof createOperation>>;
       try {
-        created = await createOperation(client, kind, request.body, {
-          taskQueue,
-          username,
-          timeZones: (serials) => store.timeZones(serials),
-          eligibility: (k, body) => ineligibleAppliances(store, k, body),
-        });
+        created = await create({ taskQueue, username, timeZones: (serials) => store.timeZones(serials), eligibility: (k, body) => ineligibleAppliances(store, k, body) });
       } catch (err) {
         if (err instanceof InvalidRequestError) throw badRequest(err.field, err.message.slice(err.field.length + 2));
+        if (err instanceof OperationConflictError) throw conflict(err.message, err.code);
+        if (err instanceof OperationNotFoundError) throw notFound(`${kind} operation ${err.operationId}`);
         throw err;
       }
       const { operation, linked } = created;
       if (linked) await recordCreated('reboot', linked);
       await recordCreated(kind, created);
-      logger.info({ operationId: operation.id, kind, username, appliances: operation.appliances.length, ...(linked ? { rebootId: linked.operation.id } : {}) }, `${kind} operation created`);
-      return reply.code(201).header('location', `${request.url.replace(/\?.*$/, '')}/${operation.id}`).send(operation);
+      logger.info({ operationId: operation.id, kind, username, appliances: operation.appliances.length, ...(linked ? { rebootId: linked.operation.id } : {}), ...(operation.retry_of ? { retryOf: operation.retry_of } : {}) }, `${kind} operation created`);
+      // Under the spelling asked (a retry's new operation is a sibling of the old one).
+      const collection = request.url.replace(/\?.*$/, '').replace(/\/[^/]+\/retry$/, '');
+      return reply.code(201).header('location', `${collection}/${operation.id}`).send(operation);
+    };
+
+    app.post(path, async (request, reply) => {
+      const username = require(request, 'operate');
+      return answerCreated(request, reply, username, (options) => createOperation(client, kind, request.body, options));
     });
 
     app.get<{ Params: { id: string } }>(`${path}/:id`, async (request) => {
@@ -165,6 +183,33 @@ export async function sccRoutes(app: FastifyInstance, options: SccOptions): Prom
         return reply.code(204).send();
       });
     }
+
+    // Rollout safety: the approval between waves, a retry of what did not succeed.
+
+    for (const verb of ['approve', 'reject'] as const) {
+      app.post<{ Params: { id: string } }>(`${path}/:id/${verb}`, async (request) => {
+        const username = require(request, 'operate');
+        const { id } = request.params;
+        const operation = await existingOperation(id);
+        if (isTerminal(operation.status)) throw conflict(`${kind} operation ${id} has already finished (${operation.status}); there is no approval to give`, 'ALREADY_FINISHED');
+        const notAwaiting = () => conflict(`${kind} operation ${id} is not awaiting approval`, 'NOT_AWAITING_APPROVAL');
+        if ((operation.approval as { state?: string } | undefined)?.state !== 'awaiting') throw notAwaiting();
+        let approval;
+        try {
+          approval = await decideApproval(client, id, { approve: verb === 'approve', username }, kind);
+        } catch (err) {
+          if (err instanceof OperationConflictError || err instanceof OperationNotFoundError) throw notAwaiting();
+          throw err;
+        }
+        logger.info({ operationId: id, kind, username, afterWave: approval.after_wave }, `${kind} operation ${verb === 'approve' ? 'approved' : 'rejected'}`);
+        return { id, approval };
+      });
+    }
+
+    app.post<{ Params: { id: string } }>(`${path}/:id/retry`, async (request, reply) => {
+      const username = require(request, 'operate');
+      return answerCreated(request, reply, username, (options) => retryOperation(client, store, kind, request.params.id, options));
+    });
 
     app.get<{ Params: { id: string } }>(`${path}/:id/log`, async (request) => {
       require(request, 'read');

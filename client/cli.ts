@@ -7,6 +7,7 @@
  *   fleet status OPERATION_ID [--kind KIND] [--watch] [--json]
  *   fleet cancel OPERATION_ID [--kind KIND] [--serial SERIAL]
  *   fleet pause|resume OPERATION_ID [--kind KIND]
+ *   fleet approve|reject OPERATION_ID [--kind KIND]   |   fleet retry OPERATION_ID [--kind KIND] [--json]
  *   fleet inventory sync | list [--product CODE] [--json] | import FILE
  *   fleet collectors sync | upgrade COLLECTOR_ID [--to VERSION] [--timeout SECONDS] | status TASK_ID [--watch] | targets [--set V1,V2,…]
  *   fleet keys create --id ID --role ROLE [--expires DATE] | list [--json] | revoke ID | rotate ID
@@ -42,9 +43,13 @@ import {
   createOperation,
   getOperation,
   InvalidRequestError,
+  decideApproval,
   isTerminal,
+  OperationConflictError,
   OperationNotFoundError,
+  retryOperation,
   setOperationPaused,
+  withStoredSafety,
   TaskNotFoundError,
   type OperationView,
 } from './operations';
@@ -59,6 +64,10 @@ const USAGE = `usage:
   fleet status OPERATION_ID [--kind upgrade|downgrade|reboot] [--watch] [--json]
   fleet cancel OPERATION_ID [--kind KIND] [--serial SERIAL]     the whole operation, or one appliance's task
   fleet pause OPERATION_ID | fleet resume OPERATION_ID [--kind KIND]
+  fleet approve OPERATION_ID | fleet reject OPERATION_ID [--kind KIND] [--user NAME]
+                                               the approval the rollout waits for after a wave (rollout.approval)
+  fleet retry OPERATION_ID [--kind KIND] [--user NAME] [--json]
+                                               a new operation over the appliances whose tasks did not succeed
   fleet inventory sync                         discover devices and refresh every appliance into the store now
   fleet inventory list [--product CODE] [--json]
   fleet inventory import FILE                  appliances (with connection details) and collectors from a JSON file
@@ -127,6 +136,7 @@ function refusal(err: unknown): { outcome: string; details: Record<string, unkno
   if (err instanceof OperationNotFoundError || err instanceof TaskNotFoundError) return { outcome: 'refused NOT_FOUND', details: {} };
   if (err instanceof AccessKeyError) return { outcome: `refused ${err.reason === 'exists' ? 'ACCESS_KEY_EXISTS' : err.reason === 'expiry_past' ? 'INVALID_REQUEST' : 'NOT_FOUND'}`, details: {} };
   if (err instanceof CollectorUpgradeError) return { outcome: `refused ${err.code}`, details: {} };
+  if (err instanceof OperationConflictError) return { outcome: `refused ${err.code}`, details: {} };
   return { outcome: 'failed', details: {} };
 }
 
@@ -181,7 +191,22 @@ export function formatOperation(view: OperationView): string {
   const counts = new Map<string, number>();
   for (const t of tasks) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
   lines.push('', [...counts].map(([status, n]) => `${n} ${status}`).join(', '));
+  lines.push(...rolloutSafetyLines(view));
   return lines.join('\n');
+}
+
+/** What `status` says of the rollout's gates and retry links (README "Rollout safety"). */
+function rolloutSafetyLines({ operation, hold }: OperationView): string[] {
+  const approval = operation.approval as { state: string; after_wave: number; timeout_time?: number; decided_by?: string } | undefined;
+  const at = (seconds: number) => new Date(seconds * 1000).toISOString();
+  return [
+    ...(!isTerminal(operation.status) && (hold === 'awaiting_approval' || approval?.state === 'awaiting') ? [`rollout: awaiting approval after wave ${approval?.after_wave ?? '?'}${approval?.timeout_time ? ` (until ${at(approval.timeout_time)})` : ''}: fleet approve|reject ${operation.id}`] : []),
+    ...(approval && approval.state !== 'awaiting' ? [`approval after wave ${approval.after_wave}: ${approval.state}${approval.decided_by ? ` by ${approval.decided_by}` : ''}`] : []),
+    ...(!isTerminal(operation.status) && (hold === 'paused' || operation.paused === true) ? [`rollout: paused${operation.pause_reason ? `: ${String(operation.pause_reason)}` : ''}`] : []),
+    ...(operation.stop_reason ? [`rollout stopped: ${String(operation.stop_reason).replace(/^rollout (stopped: )?/, '')}`] : []),
+    ...(operation.retry_of ? [`retry of operation ${String(operation.retry_of)}`] : []),
+    ...(operation.retried_by ? [`retried by operation ${String(operation.retried_by)}`] : []),
+  ];
 }
 
 async function run(argv: string[], config: FleetConfig): Promise<void> {
@@ -284,11 +309,13 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
       const id = positionals[0];
       if (!id) throw new UsageError('status needs an OPERATION_ID');
       const client = await connectClient(config);
+      const store = await FleetStore.open(config.FLEET_STORE_URL).catch(() => undefined);
       for (;;) {
-        const view = await getOperation(client, id, kind);
+        const read = await getOperation(client, id, kind);
+        const view = store ? await withStoredSafety(read, store, kind) : read;
         if (values.json) console.log(JSON.stringify(view));
         else console.log(`${values.watch ? '\x1b[2J\x1b[H' : ''}${formatOperation(view)}`);
-        if (!values.watch || isTerminal(view.operation.status)) return;
+        if (!values.watch || isTerminal(view.operation.status)) return void (await store?.close());
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
@@ -318,6 +345,34 @@ async function run(argv: string[], config: FleetConfig): Promise<void> {
       if (!id) throw new UsageError(`${command} needs an OPERATION_ID`);
       await audited(config, undefined, { action: `fleet ${command}`, target: operationPath(kind, id), details: { id } }, async () => setOperationPaused(await connectClient(config), id, command === 'pause', kind));
       console.log(`${command} requested for operation ${id}`);
+      return;
+    }
+    case 'approve':
+    case 'reject': {
+      const id = positionals[0];
+      if (!id) throw new UsageError(`${command} needs an OPERATION_ID`);
+      const approval = await audited(config, undefined, { action: `fleet ${command}`, target: `${operationPath(kind, id)}/${command}`, details: { id } }, async () =>
+        decideApproval(await connectClient(config), id, { approve: command === 'approve', username: values.user }, kind),
+      );
+      console.log(`operation ${id}: approval after wave ${approval.after_wave} ${approval.state}`);
+      return;
+    }
+    case 'retry': {
+      const id = positionals[0];
+      if (!id) throw new UsageError('retry needs an OPERATION_ID');
+      const store = await FleetStore.open(config.FLEET_STORE_URL);
+      try {
+        const { operation } = await audited(
+          config,
+          store,
+          { action: 'fleet retry', target: `${operationPath(kind, id)}/retry`, details: { id, username: values.user } },
+          async () => retryOperation(await connectClient(config), store, kind, id, { taskQueue: config.FLEET_TASK_QUEUE, username: values.user, timeZones: (serials) => store.timeZones(serials), eligibility: (k, request) => ineligibleAppliances(store, k, request) }),
+          (created) => ({ details: { created_id: created.operation.id } }),
+        );
+        console.log(values.json ? JSON.stringify(operation, null, 2) : `operation ${operation.id} ${operation.status}: retry of ${id} over ${operation.appliances.length} appliance(s)`);
+      } finally {
+        await store.close();
+      }
       return;
     }
     case 'inventory': {

@@ -13,11 +13,15 @@ import { scheduleForAppliances, ScheduleError } from '../domain/schedule';
 import { downgradeOperationRequest, OPERATION_READ_ONLY, rebootOperationRequest, upgradeOperationRequest, withoutReadOnly, type ApplianceTaskStatus, type OperationStatus, type ProductCode, type ScheduledTime } from '../domain/scc';
 import type { IneligibleAppliance } from '../store/fleet-facts';
 import { SA } from '../domain/search-attributes';
+import type { OperationRecord, TaskRecord } from '../store/fleet-store';
 import {
   cancelApplianceTaskUpdate,
+  decideApprovalUpdate,
   pauseOperationSignal,
   resumeOperationSignal,
   type ApplianceTaskOutcome,
+  type ApprovalDecision,
+  type ApprovalInfo,
   type OperationDoc,
   type OperationInput,
   type OperationState,
@@ -83,6 +87,8 @@ export interface CreateOperationOptions {
    * eligibility is checked only when each task starts.
    */
   eligibility?: (kind: OperationKind, request: { appliances: readonly string[]; product_code?: ProductCode; target_version?: { version_id: string } }) => Promise<readonly IneligibleAppliance[]>;
+  /** The operation this one retries (retryOperation): its `retry_of`. */
+  retryOf?: string;
 }
 
 /** At most this many refused appliances are named in the error; the rest are counted. */
@@ -171,6 +177,7 @@ export async function createOperation(client: Client, kind: OperationKind, body:
     ...base,
     status: starts.startAtMs !== undefined && starts.startAtMs > nowMs ? 'scheduled' : 'running',
     ...(linked ? { reboot_id: Number(linked.id) } : {}),
+    ...(options.retryOf !== undefined ? { retry_of: options.retryOf } : {}),
   };
   const input: OperationInput = { operation, ...starts, ...limits, ...(request.rollout ? { rollout: request.rollout } : {}) };
   try {
@@ -217,6 +224,8 @@ export interface TaskView {
 export interface OperationView {
   operation: OperationDoc;
   tasks: TaskView[];
+  /** Why the rollout holds now (search attribute FleetRolloutHold): awaiting approval, or paused. */
+  hold?: string;
 }
 
 const TERMINAL: readonly OperationStatus[] = ['successful', 'partially_successful', 'failed', 'cancelled'];
@@ -260,7 +269,19 @@ export async function getOperation(client: Client, operationId: string, kind: Op
         if (outcome?.message) task.message = outcome.message;
       }),
   );
-  return { operation, tasks: [...tasks.values()] };
+  const hold = description.typedSearchAttributes.get(SA.rolloutHold);
+  return { operation, tasks: [...tasks.values()], ...(hold && hold !== 'none' ? { hold } : {}) };
+}
+
+/** The rollout-safety properties the store keeps of an operation (the workflow's memo has its request only). */
+const STORED_SAFETY = ['approval', 'paused', 'pause_reason', 'stop_reason', 'retry_of', 'retried_by'] as const;
+
+/** The view with the stored operation's rollout-safety properties (retried_by is set after the operation closed). */
+export async function withStoredSafety(view: OperationView, store: Pick<RetryStore, 'getOperation'>, kind: OperationKind = 'upgrade'): Promise<OperationView> {
+  const stored = await store.getOperation(kind, view.operation.id);
+  if (!stored) return view;
+  const safety = Object.fromEntries(STORED_SAFETY.filter((key) => stored[key] !== undefined).map((key) => [key, stored[key]]));
+  return { ...view, operation: { ...view.operation, ...safety } };
 }
 
 /** Asks the operation to stop: tasks not yet finished end `cancelled`. */
@@ -315,4 +336,72 @@ export async function setOperationPaused(client: Client, operationId: string, pa
     if (err instanceof WorkflowNotFoundError) throw new OperationNotFoundError(operationId);
     throw err;
   }
+}
+
+/** A change the operation's state does not allow now (the API's 409): `code` says which. */
+export class OperationConflictError extends Error {
+  constructor(
+    readonly code: 'ALREADY_FINISHED' | 'NOT_AWAITING_APPROVAL' | 'NOT_FINISHED' | 'NO_FAILURES' | 'ALREADY_RETRIED',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'OperationConflictError';
+  }
+}
+
+/**
+ * Approves or rejects the approval a running operation waits for after a wave (rollout.approval).
+ * Answers the approval as recorded; a reject stops the rollout (tasks not started end cancelled).
+ */
+export async function decideApproval(client: Client, operationId: string, decision: ApprovalDecision, kind: OperationKind = 'upgrade'): Promise<ApprovalInfo> {
+  if (!OPERATION_ID_PATTERN.test(operationId)) throw new OperationNotFoundError(operationId);
+  const handle = client.workflow.getHandle(operationWorkflowId(kind, operationId));
+  let running: boolean;
+  try {
+    running = (await handle.describe()).status.name === 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new OperationNotFoundError(operationId);
+    throw err;
+  }
+  if (!running) throw new OperationConflictError('ALREADY_FINISHED', `${kind} operation ${operationId} has finished; there is no approval to give`);
+  try {
+    return await handle.executeUpdate(decideApprovalUpdate, { args: [decision] });
+  } catch (err) {
+    // The validator's refusal, or the operation ended in between.
+    if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError) throw new OperationConflictError('NOT_AWAITING_APPROVAL', `${kind} operation ${operationId} is not awaiting approval`);
+    throw err;
+  }
+}
+
+/** What retryOperation reads and writes of the store (FleetStore). */
+export interface RetryStore {
+  getOperation(kind: OperationKind, id: string): Promise<OperationRecord | undefined>;
+  listTasks(operationId: string): Promise<TaskRecord[]>;
+  updateOperation(id: string, changes: Partial<OperationRecord>): Promise<OperationRecord | undefined>;
+}
+
+/** The appliances of a finished operation whose tasks did not succeed, in the operation's order. */
+export function appliancesToRetry(appliances: readonly string[], tasks: readonly Pick<TaskRecord, 'serial' | 'status'>[]): string[] {
+  const succeeded = new Set(tasks.filter((t) => t.status === 'successful').map((t) => t.serial));
+  return appliances.filter((serial) => !succeeded.has(serial));
+}
+
+/**
+ * Creates a new operation of the same kind over the appliances whose tasks did not succeed in a
+ * finished one, with the same request (rollout policy, task_timeout, reboot, comment), starting at
+ * once (the start times have passed). Eligibility is checked again, as on create. Linked both ways:
+ * `retry_of` on the new operation, `retried_by` on the old one (stored). An operation is retried
+ * once (retry the retry for another round).
+ */
+export async function retryOperation(client: Client, store: RetryStore, kind: OperationKind, operationId: string, options: CreateOperationOptions): Promise<Created & { linked?: Created }> {
+  const old = OPERATION_ID_PATTERN.test(operationId) ? await store.getOperation(kind, operationId) : undefined;
+  if (!old) throw new OperationNotFoundError(operationId);
+  if (!isTerminal(old.status)) throw new OperationConflictError('NOT_FINISHED', `${kind} operation ${operationId} has not finished (${old.status}); retry it once it has`);
+  if (typeof old.retried_by === 'string') throw new OperationConflictError('ALREADY_RETRIED', `${kind} operation ${operationId} was retried by operation ${old.retried_by}; retry that one`);
+  const appliances = appliancesToRetry((old.appliances as string[] | undefined) ?? [], await store.listTasks(operationId));
+  if (!appliances.length) throw new OperationConflictError('NO_FAILURES', `every task of ${kind} operation ${operationId} succeeded; there is nothing to retry`);
+  const { [OPERATION_TIME_FIELD[kind]]: _start, reboot_time: _reboot, ...request } = withoutReadOnly(old, OPERATION_READ_ONLY);
+  const created = await createOperation(client, kind, { ...request, appliances }, { ...options, retryOf: operationId });
+  await store.updateOperation(operationId, { retried_by: created.operation.id });
+  return created;
 }

@@ -16,6 +16,11 @@ const waveSize = z.union([
   z.string().regex(/^(100|[1-9]?[0-9](\.[0-9]+)?)%$/, 'a wave size is a positive count or a percentage such as "5%"'),
 ]);
 
+/** What the rollout does when a gate holds it: one of two words. */
+function holdPolicy<A extends string, B extends string>(a: A, b: B) {
+  return z.enum([a, b], `must be "${a}" or "${b}"`);
+}
+
 export const rolloutPolicy = z.strictObject({
   waves: z.array(waveSize).min(1).max(1_000).optional(),
   max_in_flight: z.number().int().positive().optional(),
@@ -29,5 +34,33 @@ export const rolloutPolicy = z.strictObject({
     .optional(),
   // Seconds since the epoch, before the year 10000 (as the seed's timestamps, domain/scc.ts).
   maintenance_window_end: z.number().nonnegative().max(253_402_300_799).optional(),
+  // Rollout safety (domain/rollout.ts): gates between waves and a watch on stalled progress.
+  approval: z
+    .strictObject({
+      after_waves: z.array(z.number().int().positive('a wave number counts from 1')).min(1).max(1_000),
+      timeout_seconds: z.number().int('must be a whole number of seconds').positive('must be a positive number of seconds').max(30 * 24 * 3600, 'must be at most 2592000 seconds (30 days)').optional(),
+      on_timeout: holdPolicy('abort', 'continue').optional(),
+    })
+    .optional(),
+  success_threshold_percent: z.number().min(0).max(100).optional(),
+  on_below_threshold: holdPolicy('pause', 'abort').optional(),
+  progress_deadline_seconds: z.number().int('must be a whole number of seconds').positive('must be a positive number of seconds').max(7 * 24 * 3600, 'must be at most 604800 seconds (7 days)').optional(),
+  on_progress_deadline: holdPolicy('pause', 'abort').optional(),
 });
 export type RolloutPolicy = z.infer<typeof rolloutPolicy>;
+
+/**
+ * Extension property `approval` of an operation as the service answers it: where its rollout
+ * stands on the approval after a wave (workflows/types.ts ApprovalInfo). Seconds since the epoch.
+ */
+export const approvalInfo = z.looseObject({
+  state: z.enum(['awaiting', 'approved', 'rejected', 'timed_out']).meta({ description: 'awaiting: approve or reject (POST …/approve, …/reject); timed_out: on_timeout acted' }),
+  after_wave: z.number().int().positive(),
+  since: z.number(),
+  timeout_time: z.number().optional(),
+  decided_by: z.string().optional(),
+  decided_time: z.number().optional(),
+});
+
+/** The answer of an approve or reject: the operation's id and its approval as recorded. */
+export const approvalDecisionAnswer = z.looseObject({ id: z.string(), approval: approvalInfo });

@@ -13,6 +13,17 @@
  *   finish; tasks not started end `cancelled`.
  * - `maintenance_window_end`: seconds since the epoch; no task starts at or after it, and the
  *   ones that had not started end `cancelled`.
+ *
+ * Rollout safety, between waves and while tasks run (README "Rollout safety"):
+ * - `approval`: after each wave of `after_waves` (counted from 1) that has a wave after it, the
+ *   rollout waits for an operator's approve or reject; after `timeout_seconds` (default: no limit)
+ *   `on_timeout` acts: `abort` (default) or `continue`. A reject aborts.
+ * - `success_threshold_percent`: the next wave starts only when at least that share of the wave
+ *   before succeeded (as hawkBit's success threshold), else `on_below_threshold`: `pause`
+ *   (default: resume to go on) or `abort`.
+ * - `progress_deadline_seconds`: while tasks run and none has finished for that long, the rollout
+ *   pauses or aborts (`on_progress_deadline`, default `pause`), as Argo's progressDeadlineAbort.
+ * An abort is a stop: running tasks finish, tasks not started end `cancelled` with the reason.
  */
 import type { RolloutPolicy } from './operation-schemas';
 
@@ -102,3 +113,46 @@ export function planBatches<T>(wave: readonly T[], maxInFlight: number | undefin
   const concurrent = Math.max(1, Math.min(batched.length, Math.floor(maxInFlight / batchSize) || 1));
   return { batches: batched, concurrent, maxInFlightPerBatch: Math.max(1, Math.floor(maxInFlight / concurrent)) };
 }
+
+/** What an operation is doing about an approval (extension property `approval` of the stored operation). */
+export type ApprovalState = 'awaiting' | 'approved' | 'rejected' | 'timed_out';
+
+/** Why a rollout holds now (search attribute FleetRolloutHold): waits for approval, or paused. */
+export type RolloutHold = 'awaiting_approval' | 'paused' | 'none';
+
+/** Whether the rollout waits for approval after wave `wave` (from 1) of `waves`: only when one follows. */
+export function needsApproval(wave: number, waves: number, policy: RolloutPolicy = {}): boolean {
+  return wave < waves && (policy.approval?.after_waves.includes(wave) ?? false);
+}
+
+/** Tasks of one wave by status (the ones cancelled by request are left out of the share). */
+export interface WaveOutcome {
+  successful: number;
+  /** Every task of the wave but those cancelled by request. */
+  counted: number;
+}
+
+export function waveOutcome(statuses: readonly string[]): WaveOutcome {
+  return { successful: statuses.filter((s) => s === 'successful').length, counted: statuses.filter((s) => s !== 'cancelled').length };
+}
+
+/** Why the next wave may not start (success threshold), or undefined when it may. */
+export function belowSuccessThreshold(wave: number, outcome: WaveOutcome, policy: RolloutPolicy = {}): string | undefined {
+  const threshold = policy.success_threshold_percent;
+  if (threshold === undefined || outcome.counted === 0) return undefined;
+  const percent = (outcome.successful / outcome.counted) * 100;
+  if (percent >= threshold) return undefined;
+  return `wave ${wave}: ${outcome.successful} of ${outcome.counted} task(s) succeeded (${percent.toFixed(1)}%), below the ${threshold}% success threshold`;
+}
+
+/** Why progress has stalled at `nowMs`, or undefined: tasks run and none finished since `sinceMs` for the deadline. */
+export function progressStalled(inFlight: number, sinceMs: number, nowMs: number, policy: RolloutPolicy = {}): string | undefined {
+  const seconds = policy.progress_deadline_seconds;
+  if (seconds === undefined || inFlight === 0 || nowMs - sinceMs < seconds * 1000) return undefined;
+  return `no task finished in ${seconds} s while ${inFlight} task(s) ran (progress deadline)`;
+}
+
+/** What a gate does when it holds: the policy's word, or its default. */
+export const onBelowThreshold = (policy: RolloutPolicy = {}): 'pause' | 'abort' => policy.on_below_threshold ?? 'pause';
+export const onProgressDeadline = (policy: RolloutPolicy = {}): 'pause' | 'abort' => policy.on_progress_deadline ?? 'pause';
+export const onApprovalTimeout = (policy: RolloutPolicy = {}): 'abort' | 'continue' => policy.approval?.on_timeout ?? 'abort';

@@ -16,7 +16,7 @@
  *   field, and the OpenAPI document states the same bounds.
  */
 import { z } from 'zod';
-import { rolloutPolicy, taskTimeout } from './operation-schemas';
+import { approvalInfo, rolloutPolicy, taskTimeout } from './operation-schemas';
 
 /** The bounds of request values (documented in the OpenAPI document through the schemas). */
 export const MAX = {
@@ -166,7 +166,8 @@ export type ApplianceRebootTaskLog = ApplianceTaskLog;
  *   service sets them: `username` from the caller); the resource requires all four, because this
  *   service assigns them when it creates an operation.
  * - `appliances` must name at least one serial (an operation on nothing has no meaning).
- * - Extension properties of every kind: `rollout` (domain/rollout.ts) and `task_timeout`.
+ * - Extension properties of every kind: `rollout` (domain/rollout.ts) and `task_timeout`; set by
+ *   the service: `approval`, `paused`, `pause_reason`, `stop_reason`, `retry_of`, `retried_by`.
  *
  * `operationSchemas` builds the pair of every kind from the kind's own request fields (`fields`)
  * and what the service assigns besides the common four (`assigned`). Keep the property order
@@ -182,6 +183,13 @@ function operationSchemas<Fields extends z.core.$ZodLooseShape, Assigned extends
     ...fields,
     rollout: rolloutPolicy.optional(),
     task_timeout: taskTimeout.optional(),
+    // Rollout safety, set by the service (README "Rollout safety").
+    approval: readOnly(approvalInfo),
+    paused: readOnly(z.boolean()),
+    pause_reason: readOnly(text(MAX.text)),
+    stop_reason: readOnly(text(MAX.text)),
+    retry_of: readOnly(text()).meta({ readOnly: true, description: 'the operation this one retries (POST …/{id}/retry)' }),
+    retried_by: readOnly(text()).meta({ readOnly: true, description: 'the operation that retries this one' }),
     appliances: z.array(serial).min(1, 'at least one appliance serial is required').max(MAX.appliances, `at most ${MAX.appliances} appliances in one operation`),
   });
   // `extend` replaces the read-only fields in place, so the answer keeps the request's order.
@@ -190,7 +198,7 @@ function operationSchemas<Fields extends z.core.$ZodLooseShape, Assigned extends
 }
 
 /** The read-only properties of operation requests (see operationSchemas): ignored when sent. */
-export const OPERATION_READ_ONLY = ['id', 'create_time', 'status', 'username', 'reboot_id', 'upgrade_id', 'downgrade_id'] as const;
+export const OPERATION_READ_ONLY = ['id', 'create_time', 'status', 'username', 'reboot_id', 'upgrade_id', 'downgrade_id', 'approval', 'paused', 'pause_reason', 'stop_reason', 'retry_of', 'retried_by'] as const;
 /** The read-only properties of a task state `set`: the path names the task. */
 export const TASK_STATE_READ_ONLY = ['operation_id', 'serial'] as const;
 

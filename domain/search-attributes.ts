@@ -13,6 +13,8 @@ export const SA = {
   serial: defineSearchAttributeKey('FleetSerial', SearchAttributeType.KEYWORD),
   taskStatus: defineSearchAttributeKey('FleetTaskStatus', SearchAttributeType.KEYWORD),
   taskStage: defineSearchAttributeKey('FleetTaskStage', SearchAttributeType.KEYWORD),
+  /** Why an operation's rollout holds: `awaiting_approval`, `paused`, or `none` (domain/rollout.ts RolloutHold). */
+  rolloutHold: defineSearchAttributeKey('FleetRolloutHold', SearchAttributeType.KEYWORD),
 } as const;
 
 /** name → type, the form `temporal server start-dev --search-attribute` and the operator API take. */

@@ -3,10 +3,10 @@
  * operation workflow would run them, so that no single history holds the events of thousands of
  * child workflows. The operation forwards pause/resume, a stop and single-task cancels here.
  */
-import { isCancellation, setHandler } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RolloutCounts, RolloutPolicy } from '../domain/rollout';
 import { TaskRunner, type TaskSpec } from './task-runner';
-import { cancelApplianceTaskSignal, pauseOperationSignal, resumeOperationSignal, stopRolloutSignal, type ApplianceTaskOutcome } from './types';
+import { cancelApplianceTaskSignal, pauseOperationSignal, progressStalledSignal, resumeOperationSignal, stopRolloutSignal, type ApplianceTaskOutcome } from './types';
 
 export interface ApplianceTaskBatchInput {
   spec: TaskSpec;
@@ -30,7 +30,15 @@ export interface ApplianceTaskBatchResult {
 
 export async function applianceTaskBatch(input: ApplianceTaskBatchInput): Promise<ApplianceTaskBatchResult> {
   let paused = input.paused;
-  const runner = new TaskRunner(input.serials, { spec: () => input.spec, policy: input.policy, counted: input.counted, operationStatus: () => 'running', paused: () => paused });
+  const runner = new TaskRunner(input.serials, {
+    spec: () => input.spec,
+    policy: input.policy,
+    counted: input.counted,
+    operationStatus: () => 'running',
+    paused: () => paused,
+    // The operation decides (pause or stop, for all its batches).
+    onStalled: (reason) => getExternalWorkflowHandle(workflowInfo().parent!.workflowId).signal(progressStalledSignal, reason),
+  });
   for (const serial of input.cancelRequested) await runner.cancel(serial);
   setHandler(pauseOperationSignal, () => void (paused = true));
   setHandler(resumeOperationSignal, () => void (paused = false));

@@ -28,6 +28,7 @@ import { byStartInstant, failureThresholdReached, planBatches, planWaves, TASKS_
 import type { ApplianceTaskStatus, OperationStatus } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
 import { applianceTaskBatch } from './appliance-task-batch';
+import { RolloutGates, showHold } from './rollout-gates';
 import { line, storeWrites } from './task-lifecycle';
 import { TaskRunner, type TaskSpec } from './task-runner';
 import {
@@ -36,6 +37,7 @@ import {
   DEFAULT_TASK_TIMEOUT_MS,
   pauseOperationSignal,
   precedingOperationFinishedSignal,
+  progressStalledSignal,
   resumeOperationSignal,
   stopRolloutSignal,
   upgradeOperationStateQuery,
@@ -82,8 +84,26 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
     taskTimeoutMs: input.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS,
     ...(input.startAtBySerial ? { startAtBySerial: input.startAtBySerial } : {}),
   });
-  const runner = new TaskRunner(operation.appliances, { spec, policy, operationStatus: () => operation.status, paused: () => paused });
+  let pauseReason: string | undefined;
+  const runner: TaskRunner = new TaskRunner(operation.appliances, {
+    spec,
+    policy,
+    operationStatus: () => operation.status,
+    paused: () => paused,
+    betweenWaves: (wave, waves, serials): Promise<void> => gates.afterWave(wave, waves, serials),
+    onStalled: (reason): Promise<void> => gates.onStalled(reason),
+  });
   const { tasks } = runner;
+  // Success threshold, approval and progress deadline (./rollout-gates.ts).
+  const gates: RolloutGates = new RolloutGates({
+    operationId: operation.id,
+    policy,
+    status: () => operation.status,
+    tasks,
+    stop: (reason) => stopRollout(reason),
+    stopped: () => runner.stopReason !== undefined,
+    pause: (reason) => setPaused(true, reason),
+  });
   const counts = (): Partial<Record<ApplianceTaskStatus, number>> => [...tasks.values()].reduce<Partial<Record<ApplianceTaskStatus, number>>>((acc, t) => ({ ...acc, [t.status]: (acc[t.status] ?? 0) + 1 }), {});
   const state = (): OperationState => ({
     operation,
@@ -91,6 +111,8 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
     paused,
     ...(runner.stopReason ? { stop_reason: runner.stopReason } : {}),
     ...(batched ? { task_counts: counts(), tasks_omitted: true } : {}),
+    ...(gates.approval ? { approval: gates.approval } : {}),
+    ...(pauseReason ? { pause_reason: pauseReason } : {}),
   });
   setHandler(upgradeOperationStateQuery, state);
 
@@ -122,16 +144,28 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
       },
     },
   );
-  const setPaused = async (value: boolean): Promise<void> => {
+  /** Pause (by an operator, or by a rollout gate with its reason) or resume. */
+  const setPaused = async (value: boolean, reason?: string): Promise<void> => {
     if (paused === value) return;
     paused = value;
+    pauseReason = value ? reason : undefined;
+    showHold(value ? 'paused' : gates.approval?.state === 'awaiting' ? 'awaiting_approval' : 'none');
     // A signal can arrive before the operation is in the store; its record must come after.
     await condition(() => recorded);
-    await storeWrites.recordOperationStatus({ operationId: operation.id, status: operation.status, paused, log: line(paused ? 'paused: no new task starts until resumed' : 'resumed') });
+    const message = !paused ? 'resumed' : reason ? `paused: ${reason}; resume to go on` : 'paused: no new task starts until resumed';
+    await storeWrites.recordOperationStatus({ operationId: operation.id, status: operation.status, paused, ...(pauseReason ? { pause_reason: pauseReason } : {}), log: line(message, reason ? 'warning' : 'info') });
     if (batched) await toBatches((id) => getExternalWorkflowHandle(id).signal(value ? pauseOperationSignal : resumeOperationSignal));
   };
   setHandler(pauseOperationSignal, () => setPaused(true));
   setHandler(resumeOperationSignal, () => setPaused(false));
+  // A batch's tasks have stalled: the gate pauses or stops the whole operation.
+  setHandler(progressStalledSignal, (reason) => gates.onStalled(reason));
+
+  /** Stops the rollout, and a large operation's running batches with it. */
+  async function stopRollout(reason: string): Promise<void> {
+    await runner.stop(reason);
+    if (batched) await toBatches((id) => getExternalWorkflowHandle(id).signal(stopRolloutSignal, runner.stopReason!));
+  }
 
   const setStatus = async (status: OperationStatus, message: string): Promise<void> => {
     operation.status = status;
@@ -181,7 +215,8 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
   /** The waves of a large operation, each as batches, as many at once as max_in_flight allows. */
   async function runInBatches(serials: string[]): Promise<void> {
     let n = 0;
-    for (const planned of planWaves(serials, policy)) {
+    const waves = planWaves(serials, policy);
+    for (const [i, planned] of waves.entries()) {
       // In the order they are due, so the first batches are not those waiting longest.
       const wave = byStartInstant(planned, input.startAtBySerial);
       const plan = planBatches(wave, policy.max_in_flight, tasksPerBatch);
@@ -193,6 +228,8 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
         running.add(started);
       }
       await Promise.all(running);
+      if (runner.stopReason) break;
+      if (i < waves.length - 1) await gates.afterWave(i + 1, waves.length, planned);
       if (runner.stopReason) break;
     }
   }

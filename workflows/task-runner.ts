@@ -14,7 +14,7 @@ import {
   ParentClosePolicy,
 } from '@temporalio/workflow';
 import { applianceTaskWorkflowId, secondsToMs, type OperationKind } from '../domain/operation';
-import { byStartInstant, failureThresholdReached, type RolloutCounts, type RolloutPolicy } from '../domain/rollout';
+import { byStartInstant, failureThresholdReached, progressStalled, type RolloutCounts, type RolloutPolicy } from '../domain/rollout';
 import type { ApplianceTaskStatus, OperationStatus, ProductCode, Version } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
 import { applianceRebootTask } from './appliance-reboot-task';
@@ -91,6 +91,10 @@ export interface TaskRunnerOptions {
   /** The operation's status, for the record of a stop. */
   operationStatus: () => OperationStatus;
   paused: () => boolean;
+  /** After wave `wave` (from 1) of `waves` when another follows and the rollout goes on: its gates (success threshold, approval). */
+  betweenWaves?: (wave: number, waves: number, serials: readonly string[]) => Promise<void>;
+  /** Tasks run and none finished within rollout.progress_deadline_seconds. */
+  onStalled?: (reason: string) => Promise<void>;
 }
 
 export class TaskRunner {
@@ -107,6 +111,9 @@ export class TaskRunner {
   // One cancellation scope per started task, so a single task can be cancelled.
   private readonly scopes = new Map<string, CancellationScope>();
   private readonly cancelRequested = new Set<string>();
+  /** Progress for the deadline watch: bumped when a task finishes or tasks begin to run after none did. */
+  private progress = { mark: 0, atMs: Date.now() };
+  private ended = false;
 
   constructor(
     serials: readonly string[],
@@ -148,7 +155,7 @@ export class TaskRunner {
 
   /** Runs one appliance's task to its end, then checks the failure threshold. */
   private async runTask(serial: string): Promise<void> {
-    this.inFlight++;
+    if (this.inFlight++ === 0) this.markProgress();
     this.tasks.set(serial, { serial, status: 'running', stage: 'initiating' });
     const scope = new CancellationScope();
     this.scopes.set(serial, scope);
@@ -167,6 +174,7 @@ export class TaskRunner {
       this.inFlight--;
       this.places.release();
     }
+    this.markProgress();
     this.counts.finished++;
     if (this.tasks.get(serial)!.status === 'failed') this.counts.failed++;
     const reason = failureThresholdReached(this.counts, this.options.policy);
@@ -176,13 +184,44 @@ export class TaskRunner {
   /** Starts the tasks wave after wave; throws a cancellation when the workflow is cancelled. */
   async run(waves: readonly (readonly string[])[]): Promise<void> {
     this.places.open();
+    const watch = this.watchProgress().catch((err: unknown) => {
+      if (!isCancellation(err)) throw err;
+    });
     try {
-      for (const planned of waves) {
+      for (const [i, planned] of waves.entries()) {
         await this.runWave(byStartInstant(planned, this.options.spec().startAtBySerial));
+        if (this.stopReason) break;
+        if (i < waves.length - 1) await this.options.betweenWaves?.(i + 1, waves.length, planned);
         if (this.stopReason) break;
       }
     } finally {
+      this.ended = true;
+      await watch;
       await this.places.close();
+    }
+  }
+
+  private markProgress(): void {
+    this.progress = { mark: this.progress.mark + 1, atMs: Date.now() };
+  }
+
+  /**
+   * rollout.progress_deadline_seconds: while tasks run, a durable timer to the deadline, reset by
+   * each task that finishes; when it fires, onStalled (at most once per deadline).
+   */
+  private async watchProgress(): Promise<void> {
+    const seconds = this.options.policy.progress_deadline_seconds;
+    const onStalled = this.options.onStalled;
+    if (seconds === undefined || !onStalled) return;
+    while (!this.ended) {
+      await condition(() => this.ended || this.inFlight > 0);
+      const { mark, atMs } = this.progress;
+      const moved = await condition(() => this.ended || this.progress.mark !== mark, Math.max(1, atMs + seconds * 1000 - Date.now()));
+      if (moved) continue;
+      const reason = progressStalled(this.inFlight, atMs, Date.now(), this.options.policy);
+      if (!reason) continue;
+      this.markProgress();
+      await onStalled(reason);
     }
   }
 

@@ -1,7 +1,7 @@
 /** Inputs, results and queries shared by the operation and appliance task workflows and their callers. */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { OperationKind } from '../domain/operation';
-import type { RolloutPolicy } from '../domain/rollout';
+import type { ApprovalState, RolloutPolicy } from '../domain/rollout';
 import type { ApplianceTaskStatus, ProductCode, OperationStatus, Version } from '../domain/scc';
 
 export const DEFAULT_TASK_TIMEOUT_MS = 30 * 60 * 1000;
@@ -90,7 +90,43 @@ export interface OperationState {
    * each task workflow), so no payload nears Temporal's size limit.
    */
   tasks_omitted?: boolean;
+  /** The approval the rollout waits for, or the last one it had (rollout.approval). */
+  approval?: ApprovalInfo;
+  /** Why the rollout paused itself (success threshold, progress deadline), while paused. */
+  pause_reason?: string;
 }
+
+/**
+ * Extension property `approval` of a stored operation: where it stands on the approval after a
+ * wave (rollout.approval). Times in seconds since the epoch.
+ */
+export interface ApprovalInfo {
+  state: ApprovalState;
+  /** The wave (from 1) after which it waits or waited. */
+  after_wave: number;
+  /** When it began to wait. */
+  since: number;
+  /** When the timeout acts, if there is one. */
+  timeout_time?: number;
+  /** Who approved or rejected, and when. */
+  decided_by?: string;
+  decided_time?: number;
+}
+
+/** An operator's answer to the approval a rollout waits for. */
+export interface ApprovalDecision {
+  approve: boolean;
+  username: string;
+}
+
+/**
+ * Approves or rejects the approval the operation waits for (rollout.approval); answers the
+ * approval as recorded. Refused (validator) when the operation is not awaiting approval.
+ */
+export const decideApprovalUpdate = defineUpdate<ApprovalInfo, [decision: ApprovalDecision]>('decideApproval');
+
+/** From a batch of a large operation to the operation: its tasks' progress has stalled (rollout.progress_deadline_seconds). */
+export const progressStalledSignal = defineSignal<[reason: string]>('progressStalled');
 
 export type UpgradeOperationState = OperationState;
 

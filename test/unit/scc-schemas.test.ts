@@ -96,7 +96,7 @@ describe('the rest of the SCC seed', () => {
     expect(jsonSchema(scc.downgradeOperationRequest).replaceAll('downgrade_time', 'upgrade_time')).toBe(jsonSchema(scc.upgradeOperationRequest));
     expect(jsonSchema(scc.downgradeOperation).replaceAll('downgrade_time', 'upgrade_time')).toBe(jsonSchema(scc.upgradeOperation));
     const head = ['id', 'create_time', 'status', 'username'];
-    const tail = ['rollout', 'task_timeout', 'appliances'];
+    const tail = ['rollout', 'task_timeout', 'approval', 'paused', 'pause_reason', 'stop_reason', 'retry_of', 'retried_by', 'appliances'];
     const upgradeKeys = [...head, 'product_code', 'upgrade_time', 'target_version', 'reboot', 'reboot_time', 'esxi_force', 'comment', 'reboot_id', ...tail];
     const rebootKeys = [...head, 'switch_partition', 'reboot_time', 'comment', 'upgrade_id', 'downgrade_id', ...tail];
     for (const schema of [scc.upgradeOperationRequest, scc.upgradeOperation]) expect(Object.keys(schema.shape)).toEqual(upgradeKeys);
