@@ -148,16 +148,17 @@ test('mutations under cmcc: logging, images, operations of every kind and their 
     return res.json.upgradeable;
   };
   const smc = await upgradeable('SMC');
-  const pairVersion = smc.find((a) => smc.filter((b) => b.current_version.version_id === a.current_version.version_id).length >= 2)?.current_version.version_id;
+  // Four on one version: a pair for the operation a task at a time, a pair for the approved one.
+  const pairVersion = smc.find((a) => smc.filter((b) => b.current_version.version_id === a.current_version.version_id).length >= 4)?.current_version.version_id;
   expect(pairVersion).toBeDefined();
-  const pair = smc.filter((a) => a.current_version.version_id === pairVersion).slice(0, 2);
-  const others = smc.filter((a) => !pair.includes(a)).slice(0, 2);
+  const [pair, approvedPair] = [0, 2].map((at) => smc.filter((a) => a.current_version.version_id === pairVersion).slice(at, at + 2)) as [typeof smc, typeof smc];
+  const others = smc.filter((a) => !pair.includes(a) && !approvedPair.includes(a)).slice(0, 2);
   expect(others).toHaveLength(2);
-  const previousOf = new Map([...pair, ...others].map((a) => [a.serial, a.current_version.version_id]));
+  const previousOf = new Map([...pair, ...approvedPair, ...others].map((a) => [a.serial, a.current_version.version_id]));
   const ex = (await upgradeable('EX')).map((a) => a.serial);
-  expect(ex.length).toBeGreaterThanOrEqual(4);
+  expect(ex.length).toBeGreaterThanOrEqual(6);
   const rebootable = (await cmcc('GET', '/rebootable_appliances/WW', { who: 'reader' })).json.rebootable.map((a: { serial: string }) => a.serial) as string[];
-  expect(rebootable.length).toBeGreaterThanOrEqual(4);
+  expect(rebootable.length).toBeGreaterThanOrEqual(6);
 
   // Images: customer URLs of the versions the SMC appliances go back to (downgrades install only
   // customer images), an upload; one of each deleted again.
@@ -198,13 +199,16 @@ test('mutations under cmcc: logging, images, operations of every kind and their 
     reboot: (appliances, at) => ({ ...(at ? { reboot_time: { datetime: at, time_type: 'utc' } } : {}), comment: 'cmcc reboot', appliances }),
   };
   const appliancesOf: Record<(typeof KINDS)[number], string[]> = {
-    upgrade: ex.slice(0, 4),
-    // The pair (one version) in the middle: they share one downgrade operation.
-    downgrade: [others[0]!.serial, pair[0]!.serial, pair[1]!.serial, others[1]!.serial],
-    reboot: rebootable.slice(0, 4),
+    upgrade: ex.slice(0, 6),
+    // The pairs (one version) in the middle: each pair shares one downgrade operation.
+    downgrade: [others[0]!.serial, pair[0]!.serial, pair[1]!.serial, others[1]!.serial, approvedPair[0]!.serial, approvedPair[1]!.serial],
+    reboot: rebootable.slice(0, 6),
   };
+  const gate = { waves: [1], approval: { after_waves: [1], timeout_seconds: 3600 } };
+  const untilAwaiting = (kind: string, id: string) =>
+    waitFor(async () => (await call('GET', `/operations/${kind}/${id}`, { who: 'reader' })).json?.approval?.state as string | undefined, (s) => s === 'awaiting');
   for (const kind of KINDS) {
-    const [keptSerial, first, second, doomedSerial] = appliancesOf[kind] as [string, string, string, string];
+    const [keptSerial, first, second, doomedSerial, ...approved] = appliancesOf[kind] as [string, string, string, string, string, string];
     const kept = await mutate('POST', `/operations/${kind}`, {}, { body: requests[kind]([keptSerial], later) });
     expect([kind, kept.status, kept.json.error_text]).toEqual([kind, 201, undefined]);
     expect(kept.headers.get('location')).toBe(`${CMCC_PREFIX}/operations/${kind}/${kept.json.id}`);
@@ -223,12 +227,25 @@ test('mutations under cmcc: logging, images, operations of every kind and their 
     expect((await call('GET', `/operations/${kind}/${id}/appliances/${keptSerial}/log`, { who: 'reader' })).json.log.at(-1)).toEqual(entry);
     for (const action of ['pause', 'resume']) expect([kind, action, (await mutate('POST', `/operations/${kind}/{id}/${action}`, { id })).status]).toEqual([kind, action, 204]);
 
-    const oneAtATime = await mutate('POST', `/operations/${kind}`, {}, { body: { ...requests[kind]([first, second]), rollout: { max_in_flight: 1 } } });
+    // A task at a time (one per wave, an approval after the first): the second task cancelled
+    // while the approval waits, the rollout rejected, then retried: the retry takes the second.
+    const oneAtATime = await mutate('POST', `/operations/${kind}`, {}, { body: { ...requests[kind]([first, second]), rollout: gate } });
     expect([kind, oneAtATime.status, oneAtATime.json.error_text]).toEqual([kind, 201, undefined]);
+    expect(await untilAwaiting(kind, oneAtATime.json.id)).toBe('awaiting');
     expect((await mutate('POST', `${task}/cancel`, { id: oneAtATime.json.id, serial: second })).status).toBe(204);
+    expect((await mutate('POST', `/operations/${kind}/{id}/reject`, { id: oneAtATime.json.id })).json.approval).toMatchObject({ state: 'rejected', after_wave: 1 });
     expect(await untilOperation(kind, oneAtATime.json.id, FINAL)).toEqual(expect.any(String));
     const taskStatus = async (serial: string) => (await call('GET', `/operations/${kind}/${oneAtATime.json.id}/appliances/${serial}/state`, { who: 'reader' })).json.status;
     expect([kind, await taskStatus(first), await taskStatus(second)]).toEqual([kind, 'successful', 'cancelled']);
+    const retried = await mutate('POST', `/operations/${kind}/{id}/retry`, { id: oneAtATime.json.id });
+    expect([kind, retried.status, retried.json.appliances, retried.json.retry_of]).toEqual([kind, 201, [second], oneAtATime.json.id]);
+    expect(await untilOperation(kind, retried.json.id, FINAL)).toBe('successful');
+
+    const gated = await mutate('POST', `/operations/${kind}`, {}, { body: { ...requests[kind](approved), rollout: gate } });
+    expect([kind, gated.status, gated.json.error_text]).toEqual([kind, 201, undefined]);
+    expect(await untilAwaiting(kind, gated.json.id)).toBe('awaiting');
+    expect((await mutate('POST', `/operations/${kind}/{id}/approve`, { id: gated.json.id })).json.approval).toMatchObject({ state: 'approved', after_wave: 1 });
+    expect(await untilOperation(kind, gated.json.id, FINAL)).toBe('successful');
 
     const doomed = await mutate('POST', `/operations/${kind}`, {}, { body: requests[kind]([doomedSerial], later) });
     expect([kind, doomed.status, doomed.json.error_text]).toEqual([kind, 201, undefined]);
