@@ -4,7 +4,7 @@ import { parseFaultSpec } from '../../simulator/faults';
 import { generateAppliances, generateCollectors } from '../../simulator/fleet';
 import { Simulator } from '../../simulator/server';
 
-const TIMINGS: SimulatorTimings = { speed: 1, defaultImageBytes: 1_000_000, patchSeconds: 30, installSeconds: 120, rebootSeconds: 90 };
+const TIMINGS: SimulatorTimings = { speed: 1, defaultImageBytes: 1_000_000, patchSeconds: 30, installSeconds: 120, rebootSeconds: 90, serviceStartSeconds: 10 };
 const TARGET = { version_id: '9.16.0-100' };
 
 function device(overrides: Partial<ReturnType<typeof generateAppliances>[number]> = {}) {
