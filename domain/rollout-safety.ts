@@ -18,7 +18,7 @@ export interface TaskSafety {
 }
 
 /** The safety policy of a (validated) operation document. */
-export function taskSafety(operation: { health_check?: unknown; rollback?: unknown; task_retries?: unknown }): TaskSafety {
+export function taskSafety(operation: Readonly<Record<string, unknown>>): TaskSafety {
   return {
     ...(operation.health_check ? { health_check: operation.health_check as HealthCheckPolicy } : {}),
     ...(operation.rollback ? { rollback: operation.rollback as RollbackPolicy } : {}),
@@ -67,7 +67,7 @@ export function rollbackStep(device: { running_version: Version; standby_version
 export const rolledBackMessage = (reason: string, version: Version): string => `${reason}; rolled back to ${version.version_id}`;
 
 /** One line for `fleet status`, or undefined when the operation sets no safety property. */
-export function safetySummary(operation: { health_check?: unknown; rollback?: unknown; task_retries?: unknown }): string | undefined {
+export function safetySummary(operation: Readonly<Record<string, unknown>>): string | undefined {
   const safety = taskSafety(operation);
   const parts: string[] = [];
   const h = safety.health_check;
@@ -76,4 +76,18 @@ export function safetySummary(operation: { health_check?: unknown; rollback?: un
   const r = safety.task_retries;
   if (r) parts.push(`task retries: up to ${r.max} on ${r.on.join('/')}, ${r.backoff_seconds} s apart`);
   return parts.length ? parts.join('; ') : undefined;
+}
+
+/** The longest a health check can take: its settle time and the waits between its probes, in seconds. */
+export const healthCheckSeconds = (policy: HealthCheckPolicy): number => policy.settle_seconds + (policy.probes - 1) * policy.interval_seconds;
+
+/**
+ * Why an operation's health check cannot work, or undefined: it runs after the task's own reboot
+ * (so it needs `reboot` without a deferred reboot), within each attempt's time limit.
+ */
+export function healthCheckRefusal(policy: HealthCheckPolicy, operation: { reboot: boolean; deferredReboot: boolean; taskTimeoutSeconds: number }): string | undefined {
+  if (!operation.reboot || operation.deferredReboot) return 'a health check runs after the task\'s own reboot: it needs reboot: true without a reboot_time';
+  const seconds = healthCheckSeconds(policy);
+  if (seconds >= operation.taskTimeoutSeconds) return `settle_seconds + (probes - 1) × interval_seconds is ${seconds} s: it must be less than the task's time limit (${operation.taskTimeoutSeconds} s)`;
+  return undefined;
 }
