@@ -80,7 +80,7 @@ export async function returnToVersion(ctx: RollbackContext, previous: Version): 
     await reboot(previous, `rollback: rebooting to the other partition, which still holds ${to}`);
     return step;
   }
-  const plan = await imagePlans.planImages({ ...call, kind: ctx.kind === 'upgrade' ? 'downgrade' : 'upgrade', product_code: info.product_code, arch: info.arch, current_version: info.running_version, target_version: previous });
+  const plan = await imagePlans.planImages({ ...call, kind: ctx.kind === 'upgrade' ? 'downgrade' : 'upgrade', product_code: info.product_code, arch: info.arch, current_version: info.running_version, target_version: previous, rollback: true });
   if (!plan.ok) throw new TaskFailed(`rollback: no image back to ${to}: ${plan.message}`);
   await out.log(`rollback: the other partition holds ${info.standby_version?.version_id ?? 'nothing'}, installing the image of ${to} again`, 'warning');
   for (const hop of plan.hops) {
