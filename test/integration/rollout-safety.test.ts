@@ -12,6 +12,7 @@ import type { DeviceInfo } from '../../domain/device-api';
 import type { upgradeOperation } from '../../workflows';
 import { startSccApi, type SccApi } from '../helpers/scc-api';
 import type { Stack } from '../helpers/stack';
+import { recordHistories, replayAll } from '../helpers/histories';
 import { expectedCounters } from '../helpers/upgrade-plans';
 
 const taskQueue = 'integration-rollout-safety';
@@ -197,4 +198,13 @@ test('per-task retries get a flapping install through: each attempt logged, each
   expect(await effects(flaky!.serial)).toEqual({ stages: 3 * expected.stages, patches: 3 * expected.patches, installs: 1, reboots: 1 });
   // Every job the device started: three attempts' stage (+ patch) and install, and the one reboot.
   expect((await stack.devices.stats()).jobs_started).toBe(3 * (expected.stages + expected.patches + 1) + 1);
+});
+
+test('every history these tests produced replays cleanly against the current workflow code', async () => {
+  // Tasks with health checks, rollbacks and retries, the rollback workflows of rollback "all", their operations.
+  const query = `FleetOperationKind = 'upgrade' AND TaskQueue = '${taskQueue}'`;
+  // 5 operations, 8 appliance tasks that ran, 2 rollbacks.
+  expect(await replayAll(stack.env.client, query)).toBeGreaterThanOrEqual(5 + 8 + 2);
+  // `FLEET_RECORD_HISTORIES=test/fixtures/histories npx jest test/integration/rollout-safety.test.ts` records fixtures.
+  await recordHistories(stack.env.client, query, 'safety');
 });
