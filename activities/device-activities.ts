@@ -4,7 +4,7 @@
  * into a Temporal failure (final errors are non-retryable), logging with the operation id and serial.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { DeviceInfo, DeviceJob, InstallRequest, PatchRequest, RebootRequest, StageImageRequest } from '../domain/device-api';
+import type { DeviceHealth, DeviceInfo, DeviceJob, InstallRequest, PatchRequest, RebootRequest, StageImageRequest } from '../domain/device-api';
 import type { Logger } from '../domain/logging';
 import { DeviceClient, DeviceError } from './device-client';
 
@@ -32,6 +32,9 @@ export interface JobCallInput extends DeviceCallInput {
 
 /** A read of a running job: its state, or that the device did not answer (rebooting, flapping). */
 export type JobReadingResult = { reachable: true; job: DeviceJob } | { reachable: false; reason: string };
+
+/** A health probe: the device's health, or that it did not answer (a probe that does not pass). */
+export type HealthReadingResult = { reachable: true; health: DeviceHealth } | { reachable: false; reason: string };
 
 export interface DeviceActivityOptions {
   client: DeviceClient;
@@ -90,6 +93,16 @@ export function createDeviceActivities({ client, logger }: DeviceActivityOptions
     async readDeviceJob(input: JobCallInput): Promise<JobReadingResult> {
       try {
         return { reachable: true, job: await client.job(input.serial, input.jobId, Context.current().cancellationSignal) };
+      } catch (err) {
+        if (err instanceof DeviceError && err.retryable) return { reachable: false, reason: err.message };
+        throw asFailure(err);
+      }
+    },
+
+    /** One health probe. A device that does not answer for now is a reading too: the probe does not pass. */
+    async readApplianceHealth(input: DeviceCallInput): Promise<HealthReadingResult> {
+      try {
+        return { reachable: true, health: await client.health(input.serial, Context.current().cancellationSignal) };
       } catch (err) {
         if (err instanceof DeviceError && err.retryable) return { reachable: false, reason: err.message };
         throw asFailure(err);

@@ -9,6 +9,7 @@ import {
   collectorJob,
   deviceCounters,
   deviceError,
+  deviceHealth,
   deviceInfo,
   deviceJob,
   IDEMPOTENCY_KEY_HEADER,
@@ -17,6 +18,7 @@ import {
   type CollectorInfo,
   type CollectorJob,
   type DeviceCounters,
+  type DeviceHealth,
   type DeviceInfo,
   type DeviceJob,
   type InstallRequest,
@@ -107,6 +109,11 @@ export class DeviceClient {
 
   info(serial: string, signal?: AbortSignal): Promise<DeviceInfo> {
     return this.call(deviceInfo, 'GET', DeviceClient.device(serial), signal ? { signal } : {});
+  }
+
+  /** Services, error counters since boot and uptime (domain/rollout-safety.ts judges them). */
+  health(serial: string, signal?: AbortSignal): Promise<DeviceHealth> {
+    return this.call(deviceHealth, 'GET', `${DeviceClient.device(serial)}/health`, signal ? { signal } : {});
   }
 
   stage(serial: string, request: StageImageRequest, idempotencyKey: string): Promise<DeviceJob> {

@@ -17,6 +17,8 @@ export interface PlanImagesInput extends DeviceCallInput {
   arch: Arch;
   current_version: Version;
   target_version: Version;
+  /** A rollback to the version the appliance ran before: any repository's image of it will do (downgrades otherwise take customer images only). */
+  rollback?: boolean;
 }
 
 /** One image to stage (and patch, when a delta) and install. */
@@ -45,7 +47,7 @@ export function createImageActivities({ store, imageBaseUrl, logger }: ImageActi
       const path = index.path(
         { product_code: input.product_code, arch: input.arch, current_version: input.current_version },
         input.target_version.version_id,
-        input.kind === 'downgrade' ? { direction: 'downgrade', repositories: DOWNGRADE_REPOSITORIES } : {},
+        input.kind === 'downgrade' ? { direction: 'downgrade', ...(input.rollback ? {} : { repositories: DOWNGRADE_REPOSITORIES }) } : {},
       );
       const log = logger.child({ operationId: input.operationId, serial: input.serial });
       if (!path.ok) {

@@ -29,6 +29,7 @@ import { accessId as accessIdSchema, ROLES, type AccessKeyCreated, type Role } f
 import { loadConfig, type FleetConfig } from '../domain/config';
 import { parseInventoryFile } from '../domain/inventory';
 import { OPERATION_KINDS, OPERATION_TIME_FIELD, type OperationKind } from '../domain/operation';
+import { safetySummary } from '../domain/rollout-safety';
 import type { ProductCode } from '../domain/scc';
 import { UPGRADE_TASK_STATUS_TEXT } from '../domain/sumo';
 import { ineligibleAppliances } from '../store/fleet-facts';
@@ -184,6 +185,7 @@ export function formatOperation(view: OperationView): string {
   const lines = [
     `operation ${operation.id}  ${operation.target_version ? `to ${operation.target_version.version_id}  ${operation.product_code}` : `reboot${operation.switch_partition ? ' (switch partition)' : ''}`}  status: ${operation.status}`,
     `created ${operation.create_time} by ${operation.username}${operation.comment ? `  comment: ${operation.comment}` : ''}`,
+    ...[safetySummary(operation)].filter((l) => l !== undefined).map((l) => `safety: ${l}`),
     '',
     `${'SERIAL'.padEnd(16)}${'STATUS'.padEnd(12)}${'STAGE'.padEnd(14)}MESSAGE`,
     ...tasks.map((t) => `${t.serial.padEnd(16)}${t.status.padEnd(12)}${t.stage.padEnd(14)}${t.message ?? ''}`),

@@ -7,8 +7,9 @@ import { randomInt } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { z } from 'zod';
 import type { FleetConfig } from '../domain/config';
-import { applianceTaskWorkflowId, OPERATION_TIME_FIELD, operationWorkflowId, secondsToMs, type OperationKind } from '../domain/operation';
-import type { RolloutPolicy } from '../domain/operation-schemas';
+import { applianceRollbackWorkflowId, applianceTaskWorkflowId, OPERATION_TIME_FIELD, operationWorkflowId, secondsToMs, type OperationKind } from '../domain/operation';
+import type { HealthCheckPolicy, RolloutPolicy } from '../domain/operation-schemas';
+import { healthCheckRefusal } from '../domain/rollout-safety';
 import { scheduleForAppliances, ScheduleError } from '../domain/schedule';
 import { downgradeOperationRequest, OPERATION_READ_ONLY, rebootOperationRequest, upgradeOperationRequest, withoutReadOnly, type ApplianceTaskStatus, type OperationStatus, type ProductCode, type ScheduledTime } from '../domain/scc';
 import type { IneligibleAppliance } from '../store/fleet-facts';
@@ -17,6 +18,7 @@ import type { OperationRecord, TaskRecord } from '../store/fleet-store';
 import {
   cancelApplianceTaskUpdate,
   decideApprovalUpdate,
+  DEFAULT_TASK_TIMEOUT_MS,
   pauseOperationSignal,
   resumeOperationSignal,
   type ApplianceTaskOutcome,
@@ -141,6 +143,9 @@ export async function createOperation(client: Client, kind: OperationKind, body:
   if (new Set(request.appliances).size !== request.appliances.length) throw new InvalidRequestError('appliances', 'a serial is listed more than once');
   const deferredReboot = kind !== 'reboot' && request.reboot_time !== undefined;
   if (deferredReboot && request.reboot !== true) throw new InvalidRequestError('reboot_time', `a reboot_time needs reboot: true`);
+  const healthCheck = request.health_check as HealthCheckPolicy | undefined;
+  const healthRefusal = healthCheck && healthCheckRefusal(healthCheck, { reboot: request.reboot === true, deferredReboot, taskTimeoutSeconds: request.task_timeout ?? DEFAULT_TASK_TIMEOUT_MS / 1000 });
+  if (healthRefusal) throw new InvalidRequestError('health_check', healthRefusal);
 
   const nowMs = options.nowMs ?? Date.now();
   const timeField = OPERATION_TIME_FIELD[kind];
@@ -248,9 +253,13 @@ export async function getOperation(client: Client, operationId: string, kind: Op
   const operation: OperationDoc = { ...memo, status };
 
   const tasks = new Map<string, TaskView>(operation.appliances.map((serial) => [serial, { serial, status: 'scheduled', stage: 'waiting' }]));
-  for await (const execution of client.workflow.list({ query: `${SA.operationId.name} = '${operationId}' AND WorkflowType = '${kind === 'reboot' ? 'applianceRebootTask' : 'applianceUpgradeTask'}'` })) {
+  // An appliance rolled back after the rollout stopped (rollback: "all") shows its rollback, not its task.
+  const rolledBack = new Set<string>();
+  const types = kind === 'reboot' ? `'applianceRebootTask'` : `'applianceUpgradeTask', 'applianceRollbackTask'`;
+  for await (const execution of client.workflow.list({ query: `${SA.operationId.name} = '${operationId}' AND WorkflowType IN (${types})` })) {
     const serial = execution.typedSearchAttributes.get(SA.serial);
-    if (!serial || !tasks.has(serial)) continue;
+    if (!serial || !tasks.has(serial) || rolledBack.has(serial)) continue;
+    if (execution.type === 'applianceRollbackTask') rolledBack.add(serial);
     tasks.set(serial, {
       serial,
       status: (execution.typedSearchAttributes.get(SA.taskStatus) as ApplianceTaskStatus | undefined) ?? 'scheduled',
@@ -263,7 +272,7 @@ export async function getOperation(client: Client, operationId: string, kind: Op
       .filter((task) => task.status === 'failed' || task.status === 'cancelled')
       .map(async (task) => {
         const outcome = await client.workflow
-          .getHandle<() => Promise<ApplianceTaskOutcome>>(applianceTaskWorkflowId(kind, operationId, task.serial))
+          .getHandle<() => Promise<ApplianceTaskOutcome>>((rolledBack.has(task.serial) ? applianceRollbackWorkflowId : applianceTaskWorkflowId)(kind, operationId, task.serial))
           .result()
           .catch(() => undefined);
         if (outcome?.message) task.message = outcome.message;

@@ -74,6 +74,20 @@ export const rebootRequest = z.object({
 });
 export type RebootRequest = z.input<typeof rebootRequest>;
 
+/**
+ * A device's health (`GET /devices/{serial}/health`): its services, error counters since boot and
+ * uptime. The orchestrator judges it (domain/rollout-safety.ts healthProblem): healthy when every
+ * service is up and no error has been counted since boot.
+ */
+export const SERVICE_STATES = ['up', 'starting', 'down'] as const;
+export const deviceHealth = z.object({
+  serial,
+  uptime_seconds: z.number().nonnegative(),
+  services: z.array(z.object({ name: z.string(), state: z.enum(SERVICE_STATES) })),
+  error_counters: z.record(z.string(), z.number().int().nonnegative()),
+});
+export type DeviceHealth = z.infer<typeof deviceHealth>;
+
 export const deviceCounters = z.object({
   stages: z.number().int(),
   patches: z.number().int(),

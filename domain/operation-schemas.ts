@@ -64,3 +64,34 @@ export const approvalInfo = z.looseObject({
 
 /** The answer of an approve or reject: the operation's id and its approval as recorded. */
 export const approvalDecisionAnswer = z.looseObject({ id: z.string(), approval: approvalInfo });
+
+/**
+ * Extension property `health_check` of an upgrade or downgrade (domain/rollout-safety.ts): after
+ * its final reboot, each task waits `settle_seconds`, then reads the device's health up to `probes`
+ * times, `interval_seconds` apart, until it reports healthy; otherwise the task fails.
+ */
+export const healthCheck = z.strictObject({
+  settle_seconds: z.number().int('must be a whole number of seconds').nonnegative().max(3600, 'must be at most 3600 seconds').default(60),
+  probes: z.number().int('must be a whole number').positive().max(100, 'must be at most 100').default(5),
+  interval_seconds: z.number().int('must be a whole number of seconds').positive().max(3600, 'must be at most 3600 seconds').default(30),
+});
+export type HealthCheckPolicy = z.infer<typeof healthCheck>;
+
+/**
+ * Extension property `rollback`: `none` (default), `on_failure` (an appliance whose health check
+ * fails, or whose install failed once the standby partition was written, is returned to the version
+ * it ran before), `all` (as on_failure, and when the failure threshold stops the rollout, the
+ * appliances already upgraded are rolled back too).
+ */
+export const ROLLBACK_POLICIES = ['none', 'on_failure', 'all'] as const;
+export const rollback = z.enum(ROLLBACK_POLICIES);
+export type RollbackPolicy = z.infer<typeof rollback>;
+
+/** Extension property `task_retries`: a failed or timed-out task runs again, up to `max` more times, `backoff_seconds` apart. */
+export const TASK_RETRY_ON = ['failed', 'timed_out'] as const;
+export const taskRetries = z.strictObject({
+  max: z.number().int('must be a whole number').min(1, 'must be at least 1').max(10, 'must be at most 10'),
+  on: z.array(z.enum(TASK_RETRY_ON)).min(1, 'name at least one of failed, timed_out').default(['failed', 'timed_out']),
+  backoff_seconds: z.number().int('must be a whole number of seconds').nonnegative().max(3600, 'must be at most 3600 seconds').default(0),
+});
+export type TaskRetryPolicy = z.infer<typeof taskRetries>;

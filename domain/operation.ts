@@ -24,6 +24,8 @@ export const statusMovesForward = (from: OperationStatus, to: OperationStatus): 
 export const operationWorkflowId = (kind: OperationKind, operationId: string): string => `${kind}-${operationId}`;
 export const applianceTaskWorkflowId = (kind: OperationKind, operationId: string, serial: string): string =>
   `${kind}-${operationId}-${serial}`;
+/** The rollback of one appliance's task after the rollout stopped (`rollback: "all"`), beside the task. */
+export const applianceRollbackWorkflowId = (kind: OperationKind, operationId: string, serial: string): string => `${applianceTaskWorkflowId(kind, operationId, serial)}-rollback`;
 
 export const OPERATION_KINDS = ['upgrade', 'downgrade', 'reboot'] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];

@@ -16,7 +16,7 @@
  *   field, and the OpenAPI document states the same bounds.
  */
 import { z } from 'zod';
-import { approvalInfo, rolloutPolicy, taskTimeout } from './operation-schemas';
+import { approvalInfo, healthCheck, rollback, rolloutPolicy, taskRetries, taskTimeout } from './operation-schemas';
 
 /** The bounds of request values (documented in the OpenAPI document through the schemas). */
 export const MAX = {
@@ -96,13 +96,20 @@ export const APPLIANCE_TASK_STATUSES = ['scheduled', 'running', 'successful', 'f
 export const applianceTaskStatus = z.enum(APPLIANCE_TASK_STATUSES);
 export type ApplianceTaskStatus = z.infer<typeof applianceTaskStatus>;
 
-/** appliance_upgrade_task_stage (`patching` is for delta images). */
-export const UPGRADE_TASK_STAGES = ['waiting', 'initiating', 'downloading', 'patching', 'installing', 'completed', 'failed', 'cancelled'] as const;
+/**
+ * Extension stages of upgrade and downgrade tasks (domain/rollout-safety.ts): `health_check` after
+ * the final reboot, while the task waits for the appliance to report healthy; `rolling_back` while
+ * it returns the appliance to the version it ran before.
+ */
+export const SAFETY_TASK_STAGES = ['health_check', 'rolling_back'] as const;
+
+/** appliance_upgrade_task_stage (`patching` is for delta images), with the extension stages. */
+export const UPGRADE_TASK_STAGES = ['waiting', 'initiating', 'downloading', 'patching', 'installing', ...SAFETY_TASK_STAGES, 'completed', 'failed', 'cancelled'] as const;
 export const applianceUpgradeTaskStage = z.enum(UPGRADE_TASK_STAGES);
 export type ApplianceUpgradeTaskStage = z.infer<typeof applianceUpgradeTaskStage>;
 
 /** appliance_downgrade_task_stage: the upgrade stages without `patching`. */
-export const DOWNGRADE_TASK_STAGES = ['waiting', 'initiating', 'downloading', 'installing', 'completed', 'failed', 'cancelled'] as const;
+export const DOWNGRADE_TASK_STAGES = ['waiting', 'initiating', 'downloading', 'installing', ...SAFETY_TASK_STAGES, 'completed', 'failed', 'cancelled'] as const;
 export const applianceDowngradeTaskStage = z.enum(DOWNGRADE_TASK_STAGES);
 export type ApplianceDowngradeTaskStage = z.infer<typeof applianceDowngradeTaskStage>;
 
@@ -166,8 +173,9 @@ export type ApplianceRebootTaskLog = ApplianceTaskLog;
  *   service sets them: `username` from the caller); the resource requires all four, because this
  *   service assigns them when it creates an operation.
  * - `appliances` must name at least one serial (an operation on nothing has no meaning).
- * - Extension properties of every kind: `rollout` (domain/rollout.ts) and `task_timeout`; set by
- *   the service: `approval`, `paused`, `pause_reason`, `stop_reason`, `retry_of`, `retried_by`.
+ * - Extension properties of every kind: `rollout` (domain/rollout.ts) and `task_timeout`; of
+ *   upgrades and downgrades: `health_check`, `rollback`, `task_retries` (domain/rollout-safety.ts);
+ *   set by the service: `approval`, `paused`, `pause_reason`, `stop_reason`, `retry_of`, `retried_by`.
  *
  * `operationSchemas` builds the pair of every kind from the kind's own request fields (`fields`)
  * and what the service assigns besides the common four (`assigned`). Keep the property order
@@ -222,6 +230,9 @@ const imageOperationSchemas = <TimeField extends 'upgrade_time' | 'downgrade_tim
       comment: text(MAX.text),
       // The seed does not mark reboot_id Read-only, but only the service links a reboot operation.
       reboot_id: readOnly(z.number()),
+      health_check: healthCheck.optional(),
+      rollback: rollback.optional(),
+      task_retries: taskRetries.optional(),
     },
     { reboot_id: z.number().optional() },
   );

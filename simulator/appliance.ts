@@ -2,7 +2,7 @@
  * One simulated appliance. Jobs carry their start time and duration and are advanced lazily on
  * every read, so a fleet of thousands needs no timers.
  */
-import type { DeviceCounters, DeviceInfo, DeviceJob, SimulatorStats } from '../domain/device-api';
+import type { DeviceCounters, DeviceHealth, DeviceInfo, DeviceJob, SimulatorStats } from '../domain/device-api';
 import type { Version } from '../domain/scc';
 import type { Fault } from './faults';
 import { seededRandom, type ApplianceSpec } from './fleet';
@@ -15,6 +15,8 @@ export interface SimulatorTimings {
   patchSeconds: number;
   installSeconds: number;
   rebootSeconds: number;
+  /** After a reboot, the appliance's services take this long to come up. */
+  serviceStartSeconds: number;
 }
 
 export const DEFAULT_TIMINGS: SimulatorTimings = {
@@ -23,7 +25,11 @@ export const DEFAULT_TIMINGS: SimulatorTimings = {
   patchSeconds: 30,
   installSeconds: 120,
   rebootSeconds: 90,
+  serviceStartSeconds: 10,
 };
+
+/** The services an appliance reports in its health. */
+const SERVICES = ['management', 'datapath', 'optimization'] as const;
 
 /** Seeds each device's own random source from its serial, so flapping is repeatable. */
 function hashSeed(text: string): number {
@@ -173,6 +179,12 @@ export class SimulatedAppliance {
   /** Set by `no_return_from_reboot`: the device went down and stays down. */
   private gone = false;
   private disconnectedUntil = 0;
+  /** When the appliance last came up (a simulated day before start-up, then each reboot's end). */
+  private bootedAt: number;
+  /** `unhealthy_after_upgrade` without a version: the version that stays healthy (running when the fault was added). */
+  private healthyVersionId: string | undefined;
+  /** Install jobs failed by `fail_first_installs` since it was added. */
+  private installsFailed = 0;
   private faults: Fault[] = [];
   private readonly random: () => number;
   private jobSeq = 0;
@@ -187,10 +199,13 @@ export class SimulatedAppliance {
   ) {
     this.runningVersion = spec.running_version;
     this.random = seededRandom(hashSeed(spec.serial));
+    this.bootedAt = this.now() - this.simulatedMs(86_400);
   }
 
   addFault(fault: Fault): void {
     this.faults.push(fault);
+    if (fault.kind === 'unhealthy_after_upgrade') this.healthyVersionId = this.runningVersion.version_id;
+    if (fault.kind === 'fail_first_installs') this.installsFailed = 0;
     if (fault.kind === 'disconnect') this.disconnectedUntil = fault.seconds ? this.now() + this.simulatedMs(fault.seconds) : Number.POSITIVE_INFINITY;
   }
 
@@ -218,9 +233,14 @@ export class SimulatedAppliance {
     for (const job of this.jobs.values()) {
       if (job.state === 'running' && now >= job.startedAt + job.durationMs) {
         const failure = this.fault('fail_at_stage', job.kind);
+        const flapping = job.kind === 'install' ? this.fault('fail_first_installs') : undefined;
         if (failure) {
           job.state = 'failed';
           job.message = failure.message ?? `simulated failure during ${job.kind}`;
+        } else if (flapping && this.installsFailed < flapping.count) {
+          this.installsFailed++;
+          job.state = 'failed';
+          job.message = `simulated install failure ${this.installsFailed} of ${flapping.count}`;
         } else {
           job.state = 'succeeded';
           job.complete();
@@ -245,6 +265,21 @@ export class SimulatedAppliance {
     else this.reachable();
     const { bandwidth_bps: _bandwidth, running_version: _initial, ...fixed } = this.spec;
     return { ...fixed, running_version: this.runningVersion, standby_version: this.standbyVersion };
+  }
+
+  /**
+   * Services come up `serviceStartSeconds` after boot (`slow_to_healthy`: its `seconds`); with
+   * `unhealthy_after_upgrade`, on the faulty version one service is down and restarts count up.
+   */
+  health(): DeviceHealth {
+    this.reachable();
+    const uptime = ((this.now() - this.bootedAt) * this.timings.speed) / 1000;
+    const startSeconds = this.fault('slow_to_healthy')?.seconds ?? this.timings.serviceStartSeconds;
+    const unhealthy = this.fault('unhealthy_after_upgrade');
+    const faulty = unhealthy !== undefined && (unhealthy.version_id ? unhealthy.version_id === this.runningVersion.version_id : this.runningVersion.version_id !== this.healthyVersionId);
+    const services = SERVICES.map((name) => ({ name, state: uptime < startSeconds ? ('starting' as const) : faulty && name === 'optimization' ? ('down' as const) : ('up' as const) }));
+    const restarts = faulty && uptime >= startSeconds ? 1 + Math.floor((uptime - startSeconds) / 30) : 0;
+    return { serial: this.spec.serial, uptime_seconds: Math.floor(uptime), services, error_counters: { service_restarts: restarts, kernel_panics: 0 } };
   }
 
   /**
@@ -318,6 +353,7 @@ export class SimulatedAppliance {
     const job = this.startJob('reboot', durationMs, () => undefined);
     this.counters.reboots++;
     this.rebootingUntil = this.now() + durationMs;
+    this.bootedAt = this.rebootingUntil;
     if (this.fault('no_return_from_reboot')) this.gone = true;
     if (request.switch_partition && this.standbyVersion && !this.fault('wrong_version_after_reboot')) {
       const previous = this.runningVersion;

@@ -15,6 +15,9 @@ export const FAULT_KINDS = [
   'flapping_5xx', // each request fails with 503 with `probability`
   'esxi_conflict', // install refuses to replace ESXi unless esxi_force
   'wrong_version_after_reboot', // a reboot does not switch partitions
+  'unhealthy_after_upgrade', // running another version than when the fault was added (or `version_id`), a service is down and errors count up
+  'slow_to_healthy', // after a reboot, services take `seconds` (simulated) to come up
+  'fail_first_installs', // the next `count` install jobs end failed (a flapping install)
 ] as const;
 
 export const fault = z.discriminatedUnion('kind', [
@@ -26,6 +29,9 @@ export const fault = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('flapping_5xx'), probability: z.number().min(0).max(1) }),
   z.object({ kind: z.literal('esxi_conflict') }),
   z.object({ kind: z.literal('wrong_version_after_reboot') }),
+  z.object({ kind: z.literal('unhealthy_after_upgrade'), version_id: z.string().min(1).optional() }),
+  z.object({ kind: z.literal('slow_to_healthy'), seconds: z.number().positive() }),
+  z.object({ kind: z.literal('fail_first_installs'), count: z.number().int().positive() }),
 ]);
 export type Fault = z.infer<typeof fault>;
 
@@ -40,7 +46,8 @@ export type FleetFaultRequest = z.infer<typeof fleetFaultRequest>;
 
 /**
  * Start-up form: `kind[:stage][=value]@probability`, e.g. `fail_at_stage:install@0.05`,
- * `slow_link=4@0.1`, `flapping_5xx=0.3@1`, `disconnect=600@0.02`.
+ * `slow_link=4@0.1`, `flapping_5xx=0.3@1`, `disconnect=600@0.02`, `slow_to_healthy=300@0.1`,
+ * `fail_first_installs=1@0.05`, `unhealthy_after_upgrade@0.01`.
  */
 export function parseFaultSpec(spec: string): FleetFaultRequest {
   const match = /^([a-z_0-9]+)(?::([a-z]+))?(?:=([0-9.]+))?@([0-9.]+)$/.exec(spec);
@@ -51,7 +58,8 @@ export function parseFaultSpec(spec: string): FleetFaultRequest {
   if (value !== undefined) {
     if (kind === 'slow_link') raw.factor = Number(value);
     else if (kind === 'flapping_5xx') raw.probability = Number(value);
-    else if (kind === 'disconnect') raw.seconds = Number(value);
+    else if (kind === 'disconnect' || kind === 'slow_to_healthy') raw.seconds = Number(value);
+    else if (kind === 'fail_first_installs') raw.count = Number(value);
     else throw new Error(`--fault '${spec}': ${kind} takes no value`);
   }
   const parsed = fleetFaultRequest.safeParse({ fault: raw, probability: Number(probability) });

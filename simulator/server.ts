@@ -103,6 +103,7 @@ async function route(sim: Simulator, req: IncomingMessage): Promise<{ status: nu
     }
     const appliance = sim.appliance(parts[1] ?? '');
     if (method === 'GET' && parts.length === 2) return { status: 200, body: appliance.info() };
+    if (method === 'GET' && parts.length === 3 && parts[2] === 'health') return { status: 200, body: appliance.health() };
     if (method === 'GET' && parts.length === 4 && parts[2] === 'jobs') return { status: 200, body: appliance.job(parts[3]!) };
     if (method === 'POST' && parts.length === 5 && parts[2] === 'jobs' && parts[4] === 'cancel') return { status: 200, body: appliance.cancelJob(parts[3]!) };
     if (method === 'POST' && parts.length === 3 && parts[2]! in MUTATIONS) {

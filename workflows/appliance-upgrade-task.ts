@@ -10,15 +10,25 @@
  * reboot before the next hop (a delta, and a full image's source versions, apply to the running
  * version), each hop logged. Only the last hop's reboot follows the operation's `reboot`: with a
  * deferred reboot the target waits on the standby partition for the reboot operation.
+ *
+ * Rollout safety (domain/rollout-safety.ts): with `health_check`, after its own final reboot the
+ * task waits for the appliance to report healthy (stage `health_check`); with `rollback`, an
+ * appliance whose health check failed, or whose install failed once the standby partition may have
+ * been written, is returned to the version it ran before (stage `rolling_back`); with
+ * `task_retries`, a failed or timed-out attempt runs again after its backoff, each attempt with its
+ * own time limit and its own idempotency keys.
  */
-import { setHandler, workflowInfo } from '@temporalio/workflow';
+import { isCancellation, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { DeviceJobStart } from '../activities/device-activities';
 import type { ImageHop } from '../activities/image-activities';
 import type { DeviceInfo } from '../domain/device-api';
 import { taskStartRefusal } from '../domain/eligibility';
+import { formatDuration } from '../domain/operation';
+import { retryDelayMs, rolledBackMessage, rollsBackOnFailure } from '../domain/rollout-safety';
 import type { ApplianceUpgradeTaskStage, Version } from '../domain/scc';
 import { runDeviceJob } from './device-job';
-import { deviceCalls, imagePlans, runTask, TaskFailed, taskRecorder } from './task-lifecycle';
+import { deviceCalls, endTask, imagePlans, runAttempt, TaskFailed, taskRecorder, type AttemptResult } from './task-lifecycle';
+import { returnToVersion, waitUntilHealthy } from './task-safety';
 import { applianceTaskStateQuery, type ApplianceTaskOutcome, type ApplianceUpgradeTaskInput } from './types';
 
 export async function applianceUpgradeTask(input: ApplianceUpgradeTaskInput): Promise<ApplianceTaskOutcome> {
@@ -29,10 +39,17 @@ export async function applianceUpgradeTask(input: ApplianceUpgradeTaskInput): Pr
   const recorder = taskRecorder<ApplianceUpgradeTaskStage>(operationId, state);
   const { enter, log, note } = recorder;
   const call = { operationId, serial };
+  const safety = input.safety ?? {};
+  const attempts = 1 + (safety.task_retries?.max ?? 0);
+  let attempt = 1;
+  /** This attempt started an install: the standby partition may have been written. */
+  let installStarted = false;
+  let healthFailed = false;
 
-  /** Runs a device job to its end; the key is stable across retries and replays of one step towards one version. */
+  /** Runs a device job to its end; the key is stable across retries and replays of one step of one attempt towards one version. */
   function deviceJob(job: DeviceJobStart, versionId: string): Promise<void> {
-    return runDeviceJob(call, job, { idempotencyKey: `${workflowInfo().workflowId}:${job.kind}:${versionId}`, onStopped: note });
+    if (job.kind === 'install') installStarted = true;
+    return runDeviceJob(call, job, { idempotencyKey: `${workflowInfo().workflowId}:attempt-${attempt}:${job.kind}:${versionId}`, onStopped: note });
   }
 
   /** Reboots to the standby partition and checks the appliance came back running `version`. */
@@ -82,15 +99,74 @@ export async function applianceUpgradeTask(input: ApplianceUpgradeTaskInput): Pr
     }
   }
 
+  /** After the task's own final reboot: the appliance must report healthy within the policy's probes. */
+  async function healthCheck(): Promise<void> {
+    const policy = safety.health_check;
+    if (!policy || !input.reboot) return;
+    await enter('running', 'health_check', `health check: waiting ${formatDuration(policy.settle_seconds * 1000)} for the appliance to settle, then up to ${policy.probes} probe(s) ${formatDuration(policy.interval_seconds * 1000)} apart`);
+    const problem = await waitUntilHealthy(call, policy, recorder);
+    if (problem) {
+      healthFailed = true;
+      throw new TaskFailed(problem);
+    }
+  }
+
   async function runStages(): Promise<void> {
-    state.taskStartMs = Date.now();
-    await enter('running', 'initiating', `${kind} to ${target_version.version_id} started`);
+    installStarted = false;
+    healthFailed = false;
+    state.taskStartMs ??= Date.now();
+    await enter('running', 'initiating', `${kind} to ${target_version.version_id} started${attempts > 1 ? ` (attempt ${attempt} of ${attempts})` : ''}`);
     const info = await deviceCalls.readApplianceInfo(call);
     state.current_version = info.running_version;
+    state.previous_version ??= info.running_version;
     await planned(info);
+    await healthCheck();
     await enter('successful', 'completed', `${kind} to ${target_version.version_id} completed`, 'notice');
   }
 
-  await runTask(input, state, recorder, runStages);
+  /** Returns the appliance to the version it ran before the task; answers the task's final message (and whether the task was cancelled meanwhile). */
+  async function rollBack(reason: string): Promise<{ message: string; cancelled?: true }> {
+    const previous = state.previous_version!;
+    await enter('running', 'rolling_back', `${reason}; rolling back to ${previous.version_id}`, 'warning');
+    let step = 'none';
+    const result = await runAttempt(input, state, async () => {
+      step = await returnToVersion({ call, kind, esxi_force: input.esxi_force, keyPrefix: `${workflowInfo().workflowId}:attempt-${attempt}`, out: recorder, onStopped: note }, previous);
+    });
+    if (!result.ok && result.end === 'cancelled') return { message: `${reason}; rollback to ${previous.version_id} cancelled in stage ${state.stage}`, cancelled: true };
+    if (!result.ok) return { message: `${reason}; rollback to ${previous.version_id} failed: ${result.message}` };
+    state.current_version = previous;
+    return { message: step === 'none' ? `${reason}; the appliance still runs ${previous.version_id}` : rolledBackMessage(reason, previous) };
+  }
+
+  /** Logs the failed attempt and waits out the backoff; false when the task was cancelled meanwhile. */
+  async function beforeRetry(result: AttemptResult & { ok: false }, message: string, delayMs: number): Promise<boolean> {
+    try {
+      await log(`attempt ${attempt} of ${attempts} ${result.end === 'timed_out' ? 'timed out' : 'failed'}: ${message}; attempt ${attempt + 1} ${delayMs ? `in ${formatDuration(delayMs)}` : 'now'}`, 'warning');
+      if (delayMs) await sleep(delayMs);
+      return true;
+    } catch (err) {
+      if (!isCancellation(err)) throw err;
+      await endTask(recorder, { ok: false, end: 'cancelled', message: `cancelled while waiting to retry: ${message}` });
+      return false;
+    }
+  }
+
+  /** Attempt after attempt as the retry policy says; a failed one rolls back first when the policy says so. */
+  for (; ; attempt++) {
+    const result: AttemptResult = await runAttempt(input, state, runStages);
+    if (result.ok) break;
+    if (result.end === 'cancelled') {
+      await endTask(recorder, result);
+      break;
+    }
+    const wrote = healthFailed || installStarted;
+    const { message, cancelled } = rollsBackOnFailure(safety.rollback) && wrote && state.previous_version ? await rollBack(result.message) : { message: result.message };
+    const delayMs = cancelled ? undefined : retryDelayMs(safety.task_retries, attempt, result.end);
+    if (delayMs === undefined) {
+      await endTask(recorder, { ...result, message, ...(cancelled ? { end: 'cancelled' as const } : {}) });
+      break;
+    }
+    if (!(await beforeRetry(result, message, delayMs))) break;
+  }
   return state;
 }

@@ -6,3 +6,4 @@ export { applianceUpgradeTask } from './appliance-upgrade-task';
 export { inventoryRefresh } from './inventory-refresh';
 export { collectorUpgradeTask } from './collector-upgrade';
 export { taskSlots } from './task-slots';
+export { applianceRollbackTask } from './rollback';

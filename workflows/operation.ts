@@ -25,10 +25,12 @@ import {
 } from '@temporalio/workflow';
 import { createdMessage, finalOperationStatus, operationWorkflowId, type OperationKind } from '../domain/operation';
 import { byStartInstant, failureThresholdReached, planBatches, planWaves, TASKS_PER_BATCH, type RolloutCounts } from '../domain/rollout';
+import { taskSafety } from '../domain/rollout-safety';
 import type { ApplianceTaskStatus, OperationStatus } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
 import { applianceTaskBatch } from './appliance-task-batch';
 import { RolloutGates, showHold } from './rollout-gates';
+import { rollBackAfterFailureThreshold } from './rollback';
 import { line, storeWrites } from './task-lifecycle';
 import { TaskRunner, type TaskSpec } from './task-runner';
 import {
@@ -83,6 +85,7 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
     ...(preceding?.target_version ? { expectVersion: preceding.target_version } : {}),
     taskTimeoutMs: input.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS,
     ...(input.startAtBySerial ? { startAtBySerial: input.startAtBySerial } : {}),
+    safety: taskSafety(operation),
   });
   let pauseReason: string | undefined;
   const runner: TaskRunner = new TaskRunner(operation.appliances, {
@@ -264,6 +267,7 @@ async function runOperation(kind: OperationKind, input: OperationInput): Promise
     await setStatus('running', 'running: starting the appliance tasks');
     if (batched) await runInBatches(operation.appliances.filter((serial) => tasks.get(serial)!.status === 'scheduled'));
     else await runner.run(planWaves(operation.appliances, policy));
+    await rollBackAfterFailureThreshold({ kind, operation, policy, stopReason: runner.stopReason, counts: batched ? batchTotals : runner.counts, tasks, taskTimeoutMs: spec().taskTimeoutMs });
   } catch (err) {
     if (!isCancellation(err)) throw err;
     cancelled = true;

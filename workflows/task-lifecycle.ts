@@ -79,8 +79,8 @@ export function taskRecorder<Stage extends string>(operationId: string, state: A
       await write({ status, stage, ...startTime, ...(state.message ? { message: state.message } : {}) }, line(message, severity));
     },
     /** A log line written now (before a long step, so the log says what the task waits for). */
-    log(message: string): Promise<void> {
-      return write({}, line(message));
+    log(message: string, severity: LogLine['severity'] = 'info'): Promise<void> {
+      return write({}, line(message, severity));
     },
     /**
      * A log line written with the task's next write, which follows at once (one store write, one
@@ -100,13 +100,17 @@ export interface TaskTiming {
   taskTimeoutMs: number;
 }
 
+/** A task's stages ran out of their time limit. */
+export class TaskTimedOut extends TaskFailed {}
+
+/** How one run of a task's stages ended (nothing recorded yet). */
+export type AttemptResult = { ok: true } | { ok: false; end: 'failed' | 'timed_out' | 'cancelled'; message: string };
+
 /**
- * Runs the task's stages (the runner starts it when it is due); when they have not finished within the
- * time limit they are cancelled and the task fails saying so. A failure or cancellation is
- * recorded, through the task's recorder, as its final state.
+ * Runs the task's stages (the runner starts it when it is due); when they have not finished within
+ * the time limit they are cancelled. Answers how they ended; the caller records it (endTask).
  */
-export async function runTask(timing: TaskTiming, state: ApplianceTaskOutcome, recorder: { enter: TaskRecorder<'failed' | 'cancelled'>['enter'] }, stages: () => Promise<void>): Promise<void> {
-  const end = (status: 'failed' | 'cancelled', message: string): Promise<void> => recorder.enter(status, status, message, status === 'failed' ? 'err' : 'warning');
+export async function runAttempt(timing: TaskTiming, state: ApplianceTaskOutcome, stages: () => Promise<void>): Promise<AttemptResult> {
   try {
     let timedOut = false;
     await CancellationScope.cancellable(async () => {
@@ -119,18 +123,29 @@ export async function runTask(timing: TaskTiming, state: ApplianceTaskOutcome, r
       try {
         await stages();
       } catch (err) {
-        if (timedOut) throw new TaskFailed(`task did not finish within ${formatDuration(timing.taskTimeoutMs)} (timed out in stage ${state.stage})`);
+        if (timedOut) throw new TaskTimedOut(`task did not finish within ${formatDuration(timing.taskTimeoutMs)} (timed out in stage ${state.stage})`);
         throw err;
       } finally {
         scope.cancel();
       }
     });
+    return { ok: true };
   } catch (err) {
-    // The final record must land even when the task itself was cancelled.
-    await CancellationScope.nonCancellable(async () => {
-      if (err instanceof TaskFailed) await end('failed', err.message);
-      else if (isCancellation(err)) await end('cancelled', `cancelled in stage ${state.stage}`);
-      else await end('failed', failureMessage(err));
-    });
+    if (err instanceof TaskTimedOut) return { ok: false, end: 'timed_out', message: err.message };
+    if (err instanceof TaskFailed) return { ok: false, end: 'failed', message: err.message };
+    if (isCancellation(err)) return { ok: false, end: 'cancelled', message: `cancelled in stage ${state.stage}` };
+    return { ok: false, end: 'failed', message: failureMessage(err) };
   }
+}
+
+/** Records a task's final failure or cancellation; it lands even when the task itself was cancelled. */
+export function endTask(recorder: { enter: TaskRecorder<'failed' | 'cancelled'>['enter'] }, result: Exclude<AttemptResult, { ok: true }>): Promise<void> {
+  const status = result.end === 'cancelled' ? 'cancelled' : 'failed';
+  return CancellationScope.nonCancellable(() => recorder.enter(status, status, result.message, status === 'failed' ? 'err' : 'warning'));
+}
+
+/** Runs the task's stages within its time limit and records a failure or cancellation as its final state. */
+export async function runTask(timing: TaskTiming, state: ApplianceTaskOutcome, recorder: { enter: TaskRecorder<'failed' | 'cancelled'>['enter'] }, stages: () => Promise<void>): Promise<void> {
+  const result = await runAttempt(timing, state, stages);
+  if (!result.ok) await endTask(recorder, result);
 }

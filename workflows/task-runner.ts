@@ -15,6 +15,7 @@ import {
 } from '@temporalio/workflow';
 import { applianceTaskWorkflowId, secondsToMs, type OperationKind } from '../domain/operation';
 import { byStartInstant, failureThresholdReached, progressStalled, type RolloutCounts, type RolloutPolicy } from '../domain/rollout';
+import type { TaskSafety } from '../domain/rollout-safety';
 import type { ApplianceTaskStatus, OperationStatus, ProductCode, Version } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
 import { applianceRebootTask } from './appliance-reboot-task';
@@ -39,6 +40,8 @@ export interface TaskSpec {
   taskTimeoutMs: number;
   /** Local-time schedules: each appliance's own UTC start instant (the runner starts each task then). */
   startAtBySerial?: Record<string, number>;
+  /** Upgrade/downgrade: health check, rollback, retries (domain/rollout-safety.ts). */
+  safety?: TaskSafety;
 }
 
 /** One appliance's task workflow, of the operation's kind. */
@@ -68,7 +71,7 @@ export function executeApplianceTask(spec: TaskSpec, serial: string): Promise<Ap
   const target_version = spec.target_version!;
   return executeChild(applianceUpgradeTask, {
     ...options,
-    args: [{ kind: spec.kind, operationId: spec.operationId, serial, product_code: spec.product_code!, target_version, reboot: spec.reboot, esxi_force: spec.esxi_force, ...timing }],
+    args: [{ kind: spec.kind, operationId: spec.operationId, serial, product_code: spec.product_code!, target_version, reboot: spec.reboot, esxi_force: spec.esxi_force, ...timing, ...(spec.safety ? { safety: spec.safety } : {}) }],
     memo: { target_version: target_version.version_id, reboot: spec.reboot },
   });
 }

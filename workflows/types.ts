@@ -2,6 +2,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { OperationKind } from '../domain/operation';
 import type { ApprovalState, RolloutPolicy } from '../domain/rollout';
+import type { TaskSafety } from '../domain/rollout-safety';
 import type { ApplianceTaskStatus, ProductCode, OperationStatus, Version } from '../domain/scc';
 
 export const DEFAULT_TASK_TIMEOUT_MS = 30 * 60 * 1000;
@@ -53,6 +54,21 @@ export interface ApplianceUpgradeTaskInput {
   target_version: Version;
   reboot: boolean;
   esxi_force: boolean;
+  /** Each attempt's time limit. */
+  taskTimeoutMs: number;
+  /** Health check, rollback, retries (domain/rollout-safety.ts); none by default. */
+  safety?: TaskSafety;
+}
+
+/** Operation-level rollback (`rollback: "all"`): returns one appliance whose task succeeded to the version it ran before. */
+export interface ApplianceRollbackTaskInput {
+  kind: 'upgrade' | 'downgrade';
+  operationId: string;
+  serial: string;
+  previous_version: Version;
+  /** Why: the rollout's stop reason. */
+  reason: string;
+  esxi_force: boolean;
   taskTimeoutMs: number;
 }
 
@@ -73,6 +89,8 @@ export interface ApplianceTaskOutcome {
   /** Epoch ms at which the task actually ran. */
   taskStartMs?: number;
   current_version?: Version;
+  /** Upgrade/downgrade: the version the appliance ran before the task (what a rollback returns it to). */
+  previous_version?: Version;
   message?: string;
 }
 

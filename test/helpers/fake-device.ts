@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { DeviceActivities, DeviceJobStart } from '../../activities/device-activities';
 import type { ImageActivities } from '../../activities/image-activities';
-import type { DeviceInfo, DeviceJob } from '../../domain/device-api';
+import type { DeviceHealth, DeviceInfo, DeviceJob } from '../../domain/device-api';
 import type { ProductCode } from '../../domain/scc';
 
 export interface FakeCall {
@@ -28,6 +28,8 @@ export interface FakeDeviceOptions {
   jobSeconds?: number;
   /** The time the jobs' durations are measured in (the test server's virtual clock). */
   clock?: () => Promise<number>;
+  /** Health: each of these appliances reports its services up only this many seconds (`clock` time) after its last reboot started; the others at once. */
+  healthySecondsAfterReboot?: Record<string, number>;
 }
 
 /**
@@ -45,6 +47,7 @@ export function fakeDeviceActivities(options: FakeDeviceOptions = {}) {
     if (options.unreachable?.has(serial)) throw ApplicationFailure.retryable(`appliance ${serial} does not answer`, 'network');
   };
   const clock = options.clock ?? (async () => Date.now());
+  const rebootedAtMs = new Map<string, number>();
 
   function applyEffect(serial: string, start: DeviceJobStart): void {
     if (start.kind === 'install') versions.set(`${serial}:standby`, start.request.version_id);
@@ -95,6 +98,7 @@ export function fakeDeviceActivities(options: FakeDeviceOptions = {}) {
       if (start.kind === 'stage' && options.failing?.has(serial)) throw ApplicationFailure.nonRetryable(`appliance ${serial} refused the image`, 'image.refused');
       if (start.kind === 'stage' && options.busy?.has(serial)) throw ApplicationFailure.create({ message: `appliance ${serial} is busy`, type: 'device.busy', nextRetryDelay: '1 hour' });
       applyEffect(serial, start);
+      if (start.kind === 'reboot') rebootedAtMs.set(serial, await clock());
       if (options.jobSeconds === undefined) return { id: `${start.kind}-1`, serial, kind: start.kind, state: 'succeeded', progress: 1 };
       if (!jobs.has(idempotencyKey)) {
         const startMs = await clock();
@@ -105,6 +109,13 @@ export function fakeDeviceActivities(options: FakeDeviceOptions = {}) {
     async readDeviceJob({ serial, jobId }) {
       record('readDeviceJob', serial);
       return { reachable: true, job: await view(jobId) };
+    },
+    async readApplianceHealth({ serial }) {
+      record('readApplianceHealth', serial);
+      const uptimeMs = (await clock()) - (rebootedAtMs.get(serial) ?? Number.NEGATIVE_INFINITY);
+      const up = uptimeMs >= (options.healthySecondsAfterReboot?.[serial] ?? 0) * 1000;
+      const health: DeviceHealth = { serial, uptime_seconds: Math.min(Math.floor(uptimeMs / 1000), 86_400), services: [{ name: 'optimization', state: up ? 'up' : 'starting' }], error_counters: {} };
+      return { reachable: true, health };
     },
     async cancelDeviceJob({ serial, jobId }) {
       record('cancelDeviceJob', serial);

@@ -97,7 +97,7 @@ describe('the rest of the SCC seed', () => {
     expect(jsonSchema(scc.downgradeOperation).replaceAll('downgrade_time', 'upgrade_time')).toBe(jsonSchema(scc.upgradeOperation));
     const head = ['id', 'create_time', 'status', 'username'];
     const tail = ['rollout', 'task_timeout', 'approval', 'paused', 'pause_reason', 'stop_reason', 'retry_of', 'retried_by', 'appliances'];
-    const upgradeKeys = [...head, 'product_code', 'upgrade_time', 'target_version', 'reboot', 'reboot_time', 'esxi_force', 'comment', 'reboot_id', ...tail];
+    const upgradeKeys = [...head, 'product_code', 'upgrade_time', 'target_version', 'reboot', 'reboot_time', 'esxi_force', 'comment', 'reboot_id', 'health_check', 'rollback', 'task_retries', ...tail];
     const rebootKeys = [...head, 'switch_partition', 'reboot_time', 'comment', 'upgrade_id', 'downgrade_id', ...tail];
     for (const schema of [scc.upgradeOperationRequest, scc.upgradeOperation]) expect(Object.keys(schema.shape)).toEqual(upgradeKeys);
     for (const schema of [scc.downgradeOperationRequest, scc.downgradeOperation]) expect(Object.keys(schema.shape)).toEqual(upgradeKeys.map((k) => (k === 'upgrade_time' ? 'downgrade_time' : k)));
@@ -298,8 +298,10 @@ describe('SCC seed objects, one table', () => {
     expect(scc.IMAGE_SOURCES).toEqual(['local', 'customer_url', 'riverbed']);
     expect(scc.OPERATION_STATUSES).toEqual(['scheduled', 'running', 'successful', 'partially_successful', 'failed', 'cancelled']);
     expect(scc.APPLIANCE_TASK_STATUSES).toEqual(['scheduled', 'running', 'successful', 'failed', 'cancelled']);
-    expect(scc.UPGRADE_TASK_STAGES).toEqual(['waiting', 'initiating', 'downloading', 'patching', 'installing', 'completed', 'failed', 'cancelled']);
-    expect(scc.DOWNGRADE_TASK_STAGES).toEqual(['waiting', 'initiating', 'downloading', 'installing', 'completed', 'failed', 'cancelled']);
+    // The seed's stages, with the extension stages of rollout safety (health_check, rolling_back) before the final ones.
+    expect(scc.SAFETY_TASK_STAGES).toEqual(['health_check', 'rolling_back']);
+    expect(scc.UPGRADE_TASK_STAGES).toEqual(['waiting', 'initiating', 'downloading', 'patching', 'installing', 'health_check', 'rolling_back', 'completed', 'failed', 'cancelled']);
+    expect(scc.DOWNGRADE_TASK_STAGES).toEqual(['waiting', 'initiating', 'downloading', 'installing', 'health_check', 'rolling_back', 'completed', 'failed', 'cancelled']);
     expect(scc.REBOOT_TASK_STAGES).toEqual(['waiting', 'initiating', 'rebooting', 'reboot_wait', 'completed', 'failed', 'cancelled']);
     expect(scc.LOG_SEVERITIES).toEqual(['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug']);
     expect(scc.LOGGING_LEVELS).toEqual(['crit', 'err', 'warning', 'notice', 'info', 'debug']);

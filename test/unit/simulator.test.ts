@@ -4,7 +4,7 @@ import { parseFaultSpec } from '../../simulator/faults';
 import { generateAppliances, generateCollectors } from '../../simulator/fleet';
 import { Simulator } from '../../simulator/server';
 
-const TIMINGS: SimulatorTimings = { speed: 1, defaultImageBytes: 1_000_000, patchSeconds: 30, installSeconds: 120, rebootSeconds: 90 };
+const TIMINGS: SimulatorTimings = { speed: 1, defaultImageBytes: 1_000_000, patchSeconds: 30, installSeconds: 120, rebootSeconds: 90, serviceStartSeconds: 10 };
 const TARGET = { version_id: '9.16.0-100' };
 
 function device(overrides: Partial<ReturnType<typeof generateAppliances>[number]> = {}) {
@@ -261,4 +261,64 @@ test('fleet stats: a cancelled job stops running at once; a hung one runs until 
   expect(sim.stats.stats()).toMatchObject({ jobs_running: 1 });
   sim.appliance(serials[1]!).cancelJob(hung.id);
   expect(sim.stats.stats()).toMatchObject({ jobs_running: 0, peak_jobs_running: 2 });
+});
+
+/** Stages and installs TARGET, then reboots to it: the appliance is up again at the end. */
+function upgradeTo(appliance: SimulatedAppliance, tick: (s: number) => void): void {
+  appliance.stage({ target_version: TARGET, delta: false, size_bytes: 10_000 });
+  tick(1);
+  appliance.install({ version_id: TARGET.version_id, esxi_force: false });
+  tick(120);
+  appliance.reboot({ switch_partition: true });
+  tick(90);
+}
+
+test('health: services start serviceStartSeconds after a reboot; slow_to_healthy takes its seconds', () => {
+  const { appliance, tick } = device();
+  expect(appliance.health()).toMatchObject({ uptime_seconds: 86_400, error_counters: { service_restarts: 0 } });
+  expect(appliance.health().services.every((s) => s.state === 'up')).toBe(true);
+  upgradeTo(appliance, tick);
+  expect(appliance.health().uptime_seconds).toBe(0);
+  expect(appliance.health().services.map((s) => s.state)).toEqual(['starting', 'starting', 'starting']);
+  tick(10);
+  expect(appliance.health().services.map((s) => s.state)).toEqual(['up', 'up', 'up']);
+  appliance.addFault({ kind: 'slow_to_healthy', seconds: 300 });
+  appliance.reboot({ switch_partition: false });
+  expect(thrown(() => appliance.health())).toMatchObject({ status: 503, code: 'device.rebooting' });
+  tick(90 + 299);
+  expect(appliance.health().services[0]!.state).toBe('starting');
+  tick(1);
+  expect(appliance.health().services[0]!.state).toBe('up');
+});
+
+test('unhealthy_after_upgrade: on another version than when it was added a service is down and restarts count; back on it, healthy', () => {
+  const { appliance, tick } = device();
+  const before = appliance.info().running_version;
+  appliance.addFault({ kind: 'unhealthy_after_upgrade' });
+  upgradeTo(appliance, tick);
+  tick(70);
+  expect(appliance.health()).toMatchObject({ services: [{ name: 'management', state: 'up' }, { name: 'datapath', state: 'up' }, { name: 'optimization', state: 'down' }], error_counters: { service_restarts: 3 } });
+  appliance.reboot({ switch_partition: true });
+  tick(100);
+  expect(appliance.info().running_version).toEqual(before);
+  expect(appliance.health()).toMatchObject({ services: [{ state: 'up' }, { state: 'up' }, { state: 'up' }], error_counters: { service_restarts: 0 } });
+});
+
+test('fail_first_installs: the first count installs fail without writing the standby partition, the next succeeds', () => {
+  const { appliance, tick } = device();
+  appliance.addFault({ kind: 'fail_first_installs', count: 2 });
+  appliance.stage({ target_version: TARGET, delta: false, size_bytes: 10_000 });
+  tick(1);
+  for (const n of [1, 2]) {
+    const job = appliance.install({ version_id: TARGET.version_id, esxi_force: false });
+    tick(120);
+    expect(appliance.job(job.id)).toMatchObject({ state: 'failed', message: `simulated install failure ${n} of 2` });
+  }
+  expect(appliance.info().standby_version).toBeNull();
+  const third = appliance.install({ version_id: TARGET.version_id, esxi_force: false });
+  tick(120);
+  expect(appliance.job(third.id).state).toBe('succeeded');
+  expect(appliance.counters.installs).toBe(1);
+  expect(parseFaultSpec('fail_first_installs=1@0.5')).toEqual({ fault: { kind: 'fail_first_installs', count: 1 }, probability: 0.5 });
+  expect(parseFaultSpec('slow_to_healthy=300@1')).toEqual({ fault: { kind: 'slow_to_healthy', seconds: 300 }, probability: 1 });
 });

@@ -32,6 +32,13 @@ test('there are recorded histories of every outcome', () => {
     'reboot/applianceUpgradeTask-successful.history.pb',
     'reboot/downgradeOperation-successful.history.pb',
     'reboot/rebootOperation-successful.history.pb',
+    // Health checks, rollbacks (a task's own and rollback "all") and per-task retries (test/integration/rollout-safety.test.ts).
+    'safety/applianceRollbackTask-failed.history.pb',
+    'safety/applianceUpgradeTask-failed.history.pb',
+    'safety/applianceUpgradeTask-successful.history.pb',
+    'safety/upgradeOperation-failed.history.pb',
+    'safety/upgradeOperation-partially_successful.history.pb',
+    'safety/upgradeOperation-successful.history.pb',
     // Upgrades of every outcome and the task-slots workflow that granted their places (test/integration/upgrade.test.ts).
     'upgrade/applianceUpgradeTask-failed.history.pb',
     'upgrade/applianceUpgradeTask-successful.history.pb',
