@@ -141,12 +141,12 @@ const percent = (done: number, total: number): string => `${total === 0 ? 100 : 
 
 const list = (entries: [string, number][]): string => entries.map(([name, n]) => `${name} ${number(n)}`).join(' · ');
 
-function timing(s: Summary): string {
+function timing(s: Summary, separator = '  '): string {
   const parts = [];
   if (s.elapsed_ms !== undefined) parts.push(`elapsed ${duration(s.elapsed_ms)}`);
   if (s.remaining_ms !== undefined) parts.push(`about ${duration(s.remaining_ms)} left`);
   else if (!FINAL.includes(s.status) && s.finished === 0 && s.status === 'running') parts.push('estimate after the first task finishes');
-  return parts.join('  ');
+  return parts.join(separator);
 }
 
 function header(s: Summary): string {
@@ -219,7 +219,7 @@ const clock = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
 
 function countsLine(s: Summary): string {
   const stages = Object.entries(s.stages).sort(([a], [b]) => a.localeCompare(b));
-  return `${percent(s.finished, s.total).trim()} ${number(s.finished)}/${number(s.total)} finished · ${list(APPLIANCE_TASK_STATUSES.map((st) => [st, s.counts[st]]))}${stages.length ? ` | ${list(stages)}` : ''}${timing(s) ? ` · ${timing(s)}` : ''}`;
+  return `${percent(s.finished, s.total).trim()} ${number(s.finished)}/${number(s.total)} finished · ${list(APPLIANCE_TASK_STATUSES.map((st) => [st, s.counts[st]]))}${stages.length ? ` | ${list(stages)}` : ''}${timing(s) ? ` · ${timing(s, ' · ')}` : ''}`;
 }
 
 /**
