@@ -1,11 +1,11 @@
 /** `fleet logs OPERATION_ID [--serial S] [--follow]`: an operation's log and its tasks' logs, from the store. */
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import type { FleetConfig } from '../../domain/config';
 import { OPERATION_KINDS, operationWorkflowId, type OperationKind } from '../../domain/operation';
 import type { FleetStore } from '../../store/fleet-store';
 import { findStoredOperation, readLogEntries, type StoredLogEntry } from '../operation-progress';
-import { connectClient, isTerminal, OperationNotFoundError, TaskNotFoundError } from '../operations';
+import { connectClient, isTerminal, OPERATION_ID_PATTERN, OperationNotFoundError, TaskNotFoundError } from '../operations';
 import { config, leaf, parseKind, UsageError, withStore } from './common';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -22,7 +22,28 @@ async function ended(cfg: FleetConfig, store: FleetStore, kind: OperationKind, i
   } catch (err) {
     if (err instanceof WorkflowFailedError) return;
   }
-  while (!isTerminal((await findStoredOperation(store, id, kind))!.operation.status)) await sleep(pollMs);
+  for (;;) {
+    const stored = await findStoredOperation(store, id, kind);
+    if (stored && isTerminal(stored.operation.status)) return;
+    await sleep(pollMs);
+  }
+}
+
+/** The operation's kind: as stored, else (started, not yet recorded by a worker) as Temporal has it. */
+async function operationKind(cfg: FleetConfig, store: FleetStore, id: string, kind: OperationKind | undefined): Promise<OperationKind> {
+  const stored = await findStoredOperation(store, id, kind);
+  if (stored) return stored.kind;
+  if (!OPERATION_ID_PATTERN.test(id)) throw new OperationNotFoundError(id);
+  const client = await connectClient(cfg);
+  for (const k of kind ? [kind] : OPERATION_KINDS) {
+    try {
+      await client.workflow.getHandle(operationWorkflowId(k, id)).describe();
+      return k;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+  throw new OperationNotFoundError(id);
 }
 
 function line(e: StoredLogEntry, withSerial: boolean): string {
@@ -43,9 +64,8 @@ export function registerLogs(program: Command): void {
       if (!(pollMs >= 50)) throw new UsageError('--interval must be at least 0.05 seconds');
       const cfg = config();
       await withStore(cfg, async (store) => {
-        const found = await findStoredOperation(store, id, kind);
-        if (!found) throw new OperationNotFoundError(id);
-        if (o.serial !== undefined && !(await store.getTask(id, o.serial))) throw new TaskNotFoundError(id, o.serial);
+        const found = await operationKind(cfg, store, id, kind);
+        if (o.serial !== undefined && (await findStoredOperation(store, id, found)) && !(await store.getTask(id, o.serial))) throw new TaskNotFoundError(id, o.serial);
         let afterId = 0;
         const drain = async (): Promise<void> => {
           for (;;) {
@@ -57,7 +77,7 @@ export function registerLogs(program: Command): void {
         };
         if (!o.follow) return drain();
         let done = false;
-        const end = ended(cfg, store, found.kind, id, pollMs).then(() => {
+        const end = ended(cfg, store, found, id, pollMs).then(() => {
           done = true;
         });
         for (;;) {
