@@ -230,8 +230,9 @@ function countsLine(s: Summary): string {
 export function changeLines(before: Summary | undefined, now: Summary, nowMs: number, options: { failures?: number; all?: boolean } = {}): string[] {
   const at = clock(nowMs);
   const lines: string[] = [];
+  const ended = FINAL.includes(now.status) && before?.status !== now.status;
   if (!before) lines.push(`${at}  ${header(now)}`);
-  else if (before.status !== now.status) lines.push(`${at}  operation ${now.status}`);
+  else if (before.status !== now.status && !ended) lines.push(`${at}  operation ${now.status}`);
   if (before && before.paused !== now.paused) lines.push(`${at}  ${now.paused ? 'paused: no new task starts' : 'resumed'}`);
   if (now.stop_reason && now.stop_reason !== before?.stop_reason) lines.push(`${at}  stopped: ${now.stop_reason}`);
   for (const wave of now.waves ?? []) {
@@ -247,5 +248,7 @@ export function changeLines(before: Summary | undefined, now: Summary, nowMs: nu
   if (fresh.length > firstN) lines.push(`${at}  … and ${number(fresh.length - firstN)} more failed (--all for every one)`);
   const counted = (s: Summary) => JSON.stringify([s.counts, s.stages]);
   if (!before || counted(before) !== counted(now)) lines.push(`${at}  ${countsLine(now)}`);
+  // Its end comes last, with the time it took.
+  if (ended) lines.push(`${at}  operation ${now.status}${now.elapsed_ms !== undefined ? ` (elapsed ${duration(now.elapsed_ms)})` : ''}`);
   return lines;
 }

@@ -115,7 +115,7 @@ test('a line per change: the first summary, newly failed appliances (first N), w
   expect(lines).toHaveLength(5);
 
   const ended = changeLines(summarize(after, NOW), summarize({ ...after, operation: { ...after.operation, status: 'successful' }, updatedMs: NOW + 2000 }, NOW + 3000), NOW + 3000);
-  expect(ended).toEqual(['12:00:03  operation successful']);
+  expect(ended).toEqual(['12:00:03  operation successful (elapsed 1m42s)']);
 });
 
 test('durations and bars', () => {
