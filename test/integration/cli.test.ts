@@ -80,7 +80,7 @@ test('status --watch into a pipe prints a line per change and ends when the oper
   const logged = followed.stdout.trim().split('\n');
   // Every task's lines and the operation's, the operation's last line included.
   for (const serial of mine) expect(logged.some((l) => l.includes(`  ${serial}  `))).toBe(true);
-  expect(logged.at(-1)).toMatch(/^\S+Z {2}\S+\s+operation {6}finished partially_successful/);
+  expect(logged.at(-1)).toMatch(/^\S+Z {2}\S+\s+operation +finished partially_successful/);
   expect(logged.some((l) => l.includes(faulty) && l.includes(FAILURE))).toBe(true);
   // What a later read prints: the same lines.
   expect((await fleet('logs', upgraded.id)).stdout.trim().split('\n')).toEqual(logged);
@@ -131,8 +131,8 @@ test('following a scheduled operation: both wait (printed, still running) until 
   const [watched, followed] = await Promise.all([watch.ended, follow.ended]);
   expect([watched.code, followed.code]).toEqual([0, 0]);
   expect(watched.stdout.trim().split('\n').at(-1)).toMatch(/operation cancelled \(elapsed /);
-  expect(followed.stdout).toMatch(/operation {6}paused: no new task starts until resumed\n.*operation {6}resumed\n/);
-  expect(followed.stdout.trim().split('\n').at(-1)).toMatch(/operation {6}finished cancelled/);
+  expect(followed.stdout).toMatch(/operation +paused: no new task starts until resumed\n.*operation +resumed\n/);
+  expect(followed.stdout.trim().split('\n').at(-1)).toMatch(/operation +finished cancelled/);
 });
 
 test('operations: every operation, filtered by status and kind; the table', async () => {
@@ -152,7 +152,9 @@ test('operations: every operation, filtered by status and kind; the table', asyn
 });
 
 test('--json of every other command; exit codes: 1 for what fails, 2 for usage', async () => {
-  expect((await json<string[]>('devices', '--product', 'WW', '--limit', '2'))).toEqual(serials.length >= 0 ? expect.arrayContaining([]) : []);
+  const two = await json<string[]>('devices', '--product', 'WW', '--limit', '2');
+  expect(two).toHaveLength(2);
+  for (const serial of two) expect(serial).toMatch(/^W[0-9A-Z]{10}$/);
   expect(await json<string[]>('devices', '--limit', '2')).toHaveLength(2);
   expect(await json('inventory', 'sync')).toMatchObject({ appliances: 40 });
   expect((await json<{ serial: string }[]>('inventory', 'list', '--product', 'WW')).length).toBeGreaterThan(0);
