@@ -56,7 +56,9 @@ export async function findStoredOperation(store: FleetStore, id: string, kind?: 
 export async function readStoredSnapshot(store: FleetStore, id: string, kind?: OperationKind): Promise<OperationSnapshot | undefined> {
   const found = await findStoredOperation(store, id, kind);
   if (!found) return undefined;
-  const tasks = (await store.listTasks(id)).map(progressTask);
+  // In the operation's order of appliances, as Temporal's view lists them.
+  const order = new Map(found.operation.appliances.map((serial, i) => [serial, i]));
+  const tasks = (await store.listTasks(id)).map(progressTask).sort((a, b) => (order.get(a.serial) ?? 0) - (order.get(b.serial) ?? 0));
   return { kind: found.kind, operation: found.operation, tasks, updatedMs: found.updatedMs };
 }
 

@@ -139,7 +139,7 @@ export function bar(done: number, total: number, width: number): string {
 
 const percent = (done: number, total: number): string => `${total === 0 ? 100 : Math.floor((done / total) * 100)}%`.padStart(4);
 
-const list = (entries: [string, number][]): string => entries.map(([name, n]) => `${name} ${number(n)}`).join(' · ');
+const list = (entries: [string, number][]): string => entries.map(([name, n]) => `${number(n)} ${name}`).join(' · ');
 
 function timing(s: Summary, separator = '  '): string {
   const parts = [];
@@ -151,7 +151,7 @@ function timing(s: Summary, separator = '  '): string {
 
 function header(s: Summary): string {
   const state = [s.status, ...(s.paused ? ['(paused: no new task starts)'] : [])].join(' ');
-  return `${s.kind} ${s.id}  ${s.what}  ${state}  by ${s.username}${s.comment ? `  "${s.comment}"` : ''}`;
+  return `${s.kind} operation ${s.id}  ${s.what}  ${state}  by ${s.username}${s.comment ? `  "${s.comment}"` : ''}`;
 }
 
 /** At most this many wave rows; the others are summed up. */

@@ -67,9 +67,9 @@ test('status --watch into a pipe prints a line per change and ends when the oper
 
   expect([watched.code, watched.stderr]).toEqual([0, '']);
   const lines = watched.stdout.trim().split('\n');
-  expect(lines[0]).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d {2}upgrade ${upgraded.id} {2}WW to ${TARGET}, reboot {2}(running|scheduled) {2}by \\S+ {2}"cli test"$`));
+  expect(lines[0]).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d {2}upgrade operation ${upgraded.id} {2}WW to ${TARGET}, reboot {2}(running|scheduled) {2}by \\S+ {2}"cli test"$`));
   expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^\\d\\d:\\d\\d:\\d\\d {2}${faulty} failed: .*${FAILURE.replace(/[()]/g, '\\$&')}`)));
-  expect(lines).toContainEqual(expect.stringMatching(/ 100% 3\/3 finished · scheduled 0 · running 0 · successful 2 · failed 1 · cancelled 0/));
+  expect(lines).toContainEqual(expect.stringMatching(/ 100% 3\/3 finished · 0 scheduled · 0 running · 2 successful · 1 failed · 0 cancelled/));
   expect(lines.at(-1)).toMatch(/^\d\d:\d\d:\d\d {2}operation partially_successful \(elapsed \d+/);
   // Counts lines only when the counts changed: never two alike in a row.
   const counts = lines.filter((l) => l.includes(' finished · ')).map((l) => l.slice(10).replace(/ · elapsed.*$/, ''));
@@ -88,9 +88,9 @@ test('status --watch into a pipe prints a line per change and ends when the oper
 
 test('status once: the frame, the failed appliance and its reason; --all a row each; --json the operation, its tasks and the summary', async () => {
   const text = (await fleet('status', upgraded.id)).stdout.split('\n');
-  expect(text[0]).toContain(`upgrade ${upgraded.id}  WW to ${TARGET}, reboot  partially_successful`);
+  expect(text[0]).toContain(`upgrade operation ${upgraded.id}  WW to ${TARGET}, reboot  partially_successful`);
   expect(text[1]).toMatch(/^█{30} 100% {2}3\/3 finished {2}elapsed \d+/);
-  expect(text).toContain('tasks   scheduled 0 · running 0 · successful 2 · failed 1 · cancelled 0');
+  expect(text).toContain('tasks   0 scheduled · 0 running · 2 successful · 1 failed · 0 cancelled');
   expect(text).toContain('failed  1');
   expect(text.find((l) => l.startsWith(`  ${faulty}  `))).toContain(FAILURE);
   const all = (await fleet('status', upgraded.id, '--all', '--kind', 'upgrade')).stdout.split('\n');

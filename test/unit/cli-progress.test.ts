@@ -48,10 +48,10 @@ test('counts by status and stage, elapsed from the first task start, an estimate
 
 test('the frame: a bar, the counts, the estimate and the first 10 failed, in a few lines at 10,000 appliances', () => {
   const frame = renderFrame(summarize(fleet(), NOW)).split('\n');
-  expect(frame[0]).toBe('upgrade 1764590000000123  SH to 9.18.0-100  running  by admin');
+  expect(frame[0]).toBe('upgrade operation 1764590000000123  SH to 9.18.0-100  running  by admin');
   expect(frame[1]).toBe(`${'█'.repeat(12)}${'░'.repeat(18)}  40%  4,000/10,000 finished  elapsed 1m40s  about 2m30s left`);
-  expect(frame[2]).toBe('tasks   scheduled 5,700 · running 300 · successful 3,800 · failed 200 · cancelled 0');
-  expect(frame[3]).toBe('stages  downloading 120 · installing 180');
+  expect(frame[2]).toBe('tasks   5,700 scheduled · 300 running · 3,800 successful · 200 failed · 0 cancelled');
+  expect(frame[3]).toBe('stages  120 downloading · 180 installing');
   expect(frame[4]).toBe('failed  200 (first 10; --all for every one)');
   expect(frame.slice(5)).toEqual(Array.from({ length: 10 }, (_, i) => `  ${serial(3800 + i)}  download failed: HTTP 404 (${3800 + i})`));
   expect(frame).toHaveLength(15);
@@ -94,9 +94,9 @@ test('paused: no estimate; finished: elapsed up to its end, no estimate', () => 
 test('a line per change: the first summary, newly failed appliances (first N), waves starting and ending, counts; nothing when only time passed', () => {
   const before = fleet({ rollout: { waves: [1, '10%'] } });
   const first = changeLines(undefined, summarize(before, NOW), NOW, { failures: 2 });
-  expect(first[0]).toBe('12:00:00  upgrade 1764590000000123  SH to 9.18.0-100  running  by admin');
+  expect(first[0]).toBe('12:00:00  upgrade operation 1764590000000123  SH to 9.18.0-100  running  by admin');
   expect(first).toContain('12:00:00  … and 198 more failed (--all for every one)');
-  expect(first.at(-1)).toBe('12:00:00  40% 4,000/10,000 finished · scheduled 5,700 · running 300 · successful 3,800 · failed 200 · cancelled 0 | downloading 120 · installing 180 · elapsed 1m40s · about 2m30s left');
+  expect(first.at(-1)).toBe('12:00:00  40% 4,000/10,000 finished · 5,700 scheduled · 300 running · 3,800 successful · 200 failed · 0 cancelled | 120 downloading · 180 installing · elapsed 1m40s · about 2m30s left');
   expect(changeLines(summarize(before, NOW), summarize(before, NOW + 5000), NOW + 5000)).toEqual([]);
 
   // Waves 5 and 6 finish (one more failure), wave 7 starts.
@@ -111,7 +111,7 @@ test('a line per change: the first summary, newly failed appliances (first N), w
     '12:00:01  wave 7/11 started (1,000 appliances)',
     `12:00:01  ${serial(4500)} failed: install failed: disk full`,
   ]);
-  expect(lines[4]).toMatch(/^12:00:01 {2}50% 5,001\/10,000 finished · scheduled 4,998 · running 1 · successful 4,800 · failed 201 · cancelled 0 \| initiating 1 · elapsed /);
+  expect(lines[4]).toMatch(/^12:00:01 {2}50% 5,001\/10,000 finished · 4,998 scheduled · 1 running · 4,800 successful · 201 failed · 0 cancelled \| 1 initiating · elapsed /);
   expect(lines).toHaveLength(5);
 
   const ended = changeLines(summarize(after, NOW), summarize({ ...after, operation: { ...after.operation, status: 'successful' }, updatedMs: NOW + 2000 }, NOW + 3000), NOW + 3000);
