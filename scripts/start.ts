@@ -29,7 +29,7 @@ const root = resolve(__dirname, '..');
 const config = loadConfig();
 /** Readable lines on a terminal, JSON otherwise. */
 const terminal = process.stdout.isTTY === true;
-const PRETTY = { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' };
+const PRETTY = { colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' };
 const logger = createLogger('start', config.FLEET_LOG_LEVEL, terminal ? pinoPretty({ ...PRETTY, sync: true }) : undefined);
 const prettyLine = terminal ? prettyFactory(PRETTY) : undefined;
 
