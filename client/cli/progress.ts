@@ -238,7 +238,7 @@ export function changeLines(before: Summary | undefined, now: Summary, nowMs: nu
   for (const wave of now.waves ?? []) {
     const was = before?.waves?.[wave.n - 1]?.state ?? 'waiting';
     const of = `wave ${wave.n}/${now.waves!.length}`;
-    if (was === 'waiting' && wave.state !== 'waiting') lines.push(`${at}  ${of} started (${number(wave.total)} appliances)`);
+    if (was === 'waiting' && wave.state !== 'waiting') lines.push(`${at}  ${of} started (${number(wave.total)} appliance${wave.total === 1 ? '' : 's'})`);
     if (was !== 'done' && wave.state === 'done') lines.push(`${at}  ${of} done: ${number(wave.total - wave.failed)} ok, ${number(wave.failed)} failed`);
   }
   const known = new Set(before?.failed.map((f) => f.serial));
