@@ -6,8 +6,6 @@ import { CommanderError, type Command } from 'commander';
 import { UsageError } from './cli/common';
 import { buildProgram, markdownReference, usage } from './cli/program';
 
-export { parseWhen } from './cli/common';
-
 /** Runs the CLI on `argv` (without node and the script): the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();

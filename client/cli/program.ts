@@ -1,6 +1,11 @@
 /**
  * The fleet CLI's commands: one module each (or per group), registered here in the order help
- * lists them. A new command is a module with a `register(program)` function, and one line below.
+ * lists them. A new command is a module with a `register(program)` function and one line in
+ * COMMANDS; one that asks an operation for something (as pause does) is a single call of
+ * `operationCommand` (steer.ts), e.g.
+ *   operationCommand(program, 'approve', 'let the rollout go on to its next wave', (client, id, kind) => approveOperation(client, id, kind), { approved: true });
+ * Its --help, --json, usage line, audit entry and README row follow from that definition
+ * (regenerate the README's table with `npm run -s fleet -- reference`).
  */
 import type { Command, Option } from 'commander';
 import { registerAudit } from './audit';
