@@ -90,9 +90,9 @@ test('usage errors exit 2 with the message and the usage of that command; a fail
     expect(stderr).toContain(`fleet: ${message}\nusage:\n  ${usage}`);
     expect(stdout).toBe('');
   });
-  // Not a usage error: the operation is unknown (exit 1, the message alone).
-  const unknown = await fleet('logs', '424242');
-  expect(unknown).toMatchObject({ code: 1, stderr: 'fleet: no operation with id 424242\n' });
+  // Not usage errors: an unknown key, Temporal out of reach (exit 1, the message alone).
+  expect(await fleet('keys', 'revoke', 'nobody')).toMatchObject({ code: 1, stderr: 'fleet: no access key nobody\n' });
+  expect(await fleet('logs', '424242')).toMatchObject({ code: 1, stderr: expect.stringMatching(/^fleet: [^\n]+\n$/) });
 });
 
 test("README's CLI section is what the definitions generate (`fleet reference`)", async () => {

@@ -48,6 +48,17 @@ function background(...args: string[]) {
   return { printed, ended, running: () => proc.exitCode === null };
 }
 
+/** The CLI on a pseudo-terminal of 100 columns (script(1), util-linux): what it wrote, raw. */
+function inPty(args: string) {
+  const command = `stty cols 100 rows 40; exec ${process.execPath} --import tsx ${join(root, 'client/cli.ts')} ${args}`;
+  const proc = spawn('script', ['-qfec', command, '/dev/null'], { cwd: root, env: cliEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  proc.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const printed = new Promise<void>((resolve) => proc.stdout.on('data', () => stdout.includes('upgrade operation') && resolve()));
+  const ended = new Promise<{ code: number | null; stdout: string }>((resolve) => proc.once('close', (code) => resolve({ code, stdout })));
+  return { printed, ended, running: () => proc.exitCode === null };
+}
+
 let serials: string[] = [];
 const take = (n: number): string[] => serials.splice(0, n);
 
@@ -119,17 +130,29 @@ test('following a scheduled operation: both wait (printed, still running) until 
   scheduled = await json<{ id: string }>('upgrade', '--product', 'WW', '--version', TARGET, '--at', '+1h', ...mine);
   const watch = background('status', scheduled.id, '--watch', '--interval', '0.2');
   const follow = background('logs', scheduled.id, '--follow', '--interval', '0.2');
-  await watch.printed;
+  // On a terminal (a pseudo-terminal from script(1), 100 columns): the frame, redrawn in place.
+  const onTerminal = inPty(`status ${scheduled.id} --watch --interval 0.2`);
+  await Promise.all([watch.printed, onTerminal.printed]);
   expect(watch.running()).toBe(true);
   expect(follow.running()).toBe(true);
+  expect(onTerminal.running()).toBe(true);
 
   expect(await json('pause', scheduled.id)).toEqual({ operation_id: scheduled.id, paused: true });
   expect(await json('resume', scheduled.id)).toEqual({ operation_id: scheduled.id, paused: false });
   expect(await json('cancel', scheduled.id, '--serial', mine[0]!)).toEqual({ operation_id: scheduled.id, serial: mine[0], status: 'cancelled', cancel_requested: true });
   expect(await json('cancel', scheduled.id)).toEqual({ operation_id: scheduled.id, cancel_requested: true });
 
-  const [watched, followed] = await Promise.all([watch.ended, follow.ended]);
-  expect([watched.code, followed.code]).toEqual([0, 0]);
+  const [watched, followed, drawn] = await Promise.all([watch.ended, follow.ended, onTerminal.ended]);
+  expect([watched.code, followed.code, drawn.code]).toEqual([0, 0, 0]);
+  // log-update: each redraw erases the frame before (erase line, cursor up), never clears the screen.
+  expect(drawn.stdout).toContain('\x1b[2K\x1b[1A');
+  expect(drawn.stdout).not.toContain('\x1b[2J');
+  const frames = drawn.stdout.split('\x1b[G').map((f) => f.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''));
+  expect(frames[0]).toContain(`upgrade operation ${scheduled.id}  WW to ${TARGET}  scheduled`);
+  const last = frames.at(-1)!;
+  expect(last).toContain(`upgrade operation ${scheduled.id}  WW to ${TARGET}  cancelled`);
+  expect(last).toContain(`${'█'.repeat(30)} 100%  2/2 finished`);
+  expect(last).toContain('tasks   0 scheduled · 0 running · 0 successful · 0 failed · 2 cancelled');
   expect(watched.stdout.trim().split('\n').at(-1)).toMatch(/operation cancelled \(elapsed /);
   expect(followed.stdout).toMatch(/operation +paused: no new task starts until resumed\n.*operation +resumed\n/);
   expect(followed.stdout.trim().split('\n').at(-1)).toMatch(/operation +finished cancelled/);
