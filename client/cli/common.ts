@@ -60,7 +60,8 @@ export class FleetCommand extends Command {
     throw new UsageError(`${option.long ?? option.flags} needs a value`, this);
   }
 
-  unknownOption(flag: string): never {
+  unknownOption(flag: string): void {
+    if ((this as unknown as { _allowUnknownOption: boolean })._allowUnknownOption) return;
     throw new UsageError(`${this.shortPath() || 'fleet'}: unknown option '${flag}'`, this);
   }
 
@@ -81,7 +82,8 @@ export class FleetCommand extends Command {
     return this.createHelp().visibleCommands(this).map((c) => c.name()).filter((n) => n !== 'help');
   }
 
-  _excessArguments(received: string[]): never {
+  _excessArguments(received: string[]): void {
+    if ((this as unknown as { _allowExcessArguments: boolean })._allowExcessArguments) return;
     throw new UsageError(`${this.shortPath()}: unexpected argument '${received[this.registeredArguments.length] ?? received.at(-1)}'`, this);
   }
 }
