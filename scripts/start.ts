@@ -4,14 +4,18 @@
  *   the simulator with a demo fleet, the worker and the API. Ctrl-C stops them all.
  *   Workflows are bundled once, into <FLEET_DATA_DIR>/workflow-bundle.js, which the worker loads
  *   (FLEET_WORKER_WORKFLOW_BUNDLE), as a production worker does.
+ *   On a terminal every process's pino lines are printed readably (pino-pretty), each after its
+ *   process's name; into a pipe or a file they stay JSON, one object a line.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client, Connection } from '@temporalio/client';
+import pinoPretty, { prettyFactory } from 'pino-pretty';
 import { DeviceClient } from '../activities/device-client';
 import { ensureDemoCustomerImages } from '../api/bootstrap';
+import { apiBase } from '../client/cli/keys';
 import { syncCollectors } from '../client/collector-upgrades';
 import { runInventoryRefresh } from '../client/inventory';
 import { loadConfig } from '../domain/config';
@@ -23,14 +27,31 @@ import { temporalCliPath } from './toolchain';
 
 const root = resolve(__dirname, '..');
 const config = loadConfig();
-const logger = createLogger('start', config.FLEET_LOG_LEVEL);
+/** Readable lines on a terminal, JSON otherwise. */
+const terminal = process.stdout.isTTY === true;
+const PRETTY = { colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' };
+const logger = createLogger('start', config.FLEET_LOG_LEVEL, terminal ? pinoPretty({ ...PRETTY, sync: true }) : undefined);
+const prettyLine = terminal ? prettyFactory(PRETTY) : undefined;
+
+/** One line of a process, readable on a terminal when it is a pino line; as it came otherwise. */
+function shown(name: string, line: string): string {
+  if (prettyLine && line.startsWith('{')) {
+    try {
+      const entry = JSON.parse(line) as { level?: unknown; time?: unknown };
+      if (typeof entry.level === 'number' && entry.time !== undefined) return `[${name}] ${prettyLine(entry).trimEnd()}\n`;
+    } catch {
+      // Not JSON after all: as it came.
+    }
+  }
+  return `[${name}] ${line}\n`;
+}
 const children: { name: string; proc: ChildProcess }[] = [];
 let stopping = false;
 
 function launch(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
   const proc = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   for (const stream of [proc.stdout, proc.stderr]) {
-    createInterface({ input: stream! }).on('line', (line) => process.stdout.write(`[${name}] ${line}\n`));
+    createInterface({ input: stream! }).on('line', (line) => process.stdout.write(shown(name, line)));
   }
   proc.on('exit', (code, signal) => {
     if (!stopping) {
@@ -110,6 +131,20 @@ async function loadDemo(address: string): Promise<void> {
   }
 }
 
+/** Where the admin API key is, and a curl line that uses it. */
+function adminKeyLines(): string[] {
+  const operations = `${apiBase(config)}/api/cmc.upgrades/1.0/operations/upgrade`;
+  if (config.FLEET_ADMIN_ACCESS_ID !== undefined) {
+    return [`  Admin API key     FLEET_ADMIN_ACCESS_ID / FLEET_ADMIN_ACCESS_KEY (from the environment)`, `      try it:       curl -u "$FLEET_ADMIN_ACCESS_ID:$FLEET_ADMIN_ACCESS_KEY" ${operations}`];
+  }
+  const file = resolve(root, config.FLEET_DATA_DIR, 'admin-access-key');
+  const shownPath = file.startsWith(`${process.cwd()}/`) ? relative(process.cwd(), file) : file;
+  return [
+    `  Admin API key     ${shownPath}  (admin:<key>, mode 600, written by the API at its first start)`,
+    `      try it:       curl -u "$(cat ${shownPath})" ${operations}`,
+  ];
+}
+
 async function main(): Promise<void> {
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
@@ -144,11 +179,13 @@ async function main(): Promise<void> {
     'Fleet upgrade orchestrator is starting:',
     `  Temporal server   ${temporalAddress}  (namespace ${config.FLEET_TEMPORAL_NAMESPACE}, data in ${join(dataDir, 'temporal.db')})`,
     `  Temporal Web UI   http://localhost:${config.FLEET_TEMPORAL_UI_PORT}`,
-    `  API               http://${config.FLEET_API_HOST}:${config.FLEET_API_PORT}/health`,
+    `  API               ${apiBase(config)}/health   (OpenAPI and Swagger UI: ${apiBase(config)}/docs)`,
     `  Device simulator  ${config.FLEET_DEVICE_API_URL}  (demo fleet)`,
+    ...adminKeyLines(),
     '',
     'Try:  npm run fleet -- upgrade --product SH --version 9.18.0-100 --reboot $(npm run -s fleet -- devices --product SH --limit 3)',
     '      (9.18.0 takes two images from older releases; appliances on 9.14.0 patch with delta images)',
+    '      npm run fleet -- status <operation id> --watch      npm run fleet -- operations      npm run fleet -- logs <operation id> --follow',
     'Ctrl-C stops everything.',
     '',
   ];

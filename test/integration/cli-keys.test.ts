@@ -133,7 +133,9 @@ describe('fleet keys', () => {
       [['keys', 'create', '--id', 'ci:x', '--role', 'admin'], "access id 'ci:x': must not contain a colon or white space"],
       [['keys', 'create', '--id', 'ci-x', '--role', 'admin', '--expires', 'tomorrow'], "--expires: 'tomorrow' is neither a date (YYYY-MM-DD) nor an ISO 8601 time"],
       [['keys', 'revoke'], 'keys revoke needs an ACCESS_ID'],
-      [['keys', 'shred', 'ci-x'], "keys needs 'create --id ID --role ROLE', 'list', 'revoke ID' or 'rotate ID'"],
+      [['keys', 'shred', 'ci-x'], "keys: unknown command 'shred' (one of create, list, revoke, rotate)"],
+      [['keys'], 'keys needs a command: one of create, list, revoke, rotate'],
+      [['keys', 'list', 'extra'], "keys list: unexpected argument 'extra'"],
       [['audit', '--limit', '0'], '--limit must be a whole number from 1 to 10000'],
       [['audit', '--since', 'yesterday'], "--since: 'yesterday' is neither seconds since the epoch nor an ISO 8601 time"],
     ] as const) {

@@ -1,0 +1,105 @@
+/**
+ * Reads of an operation's progress and log from the store, for `fleet status --watch`, `fleet logs`
+ * and `fleet operations`: what the worker has recorded (the store is the durable record, so these
+ * need neither a worker nor Temporal, and stay cheap at 10,000 appliances: one query per read).
+ * Reads the FleetStore's tables directly where it has no read of its own (updated times, log
+ * entries after an id, an operation by id of any kind).
+ */
+import type { OperationKind } from '../domain/operation';
+import { OPERATION_KINDS } from '../domain/operation';
+import type { ApplianceTaskStatus, LogEntry, OperationStatus } from '../domain/scc';
+import type { FleetStore, OperationRecord, TaskRecord } from '../store/fleet-store';
+import type { OperationView } from './operations';
+
+/** One appliance task as progress needs it. */
+export interface ProgressTask {
+  serial: string;
+  status: ApplianceTaskStatus;
+  stage: string;
+  message?: string;
+  /** When it actually started (epoch ms). */
+  startedMs?: number;
+}
+
+/** An operation and its tasks at one moment. */
+export interface OperationSnapshot {
+  kind: OperationKind;
+  operation: OperationRecord & { appliances: string[] };
+  tasks: ProgressTask[];
+  /** When the store last changed the operation (epoch ms): its end, once it has finished. */
+  updatedMs?: number;
+}
+
+const progressTask = (t: TaskRecord): ProgressTask => {
+  const started = (t.task_start_time as { datetime?: number } | undefined)?.datetime;
+  return {
+    serial: t.serial,
+    status: t.status as ApplianceTaskStatus,
+    stage: t.stage,
+    ...(typeof t.message === 'string' && t.message ? { message: t.message } : {}),
+    ...(typeof started === 'number' ? { startedMs: started * 1000 } : {}),
+  };
+};
+
+/** The stored operation of this id (of `kind`, or of any kind), with its kind and last update. */
+export async function findStoredOperation(store: FleetStore, id: string, kind?: OperationKind): Promise<{ kind: OperationKind; operation: OperationSnapshot['operation']; updatedMs: number } | undefined> {
+  const rows = await store.db.query<{ kind: OperationKind; doc: string; updated_ms: number | string }>(
+    `SELECT kind, doc, updated_ms FROM operations WHERE id = $1${kind ? ' AND kind = $2' : ''}`,
+    kind ? [id, kind] : [id],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return { kind: row.kind, operation: JSON.parse(row.doc) as OperationSnapshot['operation'], updatedMs: Number(row.updated_ms) };
+}
+
+/** The operation and every task as the store has them; undefined when it is not (yet) stored. */
+export async function readStoredSnapshot(store: FleetStore, id: string, kind?: OperationKind): Promise<OperationSnapshot | undefined> {
+  const found = await findStoredOperation(store, id, kind);
+  if (!found) return undefined;
+  // In the operation's order of appliances, as Temporal's view lists them.
+  const order = new Map(found.operation.appliances.map((serial, i) => [serial, i]));
+  const tasks = (await store.listTasks(id)).map(progressTask).sort((a, b) => (order.get(a.serial) ?? 0) - (order.get(b.serial) ?? 0));
+  return { kind: found.kind, operation: found.operation, tasks, updatedMs: found.updatedMs };
+}
+
+/** A snapshot from what Temporal answers (an operation started but not yet recorded by the worker). */
+export function snapshotOfView(kind: OperationKind, view: OperationView): OperationSnapshot {
+  return { kind, operation: view.operation, tasks: view.tasks.map((t) => ({ serial: t.serial, status: t.status, stage: t.stage, ...(t.message ? { message: t.message } : {}) })) };
+}
+
+/** A log line with where it belongs: `serial` empty for the operation's own log. */
+export interface StoredLogEntry {
+  id: number;
+  serial: string;
+  entry: LogEntry;
+}
+
+/** Log lines written after `afterId` (the operation's and its tasks', or one task's), in the order written, at most `limit`. */
+export async function readLogEntries(store: FleetStore, operationId: string, options: { serial?: string; afterId?: number; limit?: number } = {}): Promise<StoredLogEntry[]> {
+  const params: unknown[] = [operationId, options.afterId ?? 0];
+  const bySerial = options.serial !== undefined ? ` AND serial = $${params.push(options.serial)}` : '';
+  const rows = await store.db.query<{ id: number | string; serial: string; doc: string }>(
+    `SELECT id, serial, doc FROM log_entries WHERE operation_id = $1 AND id > $2${bySerial} ORDER BY id LIMIT ${options.limit ?? 5000}`,
+    params,
+  );
+  return rows.map((r) => ({ id: Number(r.id), serial: r.serial, entry: JSON.parse(r.doc) as LogEntry }));
+}
+
+/** A listed operation: its kind, the seed's object, and its tasks by status. */
+export interface ListedOperation {
+  kind: OperationKind;
+  operation: OperationRecord;
+  task_counts: Partial<Record<ApplianceTaskStatus, number>>;
+}
+
+/** Stored operations of these kinds (default all), optionally of one status: the newest `limit`, oldest first. */
+export async function listStoredOperations(store: FleetStore, filter: { kind?: OperationKind; status?: OperationStatus; limit: number }): Promise<ListedOperation[]> {
+  const kinds = filter.kind ? [filter.kind] : OPERATION_KINDS;
+  const all: { kind: OperationKind; operation: OperationRecord }[] = [];
+  for (const kind of kinds) {
+    for (const operation of await store.listOperations(kind, filter.status ? { status: filter.status } : {})) all.push({ kind, operation });
+  }
+  all.sort((a, b) => Date.parse(a.operation.create_time) - Date.parse(b.operation.create_time) || a.operation.id.localeCompare(b.operation.id));
+  const newest = all.slice(Math.max(0, all.length - filter.limit));
+  return Promise.all(newest.map(async (o) => ({ ...o, task_counts: await store.taskStatusCounts(o.operation.id) })));
+}
