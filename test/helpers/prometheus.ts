@@ -169,3 +169,16 @@ export function samplesOf(families: readonly Family[], name: string, labels: Rec
 export function valueOf(families: readonly Family[], name: string, labels: Record<string, string> = {}): number {
   return samplesOf(families, name, labels).reduce((sum, s) => sum + s.value, 0);
 }
+
+/** The metric families a PromQL expression reads (`_bucket`, `_sum`, `_count` name their histogram). */
+export function metricFamiliesIn(expr: string): string[] {
+  const names = expr.match(/\b(fleet|temporal|process|nodejs)_[a-z0-9_]+/g) ?? [];
+  return [...new Set(names.map((name) => name.replace(/_(bucket|sum|count)$/, '')))];
+}
+
+/** Every PromQL expression of a Grafana dashboard: its panels' targets and its query variables. */
+export function dashboardExpressions(dashboard: { panels: { targets?: { expr: string }[] }[]; templating: { list: { type: string; query?: unknown }[] } }): string[] {
+  const panels = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr));
+  const variables = dashboard.templating.list.filter((v) => v.type === 'query').map((v) => (v.query as { query: string }).query);
+  return [...panels, ...variables];
+}

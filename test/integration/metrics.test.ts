@@ -7,7 +7,7 @@
  * FLEET_MAX_TASKS_IN_FLIGHT (held by two hanging device jobs) are counted, then cancelled. Each
  * exposition is checked strictly (test/helpers/prometheus.ts) and holds no serial, operation id or key.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -22,7 +22,7 @@ import { METRIC } from '../../domain/metrics';
 import { OPERATION_STATUSES } from '../../domain/scc';
 import { FleetStore } from '../../store/fleet-store';
 import { WAITING_FOR_PLACE_LOG } from '../../store/metrics-queries';
-import { parseExposition, samplesOf, valueOf, type Family } from '../helpers/prometheus';
+import { dashboardExpressions, metricFamiliesIn, parseExposition, samplesOf, valueOf, type Family } from '../helpers/prometheus';
 import { freePort, listenOnLoopback, startDevServer, startSimulator, startWorkerProcess, workerPolls, workerProcessEnv, type SimulatorProcess, type WorkerProcess } from '../helpers/servers';
 import { TEST_IMAGE_BASE_URL } from '../helpers/stack';
 import { expectedCounters } from '../helpers/upgrade-plans';
@@ -180,6 +180,11 @@ test('an upgrade with one device refusal: task counters, duration histograms and
   expect(valueOf(api, METRIC.tasksWaitingForPlace, { kind: 'upgrade' })).toBe(0);
   expect(valueOf(api, METRIC.apiRequests, { method: 'POST', route: '/api/cmc.upgrades/1.0/operations/upgrade', status_code: '201' })).toBe(1);
   expect(valueOf(api, `${METRIC.apiRequestDuration}_count`, { method: 'POST', route: '/api/cmc.upgrades/1.0/operations/upgrade' })).toBe(1);
+
+  // Every metric the Grafana dashboard reads is served by the worker or the API.
+  const dashboard = JSON.parse(readFileSync(join(__dirname, '../../docs/grafana-dashboard.json'), 'utf8'));
+  const served = new Set([...after, ...api].map((f) => f.name));
+  expect(dashboardExpressions(dashboard).flatMap(metricFamiliesIn).filter((name) => !served.has(name))).toEqual([]);
   await devices.clearFaults(refusing);
 });
 

@@ -1,12 +1,14 @@
 /**
  * The pure parts of the metrics (domain/metrics.ts): bounded labels and what a task's change
  * observes; FLEET_WORKER_METRICS_PORT; and the strict exposition reader the integration tests use
- * (test/helpers/prometheus.ts), against prom-client's own output and broken input.
+ * (test/helpers/prometheus.ts), against prom-client's own output and broken input; the Grafana dashboard.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { loadConfig } from '../../domain/config';
-import { deviceRequestLabel, ErrorCodeLabels, MAX_DEVICE_ERROR_CODES, observeTaskChange, type TaskClock } from '../../domain/metrics';
-import { parseExposition, valueOf } from '../helpers/prometheus';
+import { deviceRequestLabel, ErrorCodeLabels, MAX_DEVICE_ERROR_CODES, METRIC, observeTaskChange, type TaskClock } from '../../domain/metrics';
+import { dashboardExpressions, metricFamiliesIn, parseExposition, valueOf } from '../helpers/prometheus';
 
 describe('device request labels', () => {
   test.each([
@@ -128,5 +130,38 @@ describe('the exposition reader', () => {
     ['garbage', 'this is not an exposition\n', /value/],
   ])('refuses %s', (_what, text, error) => {
     expect(() => parseExposition(text)).toThrow(error);
+  });
+});
+
+describe('the Grafana dashboard (docs/grafana-dashboard.json)', () => {
+  const dashboard = JSON.parse(readFileSync(join(__dirname, '../../docs/grafana-dashboard.json'), 'utf8'));
+  const panels: { id: number; type: string; title: string; datasource?: unknown; gridPos: { x: number; y: number; w: number; h: number }; targets?: { expr: string; refId: string }[] }[] = dashboard.panels;
+
+  test('panels have unique ids, a Prometheus query each, and do not overlap on the 24-column grid', () => {
+    expect(new Set(panels.map((p) => p.id)).size).toBe(panels.length);
+    const charts = panels.filter((p) => p.type !== 'row');
+    expect(charts.length).toBeGreaterThanOrEqual(10);
+    for (const p of charts) {
+      expect([p.title, p.datasource]).toEqual([p.title, { type: 'prometheus', uid: '${datasource}' }]);
+      expect(p.targets?.length).toBeGreaterThan(0);
+      expect(p.gridPos.x + p.gridPos.w).toBeLessThanOrEqual(24);
+    }
+    const cells = new Set<string>();
+    for (const p of panels) {
+      for (let x = p.gridPos.x; x < p.gridPos.x + p.gridPos.w; x++) {
+        for (let y = p.gridPos.y; y < p.gridPos.y + p.gridPos.h; y++) {
+          expect(cells.has(`${x},${y}`) ? `${p.title} overlaps at ${x},${y}` : 'ok').toBe('ok');
+          cells.add(`${x},${y}`);
+        }
+      }
+    }
+  });
+
+  test("its queries read our metrics (every fleet_ one it names is defined) and the SDK's; each of ours is on it", () => {
+    const families = dashboardExpressions(dashboard).flatMap(metricFamiliesIn);
+    const ours = Object.values(METRIC) as string[];
+    expect(families.filter((name) => name.startsWith('fleet_') && !ours.includes(name))).toEqual([]);
+    expect(families.filter((name) => !name.startsWith('fleet_') && !name.startsWith('temporal_'))).toEqual([]);
+    expect(ours.filter((name) => !families.includes(name))).toEqual([]);
   });
 });
