@@ -27,6 +27,8 @@ export class WorkerMetrics implements TaskChangeObserver {
   private readonly deviceErrors = new Counter({ name: METRIC.deviceErrors, help: 'Failed device API requests, by request (method and path template) and error code', labelNames: ['request', 'code'], registers: [this.registry] });
   private readonly codes = new ErrorCodeLabels();
   private readonly tasks = new Map<string, { clock: TaskClock | undefined; labels: TaskLabels }>();
+  /** Tasks this worker counted finished: a store write retried after it landed (its log append failed) counts nothing again. */
+  private readonly finishedTasks = new Set<string>();
 
   constructor(private readonly options: { store: FleetStore; maxTasksInFlight: number; processMetrics?: boolean; now?: () => number }) {
     new Gauge({ name: METRIC.maxTasksInFlight, help: 'FLEET_MAX_TASKS_IN_FLIGHT of this worker: the most appliance tasks running at once across the fleet', registers: [this.registry] }).set(options.maxTasksInFlight);
@@ -41,6 +43,7 @@ export class WorkerMetrics implements TaskChangeObserver {
   async taskChanged(operationId: string, serial: string, changes: Partial<TaskRecord>, task: TaskRecord | undefined): Promise<void> {
     if (changes.stage === undefined || !task) return;
     const key = `${operationId}\n${serial}`;
+    if (this.finishedTasks.has(key)) return;
     const known = this.tasks.get(key);
     const labels = known?.labels ?? (await taskLabels(this.options.store, operationId, serial));
     if (!labels) return;
@@ -52,15 +55,15 @@ export class WorkerMetrics implements TaskChangeObserver {
       this.finished.inc(outcome);
       if (seen.finished.seconds !== undefined) this.taskDuration.observe(outcome, seen.finished.seconds);
     }
-    this.remember(key, seen.clock && { clock: seen.clock, labels });
-  }
-
-  private remember(key: string, entry: { clock: TaskClock; labels: TaskLabels } | undefined): void {
     this.tasks.delete(key);
-    if (!entry) return;
-    this.tasks.set(key, entry);
-    if (this.tasks.size > MAX_REMEMBERED_TASKS) this.tasks.delete(this.tasks.keys().next().value!);
+    if (seen.finished) bounded(this.finishedTasks.add(key));
+    else if (seen.clock) bounded(this.tasks.set(key, { clock: seen.clock, labels }));
   }
+}
+
+/** Drops the oldest entries past MAX_REMEMBERED_TASKS (Maps and Sets keep insertion order). */
+function bounded(collection: Map<string, unknown> | Set<string>): void {
+  while (collection.size > MAX_REMEMBERED_TASKS) collection.delete(collection.keys().next().value!);
 }
 
 /** The start the store recorded (seconds, workflow time). */
