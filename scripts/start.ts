@@ -136,7 +136,7 @@ async function main(): Promise<void> {
   const env = { FLEET_TEMPORAL_ADDRESS: temporalAddress };
   tsProcess('simulator', 'simulator/main.ts', { FLEET_SIM_HOST: deviceApi.hostname, FLEET_SIM_PORT: deviceApi.port || '80' });
   // The worker's /metrics on 9464 unless FLEET_WORKER_METRICS_PORT says otherwise (README "Metrics").
-  const workerMetricsPort = process.env.FLEET_WORKER_METRICS_PORT || '9464';
+  const workerMetricsPort = String(config.FLEET_WORKER_METRICS_PORT ?? 9464);
   tsProcess('worker', 'worker/main.ts', { ...env, FLEET_WORKER_WORKFLOW_BUNDLE: bundle.path, FLEET_WORKER_METRICS_PORT: workerMetricsPort });
   tsProcess('api', 'api/main.ts', env);
   void loadDemo(temporalAddress);
