@@ -50,15 +50,19 @@ export interface DeviceClientOptions {
   /** Base URL of the device API (the simulator, or a gateway to real devices). */
   baseUrl: string;
   timeoutMs?: number;
+  /** Told of every failed request (the worker's device error metrics); `method` and `path` as requested. */
+  onError?: (method: string, path: string, err: DeviceError) => void;
 }
 
 export class DeviceClient {
   private readonly baseUrl: string;
   private readonly timeoutMs: number;
+  private readonly onError: DeviceClientOptions['onError'];
 
   constructor(options: DeviceClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.onError = options.onError;
   }
 
   private async call<T extends z.ZodType>(
@@ -66,6 +70,21 @@ export class DeviceClient {
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
     options: { body?: unknown; idempotencyKey?: string; signal?: AbortSignal } = {},
+  ): Promise<z.output<T>> {
+    try {
+      return await this.request(schema, method, path, options);
+    } catch (err) {
+      // A request the caller gave up on (its activity cancelled) is not the device's error.
+      if (err instanceof DeviceError && !options.signal?.aborted) this.onError?.(method, path, err);
+      throw err;
+    }
+  }
+
+  private async request<T extends z.ZodType>(
+    schema: T,
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    options: { body?: unknown; idempotencyKey?: string; signal?: AbortSignal },
   ): Promise<z.output<T>> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (options.body !== undefined) headers['content-type'] = 'application/json';

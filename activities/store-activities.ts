@@ -25,7 +25,14 @@ export interface RecordOperationInput {
 
 const entry = (line: LogLine): LogEntry => ({ timestamp: line.timestamp, severity: line.severity, log_entry: line.message });
 
-export function createStoreActivities({ store, logger }: { store: FleetStore; logger: Logger }) {
+/** Told of every appliance task change recorded (the worker's metrics, worker/metrics.ts); never fails the write. */
+export interface TaskChangeObserver {
+  taskChanged(operationId: string, serial: string, changes: Partial<TaskRecord>, task: TaskRecord | undefined): Promise<void>;
+}
+
+export function createStoreActivities({ store, logger, observer }: { store: FleetStore; logger: Logger; observer?: TaskChangeObserver }) {
+  const observe = (operationId: string, serial: string, changes: Partial<TaskRecord>, task: TaskRecord | undefined): Promise<void> =>
+    observer ? observer.taskChanged(operationId, serial, changes, task).catch((err: unknown) => logger.warn({ operationId, serial, err: (err as Error).message }, 'task metrics not updated')) : Promise.resolve();
   return {
     /** Stores the operation and one `scheduled`/`waiting` task per appliance, unless already stored. */
     async recordOperation(input: RecordOperationInput): Promise<void> {
@@ -51,7 +58,8 @@ export function createStoreActivities({ store, logger }: { store: FleetStore; lo
       for (const serial of input.serials) {
         const task = await store.getTask(input.operationId, serial);
         if (!task || (task.status !== 'scheduled' && task.status !== 'running')) continue;
-        await store.updateTask(input.operationId, serial, { status: 'cancelled', stage: 'cancelled' });
+        const changes = { status: 'cancelled', stage: 'cancelled' };
+        await observe(input.operationId, serial, changes, await store.updateTask(input.operationId, serial, changes));
         await store.appendLog(input.operationId, entry(input.log), serial);
       }
     },
@@ -63,7 +71,7 @@ export function createStoreActivities({ store, logger }: { store: FleetStore; lo
     async recordTaskProgress(input: { operationId: string; serial: string; changes: Partial<TaskRecord>; logs?: LogLine[]; log?: LogLine; running_version?: Version }): Promise<void> {
       const { operationId, serial } = input;
       if (input.running_version) await store.recordApplianceVersion(serial, input.running_version, operationId);
-      await store.updateTask(operationId, serial, input.changes);
+      await observe(operationId, serial, input.changes, await store.updateTask(operationId, serial, input.changes));
       const lines = [...(input.logs ?? []), ...(input.log ? [input.log] : [])];
       for (const line of lines) await store.appendLog(operationId, entry(line), serial);
       logger.info({ operationId, serial, ...input.changes, ...(input.running_version ? { running_version: input.running_version.version_id } : {}), ...(lines.length ? { log: lines.map((l) => l.message) } : {}) }, 'task progress');

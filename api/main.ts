@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     taskQueue: config.FLEET_TASK_QUEUE,
     checkResponses: config.FLEET_API_CHECK_RESPONSES,
     failureLimits,
+    processMetrics: true,
     ...(tls ? { https: tls.https } : {}),
     ...(config.FLEET_API_TRUST_PROXY ? { trustProxy: config.FLEET_API_TRUST_PROXY } : {}),
   });

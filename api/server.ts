@@ -19,6 +19,7 @@ import { auditTrail } from './audit';
 import { allows, Authenticator, DEFAULT_FAILURE_LIMITS, type FailureLimits, type Permission, type Role } from './auth';
 import { docsRoutes } from './docs';
 import { uiRoutes } from './ui';
+import { metricsRoutes } from './metrics';
 import { addStrictTransportSecurity, type TlsFiles } from './tls';
 import { ApiError, badRequest } from './errors';
 import { allowedMethods, buildOpenApi, type RegisteredRoute } from './openapi';
@@ -41,6 +42,8 @@ export interface ApiOptions {
   https?: TlsFiles;
   /** Fastify `trustProxy` (FLEET_API_TRUST_PROXY): the reverse proxies whose X-Forwarded-For gives request.ip; off by default. */
   trustProxy?: string[];
+  /** /metrics also answers prom-client's process and Node.js metrics (api/main.ts; not where several APIs share a process). */
+  processMetrics?: boolean;
 }
 
 export interface Caller {
@@ -142,7 +145,7 @@ async function health(client: Client, store: FleetStore | undefined) {
   return { status, temporal, ...(store ? { catalog: word(facts.catalog), inventory: word(facts.inventory) } : {}) };
 }
 
-export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades', checkResponses = false, failureLimits = DEFAULT_FAILURE_LIMITS, https, trustProxy }: ApiOptions): FastifyInstance {
+export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades', checkResponses = false, failureLimits = DEFAULT_FAILURE_LIMITS, https, trustProxy, processMetrics = false }: ApiOptions): FastifyInstance {
   // Path parameters up to 1,000 characters reach the handlers (and get a 400 naming them), not a bare 414.
   const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, genReqId: () => randomUUID(), routerOptions: { maxParamLength: 1000 }, bodyLimit: BODY_LIMIT_BYTES, ...(https ? { https } : {}), ...(trustProxy ? { trustProxy } : {}) });
   if (https) addStrictTransportSecurity(app);
@@ -167,6 +170,8 @@ export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades',
   void app.register(docsRoutes);
   // The dashboard (/ui): its page and assets are open; its data comes from the API below, with the user's key.
   void app.register(uiRoutes);
+  // Outside /api and without authentication, as Prometheus scrapes (api/metrics.ts says why that is safe).
+  metricsRoutes(app, { ...(store ? { store } : {}), processMetrics });
 
   app.get('/health', async (_req, reply) => {
     const answer = await health(client, store);

@@ -93,6 +93,13 @@ export const configSchema = z.object({
   FLEET_WORKER_WORKFLOW_POLLERS: positiveInt.default(10),
   /** Worker `activityTaskPollerBehavior: { type: 'simple-maximum', maximum }`. */
   FLEET_WORKER_ACTIVITY_POLLERS: positiveInt.default(10),
+  /**
+   * The worker's Prometheus `/metrics` (worker/metrics.ts: our metrics and the Temporal SDK's).
+   * Unset or empty: none (so any number of workers start on one machine); 0: a port the system
+   * picks, logged at start; a port in use stops start-up. `npm start` gives its worker 9464.
+   */
+  FLEET_WORKER_METRICS_PORT: z.preprocess((value) => (value === '' ? undefined : value), port.optional()),
+  FLEET_WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** A prebuilt workflow bundle (`npm run build:workflows`); unset: the worker bundles workflows/ at start. */
   FLEET_WORKER_WORKFLOW_BUNDLE: z.string().min(1).optional(),
 }).superRefine((config, ctx) => {

@@ -170,7 +170,9 @@ async function main(): Promise<void> {
   const deviceApi = new URL(config.FLEET_DEVICE_API_URL);
   const env = { FLEET_TEMPORAL_ADDRESS: temporalAddress };
   tsProcess('simulator', 'simulator/main.ts', { FLEET_SIM_HOST: deviceApi.hostname, FLEET_SIM_PORT: deviceApi.port || '80' });
-  tsProcess('worker', 'worker/main.ts', { ...env, FLEET_WORKER_WORKFLOW_BUNDLE: bundle.path });
+  // The worker's /metrics on 9464 unless FLEET_WORKER_METRICS_PORT says otherwise (README "Metrics").
+  const workerMetricsPort = String(config.FLEET_WORKER_METRICS_PORT ?? 9464);
+  tsProcess('worker', 'worker/main.ts', { ...env, FLEET_WORKER_WORKFLOW_BUNDLE: bundle.path, FLEET_WORKER_METRICS_PORT: workerMetricsPort });
   tsProcess('api', 'api/main.ts', env);
   void loadDemo(temporalAddress);
 
@@ -181,6 +183,7 @@ async function main(): Promise<void> {
     `  Temporal Web UI   http://localhost:${config.FLEET_TEMPORAL_UI_PORT}`,
     `  API               ${apiBase(config)}/health   (OpenAPI and Swagger UI: ${apiBase(config)}/docs)`,
     `  Device simulator  ${config.FLEET_DEVICE_API_URL}  (demo fleet)`,
+    `  Metrics           http://${config.FLEET_API_HOST}:${config.FLEET_API_PORT}/metrics (API), http://${config.FLEET_WORKER_METRICS_HOST}:${workerMetricsPort}/metrics (worker)`,
     ...adminKeyLines(),
     '',
     'Try:  npm run fleet -- upgrade --product SH --version 9.18.0-100 --reboot $(npm run -s fleet -- devices --product SH --limit 3)',

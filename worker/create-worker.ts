@@ -11,6 +11,7 @@ import type { FleetConfig } from '../domain/config';
 import type { Logger } from '../domain/logging';
 import { DEFAULT_MAX_TASKS_IN_FLIGHT } from '../domain/rollout';
 import type { FleetStore } from '../store/fleet-store';
+import type { WorkerMetrics } from './metrics';
 
 export interface FleetWorkerOptions {
   connection: NativeConnection;
@@ -26,6 +27,8 @@ export interface FleetWorkerOptions {
   workflowBundlePath?: string;
   /** FLEET_MAX_TASKS_IN_FLIGHT, the task-slot activities' limit (default DEFAULT_MAX_TASKS_IN_FLIGHT). */
   maxTasksInFlight?: number;
+  /** Task and device metrics (worker/metrics.ts); without it none are counted. */
+  metrics?: WorkerMetrics;
 }
 
 /** The Worker.create options the FLEET_WORKER_* variables set (domain/config.ts). */
@@ -96,12 +99,12 @@ export function fleetWorkerOptions(
 }
 
 export async function createFleetWorker(options: FleetWorkerOptions): Promise<Worker> {
-  const client = new DeviceClient({ baseUrl: options.deviceApiUrl });
+  const client = new DeviceClient({ baseUrl: options.deviceApiUrl, ...(options.metrics ? { onError: options.metrics.deviceError } : {}) });
   const activities = {
     ...createDeviceActivities({ client, logger: options.logger }),
     ...createImageActivities({ store: options.store, imageBaseUrl: options.imageBaseUrl, logger: options.logger }),
     ...createInventoryActivities({ client, store: options.store, logger: options.logger }),
-    ...createStoreActivities({ store: options.store, logger: options.logger }),
+    ...createStoreActivities({ store: options.store, logger: options.logger, ...(options.metrics ? { observer: options.metrics } : {}) }),
     ...createCollectorActivities({ client, store: options.store, logger: options.logger }),
     ...createTaskSlotActivities({ limit: options.maxTasksInFlight ?? DEFAULT_MAX_TASKS_IN_FLIGHT, logger: options.logger }),
   };
