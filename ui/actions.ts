@@ -19,8 +19,19 @@ export interface Action<Target> {
 }
 
 const operationPath = (op: KindedOperation): string => `/operations/${op.kind}/${op.id}`;
+const awaitingApproval = (op: KindedOperation): boolean => !isFinished(op.status) && op.approval?.state === 'awaiting';
 
 export const OPERATION_ACTIONS: Action<KindedOperation>[] = [
+  { id: 'approve', label: 'Approve next wave', path: (op) => `${operationPath(op)}/approve`, offered: awaitingApproval, done: (op) => `${op.kind} ${op.id}: approved after wave ${op.approval?.after_wave}` },
+  {
+    id: 'reject',
+    label: 'Reject',
+    path: (op) => `${operationPath(op)}/reject`,
+    offered: awaitingApproval,
+    confirm: (op) => `Reject ${op.kind} operation ${op.id}? The rollout stops; tasks not started end cancelled.`,
+    done: (op) => `${op.kind} ${op.id}: rejected after wave ${op.approval?.after_wave}`,
+    danger: true,
+  },
   { id: 'pause', label: 'Pause', path: (op) => `${operationPath(op)}/pause`, offered: (op) => !isFinished(op.status) && op.paused !== true, done: (op) => `${op.kind} ${op.id}: pause requested (no new task starts; running ones go on)` },
   { id: 'resume', label: 'Resume', path: (op) => `${operationPath(op)}/resume`, offered: (op) => !isFinished(op.status) && op.paused === true, done: (op) => `${op.kind} ${op.id}: resume requested` },
   {
@@ -31,6 +42,14 @@ export const OPERATION_ACTIONS: Action<KindedOperation>[] = [
     confirm: (op) => `Cancel ${op.kind} operation ${op.id}? Tasks not finished end cancelled.`,
     done: (op) => `${op.kind} ${op.id}: cancel requested`,
     danger: true,
+  },
+  {
+    id: 'retry',
+    label: 'Retry what did not succeed',
+    path: (op) => `${operationPath(op)}/retry`,
+    offered: (op) => ['partially_successful', 'failed', 'cancelled'].includes(op.status) && op.retried_by === undefined,
+    confirm: (op) => `Start a new ${op.kind} operation over the appliances of ${op.id} whose tasks did not succeed?`,
+    done: (op) => `${op.kind} ${op.id}: retry started`,
   },
 ];
 

@@ -54,6 +54,18 @@ function Facts({ op }: { op: KindedOperation }) {
   return html`<dl class="facts">${facts.map(([k, v]) => html`<div><dt>${k}</dt><dd>${v}</dd></div>`)}</dl>`;
 }
 
+/** Where the rollout's gates stand and its retry links (README "Rollout safety"), a line each. */
+function rolloutNotes(op: KindedOperation): string[] {
+  const approval = op.approval;
+  return [
+    ...(approval?.state === 'awaiting' && !isFinished(op.status) ? [`Awaiting approval after wave ${approval.after_wave}${approval.timeout_time ? ` (until ${new Date(approval.timeout_time * 1000).toISOString()})` : ''}`] : []),
+    ...(approval && approval.state !== 'awaiting' ? [`Approval after wave ${approval.after_wave}: ${approval.state}${approval.decided_by ? ` by ${approval.decided_by}` : ''}`] : []),
+    ...(op.paused && op.pause_reason ? [`Paused: ${op.pause_reason}`] : []),
+    ...(op.retry_of ? [`Retry of operation ${op.retry_of}`] : []),
+    ...(op.retried_by ? [`Retried by operation ${op.retried_by}`] : []),
+  ];
+}
+
 export function OperationPage(props: PageProps) {
   const { kind, id, credentials, onUnauthorized } = props;
   const [status, setStatus] = useState('');
@@ -97,6 +109,7 @@ export function OperationPage(props: PageProps) {
     <h2>${kind} operation ${op.id} <${StatusBadge} status=${op.status} paused=${op.paused} /></h2>
     <${Facts} op=${op} />
     ${page ? html`<${ProgressBar} counts=${page.status_counts} total=${Object.values(page.status_counts).reduce((a, b) => a + (b ?? 0), 0)} />` : null}
+    ${rolloutNotes(op).map((note) => html`<p class="rollout-note" data-note>${note}</p>`)}
     <div class="toolbar"><${ActionButtons} actions=${OPERATION_ACTIONS} target=${op} credentials=${credentials} onResult=${acted} /></div>
     <${Notice} notice=${notice} onClose=${() => setNotice(undefined)} />
     ${page ? html`<${Counts} title="Status" name="status" counts=${page.status_counts} chosen=${status} onChoose=${filter(setStatus)} />

@@ -20,7 +20,12 @@ export interface Operation {
   comment?: string;
   appliances: string[];
   paused?: boolean;
+  pause_reason?: string;
   stop_reason?: string;
+  /** Rollout safety (README "Rollout safety"): the approval a rollout waits for after a wave, retry links. */
+  approval?: { state: 'awaiting' | 'approved' | 'rejected' | 'timed_out'; after_wave: number; timeout_time?: number; decided_by?: string };
+  retry_of?: string;
+  retried_by?: string;
   rollout?: { waves?: (number | string)[]; max_in_flight?: number };
   reboot?: boolean;
 }
