@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SA } from '../../domain/search-attributes';
+import { recordHistories, replayAll } from '../helpers/histories';
 import { startSccApi, type SccApi } from '../helpers/scc-api';
 
 jest.setTimeout(240_000);
@@ -59,7 +60,20 @@ async function until(id: string, done: (operation: any) => boolean): Promise<any
 const finished = (op: any): boolean => ['successful', 'partially_successful', 'failed', 'cancelled'].includes(op.status);
 const logOf = async (id: string): Promise<string[]> => (await call('GET', `/operations/upgrade/${id}/log`, { who: 'reader' })).json.log.map((l: { log_entry: string }) => l.log_entry);
 const taskStatuses = async (id: string, serials: string[]): Promise<string[]> => Promise.all(serials.map(async (s) => (await call('GET', `/operations/upgrade/${id}/appliances/${s}`, { who: 'reader' })).json.status));
-const hold = async (id: string): Promise<string | undefined> => (await api.stack.env.client.workflow.getHandle(`upgrade-${id}`).describe()).typedSearchAttributes.get(SA.rolloutHold);
+const readHold = async (id: string): Promise<string | undefined> => (await api.stack.env.client.workflow.getHandle(`upgrade-${id}`).describe()).typedSearchAttributes.get(SA.rolloutHold);
+/**
+ * The search attribute once it says `expected` (or the last value read): the store write is a
+ * local activity, so the store can say "awaiting" a moment before the workflow task that upserts
+ * the attribute has completed.
+ */
+async function hold(id: string, expected: string): Promise<string | undefined> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const value = await readHold(id);
+    if (value === expected || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 describe('approval between waves', () => {
   test('the operation waits, visibly, after wave 1; read_only may not approve; an operator approves over the API and the rest runs', async () => {
@@ -69,7 +83,7 @@ describe('approval between waves', () => {
     expect(waiting.approval).toMatchObject({ state: 'awaiting', after_wave: 1 });
     expect(waiting.approval.timeout_time - waiting.approval.since).toBe(3600);
     expect(await logOf(id)).toContain('awaiting approval after wave 1 (within 1 hour, then abort): approve or reject to go on');
-    expect(await hold(id)).toBe('awaiting_approval');
+    expect(await hold(id, 'awaiting_approval')).toBe('awaiting_approval');
     expect(await taskStatuses(id, appliances)).toEqual(['successful', 'scheduled', 'scheduled']);
     const { stdout } = await fleet('status', id);
     expect(stdout).toContain(`rollout: awaiting approval after wave 1 (until ${new Date(waiting.approval.timeout_time * 1000).toISOString()}): fleet approve|reject ${id}`);
@@ -89,7 +103,7 @@ describe('approval between waves', () => {
     const done = await until(id, finished);
     expect(done.status).toBe('successful');
     expect(await logOf(id)).toContain('approved by operator: wave 2 starts');
-    expect(await hold(id)).toBe('none');
+    expect(await hold(id, 'none')).toBe('none');
     expect((await call('POST', `/operations/upgrade/${id}/approve`)).json.error_id).toBe('ALREADY_FINISHED');
     for (const serial of appliances) expect(await api.stack.devices.counters(serial)).toMatchObject({ installs: 1 });
     // The audit trail has the approve, and the read_only caller's refused attempt.
@@ -156,7 +170,7 @@ describe('success threshold per wave', () => {
     const reason = 'wave 1: 1 of 2 task(s) succeeded (50.0%), below the 75% success threshold';
     expect(paused.pause_reason).toBe(reason);
     expect(await logOf(id)).toContain(`paused: ${reason}; resume to go on`);
-    expect(await hold(id)).toBe('paused');
+    expect(await hold(id, 'paused')).toBe('paused');
     expect((await fleet('status', id)).stdout).toContain(`rollout: paused: ${reason}`);
     expect(await taskStatuses(id, appliances.slice(2))).toEqual(['scheduled', 'scheduled']);
     await fleet('resume', id);
@@ -238,4 +252,12 @@ describe('validation', () => {
     expect(res.json).toMatchObject({ error_id: 'INVALID_REQUEST', field });
     expect((await call('GET', '/operations/upgrade', { who: 'reader' })).json.length).toBe(before);
   });
+});
+
+test('every operation these tests ran replays cleanly against the current workflow code', async () => {
+  // Approvals given and refused, thresholds that paused or stopped a rollout, retries.
+  const query = `WorkflowType = 'upgradeOperation' AND TaskQueue = '${taskQueue}'`;
+  expect(await replayAll(api.stack.env.client, query)).toBeGreaterThanOrEqual(6);
+  // `FLEET_RECORD_HISTORIES=test/fixtures/histories npx jest test/integration/rollout-safety.test.ts` records fixtures.
+  await recordHistories(api.stack.env.client, query, 'gates');
 });

@@ -22,6 +22,9 @@ beforeAll(async () => {
 
 test('there are recorded histories of every outcome', () => {
   expect(files).toEqual([
+    // Approvals given and refused, success thresholds, retries (test/integration/rollout-safety.test.ts).
+    'gates/upgradeOperation-partially_successful.history.pb',
+    'gates/upgradeOperation-successful.history.pb',
     // Two images with a delta patched on the device (test/integration/image-plan.test.ts).
     'image-plan/applianceUpgradeTask-failed.history.pb',
     'image-plan/applianceUpgradeTask-successful.history.pb',
@@ -32,7 +35,7 @@ test('there are recorded histories of every outcome', () => {
     'reboot/applianceUpgradeTask-successful.history.pb',
     'reboot/downgradeOperation-successful.history.pb',
     'reboot/rebootOperation-successful.history.pb',
-    // Health checks, rollbacks (a task's own and rollback "all") and per-task retries (test/integration/rollout-safety.test.ts).
+    // Health checks, rollbacks (a task's own and rollback "all") and per-task retries (test/integration/health-rollback.test.ts).
     'safety/applianceRollbackTask-failed.history.pb',
     'safety/applianceUpgradeTask-failed.history.pb',
     'safety/applianceUpgradeTask-successful.history.pb',
