@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { z } from 'zod';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
@@ -224,3 +225,16 @@ export function startTemporalUi(options: { address: string; port: number; namesp
   for (const stream of [proc.stdout!, proc.stderr!]) createInterface({ input: stream }).on('line', (line) => options.onLine?.(line));
   return proc;
 }
+
+/** The variables only `npm start` reads for the cluster profile (README "Configuration"). */
+export const clusterConfigSchema = z.object({
+  /** `dev` (default): the CLI dev server on SQLite; `cluster`: the full Temporal server and the store on PostgreSQL, two workers. */
+  FLEET_STACK: z.enum(['dev', 'cluster'], { error: 'must be dev or cluster' }).default('dev'),
+  /** numHistoryShards of a new cluster (fixed once its databases exist). */
+  FLEET_TEMPORAL_HISTORY_SHARDS: z.coerce.number().int().min(1).max(16384).default(8),
+  /** The port of the PostgreSQL `npm start` runs in <FLEET_DATA_DIR>/postgres (not 5432: a system PostgreSQL may hold it). */
+  FLEET_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
+  /** Worker processes of the cluster profile. */
+  FLEET_CLUSTER_WORKERS: z.coerce.number().int().min(1).max(16).default(2),
+});
+export type ClusterConfig = z.infer<typeof clusterConfigSchema>;

@@ -157,7 +157,11 @@ class PostgresDb implements Db {
 /** Opens `sqlite:<path>` (`sqlite::memory:` for a private in-memory database) or `postgres://…`. */
 export function openDb(url: string): Db {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    return new PostgresDb(new pg.Pool({ connectionString: url, max: 10 }));
+    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    // An idle connection the server closed (a restart, a failover) is dropped by the pool and a new
+    // one opened on the next query; unheard, its 'error' event would end the process.
+    pool.on('error', () => undefined);
+    return new PostgresDb(pool);
   }
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
