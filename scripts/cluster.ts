@@ -7,6 +7,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
@@ -36,6 +37,29 @@ export interface TemporalPorts {
   workerMembership: number;
 }
 
+/**
+ * A loopback port free now, below 32768: the server records each service's membership port in a
+ * SMALLINT column, so kernel-chosen (ephemeral) ports do not fit there. Random, then checked.
+ */
+export async function freeMembershipPort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((done) => {
+      const server = createServer();
+      server.once('error', () => done(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
+    });
+    if (free) return port;
+  }
+}
+
+/** Free loopback ports for a server: gRPC ports chosen by the kernel (`freePort`), membership ports below 32768. */
+export async function freeTemporalPorts(freePort: () => Promise<number>): Promise<TemporalPorts> {
+  const [frontend, frontendHttp, history, matching, worker] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const [frontendMembership, historyMembership, matchingMembership, workerMembership] = [await freeMembershipPort(), await freeMembershipPort(), await freeMembershipPort(), await freeMembershipPort()];
+  return { frontend, frontendHttp, frontendMembership, history, historyMembership, matching, matchingMembership, worker, workerMembership };
+}
+
 /** Temporal's usual ports, around `frontend`'s (7233 → 7234 history, 7235 matching, 7239 worker, 7243 HTTP, 6933… membership). */
 export function defaultTemporalPorts(frontend = 7233): TemporalPorts {
   const d = frontend - 7233;
@@ -61,6 +85,8 @@ export interface TemporalServerOptions {
   /** Default config/temporal/dynamicconfig.yaml. */
   dynamicConfigFile?: string;
   logLevel?: string;
+  /** The server's Prometheus endpoint on 127.0.0.1 (none without). */
+  metricsPort?: number;
   databases?: { temporal: string; visibility: string };
   onLine?: (line: string) => void;
 }
@@ -81,6 +107,7 @@ export function temporalServerEnv(options: TemporalServerOptions): Record<string
     TEMPORAL_VISIBILITY_DB: databases.visibility,
     TEMPORAL_HISTORY_SHARDS: String(options.historyShards),
     TEMPORAL_LOG_LEVEL: options.logLevel ?? 'warn',
+    TEMPORAL_METRICS_PORT: options.metricsPort ? String(options.metricsPort) : '',
     TEMPORAL_DYNAMIC_CONFIG: options.dynamicConfigFile ?? join(TEMPORAL_CONFIG_DIR, 'dynamicconfig.yaml'),
     TEMPORAL_FRONTEND_PORT: String(ports.frontend),
     TEMPORAL_FRONTEND_HTTP_PORT: String(ports.frontendHttp),
