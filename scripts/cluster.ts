@@ -63,6 +63,7 @@ export async function freeTemporalPorts(freePort: () => Promise<number>): Promis
 /** Temporal's usual ports, around `frontend`'s (7233 → 7234 history, 7235 matching, 7239 worker, 7243 HTTP, 6933… membership). */
 export function defaultTemporalPorts(frontend = 7233): TemporalPorts {
   const d = frontend - 7233;
+  if (6939 + d > 32767) throw new Error(`FLEET_TEMPORAL_PORT ${frontend} is too high for the cluster profile: its membership ports (${6933 + d}…${6939 + d}) must be below 32768`);
   return {
     frontend,
     frontendHttp: 7243 + d,
@@ -205,6 +206,7 @@ export async function waitForTemporal(address: string, timeoutMs: number, gone: 
   }
 }
 
+const NOT_FOUND = 5;
 const ALREADY_EXISTS = 6;
 const KEYWORD = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
 
@@ -216,10 +218,17 @@ const KEYWORD = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWOR
 export async function registerNamespace(address: string, namespace: string, retentionDays = 7): Promise<void> {
   const connection = await Connection.connect({ address });
   try {
-    try {
-      await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs(`${retentionDays} days`) });
-    } catch (err) {
-      if ((err as { code?: number }).code !== ALREADY_EXISTS) throw err;
+    const known = await connection.workflowService.describeNamespace({ namespace }).then(
+      () => true,
+      (err: { code?: number }) => (err.code === NOT_FOUND ? false : Promise.reject(err)),
+    );
+    if (!known) {
+      try {
+        await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs(`${retentionDays} days`) });
+      } catch (err) {
+        // Another process registered it meanwhile.
+        if ((err as { code?: number }).code !== ALREADY_EXISTS) throw err;
+      }
     }
     const deadline = Date.now() + 60_000;
     for (;;) {
