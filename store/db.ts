@@ -137,6 +137,11 @@ class PostgresDb implements Db {
   async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
     if (!(this.runner instanceof pg.Pool)) return fn(this);
     const client = await this.runner.connect();
+    // A connection lost between the transaction's queries fails the next one (and the pool drops
+    // the client at release); unheard, the client's 'error' event would end the process.
+    let lost: Error | undefined;
+    const onLost = (err: Error): void => void (lost = err);
+    client.on('error', onLost);
     try {
       await client.query('BEGIN');
       const result = await fn(new PostgresDb(client));
@@ -146,7 +151,8 @@ class PostgresDb implements Db {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      client.removeListener('error', onLost);
+      client.release(lost);
     }
   }
   async close(): Promise<void> {
