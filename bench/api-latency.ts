@@ -15,7 +15,9 @@
  * is cached for a minute, so about one request a minute pays it) and the API logs at `warn`
  * (production's `info` adds two log lines per request).
  *   npm run bench -- api-latency [--appliances 10000] [--requests 1000] [--seconds 10] [--concurrency 8]
- *                                [--operations 300] [--per-operation 3]
+ *                                [--operations 300] [--per-operation 3] [--stack dev|cluster|dev,cluster]
+ * `--stack cluster`: the full Temporal server on PostgreSQL and the store on the same PostgreSQL
+ * (bench/lib/temporal.ts startBenchServer) instead of the dev server and SQLite; rows for each stack.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { DeviceClient } from '../activities/device-client';
 import { createInventoryActivities } from '../activities/inventory-activities';
 import { bootstrapAdmin, ensureRiverbedCatalog, RIVERBED_TWO_HOP_VERSION } from '../api/bootstrap';
@@ -36,8 +38,9 @@ import { createLogger } from '../domain/logging';
 import { taskFields } from '../domain/operation';
 import { fleetFacts } from '../store/fleet-facts';
 import { FleetStore, type OperationRecord, type TaskRecord } from '../store/fleet-store';
-import { listenOnLoopback, startDevServer, startSimulator, type SimulatorProcess } from '../test/helpers/servers';
+import { listenOnLoopback, startSimulator, type SimulatorProcess } from '../test/helpers/servers';
 import type { LoadJob, LoadPlan, LoadResult } from './api-load';
+import { parseStacks, startBenchServer, type BenchServer } from './lib/temporal';
 import { stopProcess, Teardown } from './teardown';
 
 const root = join(__dirname, '..');
@@ -149,8 +152,10 @@ export async function apiLatencyBenchmark(argv: string[] = []): Promise<void> {
       concurrency: { type: 'string', default: '8' },
       operations: { type: 'string', default: '300' },
       'per-operation': { type: 'string', default: '3' },
+      stack: { type: 'string', default: 'dev' },
     },
   });
+  const stacks = parseStacks(values.stack);
   const count = Number(values.appliances);
   const collectors = Number(values.collectors);
   const requests = Number(values.requests);
@@ -171,89 +176,94 @@ export async function apiLatencyBenchmark(argv: string[] = []): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const setupStarted = performance.now();
-    const dir = mkdtempSync(join(tmpdir(), 'fleet-bench-api-'));
-    teardown.add('temp dir', () => rmSync(dir, { recursive: true, force: true }));
+    for (const stack of stacks) {
+      const setupStarted = performance.now();
+      const dir = mkdtempSync(join(tmpdir(), 'fleet-bench-api-'));
+      teardown.add('temp dir', () => rmSync(dir, { recursive: true, force: true }));
 
-    const [env, sim, store] = await startAll<[TestWorkflowEnvironment, SimulatorProcess, FleetStore]>(teardown, [
-      ['temporal dev server', () => startDevServer(), (e) => e.teardown()],
-      ['simulator', () => startSimulator({ appliances: count, collectors, profile: 'demo', speed: 1, seed: 1 }), (s) => s.stop()],
-      ['store', () => FleetStore.open(`sqlite:${join(dir, 'fleet.db')}`), (s) => s.close()],
-    ]);
-    console.log(`dev server, simulator (${count} appliances, ${collectors} collectors) and store up in ${elapsed(setupStarted)}`);
+      const [server, sim] = await startAll<[BenchServer, SimulatorProcess]>(teardown, [
+        [`temporal (${stack})`, () => startBenchServer(stack), (e) => e.stop()],
+        ['simulator', () => startSimulator({ appliances: count, collectors, profile: 'demo', speed: 1, seed: 1 }), (s) => s.stop()],
+      ]);
+      const { env } = server;
+      const store = await FleetStore.open(await server.newStoreUrl(dir, 'fleet'));
+      teardown.add('store', () => store.close());
+      console.log(`${stack} stack: Temporal, simulator (${count} appliances, ${collectors} collectors) and store (${stack === 'dev' ? 'SQLite' : 'PostgreSQL'}) up in ${elapsed(setupStarted)}`);
 
-    // The inventory as production fills it: discovery reads each device into the store.
-    let step = performance.now();
-    const devices = new DeviceClient({ baseUrl: sim.url });
-    const inventory = createInventoryActivities({ store, client: devices, logger: createLogger('bench-inventory', 'error') });
-    const discovered = await new MockActivityEnvironment().run<[], number, typeof inventory.discoverDevices>(inventory.discoverDevices);
-    const synced = await syncCollectors(devices, store);
-    await sim.stop();
-    const catalog = await ensureRiverbedCatalog(store, IMAGE_BASE_URL);
-    const accessId = 'bench-admin';
-    const accessKey = randomBytes(24).toString('base64url');
-    await bootstrapAdmin(store, { accessId, accessKey, keyFile: join(dir, 'admin-access-key') });
-    console.log(`inventory: ${discovered} appliances discovered, ${synced.collectors} collectors, ${catalog} Riverbed images, in ${elapsed(step)}`);
+      // The inventory as production fills it: discovery reads each device into the store.
+      let step = performance.now();
+      const devices = new DeviceClient({ baseUrl: sim.url });
+      const inventory = createInventoryActivities({ store, client: devices, logger: createLogger('bench-inventory', 'error') });
+      const discovered = await new MockActivityEnvironment().run<[], number, typeof inventory.discoverDevices>(inventory.discoverDevices);
+      const synced = await syncCollectors(devices, store);
+      await sim.stop();
+      const catalog = await ensureRiverbedCatalog(store, IMAGE_BASE_URL);
+      const accessId = 'bench-admin';
+      const accessKey = randomBytes(24).toString('base64url');
+      await bootstrapAdmin(store, { accessId, accessKey, keyFile: join(dir, 'admin-access-key') });
+      console.log(`inventory: ${discovered} appliances discovered, ${synced.collectors} collectors, ${catalog} Riverbed images, in ${elapsed(step)}`);
 
-    // Appliances to create operations for: those upgradeable now, by the rules the API checks at creation.
-    step = performance.now();
-    const sh = await fleetFacts(store, 'SH');
-    const upgradeable = upgradeEligibility({ productCode: 'SH', appliances: sh.appliances, images: sh.index, inProgress: sh.inProgress, targetVersionId: TARGET }).upgradeable.map((a) => a.serial);
-    const shSerials = sh.appliances.map((a) => a.serial);
-    await seedHistory(store, shSerials, historyCount, perOperation, accessId);
-    const bodies = Array.from({ length: Math.floor(upgradeable.length / perOperation) }, (_, i) => ({
-      product_code: 'SH',
-      target_version: { version_id: TARGET },
-      reboot: false,
-      comment: `bench ${i}`,
-      appliances: upgradeable.slice(i * perOperation, (i + 1) * perOperation),
-    }));
-    console.log(`${shSerials.length} SH appliances, ${upgradeable.length} upgradeable to ${TARGET} (${bodies.length} operations of ${perOperation} possible); ${historyCount} past operations stored in ${elapsed(step)}`);
+      // Appliances to create operations for: those upgradeable now, by the rules the API checks at creation.
+      step = performance.now();
+      const sh = await fleetFacts(store, 'SH');
+      const upgradeable = upgradeEligibility({ productCode: 'SH', appliances: sh.appliances, images: sh.index, inProgress: sh.inProgress, targetVersionId: TARGET }).upgradeable.map((a) => a.serial);
+      const shSerials = sh.appliances.map((a) => a.serial);
+      await seedHistory(store, shSerials, historyCount, perOperation, accessId);
+      const bodies = Array.from({ length: Math.floor(upgradeable.length / perOperation) }, (_, i) => ({
+        product_code: 'SH',
+        target_version: { version_id: TARGET },
+        reboot: false,
+        comment: `bench ${i}`,
+        appliances: upgradeable.slice(i * perOperation, (i + 1) * perOperation),
+      }));
+      console.log(`${shSerials.length} SH appliances, ${upgradeable.length} upgradeable to ${TARGET} (${bodies.length} operations of ${perOperation} possible); ${historyCount} past operations stored in ${elapsed(step)}`);
 
-    const app = createApi({ client: env.client, logger: createLogger('bench-api', 'warn'), store, taskQueue: TASK_QUEUE });
-    const baseUrl = await listenOnLoopback(app);
-    teardown.add('api', () => app.close());
-    const authorization = `Basic ${Buffer.from(`${accessId}:${accessKey}`).toString('base64')}`;
-    const check = await fetch(`${baseUrl}${SCC}/images`, { headers: { authorization } });
-    if (!check.ok) throw new Error(`the API answered ${check.status} to GET images: ${await check.text()}`);
-    await check.arrayBuffer().catch(() => undefined);
+      const app = createApi({ client: env.client, logger: createLogger('bench-api', 'warn'), store, taskQueue: TASK_QUEUE });
+      const baseUrl = await listenOnLoopback(app);
+      teardown.add('api', () => app.close());
+      const authorization = `Basic ${Buffer.from(`${accessId}:${accessKey}`).toString('base64')}`;
+      const check = await fetch(`${baseUrl}${SCC}/images`, { headers: { authorization } });
+      if (!check.ok) throw new Error(`the API answered ${check.status} to GET images: ${await check.text()}`);
+      await check.arrayBuffer().catch(() => undefined);
 
-    const warmup = Math.min(20, requests);
-    const read = (name: string, paths: string[]): LoadJob => ({ name, method: 'GET', paths, requests, seconds, warmup });
-    const jobs: LoadJob[] = [
-      read('GET appliances/SH', [`${SCC}/appliances/SH`]),
-      read('GET appliances/SH/{serial}', shSerials.slice(0, 2000).map((s) => `${SCC}/appliances/SH/${s}`)),
-      read(`GET upgradeable_appliances/SH/${TARGET}`, [`${SCC}/upgradeable_appliances/SH/${TARGET}`]),
-      read('GET rebootable_appliances/SH', [`${SCC}/rebootable_appliances/SH`]),
-      read('GET images', [`${SCC}/images`]),
-      read(`GET operations/upgrade (${historyCount} stored)`, [`${SCC}/operations/upgrade`]),
-      read('GET sumo collectors/upgrades/collectors', [`${SUMO}/collectors/upgrades/collectors`]),
-      // Each body names different appliances, so none is refused as operation_in_progress.
-      { name: `POST operations/upgrade (${perOperation} appliances)`, method: 'POST', paths: [`${SCC}/operations/upgrade`], bodies, requests, seconds, warmup: Math.min(10, Math.floor(bodies.length / 10)) },
-    ];
+      const warmup = Math.min(20, requests);
+      const read = (name: string, paths: string[]): LoadJob => ({ name, method: 'GET', paths, requests, seconds, warmup });
+      const jobs: LoadJob[] = [
+        read('GET appliances/SH', [`${SCC}/appliances/SH`]),
+        read('GET appliances/SH/{serial}', shSerials.slice(0, 2000).map((s) => `${SCC}/appliances/SH/${s}`)),
+        read(`GET upgradeable_appliances/SH/${TARGET}`, [`${SCC}/upgradeable_appliances/SH/${TARGET}`]),
+        read('GET rebootable_appliances/SH', [`${SCC}/rebootable_appliances/SH`]),
+        read('GET images', [`${SCC}/images`]),
+        read(`GET operations/upgrade (${historyCount} stored)`, [`${SCC}/operations/upgrade`]),
+        read('GET sumo collectors/upgrades/collectors', [`${SUMO}/collectors/upgrades/collectors`]),
+        // Each body names different appliances, so none is refused as operation_in_progress.
+        { name: `POST operations/upgrade (${perOperation} appliances)`, method: 'POST', paths: [`${SCC}/operations/upgrade`], bodies, requests, seconds, warmup: Math.min(10, Math.floor(bodies.length / 10)) },
+      ];
 
-    const measureStarted = performance.now();
-    const results = await runLoad({ baseUrl, headers: { authorization }, concurrency, jobs }, teardown, (name) => process.stdout.write(`measuring ${name} …`));
-    const created = (await store.listOperations('upgrade')).length - historyCount;
+      const measureStarted = performance.now();
+      const results = await runLoad({ baseUrl, headers: { authorization }, concurrency, jobs }, teardown, (name) => process.stdout.write(`measuring ${name} …`));
+      const created = (await store.listOperations('upgrade')).length - historyCount;
 
-    console.log(`\nAPI latency: ${discovered.toLocaleString('en-US')} appliances (SQLite, WAL), load from a second process over loopback, keep-alive, ${concurrency} at once, up to ${requests} requests or ${seconds}s per endpoint after ${warmup} warm-up`);
-    const header = `${'endpoint'.padEnd(46)}${'n'.padStart(6)}${'non-2xx'.padStart(8)}${'req/s'.padStart(8)}${'mean ms'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}${'KiB/resp'.padStart(10)}${'API cpu ms/req'.padStart(16)}`;
-    console.log(header);
-    console.log('-'.repeat(header.length));
-    const failures: string[] = [];
-    for (const { result: r, cpuMs } of results) {
-      const sorted = [...r.latenciesMs].sort((a, b) => a - b);
-      const n = sorted.length;
-      const mean = sorted.reduce((s, x) => s + x, 0) / Math.max(1, n);
-      const non2xx = Object.entries(r.statuses).reduce((s, [status, k]) => s + (status.startsWith('2') ? 0 : k), 0) + r.errors;
-      const answered = n - r.errors;
-      console.log(
-        `${r.name.padEnd(46)}${String(n).padStart(6)}${String(non2xx).padStart(8)}${(n / (r.elapsedMs / 1000)).toFixed(0).padStart(8)}${mean.toFixed(2).padStart(9)}${percentile(sorted, 0.5).toFixed(2).padStart(9)}${percentile(sorted, 0.99).toFixed(2).padStart(9)}${(sorted.at(-1) ?? Number.NaN).toFixed(2).padStart(9)}${(r.bytes / Math.max(1, answered) / 1024).toFixed(1).padStart(10)}${(cpuMs / Math.max(1, n)).toFixed(2).padStart(16)}`,
-      );
-      if (r.firstFailure) failures.push(`${r.name}: ${JSON.stringify(r.statuses)}, ${r.errors} errors; first: ${r.firstFailure}`);
+      console.log(`\nAPI latency, ${stack} stack: ${discovered.toLocaleString('en-US')} appliances (${stack === 'dev' ? 'SQLite, WAL; Temporal dev server' : 'PostgreSQL; Temporal server on PostgreSQL, 8 history shards'}), load from a second process over loopback, keep-alive, ${concurrency} at once, up to ${requests} requests or ${seconds}s per endpoint after ${warmup} warm-up`);
+      const header = `${'stack'.padEnd(9)}${'endpoint'.padEnd(46)}${'n'.padStart(6)}${'non-2xx'.padStart(8)}${'req/s'.padStart(8)}${'mean ms'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}${'KiB/resp'.padStart(10)}${'API cpu ms/req'.padStart(16)}`;
+      console.log(header);
+      console.log('-'.repeat(header.length));
+      const failures: string[] = [];
+      for (const { result: r, cpuMs } of results) {
+        const sorted = [...r.latenciesMs].sort((a, b) => a - b);
+        const n = sorted.length;
+        const mean = sorted.reduce((s, x) => s + x, 0) / Math.max(1, n);
+        const non2xx = Object.entries(r.statuses).reduce((s, [status, k]) => s + (status.startsWith('2') ? 0 : k), 0) + r.errors;
+        const answered = n - r.errors;
+        console.log(
+          `${stack.padEnd(9)}${r.name.padEnd(46)}${String(n).padStart(6)}${String(non2xx).padStart(8)}${(n / (r.elapsedMs / 1000)).toFixed(0).padStart(8)}${mean.toFixed(2).padStart(9)}${percentile(sorted, 0.5).toFixed(2).padStart(9)}${percentile(sorted, 0.99).toFixed(2).padStart(9)}${(sorted.at(-1) ?? Number.NaN).toFixed(2).padStart(9)}${(r.bytes / Math.max(1, answered) / 1024).toFixed(1).padStart(10)}${(cpuMs / Math.max(1, n)).toFixed(2).padStart(16)}`,
+        );
+        if (r.firstFailure) failures.push(`${r.name}: ${JSON.stringify(r.statuses)}, ${r.errors} errors; first: ${r.firstFailure}`);
+      }
+      console.log(`measured in ${elapsed(measureStarted)}; ${created} operations created (their workflows started on the ${stack} stack's Temporal; no worker runs them)`);
+      for (const f of failures) console.log(`non-2xx: ${f}`);
+      await teardown.run();
     }
-    console.log(`measured in ${elapsed(measureStarted)}; ${created} operations created (their workflows started on the dev server; no worker runs them)`);
-    for (const f of failures) console.log(`non-2xx: ${f}`);
   } finally {
     await teardown.run();
     process.off('SIGINT', onSignal);

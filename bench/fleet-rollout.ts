@@ -1,7 +1,8 @@
 /**
  * Concurrent upgrade operations with realistic device time, beside the floor doing the same
  * device work with nothing else.
- *   npm run bench -- fleet-rollout [--sizes 1000,3600,10000] [--speed 20] [--timeout 3600] [--limit 1000] [--skip-baseline] [--seed 1]
+ *   npm run bench -- fleet-rollout [--sizes 1000,3600,10000] [--speed 20] [--timeout 3600] [--limit 1000] [--skip-baseline] [--seed 1] [--stack dev|cluster|dev,cluster]
+ * `--stack`: the dev stack (default) and/or the cluster profile (bench/lib/temporal.ts startBenchServer): a row per stack.
  *
  * Per size, on one Temporal dev server shared by every size (its Prometheus endpoint on a known port):
  *  - ours: `size` appliances of the seeded clean fleet (the simulator as its own process, jobs at
@@ -43,7 +44,7 @@ import { cpuSnapshot, cpuSpent } from './lib/proc-sampling';
 import { count, parseSizes, seconds, sleep } from './lib/report';
 import { printRun, printSummary, type RunFigures, type SizeFigures } from './lib/rollout-report';
 import { checkCounters, resetSimulatorStats, simulatorStats } from './lib/simulator-admin';
-import { BacklogSampler, frontendRequests, requestsBetween, resultWithin, startBenchDevServer, type BenchDevServer } from './lib/temporal';
+import { BacklogSampler, frontendRequests, parseStacks, requestsBetween, resultWithin, startBenchServer, type BenchServer, type StackName } from './lib/temporal';
 import { startWorker, type WorkerProcess } from './lib/worker-process';
 import { Teardown } from './teardown';
 
@@ -56,6 +57,7 @@ interface Options {
   timeoutMs: number;
   limit: number;
   skipBaseline: boolean;
+  stacks: StackName[];
 }
 
 /** What one measured run needs: where it runs and what its appliances must have done. */
@@ -74,7 +76,7 @@ interface Outcome {
   finished: boolean;
 }
 
-const workerEnv = (server: BenchDevServer, taskQueue: string, sim: SimulatorProcess, extra: Record<string, string> = {}): Record<string, string> => ({
+const workerEnv = (server: BenchServer, taskQueue: string, sim: SimulatorProcess, extra: Record<string, string> = {}): Record<string, string> => ({
   FLEET_TEMPORAL_ADDRESS: server.env.address,
   FLEET_TEMPORAL_NAMESPACE: server.env.namespace ?? 'default',
   FLEET_TASK_QUEUE: taskQueue,
@@ -160,13 +162,13 @@ async function runOperations(client: Client, store: FleetStore, taskQueue: strin
 }
 
 /** Ours: simulator, store, worker, inventory, then the six operations measured. */
-async function runOurs(server: BenchDevServer, size: number, options: Options, teardown: Teardown): Promise<{ figures: RunFigures; fleet: FleetPlans }> {
+async function runOurs(server: BenchServer, size: number, options: Options, teardown: Teardown): Promise<{ figures: RunFigures; fleet: FleetPlans }> {
   let step = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'fleet-bench-rollout-'));
   teardown.add('temp dir', () => rmSync(dir, { recursive: true, force: true }));
   const sim = await startSimulator({ appliances: size, speed: options.speed, seed: options.seed, profile: 'clean' });
   teardown.add('simulator', () => sim.stop());
-  const storeUrl = `sqlite:${join(dir, 'fleet.db')}`;
+  const storeUrl = await server.newStoreUrl(dir, 'fleet');
   const store = await FleetStore.open(storeUrl);
   teardown.add('store', () => store.close());
   const images = await ensureRiverbedCatalog(store, `${sim.url}/images`);
@@ -186,7 +188,7 @@ async function runOurs(server: BenchDevServer, size: number, options: Options, t
 }
 
 /** The baseline over the same appliances and plans, on a fresh simulator of the same fleet. */
-async function runBaseline(server: BenchDevServer, size: number, fleet: FleetPlans, options: Options): Promise<RunFigures> {
+async function runBaseline(server: BenchServer, size: number, fleet: FleetPlans, options: Options): Promise<RunFigures> {
   const teardown = new Teardown();
   try {
     const sim = await startSimulator({ appliances: size, speed: options.speed, seed: options.seed, profile: 'clean' });
@@ -208,7 +210,7 @@ async function runBaseline(server: BenchDevServer, size: number, fleet: FleetPla
   }
 }
 
-async function runSize(server: BenchDevServer, size: number, options: Options): Promise<SizeFigures> {
+async function runSize(server: BenchServer, size: number, options: Options): Promise<SizeFigures> {
   const teardown = new Teardown();
   let ours: { figures: RunFigures; fleet: FleetPlans };
   try {
@@ -217,12 +219,12 @@ async function runSize(server: BenchDevServer, size: number, options: Options): 
     // Nothing of ours runs during the baseline.
     await teardown.run();
   }
-  printRun(size, 'ours', ours.figures, options.limit);
-  const figures: SizeFigures = { size, ours: ours.figures };
+  printRun(size, `ours ${server.stack}`, ours.figures, options.limit);
+  const figures: SizeFigures = { stack: server.stack, size, ours: ours.figures };
   if (options.skipBaseline) return figures;
   try {
     figures.baseline = await runBaseline(server, size, ours.fleet, options);
-    printRun(size, 'baseline', figures.baseline, options.limit);
+    printRun(size, `baseline ${server.stack}`, figures.baseline, options.limit);
   } catch (err) {
     figures.baselineError = (err as Error).message;
     console.log(`[${count(size)}] baseline failed: ${figures.baselineError}`);
@@ -242,10 +244,11 @@ function parseOptions(argv: string[]): Options & { sizes: number[] } {
       limit: { type: 'string', default: '1000' },
       seed: { type: 'string', default: '1' },
       'skip-baseline': { type: 'boolean', default: false },
+      stack: { type: 'string', default: 'dev' },
     },
   });
   const sizes = parseSizes(values.sizes);
-  const options = { sizes, speed: Number(values.speed), timeoutMs: Number(values.timeout) * 1000, limit: Number(values.limit), seed: Number(values.seed), skipBaseline: values['skip-baseline'] === true };
+  const options = { sizes, speed: Number(values.speed), timeoutMs: Number(values.timeout) * 1000, limit: Number(values.limit), seed: Number(values.seed), skipBaseline: values['skip-baseline'] === true, stacks: parseStacks(values.stack) };
   if (!sizes.length || sizes.some((n) => !Number.isInteger(n) || n < PRODUCT_CODES.length)) throw new Error(`--sizes must be whole numbers of at least ${PRODUCT_CODES.length}, e.g. 1000,3600`);
   if (!Number.isFinite(options.speed) || options.speed <= 0) throw new Error('--speed must be a positive number');
   if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) throw new Error('--timeout must be a positive number of seconds');
@@ -264,16 +267,19 @@ export async function fleetRolloutBenchmark(argv: string[] = []): Promise<void> 
   process.once('SIGTERM', onSignal);
   const all: SizeFigures[] = [];
   try {
-    const step = performance.now();
-    const server = await startBenchDevServer({ metrics: true });
-    teardown.add('temporal dev server', () => server.env.teardown());
-    console.log(`temporal dev server up in ${seconds(step).toFixed(1)}s, metrics at ${server.metricsUrl}`);
-    for (const size of options.sizes) {
-      try {
-        all.push(await runSize(server, size, options));
-      } catch (err) {
-        console.error(`[${count(size)}] failed: ${(err as Error).stack ?? String(err)}`);
+    for (const stack of options.stacks) {
+      const step = performance.now();
+      const server = await startBenchServer(stack, { metrics: true });
+      teardown.add(`temporal (${stack})`, () => server.stop());
+      console.log(`temporal (${stack} stack) up in ${seconds(step).toFixed(1)}s, metrics at ${server.metricsUrl}`);
+      for (const size of options.sizes) {
+        try {
+          all.push(await runSize(server, size, options));
+        } catch (err) {
+          console.error(`[${count(size)}] ${stack}: failed: ${(err as Error).stack ?? String(err)}`);
+        }
       }
+      await teardown.run();
     }
     printSummary(all, options.limit, TARGET);
   } finally {

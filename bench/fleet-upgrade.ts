@@ -26,7 +26,10 @@
  * Temporal refuses more than 2,000 pending children per workflow by default
  * (limit.numPendingChildExecutions.error), so the dev server here raises that limit for the
  * baseline (the orchestrator's batches never come near it). Figures only, never asserted.
- *   npm run bench -- fleet-upgrade [--sizes 1000,10000] [--speed 100000] [--timeout 360] [--seed 1] [--skip-baseline]
+ *   npm run bench -- fleet-upgrade [--sizes 1000,10000] [--speed 100000] [--timeout 360] [--seed 1] [--skip-baseline] [--stack dev|cluster|dev,cluster]
+ * `--stack`: the dev stack (default: the CLI dev server, one history shard, the store in SQLite) and/or the
+ * cluster profile (the full Temporal server on PostgreSQL, 8 history shards, the store on the same
+ * PostgreSQL: bench/lib/temporal.ts startBenchServer); a summary row per stack and size.
  * `--timeout`: seconds each run (operation or baseline) may take before it is stopped and reported
  * as unfinished, with what it had done.
  */
@@ -51,7 +54,7 @@ import type { BaselineFanOutResult } from './baseline-workflows';
 import { currentHistoryLengths, historyFacts, listAll, listOperationWorkflows, terminateAll, type HistoryFacts, type Largest } from './lib/history-stats';
 import { cpuSnapshot, cpuSpent } from './lib/proc-sampling';
 import { count, kib, mib, parseSizes, seconds, table } from './lib/report';
-import { resultWithin, startBenchDevServer } from './lib/temporal';
+import { parseStacks, resultWithin, startBenchServer, type BenchServer, type StackName } from './lib/temporal';
 import { startWorker, type WorkerReport } from './lib/worker-process';
 import { Teardown } from './teardown';
 
@@ -93,6 +96,7 @@ interface RunFigures {
 }
 
 interface SizeFigures {
+  stack: StackName;
   size: number;
   eligible: number;
   ineligible: string;
@@ -111,7 +115,8 @@ function writeFleetFile(path: string, size: number, seed: number): void {
   writeFileSync(path, JSON.stringify({ appliances, collectors: [] }));
 }
 
-async function runSize(env: TestWorkflowEnvironment, size: number, options: { speed: number; seed: number; timeoutMs: number; skipBaseline: boolean }): Promise<SizeFigures> {
+async function runSize(server: BenchServer, size: number, options: { speed: number; seed: number; timeoutMs: number; skipBaseline: boolean }): Promise<SizeFigures> {
+  const { env } = server;
   const client = env.client;
   const teardown = new Teardown();
   try {
@@ -122,7 +127,7 @@ async function runSize(env: TestWorkflowEnvironment, size: number, options: { sp
     writeFleetFile(fleetFile, size, options.seed);
     const sim: SimulatorProcess = await startSimulator({ appliances: 0, speed: options.speed, seed: options.seed, profile: 'clean', fleetFile });
     teardown.add('simulator', () => sim.stop());
-    const storeUrl = `sqlite:${join(dir, 'fleet.db')}`;
+    const storeUrl = await server.newStoreUrl(dir, 'fleet');
     // Opened (and migrated) here before the worker opens it.
     const store = await FleetStore.open(storeUrl);
     teardown.add('store', () => store.close());
@@ -239,15 +244,15 @@ async function runSize(env: TestWorkflowEnvironment, size: number, options: { sp
       ...(taskFacts ? { perTask: taskFacts } : {}),
       worker: report,
     };
-    printRun(size, 'orchestrator', orchestrator);
+    printRun(size, `orchestrator ${server.stack}`, orchestrator);
 
     // Nothing of the orchestrator runs during the baseline.
     await teardown.run();
-    const figures: SizeFigures = { size, eligible: serials.length, ineligible, inventorySeconds, createSeconds, orchestrator };
+    const figures: SizeFigures = { stack: server.stack, size, eligible: serials.length, ineligible, inventorySeconds, createSeconds, orchestrator };
     if (options.skipBaseline) return figures;
     try {
       figures.baseline = await runBaseline(env, size, serials, options.timeoutMs);
-      printRun(size, 'baseline', figures.baseline);
+      printRun(size, `baseline ${server.stack}`, figures.baseline);
     } catch (err) {
       figures.baselineError = (err as Error).message;
       console.log(`[${count(size)}] baseline failed: ${figures.baselineError}`);
@@ -336,7 +341,7 @@ function printRun(size: number, name: string, r: RunFigures): void {
 
 const SUMMARY_COLUMNS = [
   { title: 'appliances', width: 10 },
-  { title: 'run', width: 14 },
+  { title: 'run', width: 22 },
   { title: 'wall s', width: 9 },
   { title: 'tasks/s', width: 9 },
   { title: 'events/s', width: 10 },
@@ -349,15 +354,16 @@ const SUMMARY_COLUMNS = [
 ];
 
 function printSummary(all: SizeFigures[]): void {
-  console.log(`\nfleet upgrade: one upgrade operation (${PRODUCT} to ${TARGET}, two images each, reboot) per fleet size, real worker in its own process, Temporal dev server; baseline: one parent, one child per appliance at once, one no-op activity each`);
+  console.log(`\nfleet upgrade: one upgrade operation (${PRODUCT} to ${TARGET}, two images each, reboot) per fleet size, real worker in its own process, on each stack (dev: Temporal dev server, SQLite store; cluster: Temporal server with 8 history shards and the store on PostgreSQL); baseline: one parent, one child per appliance at once, one no-op activity each`);
   const rows: string[][] = [];
   for (const s of all) {
-    for (const [name, r] of [['orchestrator', s.orchestrator], ['baseline', s.baseline]] as const) {
+    for (const [run, r] of [['orchestrator', s.orchestrator], ['baseline', s.baseline]] as const) {
+      const name = `${run} ${s.stack}`;
       if (!r) {
         rows.push([count(s.eligible), name, '', '', '', '', '', '', '', '', s.baselineError ?? 'not run']);
         continue;
       }
-      const ratio = name === 'orchestrator' && s.baseline && s.baseline.tasksPerSecond > 0 ? (s.orchestrator.tasksPerSecond / s.baseline.tasksPerSecond).toFixed(3) : '';
+      const ratio = run === 'orchestrator' && s.baseline && s.baseline.tasksPerSecond > 0 ? (s.orchestrator.tasksPerSecond / s.baseline.tasksPerSecond).toFixed(3) : '';
       rows.push([count(s.eligible), name, r.wallSeconds.toFixed(1), r.tasksPerSecond.toFixed(1), (r.totalEvents / r.wallSeconds).toFixed(0), count(r.rootEvents), count(r.largestHistory.events), kib(r.largestPayload.bytes), mib(r.worker.peakRssBytes), ratio, r.outcome]);
     }
   }
@@ -376,9 +382,11 @@ export async function fleetUpgradeBenchmark(argv: string[] = []): Promise<void> 
       timeout: { type: 'string', default: '360' },
       seed: { type: 'string', default: '1' },
       'skip-baseline': { type: 'boolean', default: false },
+      stack: { type: 'string', default: 'dev' },
     },
   });
   const sizes = parseSizes(values.sizes);
+  const stacks = parseStacks(values.stack);
   const speed = Number(values.speed);
   const timeoutMs = Number(values.timeout) * 1000;
   const seed = Number(values.seed);
@@ -395,18 +403,21 @@ export async function fleetUpgradeBenchmark(argv: string[] = []): Promise<void> 
   process.once('SIGTERM', onSignal);
   const all: SizeFigures[] = [];
   try {
-    const step = performance.now();
     // With room for the baseline's pending children.
     const pendingChildren = Math.max(2000, ...sizes) + 100;
-    const { env } = await startBenchDevServer({ extraArgs: ['--dynamic-config-value', `limit.numPendingChildExecutions.error=${pendingChildren}`] });
-    teardown.add('temporal dev server', () => env.teardown());
-    console.log(`temporal dev server up in ${seconds(step).toFixed(1)}s (limit.numPendingChildExecutions.error=${pendingChildren} for the baseline)`);
-    for (const size of sizes) {
-      try {
-        all.push(await runSize(env, size, { speed, seed, timeoutMs, skipBaseline: values['skip-baseline'] === true }));
-      } catch (err) {
-        console.error(`[${count(size)}] failed: ${(err as Error).stack ?? String(err)}`);
+    for (const stack of stacks) {
+      const step = performance.now();
+      const server = await startBenchServer(stack, { dynamicConfig: { 'limit.numPendingChildExecutions.error': pendingChildren } });
+      teardown.add(`temporal (${stack})`, () => server.stop());
+      console.log(`temporal (${stack} stack) up in ${seconds(step).toFixed(1)}s (limit.numPendingChildExecutions.error=${pendingChildren} for the baseline)`);
+      for (const size of sizes) {
+        try {
+          all.push(await runSize(server, size, { speed, seed, timeoutMs, skipBaseline: values['skip-baseline'] === true }));
+        } catch (err) {
+          console.error(`[${count(size)}] ${stack}: failed: ${(err as Error).stack ?? String(err)}`);
+        }
       }
+      await teardown.run();
     }
     printSummary(all);
   } finally {

@@ -18,3 +18,6 @@ export const testServerLauncherPath = (): string => ensure('ensure-test-server.s
 
 /** The `st` CLI of schemathesis (PyPI, SCHEMATHESIS_VERSION), in a venv in the tools cache (`npm run setup` installs it). */
 export const schemathesisPath = (): string => ensure('ensure-schemathesis.sh');
+
+/** The folder of `temporal-server`, `temporal-sql-tool` and `temporal-ui-server` (the cluster profile). */
+export const temporalServerBinDir = (): string => ensure('ensure-temporal-server.sh');

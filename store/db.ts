@@ -137,6 +137,11 @@ class PostgresDb implements Db {
   async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
     if (!(this.runner instanceof pg.Pool)) return fn(this);
     const client = await this.runner.connect();
+    // A connection lost between the transaction's queries fails the next one (and the pool drops
+    // the client at release); unheard, the client's 'error' event would end the process.
+    let lost: Error | undefined;
+    const onLost = (err: Error): void => void (lost = err);
+    client.on('error', onLost);
     try {
       await client.query('BEGIN');
       const result = await fn(new PostgresDb(client));
@@ -146,7 +151,8 @@ class PostgresDb implements Db {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      client.removeListener('error', onLost);
+      client.release(lost);
     }
   }
   async close(): Promise<void> {
@@ -157,7 +163,11 @@ class PostgresDb implements Db {
 /** Opens `sqlite:<path>` (`sqlite::memory:` for a private in-memory database) or `postgres://…`. */
 export function openDb(url: string): Db {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    return new PostgresDb(new pg.Pool({ connectionString: url, max: 10 }));
+    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    // An idle connection the server closed (a restart, a failover) is dropped by the pool and a new
+    // one opened on the next query; unheard, its 'error' event would end the process.
+    pool.on('error', () => undefined);
+    return new PostgresDb(pool);
   }
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);

@@ -8,24 +8,45 @@ import { readdirSync, readFileSync } from 'node:fs';
 export type CpuSnapshot = Map<string, number>;
 const CLOCK_TICKS = 100;
 
-/** CPU seconds (user + system) by role: this driver, and each child process of it by its command line. */
+/** What a child process of this driver is, by its command line. */
+function roleOf(cmdline: string): string {
+  if (cmdline.includes('fleet-worker.ts')) return 'worker';
+  if (cmdline.includes('simulator/main.ts')) return 'simulator';
+  if (cmdline.includes('temporal-server')) return 'Temporal server';
+  if (cmdline.includes('/postgres')) return 'PostgreSQL';
+  return /temporal/.test(cmdline) ? 'dev server' : 'other';
+}
+
+/**
+ * CPU seconds (user + system) by role: this driver, and each child process of it by its command
+ * line; PostgreSQL's backends (children of its postmaster) count as PostgreSQL.
+ */
 export function cpuSnapshot(): CpuSnapshot {
   const own = process.cpuUsage();
   const byRole: CpuSnapshot = new Map([['driver', (own.user + own.system) / 1e6]]);
+  const processes: { pid: number; ppid: number; cpu: number }[] = [];
   for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       // Fields after the command name (which may hold spaces): state ppid … utime(14) stime(15).
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) !== process.pid) continue;
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      const role = cmdline.includes('fleet-worker.ts') ? 'worker' : cmdline.includes('simulator/main.ts') ? 'simulator' : /temporal/.test(cmdline) ? 'dev server' : 'other';
-      const cpu = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+      processes.push({ pid: Number(pid), ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS });
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  const roles = new Map<number, string>();
+  for (const { pid, ppid, cpu } of processes) {
+    if (ppid !== process.pid) continue;
+    try {
+      const role = roleOf(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+      roles.set(pid, role);
       byRole.set(role, (byRole.get(role) ?? 0) + cpu);
     } catch {
       // The process ended meanwhile.
     }
   }
+  for (const { ppid, cpu } of processes) if (roles.get(ppid) === 'PostgreSQL') byRole.set('PostgreSQL', (byRole.get('PostgreSQL') ?? 0) + cpu);
   return byRole;
 }
 

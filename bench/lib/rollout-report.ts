@@ -23,6 +23,8 @@ export interface RunFigures {
 }
 
 export interface SizeFigures {
+  /** The stack it ran on (bench/lib/temporal.ts StackName). */
+  stack: string;
   size: number;
   ours: RunFigures;
   baseline?: RunFigures;
@@ -48,7 +50,7 @@ export function printRun(size: number, name: string, r: RunFigures, limit: numbe
 
 const COLUMNS = [
   { title: 'appliances', width: 10 },
-  { title: 'run', width: 10 },
+  { title: 'run', width: 18 },
   { title: 'wall s', width: 9 },
   { title: '÷ base', width: 8 },
   { title: 'tasks/s', width: 9 },
@@ -76,13 +78,13 @@ function row(size: number, name: string, r: RunFigures, limit: number, baseline?
 }
 
 export function printSummary(all: SizeFigures[], limit: number, target: string): void {
-  console.log(`\nfleet rollout: six concurrent upgrade operations (one per product code, to ${target}, reboot) with device time, limit ${count(limit)} tasks in flight, real worker in its own process, one Temporal dev server;`);
+  console.log(`\nfleet rollout: six concurrent upgrade operations (one per product code, to ${target}, reboot) with device time, limit ${count(limit)} tasks in flight, real worker in its own process, on each stack (dev: Temporal dev server, SQLite store; cluster: Temporal server with 8 history shards, the store on PostgreSQL);`);
   console.log('baseline: one child per appliance starting each device job of its plan and sleeping its expected time, batches of 500, the same limit');
   const rows: string[][] = [];
   for (const s of all) {
-    rows.push(row(s.size, 'ours', s.ours, limit, s.baseline));
-    if (s.baseline) rows.push(row(s.size, 'baseline', s.baseline, limit));
-    else rows.push([count(s.size), 'baseline', ...Array<string>(12).fill(''), s.baselineError ?? 'not run']);
+    rows.push(row(s.size, `ours ${s.stack}`, s.ours, limit, s.baseline));
+    if (s.baseline) rows.push(row(s.size, `baseline ${s.stack}`, s.baseline, limit));
+    else rows.push([count(s.size), `baseline ${s.stack}`, ...Array<string>(12).fill(''), s.baselineError ?? 'not run']);
   }
   for (const line of table(COLUMNS, rows)) console.log(line);
   console.log('÷ base: wall time ÷ the baseline\'s. peak jobs: device jobs running at once (simulator); backlog: peak approximate activity backlog; ev: history events; RPC/s: the server\'s frontend requests; dev req/s: device-API requests.');

@@ -3,10 +3,15 @@
  * registered, optionally its Prometheus endpoint on a known port), workflow results awaited with
  * a deadline, the server's request counter and an activity task queue's backlog.
  */
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SA } from '../../domain/search-attributes';
+import { freeTemporalPorts, registerNamespace, setupTemporalSchemas, startTemporalServer, TEMPORAL_CONFIG_DIR } from '../../scripts/cluster';
+import { ensureDatabase, startPostgresProcess } from '../../scripts/postgres';
 import { temporalCliPath } from '../../scripts/toolchain';
 import { freePort, quietRuntime } from '../../test/helpers/servers';
 
@@ -29,6 +34,64 @@ export async function startBenchDevServer(options: { extraArgs?: string[]; metri
     },
   });
   return { env, ...(metricsPort ? { metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` } : {}) };
+}
+
+/** Which Temporal and store a benchmark runs on: the dev stack (CLI dev server, SQLite) or the cluster profile (full server and store on PostgreSQL). */
+export type StackName = 'dev' | 'cluster';
+
+/** `--stack dev|cluster|dev,cluster`: each stack named, in order. */
+export function parseStacks(value: unknown): StackName[] {
+  const names = String(value ?? 'dev').split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = names.find((n) => n !== 'dev' && n !== 'cluster');
+  if (bad !== undefined || !names.length) throw new Error(`--stack must be dev, cluster or dev,cluster (not ${JSON.stringify(bad ?? value)})`);
+  return names as StackName[];
+}
+
+export interface BenchServer extends BenchDevServer {
+  stack: StackName;
+  /** A new, empty store: a SQLite file in `dir` (dev) or a database of the cluster's PostgreSQL. */
+  newStoreUrl(dir: string, name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The Temporal server and store of `stack`, with `dynamicConfig` values over the defaults (the dev
+ * server's --dynamic-config-value; for the cluster a copy of config/temporal/dynamicconfig.yaml
+ * with them added) and, with `metrics`, the server's Prometheus endpoint.
+ */
+export async function startBenchServer(stack: StackName, options: { metrics?: boolean; dynamicConfig?: Record<string, number | boolean | string> } = {}): Promise<BenchServer> {
+  const dynamic = Object.entries(options.dynamicConfig ?? {});
+  if (stack === 'dev') {
+    const server = await startBenchDevServer({ metrics: options.metrics, extraArgs: dynamic.flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]) });
+    return { ...server, stack, newStoreUrl: async (dir, name) => `sqlite:${join(dir, `${name}.db`)}`, stop: () => server.env.teardown() };
+  }
+  quietRuntime();
+  const dir = mkdtempSync(join(tmpdir(), 'fleet-bench-cluster-'));
+  // PostgreSQL runs as the postgres user under root: it must reach its folder inside.
+  chmodSync(dir, 0o755);
+  const dynamicConfigFile = join(dir, 'dynamicconfig.yaml');
+  writeFileSync(dynamicConfigFile, [readFileSync(join(TEMPORAL_CONFIG_DIR, 'dynamicconfig.yaml'), 'utf8'), ...dynamic.map(([key, value]) => `${key}:\n  - value: ${JSON.stringify(value)}`)].join('\n'));
+  // Durable, as production runs it (the tests' PostgreSQL runs without fsync).
+  const pg = await startPostgresProcess({ dir: join(dir, 'postgres'), port: await freePort() });
+  await setupTemporalSchemas(pg.url);
+  const ports = await freeTemporalPorts(freePort);
+  const metricsPort = options.metrics ? await freePort() : undefined;
+  const temporalServer = await startTemporalServer({ postgresUrl: pg.url, ports, historyShards: 8, logLevel: 'error', dynamicConfigFile, ...(metricsPort ? { metricsPort } : {}) });
+  await registerNamespace(temporalServer.address, 'default');
+  const env = await TestWorkflowEnvironment.createFromExistingServer({ address: temporalServer.address, namespace: 'default' });
+  let stores = 0;
+  return {
+    env,
+    stack,
+    ...(metricsPort ? { metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` } : {}),
+    newStoreUrl: (_dir, name) => ensureDatabase(pg.url, `${name.replace(/\W/g, '_')}_${++stores}`),
+    async stop() {
+      await env.teardown();
+      await temporalServer.stop();
+      await pg.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Awaits a workflow's result up to `timeoutMs`; answers it, or why not. */

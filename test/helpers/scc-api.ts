@@ -59,12 +59,13 @@ function leakedSecrets(secrets: Iterable<string>, texts: readonly string[]): str
   return [...secrets].filter((secret) => texts.some((text) => text.includes(secret)));
 }
 
-export async function startSccApi(options: { taskQueue: string; appliances: number; speed: number; logger?: Logger }): Promise<SccApi> {
+/** `stack`: the stack to serve (default startStack, the dev server); e.g. startClusterStack (test/helpers/cluster.ts). */
+export async function startSccApi(options: { taskQueue: string; appliances: number; speed: number; collectors?: number; logger?: Logger; stack?: typeof startStack }): Promise<SccApi> {
   const logLines: string[] = [];
   const answers: string[] = [];
   const secrets = new Set<string>(Object.values(SCC_KEYS));
   const { taskQueue, appliances, speed, logger = createLogger('test-api', 'info', { write: (line: string) => void logLines.push(line) }) } = options;
-  const stack = await startStack({ appliances, speed, taskQueue });
+  const stack = await (options.stack ?? startStack)({ appliances, speed, taskQueue, ...(options.collectors ? { collectors: options.collectors } : {}) });
   let app: FastifyInstance | undefined;
   try {
     await Promise.all([

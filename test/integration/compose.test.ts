@@ -36,14 +36,21 @@ test('the compose CLI accepts the file', () => {
   }
   const resolved = execFileSync(cli[0]!, [...cli.slice(1), '-f', file, 'config'], { encoding: 'utf8' });
   const services = (parse(resolved) as { services: Record<string, unknown> }).services;
-  expect(Object.keys(services).sort()).toEqual(['api', 'postgresql', 'simulator', 'temporal', 'temporal-setup', 'temporal-ui', 'worker']);
+  expect(Object.keys(services).sort()).toEqual(['api', 'postgresql', 'simulator', 'temporal', 'temporal-schema', 'temporal-setup', 'temporal-ui', 'worker']);
 });
 
 test('the stack is Temporal on PostgreSQL with its UI, plus our worker, API and simulator built from the Dockerfile', () => {
   const { services } = compose;
   expect(services.postgresql?.image).toMatch(/^postgres:/);
-  expect(services.temporal?.image).toMatch(/^temporalio\/auto-setup:/);
-  expect(services.temporal?.environment?.DB).toBe('postgres12');
+  // The server release the cluster profile builds, on the repo's config (config/temporal), schemas by temporal-sql-tool.
+  const version = /^TEMPORAL_SERVER_VERSION=v(.+)$/m.exec(readFileSync(join(root, 'scripts/toolchain.env'), 'utf8'))?.[1];
+  expect(services.temporal?.image).toBe(`temporalio/server:${version}`);
+  expect(([] as string[]).concat(services.temporal?.command ?? []).join(' ')).toContain('--config /etc/fleet/temporal --env fleet');
+  expect((services.temporal as { volumes?: string[] }).volumes).toContain('./config/temporal:/etc/fleet/temporal:ro');
+  const schema = ([] as string[]).concat(services['temporal-schema']?.command ?? []).join(' ');
+  for (const step of ['update-schema --schema-name postgresql/v12/temporal', 'update-schema --schema-name postgresql/v12/visibility']) expect(schema).toContain(step);
+  expect(services['temporal-schema']?.image).toBe(`temporalio/admin-tools:${version}`);
+  for (const name of ['worker', 'api']) expect(services[name]?.environment?.FLEET_STORE_URL).toMatch(/^postgres:\/\/.*@postgresql:5432\/fleet$/);
   expect(services['temporal-ui']?.image).toMatch(/^temporalio\/ui:/);
   for (const [name, entry] of [['worker', 'worker/main.ts'], ['api', 'api/main.ts'], ['simulator', 'simulator/main.ts']] as const) {
     expect(services[name]?.build).toBe('.');
