@@ -61,7 +61,7 @@ test('every command has its own --help: its usage, description and each of its o
 test('usage errors exit 2 with the message and the usage of that command; a failure exits 1', async () => {
   const cases: [string[], string, string][] = [
     [[], 'no command given', 'fleet devices'],
-    [['frobnicate'], "unknown command 'frobnicate' (one of devices, upgrade, downgrade, reboot, operations, status, logs, cancel, pause, resume, inventory, collectors, keys, audit)", 'fleet devices'],
+    [['frobnicate'], "unknown command 'frobnicate' (one of devices, upgrade, downgrade, reboot, operations, status, logs, cancel, pause, resume, approve, reject, retry, inventory, collectors, keys, audit)", 'fleet devices'],
     [['status'], 'status needs an OPERATION_ID', 'fleet status OPERATION_ID [--kind <KIND>] [--watch]'],
     [['status', '1', '--kind', 'sideways'], '--kind must be one of upgrade, downgrade, reboot', 'fleet status OPERATION_ID'],
     [['status', '1', '--failures', '-1'], '--failures must be a whole number from 0 up', 'fleet status OPERATION_ID'],
