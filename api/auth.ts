@@ -81,12 +81,16 @@ const TOUCH_MS = 60_000;
  * are counted per client address and per access id (rate-limiter-flexible); past the limit they
  * get `limited` without spending a derivation.
  */
+/** The answer past a limit: retry once the last of the limits that hold has ended. */
+const limitedFor = (over: RateLimiterRes[]): Authentication => ({ ok: false, reason: 'limited', retryAfterSeconds: Math.max(1, Math.ceil(Math.max(...over.map((r) => r.msBeforeNext)) / 1000)) });
+
 export class Authenticator {
   private readonly verified = new Map<string, { accessId: string; role: Role; until: number; version: string }>();
   private readonly byClient: RateLimiterMemory;
   private readonly byAccessId: RateLimiterMemory;
   private readonly touched = new Map<string, number>();
   private readonly deriving = new Map<string, Promise<void>>();
+  private readonly checking = new Map<string, Promise<{ accessId: string; role: Role } | undefined>>();
 
   constructor(
     private readonly store: FleetStore,
@@ -100,21 +104,33 @@ export class Authenticator {
   async authenticate(header: string | undefined, client: string): Promise<Authentication> {
     if (header === undefined) return { ok: false, reason: 'missing' };
     const credentials = parseBasic(header);
+    // Verified a moment ago: no derivation, so nothing to spend; still refused while a limit holds.
+    const digest = credentials && createHash('sha256').update(`${credentials.accessId}\0${credentials.accessKey}`).digest('base64');
+    const version = await this.store.accessKeysVersion();
+    const cached = digest === undefined ? undefined : this.verified.get(digest);
+    if (credentials && cached && cached.until > this.now() && cached.version === version) {
+      return (await this.limitHeld(client, credentials.accessId)) ?? { ok: true, accessId: credentials.accessId, role: cached.role };
+    }
     // Counted as a failure before the key is checked (and given back if it matches), so requests
     // arriving together cannot all pass the limit and each spend a derivation.
     const limited = await this.spend(client, credentials?.accessId);
     if (limited) return limited;
-    const found = credentials && (await this.check(credentials.accessId, credentials.accessKey));
+    const found = credentials && digest && (await this.checkOnce(digest, version, credentials.accessId, credentials.accessKey));
     if (!found) return { ok: false, reason: 'invalid' };
     await Promise.all([this.byClient.reward(client, 1), this.byAccessId.reward(found.accessId, 1)]);
     return { ok: true, ...found };
   }
 
-  private async check(accessId: string, accessKey: string): Promise<{ accessId: string; role: Role } | undefined> {
-    const digest = createHash('sha256').update(`${accessId}\0${accessKey}`).digest('base64');
-    const version = await this.store.accessKeysVersion();
-    const cached = this.verified.get(digest);
-    if (cached && cached.until > this.now() && cached.version === version) return { accessId, role: cached.role };
+  /** Requests with the same credentials arriving together (a client's burst once its entry expired) share one check. */
+  private checkOnce(digest: string, version: string, accessId: string, accessKey: string): Promise<{ accessId: string; role: Role } | undefined> {
+    const running = this.checking.get(digest);
+    if (running) return running;
+    const check = this.check(digest, version, accessId, accessKey).finally(() => this.checking.delete(digest));
+    this.checking.set(digest, check);
+    return check;
+  }
+
+  private async check(digest: string, version: string, accessId: string, accessKey: string): Promise<{ accessId: string; role: Role } | undefined> {
     const stored = await this.store.getAccessKey(accessId);
     const matches = await this.oneAtATime(accessId, () => verifyKey(accessKey, stored?.key_hash ?? UNKNOWN_ID_HASH));
     const nowMs = this.now();
@@ -145,13 +161,21 @@ export class Authenticator {
     await this.store.touchAccessKey(accessId, nowMs);
   }
 
+  /** `limited` while the client or the access id has no attempt left, without spending one. */
+  private async limitHeld(client: string, accessId: string): Promise<Authentication | undefined> {
+    const [byClient, byAccessId] = await Promise.all([this.byClient.get(client), this.byAccessId.get(accessId)]);
+    const over = [[byClient, this.byClient.points], [byAccessId, this.byAccessId.points]].flatMap(([res, points]) => (res && (res as RateLimiterRes).consumedPoints >= (points as number) ? [res as RateLimiterRes] : []));
+    if (!over.length) return undefined;
+    return limitedFor(over);
+  }
+
   /** Spends one attempt of the client and of the access id; `limited` when either has none left. */
   private async spend(client: string, accessId: string | undefined): Promise<Authentication | undefined> {
     const attempt = (limiter: RateLimiterMemory, key: string) => limiter.consume(key).then(() => undefined, (res: RateLimiterRes) => res);
     const spent = await Promise.all([attempt(this.byClient, client), ...(accessId === undefined ? [] : [attempt(this.byAccessId, accessId)])]);
     const over = spent.filter((res): res is RateLimiterRes => res !== undefined);
     if (!over.length) return undefined;
-    return { ok: false, reason: 'limited', retryAfterSeconds: Math.max(1, Math.ceil(Math.max(...over.map((r) => r.msBeforeNext)) / 1000)) };
+    return limitedFor(over);
   }
 }
 

@@ -217,13 +217,16 @@ async function runFlood(plan: FloodPlan, power: FloodSwitch): Promise<FloodResul
   return result;
 }
 
+/** One message to the driver, written out before the child exits (a pipe's writes are asynchronous). */
+const send = (message: unknown): Promise<void> => new Promise((resolve) => process.stdout.write(`${JSON.stringify(message)}\n`, () => resolve()));
+
 async function child(): Promise<void> {
   const lines = createInterface({ input: process.stdin });
   const iterator = lines[Symbol.asyncIterator]();
   const first = await iterator.next();
   const plan = JSON.parse(String(first.value)) as LegitPlan | FloodPlan;
   if (plan.role === 'legit') {
-    process.stdout.write(`${JSON.stringify({ result: await runLegit(plan) })}\n`);
+    await send({ result: await runLegit(plan) });
   } else {
     // Further lines switch the flood; the end of stdin stops it.
     const power = new FloodSwitch();
@@ -231,7 +234,7 @@ async function child(): Promise<void> {
       for (let line = await iterator.next(); !line.done && !power.stopped; line = await iterator.next()) power.set(String(line.value).trim());
       power.set('stop');
     })();
-    process.stdout.write(`${JSON.stringify({ result: await runFlood(plan, power) })}\n`);
+    await send({ result: await runFlood(plan, power) });
   }
   lines.close();
   process.exit(0);
