@@ -90,7 +90,7 @@ export class Authenticator {
   private readonly byAccessId: RateLimiterMemory;
   private readonly touched = new Map<string, number>();
   private readonly deriving = new Map<string, Promise<void>>();
-  private readonly checking = new Map<string, Promise<{ accessId: string; role: Role } | undefined>>();
+  private readonly checking = new Map<string, Promise<Authentication>>();
 
   constructor(
     private readonly store: FleetStore,
@@ -104,30 +104,37 @@ export class Authenticator {
   async authenticate(header: string | undefined, client: string): Promise<Authentication> {
     if (header === undefined) return { ok: false, reason: 'missing' };
     const credentials = parseBasic(header);
+    if (!credentials) return (await this.spend(client, undefined)) ?? { ok: false, reason: 'invalid' };
     // Verified a moment ago: no derivation, so nothing to spend; still refused while a limit holds.
-    const digest = credentials && createHash('sha256').update(`${credentials.accessId}\0${credentials.accessKey}`).digest('base64');
+    const digest = createHash('sha256').update(`${credentials.accessId}\0${credentials.accessKey}`).digest('base64');
     const version = await this.store.accessKeysVersion();
-    const cached = digest === undefined ? undefined : this.verified.get(digest);
-    if (credentials && cached && cached.until > this.now() && cached.version === version) {
+    const cached = this.verified.get(digest);
+    if (cached && cached.until > this.now() && cached.version === version) {
       return (await this.limitHeld(client, credentials.accessId)) ?? { ok: true, accessId: credentials.accessId, role: cached.role };
     }
-    // Counted as a failure before the key is checked (and given back if it matches), so requests
-    // arriving together cannot all pass the limit and each spend a derivation.
-    const limited = await this.spend(client, credentials?.accessId);
+    // The same credentials already being checked (a client's burst once its entry expired): that
+    // check's answer, with no attempt spent and no derivation of its own.
+    const running = this.checking.get(digest);
+    if (running) {
+      const shared = await running;
+      return shared.ok ? ((await this.limitHeld(client, shared.accessId)) ?? shared) : shared;
+    }
+    const check = this.spendAndCheck(digest, version, client, credentials).finally(() => this.checking.delete(digest));
+    this.checking.set(digest, check);
+    return check;
+  }
+
+  /**
+   * Counted as a failure before the key is checked (and given back if it matches), so requests
+   * arriving together cannot all pass the limit and each spend a derivation.
+   */
+  private async spendAndCheck(digest: string, version: string, client: string, credentials: { accessId: string; accessKey: string }): Promise<Authentication> {
+    const limited = await this.spend(client, credentials.accessId);
     if (limited) return limited;
-    const found = credentials && digest && (await this.checkOnce(digest, version, credentials.accessId, credentials.accessKey));
+    const found = await this.check(digest, version, credentials.accessId, credentials.accessKey);
     if (!found) return { ok: false, reason: 'invalid' };
     await Promise.all([this.byClient.reward(client, 1), this.byAccessId.reward(found.accessId, 1)]);
     return { ok: true, ...found };
-  }
-
-  /** Requests with the same credentials arriving together (a client's burst once its entry expired) share one check. */
-  private checkOnce(digest: string, version: string, accessId: string, accessKey: string): Promise<{ accessId: string; role: Role } | undefined> {
-    const running = this.checking.get(digest);
-    if (running) return running;
-    const check = this.check(digest, version, accessId, accessKey).finally(() => this.checking.delete(digest));
-    this.checking.set(digest, check);
-    return check;
   }
 
   private async check(digest: string, version: string, accessId: string, accessKey: string): Promise<{ accessId: string; role: Role } | undefined> {

@@ -67,3 +67,20 @@ test('a header that is not Basic counts as a failure of the client; none at all 
   expect(await auth.authenticate('Basic !!', 'c')).toEqual({ ok: false, reason: 'invalid' });
   expect(await auth.authenticate('Bearer abc', 'c')).toMatchObject({ ok: false, reason: 'limited' });
 });
+
+test('requests with the same credentials arriving together share one check; a remembered key spends no attempt', async () => {
+  await putAccessKey(store, 'agent', 'agent-key-0123456789', 'internal_service');
+  const reads = jest.spyOn(store, 'getAccessKey');
+  const auth = new Authenticator(store, { perClient: 3, perAccessId: 3, windowSeconds: 60 });
+  const burst = await Promise.all(Array.from({ length: 20 }, () => auth.authenticate(basic('agent', 'agent-key-0123456789'), 'c')));
+  expect(burst.every((a) => a.ok)).toBe(true);
+  expect(reads).toHaveBeenCalledTimes(1);
+  // Remembered: a hundred more requests leave every attempt of the client and the id for failures.
+  for (let i = 0; i < 100; i++) expect((await auth.authenticate(basic('agent', 'agent-key-0123456789'), 'c')).ok).toBe(true);
+  expect(reads).toHaveBeenCalledTimes(1);
+  for (let i = 0; i < 3; i++) expect(await auth.authenticate(basic('agent', `wrong-key-${i}-0123456789`), 'c')).toEqual({ ok: false, reason: 'invalid' });
+  // Out of attempts: the remembered key too is refused until the window ends.
+  expect(await auth.authenticate(basic('agent', 'agent-key-0123456789'), 'c')).toMatchObject({ ok: false, reason: 'limited' });
+  jest.advanceTimersByTime(61_000);
+  expect((await auth.authenticate(basic('agent', 'agent-key-0123456789'), 'c')).ok).toBe(true);
+});
