@@ -17,6 +17,9 @@ interface OperateOptions {
   comment: string;
   user?: string;
   rollout?: string;
+  healthCheck?: string;
+  rollback?: string;
+  taskRetries?: string;
   timeout?: string;
   json: boolean;
 }
@@ -39,6 +42,9 @@ function requestBody(kind: OperationKind, serials: string[], o: OperateOptions):
     ...at,
     ...(o.rebootAt ? { reboot_time: when(o.rebootAt, '--reboot-at') } : {}),
     ...(o.rollout ? { rollout: parseJsonOption('rollout', o.rollout) } : {}),
+    ...(o.healthCheck ? { health_check: parseJsonOption('health-check', o.healthCheck) } : {}),
+    ...(o.rollback ? { rollback: o.rollback } : {}),
+    ...(o.taskRetries ? { task_retries: parseJsonOption('task-retries', o.taskRetries) } : {}),
     ...limit,
   };
 }
@@ -96,7 +102,10 @@ export function registerOperate(program: Command): void {
       .option('--reboot', 'reboot into the new version once installed', false)
       .option('--reboot-at <WHEN>', 'with --reboot: reboot at this time instead, as a linked reboot operation');
     common(cmd, `${kind}_time`)
-      .option('--rollout <JSON>', `rollout policy: waves, max_in_flight, failure_threshold, e.g. ${ROLLOUT_EXAMPLE}`)
+      .option('--rollout <JSON>', `rollout policy: waves, max_in_flight, failure_threshold, approval, success_threshold_percent, progress_deadline_seconds, e.g. ${ROLLOUT_EXAMPLE}`)
+      .option('--health-check <JSON>', `after the final reboot, wait for the appliance to report healthy, e.g. '{"settle_seconds":120,"probes":6,"interval_seconds":30}' (needs --reboot)`)
+      .option('--rollback <POLICY>', 'none, on_failure (an appliance that fails its health check or install goes back to its version) or all (also those upgraded, when the failure threshold stops the rollout)')
+      .option('--task-retries <JSON>', `run a failed or timed-out task again, e.g. '{"max":1,"on":["failed"],"backoff_seconds":300}'`)
       .action((serials: string[], o: OperateOptions) => operate(config(), kind, serials, o));
   }
   const reboot = leaf(program, 'reboot', 'start a reboot operation of the appliances').argument('[SERIAL...]', 'the appliances').option('--switch-partition', 'boot the other partition', false);

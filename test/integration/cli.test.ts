@@ -194,3 +194,17 @@ test('--json of every other command; exit codes: 1 for what fails, 2 for usage',
   expect(await outcome('upgrade', '--product', 'WW', '--version', TARGET, 'S00AB00000000')).toMatchObject({ code: 1, stderr: expect.stringContaining('appliances: 1 appliance(s) cannot be part of this upgrade operation: S00AB00000000 (unknown)') });
   expect(await outcome('operations', '--status', 'nope')).toMatchObject({ code: 2 });
 });
+
+test('rollout safety from the command line: --health-check, --rollback, --task-retries reach the operation; a bad one is refused naming it', async () => {
+  const [serial] = take(1);
+  const refused = await outcome('upgrade', '--product', 'WW', '--version', TARGET, '--reboot', '--rollback', 'sometimes', serial!);
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toContain('rollback');
+  const safety = ['--health-check', '{"settle_seconds":0,"probes":2,"interval_seconds":1}', '--rollback', 'on_failure', '--task-retries', '{"max":1,"on":["failed"]}'];
+  const created = await json<Record<string, unknown>>('upgrade', '--product', 'WW', '--version', TARGET, '--reboot', ...safety, serial!);
+  expect(created).toMatchObject({ health_check: { settle_seconds: 0, probes: 2, interval_seconds: 1 }, rollback: 'on_failure', task_retries: { max: 1, on: ['failed'] } });
+  const watched = await background('status', String(created.id), '--watch', '--interval', '0.2').ended;
+  expect(watched.code).toBe(0);
+  expect(watched.stdout).toContain('safety: ');
+  expect(watched.stdout.trim().split('\n').at(-1)).toMatch(/operation successful/);
+});
