@@ -58,9 +58,26 @@ async function openDocs(): Promise<Page> {
   return page;
 }
 
+/**
+ * Scrolls down the page until `found` says so or the bottom is reached, answering what `seen`
+ * read at each step. Swagger UI draws only the operations near the window once a section holds
+ * 150 or more (a virtualized list), as a reader scrolling sees them.
+ */
+async function scrollThrough<T>(page: Page, seen: () => Promise<T>, found: (value: T) => boolean): Promise<T> {
+  for (;;) {
+    const value = await seen();
+    const atBottom = await page.evaluate<boolean>('window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 2');
+    if (found(value) || atBottom) return value;
+    await page.mouse.wheel(0, 600);
+    // The next frame has drawn the operations now in view.
+    await page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
+  }
+}
+
 /** The GET /api/cmc.upgrades/1.0/image_repositories operation, expanded. */
 async function repositoriesOperation(page: Page) {
   const operation = page.locator('.opblock.opblock-get', { has: page.locator(`.opblock-summary-path[data-path="${REPOSITORIES}"]`) });
+  await scrollThrough(page, () => operation.count(), (n) => n > 0);
   await operation.locator('.opblock-summary').click();
   await operation.locator('button.execute').waitFor();
   return operation;
@@ -97,8 +114,15 @@ test('Swagger UI from our own origin lists every operation of the document', asy
   const doc = (await (await fetch(`${api.base}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
   const operations = Object.values(doc.paths).reduce((n, ops) => n + Object.keys(ops).length, 0);
   expect(operations).toBeGreaterThan(20);
-  await page.locator(`.opblock-summary-path[data-path="${REPOSITORIES}"]`).waitFor();
-  expect(await page.locator('.opblock').count()).toBe(operations);
+  // Every operation of the document is drawn on the way down, each once.
+  const drawn = new Set<string>();
+  const read = async () => {
+    for (const op of await page.locator('.opblock').evaluateAll((els) => els.map((el) => `${el.querySelector('.opblock-summary-method')?.textContent} ${el.querySelector('.opblock-summary-path')?.getAttribute('data-path')}`))) drawn.add(op);
+    return drawn.size;
+  };
+  expect(await scrollThrough(page, read, (n) => n >= operations)).toBe(operations);
+  const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`));
+  expect([...drawn].sort()).toEqual(documented.sort());
   expect(await page.locator('.information-container .title').innerText()).toContain('Fleet upgrade orchestrator');
   // The assets came from the package, through /docs/.
   expect(requested).toEqual(expect.arrayContaining([expect.stringContaining('/docs/swagger-ui-bundle.js'), expect.stringContaining('/docs/swagger-ui.css'), `${api.base}/openapi.json`]));
