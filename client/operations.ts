@@ -304,20 +304,24 @@ export async function cancelOperation(client: Client, operationId: string, kind:
   }
 }
 
+/** The operation's workflow and whether it still runs; OperationNotFoundError when there is none. */
+async function operationHandle(client: Client, operationId: string, kind: OperationKind) {
+  if (!OPERATION_ID_PATTERN.test(operationId)) throw new OperationNotFoundError(operationId);
+  const handle = client.workflow.getHandle(operationWorkflowId(kind, operationId));
+  try {
+    return { handle, running: (await handle.describe()).status.name === 'RUNNING' };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new OperationNotFoundError(operationId);
+    throw err;
+  }
+}
+
 /**
  * Cancels one appliance's task in a running operation. Answers the task's status when the request
  * was taken (`cancelled`, or the final status of a task that had already finished).
  */
 export async function cancelApplianceTask(client: Client, operationId: string, serial: string, kind: OperationKind = 'upgrade'): Promise<ApplianceTaskStatus> {
-  if (!OPERATION_ID_PATTERN.test(operationId)) throw new OperationNotFoundError(operationId);
-  const handle = client.workflow.getHandle(operationWorkflowId(kind, operationId));
-  let running: boolean;
-  try {
-    running = (await handle.describe()).status.name === 'RUNNING';
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new OperationNotFoundError(operationId);
-    throw err;
-  }
+  const { handle, running } = await operationHandle(client, operationId, kind);
   if (!running) {
     // A finished operation has nothing left to cancel: its tasks keep their final status.
     const final = (await handle.result()) as OperationState;
@@ -363,15 +367,7 @@ export class OperationConflictError extends Error {
  * Answers the approval as recorded; a reject stops the rollout (tasks not started end cancelled).
  */
 export async function decideApproval(client: Client, operationId: string, decision: ApprovalDecision, kind: OperationKind = 'upgrade'): Promise<ApprovalInfo> {
-  if (!OPERATION_ID_PATTERN.test(operationId)) throw new OperationNotFoundError(operationId);
-  const handle = client.workflow.getHandle(operationWorkflowId(kind, operationId));
-  let running: boolean;
-  try {
-    running = (await handle.describe()).status.name === 'RUNNING';
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new OperationNotFoundError(operationId);
-    throw err;
-  }
+  const { handle, running } = await operationHandle(client, operationId, kind);
   if (!running) throw new OperationConflictError('ALREADY_FINISHED', `${kind} operation ${operationId} has finished; there is no approval to give`);
   try {
     return await handle.executeUpdate(decideApprovalUpdate, { args: [decision] });
