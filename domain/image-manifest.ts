@@ -17,6 +17,7 @@
  */
 import { z } from 'zod';
 import { imageDefinition, timestamp, type ImageDefinition, type Version } from './scc';
+import { firstFieldIssue } from './validation';
 
 export const IMAGE_MANIFEST_MAGIC = 'RVBD-IMAGE';
 export const IMAGE_MANIFEST_FORMAT_VERSION = 1;
@@ -77,8 +78,8 @@ export function parseImageManifest(head: Uint8Array): ManifestParse {
   if (!json.ok) return json;
   const parsed = imageManifest.safeParse(json.value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    return { ok: false, reason: `the manifest is invalid: ${issue.path.join('.') || '(root)'}: ${issue.message}` };
+    const { field, message } = firstFieldIssue(parsed.error);
+    return { ok: false, reason: `the manifest is invalid: ${field}: ${message}` };
   }
   return { ok: true, manifest: parsed.data, payloadOffset: json.next };
 }

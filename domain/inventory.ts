@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { DeviceInfo } from './device-api';
 import { arch, productCode, serial, version, type ProductCode, type Version } from './scc';
+import { parseJsonFile, repeatedSerial } from './validation';
 
 export type InventoryAppliance = {
   product_code: ProductCode;
@@ -78,21 +79,8 @@ export type InventoryFile = z.infer<typeof inventoryFile>;
 
 /** Parses an inventory file's text; the error names the first bad field and nothing is imported. */
 export function parseInventoryFile(text: string): InventoryFile {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new Error('inventory file is not valid JSON');
-  }
-  const result = inventoryFile.safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new Error(`inventory file: ${issue.path.join('.')}: ${issue.message}`);
-  }
-  const seen = new Set<string>();
-  for (const [i, a] of result.data.appliances.entries()) {
-    if (seen.has(a.serial)) throw new Error(`inventory file: appliances.${i}.serial: ${a.serial} is listed twice`);
-    seen.add(a.serial);
-  }
-  return result.data;
+  const file = parseJsonFile('inventory file', inventoryFile, text);
+  const repeated = repeatedSerial(file.appliances);
+  if (repeated) throw new Error(`inventory file: appliances.${repeated.index}.serial: ${repeated.serial} is listed twice`);
+  return file;
 }

@@ -1,25 +1,10 @@
 /** Deterministic generation of a simulated appliance fleet from a seed. */
 import { z } from 'zod';
-import { arch, PRODUCT_CODES, productCode, serial, version, type Arch, type ProductCode, type Version } from '../domain/scc';
+import { collectorInfo, deviceInfo } from '../domain/device-api';
+import { PRODUCT_CODES, type ProductCode, type Version } from '../domain/scc';
+import { parseJsonFile, repeatedSerial } from '../domain/validation';
 
-export interface ApplianceSpec {
-  serial: string;
-  product_code: ProductCode;
-  model: string;
-  arch: Arch;
-  hostname: string;
-  ip_address: string;
-  time_zone: string;
-  running_version: Version;
-  esxi_version: string | null;
-  connected: boolean;
-  entitled: boolean;
-  read_only: boolean;
-  model_eol: boolean;
-  groups: string[];
-  /** Link speed in bytes per (simulated) second. */
-  bandwidth_bps: number;
-}
+export type ApplianceSpec = z.output<typeof applianceSpec>;
 
 /** mulberry32: small, fast, repeatable. */
 export function seededRandom(seed: number): () => number {
@@ -105,20 +90,7 @@ export function generateAppliances(count: number, seed = 1, profile: FleetProfil
   return fleet;
 }
 
-export interface CollectorSpec {
-  id: number;
-  name: string;
-  hostName: string;
-  timeZone: string;
-  ephemeral: boolean;
-  sourceSyncMode: string;
-  collectorType: 'Installable' | 'Hosted';
-  collectorVersion: string;
-  osVersion: string;
-  osName: string;
-  osArch: string;
-  alive: boolean;
-}
+export type CollectorSpec = z.output<typeof collectorSpec>;
 
 /** The collector builds the simulator knows, oldest first; the last is the latest. */
 export const COLLECTOR_BUILDS = ['19.115-37', '19.152-1', '19.182-25', '19.216-22', '20.1-2749'] as const;
@@ -150,67 +122,40 @@ export function generateCollectors(count: number, seed = 1, profile: FleetProfil
   });
 }
 
+/**
+ * One simulated appliance: what the device API reports (its standby partition starts empty) and its link speed, with the
+ * defaults a fleet file may leave out.
+ */
+const applianceSpec = deviceInfo.omit({ standby_version: true }).extend({
+  esxi_version: z.string().nullable().default(null),
+  connected: z.boolean().default(true),
+  entitled: z.boolean().default(true),
+  read_only: z.boolean().default(false),
+  model_eol: z.boolean().default(false),
+  groups: z.array(z.string()).default([]),
+  /** Link speed in bytes per (simulated) second. */
+  bandwidth_bps: z.number().positive().default(10_000_000),
+});
+
+/** One simulated collector: what it reports but its last-seen time, which the simulator keeps. */
+const collectorSpec = collectorInfo.omit({ lastSeenAlive: true }).extend({
+  id: z.number().int().positive(),
+  ephemeral: z.boolean().default(false),
+  sourceSyncMode: z.string().default('UI'),
+  alive: z.boolean().default(true),
+});
+
 /** A fleet file for `--fleet-file`: the simulator serves exactly these devices. */
 export const fleetFile = z.object({
-  appliances: z
-    .array(
-      z.object({
-        serial,
-        product_code: productCode,
-        model: z.string(),
-        arch,
-        hostname: z.string(),
-        ip_address: z.string(),
-        time_zone: z.string(),
-        running_version: version,
-        esxi_version: z.string().nullable().default(null),
-        connected: z.boolean().default(true),
-        entitled: z.boolean().default(true),
-        read_only: z.boolean().default(false),
-        model_eol: z.boolean().default(false),
-        groups: z.array(z.string()).default([]),
-        bandwidth_bps: z.number().positive().default(10_000_000),
-      }),
-    )
-    .default([]),
-  collectors: z
-    .array(
-      z.object({
-        id: z.number().int().positive(),
-        name: z.string(),
-        hostName: z.string(),
-        timeZone: z.string(),
-        ephemeral: z.boolean().default(false),
-        sourceSyncMode: z.string().default('UI'),
-        collectorType: z.enum(['Installable', 'Hosted']),
-        collectorVersion: z.string(),
-        osVersion: z.string(),
-        osName: z.string(),
-        osArch: z.string(),
-        alive: z.boolean().default(true),
-      }),
-    )
-    .default([]),
+  appliances: z.array(applianceSpec).default([]),
+  collectors: z.array(collectorSpec).default([]),
 });
 export type FleetFile = z.infer<typeof fleetFile>;
 
 /** Parses a fleet file's text; the error names the first bad field. */
 export function parseFleetFile(text: string): FleetFile {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new Error('fleet file is not valid JSON');
-  }
-  const result = fleetFile.safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new Error(`fleet file: ${issue.path.join('.')}: ${issue.message}`);
-  }
-  const serials = new Set<string>();
-  for (const a of result.data.appliances) {
-    if (serials.has(a.serial)) throw new Error(`fleet file: appliance ${a.serial} is listed twice`);
-    serials.add(a.serial);
-  }
-  return result.data;
+  const file = parseJsonFile('fleet file', fleetFile, text);
+  const repeated = repeatedSerial(file.appliances);
+  if (repeated) throw new Error(`fleet file: appliance ${repeated.serial} is listed twice`);
+  return file;
 }
