@@ -78,7 +78,7 @@ export function parseImageManifest(head: Uint8Array): ManifestParse {
   if (!json.ok) return json;
   const parsed = imageManifest.safeParse(json.value);
   if (!parsed.success) {
-    const { field, message } = firstFieldIssue(parsed.error);
+    const { field, message } = firstFieldIssue(parsed.error, { whole: '(root)' });
     return { ok: false, reason: `the manifest is invalid: ${field}: ${message}` };
   }
   return { ok: true, manifest: parsed.data, payloadOffset: json.next };

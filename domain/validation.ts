@@ -2,17 +2,17 @@
 import type { z } from 'zod';
 
 export interface FieldIssue {
-  /** The dotted path of the field (`body` when the value as a whole is wrong). */
+  /** The dotted path of the field, or the name of the whole value when that is what is wrong. */
   field: string;
   message: string;
 }
 
 /** The first issue of a failed parse; an unknown property is named itself, not the object around it. */
-export function firstFieldIssue(error: z.ZodError, prefix: readonly PropertyKey[] = []): FieldIssue {
+export function firstFieldIssue(error: z.ZodError, { prefix = [], whole = 'body' }: { prefix?: readonly PropertyKey[]; whole?: string } = {}): FieldIssue {
   const issue = error.issues[0]!;
   const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
   const field = [...prefix, ...path].map(String).filter((part) => part !== '').join('.');
-  return { field: field || 'body', message: issue.message };
+  return { field: field || whole, message: issue.message };
 }
 
 /**
@@ -28,7 +28,7 @@ export function parseJsonFile<T extends z.ZodType>(what: string, schema: T, text
   }
   const result = schema.safeParse(raw);
   if (!result.success) {
-    const { field, message } = firstFieldIssue(result.error);
+    const { field, message } = firstFieldIssue(result.error, { whole: '(root)' });
     throw new Error(`${what}: ${field}: ${message}`);
   }
   return result.data;
