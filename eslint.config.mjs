@@ -21,7 +21,12 @@ function domainModulesOutsideTheWorkflowBundle() {
   const domainDir = join(import.meta.dirname, 'domain');
   const typeOnly = (clause) =>
     /^\{[^}]*\}$/.test(clause) &&
-    clause.slice(1, -1).split(',').map((s) => s.trim()).filter(Boolean).every((s) => s.startsWith('type '));
+    clause
+      .slice(1, -1)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .every((s) => s.startsWith('type '));
   const valueImports = (source) =>
     [...source.matchAll(/^(?:import|export)\s+(?!type\b)([^;]*?)\s+from\s+'([^']+)'/gm)]
       .filter(([, clause]) => !typeOnly(clause.trim()))
@@ -51,7 +56,8 @@ const workflowImports = {
     {
       name: 'zod',
       allowTypeImports: true,
-      message: 'zod stays out of the workflow bundle (it cost a third more memory per cached workflow): import types only.',
+      message:
+        'zod stays out of the workflow bundle (it cost a third more memory per cached workflow): import types only.',
     },
     ...['pino', 'prom-client'].map((name) => ({
       name,
@@ -73,27 +79,32 @@ const workflowImports = {
     {
       regex: `^(\\.\\./)+domain/(${domainModulesOutsideTheWorkflowBundle().join('|')})$`,
       allowTypeImports: true,
-      message: 'This domain module loads zod (or another non-workflow package) into the workflow bundle: import types only.',
+      message:
+        'This domain module loads zod (or another non-workflow package) into the workflow bundle: import types only.',
     },
   ],
 };
 
 /** Date methods whose answer depends on the worker's time zone or locale, which may differ between workers. */
 const localTimeMethods = [
-  'getFullYear', 'getMonth', 'getDate', 'getDay', 'getHours', 'getMinutes', 'getTimezoneOffset',
-  'setFullYear', 'setMonth', 'setDate', 'setHours', 'setMinutes',
-  'toDateString', 'toTimeString', 'toLocaleString', 'toLocaleDateString', 'toLocaleTimeString',
+  ...['getFullYear', 'getMonth', 'getDate', 'getDay', 'getHours', 'getMinutes', 'getTimezoneOffset'],
+  ...['setFullYear', 'setMonth', 'setDate', 'setHours', 'setMinutes'],
+  ...['toDateString', 'toTimeString', 'toLocaleString', 'toLocaleDateString', 'toLocaleTimeString'],
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'dist/', 'coverage/', 'test-results/', 'test/fixtures/'] },
+  // Dotfiles are local editor and helper files (ESLint 8 skipped them too).
+  { ignores: ['node_modules/', 'data/', 'dist/', 'coverage/', 'test-results/', 'test/fixtures/', '**/.*'] },
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
   {
     files: ['**/*.ts'],
     extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     plugins: { 'import-x': importX },
-    settings: { 'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json'] })] },
+    settings: {
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json'] })],
+    },
     rules: {
       // What Temporal's samples insist on: a forgotten await on an activity, a timer or a handle is a silent bug.
       '@typescript-eslint/no-floating-promises': 'error',
@@ -130,10 +141,15 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': ['error', workflowImports],
       'no-restricted-properties': [
         'error',
-        { object: 'Math', property: 'random', message: 'Use uuid4() from @temporalio/workflow, or decide in an activity.' },
+        {
+          object: 'Math',
+          property: 'random',
+          message: 'Use uuid4() from @temporalio/workflow, or decide in an activity.',
+        },
         ...localTimeMethods.map((property) => ({
           property,
-          message: "Depends on the worker's time zone or locale: use the UTC methods, or compute local times in an activity.",
+          message:
+            "Depends on the worker's time zone or locale: use the UTC methods, or compute local times in an activity.",
         })),
       ],
       'no-restricted-globals': [
