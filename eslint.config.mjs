@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import prettier from 'eslint-config-prettier';
 import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import globals from 'globals';
@@ -92,7 +93,7 @@ const localTimeMethods = [
   ...['toDateString', 'toTimeString', 'toLocaleString', 'toLocaleDateString', 'toLocaleTimeString'],
 ];
 
-export default tseslint.config(
+export default defineConfig(
   // Dotfiles are local editor and helper files (ESLint 8 skipped them too).
   { ignores: ['node_modules/', 'data/', 'dist/', 'coverage/', 'test-results/', 'test/fixtures/', '**/.*'] },
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
