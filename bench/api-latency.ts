@@ -19,7 +19,7 @@
  * `--stack cluster`: the full Temporal server on PostgreSQL and the store on the same PostgreSQL
  * (bench/lib/temporal.ts startBenchServer) instead of the dev server and SQLite; rows for each stack.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -115,7 +115,7 @@ async function runLoad(plan: LoadPlan, teardown: Teardown, onJob: (name: string)
     proc.once('error', reject);
     proc.once('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`load generator exited with ${code ?? signal}`))));
   });
-  const lines = createInterface({ input: proc.stdout! });
+  const lines = createInterface({ input: proc.stdout });
   lines.on('line', (line) => {
     let message: { start: string } | LoadResult;
     try {
@@ -134,7 +134,7 @@ async function runLoad(plan: LoadPlan, teardown: Teardown, onJob: (name: string)
     results.push({ result: message, cpuMs: (cpu.user + cpu.system) / 1000 });
     process.stdout.write(` ${message.latenciesMs.length} requests in ${elapsed(startedAt)}\n`);
   });
-  proc.stdin!.end(JSON.stringify(plan));
+  proc.stdin.end(JSON.stringify(plan));
   await exited;
   return results;
 }
@@ -194,7 +194,7 @@ export async function apiLatencyBenchmark(argv: string[] = []): Promise<void> {
       let step = performance.now();
       const devices = new DeviceClient({ baseUrl: sim.url });
       const inventory = createInventoryActivities({ store, client: devices, logger: createLogger('bench-inventory', 'error') });
-      const discovered = await new MockActivityEnvironment().run<[], number, typeof inventory.discoverDevices>(inventory.discoverDevices);
+      const discovered = await new MockActivityEnvironment().run<[], number, () => Promise<number>>(() => inventory.discoverDevices());
       const synced = await syncCollectors(devices, store);
       await sim.stop();
       const catalog = await ensureRiverbedCatalog(store, IMAGE_BASE_URL);

@@ -22,7 +22,7 @@ async function start(args: string[]): Promise<{ proc: ChildProcess; url: string 
   const proc = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FLEET_LOG_LEVEL: 'info' } });
   const port = await new Promise<number>((resolve, reject) => {
     proc.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
+    createInterface({ input: proc.stdout }).on('line', (line) => {
       const match = /"port":(\d+)/.exec(line);
       if (match && line.includes('listening')) resolve(Number(match[1]));
     });

@@ -59,8 +59,8 @@ export const configSchema = z.object({
     }),
   /** Check every API answer against the OpenAPI document (a breach answers 500 and is logged); on in the tests. */
   FLEET_API_CHECK_RESPONSES: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false').transform((v) => v === 'true'),
-  FLEET_DEVICE_API_URL: z.string().url().default('http://127.0.0.1:8090'),
-  FLEET_IMAGE_BASE_URL: z.string().url().default('http://127.0.0.1:8090/images'),
+  FLEET_DEVICE_API_URL: z.url().default('http://127.0.0.1:8090'),
+  FLEET_IMAGE_BASE_URL: z.url().default('http://127.0.0.1:8090/images'),
   /** How often the inventory refresh (a Temporal Schedule) reads every device; 0 turns it off. */
   FLEET_INVENTORY_REFRESH_SECONDS: z.coerce.number().int().min(0).default(300),
   /**

@@ -446,7 +446,7 @@ export const imageDefinition = z
     delta: z.boolean(),
     source_version: version.optional(),
   })
-  .refine((d) => !d.delta || d.source_version !== undefined, { message: 'a delta image needs a source_version', path: ['source_version'] });
+  .refine((d) => !d.delta || d.source_version !== undefined, { error: 'a delta image needs a source_version', path: ['source_version'] });
 export type ImageDefinition = z.infer<typeof imageDefinition>;
 
 /**
@@ -526,7 +526,7 @@ export type RiverbedHostedImages = z.infer<typeof riverbedHostedImages>;
 // Appliances, connected product codes, versions ------------------------------------------------
 
 /** The product codes currently connected: "a collection of unique product codes", so a repeat is refused. */
-export const connectedProductCodes = z.array(productCode).refine((codes) => new Set(codes).size === codes.length, { message: 'product codes must be unique' });
+export const connectedProductCodes = z.array(productCode).refine((codes) => new Set(codes).size === codes.length, { error: 'product codes must be unique' });
 export type ConnectedProductCodes = z.infer<typeof connectedProductCodes>;
 
 /** Information about an appliance. Required: product_code, serial, connected. */

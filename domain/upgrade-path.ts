@@ -155,7 +155,7 @@ export class ImageIndex {
         group.deltaBySource.set(d.source_version.version_id, list);
       }
       let perProduct = this.targets.get(d.product_code);
-      if (!perProduct) this.targets.set(d.product_code, (perProduct = new Map()));
+      if (!perProduct) this.targets.set(d.product_code, (perProduct = new Map<string, Version>()));
       // The first image (by id) that names a version gives its version object.
       if (!perProduct.has(d.target_version.version_id)) perProduct.set(d.target_version.version_id, d.target_version);
     }

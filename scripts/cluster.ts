@@ -159,7 +159,7 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const tail: string[] = [];
-  for (const stream of [proc.stdout!, proc.stderr!]) {
+  for (const stream of [proc.stdout, proc.stderr]) {
     createInterface({ input: stream }).on('line', (line) => {
       tail.push(line);
       if (tail.length > 30) tail.shift();
@@ -220,7 +220,7 @@ export async function registerNamespace(address: string, namespace: string, rete
   try {
     const known = await connection.workflowService.describeNamespace({ namespace }).then(
       () => true,
-      (err: { code?: number }) => (err.code === NOT_FOUND ? false : Promise.reject(err)),
+      (err: Error & { code?: number }) => (err.code === NOT_FOUND ? false : Promise.reject(err)),
     );
     if (!known) {
       try {
@@ -258,7 +258,7 @@ export function startTemporalUi(options: { address: string; port: number; namesp
     env: { ...process.env, TEMPORAL_ADDRESS: options.address, TEMPORAL_UI_PORT: String(options.port), TEMPORAL_DEFAULT_NAMESPACE: options.namespace },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  for (const stream of [proc.stdout!, proc.stderr!]) createInterface({ input: stream }).on('line', (line) => options.onLine?.(line));
+  for (const stream of [proc.stdout, proc.stderr]) createInterface({ input: stream }).on('line', (line) => options.onLine?.(line));
   return proc;
 }
 

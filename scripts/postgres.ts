@@ -89,7 +89,7 @@ export async function startPostgresProcess(options: PostgresOptions): Promise<Po
     ...ids,
   });
   const tail: string[] = [];
-  createInterface({ input: proc.stderr! }).on('line', (line) => {
+  createInterface({ input: proc.stderr }).on('line', (line) => {
     tail.push(line);
     if (tail.length > 20) tail.shift();
     options.onLine?.(line);

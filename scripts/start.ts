@@ -66,7 +66,7 @@ function parse<T>(schema: { safeParse(env: unknown): { success: true; data: T } 
 function launch(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
   const proc = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   for (const stream of [proc.stdout, proc.stderr]) {
-    createInterface({ input: stream! }).on('line', (line) => process.stdout.write(shown(name, line)));
+    createInterface({ input: stream }).on('line', (line) => process.stdout.write(shown(name, line)));
   }
   return adopt(name, proc);
 }

@@ -41,7 +41,7 @@ export type StackName = 'dev' | 'cluster';
 
 /** `--stack dev|cluster|dev,cluster`: each stack named, in order. */
 export function parseStacks(value: unknown): StackName[] {
-  const names = String(value ?? 'dev').split(',').map((s) => s.trim()).filter(Boolean);
+  const names = (typeof value === 'string' ? value : 'dev').split(',').map((s) => s.trim()).filter(Boolean);
   const bad = names.find((n) => n !== 'dev' && n !== 'cluster');
   if (bad !== undefined || !names.length) throw new Error(`--stack must be dev, cluster or dev,cluster (not ${JSON.stringify(bad ?? value)})`);
   return names as StackName[];

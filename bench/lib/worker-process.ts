@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { stripVTControlCharacters } from 'node:util';
 import type { MemoryReport } from './proc-sampling';
 
 const root = join(__dirname, '..', '..');
@@ -26,7 +27,7 @@ export class WarningTally {
   private lateCompletions = 0;
   constructor(private readonly label: string) {}
   line(raw: string): void {
-    const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
+    const line = stripVTControlCharacters(raw);
     if (line.includes('TMPRL1104')) {
       const type = /workflow_type=(\S+)/.exec(line)?.[1] ?? '?';
       const entry = this.slow.get(type) ?? { n: 0, maxAttempt: 0, maxMs: 0 };

@@ -219,7 +219,7 @@ describe('downgrade', () => {
     ['same_or_older_version before not_previously_upgraded_to', { serial: 'S12AB0000CAFE', current_version: { version_id: '9.10.0-100' } }, 'same_or_older_version'],
     ['not_previously_upgraded_to before no_i386_image', { serial: 'S12AB0000CAFE', arch: 'i386' }, 'not_previously_upgraded_to'],
   ] as const)('first failing check wins: %s', (_name, patch, expected) => {
-    const a = appliance(patch as Partial<Appliance>);
+    const a = appliance(patch);
     const result = downgradeEligibility({ productCode: 'SH', appliances: [a], images: IMAGES, inProgress: new Set(['S12AB0000BEEF']), targetVersionId: '9.12.0-100', previousVersions: (serial) => (serial === 'S12AB0000CAFE' ? new Set<string>() : new Set(['9.12.0-100'])) });
     expect(placeOf(result, a.serial, 'downgradeable')).toBe(expected);
   });

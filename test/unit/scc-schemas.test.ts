@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import * as scc from '../../domain/scc';
 import { OPERATION_READ_ONLY, serial, upgradeOperationRequest, upgradeOperation, withoutReadOnly } from '../../domain/scc';
 import { generateAppliances } from '../../simulator/fleet';
 
@@ -74,7 +76,6 @@ describe('simulated fleet', () => {
 });
 
 describe('the rest of the SCC seed', () => {
-  const scc = require('../../domain/scc') as typeof import('../../domain/scc');
   const base = { comment: '', appliances: ['S1212345678'] };
 
   test.each(['id', 'create_time', 'status', 'upgrade_id', 'downgrade_id'])('a reboot operation request refuses read-only %s of another type', (field) => {
@@ -91,7 +92,6 @@ describe('the rest of the SCC seed', () => {
 
   // The operation schemas come from one factory: this pins what it must keep (the OpenAPI document lists properties in shape order).
   test('upgrade and downgrade operations differ only in the name of their start time; every kind keeps its property order', () => {
-    const { z } = require('zod') as typeof import('zod');
     const jsonSchema = (schema: import('zod').ZodType) => JSON.stringify(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }));
     expect(jsonSchema(scc.downgradeOperationRequest).replaceAll('downgrade_time', 'upgrade_time')).toBe(jsonSchema(scc.upgradeOperationRequest));
     expect(jsonSchema(scc.downgradeOperation).replaceAll('downgrade_time', 'upgrade_time')).toBe(jsonSchema(scc.upgradeOperation));
@@ -140,7 +140,6 @@ describe('the rest of the SCC seed', () => {
  */
 describe('SCC seed objects, one table', () => {
   type Scc = typeof import('../../domain/scc');
-  const scc = require('../../domain/scc') as Scc;
   type Schema = import('zod').ZodType;
 
   const version = (id: string) => ({ version_id: id, version_number: id.split('-')[0]!, build_number: id.split('-')[1]!, build_timestamp: 1_704_067_200 });
@@ -249,7 +248,6 @@ describe('SCC seed objects, one table', () => {
 
   const readOnlyCases = table.flatMap(([name, row]) => (row.readOnly ?? []).map((field) => [name, field, row] as const));
   test.each(readOnlyCases)('%s: read-only %s is documented readOnly, and refused (naming it) when of another type', (_name, field, row) => {
-    const { z } = require('zod') as typeof import('zod');
     const json = z.toJSONSchema(row.schema, { io: 'input', unrepresentable: 'any' }) as { properties: Record<string, { readOnly?: boolean }> };
     expect(json.properties[field]!.readOnly).toBe(true);
     for (const value of [null, { a: 1 }]) {
@@ -337,9 +335,9 @@ describe('SCC seed objects, one table', () => {
     expect(Object.keys(scc.downgradeExceptions.shape)).toEqual([...scc.DOWNGRADE_EXCEPTION_CATEGORIES]);
     expect(Object.keys(scc.rebootExceptions.shape)).toEqual([...scc.REBOOT_EXCEPTION_CATEGORIES]);
     // What domain/eligibility.ts answers (every category present) is a valid resource, checked by the compiler:
-    const answer: import('zod').input<Scc['upgradeableAppliances']> = {} as import('../../domain/scc').UpgradeableAppliances;
-    const downgrade: import('zod').input<Scc['downgradeableAppliances']> = {} as import('../../domain/scc').DowngradeableAppliances;
-    const reboot: import('zod').input<Scc['rebootableAppliances']> = {} as import('../../domain/scc').RebootableAppliances;
+    const answer = (a: scc.UpgradeableAppliances): z.input<Scc['upgradeableAppliances']> => a;
+    const downgrade = (a: scc.DowngradeableAppliances): z.input<Scc['downgradeableAppliances']> => a;
+    const reboot = (a: scc.RebootableAppliances): z.input<Scc['rebootableAppliances']> => a;
     expect([answer, downgrade, reboot]).toHaveLength(3);
   });
 

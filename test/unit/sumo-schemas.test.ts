@@ -1,3 +1,4 @@
+import * as sumo from '../../domain/sumo';
 import { collector, createUpgradeTaskRequest, targets, upgradableCollectorsQuery, upgradeTaskResponse } from '../../domain/sumo';
 
 test('the seed samples parse, unknown fields kept', () => {
@@ -43,8 +44,6 @@ test('create request: collectorId required, toVersion optional', () => {
  * unknown fields survive.
  */
 describe('Sumo seed objects, one table', () => {
-  type Sumo = typeof import('../../domain/sumo');
-  const sumo = require('../../domain/sumo') as Sumo;
   type Schema = import('zod').ZodType;
 
   const seedCollector = {

@@ -86,7 +86,7 @@ test('places held by an operation that was terminated are given to the waiting o
       const a = await start(taskQueue, first);
       await until(async () => (await wf.store.taskStatusCounts(first.operation.id)).running === 2);
       const b = await start(taskQueue, second);
-      await until(async () => (await wf.store.getLog(second.operation.id, second.operation.appliances[0]!)).some((l) => l.log_entry.startsWith('waiting for a place')));
+      await until(async () => (await wf.store.getLog(second.operation.id, second.operation.appliances[0])).some((l) => l.log_entry.startsWith('waiting for a place')));
       // Terminated: the operation never gives its places back itself.
       await a.terminate('test');
       return b.result();

@@ -57,7 +57,7 @@ describe('approval after a wave, nobody answers', () => {
     expect(result.approval).toMatchObject({ state: 'timed_out', after_wave: 1 });
     expect(result.approval!.timeout_time! - result.approval!.since).toBe(3600);
     expect(await statuses(op.id, appliances)).toEqual(['successful', 'cancelled', 'cancelled']);
-    expect((await wf.store.getLog(op.id, appliances[1]!)).map((l) => l.log_entry)).toEqual([`not started: ${reason}`]);
+    expect((await wf.store.getLog(op.id, appliances[1])).map((l) => l.log_entry)).toEqual([`not started: ${reason}`]);
     expect(await operationLog(op.id)).toEqual(expect.arrayContaining(['awaiting approval after wave 1 (within 1 hour, then abort): approve or reject to go on', 'no approval or reject within 1 hour after wave 1', reason]));
     expect(await wf.store.getOperation('upgrade', op.id)).toMatchObject({ status: 'partially_successful', stop_reason: reason, approval: { state: 'timed_out', after_wave: 1 } });
     // Only the first wave's appliance was touched.

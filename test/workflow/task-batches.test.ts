@@ -22,7 +22,7 @@ function operation(appliances: string[]): UpgradeOperation {
 async function run(input: OperationInput, activities: object, during?: (handle: { executeUpdate: (...a: any[]) => Promise<unknown> }) => Promise<void>) {
   return wf.withWorker(activities, async (taskQueue) => {
     const handle = await wf.env.client.workflow.start<typeof upgradeOperation>('upgradeOperation', { taskQueue, workflowId: `upgrade-${input.operation.id}`, args: [input] });
-    if (during) await during(handle as never);
+    if (during) await during(handle);
     const result = await handle.result();
     const history = await handle.fetchHistory();
     return { result, history };
@@ -63,7 +63,7 @@ test('the failure threshold counts across batches and stops the batches not yet 
   expect(appliances.slice(1).map((s) => stored.get(s))).toEqual(['cancelled', 'cancelled', 'cancelled', 'cancelled', 'cancelled']);
   // Only the first appliance was touched.
   expect(new Set(fake.calls.map((c) => c.serial))).toEqual(new Set([appliances[0]]));
-  expect((await wf.store.getLog(op.id, appliances[5]!)).map((l) => l.log_entry)).toContain('not started: rollout stopped: 1 task(s) failed, more than the 0 allowed');
+  expect((await wf.store.getLog(op.id, appliances[5])).map((l) => l.log_entry)).toContain('not started: rollout stopped: 1 task(s) failed, more than the 0 allowed');
 });
 
 test.each([
@@ -78,12 +78,12 @@ test.each([
     expect(await handle.executeUpdate(cancelApplianceTaskUpdate, { args: [appliances[4]!] })).toBe('cancelled');
     // An hour before the operation starts, the store already says so.
     expect(await wf.store.getTask(op.id, appliances[4]!)).toMatchObject({ status: 'cancelled', stage: 'cancelled' });
-    expect((await wf.store.getLog(op.id, appliances[4]!)).map((l) => l.log_entry)).toEqual(['cancelled before it started']);
+    expect((await wf.store.getLog(op.id, appliances[4])).map((l) => l.log_entry)).toEqual(['cancelled before it started']);
     expect(await wf.env.currentTimeMs()).toBeLessThan(startAtMs);
   });
   expect(result.operation.status).toBe('partially_successful');
   const stored = new Map((await wf.store.listTasks(op.id)).map((t) => [t.serial, t.status]));
   expect(appliances.map((s) => stored.get(s))).toEqual(['successful', 'successful', 'successful', 'successful', 'cancelled']);
   expect(fake.calls.some((c) => c.serial === appliances[4])).toBe(false);
-  expect((await wf.store.getLog(op.id, appliances[4]!)).map((l) => l.log_entry)).toEqual(['cancelled before it started']);
+  expect((await wf.store.getLog(op.id, appliances[4])).map((l) => l.log_entry)).toEqual(['cancelled before it started']);
 });
