@@ -16,6 +16,7 @@ import {
   SqliteDriver,
   type DatabaseConnection,
   type LogConfig,
+  type SqliteDatabase,
 } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema';
@@ -79,7 +80,7 @@ class StoreSqliteDriver extends SqliteDriver {
 }
 
 class StoreSqliteDialect extends SqliteDialect {
-  constructor(private readonly database: BetterSqlite3.Database) {
+  constructor(private readonly database: SqliteDatabase) {
     super({ database });
   }
   override createDriver(): SqliteDriver {
@@ -120,7 +121,20 @@ function postgresPool(url: string): pg.Pool {
   return pool;
 }
 
-function sqliteConnection(path: string): BetterSqlite3.Database {
+/** Statements kept prepared, the most recently used: Kysely prepares each statement anew, and most repeat exactly. */
+function keepingStatements(conn: BetterSqlite3.Database, size = 200): SqliteDatabase {
+  const kept = new Map<string, BetterSqlite3.Statement>();
+  const prepare = (text: string): BetterSqlite3.Statement => {
+    const statement = kept.get(text) ?? conn.prepare(text);
+    kept.delete(text);
+    kept.set(text, statement);
+    if (kept.size > size) kept.delete(kept.keys().next().value!);
+    return statement;
+  };
+  return { prepare, close: () => conn.close() };
+}
+
+function sqliteConnection(path: string): SqliteDatabase {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const conn = new BetterSqlite3(path);
   conn.pragma('journal_mode = WAL');
@@ -128,7 +142,7 @@ function sqliteConnection(path: string): BetterSqlite3.Database {
   // Another process holding the write lock is waited for, up to 5 s, instead of failing at once.
   conn.pragma('busy_timeout = 5000');
   conn.pragma('foreign_keys = ON');
-  return conn;
+  return keepingStatements(conn);
 }
 
 /**
