@@ -301,7 +301,8 @@ export class FleetStore {
   }
 
   async recordVersionChange(change: VersionChange): Promise<void> {
-    await this.db.insertInto('version_history').values(change).execute();
+    const { serial, from_version_id, to_version_id, operation_id, at_ms } = change;
+    await this.db.insertInto('version_history').values({ serial, from_version_id, to_version_id, operation_id, at_ms }).execute();
   }
 
   async versionHistory(serial: string): Promise<VersionChange[]> {
@@ -819,10 +820,10 @@ export class FleetStore {
 
   /** Appends one entry to the audit trail; returns its id. */
   async recordAudit(entry: AuditEntry): Promise<number> {
-    const { atMs, details, ...columns } = entry;
+    const { atMs, actor, action, target, outcome, client, details } = entry;
     const row = await this.db
       .insertInto('audit_log')
-      .values({ ...columns, at_ms: atMs, details: json(details) })
+      .values({ at_ms: atMs, actor, action, target, outcome, client, details: json(details) })
       .returning('id')
       .executeTakeFirstOrThrow();
     return row.id;
