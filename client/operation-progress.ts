@@ -43,13 +43,7 @@ const progressTask = (t: TaskRecord): ProgressTask => {
 
 /** The stored operation of this id (of `kind`, or of any kind), with its kind and last update. */
 export async function findStoredOperation(store: FleetStore, id: string, kind?: OperationKind): Promise<{ kind: OperationKind; operation: OperationSnapshot['operation']; updatedMs: number } | undefined> {
-  const rows = await store.db.query<{ kind: OperationKind; doc: string; updated_ms: number | string }>(
-    `SELECT kind, doc, updated_ms FROM operations WHERE id = $1${kind ? ' AND kind = $2' : ''}`,
-    kind ? [id, kind] : [id],
-  );
-  const row = rows[0];
-  if (!row) return undefined;
-  return { kind: row.kind, operation: JSON.parse(row.doc) as OperationSnapshot['operation'], updatedMs: Number(row.updated_ms) };
+  return (await store.findOperation(id, kind)) as { kind: OperationKind; operation: OperationSnapshot['operation']; updatedMs: number } | undefined;
 }
 
 /** The operation and every task as the store has them; undefined when it is not (yet) stored. */
@@ -76,13 +70,7 @@ export interface StoredLogEntry {
 
 /** Log lines written after `afterId` (the operation's and its tasks', or one task's), in the order written, at most `limit`. */
 export async function readLogEntries(store: FleetStore, operationId: string, options: { serial?: string; afterId?: number; limit?: number } = {}): Promise<StoredLogEntry[]> {
-  const params: unknown[] = [operationId, options.afterId ?? 0];
-  const bySerial = options.serial !== undefined ? ` AND serial = $${params.push(options.serial)}` : '';
-  const rows = await store.db.query<{ id: number | string; serial: string; doc: string }>(
-    `SELECT id, serial, doc FROM log_entries WHERE operation_id = $1 AND id > $2${bySerial} ORDER BY id LIMIT ${options.limit ?? 5000}`,
-    params,
-  );
-  return rows.map((r) => ({ id: Number(r.id), serial: r.serial, entry: JSON.parse(r.doc) as LogEntry }));
+  return store.logEntries(operationId, options);
 }
 
 /** A listed operation: its kind, the seed's object, and its tasks by status. */

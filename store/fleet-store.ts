@@ -3,11 +3,15 @@
  * collector upgrade tasks and settings. Seed objects are kept whole as JSON documents (so
  * extension properties survive); the columns beside them are what queries filter on.
  */
-import type { ApplianceTaskStatus, LogEntry, OperationStatus, ProductCode, Version } from '../domain/scc';
+import type { ApplianceTaskStatus, ImageRepository, ImageSource, LogEntry, OperationStatus, ProductCode, Version } from '../domain/scc';
 import { statusMovesForward, type OperationKind } from '../domain/operation';
 import { imageIdOf } from '../domain/image-identity';
-import { DuplicateKeyError, openDb, type Db, type Row } from './db';
+import { DuplicateKeyError, inTransaction, openDb, type Db } from './db';
 import { migrate } from './migrations';
+import type { Selectable } from 'kysely';
+import type { Database } from './schema';
+
+export type { ImageRepository, ImageSource } from '../domain/scc';
 
 export interface ApplianceRecord {
   serial: string;
@@ -37,31 +41,32 @@ export interface CollectorRecord {
 /** Serials bound in one `IN (…)` query (well under SQLite's and PostgreSQL's parameter limits). */
 const SERIALS_PER_QUERY = 500;
 
-/** The distinct serials in chunks of SERIALS_PER_QUERY, each with its `IN (…)` list `$1, …, $n` (n ≤ 500). */
-function serialChunks(serials: readonly string[]): { serials: string[]; placeholders: string }[] {
+/** The distinct serials in chunks of at most SERIALS_PER_QUERY. */
+function serialChunks(serials: readonly string[]): string[][] {
   const distinct = [...new Set(serials)];
-  const chunks: { serials: string[]; placeholders: string }[] = [];
-  for (let i = 0; i < distinct.length; i += SERIALS_PER_QUERY) {
-    const chunk = distinct.slice(i, i + SERIALS_PER_QUERY);
-    chunks.push({ serials: chunk, placeholders: chunk.map((_, j) => `$${j + 1}`).join(', ') });
-  }
+  const chunks: string[][] = [];
+  for (let i = 0; i < distinct.length; i += SERIALS_PER_QUERY) chunks.push(distinct.slice(i, i + SERIALS_PER_QUERY));
   return chunks;
 }
+
+const bySerial = (a: { serial: string }, b: { serial: string }): number => (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0);
+
+const json = (value: unknown): string => JSON.stringify(value);
+const parse = <T>(text: string): T => JSON.parse(text) as T;
+const flag = (value: boolean): number => (value ? 1 : 0);
 
 export interface ImageRecord {
   id: string;
   image_definition: { product_code: ProductCode; arch: string; target_version: Version; delta: boolean; source_version?: Version; [p: string]: unknown };
   [property: string]: unknown;
 }
-export type ImageRepository = 'customer' | 'riverbed';
-export type ImageSource = 'local' | 'customer_url' | 'riverbed';
 export interface StoredImage {
   repository: ImageRepository;
   source: ImageSource;
   image: ImageRecord;
 }
 
-const storedImage = (row: { repository: ImageRepository; source: ImageSource; doc: string }): StoredImage => ({ repository: row.repository, source: row.source, image: JSON.parse(row.doc) as ImageRecord });
+const storedImage = (row: { repository: ImageRepository; source: ImageSource; doc: string }): StoredImage => ({ repository: row.repository, source: row.source, image: parse<ImageRecord>(row.doc) });
 
 /** The repository already holds an image of this definition (`existing`): a repository's images are distinct by definition. */
 export class ImageExistsError extends DuplicateKeyError {
@@ -117,9 +122,17 @@ export interface CollectorUpgradeTask {
   message: string;
 }
 
-const json = (value: unknown): string => JSON.stringify(value);
-const parse = <T>(row: Row, column = 'doc'): T => JSON.parse(String(row[column])) as T;
-const flag = (value: boolean): number => (value ? 1 : 0);
+/** Collector upgrade task statuses not yet finished: 0 not started, 1 pending, 6 progressing. */
+const UNFINISHED = [0, 1, 6];
+
+const collectorUpgradeTask = (row: Selectable<Database['collector_upgrade_tasks']>): CollectorUpgradeTask => ({
+  id: row.id,
+  collectorId: row.collector_id,
+  toVersion: row.to_version,
+  requestTime: row.request_time_ms,
+  status: row.status,
+  message: row.message,
+});
 
 /** An access key as stored: the key's hash, never the key. */
 export interface AccessKeyRecord {
@@ -132,11 +145,20 @@ export interface AccessKeyRecord {
   last_used_ms?: number;
 }
 
-type AccessKeyRow = { access_id: string; key_hash: string; role: string; created_ms: number | string; expires_ms: number | string | null; revoked_ms: number | string | null; last_used_ms: number | string | null };
+function accessKeyRecord(row: Database['access_keys']): AccessKeyRecord {
+  const { expires_ms, revoked_ms, last_used_ms, ...always } = row;
+  return { ...always, ...(expires_ms === null ? {} : { expires_ms }), ...(revoked_ms === null ? {} : { revoked_ms }), ...(last_used_ms === null ? {} : { last_used_ms }) };
+}
 
-function accessKeyRecord(row: AccessKeyRow): AccessKeyRecord {
-  const optional = (name: 'expires_ms' | 'revoked_ms' | 'last_used_ms') => (row[name] === null ? {} : { [name]: Number(row[name]) });
-  return { access_id: row.access_id, key_hash: row.key_hash, role: row.role, created_ms: Number(row.created_ms), ...optional('expires_ms'), ...optional('revoked_ms'), ...optional('last_used_ms') };
+/** One entry of the audit trail. */
+export interface AuditEntry {
+  atMs: number;
+  actor: string;
+  action: string;
+  target: string;
+  outcome: string;
+  client: string;
+  details: Record<string, unknown>;
 }
 
 const ACCESS_KEYS_VERSION = 'access_keys_version';
@@ -153,93 +175,104 @@ export class FleetStore {
     try {
       await migrate(db);
     } catch (err) {
-      await db.close();
+      await db.destroy();
       throw err;
     }
     return new FleetStore(db);
   }
 
   close(): Promise<void> {
-    return this.db.close();
+    return this.db.destroy();
+  }
+
+  /** Runs `fn` with this store in one transaction: all of it lands, or none of it. */
+  private transaction<T>(fn: (tx: FleetStore) => Promise<T>): Promise<T> {
+    return inTransaction(this.db, (tx) => fn(new FleetStore(tx, this.now)));
   }
 
   // Inventory ---------------------------------------------------------------------------------
 
   async upsertAppliance(appliance: ApplianceRecord, connection?: DeviceConnection): Promise<void> {
     const now = this.now();
-    await this.db.execute(
-      `INSERT INTO appliances (serial, product_code, arch, connected, last_seen_ms, doc, connection, updated_ms)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (serial) DO UPDATE SET product_code = excluded.product_code, arch = excluded.arch,
-         connected = excluded.connected, doc = excluded.doc,
-         connection = COALESCE(excluded.connection, appliances.connection), updated_ms = excluded.updated_ms`,
-      [appliance.serial, appliance.product_code, appliance.arch ?? null, flag(appliance.connected), appliance.connected ? now : null, json(appliance), connection ? json(connection) : null, now],
-    );
+    await this.db
+      .insertInto('appliances')
+      .values({
+        serial: appliance.serial,
+        product_code: appliance.product_code,
+        arch: appliance.arch ?? null,
+        connected: flag(appliance.connected),
+        last_seen_ms: appliance.connected ? now : null,
+        doc: json(appliance),
+        connection: connection ? json(connection) : null,
+        updated_ms: now,
+      })
+      .onConflict((oc) =>
+        oc.column('serial').doUpdateSet((eb) => ({
+          product_code: eb.ref('excluded.product_code'),
+          arch: eb.ref('excluded.arch'),
+          connected: eb.ref('excluded.connected'),
+          doc: eb.ref('excluded.doc'),
+          // An update without connection details keeps the stored ones.
+          connection: eb.fn.coalesce('excluded.connection', 'appliances.connection'),
+          updated_ms: eb.ref('excluded.updated_ms'),
+        })),
+      )
+      .execute();
   }
 
   /** Imports a whole inventory file in one transaction: all of it, or nothing. */
   async importInventory(file: { appliances: (ApplianceRecord & { connection?: DeviceConnection })[]; collectors: CollectorRecord[] }): Promise<{ appliances: number; collectors: number }> {
-    await this.db.transaction(async (tx) => {
-      const inTx = new FleetStore(tx, this.now);
-      for (const { connection, ...appliance } of file.appliances) await inTx.upsertAppliance(appliance as ApplianceRecord, connection);
-      for (const collector of file.collectors) await inTx.upsertCollector(collector);
+    await this.transaction(async (tx) => {
+      for (const { connection, ...appliance } of file.appliances) await tx.upsertAppliance(appliance as ApplianceRecord, connection);
+      for (const collector of file.collectors) await tx.upsertCollector(collector);
     });
     return { appliances: file.appliances.length, collectors: file.collectors.length };
   }
 
   async getAppliance(serial: string): Promise<ApplianceRecord | undefined> {
-    const [row] = await this.db.query('SELECT doc FROM appliances WHERE serial = $1', [serial]);
-    return row ? parse<ApplianceRecord>(row) : undefined;
+    const row = await this.db.selectFrom('appliances').select('doc').where('serial', '=', serial).executeTakeFirst();
+    return row && parse<ApplianceRecord>(row.doc);
   }
 
   async listAppliances(filter: { product_code?: ProductCode; serials?: readonly string[] } = {}): Promise<ApplianceRecord[]> {
-    if (filter.serials) {
-      // Only the serials asked for (an operation's few out of a large fleet), a chunk per query.
-      const found: ApplianceRecord[] = [];
-      for (const chunk of serialChunks(filter.serials)) {
-        const params: unknown[] = [...chunk.serials];
-        let sql = `SELECT doc FROM appliances WHERE serial IN (${chunk.placeholders})`;
-        if (filter.product_code) {
-          params.push(filter.product_code);
-          sql += ` AND product_code = $${params.length}`;
-        }
-        found.push(...(await this.db.query(sql, params)).map((row) => parse<ApplianceRecord>(row)));
-      }
-      return found.sort((a, b) => (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0));
+    let query = this.db.selectFrom('appliances').select('doc');
+    if (filter.product_code) query = query.where('product_code', '=', filter.product_code);
+    if (!filter.serials) return (await query.orderBy('serial').execute()).map((row) => parse<ApplianceRecord>(row.doc));
+    // Only the serials asked for (an operation's few out of a large fleet), a chunk per query.
+    const found: ApplianceRecord[] = [];
+    for (const chunk of serialChunks(filter.serials)) {
+      found.push(...(await query.where('serial', 'in', chunk).execute()).map((row) => parse<ApplianceRecord>(row.doc)));
     }
-    const rows = filter.product_code
-      ? await this.db.query('SELECT doc FROM appliances WHERE product_code = $1 ORDER BY serial', [filter.product_code])
-      : await this.db.query('SELECT doc FROM appliances ORDER BY serial');
-    return rows.map((row) => parse<ApplianceRecord>(row));
+    return found.sort(bySerial);
   }
 
-  /** Connection details for activities only. */
   /** Each appliance's time zone (for local-time schedules); unknown appliances map to undefined. */
   async timeZones(serials: readonly string[]): Promise<Map<string, string | undefined>> {
     const known = new Map((await this.listAppliances({ serials })).map((a) => [a.serial, typeof a.time_zone === 'string' ? a.time_zone : undefined]));
     return new Map(serials.map((serial) => [serial, known.get(serial)]));
   }
 
+  /** Connection details for activities only. */
   async getDeviceConnection(serial: string): Promise<DeviceConnection | undefined> {
-    const [row] = await this.db.query('SELECT connection FROM appliances WHERE serial = $1', [serial]);
-    return row?.connection ? parse<DeviceConnection>(row, 'connection') : undefined;
+    const row = await this.db.selectFrom('appliances').select('connection').where('serial', '=', serial).executeTakeFirst();
+    return row?.connection ? parse<DeviceConnection>(row.connection) : undefined;
   }
 
   /** Records what a refresh saw: connectivity, last-seen, running version (and its change in the version history). */
   async recordApplianceSeen(serial: string, seen: { connected: boolean; current_version?: Version }): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      const [row] = await tx.query('SELECT doc FROM appliances WHERE serial = $1', [serial]);
-      if (!row) return;
-      const appliance = parse<ApplianceRecord>(row);
+    await this.transaction(async (tx) => {
+      const appliance = await tx.getAppliance(serial);
+      if (!appliance) return;
       const now = this.now();
       const previous = appliance.current_version?.version_id;
       const updated: ApplianceRecord = { ...appliance, connected: seen.connected, ...(seen.current_version ? { current_version: seen.current_version } : {}) };
-      await tx.execute(
-        `UPDATE appliances SET connected = $2, doc = $3, updated_ms = $4${seen.connected ? ', last_seen_ms = $4' : ''} WHERE serial = $1`,
-        [serial, flag(seen.connected), json(updated), now],
-      );
+      await tx.db
+        .updateTable('appliances')
+        .set({ connected: flag(seen.connected), doc: json(updated), updated_ms: now, ...(seen.connected ? { last_seen_ms: now } : {}) })
+        .where('serial', '=', serial)
+        .execute();
       if (seen.current_version && previous !== seen.current_version.version_id) {
-        await this.insertVersionChange(tx, { serial, from_version_id: previous ?? null, to_version_id: seen.current_version.version_id, operation_id: null, at_ms: now });
+        await tx.recordVersionChange({ serial, from_version_id: previous ?? null, to_version_id: seen.current_version.version_id, operation_id: null, at_ms: now });
       }
     });
   }
@@ -250,41 +283,36 @@ export class FleetStore {
    * Idempotent: the same change recorded again adds nothing.
    */
   async recordApplianceVersion(serial: string, version: Version, operationId: string): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      const [row] = await tx.query('SELECT doc FROM appliances WHERE serial = $1', [serial]);
-      const appliance = row ? parse<ApplianceRecord>(row) : undefined;
+    await this.transaction(async (tx) => {
+      const appliance = await tx.getAppliance(serial);
       const previous = appliance?.current_version?.version_id;
       if (previous === version.version_id) return;
       const now = this.now();
-      if (appliance) await tx.execute('UPDATE appliances SET doc = $2, updated_ms = $3 WHERE serial = $1', [serial, json({ ...appliance, current_version: version }), now]);
-      await this.insertVersionChange(tx, { serial, from_version_id: previous ?? null, to_version_id: version.version_id, operation_id: operationId, at_ms: now });
+      if (appliance) {
+        await tx.db.updateTable('appliances').set({ doc: json({ ...appliance, current_version: version }), updated_ms: now }).where('serial', '=', serial).execute();
+      }
+      await tx.recordVersionChange({ serial, from_version_id: previous ?? null, to_version_id: version.version_id, operation_id: operationId, at_ms: now });
     });
   }
 
   async lastSeenMs(serial: string): Promise<number | null> {
-    const [row] = await this.db.query<{ last_seen_ms: number | null }>('SELECT last_seen_ms FROM appliances WHERE serial = $1', [serial]);
+    const row = await this.db.selectFrom('appliances').select('last_seen_ms').where('serial', '=', serial).executeTakeFirst();
     return row?.last_seen_ms ?? null;
   }
 
-  private async insertVersionChange(db: Db, change: VersionChange): Promise<void> {
-    await db.execute('INSERT INTO version_history (serial, from_version_id, to_version_id, operation_id, at_ms) VALUES ($1, $2, $3, $4, $5)', [
-      change.serial,
-      change.from_version_id,
-      change.to_version_id,
-      change.operation_id,
-      change.at_ms,
-    ]);
-  }
-
   async recordVersionChange(change: VersionChange): Promise<void> {
-    await this.insertVersionChange(this.db, change);
+    const { serial, from_version_id, to_version_id, operation_id, at_ms } = change;
+    await this.db.insertInto('version_history').values({ serial, from_version_id, to_version_id, operation_id, at_ms }).execute();
   }
 
   async versionHistory(serial: string): Promise<VersionChange[]> {
-    return this.db.query<VersionChange & Row>(
-      'SELECT serial, from_version_id, to_version_id, operation_id, at_ms FROM version_history WHERE serial = $1 ORDER BY at_ms, id',
-      [serial],
-    );
+    return this.db
+      .selectFrom('version_history')
+      .select(['serial', 'from_version_id', 'to_version_id', 'operation_id', 'at_ms'])
+      .where('serial', '=', serial)
+      .orderBy('at_ms')
+      .orderBy('id')
+      .execute();
   }
 
   /**
@@ -293,21 +321,18 @@ export class FleetStore {
    * history are absent.
    */
   async previousVersionIdsBySerial(serials?: readonly string[]): Promise<Map<string, Set<string>>> {
-    type Change = { serial: string; from_version_id: string | null; to_version_id: string };
-    const columns = 'SELECT serial, from_version_id, to_version_id FROM version_history';
-    const batches = serials
-      ? serialChunks(serials).map((chunk) => () => this.db.query<Change>(`${columns} WHERE serial IN (${chunk.placeholders})`, chunk.serials))
-      : [() => this.db.query<Change>(columns)];
-    const bySerial = new Map<string, Set<string>>();
+    const query = this.db.selectFrom('version_history').select(['serial', 'from_version_id', 'to_version_id']);
+    const batches = serials ? serialChunks(serials).map((chunk) => query.where('serial', 'in', chunk)) : [query];
+    const ids = new Map<string, Set<string>>();
     for (const batch of batches) {
-      for (const row of await batch()) {
-        const ids = bySerial.get(row.serial) ?? new Set<string>();
-        if (row.from_version_id) ids.add(row.from_version_id);
-        ids.add(row.to_version_id);
-        bySerial.set(row.serial, ids);
+      for (const row of await batch.execute()) {
+        const seen = ids.get(row.serial) ?? new Set<string>();
+        if (row.from_version_id) seen.add(row.from_version_id);
+        seen.add(row.to_version_id);
+        ids.set(row.serial, seen);
       }
     }
-    return bySerial;
+    return ids;
   }
 
   /** Every version an appliance has run (for `not_previously_upgraded_to`). */
@@ -321,22 +346,42 @@ export class FleetStore {
   }
 
   async upsertCollector(collector: CollectorRecord): Promise<void> {
-    await this.db.execute(
-      `INSERT INTO collectors (id, collector_type, alive, collector_version, doc, updated_ms) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (id) DO UPDATE SET collector_type = excluded.collector_type, alive = excluded.alive,
-         collector_version = excluded.collector_version, doc = excluded.doc, updated_ms = excluded.updated_ms`,
-      [collector.id, collector.collectorType, flag(collector.alive), collector.collectorVersion ?? null, json(collector), this.now()],
-    );
+    await this.db
+      .insertInto('collectors')
+      .values({
+        id: collector.id,
+        collector_type: collector.collectorType,
+        alive: flag(collector.alive),
+        collector_version: collector.collectorVersion ?? null,
+        doc: json(collector),
+        updated_ms: this.now(),
+      })
+      .onConflict((oc) =>
+        oc.column('id').doUpdateSet((eb) => ({
+          collector_type: eb.ref('excluded.collector_type'),
+          alive: eb.ref('excluded.alive'),
+          collector_version: eb.ref('excluded.collector_version'),
+          doc: eb.ref('excluded.doc'),
+          updated_ms: eb.ref('excluded.updated_ms'),
+        })),
+      )
+      .execute();
   }
 
   async getCollector(id: number): Promise<CollectorRecord | undefined> {
-    const [row] = await this.db.query('SELECT doc FROM collectors WHERE id = $1', [id]);
-    return row ? parse<CollectorRecord>(row) : undefined;
+    const row = await this.db.selectFrom('collectors').select('doc').where('id', '=', id).executeTakeFirst();
+    return row && parse<CollectorRecord>(row.doc);
   }
 
   async listCollectors(page: { offset?: number; limit?: number } = {}): Promise<CollectorRecord[]> {
-    const rows = await this.db.query('SELECT doc FROM collectors ORDER BY id LIMIT $1 OFFSET $2', [page.limit ?? 1_000_000, page.offset ?? 0]);
-    return rows.map((row) => parse<CollectorRecord>(row));
+    const rows = await this.db
+      .selectFrom('collectors')
+      .select('doc')
+      .orderBy('id')
+      .limit(page.limit ?? 1_000_000)
+      .offset(page.offset ?? 0)
+      .execute();
+    return rows.map((row) => parse<CollectorRecord>(row.doc));
   }
 
   // Images ------------------------------------------------------------------------------------
@@ -353,14 +398,24 @@ export class FleetStore {
     const d = image.image_definition;
     const definitionId = imageIdOf(d);
     try {
-      await this.db.transaction(async (tx) => {
-        const existing = await new FleetStore(tx, this.now).imageOfDefinition(repository, definitionId);
+      await this.transaction(async (tx) => {
+        const existing = await tx.imageOfDefinition(repository, definitionId);
         if (existing) throw new ImageExistsError(existing, definitionId);
-        await tx.execute(
-          `INSERT INTO images (id, repository, source, product_code, arch, target_version_id, delta, doc, created_ms, definition_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-          [image.id, repository, source, d.product_code, d.arch, d.target_version.version_id, flag(d.delta), json(image), this.now(), definitionId],
-        );
+        await tx.db
+          .insertInto('images')
+          .values({
+            id: image.id,
+            repository,
+            source,
+            product_code: d.product_code,
+            arch: d.arch,
+            target_version_id: d.target_version.version_id,
+            delta: flag(d.delta),
+            doc: json(image),
+            created_ms: this.now(),
+            definition_id: definitionId,
+          })
+          .execute();
       });
     } catch (err) {
       // Another process added the definition between the check and the insert: name its image.
@@ -379,38 +434,34 @@ export class FleetStore {
    * before migration 4 have no definition_id: those are matched by their document.
    */
   async imagesOfDefinition(definitionId: string): Promise<StoredImage[]> {
-    const rows = await this.db.query<{ repository: ImageRepository; source: ImageSource; doc: string }>(
-      'SELECT repository, source, doc FROM images WHERE definition_id = $1 OR definition_id IS NULL ORDER BY created_ms, id',
-      [definitionId],
-    );
+    const rows = await this.db
+      .selectFrom('images')
+      .select(['repository', 'source', 'doc'])
+      .where((eb) => eb.or([eb('definition_id', '=', definitionId), eb('definition_id', 'is', null)]))
+      .orderBy('created_ms')
+      .orderBy('id')
+      .execute();
     return rows.map(storedImage).filter((s) => imageIdOf(s.image.image_definition) === definitionId);
   }
 
   async getImage(id: string): Promise<StoredImage | undefined> {
-    const [row] = await this.db.query<{ repository: ImageRepository; source: ImageSource; doc: string }>('SELECT repository, source, doc FROM images WHERE id = $1', [id]);
-    return row ? storedImage(row) : undefined;
+    const row = await this.db.selectFrom('images').select(['repository', 'source', 'doc']).where('id', '=', id).executeTakeFirst();
+    return row && storedImage(row);
   }
 
   async listImages(filter: { product_code?: ProductCode; repository?: ImageRepository; source?: ImageSource } = {}): Promise<StoredImage[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    for (const [column, value] of Object.entries(filter)) {
-      if (value === undefined) continue;
-      params.push(value);
-      where.push(`${column} = $${params.length}`);
-    }
-    const rows = await this.db.query<{ repository: ImageRepository; source: ImageSource; doc: string }>(
-      `SELECT repository, source, doc FROM images${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_ms, id`,
-      params,
-    );
-    return rows.map(storedImage);
+    let query = this.db.selectFrom('images').select(['repository', 'source', 'doc']).orderBy('created_ms').orderBy('id');
+    if (filter.product_code !== undefined) query = query.where('product_code', '=', filter.product_code);
+    if (filter.repository !== undefined) query = query.where('repository', '=', filter.repository);
+    if (filter.source !== undefined) query = query.where('source', '=', filter.source);
+    return (await query.execute()).map(storedImage);
   }
 
   /** True when an image was deleted. */
   async deleteImage(id: string, source?: ImageSource): Promise<boolean> {
-    return source
-      ? (await this.db.execute('DELETE FROM images WHERE id = $1 AND source = $2', [id, source])) > 0
-      : (await this.db.execute('DELETE FROM images WHERE id = $1', [id])) > 0;
+    let query = this.db.deleteFrom('images').where('id', '=', id);
+    if (source) query = query.where('source', '=', source);
+    return (await query.executeTakeFirst()).numDeletedRows > 0;
   }
 
   // Operations and appliance tasks ------------------------------------------------------------
@@ -421,22 +472,24 @@ export class FleetStore {
    */
   async insertOperation(kind: OperationKind, operation: OperationRecord, tasks: readonly TaskRecord[] = [], options: { ifAbsent?: boolean } = {}): Promise<boolean> {
     const now = this.now();
-    return this.db.transaction(async (tx) => {
-      if (options.ifAbsent && (await tx.query('SELECT id FROM operations WHERE id = $1', [operation.id])).length > 0) return false;
-      await tx.execute(
-        'INSERT INTO operations (id, kind, status, username, product_code, create_time_ms, doc, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-        [operation.id, kind, operation.status, operation.username, operation.product_code ?? null, Date.parse(operation.create_time), json(operation), now],
-      );
-      for (const task of tasks) {
-        await tx.execute('INSERT INTO appliance_tasks (operation_id, serial, kind, status, stage, doc, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-          operation.id,
-          task.serial,
+    return this.transaction(async (tx) => {
+      if (options.ifAbsent && (await tx.findOperation(operation.id))) return false;
+      await tx.db
+        .insertInto('operations')
+        .values({
+          id: operation.id,
           kind,
-          task.status,
-          task.stage,
-          json(task),
-          now,
-        ]);
+          status: operation.status,
+          username: operation.username,
+          product_code: operation.product_code ?? null,
+          create_time_ms: Date.parse(operation.create_time),
+          doc: json(operation),
+          updated_ms: now,
+        })
+        .execute();
+      for (const task of tasks) {
+        const row = { operation_id: operation.id, serial: task.serial, kind, status: task.status, stage: task.stage, doc: json(task), updated_ms: now };
+        await tx.db.insertInto('appliance_tasks').values(row).execute();
       }
       return true;
     });
@@ -468,52 +521,57 @@ export class FleetStore {
   }
 
   async getOperation(kind: OperationKind, id: string): Promise<OperationRecord | undefined> {
-    const [row] = await this.db.query('SELECT doc FROM operations WHERE id = $1 AND kind = $2', [id, kind]);
-    return row ? parse<OperationRecord>(row) : undefined;
+    return (await this.findOperation(id, kind))?.operation;
+  }
+
+  /** The stored operation of this id (of `kind`, or of any kind), with its kind and when the store last changed it. */
+  async findOperation(id: string, kind?: OperationKind): Promise<{ kind: OperationKind; operation: OperationRecord; updatedMs: number } | undefined> {
+    let query = this.db.selectFrom('operations').select(['kind', 'doc', 'updated_ms']).where('id', '=', id);
+    if (kind) query = query.where('kind', '=', kind);
+    const row = await query.executeTakeFirst();
+    return row && { kind: row.kind, operation: parse<OperationRecord>(row.doc), updatedMs: row.updated_ms };
   }
 
   async listOperations(kind: OperationKind, filter: OperationFilter = {}): Promise<OperationRecord[]> {
-    const where = ['kind = $1'];
-    const params: unknown[] = [kind];
-    const add = (clause: string, value: unknown): void => {
-      params.push(value);
-      where.push(clause.replace('?', `$${params.length}`));
-    };
-    if (filter.username !== undefined) add('username = ?', filter.username);
-    if (filter.status !== undefined) add('status = ?', filter.status);
-    if (filter.timeLowerBoundMs !== undefined) add('create_time_ms >= ?', filter.timeLowerBoundMs);
-    if (filter.timeUpperBoundMs !== undefined) add('create_time_ms <= ?', filter.timeUpperBoundMs);
-    const rows = await this.db.query(`SELECT doc FROM operations WHERE ${where.join(' AND ')} ORDER BY create_time_ms, id`, params);
-    return rows.map((row) => parse<OperationRecord>(row));
+    let query = this.db.selectFrom('operations').select('doc').where('kind', '=', kind).orderBy('create_time_ms').orderBy('id');
+    if (filter.username !== undefined) query = query.where('username', '=', filter.username);
+    if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+    if (filter.timeLowerBoundMs !== undefined) query = query.where('create_time_ms', '>=', filter.timeLowerBoundMs);
+    if (filter.timeUpperBoundMs !== undefined) query = query.where('create_time_ms', '<=', filter.timeUpperBoundMs);
+    return (await query.execute()).map((row) => parse<OperationRecord>(row.doc));
   }
 
   /** Merges `changes` into the stored operation (status and any other field); a status never moves back. */
   async updateOperation(id: string, changes: Partial<OperationRecord>): Promise<OperationRecord | undefined> {
-    return this.db.transaction(async (tx) => {
-      const [row] = await tx.query('SELECT doc FROM operations WHERE id = $1', [id]);
-      if (!row) return undefined;
-      const current = parse<OperationRecord>(row);
+    return this.transaction(async (tx) => {
+      const current = (await tx.findOperation(id))?.operation;
+      if (!current) return undefined;
       const updated = { ...current, ...changes };
       if (!statusMovesForward(current.status, updated.status)) updated.status = current.status;
-      await tx.execute('UPDATE operations SET status = $2, doc = $3, updated_ms = $4 WHERE id = $1', [id, updated.status, json(updated), this.now()]);
+      await tx.db.updateTable('operations').set({ status: updated.status, doc: json(updated), updated_ms: this.now() }).where('id', '=', id).execute();
       return updated;
     });
   }
 
   async getTask(operationId: string, serial: string): Promise<TaskRecord | undefined> {
-    const [row] = await this.db.query('SELECT doc FROM appliance_tasks WHERE operation_id = $1 AND serial = $2', [operationId, serial]);
-    return row ? parse<TaskRecord>(row) : undefined;
+    const row = await this.db.selectFrom('appliance_tasks').select('doc').where('operation_id', '=', operationId).where('serial', '=', serial).executeTakeFirst();
+    return row && parse<TaskRecord>(row.doc);
   }
 
   async listTasks(operationId: string): Promise<TaskRecord[]> {
-    const rows = await this.db.query('SELECT doc FROM appliance_tasks WHERE operation_id = $1 ORDER BY serial', [operationId]);
-    return rows.map((row) => parse<TaskRecord>(row));
+    const rows = await this.db.selectFrom('appliance_tasks').select('doc').where('operation_id', '=', operationId).orderBy('serial').execute();
+    return rows.map((row) => parse<TaskRecord>(row.doc));
   }
 
   /** How many of an operation's tasks are in each status. */
   async taskStatusCounts(operationId: string): Promise<Partial<Record<ApplianceTaskStatus, number>>> {
-    const rows = await this.db.query<{ status: ApplianceTaskStatus; n: number | string }>('SELECT status, COUNT(*) AS n FROM appliance_tasks WHERE operation_id = $1 GROUP BY status', [operationId]);
-    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+    const rows = await this.db
+      .selectFrom('appliance_tasks')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('operation_id', '=', operationId)
+      .groupBy('status')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 
   /**
@@ -522,47 +580,60 @@ export class FleetStore {
    * task of the operation by status and stage. `serial`: part of a serial, any case.
    */
   async taskPage(operationId: string, page: { status?: string; stage?: string; serial?: string; offset: number; limit: number }): Promise<{ total: number; counts: { status: string; stage: string; n: number }[]; tasks: (TaskRecord & { running_version?: Version })[] }> {
-    const where = ['t.operation_id = $1'];
-    const params: unknown[] = [operationId];
-    const add = (clause: string, value: unknown): void => {
-      params.push(value);
-      where.push(clause.replace('?', `$${params.length}`));
-    };
-    if (page.status !== undefined) add('t.status = ?', page.status);
-    if (page.stage !== undefined) add('t.stage = ?', page.stage);
-    if (page.serial !== undefined) add('UPPER(t.serial) LIKE ?', `%${page.serial.toUpperCase().replace(/[%_\\]/g, '')}%`);
-    const filter = where.join(' AND ');
-    const counts = await this.db.query<{ status: string; stage: string; n: number | string }>('SELECT status, stage, COUNT(*) AS n FROM appliance_tasks WHERE operation_id = $1 GROUP BY status, stage', [operationId]);
-    const [matching] = await this.db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM appliance_tasks t WHERE ${filter}`, params);
-    const rows = page.limit === 0 ? [] : await this.db.query(`SELECT t.doc, a.doc AS appliance FROM appliance_tasks t LEFT JOIN appliances a ON a.serial = t.serial WHERE ${filter} ORDER BY t.serial LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [...params, page.limit, page.offset]);
+    const counts = await this.db
+      .selectFrom('appliance_tasks')
+      .select(['status', 'stage', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('operation_id', '=', operationId)
+      .groupBy(['status', 'stage'])
+      .execute();
+    const matching = this.matchingTasks(operationId, page);
+    const { total } = await matching.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
+    if (page.limit === 0) return { total, counts, tasks: [] };
+    const rows = await matching
+      .leftJoin('appliances as a', 'a.serial', 't.serial')
+      .select(['t.doc', 'a.doc as appliance'])
+      .orderBy('t.serial')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute();
     const tasks = rows.map((row) => {
-      const running = row.appliance ? parse<ApplianceRecord>(row, 'appliance').current_version : undefined;
-      return { ...parse<TaskRecord>(row), ...(running ? { running_version: running } : {}) };
+      const running = row.appliance ? parse<ApplianceRecord>(row.appliance).current_version : undefined;
+      return { ...parse<TaskRecord>(row.doc), ...(running ? { running_version: running } : {}) };
     });
-    return { total: Number(matching?.n ?? 0), counts: counts.map((c) => ({ status: c.status, stage: c.stage, n: Number(c.n) })), tasks };
+    return { total, counts, tasks };
+  }
+
+  /** An operation's tasks (as `t`) that a page's filter matches. */
+  private matchingTasks(operationId: string, filter: { status?: string; stage?: string; serial?: string }) {
+    let query = this.db.selectFrom('appliance_tasks as t').where('t.operation_id', '=', operationId);
+    if (filter.status !== undefined) query = query.where('t.status', '=', filter.status);
+    if (filter.stage !== undefined) query = query.where('t.stage', '=', filter.stage);
+    if (filter.serial !== undefined) {
+      const part = `%${filter.serial.toUpperCase().replace(/[%_\\]/g, '')}%`;
+      query = query.where((eb) => eb(eb.fn<string>('upper', ['t.serial']), 'like', part));
+    }
+    return query;
   }
 
   /** Merges `changes` into a task (status, stage, task_start_time, …). Returns the task, or undefined when unknown. */
   async updateTask(operationId: string, serial: string, changes: Partial<TaskRecord>): Promise<TaskRecord | undefined> {
-    return this.db.transaction(async (tx) => {
-      const [row] = await tx.query('SELECT doc FROM appliance_tasks WHERE operation_id = $1 AND serial = $2', [operationId, serial]);
-      if (!row) return undefined;
-      const updated = { ...parse<TaskRecord>(row), ...changes };
-      await tx.execute('UPDATE appliance_tasks SET status = $3, stage = $4, doc = $5, updated_ms = $6 WHERE operation_id = $1 AND serial = $2', [
-        operationId,
-        serial,
-        updated.status,
-        updated.stage,
-        json(updated),
-        this.now(),
-      ]);
+    return this.transaction(async (tx) => {
+      const current = await tx.getTask(operationId, serial);
+      if (!current) return undefined;
+      const updated = { ...current, ...changes };
+      await tx.db
+        .updateTable('appliance_tasks')
+        .set({ status: updated.status, stage: updated.stage, doc: json(updated), updated_ms: this.now() })
+        .where('operation_id', '=', operationId)
+        .where('serial', '=', serial)
+        .execute();
       return updated;
     });
   }
 
   /** Serials with a task not yet finished in any operation (for `operation_in_progress`). */
   async serialsWithTaskInProgress(): Promise<Set<string>> {
-    const rows = await this.db.query<{ serial: string }>("SELECT DISTINCT serial FROM appliance_tasks WHERE status IN ('scheduled', 'running')");
+    const rows = await this.db.selectFrom('appliance_tasks').select('serial').distinct().where('status', 'in', ['scheduled', 'running']).execute();
     return new Set(rows.map((r) => r.serial));
   }
 
@@ -570,42 +641,35 @@ export class FleetStore {
 
   /** Appends to an operation's log (`serial` omitted) or to one appliance task's log. */
   async appendLog(operationId: string, entry: LogEntry, serial = ''): Promise<void> {
-    await this.db.execute('INSERT INTO log_entries (operation_id, serial, timestamp_ms, severity, doc) VALUES ($1, $2, $3, $4, $5)', [
-      operationId,
-      serial,
-      Math.round(entry.timestamp * 1000),
-      entry.severity,
-      json(entry),
-    ]);
+    await this.db
+      .insertInto('log_entries')
+      .values({ operation_id: operationId, serial, timestamp_ms: Math.round(entry.timestamp * 1000), severity: entry.severity, doc: json(entry) })
+      .execute();
   }
 
   async getLog(operationId: string, serial = ''): Promise<LogEntry[]> {
-    const rows = await this.db.query('SELECT doc FROM log_entries WHERE operation_id = $1 AND serial = $2 ORDER BY id', [operationId, serial]);
-    return rows.map((row) => parse<LogEntry>(row));
+    const rows = await this.db.selectFrom('log_entries').select('doc').where('operation_id', '=', operationId).where('serial', '=', serial).orderBy('id').execute();
+    return rows.map((row) => parse<LogEntry>(row.doc));
+  }
+
+  /** Log lines written after `afterId` (the operation's and its tasks', or one task's), in the order written, at most `limit`. */
+  async logEntries(operationId: string, options: { serial?: string; afterId?: number; limit?: number } = {}): Promise<{ id: number; serial: string; entry: LogEntry }[]> {
+    let query = this.db
+      .selectFrom('log_entries')
+      .select(['id', 'serial', 'doc'])
+      .where('operation_id', '=', operationId)
+      .where('id', '>', options.afterId ?? 0)
+      .orderBy('id')
+      .limit(options.limit ?? 5000);
+    if (options.serial !== undefined) query = query.where('serial', '=', options.serial);
+    return (await query.execute()).map((row) => ({ id: row.id, serial: row.serial, entry: parse<LogEntry>(row.doc) }));
   }
 
   // Sumo collector upgrade tasks --------------------------------------------------------------
 
   async insertCollectorUpgradeTask(task: Omit<CollectorUpgradeTask, 'id'>): Promise<CollectorUpgradeTask> {
-    const [row] = await this.db.query<{ id: number }>(
-      'INSERT INTO collector_upgrade_tasks (collector_id, to_version, request_time_ms, status, message, updated_ms) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id',
-      [task.collectorId, task.toVersion, task.requestTime, task.status, task.message, this.now()],
-    );
-    return { ...task, id: Number(row!.id) };
-  }
-
-  async getCollectorUpgradeTask(id: number): Promise<CollectorUpgradeTask | undefined> {
-    const [row] = await this.db.query<{ id: number; collector_id: number; to_version: string; request_time_ms: number; status: number; message: string }>(
-      'SELECT id, collector_id, to_version, request_time_ms, status, message FROM collector_upgrade_tasks WHERE id = $1',
-      [id],
-    );
-    return row ? { id: Number(row.id), collectorId: Number(row.collector_id), toVersion: row.to_version, requestTime: Number(row.request_time_ms), status: Number(row.status), message: row.message } : undefined;
-  }
-
-  async updateCollectorUpgradeTask(id: number, changes: { status: number; message?: string }): Promise<boolean> {
-    return (
-      (await this.db.execute('UPDATE collector_upgrade_tasks SET status = $2, message = COALESCE($3, message), updated_ms = $4 WHERE id = $1', [id, changes.status, changes.message ?? null, this.now()])) > 0
-    );
+    const row = await this.db.insertInto('collector_upgrade_tasks').values(this.upgradeTaskRow(task)).returning('id').executeTakeFirstOrThrow();
+    return { ...task, id: row.id };
   }
 
   /**
@@ -613,17 +677,44 @@ export class FleetStore {
    * nothing is inserted and undefined is returned. Atomic on both backends (a partial unique index).
    */
   async insertCollectorUpgradeTaskUnlessUpgrading(task: Omit<CollectorUpgradeTask, 'id'>): Promise<CollectorUpgradeTask | undefined> {
-    const [row] = await this.db.query<{ id: number }>(
-      'INSERT INTO collector_upgrade_tasks (collector_id, to_version, request_time_ms, status, message, updated_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id',
-      [task.collectorId, task.toVersion, task.requestTime, task.status, task.message, this.now()],
-    );
-    return row ? { ...task, id: Number(row.id) } : undefined;
+    const row = await this.db
+      .insertInto('collector_upgrade_tasks')
+      .values(this.upgradeTaskRow(task))
+      .onConflict((oc) => oc.doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    return row && { ...task, id: row.id };
+  }
+
+  private upgradeTaskRow(task: Omit<CollectorUpgradeTask, 'id'>) {
+    return { collector_id: task.collectorId, to_version: task.toVersion, request_time_ms: task.requestTime, status: task.status, message: task.message, updated_ms: this.now() };
+  }
+
+  async getCollectorUpgradeTask(id: number): Promise<CollectorUpgradeTask | undefined> {
+    const row = await this.db.selectFrom('collector_upgrade_tasks').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && collectorUpgradeTask(row);
+  }
+
+  async updateCollectorUpgradeTask(id: number, changes: { status: number; message?: string }): Promise<boolean> {
+    const result = await this.db
+      .updateTable('collector_upgrade_tasks')
+      .set({ status: changes.status, ...(changes.message !== undefined ? { message: changes.message } : {}), updated_ms: this.now() })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0;
   }
 
   /** The collector's unfinished upgrade task (status 0, 1 or 6), if any. */
   async unfinishedCollectorUpgradeTask(collectorId: number): Promise<CollectorUpgradeTask | undefined> {
-    const [row] = await this.db.query<{ id: number }>('SELECT id FROM collector_upgrade_tasks WHERE collector_id = $1 AND status IN (0, 1, 6) ORDER BY id DESC LIMIT 1', [collectorId]);
-    return row ? this.getCollectorUpgradeTask(Number(row.id)) : undefined;
+    const row = await this.db
+      .selectFrom('collector_upgrade_tasks')
+      .selectAll()
+      .where('collector_id', '=', collectorId)
+      .where('status', 'in', UNFINISHED)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row && collectorUpgradeTask(row);
   }
 
   /**
@@ -631,52 +722,70 @@ export class FleetStore {
    * not running `toVersion` already and without an unfinished upgrade task.
    */
   async listUpgradableCollectors(query: { toVersion: string; offset: number; limit: number }): Promise<CollectorRecord[]> {
-    const rows = await this.db.query(
-      `SELECT doc FROM collectors c
-       WHERE c.collector_type = 'Installable' AND c.alive = 1 AND (c.collector_version IS NULL OR c.collector_version <> $1)
-         AND NOT EXISTS (SELECT 1 FROM collector_upgrade_tasks t WHERE t.collector_id = c.id AND t.status IN (0, 1, 6))
-       ORDER BY c.id LIMIT $2 OFFSET $3`,
-      [query.toVersion, query.limit, query.offset],
-    );
-    return rows.map((row) => parse<CollectorRecord>(row));
+    const rows = await this.db
+      .selectFrom('collectors as c')
+      .select('c.doc')
+      .where('c.collector_type', '=', 'Installable')
+      .where('c.alive', '=', 1)
+      .where((eb) => eb.or([eb('c.collector_version', 'is', null), eb('c.collector_version', '<>', query.toVersion)]))
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('collector_upgrade_tasks as t').select('t.id').whereRef('t.collector_id', '=', 'c.id').where('t.status', 'in', UNFINISHED))),
+      )
+      .orderBy('c.id')
+      .limit(query.limit)
+      .offset(query.offset)
+      .execute();
+    return rows.map((row) => parse<CollectorRecord>(row.doc));
   }
 
   // API access keys (hashed; the key itself is never stored) --------------------------------------
 
   /** Stores (or replaces: a new key, active again) an access key; every change bumps the keys' version. */
   async putAccessKey(accessId: string, keyHash: string, role: string, expiresMs?: number): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await tx.execute(
-        `INSERT INTO access_keys (access_id, key_hash, role, created_ms, expires_ms) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (access_id) DO UPDATE SET key_hash = excluded.key_hash, role = excluded.role, expires_ms = excluded.expires_ms, revoked_ms = NULL`,
-        [accessId, keyHash, role, this.now(), expiresMs ?? null],
-      );
-      await this.bumpAccessKeysVersion(tx);
+    await this.transaction(async (tx) => {
+      await tx.db
+        .insertInto('access_keys')
+        .values({ access_id: accessId, key_hash: keyHash, role, created_ms: this.now(), expires_ms: expiresMs ?? null })
+        .onConflict((oc) =>
+          oc.column('access_id').doUpdateSet((eb) => ({
+            key_hash: eb.ref('excluded.key_hash'),
+            role: eb.ref('excluded.role'),
+            expires_ms: eb.ref('excluded.expires_ms'),
+            revoked_ms: null,
+          })),
+        )
+        .execute();
+      await tx.bumpAccessKeysVersion();
     });
   }
 
   async getAccessKey(accessId: string): Promise<AccessKeyRecord | undefined> {
-    const [row] = await this.db.query<AccessKeyRow>('SELECT access_id, key_hash, role, created_ms, expires_ms, revoked_ms, last_used_ms FROM access_keys WHERE access_id = $1', [accessId]);
-    return row ? accessKeyRecord(row) : undefined;
+    const row = await this.db.selectFrom('access_keys').selectAll().where('access_id', '=', accessId).executeTakeFirst();
+    return row && accessKeyRecord(row);
   }
 
   async listAccessKeys(): Promise<AccessKeyRecord[]> {
-    const rows = await this.db.query<AccessKeyRow>('SELECT access_id, key_hash, role, created_ms, expires_ms, revoked_ms, last_used_ms FROM access_keys ORDER BY access_id');
-    return rows.map(accessKeyRecord);
+    return (await this.db.selectFrom('access_keys').selectAll().orderBy('access_id').execute()).map(accessKeyRecord);
   }
 
   /** Revokes a key (kept, so the list shows it); false when there is no such key or it is revoked already. */
   async revokeAccessKey(accessId: string): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
-      const changed = await tx.execute('UPDATE access_keys SET revoked_ms = $2 WHERE access_id = $1 AND revoked_ms IS NULL', [accessId, this.now()]);
-      if (changed > 0) await this.bumpAccessKeysVersion(tx);
-      return changed > 0;
+    return this.transaction(async (tx) => {
+      const result = await tx.db
+        .updateTable('access_keys')
+        .set({ revoked_ms: this.now() })
+        .where('access_id', '=', accessId)
+        .where('revoked_ms', 'is', null)
+        .executeTakeFirst();
+      const revoked = result.numUpdatedRows > 0;
+      if (revoked) await tx.bumpAccessKeysVersion();
+      return revoked;
     });
   }
 
   /** Records a key's last use (at most once a minute per key is enough for a list). */
   async touchAccessKey(accessId: string, atMs = this.now()): Promise<void> {
-    await this.db.execute('UPDATE access_keys SET last_used_ms = $2 WHERE access_id = $1', [accessId, atMs]);
+    await this.db.updateTable('access_keys').set({ last_used_ms: atMs }).where('access_id', '=', accessId).execute();
   }
 
   /** A number that changes whenever a key is created, replaced or revoked: API processes drop cached logins on a change. */
@@ -684,59 +793,56 @@ export class FleetStore {
     return (await this.getSetting(ACCESS_KEYS_VERSION)) ?? '0';
   }
 
-  private async bumpAccessKeysVersion(tx: Db): Promise<void> {
-    await tx.execute(
-      `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-      [ACCESS_KEYS_VERSION, `${this.now()}-${Math.random().toString(36).slice(2)}`],
-    );
+  private async bumpAccessKeysVersion(): Promise<void> {
+    await this.setSetting(ACCESS_KEYS_VERSION, `${this.now()}-${Math.random().toString(36).slice(2)}`);
   }
 
   async countAccessKeys(): Promise<number> {
-    const [row] = await this.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM access_keys');
-    return Number(row?.n ?? 0);
+    const row = await this.db.selectFrom('access_keys').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return row.n;
   }
 
   // Settings ----------------------------------------------------------------------------------
 
   async getSetting(key: string): Promise<string | undefined> {
-    const [row] = await this.db.query<{ value: string }>('SELECT value FROM settings WHERE key = $1', [key]);
-    return row?.value;
+    return (await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst())?.value;
   }
 
   async setSetting(key: string, value: string): Promise<void> {
-    await this.db.execute('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+    await this.db
+      .insertInto('settings')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
+      .execute();
   }
 
   // Audit trail (every change and refused attempt; never a key or a request body) ---------------
 
   /** Appends one entry to the audit trail; returns its id. */
-  async recordAudit(entry: { atMs: number; actor: string; action: string; target: string; outcome: string; client: string; details: Record<string, unknown> }): Promise<number> {
-    const [row] = await this.db.query<{ id: number | string }>(
-      'INSERT INTO audit_log (at_ms, actor, action, target, outcome, client, details) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id',
-      [entry.atMs, entry.actor, entry.action, entry.target, entry.outcome, entry.client, json(entry.details)],
-    );
-    return Number(row!.id);
+  async recordAudit(entry: AuditEntry): Promise<number> {
+    const { atMs, actor, action, target, outcome, client, details } = entry;
+    const row = await this.db
+      .insertInto('audit_log')
+      .values({ at_ms: atMs, actor, action, target, outcome, client, details: json(details) })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return row.id;
   }
 
   /** Audit entries oldest first: since `sinceMs` (inclusive), of one actor, at most `limit`. */
-  async listAudit(query: { sinceMs?: number; actor?: string; limit: number }): Promise<{ id: number; atMs: number; actor: string; action: string; target: string; outcome: string; client: string; details: Record<string, unknown> }[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (query.sinceMs !== undefined) where.push(`at_ms >= $${params.push(query.sinceMs)}`);
-    if (query.actor !== undefined) where.push(`actor = $${params.push(query.actor)}`);
-    const rows = await this.db.query<{ id: number | string; at_ms: number | string; actor: string; action: string; target: string; outcome: string; client: string; details: string }>(
-      `SELECT id, at_ms, actor, action, target, outcome, client, details FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at_ms, id LIMIT $${params.push(query.limit)}`,
-      params,
-    );
-    return rows.map((row) => ({
-      id: Number(row.id),
-      atMs: Number(row.at_ms),
+  async listAudit(query: { sinceMs?: number; actor?: string; limit: number }): Promise<(AuditEntry & { id: number })[]> {
+    let select = this.db.selectFrom('audit_log').selectAll().orderBy('at_ms').orderBy('id').limit(query.limit);
+    if (query.sinceMs !== undefined) select = select.where('at_ms', '>=', query.sinceMs);
+    if (query.actor !== undefined) select = select.where('actor', '=', query.actor);
+    return (await select.execute()).map((row) => ({
+      id: row.id,
+      atMs: row.at_ms,
       actor: row.actor,
       action: row.action,
       target: row.target,
       outcome: row.outcome,
       client: row.client,
-      details: parse<Record<string, unknown>>(row, 'details'),
+      details: parse<Record<string, unknown>>(row.details),
     }));
   }
 }

@@ -12,30 +12,35 @@ export interface TaskLabels {
 
 /** The kind and product code of one appliance task, undefined when it is not stored. */
 export async function taskLabels(store: FleetStore, operationId: string, serial: string): Promise<TaskLabels | undefined> {
-  const [row] = await store.db.query<{ kind: string; product_code: string | null }>(
-    `SELECT t.kind, COALESCE(a.product_code, o.product_code) AS product_code
-       FROM appliance_tasks t JOIN operations o ON o.id = t.operation_id LEFT JOIN appliances a ON a.serial = t.serial
-      WHERE t.operation_id = $1 AND t.serial = $2`,
-    [operationId, serial],
-  );
-  return row ? { kind: row.kind, product_code: row.product_code ?? 'unknown' } : undefined;
+  const row = await store.db
+    .selectFrom('appliance_tasks as t')
+    .innerJoin('operations as o', 'o.id', 't.operation_id')
+    .leftJoin('appliances as a', 'a.serial', 't.serial')
+    .select(['t.kind', (eb) => eb.fn.coalesce('a.product_code', 'o.product_code').as('product_code')])
+    .where('t.operation_id', '=', operationId)
+    .where('t.serial', '=', serial)
+    .executeTakeFirst();
+  return row && { kind: row.kind, product_code: row.product_code ?? 'unknown' };
 }
 
 /** Operations by kind and status (every operation the store holds). */
 export async function operationCounts(store: FleetStore): Promise<{ kind: string; status: string; count: number }[]> {
-  const rows = await store.db.query<{ kind: string; status: string; n: number | string }>('SELECT kind, status, COUNT(*) AS n FROM operations GROUP BY kind, status');
-  return rows.map((r) => ({ kind: r.kind, status: r.status, count: Number(r.n) }));
+  return store.db
+    .selectFrom('operations')
+    .select(['kind', 'status', (eb) => eb.fn.countAll<number>().as('count')])
+    .groupBy(['kind', 'status'])
+    .execute();
 }
 
 /** Appliance tasks of operations not yet finished (scheduled or running), by kind, status and stage. */
 export async function unfinishedOperationTaskCounts(store: FleetStore): Promise<{ kind: string; status: string; stage: string; count: number }[]> {
-  const rows = await store.db.query<{ kind: string; status: string; stage: string; n: number | string }>(
-    `SELECT t.kind, t.status, t.stage, COUNT(*) AS n
-       FROM appliance_tasks t JOIN operations o ON o.id = t.operation_id
-      WHERE o.status IN ('scheduled', 'running')
-      GROUP BY t.kind, t.status, t.stage`,
-  );
-  return rows.map((r) => ({ kind: r.kind, status: r.status, stage: r.stage, count: Number(r.n) }));
+  return store.db
+    .selectFrom('appliance_tasks as t')
+    .innerJoin('operations as o', 'o.id', 't.operation_id')
+    .select(['t.kind', 't.status', 't.stage', (eb) => eb.fn.countAll<number>().as('count')])
+    .where('o.status', 'in', ['scheduled', 'running'])
+    .groupBy(['t.kind', 't.status', 't.stage'])
+    .execute();
 }
 
 /**
@@ -50,13 +55,21 @@ export const WAITING_FOR_PLACE_LOG = 'waiting for a place:';
  * workflow's own state cannot be read from outside it).
  */
 export async function tasksWaitingForPlace(store: FleetStore): Promise<{ kind: string; count: number }[]> {
-  const rows = await store.db.query<{ kind: string; n: number | string }>(
-    `SELECT t.kind, COUNT(*) AS n
-       FROM appliance_tasks t JOIN operations o ON o.id = t.operation_id
-      WHERE o.status = 'running' AND t.status = 'scheduled'
-        AND EXISTS (SELECT 1 FROM log_entries l WHERE l.operation_id = t.operation_id AND l.serial = t.serial AND l.doc LIKE $1)
-      GROUP BY t.kind`,
-    [`%"log_entry":"${WAITING_FOR_PLACE_LOG}%`],
-  );
-  return rows.map((r) => ({ kind: r.kind, count: Number(r.n) }));
+  return store.db
+    .selectFrom('appliance_tasks as t')
+    .innerJoin('operations as o', 'o.id', 't.operation_id')
+    .select(['t.kind', (eb) => eb.fn.countAll<number>().as('count')])
+    .where('o.status', '=', 'running')
+    .where('t.status', '=', 'scheduled')
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('log_entries as l')
+          .select('l.id')
+          .whereRef('l.operation_id', '=', 't.operation_id')
+          .whereRef('l.serial', '=', 't.serial')
+          .where('l.doc', 'like', `%"log_entry":"${WAITING_FOR_PLACE_LOG}%`),
+      ),
+    )
+    .groupBy('t.kind')
+    .execute();
 }

@@ -3,7 +3,8 @@
  * both backends; `{{id}}` becomes each backend's auto-increment key. Never edit an applied
  * migration: add the next one.
  */
-import type { Db } from './db';
+import { sql } from 'kysely';
+import { dialectOf, type Db } from './db';
 
 export interface Migration {
   version: number;
@@ -190,22 +191,28 @@ const statements = (sql: string): string[] =>
     .map((s) => s.replace(/--[^\n]*/g, '').trim())
     .filter(Boolean);
 
+/** Applies one migration unless the history says it is applied; true when it applied it. */
+async function apply(tx: Db, migration: Migration, autoId: string): Promise<boolean> {
+  await sql`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)`.execute(tx);
+  const existing = await tx.selectFrom('schema_migrations').select('version').where('version', '=', migration.version).executeTakeFirst();
+  if (existing) return false;
+  for (const statement of statements(migration.sql.replaceAll('{{id}}', autoId))) await sql.raw(statement).execute(tx);
+  await tx.insertInto('schema_migrations').values({ version: migration.version, name: migration.name, applied_ms: Date.now() }).execute();
+  return true;
+}
+
 /**
  * Applies every migration not yet applied, each in its own transaction. Safe when several
  * processes start at once: PostgreSQL takes an advisory lock, SQLite's BEGIN IMMEDIATE serializes.
  * Returns the versions it applied.
  */
 export async function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  const dialect = dialectOf(db);
   const applied: number[] = [];
   for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
-    const done = await db.transaction(async (tx) => {
-      if (tx.dialect === 'postgres') await tx.execute('SELECT pg_advisory_xact_lock(7349001)');
-      await tx.execute('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)');
-      const existing = await tx.query('SELECT version FROM schema_migrations WHERE version = $1', [migration.version]);
-      if (existing.length > 0) return false;
-      for (const statement of statements(migration.sql.replaceAll('{{id}}', AUTO_ID[tx.dialect]))) await tx.execute(statement);
-      await tx.execute('INSERT INTO schema_migrations (version, name, applied_ms) VALUES ($1, $2, $3)', [migration.version, migration.name, Date.now()]);
-      return true;
+    const done = await db.transaction().execute(async (tx) => {
+      if (dialect === 'postgres') await sql`SELECT pg_advisory_xact_lock(7349001)`.execute(tx);
+      return apply(tx, migration, AUTO_ID[dialect]);
     });
     if (done) applied.push(migration.version);
   }

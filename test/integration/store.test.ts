@@ -6,7 +6,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuplicateKeyError, openDb } from '../../store/db';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { DuplicateKeyError, openDb, StoreError } from '../../store/db';
 import { ineligibleAppliances } from '../../store/fleet-facts';
 import { FleetStore, type OperationRecord, type TaskRecord } from '../../store/fleet-store';
 import { migrate, MIGRATIONS } from '../../store/migrations';
@@ -31,6 +33,7 @@ const task = (serial: string): TaskRecord => ({ operation_id: 'x', serial, statu
 
 describe.each(BACKENDS)('%s store', (_name, makeBackend) => {
   let backend: Backend;
+  let url: string;
   let store: FleetStore;
   let clock = 1_800_000_000_000;
 
@@ -39,7 +42,7 @@ describe.each(BACKENDS)('%s store', (_name, makeBackend) => {
   });
   afterAll(() => backend?.stop());
   beforeEach(async () => {
-    const url = await backend.freshUrl();
+    url = await backend.freshUrl();
     store = new FleetStore(openDb(url), () => clock);
     await migrate(store.db);
   });
@@ -47,28 +50,28 @@ describe.each(BACKENDS)('%s store', (_name, makeBackend) => {
 
   test('migrations apply once, in order, and record what they applied', async () => {
     expect(await migrate(store.db)).toEqual([]);
-    const rows = await store.db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+    const rows = await store.db.selectFrom('schema_migrations').select('version').orderBy('version').execute();
     expect(rows.map((r) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version));
   });
 
   test('two processes migrating one new database at once apply each migration exactly once', async () => {
-    const url = await backend.freshUrl();
+    const fresh = await backend.freshUrl();
     const script = `const { openDb } = require(${JSON.stringify(join(root, 'store/db'))});
       const { migrate } = require(${JSON.stringify(join(root, 'store/migrations'))});
-      (async () => { const db = openDb(${JSON.stringify(url)}); console.log(JSON.stringify(await migrate(db))); await db.close(); })()
+      (async () => { const db = openDb(${JSON.stringify(fresh)}); console.log(JSON.stringify(await migrate(db))); await db.destroy(); })()
         .catch((e) => { console.error(e); process.exit(1); });`;
     const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    const db = openDb(url);
+    const db = openDb(fresh);
     try {
       const mine = await migrate(db);
       expect(await exited).toBe(0);
       const theirs = JSON.parse(out) as number[];
       expect([...mine, ...theirs].sort()).toEqual(MIGRATIONS.map((m) => m.version));
     } finally {
-      await db.close();
+      await db.destroy();
     }
   });
 
@@ -111,7 +114,7 @@ describe.each(BACKENDS)('%s store', (_name, makeBackend) => {
 
   test('previous versions by serial: the whole fleet, or only the serials asked for, a chunk per query', async () => {
     const many = Array.from({ length: 1200 }, (_, i) => `S12${i.toString(16).toUpperCase().padStart(8, '0')}`);
-    await store.db.transaction(async (tx) => {
+    await store.db.transaction().execute(async (tx) => {
       const inTx = new FleetStore(tx, () => clock);
       for (const [i, serial] of many.entries()) {
         await inTx.recordVersionChange({ serial, from_version_id: '9.12.0-100', to_version_id: `9.14.${i}-100`, operation_id: null, at_ms: clock });
@@ -124,10 +127,10 @@ describe.each(BACKENDS)('%s store', (_name, makeBackend) => {
     };
     // Asked: every other serial (600 with history), one of them twice and one without history: 601 distinct, two queries.
     const asked = [...many.filter((_, i) => i % 2 === 0), many[0]!, 'S12FFFFFFFF'];
-    const query = jest.spyOn(store.db, 'query');
-    const some = await store.previousVersionIdsBySerial(asked);
-    expect(query.mock.calls.map(([, params]) => params?.length)).toEqual([500, 101]);
-    query.mockRestore();
+    const bound: number[] = [];
+    const logged = new FleetStore(openDb(url, { log: (event) => void bound.push(event.query.parameters.length) }));
+    const some = await logged.previousVersionIdsBySerial(asked).finally(() => logged.close());
+    expect(bound).toEqual([500, 101]);
     expect([...some.keys()].sort()).toEqual(many.filter((_, i) => i % 2 === 0));
     for (const [serial, ids] of some) expect(ids).toEqual(expected(serial));
     expect((await store.previousVersionIdsBySerial([])).size).toBe(0);
@@ -182,7 +185,8 @@ describe.each(BACKENDS)('%s store', (_name, makeBackend) => {
     // The second task repeats a serial: nothing of operation 2 may remain.
     await expect(store.insertOperation('upgrade', operation('2'), [task('S1212345678'), task('S1212345678')])).rejects.toThrow(DuplicateKeyError);
     expect(await store.getOperation('upgrade', '2')).toBeUndefined();
-    expect(await store.listTasks('2')).toEqual([]);
+    expect(await store.listTasks('2')).toEqual([]);    expect(await store.findOperation('1')).toEqual({ kind: 'upgrade', operation: operation('1'), updatedMs: clock });
+    expect(await store.findOperation('1', 'reboot')).toBeUndefined();
   });
 
   test('operations filter by username, status and create-time bounds', async () => {
@@ -229,7 +233,11 @@ describe.each(BACKENDS)('%s store', (_name, makeBackend) => {
     await store.appendLog('1', { timestamp: 1800000002, severity: 'err', log_entry: 'install failed' }, 'S1212345678');
     expect(await store.getLog('1')).toEqual([{ timestamp: 1800000000, severity: 'info', log_entry: 'operation created' }]);
     expect((await store.getLog('1', 'S1212345678')).map((e) => e.log_entry)).toEqual(['downloading', 'install failed']);
-    expect((await store.getLog('1', 'S1212345678'))[0]?.progress).toBe(0.5);
+    expect((await store.getLog('1', 'S1212345678'))[0]?.progress).toBe(0.5);    // Every line of the operation after a given one, or one task's, in the order written.
+    const all = await store.logEntries('1');
+    expect(all.map((l) => [l.serial, l.entry.log_entry])).toEqual([['', 'operation created'], ['S1212345678', 'downloading'], ['S1212345678', 'install failed']]);
+    expect((await store.logEntries('1', { afterId: all[0]!.id, limit: 1 })).map((l) => l.entry.log_entry)).toEqual(['downloading']);
+    expect((await store.logEntries('1', { serial: '' })).map((l) => l.id)).toEqual([all[0]!.id]);
   });
 
   test('collector upgrade tasks get increasing ids and keep their status', async () => {
@@ -241,6 +249,47 @@ describe.each(BACKENDS)('%s store', (_name, makeBackend) => {
     expect(await store.updateCollectorUpgradeTask(999999, { status: 2 })).toBe(false);
     expect(await store.getCollectorUpgradeTask(999999)).toBeUndefined();
   });
+
+  if (_name === 'postgres') {
+    /** Ends the server's backends of this database (all but `admin`'s own, or only `pid`), as a restart or failover does. */
+    const terminate = (admin: pg.Client, pid?: number) =>
+      admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND ($1::int IS NULL OR pid = $1)', [pid ?? null]);
+    const withAdmin = async (fn: (admin: pg.Client) => Promise<void>) => {
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      await fn(admin).finally(() => admin.end());
+    };
+
+    test('a connection lost in the middle of a transaction fails it, nothing of it lands, and the store goes on', () =>
+      withAdmin(async (admin) => {
+        const lost = store.db.transaction().execute(async (tx) => {
+          await tx.insertInto('settings').values({ key: 'half', value: 'done' }).execute();
+          const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(tx);
+          expect((await terminate(admin, rows[0]!.pid)).rowCount).toBe(1);
+          await tx.selectFrom('settings').selectAll().execute();
+        });
+        await expect(lost).rejects.toThrow(StoreError);
+        expect(await store.getSetting('half')).toBeUndefined();
+      }));
+
+    test('idle pooled connections the server closed are replaced, and the process goes on', () =>
+      withAdmin(async (admin) => {
+        await Promise.all(['a', 'b', 'c'].map((key) => store.getSetting(key)));
+        const { rowCount: ended } = await terminate(admin);
+        expect(ended).toBeGreaterThan(0);
+        // Until the server has let them go; each closed connection's 'error' reaches the pool meanwhile.
+        const others = async () => Number((await admin.query('SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')).rows[0].n);
+        while ((await others()) > 0) continue;
+        // A statement may still meet a connection whose end the pool has not heard yet: at most one per ended connection.
+        let failure: unknown;
+        for (let attempt = 0; attempt <= (ended ?? 0); attempt++) {
+          failure = await store.setSetting('after', 'restart').then(() => undefined, (err: unknown) => err);
+          if (!failure) break;
+        }
+        expect(failure).toBeUndefined();
+        expect(await store.getSetting('after')).toBe('restart');
+      }));
+  }
 
   test('settings keep the last value', async () => {
     expect(await store.getSetting('logging_level')).toBeUndefined();
