@@ -17,6 +17,7 @@
  */
 import { z } from 'zod';
 import { imageDefinition, timestamp, type ImageDefinition, type Version } from './scc';
+import { firstIssueText } from './zod-issue';
 
 export const IMAGE_MANIFEST_MAGIC = 'RVBD-IMAGE';
 export const IMAGE_MANIFEST_FORMAT_VERSION = 1;
@@ -76,10 +77,7 @@ export function parseImageManifest(head: Uint8Array): ManifestParse {
   const json = manifestJson(head, magic.next);
   if (!json.ok) return json;
   const parsed = imageManifest.safeParse(json.value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    return { ok: false, reason: `the manifest is invalid: ${issue.path.join('.') || '(root)'}: ${issue.message}` };
-  }
+  if (!parsed.success) return { ok: false, reason: `the manifest is invalid: ${firstIssueText(parsed.error)}` };
   return { ok: true, manifest: parsed.data, payloadOffset: json.next };
 }
 

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { DeviceInfo } from './device-api';
 import { arch, productCode, serial, version, type ProductCode, type Version } from './scc';
+import { firstIssueText } from './zod-issue';
 
 export type InventoryAppliance = {
   product_code: ProductCode;
@@ -85,10 +86,7 @@ export function parseInventoryFile(text: string): InventoryFile {
     throw new Error('inventory file is not valid JSON');
   }
   const result = inventoryFile.safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new Error(`inventory file: ${issue.path.join('.')}: ${issue.message}`);
-  }
+  if (!result.success) throw new Error(`inventory file: ${firstIssueText(result.error)}`);
   const seen = new Set<string>();
   for (const [i, a] of result.data.appliances.entries()) {
     if (seen.has(a.serial)) throw new Error(`inventory file: appliances.${i}.serial: ${a.serial} is listed twice`);
