@@ -27,8 +27,9 @@ async function main(): Promise<void> {
   // Before anything connects: a wrong certificate or key stops start-up at once.
   const tls = readTls(config, logger);
   const client = await connectClient(config);
-  const schedule = await ensureInventorySchedule(client, { taskQueue: config.FLEET_TASK_QUEUE, everySeconds: config.FLEET_INVENTORY_REFRESH_SECONDS });
-  logger.info({ schedule, everySeconds: config.FLEET_INVENTORY_REFRESH_SECONDS }, 'inventory refresh schedule');
+  const everySeconds = config.FLEET_INVENTORY_REFRESH_SECONDS;
+  const schedule = await ensureInventorySchedule(client, { taskQueue: config.FLEET_TASK_QUEUE, everySeconds });
+  logger.info({ schedule, everySeconds }, 'inventory refresh schedule');
   const store = await FleetStore.open(config.FLEET_STORE_URL);
   await prepareStore(store, config, logger);
   const app = createApi({
@@ -37,7 +38,11 @@ async function main(): Promise<void> {
     store,
     taskQueue: config.FLEET_TASK_QUEUE,
     checkResponses: config.FLEET_API_CHECK_RESPONSES,
-    failureLimits: { perClient: config.FLEET_AUTH_FAILURES_PER_CLIENT, perAccessId: config.FLEET_AUTH_FAILURES_PER_ACCESS_ID, windowSeconds: config.FLEET_AUTH_FAILURE_WINDOW_SECONDS },
+    failureLimits: {
+      perClient: config.FLEET_AUTH_FAILURES_PER_CLIENT,
+      perAccessId: config.FLEET_AUTH_FAILURES_PER_ACCESS_ID,
+      windowSeconds: config.FLEET_AUTH_FAILURE_WINDOW_SECONDS,
+    },
     processMetrics: true,
     ...(tls ? { https: tls.https } : {}),
     ...(config.FLEET_API_TRUST_PROXY ? { trustProxy: config.FLEET_API_TRUST_PROXY } : {}),
@@ -74,7 +79,8 @@ function readTls(config: Config, logger: Logger): Tls | undefined {
     throw err instanceof TlsFileError ? new StartupError(err.message) : err;
   }
   if (tls.validTo.getTime() < Date.now()) {
-    logger.warn({ subject: tls.subject, validTo: tls.validTo.toISOString() }, 'the TLS certificate (FLEET_API_TLS_CERT) has expired: clients will refuse it');
+    const facts = { subject: tls.subject, validTo: tls.validTo.toISOString() };
+    logger.warn(facts, 'the TLS certificate (FLEET_API_TLS_CERT) has expired: clients will refuse it');
   }
   return tls;
 }

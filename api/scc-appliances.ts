@@ -4,7 +4,13 @@
  * upgradeable and downgradeable versions of a product).
  */
 import type { FastifyInstance } from 'fastify';
-import { downgradeableVersions, downgradeEligibility, rebootEligibility, upgradeableVersions, upgradeEligibility } from '../domain/eligibility';
+import {
+  downgradeableVersions,
+  downgradeEligibility,
+  rebootEligibility,
+  upgradeableVersions,
+  upgradeEligibility,
+} from '../domain/eligibility';
 import { appliancesQuery, PRODUCT_CODES, productCode as productCodeSchema, type ProductCode } from '../domain/scc';
 import { fleetFacts } from '../store/fleet-facts';
 import { notFound } from './errors';
@@ -13,8 +19,11 @@ import type { SccOptions } from './scc-context';
 
 type ProductParams = { Params: { product_code: string } };
 type VersionParams = { Params: { product_code: string; version_id: string } };
+/** Checked against the document before a handler runs (server.ts). */
+type ApplianceParams = { Params: { product_code: ProductCode; serial: string } };
 
-const productCodeOf = (value: string): ProductCode => parseRequest(productCodeSchema, value, { prefix: 'product_code' });
+const productCodeOf = (value: string): ProductCode =>
+  parseRequest(productCodeSchema, value, { prefix: 'product_code' });
 
 export async function applianceRoutes(app: FastifyInstance, { store, require }: SccOptions): Promise<void> {
   app.get('/connected_product_codes', async (request) => {
@@ -23,14 +32,15 @@ export async function applianceRoutes(app: FastifyInstance, { store, require }: 
     return PRODUCT_CODES.filter((code) => connected.has(code));
   });
 
-  app.get<{ Params: { product_code: ProductCode } }>('/appliances/:product_code', async (request) => {
+  app.get<ApplianceParams>('/appliances/:product_code', async (request) => {
     require(request, 'read');
     const { group } = parseRequest(appliancesQuery, request.query);
     const appliances = await store.listAppliances({ product_code: request.params.product_code });
-    return group === undefined ? appliances : appliances.filter((a) => Array.isArray(a.groups) && a.groups.includes(group));
+    if (group === undefined) return appliances;
+    return appliances.filter((a) => Array.isArray(a.groups) && a.groups.includes(group));
   });
 
-  app.get<{ Params: { product_code: ProductCode; serial: string } }>('/appliances/:product_code/:serial', async (request) => {
+  app.get<ApplianceParams>('/appliances/:product_code/:serial', async (request) => {
     require(request, 'read');
     const { product_code: code, serial } = request.params;
     const appliance = await store.getAppliance(serial);
@@ -44,7 +54,9 @@ export async function eligibilityRoutes(app: FastifyInstance, { store, require }
   const factsFor = async ({ product_code, version_id }: VersionParams['Params']) => {
     const productCode = productCodeOf(product_code);
     const facts = await fleetFacts(store, productCode);
-    if (!facts.index.hasTarget(productCode, version_id)) throw notFound(`${productCode} image of version ${version_id}`);
+    if (!facts.index.hasTarget(productCode, version_id)) {
+      throw notFound(`${productCode} image of version ${version_id}`);
+    }
     return { productCode, ...facts, targetVersionId: version_id };
   };
 
@@ -56,7 +68,8 @@ export async function eligibilityRoutes(app: FastifyInstance, { store, require }
 
   app.get<VersionParams>('/downgradeable_appliances/:product_code/:version_id', async (request) => {
     require(request, 'read');
-    const [{ productCode, appliances, index, inProgress, targetVersionId }, previousVersions] = await Promise.all([factsFor(request.params), store.previousVersionIdsBySerial()]);
+    const [facts, previousVersions] = await Promise.all([factsFor(request.params), store.previousVersionIdsBySerial()]);
+    const { productCode, appliances, index, inProgress, targetVersionId } = facts;
     return downgradeEligibility({ productCode, appliances, images: index, inProgress, previousVersions, targetVersionId });
   });
 
@@ -77,7 +90,10 @@ export async function eligibilityRoutes(app: FastifyInstance, { store, require }
   app.get<ProductParams>('/versions/downgradeable/:product_code', async (request) => {
     require(request, 'read');
     const productCode = productCodeOf(request.params.product_code);
-    const [{ appliances, index, inProgress }, previousVersions] = await Promise.all([fleetFacts(store, productCode), store.previousVersionIdsBySerial()]);
+    const [{ appliances, index, inProgress }, previousVersions] = await Promise.all([
+      fleetFacts(store, productCode),
+      store.previousVersionIdsBySerial(),
+    ]);
     return downgradeableVersions(productCode, appliances, index, previousVersions, inProgress);
   });
 }

@@ -17,7 +17,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { describeImageDefinition, imageIdOf, imagesByDefinition, sameImageDefinition } from '../domain/image-identity';
 import { modificationTimeOf, withRequestDefinition } from '../domain/image-manifest';
 import type { Logger } from '../domain/logging';
-import { customerUrlHostedImageRegister, imagesQuery, IMAGE_REPOSITORIES, locallyHostedImageUpload, type ImageDefinition } from '../domain/scc';
+import {
+  customerUrlHostedImageRegister,
+  imagesQuery,
+  IMAGE_REPOSITORIES,
+  locallyHostedImageUpload,
+  type ImageDefinition,
+} from '../domain/scc';
 import { ImageExistsError, type FleetStore, type ImageSource, type StoredImage } from '../store/fleet-store';
 import { ApiError, badRequest, notFound } from './errors';
 import { readImageManifest, redactUrl, type ImageManifestRead } from './image-head';
@@ -204,7 +210,8 @@ async function registerImageUrl({ store, logger, require }: SccOptions, request:
   const { image_definition } = await resolveImage(body, 'customer_url', logger);
   const image = { ...body, image_definition, url: body.url!, id: randomUUID(), registration_time: nowSeconds() };
   await addCustomerImage(store, { repository: 'customer', source: 'customer_url', image });
+  const url = redactUrl(image.url);
   const version = image_definition.target_version.version_id;
-  logger.info({ imageId: image.id, image: imageIdOf(image_definition), username, url: redactUrl(image.url), version }, 'image URL registered');
+  logger.info({ imageId: image.id, image: imageIdOf(image_definition), username, url, version }, 'image URL registered');
   return image;
 }

@@ -12,7 +12,14 @@ import type { SccOptions } from './scc-context';
 /** Store setting holding the service logging object as JSON. */
 export const LOGGING_SETTING = 'logging';
 
-const PINO_LEVEL: Record<LoggingLevel, string> = { crit: 'fatal', err: 'error', warning: 'warn', notice: 'info', info: 'info', debug: 'debug' };
+const PINO_LEVEL: Record<LoggingLevel, string> = {
+  crit: 'fatal',
+  err: 'error',
+  warning: 'warn',
+  notice: 'info',
+  info: 'info',
+  debug: 'debug',
+};
 
 async function currentLogging(store: FleetStore): Promise<Logging> {
   const raw = await store.getSetting(LOGGING_SETTING);
@@ -29,7 +36,8 @@ async function currentLogging(store: FleetStore): Promise<Logging> {
 
 export async function loggingRoutes(app: FastifyInstance, { store, logger, require }: SccOptions): Promise<void> {
   // A level set through PUT /logging outlives a restart; FLEET_LOG_LEVEL is the level until one is set.
-  if ((await store.getSetting(LOGGING_SETTING)) !== undefined || (await store.getSetting('logging_level')) !== undefined) {
+  const isSet = async (setting: string) => (await store.getSetting(setting)) !== undefined;
+  if ((await isSet(LOGGING_SETTING)) || (await isSet('logging_level'))) {
     const stored = await currentLogging(store).catch(() => undefined);
     if (stored) logger.level = PINO_LEVEL[stored.level];
   }

@@ -3,7 +3,14 @@
  * `fleet pause` / `fleet resume`) and the approval between waves (rollout.approval).
  */
 import type { FastifyInstance } from 'fastify';
-import { cancelOperation, decideApproval, isTerminal, OperationConflictError, OperationNotFoundError, setOperationPaused } from '../client/operations';
+import {
+  cancelOperation,
+  decideApproval,
+  isTerminal,
+  OperationConflictError,
+  OperationNotFoundError,
+  setOperationPaused,
+} from '../client/operations';
 import { conflict } from './errors';
 import { alreadyFinished, existingOperation, type KindOptions, type OperationParams } from './scc-context';
 
@@ -58,7 +65,8 @@ export async function operationControlRoutes(app: FastifyInstance, options: Kind
 async function decide({ client, store, kind }: KindOptions, id: string, approve: boolean, username: string) {
   const operation = await existingOperation(store, kind, id);
   if (isTerminal(operation.status)) {
-    throw conflict(`${kind} operation ${id} has already finished (${operation.status}); there is no approval to give`, 'ALREADY_FINISHED');
+    const message = `${kind} operation ${id} has already finished (${operation.status}); there is no approval to give`;
+    throw conflict(message, 'ALREADY_FINISHED');
   }
   const notAwaiting = () => conflict(`${kind} operation ${id} is not awaiting approval`, 'NOT_AWAITING_APPROVAL');
   if ((operation.approval as { state?: string } | undefined)?.state !== 'awaiting') throw notAwaiting();

@@ -33,7 +33,8 @@ export async function operationRoutes(app: FastifyInstance, options: KindOptions
 
   app.post(path, async (request, reply) => {
     const username = require(request, 'operate');
-    return answerCreated(options, request, reply, username, (o) => createOperation(client, kind, request.body, o));
+    const create: Create = (o) => createOperation(client, kind, request.body, o);
+    return answerCreated(options, request, reply, username, create);
   });
 
   app.get<OperationParams>(`${path}/:id`, async (request) => {
@@ -44,7 +45,8 @@ export async function operationRoutes(app: FastifyInstance, options: KindOptions
   // Rollout safety: a new operation over what did not succeed.
   app.post<OperationParams>(`${path}/:id/retry`, async (request, reply) => {
     const username = require(request, 'operate');
-    return answerCreated(options, request, reply, username, (o) => retryOperation(client, store, kind, request.params.id, o));
+    const retry: Create = (o) => retryOperation(client, store, kind, request.params.id, o);
+    return answerCreated(options, request, reply, username, retry);
   });
 
   app.get<OperationParams>(`${path}/:id/log`, async (request) => {
@@ -65,21 +67,30 @@ function listFilter(query: OperationsQuery) {
 }
 
 /** Creates (a new operation, or a retry), records it, answers 201 with it at `location`. */
-async function answerCreated(options: KindOptions, request: FastifyRequest, reply: FastifyReply, username: string, create: Create) {
+async function answerCreated(
+  options: KindOptions,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  username: string,
+  create: Create,
+): Promise<FastifyReply> {
   const { store, logger, kind, taskQueue } = options;
   let created: Awaited<ReturnType<Create>>;
   try {
-    created = await create({ taskQueue, username, timeZones: (serials) => store.timeZones(serials), eligibility: (k, body) => ineligibleAppliances(store, k, body) });
+    created = await create({
+      taskQueue,
+      username,
+      timeZones: (serials) => store.timeZones(serials),
+      eligibility: (k, body) => ineligibleAppliances(store, k, body),
+    });
   } catch (err) {
     throw creationError(kind, err);
   }
   const { operation, linked } = created;
   if (linked) await recordCreated(store, 'reboot', linked);
   await recordCreated(store, kind, created);
-  logger.info(
-    { operationId: operation.id, kind, username, appliances: operation.appliances.length, ...(linked ? { rebootId: linked.operation.id } : {}), ...(operation.retry_of ? { retryOf: operation.retry_of } : {}) },
-    `${kind} operation created`,
-  );
+  const links = { ...(linked ? { rebootId: linked.operation.id } : {}), ...(operation.retry_of ? { retryOf: operation.retry_of } : {}) };
+  logger.info({ operationId: operation.id, kind, username, appliances: operation.appliances.length, ...links }, `${kind} operation created`);
   // Under the spelling asked (a retry's new operation is a sibling of the old one).
   const collection = request.url.replace(/\?.*$/, '').replace(/\/[^/]+\/retry$/, '');
   return reply.code(201).header('location', `${collection}/${operation.id}`).send(operation);
@@ -94,7 +105,9 @@ function creationError(kind: OperationKind, err: unknown): unknown {
 }
 
 /** Stored before answering, so it can be read at once (the workflow records the same, idempotently). */
-async function recordCreated(store: FleetStore, kind: OperationKind, { operation, startAtBySerial }: Created): Promise<void> {
+async function recordCreated(store: FleetStore, kind: OperationKind, created: Created): Promise<void> {
+  const { operation, startAtBySerial } = created;
   const fields = (serial: string) => taskFields(kind, operation, startAtBySerial?.[serial]);
-  await store.recordNewOperation(kind, operation, fields, { timestamp: nowSeconds(), severity: 'info', log_entry: createdMessage(kind, operation) });
+  const entry = { timestamp: nowSeconds(), severity: 'info' as const, log_entry: createdMessage(kind, operation) };
+  await store.recordNewOperation(kind, operation, fields, entry);
 }

@@ -17,7 +17,14 @@ import {
 } from '../domain/scc';
 import type { TaskRecord } from '../store/fleet-store';
 import { parseRequest } from './parse';
-import { alreadyFinished, existingOperation, existingTask, type KindOptions, type OperationParams, type TaskParams } from './scc-context';
+import {
+  alreadyFinished,
+  existingOperation,
+  existingTask,
+  type KindOptions,
+  type OperationParams,
+  type TaskParams,
+} from './scc-context';
 
 /** Where a task keeps its state's extension properties (the seed's `<prop>` of a task state). */
 const STATE_PROPERTIES = 'state_properties';
@@ -32,7 +39,8 @@ const TASK_STATE_SET: Record<OperationKind, z.ZodType<{ status: string; stage: s
 /** The seed's appliance task state of a stored task. */
 function taskState(task: TaskRecord): Record<string, unknown> {
   const properties = task[STATE_PROPERTIES] as Record<string, unknown> | undefined;
-  return { operation_id: task.operation_id, serial: task.serial, status: task.status, stage: task.stage, ...properties };
+  const { operation_id, serial, status, stage } = task;
+  return { operation_id, serial, status, stage, ...properties };
 }
 
 /** A task as answered: its state's extension properties are answered by its state alone. */
@@ -60,8 +68,9 @@ export async function taskRoutes(app: FastifyInstance, options: KindOptions): Pr
 
   app.post<TaskParams>(`${path}/:serial/cancel`, async (request, reply) => {
     const username = require(request, 'operate');
-    await cancelTask(options, request.params.id, request.params.serial);
-    options.logger.info({ operationId: request.params.id, serial: request.params.serial, kind, username }, 'appliance task cancel requested');
+    const { id, serial } = request.params;
+    await cancelTask(options, id, serial);
+    options.logger.info({ operationId: id, serial, kind, username }, 'appliance task cancel requested');
     return reply.code(204).send();
   });
 
@@ -75,7 +84,8 @@ export async function taskRoutes(app: FastifyInstance, options: KindOptions): Pr
   app.put<TaskParams>(`${path}/:serial/state`, async (request) => {
     require(request, 'internal');
     const { id, serial } = request.params;
-    const { status, stage, ...properties } = withoutReadOnly(parseRequest(TASK_STATE_SET[kind], request.body), TASK_STATE_READ_ONLY);
+    const state = parseRequest(TASK_STATE_SET[kind], request.body);
+    const { status, stage, ...properties } = withoutReadOnly(state, TASK_STATE_READ_ONLY);
     await task(request.params);
     return taskState((await store.updateTask(id, serial, { status, stage, [STATE_PROPERTIES]: properties }))!);
   });
@@ -106,7 +116,8 @@ async function taskPage({ store, kind }: KindOptions, id: string, query: z.outpu
     stageCounts[stage] = (stageCounts[stage] ?? 0) + n;
   }
   const tasks = page.tasks.map(taskView);
-  return { operation_id: id, total: page.total, offset: query.offset, limit: query.limit, status_counts: statusCounts, stage_counts: stageCounts, tasks };
+  const { offset, limit } = query;
+  return { operation_id: id, total: page.total, offset, limit, status_counts: statusCounts, stage_counts: stageCounts, tasks };
 }
 
 /** Cancels a task that has not finished (409 when it has, or finishes just before the request reaches it). */
@@ -118,8 +129,8 @@ async function cancelTask({ client, store, kind }: KindOptions, id: string, seri
   try {
     status = await cancelApplianceTask(client, id, serial, kind);
   } catch (err) {
-    if (err instanceof OperationNotFoundError || err instanceof TaskNotFoundError) throw alreadyFinished(what, (await existingTask(store, kind, id, serial)).status);
-    throw err;
+    if (!(err instanceof OperationNotFoundError || err instanceof TaskNotFoundError)) throw err;
+    throw alreadyFinished(what, (await existingTask(store, kind, id, serial)).status);
   }
   // It finished on its own just before the request reached it.
   if (status !== 'cancelled') throw alreadyFinished(what, status);

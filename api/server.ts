@@ -98,7 +98,9 @@ async function checkPathParameters(request: FastifyRequest): Promise<void> {
   const route = url === undefined ? undefined : documentedRoute(request.method, url);
   if (!route || url === undefined) return;
   const params = request.params as Record<string, string>;
-  for (const [name, schema] of Object.entries(pathParameters(openApiPath(url), route.doc))) parseRequest(schema, params[name], { prefix: name });
+  for (const [name, schema] of Object.entries(pathParameters(openApiPath(url), route.doc))) {
+    parseRequest(schema, params[name], { prefix: name });
+  }
 }
 
 /** An answer that breaks the document becomes a 500 saying what broke (only when checking). */

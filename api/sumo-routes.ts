@@ -69,23 +69,37 @@ function collectorView(collector: CollectorRecord): CollectorRecord {
 
 /** The seed's 400s of a collectors query: a bad toVersion is collector.version.invalid. */
 const queryError: IssueError = (issue) => {
-  if (issue.path[0] === 'toVersion') return sumoError(400, 'collector.version.invalid', 'toVersion must be given once, as a collector build such as 19.115-37');
+  if (issue.path[0] === 'toVersion') {
+    return sumoError(400, 'collector.version.invalid', 'toVersion must be given once, as a collector build such as 19.115-37');
+  }
   return sumoError(400, 'request.invalid', issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message);
 };
 
-/** The seed's 400s of a create request: a bad or missing collectorId (or no body object) is collector.invalid, a bad toVersion collector.version.invalid. */
+/**
+ * The seed's 400s of a create request: a bad or missing collectorId (or no body object) is
+ * collector.invalid, a bad toVersion collector.version.invalid.
+ */
 const createError: IssueError = (issue) => {
-  if (issue.path[0] === 'toVersion') return sumoError(400, 'collector.version.invalid', 'toVersion must be a collector build such as 19.115-37 (omit it for the latest)');
-  return sumoError(400, 'collector.invalid', issue.path[0] === 'collectorId' ? issue.message : 'the body must be a JSON object with collectorId');
+  if (issue.path[0] === 'toVersion') {
+    return sumoError(400, 'collector.version.invalid', 'toVersion must be a collector build such as 19.115-37 (omit it for the latest)');
+  }
+  const message = issue.path[0] === 'collectorId' ? issue.message : 'the body must be a JSON object with collectorId';
+  return sumoError(400, 'collector.invalid', message);
 };
 
 const requestInvalid: IssueError = (issue) => sumoError(400, 'request.invalid', issue.message);
 
-/** The seed: 415 when Content-Type isn't application/json (a request without one, as the seed's GET samples, is fine); an empty JSON body is a request without collectorId (collector.invalid), not a parse error. */
+/**
+ * The seed: 415 when Content-Type isn't application/json (a request without one, as the seed's GET
+ * samples, is fine). An empty JSON body is a request without collectorId (collector.invalid), not a
+ * parse error.
+ */
 function jsonBodies(app: FastifyInstance): void {
   app.addHook('onRequest', async (request) => {
     const type = request.headers['content-type'];
-    if (type !== undefined && !/^application\/json\s*(;|$)/i.test(type)) throw sumoError(415, 'contenttype.invalid', `Content-Type must be application/json (got ${type.slice(0, 100)})`);
+    if (type !== undefined && !/^application\/json\s*(;|$)/i.test(type)) {
+      throw sumoError(415, 'contenttype.invalid', `Content-Type must be application/json (got ${type.slice(0, 100)})`);
+    }
   });
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
@@ -136,10 +150,12 @@ async function upgradeTask(store: FleetStore, upgradeTaskID: string) {
   return { id, collectorId, toVersion, requestTime, requestedTime: requestTime, status, message };
 }
 
-async function createUpgradeTask({ client, store, logger, taskQueue, require }: SumoOptions, request: FastifyRequest, reply: FastifyReply) {
+async function createUpgradeTask(options: SumoOptions, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const { client, store, logger, taskQueue, require } = options;
   const username = require(request, 'operate');
   const body = parseRequest(createUpgradeTaskRequest, request.body ?? {}, { error: createError });
-  const limit = parseRequest(timeoutSeconds, (body as { timeoutSeconds?: unknown }).timeoutSeconds, { error: requestInvalid });
+  const extension = (body as { timeoutSeconds?: unknown }).timeoutSeconds;
+  const limit = parseRequest(timeoutSeconds, extension, { error: requestInvalid });
   const { collectorId, toVersion } = body;
   let task;
   try {
@@ -153,6 +169,7 @@ async function createUpgradeTask({ client, store, logger, taskQueue, require }: 
     if (err instanceof CollectorUpgradeError) throw sumoError(400, err.code, err.message);
     throw err;
   }
-  logger.info({ collectorUpgradeTaskId: task.id, collectorId: task.collectorId, toVersion: task.toVersion, username }, 'collector upgrade task created');
-  return reply.code(202).send({ id: String(task.id), link: { rel: 'self', href: `/v1/collectors/upgrades/${task.id}` } });
+  const { id, collectorId: collector } = task;
+  logger.info({ collectorUpgradeTaskId: id, collectorId: collector, toVersion: task.toVersion, username }, 'collector upgrade task created');
+  return reply.code(202).send({ id: String(id), link: { rel: 'self', href: `/v1/collectors/upgrades/${id}` } });
 }
