@@ -2,6 +2,10 @@
  * Request values through their zod schema: the one place where a zod issue becomes an API error.
  * By default the first issue is a 400 in the SCC terms naming the field; the Sumo API passes its
  * own error (the seed's codes).
+ *
+ * Handlers parse (rather than Fastify's schema validation or a zod type provider) because the
+ * permission check (403) comes before the body's (400), some bodies are checked by client/ (an
+ * operation request) or kept as sent (PUT /logging), and each Sumo route has its own error codes.
  */
 import type { z } from 'zod';
 import { badRequest, type ApiError } from './errors';
