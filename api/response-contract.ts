@@ -4,6 +4,7 @@
  * test (and with FLEET_API_CHECK_RESPONSES=true), so the OpenAPI document and the behaviour cannot
  * drift apart; a breach becomes a 500 the test sees, and a log line saying what broke.
  */
+import { firstFieldIssue } from '../domain/validation';
 import { COMPONENTS, errorStatuses, openApiPath, type ComponentName, type DocumentedRoute } from './route-docs';
 
 /** What is wrong with an answer (status and raw body) of a route, or undefined when it is as documented. */
@@ -24,6 +25,6 @@ export function responseProblem(url: string, route: DocumentedRoute, status: num
   }
   const parsed = COMPONENTS[component].safeParse(body);
   if (parsed.success) return undefined;
-  const issue = parsed.error.issues[0]!;
-  return `the body does not match ${component}: ${issue.path.join('.') || '(root)'}: ${issue.message}`;
+  const { field, message } = firstFieldIssue(parsed.error, { whole: '(root)' });
+  return `the body does not match ${component}: ${field}: ${message}`;
 }

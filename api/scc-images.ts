@@ -1,5 +1,5 @@
 /**
- * SCC images, image repositories, eligibility and versions: what can be installed where.
+ * SCC images and image repositories (eligibility and versions: scc-appliances.ts).
  *
  * Images live in two repositories: `customer` (sources `local` — uploaded to this service — and
  * `customer_url` — hosted at the customer's URL) and `riverbed` (Riverbed-hosted, with the source
@@ -14,25 +14,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { downgradeableVersions, downgradeEligibility, rebootEligibility, upgradeableVersions, upgradeEligibility } from '../domain/eligibility';
 import { describeImageDefinition, imageIdOf, imagesByDefinition, sameImageDefinition } from '../domain/image-identity';
 import { modificationTimeOf, withRequestDefinition } from '../domain/image-manifest';
 import type { Logger } from '../domain/logging';
-import { customerUrlHostedImageRegister, imagesQuery, IMAGE_REPOSITORIES, locallyHostedImageUpload, productCode as productCodeSchema, type ImageDefinition, type ProductCode } from '../domain/scc';
-import { fleetFacts as readFleetFacts } from '../store/fleet-facts';
+import {
+  customerUrlHostedImageRegister,
+  imagesQuery,
+  IMAGE_REPOSITORIES,
+  locallyHostedImageUpload,
+  type ImageDefinition,
+} from '../domain/scc';
 import { ImageExistsError, type FleetStore, type ImageSource, type StoredImage } from '../store/fleet-store';
-import type { Permission } from './auth';
 import { ApiError, badRequest, notFound } from './errors';
 import { readImageManifest, redactUrl, type ImageManifestRead } from './image-head';
-
-export interface ImageRouteOptions {
-  store: FleetStore;
-  logger: Logger;
-  require: (request: FastifyRequest, permission: Permission) => string;
-  parse: <T extends z.ZodType>(schema: T, value: unknown, prefix?: string) => z.output<T>;
-}
-
+import { parseRequest } from './parse';
+import { nowSeconds, type SccOptions } from './scc-context';
 
 type CustomerSource = Extract<ImageSource, 'local' | 'customer_url'>;
 
@@ -125,21 +121,40 @@ function answered<T extends Record<string, unknown>>(image: T): T {
   return { ...image, url: url.href };
 }
 
-export async function sccImageRoutes(app: FastifyInstance, { store, logger, require, parse }: ImageRouteOptions): Promise<void> {
-  const productCodeOf = (value: string): ProductCode => parse(productCodeSchema, value, 'product_code');
+type ImageParams = { Params: { id: string } };
 
-  const fleetFacts = (productCode: ProductCode) => readFleetFacts(store, productCode);
-  const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+/** Reads of one source's images, and deletes of the customer's. */
+function sourceHandlers({ store, logger, require }: SccOptions, source: ImageSource, what: string) {
+  return {
+    list: async (request: FastifyRequest) => {
+      require(request, 'read');
+      return (await store.listImages({ source })).map((s) => answered(s.image));
+    },
+    getOne: async (request: FastifyRequest<ImageParams>) => {
+      require(request, 'read');
+      const stored = await store.getImage(request.params.id);
+      if (!stored || stored.source !== source) throw notFound(`${what} ${request.params.id}`);
+      return answered(stored.image);
+    },
+    deleteOne: async (request: FastifyRequest<ImageParams>, reply: FastifyReply) => {
+      const username = require(request, 'operate');
+      if (!(await store.deleteImage(request.params.id, source))) throw notFound(`${what} ${request.params.id}`);
+      logger.info({ imageId: request.params.id, source, username }, 'image deleted');
+      return reply.code(204).send();
+    },
+  };
+}
 
-  // Images and repositories ------------------------------------------------------------------
+export async function sccImageRoutes(app: FastifyInstance, options: SccOptions): Promise<void> {
+  const { store, require } = options;
 
   app.get('/images', async (request) => {
     require(request, 'read');
-    const { product_code } = parse(imagesQuery, request.query);
+    const { product_code } = parseRequest(imagesQuery, request.query);
     return imagesByDefinition(await store.listImages(product_code ? { product_code } : {}));
   });
 
-  app.get<{ Params: { id: string } }>('/images/:id', async (request) => {
+  app.get<ImageParams>('/images/:id', async (request) => {
     require(request, 'read');
     const [image] = imagesByDefinition(await store.imagesOfDefinition(request.params.id));
     if (!image) throw notFound(`image ${request.params.id}`);
@@ -151,88 +166,52 @@ export async function sccImageRoutes(app: FastifyInstance, { store, logger, requ
     return IMAGE_REPOSITORIES;
   });
 
-  const listSource = (source: ImageSource) => async (request: FastifyRequest) => {
-    require(request, 'read');
-    return (await store.listImages({ source })).map((s) => answered(s.image));
-  };
-  const getOne = (source: ImageSource, what: string) => async (request: FastifyRequest<{ Params: { id: string } }>) => {
-    require(request, 'read');
-    const stored = await store.getImage(request.params.id);
-    if (!stored || stored.source !== source) throw notFound(`${what} ${request.params.id}`);
-    return answered(stored.image);
-  };
-  const deleteOne = (source: ImageSource, what: string) => async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
-    const username = require(request, 'operate');
-    if (!(await store.deleteImage(request.params.id, source))) throw notFound(`${what} ${request.params.id}`);
-    logger.info({ imageId: request.params.id, source, username }, 'image deleted');
-    return reply.code(204).send();
-  };
-
-  app.get('/image_repositories/customer/local_images', listSource('local'));
-  app.get('/image_repositories/customer/local_image/:id', getOne('local', 'locally hosted image'));
-  app.delete('/image_repositories/customer/local_image/:id', deleteOne('local', 'locally hosted image'));
+  const local = sourceHandlers(options, 'local', 'locally hosted image');
+  app.get('/image_repositories/customer/local_images', local.list);
+  app.get('/image_repositories/customer/local_image/:id', local.getOne);
+  app.delete('/image_repositories/customer/local_image/:id', local.deleteOne);
   app.post('/image_repositories/customer/local_images', async (request, reply) => {
-    const username = require(request, 'operate');
-    const body = parse(locallyHostedImageUpload, request.body);
-    const { image_definition, build_timestamp } = await resolveImage(body, 'local', logger);
-    const image = { ...body, image_definition, id: randomUUID(), modification_time: modificationTimeOf(build_timestamp, image_definition, nowSeconds()) };
-    await addCustomerImage(store, { repository: 'customer', source: 'local', image });
-    logger.info({ imageId: image.id, image: imageIdOf(image_definition), username, url: body.url && redactUrl(body.url), version: image_definition.target_version.version_id }, 'image uploaded');
+    const image = await uploadImage(options, request);
     return reply.code(201).send(answered(image));
   });
 
-  app.get('/image_repositories/customer/urls', listSource('customer_url'));
-  app.get('/image_repositories/customer/url/:id', getOne('customer_url', 'customer URL hosted image'));
-  app.delete('/image_repositories/customer/url/:id', deleteOne('customer_url', 'customer URL hosted image'));
+  const urls = sourceHandlers(options, 'customer_url', 'customer URL hosted image');
+  app.get('/image_repositories/customer/urls', urls.list);
+  app.get('/image_repositories/customer/url/:id', urls.getOne);
+  app.delete('/image_repositories/customer/url/:id', urls.deleteOne);
   app.post('/image_repositories/customer/urls', async (request, reply) => {
-    const username = require(request, 'operate');
-    const body = parse(customerUrlHostedImageRegister, request.body);
-    const { image_definition } = await resolveImage(body, 'customer_url', logger);
-    const image = { ...body, image_definition, url: body.url!, id: randomUUID(), registration_time: nowSeconds() };
-    await addCustomerImage(store, { repository: 'customer', source: 'customer_url', image });
-    logger.info({ imageId: image.id, image: imageIdOf(image_definition), username, url: redactUrl(image.url), version: image_definition.target_version.version_id }, 'image URL registered');
+    const image = await registerImageUrl(options, request);
     return reply.code(201).send(answered(image));
   });
 
-  app.get('/image_repositories/riverbed/images', listSource('riverbed'));
-  app.get('/image_repositories/riverbed/image/:id', getOne('riverbed', 'Riverbed hosted image'));
+  const riverbed = sourceHandlers(options, 'riverbed', 'Riverbed hosted image');
+  app.get('/image_repositories/riverbed/images', riverbed.list);
+  app.get('/image_repositories/riverbed/image/:id', riverbed.getOne);
+}
 
-  // Eligibility and versions -----------------------------------------------------------------
+/** An upload: the image (by URL, file URLs too) and its definition, from its manifest or the request. */
+async function uploadImage({ store, logger, require }: SccOptions, request: FastifyRequest) {
+  const username = require(request, 'operate');
+  const body = parseRequest(locallyHostedImageUpload, request.body);
+  const { image_definition, build_timestamp } = await resolveImage(body, 'local', logger);
+  const modification_time = modificationTimeOf(build_timestamp, image_definition, nowSeconds());
+  const image = { ...body, image_definition, id: randomUUID(), modification_time };
+  await addCustomerImage(store, { repository: 'customer', source: 'local', image });
+  const url = body.url && redactUrl(body.url);
+  const version = image_definition.target_version.version_id;
+  logger.info({ imageId: image.id, image: imageIdOf(image_definition), username, url, version }, 'image uploaded');
+  return image;
+}
 
-  app.get<{ Params: { product_code: string; version_id: string } }>('/upgradeable_appliances/:product_code/:version_id', async (request) => {
-    require(request, 'read');
-    const productCode = productCodeOf(request.params.product_code);
-    const { appliances, index, inProgress } = await fleetFacts(productCode);
-    if (!index.hasTarget(productCode, request.params.version_id)) throw notFound(`${productCode} image of version ${request.params.version_id}`);
-    return upgradeEligibility({ productCode, appliances, images: index, inProgress, targetVersionId: request.params.version_id });
-  });
-
-  app.get<{ Params: { product_code: string; version_id: string } }>('/downgradeable_appliances/:product_code/:version_id', async (request) => {
-    require(request, 'read');
-    const productCode = productCodeOf(request.params.product_code);
-    const [{ appliances, index, inProgress }, previousVersions] = await Promise.all([fleetFacts(productCode), store.previousVersionIdsBySerial()]);
-    if (!index.hasTarget(productCode, request.params.version_id)) throw notFound(`${productCode} image of version ${request.params.version_id}`);
-    return downgradeEligibility({ productCode, appliances, images: index, inProgress, previousVersions, targetVersionId: request.params.version_id });
-  });
-
-  app.get<{ Params: { product_code: string } }>('/rebootable_appliances/:product_code', async (request) => {
-    require(request, 'read');
-    const productCode = productCodeOf(request.params.product_code);
-    const { appliances, inProgress } = await fleetFacts(productCode);
-    return rebootEligibility({ productCode, appliances, inProgress });
-  });
-
-  app.get<{ Params: { product_code: string } }>('/versions/upgradeable/:product_code', async (request) => {
-    require(request, 'read');
-    const productCode = productCodeOf(request.params.product_code);
-    const { appliances, index, inProgress } = await fleetFacts(productCode);
-    return upgradeableVersions(productCode, appliances, index, inProgress);
-  });
-
-  app.get<{ Params: { product_code: string } }>('/versions/downgradeable/:product_code', async (request) => {
-    require(request, 'read');
-    const productCode = productCodeOf(request.params.product_code);
-    const [{ appliances, index, inProgress }, previousVersions] = await Promise.all([fleetFacts(productCode), store.previousVersionIdsBySerial()]);
-    return downgradeableVersions(productCode, appliances, index, previousVersions, inProgress);
-  });
+/** A registration of an image hosted at the customer's URL. */
+async function registerImageUrl({ store, logger, require }: SccOptions, request: FastifyRequest) {
+  const username = require(request, 'operate');
+  const body = parseRequest(customerUrlHostedImageRegister, request.body);
+  const { image_definition } = await resolveImage(body, 'customer_url', logger);
+  const image = { ...body, image_definition, url: body.url!, id: randomUUID(), registration_time: nowSeconds() };
+  await addCustomerImage(store, { repository: 'customer', source: 'customer_url', image });
+  const url = redactUrl(image.url);
+  const version = image_definition.target_version.version_id;
+  logger.info({ imageId: image.id, image: imageIdOf(image_definition), username, url, version }, 'image URL registered');
+  return image;
 }

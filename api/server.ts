@@ -21,8 +21,9 @@ import { docsRoutes } from './docs';
 import { uiRoutes } from './ui';
 import { metricsRoutes } from './metrics';
 import { addStrictTransportSecurity, type TlsFiles } from './tls';
-import { ApiError, badRequest } from './errors';
+import { ApiError } from './errors';
 import { allowedMethods, buildOpenApi, type RegisteredRoute } from './openapi';
+import { parseRequest } from './parse';
 import { responseProblem } from './response-contract';
 import { documentedRoute, openApiPath, pathParameters } from './route-docs';
 import { SCC_PREFIXES, sccRoutes } from './scc-routes';
@@ -98,8 +99,7 @@ async function checkPathParameters(request: FastifyRequest): Promise<void> {
   if (!route || url === undefined) return;
   const params = request.params as Record<string, string>;
   for (const [name, schema] of Object.entries(pathParameters(openApiPath(url), route.doc))) {
-    const parsed = schema.safeParse(params[name]);
-    if (!parsed.success) throw badRequest(name, parsed.error.issues[0]!.message);
+    parseRequest(schema, params[name], { prefix: name });
   }
 }
 
@@ -145,22 +145,21 @@ async function health(client: Client, store: FleetStore | undefined) {
   return { status, temporal, ...(store ? { catalog: word(facts.catalog), inventory: word(facts.inventory) } : {}) };
 }
 
-export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades', checkResponses = false, failureLimits = DEFAULT_FAILURE_LIMITS, https, trustProxy, processMetrics = false }: ApiOptions): FastifyInstance {
+export function createApi(options: ApiOptions): FastifyInstance {
+  const { client, logger, store, checkResponses = false, https, trustProxy, processMetrics = false } = options;
   // Path parameters up to 1,000 characters reach the handlers (and get a 400 naming them), not a bare 414.
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, genReqId: () => randomUUID(), routerOptions: { maxParamLength: 1000 }, bodyLimit: BODY_LIMIT_BYTES, ...(https ? { https } : {}), ...(trustProxy ? { trustProxy } : {}) });
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    genReqId: () => randomUUID(),
+    routerOptions: { maxParamLength: 1000 },
+    bodyLimit: BODY_LIMIT_BYTES,
+    ...(https ? { https } : {}),
+    ...(trustProxy ? { trustProxy } : {}),
+  });
   if (https) addStrictTransportSecurity(app);
   // Only JSON bodies: text/plain (accepted by Fastify by default) is a 415 like any other type.
   app.removeContentTypeParser('text/plain');
-
-  // Every route as registered, for the OpenAPI document and the 405 answers.
-  const routes: RegisteredRoute[] = [];
-  app.addHook('onRoute', (route) => {
-    routes.push({ method: route.method, url: route.url });
-    // Every route of the two APIs is in the document: one left out is a mistake caught at start.
-    for (const method of [route.method].flat()) {
-      if (route.url.startsWith('/api/') && method !== 'HEAD' && !documentedRoute(method, route.url)) throw new Error(`${method} ${route.url} has no entry in api/route-docs.ts`);
-    }
-  });
+  const routes = recordRoutes(app);
   app.addHook('preValidation', checkPathParameters);
   if (checkResponses) app.addHook('onSend', checkResponse);
   // After the response-contract check: the trail reads what was answered.
@@ -172,39 +171,55 @@ export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades',
   void app.register(uiRoutes);
   // Outside /api and without authentication, as Prometheus scrapes (api/metrics.ts says why that is safe).
   metricsRoutes(app, { ...(store ? { store } : {}), processMetrics });
-
   app.get('/health', async (_req, reply) => {
     const answer = await health(client, store);
     return reply.code(answer.status === 'ready' ? 200 : 503).send(answer);
   });
+  if (store) authenticatedApis(app, { ...options, store });
+  answerUnknownPaths(app, routes);
+  answerErrors(app);
+  return app;
+}
 
-  if (store) {
-    const authenticate = authenticateWith(new Authenticator(store, failureLimits));
-    for (const prefix of SCC_PREFIXES) {
-      void app.register(
-        async (scoped) => {
-          scoped.addHook('onRequest', authenticate);
-          await sccRoutes(scoped, { client, store, logger, taskQueue, require: requirePermission });
-        },
-        { prefix },
-      );
+/**
+ * Every route as registered, for the OpenAPI document and the 405 answers. Every route of the
+ * APIs is in the document: one left out is a mistake caught at start.
+ */
+function recordRoutes(app: FastifyInstance): RegisteredRoute[] {
+  const routes: RegisteredRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    routes.push({ method: route.method, url: route.url });
+    for (const method of [route.method].flat()) {
+      if (route.url.startsWith('/api/') && method !== 'HEAD' && !documentedRoute(method, route.url)) {
+        throw new Error(`${method} ${route.url} has no entry in api/route-docs.ts`);
+      }
     }
-    void app.register(
-      async (scoped) => {
-        scoped.addHook('onRequest', authenticate);
-        await sumoRoutes(scoped, { client, store, logger, taskQueue, require: requirePermission });
-      },
-      { prefix: SUMO_PREFIX },
-    );
-    void app.register(
-      async (scoped) => {
-        scoped.addHook('onRequest', authenticate);
-        await adminRoutes(scoped, { store, logger, require: requirePermission });
-      },
-      { prefix: ADMIN_PREFIX },
-    );
-  }
+  });
+  return routes;
+}
 
+/** The SCC API under both spellings, the Sumo API and the service's admin API, each behind authentication. */
+function authenticatedApis(app: FastifyInstance, options: ApiOptions & { store: FleetStore }): void {
+  const { client, logger, store, taskQueue = 'fleet-upgrades', failureLimits = DEFAULT_FAILURE_LIMITS } = options;
+  const authenticate = authenticateWith(new Authenticator(store, failureLimits));
+  const behindAuthentication = (prefix: string, routes: (scoped: FastifyInstance) => Promise<void>): void => {
+    // Loaded when the app starts (ready or listen), which reports any failure.
+    void app.register(
+      async (scoped) => {
+        scoped.addHook('onRequest', authenticate);
+        await routes(scoped);
+      },
+      { prefix },
+    );
+  };
+  const apiOptions = { client, store, logger, taskQueue, require: requirePermission };
+  for (const prefix of SCC_PREFIXES) behindAuthentication(prefix, (scoped) => sccRoutes(scoped, apiOptions));
+  behindAuthentication(SUMO_PREFIX, (scoped) => sumoRoutes(scoped, apiOptions));
+  behindAuthentication(ADMIN_PREFIX, (scoped) => adminRoutes(scoped, { store, logger, require: requirePermission }));
+}
+
+/** A path served with other methods is a 405 with `Allow`, answered before any body is read; any other is a 404. */
+function answerUnknownPaths(app: FastifyInstance, routes: readonly RegisteredRoute[]): void {
   const allowed = allowedMethods(routes);
   const methodNotAllowed = (request: FastifyRequest, reply: FastifyReply): void => {
     const path = request.url.replace(/\?.*$/, '');
@@ -221,8 +236,10 @@ export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades',
     methodNotAllowed(request, reply);
     throw new ApiError(404, 'NOT_FOUND', `no such resource: ${request.method} ${request.url.replace(/\?.*$/, '')}`);
   });
+}
 
-  // Errors never carry a stack trace to the client; unexpected ones are logged with the request id.
+/** Errors never carry a stack trace to the client; unexpected ones are logged with the request id. */
+function answerErrors(app: FastifyInstance): void {
   app.setErrorHandler((raw: { statusCode?: number; code?: string; message: string }, request, reply) => {
     const err = toApiError(raw);
     if (err.status >= 500) request.log.error({ err: raw }, 'request failed');
@@ -230,5 +247,4 @@ export function createApi({ client, logger, store, taskQueue = 'fleet-upgrades',
     if (isSumoUrl(request.url)) return reply.code(err.status).send(sumoErrorBody(err, request.id));
     return reply.code(err.status).send({ error_id: err.code, error_text: err.message, ...(err.field ? { field: err.field } : {}) });
   });
-  return app;
 }

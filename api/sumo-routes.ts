@@ -9,7 +9,7 @@
  * Request schemas: domain/sumo.ts.
  */
 import type { Client } from '@temporalio/client';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { collectorTargets, createCollectorUpgrade, CollectorUpgradeError } from '../client/collector-upgrades';
 import type { Logger } from '../domain/logging';
@@ -17,6 +17,7 @@ import { createUpgradeTaskRequest, upgradableCollectorsQuery, upgradeTaskIdParam
 import type { CollectorRecord, FleetStore } from '../store/fleet-store';
 import type { Permission } from './auth';
 import { ApiError } from './errors';
+import { parseRequest, type IssueError } from './parse';
 
 export const SUMO_PREFIX = '/api/v1';
 
@@ -55,21 +56,51 @@ export function sumoErrorBody(err: ApiError, requestId: string): { status: numbe
 const sumoError = (status: number, code: string, message: string): ApiError => new ApiError(status, code, message);
 
 /** Extension of the create request: the task's time limit in seconds (default 1800, the seed's 30 minutes). */
-const timeoutSeconds = z.number({ error: 'timeoutSeconds must be a number' }).positive('timeoutSeconds must be positive').max(86_400, 'timeoutSeconds must be at most 86400').optional();
-
+const timeoutSeconds = z
+  .number({ error: 'timeoutSeconds must be a number' })
+  .positive('timeoutSeconds must be positive')
+  .max(86_400, 'timeoutSeconds must be at most 86400')
+  .optional();
 
 /** The seed's sample collector: its fields as stored, with the `sources` link. */
 function collectorView(collector: CollectorRecord): CollectorRecord {
   return { ...collector, links: collector.links ?? [{ rel: 'sources', href: `/v1/collectors/${collector.id}/sources` }] };
 }
 
-export async function sumoRoutes(app: FastifyInstance, { client, store, logger, taskQueue, require }: SumoOptions): Promise<void> {
-  // The seed: 415 when Content-Type isn't application/json. A request without one (the seed's GET samples) is fine.
+/** The seed's 400s of a collectors query: a bad toVersion is collector.version.invalid. */
+const queryError: IssueError = (issue) => {
+  if (issue.path[0] === 'toVersion') {
+    return sumoError(400, 'collector.version.invalid', 'toVersion must be given once, as a collector build such as 19.115-37');
+  }
+  return sumoError(400, 'request.invalid', issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message);
+};
+
+/**
+ * The seed's 400s of a create request: a bad or missing collectorId (or no body object) is
+ * collector.invalid, a bad toVersion collector.version.invalid.
+ */
+const createError: IssueError = (issue) => {
+  if (issue.path[0] === 'toVersion') {
+    return sumoError(400, 'collector.version.invalid', 'toVersion must be a collector build such as 19.115-37 (omit it for the latest)');
+  }
+  const message = issue.path[0] === 'collectorId' ? issue.message : 'the body must be a JSON object with collectorId';
+  return sumoError(400, 'collector.invalid', message);
+};
+
+const requestInvalid: IssueError = (issue) => sumoError(400, 'request.invalid', issue.message);
+
+/**
+ * The seed: 415 when Content-Type isn't application/json (a request without one, as the seed's GET
+ * samples, is fine). An empty JSON body is a request without collectorId (collector.invalid), not a
+ * parse error.
+ */
+function jsonBodies(app: FastifyInstance): void {
   app.addHook('onRequest', async (request) => {
     const type = request.headers['content-type'];
-    if (type !== undefined && !/^application\/json\s*(;|$)/i.test(type)) throw sumoError(415, 'contenttype.invalid', `Content-Type must be application/json (got ${type.slice(0, 100)})`);
+    if (type !== undefined && !/^application\/json\s*(;|$)/i.test(type)) {
+      throw sumoError(415, 'contenttype.invalid', `Content-Type must be application/json (got ${type.slice(0, 100)})`);
+    }
   });
-  // An empty JSON body is a request without collectorId (collector.invalid), not a parse error.
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = String(body);
@@ -80,20 +111,19 @@ export async function sumoRoutes(app: FastifyInstance, { client, store, logger, 
       done(new ApiError(400, 'request.invalid', `the body is not valid JSON: ${(err as Error).message}`), undefined);
     }
   });
+}
+
+export async function sumoRoutes(app: FastifyInstance, options: SumoOptions): Promise<void> {
+  const { store, require } = options;
+  jsonBodies(app);
 
   app.get('/collectors/upgrades/collectors', async (request) => {
     require(request, 'read');
-    const parsed = upgradableCollectorsQuery.safeParse(request.query ?? {});
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      if (issue.path[0] === 'toVersion') throw sumoError(400, 'collector.version.invalid', 'toVersion must be given once, as a collector build such as 19.115-37');
-      throw sumoError(400, 'request.invalid', issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message);
-    }
-    const { offset, limit } = parsed.data;
+    const query = parseRequest(upgradableCollectorsQuery, request.query ?? {}, { error: queryError });
     const targets = await collectorTargets(store);
-    const toVersion = parsed.data.toVersion ?? targets.find((t) => t.latest)!.version;
+    const toVersion = query.toVersion ?? targets.find((t) => t.latest)!.version;
     if (!targets.some((t) => t.version === toVersion)) throw sumoError(400, 'collector.version.invalid', `${toVersion} is not an available collector build`);
-    const collectors = await store.listUpgradableCollectors({ toVersion, offset, limit });
+    const collectors = await store.listUpgradableCollectors({ toVersion, offset: query.offset, limit: query.limit });
     return { collectors: collectors.map(collectorView) };
   });
 
@@ -104,40 +134,42 @@ export async function sumoRoutes(app: FastifyInstance, { client, store, logger, 
 
   app.get<{ Params: { upgradeTaskID: string } }>('/collectors/upgrades/:upgradeTaskID', async (request) => {
     require(request, 'read');
-    const { upgradeTaskID } = request.params;
-    // Task ids are longs: anything else names no task (404, as for an unknown id).
-    const taskId = upgradeTaskIdParam.safeParse(upgradeTaskID);
-    const task = taskId.success ? await store.getCollectorUpgradeTask(taskId.data) : undefined;
-    if (!task) throw sumoError(404, 'notfound', `upgrade task ${upgradeTaskID.slice(0, 40)} was not found`);
-    // The seed's field table says requestedTime, its sample requestTime: both carry the same instant.
-    return { upgrade: { id: task.id, collectorId: task.collectorId, toVersion: task.toVersion, requestTime: task.requestTime, requestedTime: task.requestTime, status: task.status, message: task.message } };
+    return { upgrade: await upgradeTask(store, request.params.upgradeTaskID) };
   });
 
-  app.post('/collectors/upgrades', async (request, reply) => {
-    const username = require(request, 'operate');
-    const body = createUpgradeTaskRequest.safeParse(request.body ?? {});
-    if (!body.success) {
-      // The seed's codes: a bad or missing collectorId (or no body object) is collector.invalid, a bad toVersion collector.version.invalid.
-      const issue = body.error.issues[0]!;
-      if (issue.path[0] === 'toVersion') throw sumoError(400, 'collector.version.invalid', 'toVersion must be a collector build such as 19.115-37 (omit it for the latest)');
-      throw sumoError(400, 'collector.invalid', issue.path[0] === 'collectorId' ? issue.message : 'the body must be a JSON object with collectorId');
-    }
-    const limit = timeoutSeconds.safeParse((body.data as { timeoutSeconds?: unknown }).timeoutSeconds);
-    if (!limit.success) throw sumoError(400, 'request.invalid', limit.error.issues[0]!.message);
-    const { collectorId, toVersion } = body.data;
-    let task;
-    try {
-      task = await createCollectorUpgrade(
-        client,
-        store,
-        { collectorId, ...(toVersion !== undefined ? { toVersion } : {}) },
-        { taskQueue, ...(limit.data !== undefined ? { timeoutMs: Math.round(limit.data * 1000) } : {}) },
-      );
-    } catch (err) {
-      if (err instanceof CollectorUpgradeError) throw sumoError(400, err.code, err.message);
-      throw err;
-    }
-    logger.info({ collectorUpgradeTaskId: task.id, collectorId: task.collectorId, toVersion: task.toVersion, username }, 'collector upgrade task created');
-    return reply.code(202).send({ id: String(task.id), link: { rel: 'self', href: `/v1/collectors/upgrades/${task.id}` } });
-  });
+  app.post('/collectors/upgrades', async (request, reply) => createUpgradeTask(options, request, reply));
+}
+
+async function upgradeTask(store: FleetStore, upgradeTaskID: string) {
+  // Task ids are longs: anything else names no task (404, as for an unknown id).
+  const taskId = upgradeTaskIdParam.safeParse(upgradeTaskID);
+  const task = taskId.success ? await store.getCollectorUpgradeTask(taskId.data) : undefined;
+  if (!task) throw sumoError(404, 'notfound', `upgrade task ${upgradeTaskID.slice(0, 40)} was not found`);
+  // The seed's field table says requestedTime, its sample requestTime: both carry the same instant.
+  const { id, collectorId, toVersion, requestTime, status, message } = task;
+  return { id, collectorId, toVersion, requestTime, requestedTime: requestTime, status, message };
+}
+
+async function createUpgradeTask(options: SumoOptions, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const { client, store, logger, taskQueue, require } = options;
+  const username = require(request, 'operate');
+  const body = parseRequest(createUpgradeTaskRequest, request.body ?? {}, { error: createError });
+  const extension = (body as { timeoutSeconds?: unknown }).timeoutSeconds;
+  const limit = parseRequest(timeoutSeconds, extension, { error: requestInvalid });
+  const { collectorId, toVersion } = body;
+  let task;
+  try {
+    task = await createCollectorUpgrade(
+      client,
+      store,
+      { collectorId, ...(toVersion !== undefined ? { toVersion } : {}) },
+      { taskQueue, ...(limit !== undefined ? { timeoutMs: Math.round(limit * 1000) } : {}) },
+    );
+  } catch (err) {
+    if (err instanceof CollectorUpgradeError) throw sumoError(400, err.code, err.message);
+    throw err;
+  }
+  const { id, collectorId: collector } = task;
+  logger.info({ collectorUpgradeTaskId: id, collectorId: collector, toVersion: task.toVersion, username }, 'collector upgrade task created');
+  return reply.code(202).send({ id: String(id), link: { rel: 'self', href: `/v1/collectors/upgrades/${id}` } });
 }
