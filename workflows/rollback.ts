@@ -5,14 +5,14 @@
  * device jobs exactly-once by their idempotency keys), and their tasks end `failed` saying so.
  */
 import { ChildWorkflowCancellationType, executeChild, ParentClosePolicy, setHandler, workflowInfo } from '@temporalio/workflow';
-import { applianceRollbackWorkflowId, type OperationKind } from '../domain/operation';
+import { applianceRollbackWorkflowId, type Operation, type OperationKind } from '../domain/operation';
 import { failureThresholdReached, type RolloutCounts, type RolloutPolicy } from '../domain/rollout';
 import { rolledBackMessage } from '../domain/rollout-safety';
 import type { ApplianceUpgradeTaskStage } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
 import { endTask, runAttempt, taskRecorder } from './task-lifecycle';
 import { returnToVersion } from './task-safety';
-import { applianceTaskStateQuery, type ApplianceRollbackTaskInput, type ApplianceTaskOutcome, type OperationDoc } from './types';
+import { applianceTaskStateQuery, type ApplianceRollbackTaskInput, type ApplianceTaskOutcome } from './types';
 
 /** One appliance back to the version it ran before its (successful) task; the task's record ends `failed`. */
 export async function applianceRollbackTask(input: ApplianceRollbackTaskInput): Promise<ApplianceTaskOutcome> {
@@ -24,7 +24,7 @@ export async function applianceRollbackTask(input: ApplianceRollbackTaskInput): 
   await recorder.enter('running', 'rolling_back', `${reason}; rolling back to ${previous.version_id}`, 'warning');
   let step = 'none';
   const result = await runAttempt(input, state, async () => {
-    step = await returnToVersion({ call, kind: input.kind, esxi_force: input.esxi_force, keyPrefix: workflowInfo().workflowId, out: recorder, onStopped: recorder.note }, previous);
+    step = await returnToVersion({ call, kind: input.kind, esxi_force: input.esxi_force, keyPrefix: workflowInfo().workflowId, taskLog: recorder, onStopped: recorder.logWithNextWrite }, previous);
   });
   if (result.ok) {
     state.current_version = previous;
@@ -38,7 +38,7 @@ export async function applianceRollbackTask(input: ApplianceRollbackTaskInput): 
 
 export interface RollbackAfterStopInput {
   kind: OperationKind;
-  operation: OperationDoc;
+  operation: Operation;
   policy: RolloutPolicy;
   /** Why the rollout stopped, if it did. */
   stopReason: string | undefined;
