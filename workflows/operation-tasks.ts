@@ -148,7 +148,9 @@ export class BatchedTasks implements OperationTasks {
     if (!serials.length) return;
     const batch = this.startBatch(n, serials, maxInFlight);
     this.running.add(batch);
-    const cancelInBatch = (serial: string) => (): Promise<void> => batch.then((handle) => handle.signal(cancelTaskInBatchSignal, serial));
+    // A batch that ended meanwhile has ended the task too: there is nothing left to cancel.
+    const cancelInBatch = (serial: string) => (): Promise<void> =>
+      batch.then((handle) => handle.signal(cancelTaskInBatchSignal, serial)).catch(() => undefined);
     for (const serial of serials) this.runner.setCanceller(serial, cancelInBatch(serial));
     let result: ApplianceTaskBatchResult;
     try {

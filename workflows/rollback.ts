@@ -59,7 +59,7 @@ export async function rollBackAfterFailureThreshold(input: RollbackAfterStopInpu
   const upgraded = [...tasks.values()].filter((t) => t.status === 'successful' && t.previous_version && t.previous_version.version_id !== t.current_version?.version_id);
   const limit = input.policy.max_in_flight ?? upgraded.length;
   const queue = [...upgraded];
-  const one = async (task: ApplianceTaskOutcome): Promise<void> => {
+  const rollBack = async (task: ApplianceTaskOutcome): Promise<void> => {
     const outcome = await executeChild(applianceRollbackTask, {
       workflowId: applianceRollbackWorkflowId(kind, operation.id, task.serial),
       args: [{ kind, operationId: operation.id, serial: task.serial, previous_version: task.previous_version!, reason: input.stopReason!, esxi_force: operation.esxi_force ?? false, taskTimeoutMs: input.taskTimeoutMs }],
@@ -76,8 +76,9 @@ export async function rollBackAfterFailureThreshold(input: RollbackAfterStopInpu
     });
     tasks.set(task.serial, outcome);
   };
-  const lane = async (): Promise<void> => {
-    for (let task = queue.shift(); task; task = queue.shift()) await one(task);
+  // `limit` workers, each rolling back the next appliance in the queue until it is empty.
+  const rollBackInTurn = async (): Promise<void> => {
+    for (let task = queue.shift(); task; task = queue.shift()) await rollBack(task);
   };
-  await Promise.all(Array.from({ length: Math.min(limit, upgraded.length) }, lane));
+  await Promise.all(Array.from({ length: Math.min(limit, upgraded.length) }, rollBackInTurn));
 }
