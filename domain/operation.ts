@@ -82,12 +82,8 @@ export function formatDuration(ms: number): string {
 /** The field of each kind of operation that says when its tasks start. */
 export const OPERATION_TIME_FIELD = { upgrade: 'upgrade_time', downgrade: 'downgrade_time', reboot: 'reboot_time' } as const satisfies Record<OperationKind, string>;
 
-interface OperationFields {
-  appliances: readonly string[];
-  username: string;
-  target_version?: { version_id: string };
-  [property: string]: unknown;
-}
+/** The fields of an `Operation` that its tasks' fields and its first log line are made of. */
+type OperationFields = Pick<Operation, 'appliances' | 'username' | 'target_version'> & { [property: string]: unknown };
 
 const copy = (from: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> =>
   Object.fromEntries(fields.filter((f) => from[f] !== undefined).map((f) => [f, from[f]]));

@@ -6,7 +6,14 @@
 import { getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RolloutCounts, RolloutPolicy } from '../domain/rollout';
 import { cancelledDuring, TaskRunner, type TaskSpec } from './task-runner';
-import { cancelTaskInBatchSignal, pauseOperationSignal, progressStalledSignal, resumeOperationSignal, stopRolloutSignal, type ApplianceTaskOutcome } from './types';
+import {
+  cancelTaskInBatchSignal,
+  pauseOperationSignal,
+  progressStalledSignal,
+  resumeOperationSignal,
+  stopRolloutSignal,
+  type ApplianceTaskOutcome,
+} from './types';
 
 export interface ApplianceTaskBatchInput {
   spec: TaskSpec;
@@ -36,7 +43,8 @@ export async function applianceTaskBatch(input: ApplianceTaskBatchInput): Promis
     operationStatus: () => 'running',
     paused: () => paused,
     // The operation decides (pause or stop, for all its batches).
-    onStalled: (reason) => getExternalWorkflowHandle(workflowInfo().parent!.workflowId).signal(progressStalledSignal, reason),
+    onStalled: (reason) =>
+      getExternalWorkflowHandle(workflowInfo().parent!.workflowId).signal(progressStalledSignal, reason),
   });
   setHandler(pauseOperationSignal, () => void (paused = true));
   setHandler(resumeOperationSignal, () => void (paused = false));
@@ -50,7 +58,10 @@ export async function applianceTaskBatch(input: ApplianceTaskBatchInput): Promis
   await runner.endUnstarted(cancelled);
   return {
     tasks: [...runner.tasks.values()],
-    counts: { finished: runner.counts.finished - input.counted.finished, failed: runner.counts.failed - input.counted.failed },
+    counts: {
+      finished: runner.counts.finished - input.counted.finished,
+      failed: runner.counts.failed - input.counted.failed,
+    },
     ...(runner.stopReason ? { stop_reason: runner.stopReason } : {}),
   };
 }

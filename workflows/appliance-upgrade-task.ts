@@ -27,7 +27,16 @@ import { formatDuration } from '../domain/operation';
 import { retryDelayMs, rolledBackMessage, rollsBackOnFailure, type TaskSafety } from '../domain/rollout-safety';
 import type { ApplianceUpgradeTaskStage, Version } from '../domain/scc';
 import { runDeviceJob } from './device-job';
-import { deviceCalls, endTask, imagePlans, runAttempt, TaskFailed, taskRecorder, type AttemptResult, type TaskRecorder } from './task-lifecycle';
+import {
+  deviceCalls,
+  endTask,
+  imagePlans,
+  runAttempt,
+  TaskFailed,
+  taskRecorder,
+  type AttemptResult,
+  type TaskRecorder,
+} from './task-lifecycle';
 import { returnToVersion, waitUntilHealthy } from './task-safety';
 import { applianceTaskStateQuery, type ApplianceTaskOutcome, type ApplianceUpgradeTaskInput } from './types';
 
@@ -68,7 +77,9 @@ class UpgradeTask {
         await endTask(this.recorder, result);
         break;
       }
-      const { message, cancelled } = this.rollsBack() ? await this.rollBack(result.message) : { message: result.message };
+      const { message, cancelled } = this.rollsBack()
+        ? await this.rollBack(result.message)
+        : { message: result.message };
       const delayMs = cancelled ? undefined : retryDelayMs(this.safety.task_retries, this.attempt, result.end);
       if (delayMs === undefined) {
         await endTask(this.recorder, { ...result, message, ...(cancelled ? { end: 'cancelled' as const } : {}) });
@@ -102,7 +113,14 @@ class UpgradeTask {
     const refusal = taskStartRefusal(kind, info, product_code);
     if (refusal) throw new TaskFailed(refusal);
     const { product_code: product, arch, running_version: current_version } = info;
-    const plan = await imagePlans.planImages({ ...this.call, kind, product_code: product, arch, current_version, target_version });
+    const plan = await imagePlans.planImages({
+      ...this.call,
+      kind,
+      product_code: product,
+      arch,
+      current_version,
+      target_version,
+    });
     if (!plan.ok) throw new TaskFailed(plan.message);
     const { hops } = plan;
     if (hops.length > 1) {
@@ -121,7 +139,11 @@ class UpgradeTask {
   private async installHop(hop: ImageHop, step: string): Promise<void> {
     const { enter, logWithNextWrite } = this.recorder;
     const to = hop.request.target_version.version_id;
-    await enter('running', 'downloading', `downloading ${hop.delta ? 'delta' : 'full'} image ${hop.image_id} (${hop.repository} repository) for ${to}${step}`);
+    await enter(
+      'running',
+      'downloading',
+      `downloading ${hop.delta ? 'delta' : 'full'} image ${hop.image_id} (${hop.repository} repository) for ${to}${step}`,
+    );
     await this.deviceJob({ kind: 'stage', request: hop.request }, to);
     logWithNextWrite(`image staged from ${hop.request.url}`);
     if (hop.delta) {
@@ -140,7 +162,9 @@ class UpgradeTask {
     const after = await deviceCalls.readApplianceInfo(this.call);
     this.state.current_version = after.running_version;
     if (after.running_version.version_id !== version.version_id) {
-      throw new TaskFailed(`appliance came back running ${after.running_version.version_id}, expected ${version.version_id}`);
+      throw new TaskFailed(
+        `appliance came back running ${after.running_version.version_id}, expected ${version.version_id}`,
+      );
     }
     this.recorder.logWithNextWrite(`appliance is running ${after.running_version.version_id}`);
     this.recorder.setRunningVersion(after.running_version);
@@ -164,7 +188,11 @@ class UpgradeTask {
     if (!policy || !this.input.reboot) return;
     const settle = formatDuration(policy.settle_seconds * 1000);
     const apart = formatDuration(policy.interval_seconds * 1000);
-    await this.recorder.enter('running', 'health_check', `health check: waiting ${settle} for the appliance to settle, then up to ${policy.probes} probe(s) ${apart} apart`);
+    await this.recorder.enter(
+      'running',
+      'health_check',
+      `health check: waiting ${settle} for the appliance to settle, then up to ${policy.probes} probe(s) ${apart} apart`,
+    );
     const problem = await waitUntilHealthy(this.call, policy, this.recorder);
     if (problem) {
       this.healthFailed = true;
@@ -174,7 +202,11 @@ class UpgradeTask {
 
   /** A failed attempt rolls back when the policy says so and the attempt may have changed the appliance. */
   private rollsBack(): boolean {
-    return rollsBackOnFailure(this.safety.rollback) && (this.healthFailed || this.installStarted) && this.state.previous_version !== undefined;
+    return (
+      rollsBackOnFailure(this.safety.rollback) &&
+      (this.healthFailed || this.installStarted) &&
+      this.state.previous_version !== undefined
+    );
   }
 
   /** Returns the appliance to the version it ran before the task; answers the task's final message (and whether the task was cancelled meanwhile). */
@@ -182,15 +214,31 @@ class UpgradeTask {
     const { state, recorder, input } = this;
     const previous = state.previous_version!;
     await recorder.enter('running', 'rolling_back', `${reason}; rolling back to ${previous.version_id}`, 'warning');
-    const ctx = { call: this.call, kind: input.kind, esxi_force: input.esxi_force, keyPrefix: this.keyPrefix(), taskLog: recorder, onStopped: recorder.logWithNextWrite };
+    const ctx = {
+      call: this.call,
+      kind: input.kind,
+      esxi_force: input.esxi_force,
+      keyPrefix: this.keyPrefix(),
+      taskLog: recorder,
+      onStopped: recorder.logWithNextWrite,
+    };
     let step = 'none';
     const result = await runAttempt(input, state, async () => {
       step = await returnToVersion(ctx, previous);
     });
-    if (!result.ok && result.end === 'cancelled') return { message: `${reason}; rollback to ${previous.version_id} cancelled in stage ${state.stage}`, cancelled: true };
+    if (!result.ok && result.end === 'cancelled')
+      return {
+        message: `${reason}; rollback to ${previous.version_id} cancelled in stage ${state.stage}`,
+        cancelled: true,
+      };
     if (!result.ok) return { message: `${reason}; rollback to ${previous.version_id} failed: ${result.message}` };
     state.current_version = previous;
-    return { message: step === 'none' ? `${reason}; the appliance still runs ${previous.version_id}` : rolledBackMessage(reason, previous) };
+    return {
+      message:
+        step === 'none'
+          ? `${reason}; the appliance still runs ${previous.version_id}`
+          : rolledBackMessage(reason, previous),
+    };
   }
 
   /** Logs the failed attempt and waits out the backoff; false when the task was cancelled meanwhile. */
@@ -198,12 +246,19 @@ class UpgradeTask {
     const { attempt, attempts } = this;
     const when = delayMs ? `in ${formatDuration(delayMs)}` : 'now';
     try {
-      await this.recorder.log(`attempt ${attempt} of ${attempts} ${result.end === 'timed_out' ? 'timed out' : 'failed'}: ${message}; attempt ${attempt + 1} ${when}`, 'warning');
+      await this.recorder.log(
+        `attempt ${attempt} of ${attempts} ${result.end === 'timed_out' ? 'timed out' : 'failed'}: ${message}; attempt ${attempt + 1} ${when}`,
+        'warning',
+      );
       if (delayMs) await sleep(delayMs);
       return true;
     } catch (err) {
       if (!isCancellation(err)) throw err;
-      await endTask(this.recorder, { ok: false, end: 'cancelled', message: `cancelled while waiting to retry: ${message}` });
+      await endTask(this.recorder, {
+        ok: false,
+        end: 'cancelled',
+        message: `cancelled while waiting to retry: ${message}`,
+      });
       return false;
     }
   }

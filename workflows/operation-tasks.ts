@@ -15,7 +15,14 @@ import {
   type SignalDefinition,
 } from '@temporalio/workflow';
 import { operationWorkflowId, type Operation, type OperationKind } from '../domain/operation';
-import { byStartInstant, failureThresholdReached, planBatches, planWaves, type RolloutCounts, type RolloutPolicy } from '../domain/rollout';
+import {
+  byStartInstant,
+  failureThresholdReached,
+  planBatches,
+  planWaves,
+  type RolloutCounts,
+  type RolloutPolicy,
+} from '../domain/rollout';
 import type { ApplianceTaskStatus } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
 import { applianceTaskBatch, type ApplianceTaskBatchResult } from './appliance-task-batch';
@@ -110,7 +117,9 @@ export class BatchedTasks implements OperationTasks {
 
   async passOn<Args extends unknown[]>(signal: SignalDefinition<Args>, ...args: Args): Promise<void> {
     // A batch that has just ended has nothing left to take it.
-    await Promise.all([...this.running].map((batch) => batch.then((handle) => handle.signal(signal, ...args)).catch(() => undefined)));
+    await Promise.all(
+      [...this.running].map((batch) => batch.then((handle) => handle.signal(signal, ...args)).catch(() => undefined)),
+    );
   }
 
   stateTasks(): Pick<OperationState, 'tasks' | 'task_counts' | 'tasks_omitted'> {
@@ -173,7 +182,9 @@ export class BatchedTasks implements OperationTasks {
     const batchPolicy = { ...shared, ...(maxInFlight !== undefined ? { max_in_flight: maxInFlight } : {}) };
     return startChild(applianceTaskBatch, {
       workflowId: `${operationWorkflowId(kind, operation.id)}-batch-${n}`,
-      args: [{ spec: this.ctx.spec(), serials, policy: batchPolicy, counted: { ...this.counts }, paused: this.ctx.paused() }],
+      args: [
+        { spec: this.ctx.spec(), serials, policy: batchPolicy, counted: { ...this.counts }, paused: this.ctx.paused() },
+      ],
       typedSearchAttributes: [
         { key: SA.operationId, value: operation.id },
         { key: SA.operationKind, value: kind },

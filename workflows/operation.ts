@@ -10,8 +10,22 @@
  * rebooting, and a linked reboot operation (its `reboot_id`) reboots, at that time and once the
  * install has finished, the appliances whose install succeeded.
  */
-import { CancellationScope, condition, getExternalWorkflowHandle, log as workflowLog, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
-import { createdMessage, finalOperationStatus, operationWorkflowId, type Operation, type OperationKind } from '../domain/operation';
+import {
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  log as workflowLog,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import {
+  createdMessage,
+  finalOperationStatus,
+  operationWorkflowId,
+  type Operation,
+  type OperationKind,
+} from '../domain/operation';
 import { TASKS_PER_BATCH, type RolloutPolicy } from '../domain/rollout';
 import { taskSafety } from '../domain/rollout-safety';
 import type { ApplianceTaskStatus, OperationStatus } from '../domain/scc';
@@ -36,9 +50,12 @@ import {
   type PrecedingOutcome,
 } from './types';
 
-export const upgradeOperation = (input: OperationInput): Promise<OperationState> => new OperationWorkflow('upgrade', input).run();
-export const downgradeOperation = (input: OperationInput): Promise<OperationState> => new OperationWorkflow('downgrade', input).run();
-export const rebootOperation = (input: OperationInput): Promise<OperationState> => new OperationWorkflow('reboot', input).run();
+export const upgradeOperation = (input: OperationInput): Promise<OperationState> =>
+  new OperationWorkflow('upgrade', input).run();
+export const downgradeOperation = (input: OperationInput): Promise<OperationState> =>
+  new OperationWorkflow('downgrade', input).run();
+export const rebootOperation = (input: OperationInput): Promise<OperationState> =>
+  new OperationWorkflow('reboot', input).run();
 
 const tally = (counts: TaskCounts): string =>
   Object.entries(counts)
@@ -127,7 +144,8 @@ class OperationWorkflow {
     setHandler(operationStateQuery, () => this.state());
     setHandler(cancelApplianceTaskUpdate, (serial) => this.cancelTask(serial), {
       validator: (serial) => {
-        if (!this.runner.tasks.has(serial)) throw new Error(`appliance ${serial} is not part of operation ${this.operation.id}`);
+        if (!this.runner.tasks.has(serial))
+          throw new Error(`appliance ${serial} is not part of operation ${this.operation.id}`);
       },
     });
     setHandler(pauseOperationSignal, () => this.setPaused(true));
@@ -189,7 +207,8 @@ class OperationWorkflow {
         log: logLine(createdMessage(this.kind, this.operation)),
       });
       this.recorded = true;
-      if (startAtMs !== undefined) await this.setStatus('scheduled', `scheduled for ${new Date(startAtMs).toISOString()}`);
+      if (startAtMs !== undefined)
+        await this.setStatus('scheduled', `scheduled for ${new Date(startAtMs).toISOString()}`);
     });
   }
 
@@ -200,10 +219,13 @@ class OperationWorkflow {
     const successful = new Set(this.preceding!.successful);
     const enabled = appliances.filter((serial) => successful.has(serial));
     const skipped = appliances.filter((serial) => !successful.has(serial));
-    if (enabled.length) await storeWrites.recordTaskChanges({ operationId, serials: enabled, changes: { deferred: true } });
+    if (enabled.length)
+      await storeWrites.recordTaskChanges({ operationId, serials: enabled, changes: { deferred: true } });
     const reason = `not rebooted: its ${this.preceding!.kind} did not succeed`;
-    for (const serial of skipped) this.runner.tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message: reason });
-    if (skipped.length) await storeWrites.recordTasksCancelled({ operationId, serials: skipped, log: logLine(reason, 'warning') });
+    for (const serial of skipped)
+      this.runner.tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message: reason });
+    if (skipped.length)
+      await storeWrites.recordTasksCancelled({ operationId, serials: skipped, log: logLine(reason, 'warning') });
   }
 
   /** With `rollback: "all"`, once the failure threshold stopped the rollout (./rollback.ts). */
@@ -211,17 +233,30 @@ class OperationWorkflow {
     const { kind, operation, policy, runner } = this;
     const { stopReason } = runner;
     const { taskTimeoutMs } = this.taskSpec();
-    return rollBackAfterFailureThreshold({ kind, operation, policy, stopReason, counts: this.tasks.counts, tasks: runner.tasks, taskTimeoutMs });
+    return rollBackAfterFailureThreshold({
+      kind,
+      operation,
+      policy,
+      stopReason,
+      counts: this.tasks.counts,
+      tasks: runner.tasks,
+      taskTimeoutMs,
+    });
   }
 
   /** Tasks not started end cancelled; the operation's final status follows from its tasks'. */
   private async finish(cancelled: boolean): Promise<void> {
     await this.runner.endUnstarted(cancelled);
     const final = await this.tasks.finalCounts();
-    const statuses = Object.entries(final).flatMap(([s, n]) => Array<ApplianceTaskStatus>(n).fill(s as ApplianceTaskStatus));
+    const statuses = Object.entries(final).flatMap(([s, n]) =>
+      Array<ApplianceTaskStatus>(n).fill(s as ApplianceTaskStatus),
+    );
     const status = finalOperationStatus(statuses);
     await CancellationScope.nonCancellable(() => this.setStatus(status, `finished ${status}: ${tally(final)}`));
-    if (this.defersReboot()) await CancellationScope.nonCancellable(() => handOverToReboot(this.kind, this.operation, [...this.runner.tasks.values()]));
+    if (this.defersReboot())
+      await CancellationScope.nonCancellable(() =>
+        handOverToReboot(this.kind, this.operation, [...this.runner.tasks.values()]),
+      );
   }
 
   /** The update's handler: the task's record must come after the operation's. */
@@ -238,7 +273,11 @@ class OperationWorkflow {
     showHold(value ? 'paused' : this.gates.approval?.state === 'awaiting' ? 'awaiting_approval' : 'none');
     // A signal can arrive before the operation is in the store; its record must come after.
     await condition(() => this.recorded);
-    const message = !value ? 'resumed' : reason ? `paused: ${reason}; resume to go on` : 'paused: no new task starts until resumed';
+    const message = !value
+      ? 'resumed'
+      : reason
+        ? `paused: ${reason}; resume to go on`
+        : 'paused: no new task starts until resumed';
     const { pauseReason } = this;
     await storeWrites.recordOperationStatus({
       operationId: this.operation.id,
@@ -253,24 +292,39 @@ class OperationWorkflow {
   private async setStatus(status: OperationStatus, message: string): Promise<void> {
     this.operation.status = status;
     upsertSearchAttributes([{ key: SA.operationStatus, value: status }]);
-    await storeWrites.recordOperationStatus({ operationId: this.operation.id, status, log: logLine(message, status === 'failed' ? 'err' : 'info') });
+    await storeWrites.recordOperationStatus({
+      operationId: this.operation.id,
+      status,
+      log: logLine(message, status === 'failed' ? 'err' : 'info'),
+    });
   }
 }
 
 /** Tells the linked reboot operation which appliances it may reboot. */
-async function handOverToReboot(kind: OperationKind, operation: Operation, tasks: ApplianceTaskOutcome[]): Promise<void> {
+async function handOverToReboot(
+  kind: OperationKind,
+  operation: Operation,
+  tasks: ApplianceTaskOutcome[],
+): Promise<void> {
   const successful = tasks.filter((t) => t.status === 'successful').map((t) => t.serial);
   const operationId = operation.id;
   const rebootId = operation.reboot_id!;
   try {
-    await getExternalWorkflowHandle(operationWorkflowId('reboot', String(rebootId))).signal(precedingOperationFinishedSignal, {
-      kind,
-      id: operationId,
-      successful,
-      ...(operation.target_version ? { target_version: operation.target_version } : {}),
-    });
+    await getExternalWorkflowHandle(operationWorkflowId('reboot', String(rebootId))).signal(
+      precedingOperationFinishedSignal,
+      {
+        kind,
+        id: operationId,
+        successful,
+        ...(operation.target_version ? { target_version: operation.target_version } : {}),
+      },
+    );
   } catch (err) {
     // The reboot operation was cancelled (or has ended): there is nothing to hand over to.
-    workflowLog.warn('linked reboot operation did not take the hand-over', { operationId, rebootId, error: (err as Error).message });
+    workflowLog.warn('linked reboot operation did not take the hand-over', {
+      operationId,
+      rebootId,
+      error: (err as Error).message,
+    });
   }
 }
