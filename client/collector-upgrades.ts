@@ -5,10 +5,11 @@
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { DeviceClient } from '../activities/device-client';
-import type { UpgradeErrorCode } from '../domain/sumo';
+import { UPGRADE_TASK_STATUS, type UpgradeErrorCode } from '../domain/sumo';
 import { compareCollectorVersions, VersionFormatError } from '../domain/version';
 import type { CollectorUpgradeTask, FleetStore } from '../store/fleet-store';
-import type { collectorUpgradeTask, CollectorUpgradeTaskInput } from '../workflows/collector-upgrade';
+import type { CollectorUpgradeTaskInput } from '../workflows/collector-upgrade';
+import { workflowName, type Workflows } from './workflows';
 
 /** Store setting holding the available collector builds: a JSON array of version strings. */
 export const COLLECTOR_TARGETS_SETTING = 'collector_targets';
@@ -88,7 +89,7 @@ export interface CreateCollectorUpgradeOptions {
 
 /**
  * Checks a request against the seed's rules, in the order of its error table, records the task
- * (status 0) and starts its workflow. `toVersion` absent means the latest build; a downgrade (an
+ * (status 0, not started) and starts its workflow. `toVersion` absent means the latest build; a downgrade (an
  * older build) is allowed, the collector's current build is not (nothing would change).
  */
 export async function createCollectorUpgrade(
@@ -111,14 +112,14 @@ export async function createCollectorUpgrade(
   if (collector.collectorVersion === toVersion) throw new CollectorUpgradeError('collector.version.invalid', `collector ${collectorId} already runs ${toVersion}`);
 
   const requestTime = options.nowMs ?? Date.now();
-  const task = await store.insertCollectorUpgradeTaskUnlessUpgrading({ collectorId, toVersion, requestTime, status: 0, message: '' });
+  const task = await store.insertCollectorUpgradeTaskUnlessUpgrading({ collectorId, toVersion, requestTime, status: UPGRADE_TASK_STATUS.notStarted, message: '' });
   if (!task) {
     const running = await store.unfinishedCollectorUpgradeTask(collectorId);
     throw new CollectorUpgradeError('collector.in.upgrading', `collector ${collectorId} is currently being upgraded${running ? ` (task ${running.id} to ${running.toVersion})` : ''}`);
   }
   const input: CollectorUpgradeTaskInput = { taskId: task.id, collectorId, toVersion, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) };
   try {
-    await client.workflow.start<typeof collectorUpgradeTask>('collectorUpgradeTask', {
+    await client.workflow.start<Workflows['collectorUpgradeTask']>(workflowName('collectorUpgradeTask'), {
       taskQueue: options.taskQueue,
       workflowId: collectorUpgradeWorkflowId(task.id),
       args: [input],
@@ -127,7 +128,7 @@ export async function createCollectorUpgrade(
   } catch (err) {
     // The task must not keep its collector "in upgrading" for ever.
     const reason = err instanceof WorkflowExecutionAlreadyStartedError ? `workflow ${collectorUpgradeWorkflowId(task.id)} already exists` : (err as Error).message;
-    await store.updateCollectorUpgradeTask(task.id, { status: 3, message: `the upgrade task could not be started: ${reason}` });
+    await store.updateCollectorUpgradeTask(task.id, { status: UPGRADE_TASK_STATUS.failed, message: `the upgrade task could not be started: ${reason}` });
     throw err;
   }
   return task;

@@ -1,6 +1,7 @@
 /** Inventory through Temporal: the refresh Schedule, and a refresh run on demand. */
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-import type { InventoryRefreshResult, inventoryRefresh } from '../workflows/inventory-refresh';
+import type { InventoryRefreshResult } from '../workflows/inventory-refresh';
+import { workflowName, type Workflows } from './workflows';
 
 export const INVENTORY_SCHEDULE_ID = 'inventory-refresh';
 
@@ -20,7 +21,7 @@ export async function ensureInventorySchedule(client: Client, options: { taskQue
     }
   }
   const spec = { intervals: [{ every: `${options.everySeconds}s` as const }] };
-  const action = { type: 'startWorkflow' as const, workflowType: 'inventoryRefresh', taskQueue: options.taskQueue, args: [{ discover: true }], workflowId: 'inventory-refresh' };
+  const action = { type: 'startWorkflow' as const, workflowType: workflowName('inventoryRefresh'), taskQueue: options.taskQueue, args: [{ discover: true }], workflowId: 'inventory-refresh' };
   try {
     await client.schedule.create({ scheduleId: INVENTORY_SCHEDULE_ID, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP } });
     return 'created';
@@ -33,7 +34,7 @@ export async function ensureInventorySchedule(client: Client, options: { taskQue
 
 /** Runs one refresh now (with discovery of new devices) and waits for its counts. */
 export async function runInventoryRefresh(client: Client, taskQueue: string): Promise<InventoryRefreshResult> {
-  return client.workflow.execute<typeof inventoryRefresh>('inventoryRefresh', {
+  return client.workflow.execute<Workflows['inventoryRefresh']>(workflowName('inventoryRefresh'), {
     taskQueue,
     workflowId: `inventory-refresh-now-${Date.now()}`,
     args: [{ discover: true }],

@@ -5,32 +5,13 @@
  * Reads the FleetStore's tables directly where it has no read of its own (updated times, log
  * entries after an id, an operation by id of any kind).
  */
-import type { OperationKind } from '../domain/operation';
+import type { Operation, OperationKind } from '../domain/operation';
 import { OPERATION_KINDS } from '../domain/operation';
 import type { ApplianceTaskStatus, LogEntry, OperationStatus } from '../domain/scc';
 import type { FleetStore, OperationRecord, TaskRecord } from '../store/fleet-store';
-import type { OperationView } from './operations';
+import type { OperationView, TaskView } from './operations';
 
-/** One appliance task as progress needs it. */
-export interface ProgressTask {
-  serial: string;
-  status: ApplianceTaskStatus;
-  stage: string;
-  message?: string;
-  /** When it actually started (epoch ms). */
-  startedMs?: number;
-}
-
-/** An operation and its tasks at one moment. */
-export interface OperationSnapshot {
-  kind: OperationKind;
-  operation: OperationRecord & { appliances: string[] };
-  tasks: ProgressTask[];
-  /** When the store last changed the operation (epoch ms): its end, once it has finished. */
-  updatedMs?: number;
-}
-
-const progressTask = (t: TaskRecord): ProgressTask => {
+const taskView = (t: TaskRecord): TaskView => {
   const started = (t.task_start_time as { datetime?: number } | undefined)?.datetime;
   return {
     serial: t.serial,
@@ -42,23 +23,18 @@ const progressTask = (t: TaskRecord): ProgressTask => {
 };
 
 /** The stored operation of this id (of `kind`, or of any kind), with its kind and last update. */
-export async function findStoredOperation(store: FleetStore, id: string, kind?: OperationKind): Promise<{ kind: OperationKind; operation: OperationSnapshot['operation']; updatedMs: number } | undefined> {
-  return (await store.findOperation(id, kind)) as { kind: OperationKind; operation: OperationSnapshot['operation']; updatedMs: number } | undefined;
+export async function findStoredOperation(store: FleetStore, id: string, kind?: OperationKind): Promise<{ kind: OperationKind; operation: Operation; updatedMs: number } | undefined> {
+  return (await store.findOperation(id, kind)) as { kind: OperationKind; operation: Operation; updatedMs: number } | undefined;
 }
 
 /** The operation and every task as the store has them; undefined when it is not (yet) stored. */
-export async function readStoredSnapshot(store: FleetStore, id: string, kind?: OperationKind): Promise<OperationSnapshot | undefined> {
+export async function readStoredView(store: FleetStore, id: string, kind?: OperationKind): Promise<OperationView | undefined> {
   const found = await findStoredOperation(store, id, kind);
   if (!found) return undefined;
   // In the operation's order of appliances, as Temporal's view lists them.
   const order = new Map(found.operation.appliances.map((serial, i) => [serial, i]));
-  const tasks = (await store.listTasks(id)).map(progressTask).sort((a, b) => (order.get(a.serial) ?? 0) - (order.get(b.serial) ?? 0));
+  const tasks = (await store.listTasks(id)).map(taskView).sort((a, b) => (order.get(a.serial) ?? 0) - (order.get(b.serial) ?? 0));
   return { kind: found.kind, operation: found.operation, tasks, updatedMs: found.updatedMs };
-}
-
-/** A snapshot from what Temporal answers (an operation started but not yet recorded by the worker). */
-export function snapshotOfView(kind: OperationKind, view: OperationView): OperationSnapshot {
-  return { kind, operation: view.operation, tasks: view.tasks.map((t) => ({ serial: t.serial, status: t.status, stage: t.stage, ...(t.message ? { message: t.message } : {}) })) };
 }
 
 /** A log line with where it belongs: `serial` empty for the operation's own log. */
@@ -73,7 +49,7 @@ export async function readLogEntries(store: FleetStore, operationId: string, opt
   return store.logEntries(operationId, options);
 }
 
-/** A listed operation: its kind, the seed's object, and its tasks by status. */
+/** A listed operation (a row of `fleet operations`): its kind, the stored operation, and its tasks by status. */
 export interface ListedOperation {
   kind: OperationKind;
   operation: OperationRecord;

@@ -7,11 +7,12 @@ import { randomInt } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { z } from 'zod';
 import type { FleetConfig } from '../domain/config';
-import { applianceRollbackWorkflowId, applianceTaskWorkflowId, OPERATION_TIME_FIELD, operationWorkflowId, secondsToMs, type OperationKind } from '../domain/operation';
+import { applianceRollbackWorkflowId, applianceTaskWorkflowId, OPERATION_TIME_FIELD, operationWorkflowId, secondsToMs, type Operation, type OperationKind } from '../domain/operation';
 import type { HealthCheckPolicy, RolloutPolicy } from '../domain/operation-schemas';
 import { healthCheckRefusal } from '../domain/rollout-safety';
 import { scheduleForAppliances, ScheduleError } from '../domain/schedule';
 import { downgradeOperationRequest, OPERATION_READ_ONLY, rebootOperationRequest, upgradeOperationRequest, withoutReadOnly, type ApplianceTaskStatus, type OperationStatus, type ProductCode, type ScheduledTime } from '../domain/scc';
+import { firstFieldIssue } from '../domain/validation';
 import type { IneligibleAppliance } from '../store/fleet-facts';
 import { SA } from '../domain/search-attributes';
 import type { OperationRecord, TaskRecord } from '../store/fleet-store';
@@ -21,13 +22,11 @@ import {
   DEFAULT_TASK_TIMEOUT_MS,
   pauseOperationSignal,
   resumeOperationSignal,
-  type ApplianceTaskOutcome,
   type ApprovalDecision,
   type ApprovalInfo,
-  type OperationDoc,
   type OperationInput,
-  type OperationState,
 } from '../workflows/types';
+import { OPERATION_WORKFLOWS, workflowName, type OperationWorkflow, type Workflows } from './workflows';
 
 /** A request that cannot become an operation: the message names the field. */
 export class InvalidRequestError extends Error {
@@ -69,9 +68,9 @@ export function newOperationId(nowMs = Date.now()): string {
   return `${nowMs}${randomInt(0, 1000).toString().padStart(3, '0')}`;
 }
 
-export function firstIssue(error: z.ZodError): InvalidRequestError {
-  const issue = error.issues[0]!;
-  return new InvalidRequestError(issue.path.join('.') || 'body', issue.message);
+function firstIssue(error: z.ZodError): InvalidRequestError {
+  const { field, message } = firstFieldIssue(error);
+  return new InvalidRequestError(field, message);
 }
 
 export interface CreateOperationOptions {
@@ -102,9 +101,6 @@ function refusal(kind: OperationKind, refused: readonly IneligibleAppliance[]): 
   return new InvalidRequestError('appliances', `${refused.length} appliance(s) cannot be part of this ${kind} operation: ${named.join(', ')}${more}`);
 }
 
-/** An operation as created: the seed's object of its kind. */
-export type CreatedOperation = OperationDoc;
-
 /** The UTC start instants of a schedule: one for the operation, and one per appliance for local time. */
 async function startInstants(field: string, scheduled: ScheduledTime | undefined, appliances: readonly string[], options: CreateOperationOptions): Promise<{ startAtMs?: number; startAtBySerial?: Record<string, number> }> {
   if (!scheduled) return {};
@@ -124,17 +120,17 @@ async function startInstants(field: string, scheduled: ScheduledTime | undefined
 
 const REQUESTS = { upgrade: upgradeOperationRequest, downgrade: downgradeOperationRequest, reboot: rebootOperationRequest } as const;
 
+/** A created operation, with each appliance's start instant when it is scheduled in local time. */
+export interface Created {
+  operation: Operation;
+  startAtBySerial?: Record<string, number>;
+}
+
 /**
  * Validates an operation request of any kind and starts its workflow. An upgrade or downgrade
  * with `reboot` and a `reboot_time` also creates its reboot operation (returned as `linked`,
  * referenced by `reboot_id`), which reboots the appliances whose install succeeded.
  */
-/** A created operation, with each appliance's start instant when it is scheduled in local time. */
-export interface Created {
-  operation: CreatedOperation;
-  startAtBySerial?: Record<string, number>;
-}
-
 export async function createOperation(client: Client, kind: OperationKind, body: unknown, options: CreateOperationOptions): Promise<Created & { linked?: Created }> {
   const parsed = REQUESTS[kind].safeParse(body);
   if (!parsed.success) throw firstIssue(parsed.error);
@@ -160,7 +156,7 @@ export async function createOperation(client: Client, kind: OperationKind, body:
   const limits = { ...(request.task_timeout !== undefined ? { taskTimeoutMs: secondsToMs(request.task_timeout) } : {}) };
   const base = { username: options.username, create_time: new Date(nowMs).toISOString(), status: 'scheduled' as OperationStatus };
 
-  let linked: CreatedOperation | undefined;
+  let linked: Operation | undefined;
   let rebootStarts: Awaited<ReturnType<typeof startInstants>> = {};
   if (deferredReboot) {
     rebootStarts = await startInstants('reboot_time', request.reboot_time, request.appliances, options);
@@ -176,7 +172,7 @@ export async function createOperation(client: Client, kind: OperationKind, body:
     // The reboot operation starts first, so the hand-over always finds it.
     await startOperationWorkflow(client, 'reboot', { operation: linked, ...rebootStarts, ...limits }, options.taskQueue);
   }
-  const operation: CreatedOperation = {
+  const operation: Operation = {
     ...request,
     id,
     ...base,
@@ -192,14 +188,14 @@ export async function createOperation(client: Client, kind: OperationKind, body:
     if (linked) await client.workflow.getHandle(operationWorkflowId('reboot', linked.id)).cancel().catch(() => undefined);
     throw err;
   }
-  const created = (op: CreatedOperation, at: typeof starts): Created => ({ operation: op, ...(at.startAtBySerial ? { startAtBySerial: at.startAtBySerial } : {}) });
+  const created = (op: Operation, at: typeof starts): Created => ({ operation: op, ...(at.startAtBySerial ? { startAtBySerial: at.startAtBySerial } : {}) });
   return { ...created(operation, starts), ...(linked ? { linked: created(linked, rebootStarts) } : {}) };
 }
 
 async function startOperationWorkflow(client: Client, kind: OperationKind, input: OperationInput, taskQueue: string): Promise<void> {
   const { operation } = input;
   try {
-    await client.workflow.start(`${kind}Operation`, {
+    await client.workflow.start<OperationWorkflow>(OPERATION_WORKFLOWS[kind], {
       taskQueue,
       workflowId: operationWorkflowId(kind, operation.id),
       args: [input],
@@ -218,19 +214,29 @@ async function startOperationWorkflow(client: Client, kind: OperationKind, input
   }
 }
 
+/** One appliance task as a reader sees it. */
 export interface TaskView {
   serial: string;
   status: ApplianceTaskStatus;
   /** The stage enum of the operation's kind. */
   stage: string;
   message?: string;
+  /** When it actually started (epoch ms; read from the store). */
+  startedMs?: number;
 }
 
+/**
+ * An operation and its tasks at one moment, as the CLI and the API show them: read from Temporal
+ * (getOperation) or from the store (client/operation-progress.ts readStoredView).
+ */
 export interface OperationView {
-  operation: OperationDoc;
+  kind: OperationKind;
+  operation: Operation;
   tasks: TaskView[];
-  /** Why the rollout holds now (search attribute FleetRolloutHold): awaiting approval, or paused. */
+  /** Why the rollout holds now (search attribute FleetRolloutHold): awaiting approval, or paused (from Temporal). */
   hold?: string;
+  /** When the store last changed the operation (epoch ms): its end, once it has finished (from the store). */
+  updatedMs?: number;
 }
 
 const TERMINAL: readonly OperationStatus[] = ['successful', 'partially_successful', 'failed', 'cancelled'];
@@ -247,19 +253,21 @@ export async function getOperation(client: Client, operationId: string, kind: Op
     if (err instanceof WorkflowNotFoundError) throw new OperationNotFoundError(operationId);
     throw err;
   }
-  const memo = description.memo?.operation as OperationDoc | undefined;
+  const memo = description.memo?.operation as Operation | undefined;
   if (!memo) throw new OperationNotFoundError(operationId);
   const status = (description.typedSearchAttributes.get(SA.operationStatus) as OperationStatus | undefined) ?? memo.status;
-  const operation: OperationDoc = { ...memo, status };
+  const operation: Operation = { ...memo, status };
 
   const tasks = new Map<string, TaskView>(operation.appliances.map((serial) => [serial, { serial, status: 'scheduled', stage: 'waiting' }]));
   // An appliance rolled back after the rollout stopped (rollback: "all") shows its rollback, not its task.
   const rolledBack = new Set<string>();
-  const types = kind === 'reboot' ? `'applianceRebootTask'` : `'applianceUpgradeTask', 'applianceRollbackTask'`;
+  const rollbackTask = workflowName('applianceRollbackTask');
+  const taskWorkflows = kind === 'reboot' ? [workflowName('applianceRebootTask')] : [workflowName('applianceUpgradeTask'), rollbackTask];
+  const types = taskWorkflows.map((name) => `'${name}'`).join(', ');
   for await (const execution of client.workflow.list({ query: `${SA.operationId.name} = '${operationId}' AND WorkflowType IN (${types})` })) {
     const serial = execution.typedSearchAttributes.get(SA.serial);
     if (!serial || !tasks.has(serial) || rolledBack.has(serial)) continue;
-    if (execution.type === 'applianceRollbackTask') rolledBack.add(serial);
+    if (execution.type === rollbackTask) rolledBack.add(serial);
     tasks.set(serial, {
       serial,
       status: (execution.typedSearchAttributes.get(SA.taskStatus) as ApplianceTaskStatus | undefined) ?? 'scheduled',
@@ -272,25 +280,14 @@ export async function getOperation(client: Client, operationId: string, kind: Op
       .filter((task) => task.status === 'failed' || task.status === 'cancelled')
       .map(async (task) => {
         const outcome = await client.workflow
-          .getHandle<() => Promise<ApplianceTaskOutcome>>((rolledBack.has(task.serial) ? applianceRollbackWorkflowId : applianceTaskWorkflowId)(kind, operationId, task.serial))
+          .getHandle<Workflows['applianceUpgradeTask']>((rolledBack.has(task.serial) ? applianceRollbackWorkflowId : applianceTaskWorkflowId)(kind, operationId, task.serial))
           .result()
           .catch(() => undefined);
         if (outcome?.message) task.message = outcome.message;
       }),
   );
   const hold = description.typedSearchAttributes.get(SA.rolloutHold);
-  return { operation, tasks: [...tasks.values()], ...(hold && hold !== 'none' ? { hold } : {}) };
-}
-
-/** The rollout-safety properties the store keeps of an operation (the workflow's memo has its request only). */
-const STORED_SAFETY = ['approval', 'paused', 'pause_reason', 'stop_reason', 'retry_of', 'retried_by'] as const;
-
-/** The view with the stored operation's rollout-safety properties (retried_by is set after the operation closed). */
-export async function withStoredSafety(view: OperationView, store: Pick<RetryStore, 'getOperation'>, kind: OperationKind = 'upgrade'): Promise<OperationView> {
-  const stored = await store.getOperation(kind, view.operation.id);
-  if (!stored) return view;
-  const safety = Object.fromEntries(STORED_SAFETY.filter((key) => stored[key] !== undefined).map((key) => [key, stored[key]]));
-  return { ...view, operation: { ...view.operation, ...safety } };
+  return { kind, operation, tasks: [...tasks.values()], ...(hold && hold !== 'none' ? { hold } : {}) };
 }
 
 /** Asks the operation to stop: tasks not yet finished end `cancelled`. */
@@ -307,7 +304,7 @@ export async function cancelOperation(client: Client, operationId: string, kind:
 /** The operation's workflow and whether it still runs; OperationNotFoundError when there is none. */
 async function operationHandle(client: Client, operationId: string, kind: OperationKind) {
   if (!OPERATION_ID_PATTERN.test(operationId)) throw new OperationNotFoundError(operationId);
-  const handle = client.workflow.getHandle(operationWorkflowId(kind, operationId));
+  const handle = client.workflow.getHandle<OperationWorkflow>(operationWorkflowId(kind, operationId));
   try {
     return { handle, running: (await handle.describe()).status.name === 'RUNNING' };
   } catch (err) {
@@ -324,12 +321,12 @@ export async function cancelApplianceTask(client: Client, operationId: string, s
   const { handle, running } = await operationHandle(client, operationId, kind);
   if (!running) {
     // A finished operation has nothing left to cancel: its tasks keep their final status.
-    const final = (await handle.result()) as OperationState;
+    const final = await handle.result();
     if (!final.operation.appliances.includes(serial)) throw new TaskNotFoundError(operationId, serial);
     const task = final.tasks.find((t) => t.serial === serial);
     if (task) return task.status;
     // A large operation's result leaves its tasks out: each task workflow has its own (none: it never started).
-    const outcome = await client.workflow.getHandle<() => Promise<ApplianceTaskOutcome>>(applianceTaskWorkflowId(kind, operationId, serial)).result().catch(() => undefined);
+    const outcome = await client.workflow.getHandle<Workflows['applianceUpgradeTask']>(applianceTaskWorkflowId(kind, operationId, serial)).result().catch(() => undefined);
     return outcome?.status ?? 'cancelled';
   }
   try {

@@ -1,5 +1,42 @@
-/** Pure rules about operations and their appliance tasks (deterministic: safe inside workflows). */
-import type { ApplianceTaskStatus, OperationStatus } from './scc';
+/**
+ * Operations and their appliance tasks: the one type of an operation, and pure rules about them
+ * (deterministic: safe inside workflows).
+ *
+ * An operation's types, from the request to what a reader sees (one chain; each type's home):
+ *  1. the request: the body an operator sends, validated by the seed's schemas (domain/scc.ts
+ *     `upgradeOperationRequest`, `downgradeOperationRequest`, `rebootOperationRequest`);
+ *  2. `Operation` (here): the seed's operation object as the service created it from the request
+ *     (client/operations.ts `createOperation`, whose answer `Created` adds each appliance's start
+ *     instant in local time). The workflow's memo and input hold it; the store keeps it;
+ *  3. `OperationInput` (workflows/types.ts): what the operation workflow starts with: the
+ *     `Operation`, its start instants, the task time limit and the rollout policy;
+ *  4. `OperationState` (workflows/types.ts): the workflow's state query and result: the
+ *     `Operation` at its current status, each task's outcome, pause, stop and approval;
+ *  5. `OperationRecord` (store/fleet-store.ts): the `Operation` as the store reads it back, with
+ *     what the workflow recorded as it ran (status, approval, paused, stop_reason, retried_by);
+ *  6. `OperationView` (client/operations.ts): what the CLI and the API show of an operation and
+ *     its tasks, read from Temporal (no worker needed) or from the store (client/operation-progress.ts).
+ */
+import type { ApplianceTaskStatus, OperationStatus, ProductCode, Version } from './scc';
+
+/** An upgrade, downgrade or reboot operation as the seed defines it (the fields the service reads). */
+export interface Operation {
+  id: string;
+  username: string;
+  create_time: string;
+  status: OperationStatus;
+  appliances: string[];
+  product_code?: ProductCode;
+  target_version?: Version;
+  reboot?: boolean;
+  esxi_force?: boolean;
+  switch_partition?: boolean;
+  /** The reboot operation that follows an upgrade with a reboot_time. */
+  reboot_id?: number;
+  upgrade_id?: string;
+  downgrade_id?: string;
+  [property: string]: unknown;
+}
 
 /**
  * The operation's final status from its tasks' final statuses, as the seed defines it:
@@ -45,12 +82,8 @@ export function formatDuration(ms: number): string {
 /** The field of each kind of operation that says when its tasks start. */
 export const OPERATION_TIME_FIELD = { upgrade: 'upgrade_time', downgrade: 'downgrade_time', reboot: 'reboot_time' } as const satisfies Record<OperationKind, string>;
 
-interface OperationFields {
-  appliances: readonly string[];
-  username: string;
-  target_version?: { version_id: string };
-  [property: string]: unknown;
-}
+/** The fields of an `Operation` that its tasks' fields and its first log line are made of. */
+type OperationFields = Pick<Operation, 'appliances' | 'username' | 'target_version'> & { [property: string]: unknown };
 
 const copy = (from: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> =>
   Object.fromEntries(fields.filter((f) => from[f] !== undefined).map((f) => [f, from[f]]));

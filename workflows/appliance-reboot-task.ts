@@ -18,7 +18,7 @@ export async function applianceRebootTask(input: ApplianceRebootTaskInput): Prom
   setHandler(applianceTaskStateQuery, () => state);
 
   const recorder = taskRecorder<RebootStage>(operationId, state);
-  const { enter, note } = recorder;
+  const { enter, logWithNextWrite } = recorder;
   const call = { operationId, serial };
 
   async function runStages(): Promise<void> {
@@ -33,7 +33,7 @@ export async function applianceRebootTask(input: ApplianceRebootTaskInput): Prom
     // `reboot_wait` once the device has taken the request, until it answers again.
     await runDeviceJob(call, { kind: 'reboot', request: { switch_partition: input.switch_partition } }, {
       idempotencyKey: `${workflowInfo().workflowId}:reboot`,
-      onStopped: note,
+      onStopped: logWithNextWrite,
       onStarted: () => enter('running', 'reboot_wait', 'waiting for the appliance to come back'),
     });
     const after = await deviceCalls.readApplianceInfo(call);
@@ -42,7 +42,7 @@ export async function applianceRebootTask(input: ApplianceRebootTaskInput): Prom
       if (after.running_version.version_id !== input.expectVersion.version_id) {
         throw new TaskFailed(`appliance came back running ${after.running_version.version_id}, expected ${input.expectVersion.version_id}`);
       }
-      recorder.noteRunningVersion(after.running_version);
+      recorder.setRunningVersion(after.running_version);
     }
     await enter('successful', 'completed', `reboot completed: running ${after.running_version.version_id}`, 'notice');
   }

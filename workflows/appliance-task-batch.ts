@@ -1,23 +1,29 @@
 /**
  * One batch of a large operation's appliance tasks (domain/rollout.ts TASKS_PER_BATCH), run as the
  * operation workflow would run them, so that no single history holds the events of thousands of
- * child workflows. The operation forwards pause/resume, a stop and single-task cancels here.
+ * child workflows. The operation passes pause/resume, a stop and single-task cancels on to it.
  */
-import { getExternalWorkflowHandle, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RolloutCounts, RolloutPolicy } from '../domain/rollout';
-import { TaskRunner, type TaskSpec } from './task-runner';
-import { cancelApplianceTaskSignal, pauseOperationSignal, progressStalledSignal, resumeOperationSignal, stopRolloutSignal, type ApplianceTaskOutcome } from './types';
+import { cancelledDuring, TaskRunner, type TaskSpec } from './task-runner';
+import {
+  cancelTaskInBatchSignal,
+  pauseOperationSignal,
+  progressStalledSignal,
+  resumeOperationSignal,
+  stopRolloutSignal,
+  type ApplianceTaskOutcome,
+} from './types';
 
 export interface ApplianceTaskBatchInput {
   spec: TaskSpec;
+  /** The batch's tasks; the operation leaves out those cancelled before the batch started. */
   serials: string[];
   /** The operation's policy, with this batch's share of `max_in_flight` and no waves. */
   policy: RolloutPolicy;
   /** Tasks finished and failed in the operation's earlier batches. */
   counted: RolloutCounts;
   paused: boolean;
-  /** Tasks cancelled by request before the batch started. */
-  cancelRequested: string[];
 }
 
 export interface ApplianceTaskBatchResult {
@@ -37,28 +43,25 @@ export async function applianceTaskBatch(input: ApplianceTaskBatchInput): Promis
     operationStatus: () => 'running',
     paused: () => paused,
     // The operation decides (pause or stop, for all its batches).
-    onStalled: (reason) => getExternalWorkflowHandle(workflowInfo().parent!.workflowId).signal(progressStalledSignal, reason),
+    onStalled: (reason) =>
+      getExternalWorkflowHandle(workflowInfo().parent!.workflowId).signal(progressStalledSignal, reason),
   });
-  for (const serial of input.cancelRequested) await runner.cancel(serial);
   setHandler(pauseOperationSignal, () => void (paused = true));
   setHandler(resumeOperationSignal, () => void (paused = false));
   // The operation has recorded the reason already.
   setHandler(stopRolloutSignal, (reason) => runner.stop(reason, true));
-  setHandler(cancelApplianceTaskSignal, async (serial) => {
+  setHandler(cancelTaskInBatchSignal, async (serial) => {
     if (runner.tasks.has(serial)) await runner.cancel(serial);
   });
 
-  let cancelled = false;
-  try {
-    await runner.run([input.serials]);
-  } catch (err) {
-    if (!isCancellation(err)) throw err;
-    cancelled = true;
-  }
+  const cancelled = await cancelledDuring(() => runner.run([input.serials]));
   await runner.endUnstarted(cancelled);
   return {
     tasks: [...runner.tasks.values()],
-    counts: { finished: runner.counts.finished - input.counted.finished, failed: runner.counts.failed - input.counted.failed },
+    counts: {
+      finished: runner.counts.finished - input.counted.finished,
+      failed: runner.counts.failed - input.counted.failed,
+    },
     ...(runner.stopReason ? { stop_reason: runner.stopReason } : {}),
   };
 }

@@ -12,290 +12,319 @@
  */
 import {
   CancellationScope,
-  ChildWorkflowCancellationType,
   condition,
-  executeChild,
   getExternalWorkflowHandle,
-  isCancellation,
   log as workflowLog,
-  ParentClosePolicy,
   setHandler,
   sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { createdMessage, finalOperationStatus, operationWorkflowId, type OperationKind } from '../domain/operation';
-import { byStartInstant, failureThresholdReached, planBatches, planWaves, TASKS_PER_BATCH, type RolloutCounts } from '../domain/rollout';
+import {
+  createdMessage,
+  finalOperationStatus,
+  operationWorkflowId,
+  type Operation,
+  type OperationKind,
+} from '../domain/operation';
+import { TASKS_PER_BATCH, type RolloutPolicy } from '../domain/rollout';
 import { taskSafety } from '../domain/rollout-safety';
 import type { ApplianceTaskStatus, OperationStatus } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
-import { applianceTaskBatch } from './appliance-task-batch';
+import { BatchedTasks, DirectTasks, type OperationTasks, type TaskCounts } from './operation-tasks';
 import { RolloutGates, showHold } from './rollout-gates';
 import { rollBackAfterFailureThreshold } from './rollback';
-import { line, storeWrites } from './task-lifecycle';
-import { TaskRunner, type TaskSpec } from './task-runner';
+import { logLine, storeWrites } from './task-lifecycle';
+import { cancelledDuring, TaskRunner, type TaskSpec } from './task-runner';
 import {
-  cancelApplianceTaskSignal,
   cancelApplianceTaskUpdate,
   DEFAULT_TASK_TIMEOUT_MS,
+  operationStateQuery,
   pauseOperationSignal,
   precedingOperationFinishedSignal,
   progressStalledSignal,
   resumeOperationSignal,
   stopRolloutSignal,
-  upgradeOperationStateQuery,
   type ApplianceTaskOutcome,
-  type OperationDoc,
   type OperationInput,
   type OperationState,
   type PrecedingOutcome,
 } from './types';
 
-export const upgradeOperation = (input: OperationInput): Promise<OperationState> => runOperation('upgrade', input);
-export const downgradeOperation = (input: OperationInput): Promise<OperationState> => runOperation('downgrade', input);
-export const rebootOperation = (input: OperationInput): Promise<OperationState> => runOperation('reboot', input);
+export const upgradeOperation = (input: OperationInput): Promise<OperationState> =>
+  new OperationWorkflow('upgrade', input).run();
+export const downgradeOperation = (input: OperationInput): Promise<OperationState> =>
+  new OperationWorkflow('downgrade', input).run();
+export const rebootOperation = (input: OperationInput): Promise<OperationState> =>
+  new OperationWorkflow('reboot', input).run();
 
-/** Whether an upgrade/downgrade leaves its reboot to a linked reboot operation. */
-const defersReboot = (kind: OperationKind, input: OperationInput): boolean => kind !== 'reboot' && input.operation.reboot_id !== undefined;
-
-const tally = (statuses: Partial<Record<ApplianceTaskStatus, number>>): string =>
-  Object.entries(statuses)
+const tally = (counts: TaskCounts): string =>
+  Object.entries(counts)
     .map(([s, n]) => `${n} ${s}`)
     .join(', ');
 
-async function runOperation(kind: OperationKind, input: OperationInput): Promise<OperationState> {
-  const operation = { ...input.operation };
-  const policy = input.rollout ?? {};
-  // Large operations run their tasks in batch workflows (bounded histories); the rest directly.
-  const tasksPerBatch = input.tasksPerBatch ?? TASKS_PER_BATCH;
-  const batched = operation.appliances.length > tasksPerBatch;
-  let paused = false;
+/** One operation: its state, what it answers, and its run from creation to final status. */
+class OperationWorkflow {
+  private readonly operation: Operation;
+  private readonly policy: RolloutPolicy;
+  /** The operation's tasks: their statuses, the stop of the rollout, one task's cancel. */
+  private readonly runner: TaskRunner;
+  /** Success threshold, approval and progress deadline (./rollout-gates.ts). */
+  private readonly gates: RolloutGates;
+  /** How the tasks run: directly, or in batch workflows (./operation-tasks.ts). */
+  private readonly tasks: OperationTasks;
+  private paused = false;
+  private pauseReason: string | undefined;
   /** The operation is in the store (writes about it must come after). */
-  let recorded = false;
-  // A reboot that follows an upgrade/downgrade reboots only the appliances whose install succeeded.
-  let preceding: PrecedingOutcome | undefined;
-  const spec = (): TaskSpec => ({
-    kind,
-    operationId: operation.id,
-    username: operation.username,
-    ...(operation.product_code ? { product_code: operation.product_code } : {}),
-    ...(operation.target_version ? { target_version: operation.target_version } : {}),
-    reboot: operation.reboot === true && !defersReboot(kind, input),
-    esxi_force: operation.esxi_force ?? false,
-    switch_partition: operation.switch_partition === true,
-    ...(preceding?.target_version ? { expectVersion: preceding.target_version } : {}),
-    taskTimeoutMs: input.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS,
-    ...(input.startAtBySerial ? { startAtBySerial: input.startAtBySerial } : {}),
-    safety: taskSafety(operation),
-  });
-  let pauseReason: string | undefined;
-  const runner: TaskRunner = new TaskRunner(operation.appliances, {
-    spec,
-    policy,
-    operationStatus: () => operation.status,
-    paused: () => paused,
-    betweenWaves: (wave, waves, serials): Promise<void> => gates.afterWave(wave, waves, serials),
-    onStalled: (reason): Promise<void> => gates.onStalled(reason),
-  });
-  const { tasks } = runner;
-  // Success threshold, approval and progress deadline (./rollout-gates.ts).
-  const gates: RolloutGates = new RolloutGates({
-    operationId: operation.id,
-    policy,
-    status: () => operation.status,
-    tasks,
-    stop: (reason) => stopRollout(reason),
-    stopped: () => runner.stopReason !== undefined,
-    pause: (reason) => setPaused(true, reason),
-  });
-  const counts = (): Partial<Record<ApplianceTaskStatus, number>> => [...tasks.values()].reduce<Partial<Record<ApplianceTaskStatus, number>>>((acc, t) => ({ ...acc, [t.status]: (acc[t.status] ?? 0) + 1 }), {});
-  const state = (): OperationState => ({
-    operation,
-    tasks: batched ? [] : [...tasks.values()],
-    paused,
-    ...(runner.stopReason ? { stop_reason: runner.stopReason } : {}),
-    ...(batched ? { task_counts: counts(), tasks_omitted: true } : {}),
-    ...(gates.approval ? { approval: gates.approval } : {}),
-    ...(pauseReason ? { pause_reason: pauseReason } : {}),
-  });
-  setHandler(upgradeOperationStateQuery, state);
+  private recorded = false;
+  /** A reboot that follows an upgrade/downgrade: that one's outcome (which appliances to reboot). */
+  private preceding: PrecedingOutcome | undefined;
 
-  /** Batches running now (workflow ids), and which batch runs each appliance. */
-  const runningBatches = new Set<string>();
-  const batchOf = new Map<string, string>();
-  const cancelledBeforeBatch = new Set<string>();
-  const toBatches = (signal: (id: string) => Promise<void>): Promise<void> => Promise.all([...runningBatches].map((id) => signal(id).catch(() => undefined))).then(() => undefined);
-
-  setHandler(
-    cancelApplianceTaskUpdate,
-    async (serial) => {
-      // Its record must come after the operation's.
-      await condition(() => recorded);
-      if (!batched) return runner.cancel(serial);
-      const task = tasks.get(serial)!;
-      if (task.status !== 'scheduled' && task.status !== 'running') return task.status;
-      const batch = batchOf.get(serial);
-      if (batch && runningBatches.has(batch)) await getExternalWorkflowHandle(batch).signal(cancelApplianceTaskSignal, serial);
-      else {
-        cancelledBeforeBatch.add(serial);
-        await runner.recordCancelledBeforeStart(serial);
-      }
-      return 'cancelled';
-    },
-    {
-      validator: (serial) => {
-        if (!tasks.has(serial)) throw new Error(`appliance ${serial} is not part of operation ${operation.id}`);
-      },
-    },
-  );
-  /** Pause (by an operator, or by a rollout gate with its reason) or resume. */
-  const setPaused = async (value: boolean, reason?: string): Promise<void> => {
-    if (paused === value) return;
-    paused = value;
-    pauseReason = value ? reason : undefined;
-    showHold(value ? 'paused' : gates.approval?.state === 'awaiting' ? 'awaiting_approval' : 'none');
-    // A signal can arrive before the operation is in the store; its record must come after.
-    await condition(() => recorded);
-    const message = !paused ? 'resumed' : reason ? `paused: ${reason}; resume to go on` : 'paused: no new task starts until resumed';
-    await storeWrites.recordOperationStatus({ operationId: operation.id, status: operation.status, paused, ...(pauseReason ? { pause_reason: pauseReason } : {}), log: line(message, reason ? 'warning' : 'info') });
-    if (batched) await toBatches((id) => getExternalWorkflowHandle(id).signal(value ? pauseOperationSignal : resumeOperationSignal));
-  };
-  setHandler(pauseOperationSignal, () => setPaused(true));
-  setHandler(resumeOperationSignal, () => setPaused(false));
-  // A batch's tasks have stalled: the gate pauses or stops the whole operation.
-  setHandler(progressStalledSignal, (reason) => gates.onStalled(reason));
-
-  /** Stops the rollout, and a large operation's running batches with it. */
-  async function stopRollout(reason: string): Promise<void> {
-    await runner.stop(reason);
-    if (batched) await toBatches((id) => getExternalWorkflowHandle(id).signal(stopRolloutSignal, runner.stopReason!));
-  }
-
-  const setStatus = async (status: OperationStatus, message: string): Promise<void> => {
-    operation.status = status;
-    upsertSearchAttributes([{ key: SA.operationStatus, value: status }]);
-    await storeWrites.recordOperationStatus({ operationId: operation.id, status, log: line(message, status === 'failed' ? 'err' : 'info') });
-  };
-
-  setHandler(precedingOperationFinishedSignal, (outcome) => {
-    preceding = outcome;
-  });
-
-  /** Tasks finished and failed in the batches that have ended. */
-  const batchTotals: RolloutCounts = { finished: 0, failed: 0 };
-
-  /** Runs one batch of tasks as a child workflow and takes in its outcomes. */
-  async function runBatch(serials: string[], n: number, maxInFlight: number | undefined, counted: RolloutCounts): Promise<void> {
-    const workflowId = `${operationWorkflowId(kind, operation.id)}-batch-${n}`;
-    for (const serial of serials) batchOf.set(serial, workflowId);
-    runningBatches.add(workflowId);
-    const { waves: _waves, max_in_flight: _max, ...shared } = policy;
-    try {
-      const result = await executeChild(applianceTaskBatch, {
-        workflowId,
-        args: [{ spec: spec(), serials, policy: { ...shared, ...(maxInFlight !== undefined ? { max_in_flight: maxInFlight } : {}) }, counted, paused, cancelRequested: serials.filter((s) => cancelledBeforeBatch.has(s)) }],
-        typedSearchAttributes: [
-          { key: SA.operationId, value: operation.id },
-          { key: SA.operationKind, value: kind },
-          { key: SA.username, value: operation.username },
-        ],
-        cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
-        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-      });
-      for (const outcome of result.tasks) tasks.set(outcome.serial, outcome);
-      batchTotals.finished += result.counts.finished;
-      batchTotals.failed += result.counts.failed;
-      if (result.stop_reason) await runner.stop(result.stop_reason, true);
-      else {
-        const reason = failureThresholdReached(batchTotals, policy);
-        if (reason) await runner.stop(`rollout stopped: ${reason}`);
-      }
-    } finally {
-      runningBatches.delete(workflowId);
-    }
-    if (runner.stopReason) await toBatches((id) => getExternalWorkflowHandle(id).signal(stopRolloutSignal, runner.stopReason!));
-  }
-
-  /** The waves of a large operation, each as batches, as many at once as max_in_flight allows. */
-  async function runInBatches(serials: string[]): Promise<void> {
-    let n = 0;
-    const waves = planWaves(serials, policy);
-    for (const [i, planned] of waves.entries()) {
-      // In the order they are due, so the first batches are not those waiting longest.
-      const wave = byStartInstant(planned, input.startAtBySerial);
-      const plan = planBatches(wave, policy.max_in_flight, tasksPerBatch);
-      const running = new Set<Promise<void>>();
-      for (const batch of plan.batches) {
-        await condition(() => running.size < plan.concurrent || runner.stopReason !== undefined);
-        if (runner.stopReason) break;
-        const started = runBatch(batch, ++n, plan.maxInFlightPerBatch, { ...batchTotals }).finally(() => running.delete(started));
-        running.add(started);
-      }
-      await Promise.all(running);
-      if (runner.stopReason) break;
-      if (i < waves.length - 1) await gates.afterWave(i + 1, waves.length, planned);
-      if (runner.stopReason) break;
-    }
-  }
-
-  // The status only moves forward: an operation that starts at once is `running` from its creation.
-  const startsLater = input.startAtMs !== undefined && input.startAtMs > Date.now();
-  // Recorded even when a cancel arrives at once: the cancel then ends it below, in the store too.
-  await CancellationScope.nonCancellable(async () => {
-    await storeWrites.recordOperation({
-      kind,
-      operation: { ...operation, status: startsLater ? 'scheduled' : 'running' },
-      ...(input.startAtBySerial ? { startAtBySerial: input.startAtBySerial } : {}),
-      log: line(createdMessage(kind, operation)),
+  constructor(
+    private readonly kind: OperationKind,
+    private readonly input: OperationInput,
+  ) {
+    this.operation = { ...input.operation };
+    this.policy = input.rollout ?? {};
+    this.runner = new TaskRunner(this.operation.appliances, {
+      spec: () => this.taskSpec(),
+      policy: this.policy,
+      operationStatus: () => this.operation.status,
+      paused: () => this.paused,
+      betweenWaves: (wave, waves, serials) => this.gates.afterWave(wave, waves, serials),
+      onStalled: (reason) => this.gates.onStalled(reason),
+      onStop: (reason) => this.tasks.passOn(stopRolloutSignal, reason),
     });
-    recorded = true;
-    if (startsLater) await setStatus('scheduled', `scheduled for ${new Date(input.startAtMs!).toISOString()}`);
-  });
-
-  let cancelled = false;
-  try {
-    if (startsLater) await sleep(input.startAtMs! - Date.now());
-    if (kind === 'reboot' && (operation.upgrade_id ?? operation.downgrade_id) !== undefined) {
-      await condition(() => preceding !== undefined);
-      const successful = new Set(preceding!.successful);
-      const skipped = operation.appliances.filter((serial) => !successful.has(serial));
-      const enabled = operation.appliances.filter((serial) => successful.has(serial));
-      if (enabled.length) await storeWrites.recordTaskChanges({ operationId: operation.id, serials: enabled, changes: { deferred: true } });
-      const reason = `not rebooted: its ${preceding!.kind} did not succeed`;
-      for (const serial of skipped) tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message: reason });
-      if (skipped.length) await storeWrites.recordTasksCancelled({ operationId: operation.id, serials: skipped, log: line(reason, 'warning') });
-    }
-    await setStatus('running', 'running: starting the appliance tasks');
-    if (batched) await runInBatches(operation.appliances.filter((serial) => tasks.get(serial)!.status === 'scheduled'));
-    else await runner.run(planWaves(operation.appliances, policy));
-    await rollBackAfterFailureThreshold({ kind, operation, policy, stopReason: runner.stopReason, counts: batched ? batchTotals : runner.counts, tasks, taskTimeoutMs: spec().taskTimeoutMs });
-  } catch (err) {
-    if (!isCancellation(err)) throw err;
-    cancelled = true;
+    this.gates = new RolloutGates({
+      operationId: this.operation.id,
+      policy: this.policy,
+      status: () => this.operation.status,
+      tasks: this.runner.tasks,
+      stop: (reason) => this.runner.stop(reason),
+      stopped: () => this.runner.stopReason !== undefined,
+      pause: (reason) => this.setPaused(true, reason),
+    });
+    this.tasks = this.chooseTasks();
+    this.setHandlers();
   }
 
-  await runner.endUnstarted(cancelled);
-  // A large operation's tasks in a cancelled batch reported nothing back: the store has them all.
-  const final = batched ? await CancellationScope.nonCancellable(() => storeWrites.taskStatusCounts({ operationId: operation.id })) : counts();
-  const status = finalOperationStatus(Object.entries(final).flatMap(([s, n]) => Array<ApplianceTaskStatus>(n).fill(s as ApplianceTaskStatus)));
-  await CancellationScope.nonCancellable(() => setStatus(status, `finished ${status}: ${tally(final)}`));
-  if (defersReboot(kind, input)) await CancellationScope.nonCancellable(() => handOverToReboot(kind, operation, [...tasks.values()]));
-  return state();
+  /** Recorded, scheduled until its time, its tasks run (or it is cancelled), then its final status. */
+  async run(): Promise<OperationState> {
+    // The status only moves forward: an operation that starts at once is `running` from its creation.
+    const { startAtMs } = this.input;
+    const startsLater = startAtMs !== undefined && startAtMs > Date.now();
+    await this.recordCreated(startsLater ? startAtMs : undefined);
+    const cancelled = await cancelledDuring(async () => {
+      if (startsLater) await sleep(startAtMs - Date.now());
+      if (this.followsInstall()) await this.rebootOnlyWhereInstalled();
+      await this.setStatus('running', 'running: starting the appliance tasks');
+      await this.tasks.run();
+      await this.rollBackIfStopped();
+    });
+    await this.finish(cancelled);
+    return this.state();
+  }
+
+  /** Large operations run their tasks in batch workflows (bounded histories); the rest directly. */
+  private chooseTasks(): OperationTasks {
+    const tasksPerBatch = this.input.tasksPerBatch ?? TASKS_PER_BATCH;
+    if (this.operation.appliances.length <= tasksPerBatch) return new DirectTasks(this.runner, this.policy);
+    return new BatchedTasks(this.runner, {
+      kind: this.kind,
+      operation: this.operation,
+      policy: this.policy,
+      tasksPerBatch,
+      ...(this.input.startAtBySerial ? { startAtBySerial: this.input.startAtBySerial } : {}),
+      spec: () => this.taskSpec(),
+      paused: () => this.paused,
+      betweenWaves: (wave, waves, serials) => this.gates.afterWave(wave, waves, serials),
+    });
+  }
+
+  private setHandlers(): void {
+    setHandler(operationStateQuery, () => this.state());
+    setHandler(cancelApplianceTaskUpdate, (serial) => this.cancelTask(serial), {
+      validator: (serial) => {
+        if (!this.runner.tasks.has(serial))
+          throw new Error(`appliance ${serial} is not part of operation ${this.operation.id}`);
+      },
+    });
+    setHandler(pauseOperationSignal, () => this.setPaused(true));
+    setHandler(resumeOperationSignal, () => this.setPaused(false));
+    // A batch's tasks have stalled: the gate pauses or stops the whole operation.
+    setHandler(progressStalledSignal, (reason) => this.gates.onStalled(reason));
+    setHandler(precedingOperationFinishedSignal, (outcome) => {
+      this.preceding = outcome;
+    });
+  }
+
+  /** What every appliance task starts with (read when each starts: a reboot learns its version late). */
+  private taskSpec(): TaskSpec {
+    const { operation, input, kind } = this;
+    return {
+      kind,
+      operationId: operation.id,
+      username: operation.username,
+      ...(operation.product_code ? { product_code: operation.product_code } : {}),
+      ...(operation.target_version ? { target_version: operation.target_version } : {}),
+      reboot: operation.reboot === true && !this.defersReboot(),
+      esxi_force: operation.esxi_force ?? false,
+      switch_partition: operation.switch_partition === true,
+      ...(this.preceding?.target_version ? { expectVersion: this.preceding.target_version } : {}),
+      taskTimeoutMs: input.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS,
+      ...(input.startAtBySerial ? { startAtBySerial: input.startAtBySerial } : {}),
+      safety: taskSafety(operation),
+    };
+  }
+
+  private state(): OperationState {
+    return {
+      operation: this.operation,
+      ...this.tasks.stateTasks(),
+      paused: this.paused,
+      ...(this.runner.stopReason ? { stop_reason: this.runner.stopReason } : {}),
+      ...(this.gates.approval ? { approval: this.gates.approval } : {}),
+      ...(this.pauseReason ? { pause_reason: this.pauseReason } : {}),
+    };
+  }
+
+  /** Whether an upgrade/downgrade leaves its reboot to a linked reboot operation. */
+  private defersReboot(): boolean {
+    return this.kind !== 'reboot' && this.operation.reboot_id !== undefined;
+  }
+
+  /** A reboot operation linked to an upgrade or downgrade: it reboots once that one has installed. */
+  private followsInstall(): boolean {
+    return this.kind === 'reboot' && (this.operation.upgrade_id ?? this.operation.downgrade_id) !== undefined;
+  }
+
+  /** Recorded even when a cancel arrives at once: the cancel then ends it, in the store too. */
+  private recordCreated(startAtMs: number | undefined): Promise<void> {
+    return CancellationScope.nonCancellable(async () => {
+      await storeWrites.recordOperation({
+        kind: this.kind,
+        operation: { ...this.operation, status: startAtMs !== undefined ? 'scheduled' : 'running' },
+        ...(this.input.startAtBySerial ? { startAtBySerial: this.input.startAtBySerial } : {}),
+        log: logLine(createdMessage(this.kind, this.operation)),
+      });
+      this.recorded = true;
+      if (startAtMs !== undefined)
+        await this.setStatus('scheduled', `scheduled for ${new Date(startAtMs).toISOString()}`);
+    });
+  }
+
+  /** Waits for the install's outcome: its appliances whose install did not succeed are not rebooted. */
+  private async rebootOnlyWhereInstalled(): Promise<void> {
+    await condition(() => this.preceding !== undefined);
+    const { id: operationId, appliances } = this.operation;
+    const successful = new Set(this.preceding!.successful);
+    const enabled = appliances.filter((serial) => successful.has(serial));
+    const skipped = appliances.filter((serial) => !successful.has(serial));
+    if (enabled.length)
+      await storeWrites.recordTaskChanges({ operationId, serials: enabled, changes: { deferred: true } });
+    const reason = `not rebooted: its ${this.preceding!.kind} did not succeed`;
+    for (const serial of skipped)
+      this.runner.tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message: reason });
+    if (skipped.length)
+      await storeWrites.recordTasksCancelled({ operationId, serials: skipped, log: logLine(reason, 'warning') });
+  }
+
+  /** With `rollback: "all"`, once the failure threshold stopped the rollout (./rollback.ts). */
+  private rollBackIfStopped(): Promise<void> {
+    const { kind, operation, policy, runner } = this;
+    const { stopReason } = runner;
+    const { taskTimeoutMs } = this.taskSpec();
+    return rollBackAfterFailureThreshold({
+      kind,
+      operation,
+      policy,
+      stopReason,
+      counts: this.tasks.counts,
+      tasks: runner.tasks,
+      taskTimeoutMs,
+    });
+  }
+
+  /** Tasks not started end cancelled; the operation's final status follows from its tasks'. */
+  private async finish(cancelled: boolean): Promise<void> {
+    await this.runner.endUnstarted(cancelled);
+    const final = await this.tasks.finalCounts();
+    const statuses = Object.entries(final).flatMap(([s, n]) =>
+      Array<ApplianceTaskStatus>(n).fill(s as ApplianceTaskStatus),
+    );
+    const status = finalOperationStatus(statuses);
+    await CancellationScope.nonCancellable(() => this.setStatus(status, `finished ${status}: ${tally(final)}`));
+    if (this.defersReboot())
+      await CancellationScope.nonCancellable(() =>
+        handOverToReboot(this.kind, this.operation, [...this.runner.tasks.values()]),
+      );
+  }
+
+  /** The update's handler: the task's record must come after the operation's. */
+  private async cancelTask(serial: string): Promise<ApplianceTaskStatus> {
+    await condition(() => this.recorded);
+    return this.runner.cancel(serial);
+  }
+
+  /** Pause (by an operator, or by a rollout gate with its reason) or resume. */
+  private async setPaused(value: boolean, reason?: string): Promise<void> {
+    if (this.paused === value) return;
+    this.paused = value;
+    this.pauseReason = value ? reason : undefined;
+    showHold(value ? 'paused' : this.gates.approval?.state === 'awaiting' ? 'awaiting_approval' : 'none');
+    // A signal can arrive before the operation is in the store; its record must come after.
+    await condition(() => this.recorded);
+    const message = !value
+      ? 'resumed'
+      : reason
+        ? `paused: ${reason}; resume to go on`
+        : 'paused: no new task starts until resumed';
+    const { pauseReason } = this;
+    await storeWrites.recordOperationStatus({
+      operationId: this.operation.id,
+      status: this.operation.status,
+      paused: value,
+      ...(pauseReason ? { pause_reason: pauseReason } : {}),
+      log: logLine(message, reason ? 'warning' : 'info'),
+    });
+    await this.tasks.passOn(value ? pauseOperationSignal : resumeOperationSignal);
+  }
+
+  private async setStatus(status: OperationStatus, message: string): Promise<void> {
+    this.operation.status = status;
+    upsertSearchAttributes([{ key: SA.operationStatus, value: status }]);
+    await storeWrites.recordOperationStatus({
+      operationId: this.operation.id,
+      status,
+      log: logLine(message, status === 'failed' ? 'err' : 'info'),
+    });
+  }
 }
 
 /** Tells the linked reboot operation which appliances it may reboot. */
-async function handOverToReboot(kind: OperationKind, operation: OperationDoc, tasks: ApplianceTaskOutcome[]): Promise<void> {
+async function handOverToReboot(
+  kind: OperationKind,
+  operation: Operation,
+  tasks: ApplianceTaskOutcome[],
+): Promise<void> {
   const successful = tasks.filter((t) => t.status === 'successful').map((t) => t.serial);
   const operationId = operation.id;
   const rebootId = operation.reboot_id!;
   try {
-    await getExternalWorkflowHandle(operationWorkflowId('reboot', String(rebootId))).signal(precedingOperationFinishedSignal, {
-      kind,
-      id: operationId,
-      successful,
-      ...(operation.target_version ? { target_version: operation.target_version } : {}),
-    });
+    await getExternalWorkflowHandle(operationWorkflowId('reboot', String(rebootId))).signal(
+      precedingOperationFinishedSignal,
+      {
+        kind,
+        id: operationId,
+        successful,
+        ...(operation.target_version ? { target_version: operation.target_version } : {}),
+      },
+    );
   } catch (err) {
     // The reboot operation was cancelled (or has ended): there is nothing to hand over to.
-    workflowLog.warn('linked reboot operation did not take the hand-over', { operationId, rebootId, error: (err as Error).message });
+    workflowLog.warn('linked reboot operation did not take the hand-over', {
+      operationId,
+      rebootId,
+      error: (err as Error).message,
+    });
   }
 }

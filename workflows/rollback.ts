@@ -5,14 +5,14 @@
  * device jobs exactly-once by their idempotency keys), and their tasks end `failed` saying so.
  */
 import { ChildWorkflowCancellationType, executeChild, ParentClosePolicy, setHandler, workflowInfo } from '@temporalio/workflow';
-import { applianceRollbackWorkflowId, type OperationKind } from '../domain/operation';
+import { applianceRollbackWorkflowId, type Operation, type OperationKind } from '../domain/operation';
 import { failureThresholdReached, type RolloutCounts, type RolloutPolicy } from '../domain/rollout';
 import { rolledBackMessage } from '../domain/rollout-safety';
 import type { ApplianceUpgradeTaskStage } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
 import { endTask, runAttempt, taskRecorder } from './task-lifecycle';
 import { returnToVersion } from './task-safety';
-import { applianceTaskStateQuery, type ApplianceRollbackTaskInput, type ApplianceTaskOutcome, type OperationDoc } from './types';
+import { applianceTaskStateQuery, type ApplianceRollbackTaskInput, type ApplianceTaskOutcome } from './types';
 
 /** One appliance back to the version it ran before its (successful) task; the task's record ends `failed`. */
 export async function applianceRollbackTask(input: ApplianceRollbackTaskInput): Promise<ApplianceTaskOutcome> {
@@ -24,7 +24,7 @@ export async function applianceRollbackTask(input: ApplianceRollbackTaskInput): 
   await recorder.enter('running', 'rolling_back', `${reason}; rolling back to ${previous.version_id}`, 'warning');
   let step = 'none';
   const result = await runAttempt(input, state, async () => {
-    step = await returnToVersion({ call, kind: input.kind, esxi_force: input.esxi_force, keyPrefix: workflowInfo().workflowId, out: recorder, onStopped: recorder.note }, previous);
+    step = await returnToVersion({ call, kind: input.kind, esxi_force: input.esxi_force, keyPrefix: workflowInfo().workflowId, taskLog: recorder, onStopped: recorder.logWithNextWrite }, previous);
   });
   if (result.ok) {
     state.current_version = previous;
@@ -38,7 +38,7 @@ export async function applianceRollbackTask(input: ApplianceRollbackTaskInput): 
 
 export interface RollbackAfterStopInput {
   kind: OperationKind;
-  operation: OperationDoc;
+  operation: Operation;
   policy: RolloutPolicy;
   /** Why the rollout stopped, if it did. */
   stopReason: string | undefined;
@@ -59,7 +59,7 @@ export async function rollBackAfterFailureThreshold(input: RollbackAfterStopInpu
   const upgraded = [...tasks.values()].filter((t) => t.status === 'successful' && t.previous_version && t.previous_version.version_id !== t.current_version?.version_id);
   const limit = input.policy.max_in_flight ?? upgraded.length;
   const queue = [...upgraded];
-  const one = async (task: ApplianceTaskOutcome): Promise<void> => {
+  const rollBack = async (task: ApplianceTaskOutcome): Promise<void> => {
     const outcome = await executeChild(applianceRollbackTask, {
       workflowId: applianceRollbackWorkflowId(kind, operation.id, task.serial),
       args: [{ kind, operationId: operation.id, serial: task.serial, previous_version: task.previous_version!, reason: input.stopReason!, esxi_force: operation.esxi_force ?? false, taskTimeoutMs: input.taskTimeoutMs }],
@@ -76,8 +76,9 @@ export async function rollBackAfterFailureThreshold(input: RollbackAfterStopInpu
     });
     tasks.set(task.serial, outcome);
   };
-  const lane = async (): Promise<void> => {
-    for (let task = queue.shift(); task; task = queue.shift()) await one(task);
+  // `limit` workers, each rolling back the next appliance in the queue until it is empty.
+  const rollBackInTurn = async (): Promise<void> => {
+    for (let task = queue.shift(); task; task = queue.shift()) await rollBack(task);
   };
-  await Promise.all(Array.from({ length: Math.min(limit, upgraded.length) }, lane));
+  await Promise.all(Array.from({ length: Math.min(limit, upgraded.length) }, rollBackInTurn));
 }

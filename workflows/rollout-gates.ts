@@ -9,7 +9,7 @@ import { formatDuration, secondsToMs } from '../domain/operation';
 import { belowSuccessThreshold, needsApproval, onApprovalTimeout, onBelowThreshold, onProgressDeadline, waveOutcome, type RolloutHold, type RolloutPolicy } from '../domain/rollout';
 import type { OperationStatus } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
-import { line, storeWrites } from './task-lifecycle';
+import { logLine, storeWrites } from './task-lifecycle';
 import { decideApprovalUpdate, type ApplianceTaskOutcome, type ApprovalDecision, type ApprovalInfo } from './types';
 
 export interface RolloutGatesContext {
@@ -101,6 +101,6 @@ export class RolloutGates {
   private async record(approval: ApprovalInfo, message: string, severity: 'info' | 'warning' = 'info'): Promise<void> {
     this.approval = approval;
     showHold(approval.state === 'awaiting' ? 'awaiting_approval' : 'none');
-    await storeWrites.recordOperationStatus({ operationId: this.ctx.operationId, status: this.ctx.status(), approval, log: line(message, severity) });
+    await storeWrites.recordOperationStatus({ operationId: this.ctx.operationId, status: this.ctx.status(), approval, log: logLine(message, severity) });
   }
 }

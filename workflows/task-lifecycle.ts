@@ -12,36 +12,41 @@ import type { TaskRecord } from '../store/fleet-store';
 import { SA } from '../domain/search-attributes';
 import type { ApplianceTaskOutcome } from './types';
 
-const shortCall = {
+/** One short call to a device (or a collector): 10 attempts, backing off to 30 s apart. */
+export const SHORT_CALL = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
-  // A device that does not answer is retried after a durable timer, not a wait inside the worker.
-  localRetryThreshold: '1 second',
 } as const;
+
+/** One write to the store: idempotent, so retried until it lands. */
+export const STORE_WRITE = {
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumInterval: '10 seconds' },
+} as const;
+
+// A device that does not answer is retried after a durable timer, not a wait inside the worker.
+const SHORT_LOCAL_CALL = { ...SHORT_CALL, localRetryThreshold: '1 second' } as const;
 
 /**
  * Device calls: each one short request (read the device, start a job, read a job, cancel it), run
  * as local activities (one history marker each). Waiting for a job is a durable timer in the
  * workflow (./device-job.ts), so a job of minutes holds no worker slot.
  */
-export const deviceCalls = proxyLocalActivities<DeviceActivities>(shortCall);
+export const deviceCalls = proxyLocalActivities<DeviceActivities>(SHORT_LOCAL_CALL);
 
 /** The image plan: a short read of the store's images. */
-export const imagePlans = proxyLocalActivities<ImageActivities>(shortCall);
+export const imagePlans = proxyLocalActivities<ImageActivities>(SHORT_LOCAL_CALL);
 
 /** The durable record (short idempotent writes, as local activities). */
-export const storeWrites = proxyLocalActivities<StoreActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumInterval: '10 seconds' },
-});
+export const storeWrites = proxyLocalActivities<StoreActivities>(STORE_WRITE);
 
 /** A task ends `failed` with this message (a rule of the task, not a crash). */
 export class TaskFailed extends Error {}
 
 /** A log line stamped with workflow time. */
-export const line = (message: string, severity: LogLine['severity'] = 'info'): LogLine => ({ message, severity, timestamp: Math.floor(Date.now() / 1000) });
+export const logLine = (message: string, severity: LogLine['severity'] = 'info'): LogLine => ({ message, severity, timestamp: Math.floor(Date.now() / 1000) });
 
-/** The innermost cause's message: what the device said, not Temporal's wrapping. */
+/** The innermost cause's message: what the device (or collector) said, not Temporal's wrapping. */
 export function failureMessage(err: unknown): string {
   let current: unknown = err;
   while (current instanceof Error && (current as { cause?: unknown }).cause instanceof Error) current = (current as { cause: Error }).cause;
@@ -56,7 +61,7 @@ export type TaskRecorder<Stage extends string> = ReturnType<typeof taskRecorder<
 
 export function taskRecorder<Stage extends string>(operationId: string, state: ApplianceTaskOutcome) {
   const { serial } = state;
-  // Lines noted, and a version learnt, since the last write: they go with the next write.
+  // Log lines, and a version learnt, since the last write: they go with the next write.
   let pending: LogLine[] = [];
   let runningVersion: Version | undefined;
   function write(changes: Partial<TaskRecord>, last: LogLine): Promise<void> {
@@ -76,21 +81,21 @@ export function taskRecorder<Stage extends string>(operationId: string, state: A
         { key: SA.taskStage, value: stage },
       ]);
       const startTime = stage === 'initiating' && state.taskStartMs !== undefined ? { task_start_time: { datetime: Math.floor(state.taskStartMs / 1000), time_type: 'utc' as const } } : {};
-      await write({ status, stage, ...startTime, ...(state.message ? { message: state.message } : {}) }, line(message, severity));
+      await write({ status, stage, ...startTime, ...(state.message ? { message: state.message } : {}) }, logLine(message, severity));
     },
     /** A log line written now (before a long step, so the log says what the task waits for). */
     log(message: string, severity: LogLine['severity'] = 'info'): Promise<void> {
-      return write({}, line(message, severity));
+      return write({}, logLine(message, severity));
     },
     /**
      * A log line written with the task's next write, which follows at once (one store write, one
      * history event, instead of two). Stamped now.
      */
-    note(message: string): void {
-      pending.push(line(message));
+    logWithNextWrite(message: string): void {
+      pending.push(logLine(message));
     },
     /** The appliance now runs `version`: recorded with the next write. */
-    noteRunningVersion(version: Version): void {
+    setRunningVersion(version: Version): void {
       runningVersion = version;
     },
   };
@@ -100,8 +105,29 @@ export interface TaskTiming {
   taskTimeoutMs: number;
 }
 
-/** A task's stages ran out of their time limit. */
-export class TaskTimedOut extends TaskFailed {}
+/** Thrown by withinTimeLimit when the limit has cancelled the work. */
+export class TimeLimitReached extends Error {}
+
+/** Runs `work`, cancelled when it has not finished within `limitMs` (a durable timer). */
+export async function withinTimeLimit(limitMs: number, work: () => Promise<void>): Promise<void> {
+  let reached = false;
+  await CancellationScope.cancellable(async () => {
+    const scope = CancellationScope.current();
+    const limit = sleep(limitMs).then(() => {
+      reached = true;
+      scope.cancel();
+    });
+    limit.catch(() => undefined);
+    try {
+      await work();
+    } catch (err) {
+      if (reached) throw new TimeLimitReached(`not finished within ${formatDuration(limitMs)}`);
+      throw err;
+    } finally {
+      scope.cancel();
+    }
+  });
+}
 
 /** How one run of a task's stages ended (nothing recorded yet). */
 export type AttemptResult = { ok: true } | { ok: false; end: 'failed' | 'timed_out' | 'cancelled'; message: string };
@@ -112,26 +138,12 @@ export type AttemptResult = { ok: true } | { ok: false; end: 'failed' | 'timed_o
  */
 export async function runAttempt(timing: TaskTiming, state: ApplianceTaskOutcome, stages: () => Promise<void>): Promise<AttemptResult> {
   try {
-    let timedOut = false;
-    await CancellationScope.cancellable(async () => {
-      const scope = CancellationScope.current();
-      const limit = sleep(timing.taskTimeoutMs).then(() => {
-        timedOut = true;
-        scope.cancel();
-      });
-      limit.catch(() => undefined);
-      try {
-        await stages();
-      } catch (err) {
-        if (timedOut) throw new TaskTimedOut(`task did not finish within ${formatDuration(timing.taskTimeoutMs)} (timed out in stage ${state.stage})`);
-        throw err;
-      } finally {
-        scope.cancel();
-      }
-    });
+    await withinTimeLimit(timing.taskTimeoutMs, stages);
     return { ok: true };
   } catch (err) {
-    if (err instanceof TaskTimedOut) return { ok: false, end: 'timed_out', message: err.message };
+    if (err instanceof TimeLimitReached) {
+      return { ok: false, end: 'timed_out', message: `task did not finish within ${formatDuration(timing.taskTimeoutMs)} (timed out in stage ${state.stage})` };
+    }
     if (err instanceof TaskFailed) return { ok: false, end: 'failed', message: err.message };
     if (isCancellation(err)) return { ok: false, end: 'cancelled', message: `cancelled in stage ${state.stage}` };
     return { ok: false, end: 'failed', message: failureMessage(err) };

@@ -20,7 +20,7 @@ import type { ApplianceTaskStatus, OperationStatus, ProductCode, Version } from 
 import { SA } from '../domain/search-attributes';
 import { applianceRebootTask } from './appliance-reboot-task';
 import { applianceUpgradeTask } from './appliance-upgrade-task';
-import { line, storeWrites } from './task-lifecycle';
+import { logLine, storeWrites } from './task-lifecycle';
 import { TaskPlaces } from './task-places';
 import type { ApplianceTaskOutcome } from './types';
 
@@ -98,6 +98,36 @@ export interface TaskRunnerOptions {
   betweenWaves?: (wave: number, waves: number, serials: readonly string[]) => Promise<void>;
   /** Tasks run and none finished within rollout.progress_deadline_seconds. */
   onStalled?: (reason: string) => Promise<void>;
+  /** The rollout has stopped (after it was recorded): a large operation tells its running batches. */
+  onStop?: (reason: string) => Promise<void>;
+}
+
+/**
+ * Wave after wave until the rollout stops: each wave run by `runWave`, and between two waves the
+ * gates (`betweenWaves`). The one loop of a runner's own tasks and of a large operation's batches.
+ */
+export async function runWaves(
+  waves: readonly (readonly string[])[],
+  runWave: (wave: readonly string[]) => Promise<void>,
+  rollout: { stopped: () => boolean; betweenWaves?: TaskRunnerOptions['betweenWaves'] },
+): Promise<void> {
+  for (const [i, wave] of waves.entries()) {
+    await runWave(wave);
+    if (rollout.stopped()) return;
+    if (i < waves.length - 1) await rollout.betweenWaves?.(i + 1, waves.length, wave);
+    if (rollout.stopped()) return;
+  }
+}
+
+/** Runs `work`; true when the workflow was cancelled meanwhile (any other failure is thrown). */
+export async function cancelledDuring(work: () => Promise<void>): Promise<boolean> {
+  try {
+    await work();
+    return false;
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    return true;
+  }
 }
 
 export class TaskRunner {
@@ -111,8 +141,11 @@ export class TaskRunner {
   private readonly loggedWaiting = new Set<string>();
   /** When tasks without a start instant of their own are due. */
   private readonly startedAtMs = Date.now();
-  // One cancellation scope per started task, so a single task can be cancelled.
-  private readonly scopes = new Map<string, CancellationScope>();
+  /**
+   * How to cancel each task that runs now: its own cancellation scope here, or, for a large
+   * operation, a signal to the batch workflow that runs it (setCanceller).
+   */
+  private readonly cancellers = new Map<string, () => Promise<void>>();
   private readonly cancelRequested = new Set<string>();
   /** Progress for the deadline watch: bumped when a task finishes or tasks begin to run after none did. */
   private progress = { mark: 0, atMs: Date.now() };
@@ -136,24 +169,31 @@ export class TaskRunner {
     const task = this.tasks.get(serial)!;
     if (task.status !== 'scheduled' && task.status !== 'running') return task.status;
     this.cancelRequested.add(serial);
-    const scope = this.scopes.get(serial);
-    if (scope) scope.cancel();
+    const cancelRunning = this.cancellers.get(serial);
+    if (cancelRunning) await cancelRunning();
     // Not started: recorded now, so the store shows it cancelled at once, not when the operation starts.
     else if (task.status === 'scheduled') await this.recordCancelledBeforeStart(serial);
     return 'cancelled';
   }
 
+  /** A task runs elsewhere (a large operation's batch): how to cancel it there; undefined once it has ended. */
+  setCanceller(serial: string, cancel: (() => Promise<void>) | undefined): void {
+    if (cancel) this.cancellers.set(serial, cancel);
+    else this.cancellers.delete(serial);
+  }
+
   /** A task cancelled before it started: `cancelled` here and in the store, with a log line saying so. */
-  async recordCancelledBeforeStart(serial: string): Promise<void> {
+  private async recordCancelledBeforeStart(serial: string): Promise<void> {
     this.tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message: 'cancelled before it started' });
-    await storeWrites.recordTasksCancelled({ operationId: this.operationId, serials: [serial], log: line('cancelled before it started', 'warning') });
+    await storeWrites.recordTasksCancelled({ operationId: this.operationId, serials: [serial], log: logLine('cancelled before it started', 'warning') });
   }
 
   /** Stops the rollout: running tasks finish, no new one starts. The first reason is kept and recorded. */
   async stop(reason: string, recorded = false): Promise<void> {
     if (this.stopReason) return;
     this.stopReason = reason;
-    if (!recorded) await storeWrites.recordOperationStatus({ operationId: this.operationId, status: this.options.operationStatus(), stop_reason: reason, log: line(reason, 'warning') });
+    if (!recorded) await storeWrites.recordOperationStatus({ operationId: this.operationId, status: this.options.operationStatus(), stop_reason: reason, log: logLine(reason, 'warning') });
+    await this.options.onStop?.(reason);
   }
 
   /** Runs one appliance's task to its end, then checks the failure threshold. */
@@ -161,7 +201,7 @@ export class TaskRunner {
     if (this.inFlight++ === 0) this.markProgress();
     this.tasks.set(serial, { serial, status: 'running', stage: 'initiating' });
     const scope = new CancellationScope();
-    this.scopes.set(serial, scope);
+    this.cancellers.set(serial, async () => scope.cancel());
     try {
       const outcome = await scope.run(() => executeApplianceTask(this.options.spec(), serial));
       this.tasks.set(serial, outcome);
@@ -171,9 +211,9 @@ export class TaskRunner {
       if (!isCancellation(err)) throw err;
       const message = this.cancelRequested.has(serial) ? 'cancelled by request' : 'operation cancelled';
       this.tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message });
-      await CancellationScope.nonCancellable(() => storeWrites.recordTasksCancelled({ operationId: this.operationId, serials: [serial], log: line(message, 'warning') }));
+      await CancellationScope.nonCancellable(() => storeWrites.recordTasksCancelled({ operationId: this.operationId, serials: [serial], log: logLine(message, 'warning') }));
     } finally {
-      this.scopes.delete(serial);
+      this.cancellers.delete(serial);
       this.inFlight--;
       this.places.release();
     }
@@ -191,12 +231,11 @@ export class TaskRunner {
       if (!isCancellation(err)) throw err;
     });
     try {
-      for (const [i, planned] of waves.entries()) {
-        await this.runWave(byStartInstant(planned, this.options.spec().startAtBySerial));
-        if (this.stopReason) break;
-        if (i < waves.length - 1) await this.options.betweenWaves?.(i + 1, waves.length, planned);
-        if (this.stopReason) break;
-      }
+      const { betweenWaves } = this.options;
+      await runWaves(waves, (planned) => this.runWave(byStartInstant(planned, this.options.spec().startAtBySerial)), {
+        stopped: () => this.stopReason !== undefined,
+        ...(betweenWaves ? { betweenWaves } : {}),
+      });
     } finally {
       this.ended = true;
       await watch;
@@ -300,7 +339,7 @@ export class TaskRunner {
     if (!serials.length) return;
     for (const serial of serials) this.loggedWaiting.add(serial);
     const message = `waiting for a place: ${limit} appliance tasks are in flight across the fleet (FLEET_MAX_TASKS_IN_FLIGHT); this one starts when a place frees up`;
-    await storeWrites.appendTasksLog({ operationId: this.operationId, serials, log: line(message) });
+    await storeWrites.appendTasksLog({ operationId: this.operationId, serials, log: logLine(message) });
   }
 
   /** Tasks that never started end `cancelled`, with the reason. */
@@ -309,6 +348,6 @@ export class TaskRunner {
     if (!unstarted.length) return;
     const reason = cancelled ? 'cancelled before it started' : `not started: ${this.stopReason ?? 'operation ended'}`;
     for (const serial of unstarted) this.tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message: reason });
-    await CancellationScope.nonCancellable(() => storeWrites.recordTasksCancelled({ operationId: this.operationId, serials: unstarted, log: line(reason, 'warning') }));
+    await CancellationScope.nonCancellable(() => storeWrites.recordTasksCancelled({ operationId: this.operationId, serials: unstarted, log: logLine(reason, 'warning') }));
   }
 }

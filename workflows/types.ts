@@ -1,33 +1,18 @@
-/** Inputs, results and queries shared by the operation and appliance task workflows and their callers. */
+/**
+ * Inputs, results, queries, signals and updates shared by the operation and appliance task
+ * workflows and their callers. How the operation types chain up: domain/operation.ts.
+ */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { OperationKind } from '../domain/operation';
+import type { Operation, OperationKind } from '../domain/operation';
 import type { ApprovalState, RolloutPolicy } from '../domain/rollout';
 import type { TaskSafety } from '../domain/rollout-safety';
-import type { ApplianceTaskStatus, ProductCode, OperationStatus, Version } from '../domain/scc';
+import type { ApplianceTaskStatus, ProductCode, Version } from '../domain/scc';
 
 export const DEFAULT_TASK_TIMEOUT_MS = 30 * 60 * 1000;
 
-/** An upgrade, downgrade or reboot operation as the seed defines it (the fields the workflows read). */
-export interface OperationDoc {
-  id: string;
-  username: string;
-  create_time: string;
-  status: OperationStatus;
-  appliances: string[];
-  product_code?: ProductCode;
-  target_version?: Version;
-  reboot?: boolean;
-  esxi_force?: boolean;
-  switch_partition?: boolean;
-  /** The reboot operation that follows an upgrade with a reboot_time. */
-  reboot_id?: number;
-  upgrade_id?: string;
-  downgrade_id?: string;
-  [property: string]: unknown;
-}
-
+/** What an operation workflow (upgrade, downgrade, reboot) starts with. */
 export interface OperationInput {
-  operation: OperationDoc;
+  operation: Operation;
   /** UTC instant (epoch ms) at which tasks start; absent means at once. */
   startAtMs?: number;
   /**
@@ -42,9 +27,6 @@ export interface OperationInput {
   /** Operations over this many appliances run their tasks in batch workflows of this size (default TASKS_PER_BATCH). */
   tasksPerBatch?: number;
 }
-
-/** Upgrade operations were the first kind; their input keeps its name. */
-export type UpgradeOperationInput = OperationInput;
 
 export interface ApplianceUpgradeTaskInput {
   kind: 'upgrade' | 'downgrade';
@@ -94,8 +76,9 @@ export interface ApplianceTaskOutcome {
   message?: string;
 }
 
+/** An operation workflow's state (its query) and result. */
 export interface OperationState {
-  operation: OperationDoc;
+  operation: Operation;
   tasks: ApplianceTaskOutcome[];
   /** No new task starts while paused; running ones go on. */
   paused: boolean;
@@ -146,13 +129,13 @@ export const decideApprovalUpdate = defineUpdate<ApprovalInfo, [decision: Approv
 /** From a batch of a large operation to the operation: its tasks' progress has stalled (rollout.progress_deadline_seconds). */
 export const progressStalledSignal = defineSignal<[reason: string]>('progressStalled');
 
-export type UpgradeOperationState = OperationState;
-
-/** Named for the first kind; answers for every kind. */
-export const upgradeOperationStateQuery = defineQuery<OperationState>('upgradeOperationState');
+export const operationStateQuery = defineQuery<OperationState>('operationState');
 export const applianceTaskStateQuery = defineQuery<ApplianceTaskOutcome>('applianceTaskState');
 
-/** Pause: no new appliance task starts until resumed (running tasks go on). */
+/**
+ * Pause: no new appliance task starts until resumed (running tasks go on). From a client to an
+ * operation, and from a large operation to its running batches.
+ */
 export const pauseOperationSignal = defineSignal('pauseOperation');
 export const resumeOperationSignal = defineSignal('resumeOperation');
 
@@ -170,15 +153,15 @@ export interface PrecedingOutcome {
 export const precedingOperationFinishedSignal = defineSignal<[outcome: PrecedingOutcome]>('precedingOperationFinished');
 
 /**
- * Cancels one appliance's task: one not started yet never starts; a running one is cancelled (its
- * device job is asked to stop). Answers the task's status when the request was taken: a finished
- * task keeps its final status. An appliance not in the operation is refused.
+ * From a client (the API, the CLI) to an operation: cancel one appliance's task. One not started
+ * yet never starts; a running one is cancelled (its device job is asked to stop). Answers the
+ * task's status when the request was taken: a finished task keeps its final status. An appliance
+ * not in the operation is refused.
  */
 export const cancelApplianceTaskUpdate = defineUpdate<ApplianceTaskStatus, [serial: string]>('cancelApplianceTask');
 
-/** From a large operation to the batch running an appliance's task: cancel it. */
-export const cancelApplianceTaskSignal = defineSignal<[serial: string]>('cancelApplianceTask');
+/** From a large operation to the batch workflow running an appliance's task: that update, passed on. */
+export const cancelTaskInBatchSignal = defineSignal<[serial: string]>('cancelTaskInBatch');
 /** From a large operation to its running batches: the rollout stopped, start no new task. */
 export const stopRolloutSignal = defineSignal<[reason: string]>('stopRollout');
 
-export type { OperationStatus };

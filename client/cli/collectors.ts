@@ -2,24 +2,32 @@
 import type { Command } from 'commander';
 import { DeviceClient } from '../../activities/device-client';
 import { SUMO_PREFIX } from '../../api/sumo-routes';
-import { UPGRADE_TASK_STATUS_TEXT } from '../../domain/sumo';
+import { UPGRADE_TASK_STATUS, UPGRADE_TASK_STATUS_TEXT } from '../../domain/sumo';
 import { collectorTargets, CollectorUpgradeError, createCollectorUpgrade, setCollectorTargets, syncCollectors } from '../collector-upgrades';
 import { connectClient } from '../operations';
 import { audited, config, group, leaf, parseTimeoutSeconds, print, UsageError, withStore } from './common';
 
-/** Sumo task status codes that end a task: 2 succeeded, 3 failed. */
-const FINISHED = [2, 3];
+/** Sumo task status codes that end a task. */
+const FINISHED: readonly number[] = [UPGRADE_TASK_STATUS.succeeded, UPGRADE_TASK_STATUS.failed];
 
 export function registerCollectors(program: Command): void {
   const collectors = group(program, 'collectors', 'Sumo collectors and their upgrade tasks');
+  registerSync(collectors);
+  registerUpgrade(collectors);
+  registerTaskStatus(collectors);
+  registerTargets(collectors);
+}
 
+function registerSync(collectors: Command): void {
   leaf(collectors, 'sync', 'read every Sumo collector the device API serves into the store').action((o: { json: boolean }) =>
     withStore(config(), async (store) => {
       const result = await syncCollectors(new DeviceClient({ baseUrl: config().FLEET_DEVICE_API_URL }), store);
       print(o.json, result, () => `${result.collectors} collectors (${result.alive} alive) in the store`);
     }),
   );
+}
 
+function registerUpgrade(collectors: Command): void {
   leaf(collectors, 'upgrade', 'create a collector upgrade (or downgrade) task, with the rules and error codes of POST /api/v1/collectors/upgrades')
     .argument('<COLLECTOR_ID>', 'a number')
     .option('--to <VERSION>', 'the build (default: the latest)')
@@ -51,7 +59,9 @@ export function registerCollectors(program: Command): void {
         print(o.json, task, () => [`upgrade task ${task.id} created: collector ${task.collectorId} to ${task.toVersion}`, `watch it: npm run fleet -- collectors status ${task.id} --watch`].join('\n'));
       });
     });
+}
 
+function registerTaskStatus(collectors: Command): void {
   leaf(collectors, 'status', "a collector upgrade task's status code (0 not started, 1 pending, 6 progressing, 2 succeeded, 3 failed) and message")
     .argument('<TASK_ID>', 'a number')
     .option('--watch', 'print it again on every change until the task has finished', false)
@@ -72,7 +82,9 @@ export function registerCollectors(program: Command): void {
         }
       });
     });
+}
 
+function registerTargets(collectors: Command): void {
   leaf(collectors, 'targets', 'the available collector builds, oldest first')
     .option('--set <V1,V2,...>', 'replace them (validated, stored sorted)')
     .action((o: { set?: string; json: boolean }) =>

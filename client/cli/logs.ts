@@ -46,7 +46,8 @@ async function operationKind(cfg: FleetConfig, store: FleetStore, id: string, ki
   throw new OperationNotFoundError(id);
 }
 
-function line(e: StoredLogEntry, withSerial: boolean): string {
+/** One log entry as a line of text: time, severity, (whose,) message. */
+function formatLogEntry(e: StoredLogEntry, withSerial: boolean): string {
   const time = new Date(e.entry.timestamp * 1000).toISOString().replace(/\.000Z$/, 'Z');
   return [time, e.entry.severity.padEnd(7), ...(withSerial ? [(e.serial || 'operation').padEnd(14)] : []), e.entry.log_entry].join('  ');
 }
@@ -70,7 +71,7 @@ export function registerLogs(program: Command): void {
         const drain = async (): Promise<void> => {
           for (;;) {
             const entries = await readLogEntries(store, id, { ...(o.serial !== undefined ? { serial: o.serial } : {}), afterId });
-            for (const e of entries) console.log(o.json ? JSON.stringify({ ...e.entry, ...(o.serial === undefined ? { serial: e.serial || null } : {}) }) : line(e, o.serial === undefined));
+            for (const e of entries) console.log(o.json ? JSON.stringify({ ...e.entry, ...(o.serial === undefined ? { serial: e.serial || null } : {}) }) : formatLogEntry(e, o.serial === undefined));
             if (!entries.length) return;
             afterId = entries.at(-1)!.id;
           }

@@ -7,7 +7,7 @@
 import { planWaves } from '../../domain/rollout';
 import { safetySummary } from '../../domain/rollout-safety';
 import { APPLIANCE_TASK_STATUSES, type ApplianceTaskStatus } from '../../domain/scc';
-import type { OperationSnapshot, ProgressTask } from '../operation-progress';
+import type { OperationView, TaskView } from '../operations';
 
 const FINAL: readonly string[] = ['successful', 'partially_successful', 'failed', 'cancelled'];
 const isFinished = (status: string): boolean => status !== 'scheduled' && status !== 'running';
@@ -53,14 +53,14 @@ export interface Summary {
   notes: string[];
 }
 
-function describe(snapshot: OperationSnapshot): string {
+function describe(snapshot: OperationView): string {
   const op = snapshot.operation as Record<string, unknown>;
   const target = (op.target_version as { version_id?: string } | undefined)?.version_id;
   if (target) return `${String(op.product_code ?? '')} to ${target}${op.reboot ? ', reboot' : ''}`.trim();
   return op.switch_partition ? 'reboot (switch partition)' : 'reboot';
 }
 
-function waveSummaries(snapshot: OperationSnapshot, bySerial: Map<string, ProgressTask>): WaveSummary[] | undefined {
+function waveSummaries(snapshot: OperationView, bySerial: Map<string, TaskView>): WaveSummary[] | undefined {
   const rollout = snapshot.operation.rollout as { waves?: (number | string)[] } | undefined;
   if (!rollout?.waves) return undefined;
   const waves = planWaves(snapshot.operation.appliances, rollout as Parameters<typeof planWaves>[1]);
@@ -76,7 +76,7 @@ function waveSummaries(snapshot: OperationSnapshot, bySerial: Map<string, Progre
 }
 
 /** What the rollout's safety policy is and where its gates and retry links stand. */
-function safetyNotes(operation: OperationSnapshot['operation']): string[] {
+function safetyNotes(operation: OperationView['operation']): string[] {
   const approval = operation.approval as { state: string; after_wave: number; timeout_time?: number; decided_by?: string } | undefined;
   const finished = FINAL.includes(operation.status);
   const policy = safetySummary(operation);
@@ -90,7 +90,7 @@ function safetyNotes(operation: OperationSnapshot['operation']): string[] {
   ];
 }
 
-export function summarize(snapshot: OperationSnapshot, nowMs: number): Summary {
+export function summarize(snapshot: OperationView, nowMs: number): Summary {
   const { operation } = snapshot;
   const bySerial = new Map(snapshot.tasks.map((t) => [t.serial, t]));
   const counts = Object.fromEntries(APPLIANCE_TASK_STATUSES.map((s) => [s, 0])) as Record<ApplianceTaskStatus, number>;
@@ -201,7 +201,7 @@ export interface FrameOptions {
   /** The terminal's width: longer lines are cut. */
   columns?: number;
   /** The tasks, for `all`. */
-  tasks?: readonly ProgressTask[];
+  tasks?: readonly TaskView[];
 }
 
 const BAR_WIDTH = 30;

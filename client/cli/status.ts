@@ -8,8 +8,8 @@ import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { OPERATION_KINDS, type OperationKind } from '../../domain/operation';
 import type { FleetStore } from '../../store/fleet-store';
-import { readStoredSnapshot, snapshotOfView, type OperationSnapshot } from '../operation-progress';
-import { connectClient, getOperation, isTerminal, OperationNotFoundError } from '../operations';
+import { readStoredView } from '../operation-progress';
+import { connectClient, getOperation, isTerminal, OperationNotFoundError, type OperationView } from '../operations';
 import { changeLines, renderFrame, summarize, type Summary } from './progress';
 import { config, leaf, parseCount, parseKind, UsageError, withStore } from './common';
 
@@ -26,12 +26,12 @@ interface StatusOptions {
  * The operation as the store has it; one started but not yet recorded by a worker as Temporal has
  * it (search attributes and memo: no worker needed).
  */
-async function snapshot(store: FleetStore, client: () => Promise<Client>, id: string, kind: OperationKind | undefined): Promise<OperationSnapshot> {
-  const stored = await readStoredSnapshot(store, id, kind);
+async function snapshot(store: FleetStore, client: () => Promise<Client>, id: string, kind: OperationKind | undefined): Promise<OperationView> {
+  const stored = await readStoredView(store, id, kind);
   if (stored) return stored;
   for (const k of kind ? [kind] : OPERATION_KINDS) {
     try {
-      return snapshotOfView(k, await getOperation(await client(), id, k));
+      return await getOperation(await client(), id, k);
     } catch (err) {
       if (!(err instanceof OperationNotFoundError)) throw err;
     }
@@ -40,7 +40,7 @@ async function snapshot(store: FleetStore, client: () => Promise<Client>, id: st
 }
 
 /** `--json`: the operation, every task, and the summary. */
-const jsonView = (snap: OperationSnapshot, summary: Summary) => ({ operation: snap.operation, tasks: snap.tasks.map(({ startedMs: _s, ...t }) => t), progress: summary });
+const jsonView = (snap: OperationView, summary: Summary) => ({ operation: snap.operation, tasks: snap.tasks.map(({ startedMs: _s, ...t }) => t), progress: summary });
 
 export function registerStatus(program: Command): void {
   leaf(program, 'status', "an operation's progress: counts by status and stage, waves, elapsed time and an estimate, the failed appliances and why")

@@ -6,7 +6,8 @@
  * what its image plan needs, once, and no workflow is left running.
  */
 import type { upgradeOperation } from '../../workflows';
-import { createOperation, type CreatedOperation } from '../../client/operations';
+import { createOperation } from '../../client/operations';
+import type { Operation } from '../../domain/operation';
 import type { ApplianceTaskStatus, ProductCode } from '../../domain/scc';
 import { startClusterStack, type ClusterStack } from '../helpers/cluster';
 import { workerPolls } from '../helpers/servers';
@@ -31,7 +32,7 @@ beforeAll(async () => {
 afterAll(() => stack?.stop(), 120_000);
 
 /** Task statuses over the operations, from the store; undefined while the store cannot answer (PostgreSQL restarting). */
-async function statusCounts(operations: CreatedOperation[]): Promise<Partial<Record<ApplianceTaskStatus, number>> | undefined> {
+async function statusCounts(operations: Operation[]): Promise<Partial<Record<ApplianceTaskStatus, number>> | undefined> {
   const total: Partial<Record<ApplianceTaskStatus, number>> = {};
   try {
     for (const op of operations) {
@@ -44,7 +45,7 @@ async function statusCounts(operations: CreatedOperation[]): Promise<Partial<Rec
 }
 
 /** Waits until `more` further tasks have succeeded than at the call (progress made since the last fault); answers the counts. */
-async function progress(operations: CreatedOperation[], more: number, what: string) {
+async function progress(operations: Operation[], more: number, what: string) {
   const start = (await statusCounts(operations))?.successful ?? 0;
   const deadline = Date.now() + 180_000;
   for (;;) {

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DeviceClient } from '../../activities/device-client';
 import { ensureRiverbedCatalog } from '../../api/bootstrap';
-import { createOperation, type CreatedOperation } from '../../client/operations';
+import { createOperation } from '../../client/operations';
+import type { Operation } from '../../domain/operation';
 import type { SimulatorStats } from '../../domain/device-api';
 import type { ApplianceTaskStatus, ProductCode } from '../../domain/scc';
 import { FleetStore } from '../../store/fleet-store';
@@ -60,7 +61,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function statusCounts(operations: CreatedOperation[]): Promise<Partial<Record<ApplianceTaskStatus, number>>> {
+async function statusCounts(operations: Operation[]): Promise<Partial<Record<ApplianceTaskStatus, number>>> {
   const total: Partial<Record<ApplianceTaskStatus, number>> = {};
   for (const op of operations) {
     for (const [status, n] of Object.entries(await store.taskStatusCounts(op.id)) as [ApplianceTaskStatus, number][]) total[status] = (total[status] ?? 0) + n;

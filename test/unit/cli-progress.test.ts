@@ -4,15 +4,15 @@
  * with --all), never a row per appliance unless asked, at 10,000 appliances.
  */
 import { bar, changeLines, duration, renderFrame, summarize } from '../../client/cli/progress';
-import type { OperationSnapshot, ProgressTask } from '../../client/operation-progress';
+import type { OperationView, TaskView } from '../../client/operations';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 const serial = (i: number) => `S12AB${String(i).padStart(8, '0')}`;
 
 /** 10,000 appliances: 3,800 successful, 200 failed, 300 running (stages), the rest scheduled; the first started 100 s ago. */
-function fleet(options: { rollout?: unknown; status?: string; paused?: boolean; updatedMs?: number } = {}): OperationSnapshot {
+function fleet(options: { rollout?: unknown; status?: string; paused?: boolean; updatedMs?: number } = {}): OperationView {
   const appliances = Array.from({ length: 10_000 }, (_, i) => serial(i));
-  const tasks: ProgressTask[] = appliances.map((s, i) => {
+  const tasks: TaskView[] = appliances.map((s, i) => {
     const startedMs = NOW - 100_000 + i;
     if (i < 3800) return { serial: s, status: 'successful', stage: 'completed', startedMs };
     if (i < 4000) return { serial: s, status: 'failed', stage: 'failed', message: `download failed: HTTP 404 (${i})`, startedMs };

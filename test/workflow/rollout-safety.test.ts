@@ -5,7 +5,7 @@
 import type { RolloutPolicy } from '../../domain/rollout';
 import type { UpgradeOperation } from '../../domain/scc';
 import type { upgradeOperation } from '../../workflows';
-import { resumeOperationSignal, upgradeOperationStateQuery, type OperationInput, type OperationState } from '../../workflows/types';
+import { resumeOperationSignal, operationStateQuery, type OperationInput, type OperationState } from '../../workflows/types';
 import { fakeDeviceActivities } from '../helpers/fake-device';
 import { useTimeSkipping } from '../helpers/time-skipping';
 
@@ -40,7 +40,7 @@ const statuses = async (id: string, appliances: string[]): Promise<string[]> => 
 /** Until the operation's query says `fn`, moving virtual time on 30 s between reads (queries alone do not skip time). */
 async function until(handle: Handle, fn: (state: OperationState) => boolean): Promise<void> {
   for (;;) {
-    const state = await handle.query(upgradeOperationStateQuery);
+    const state = await handle.query(operationStateQuery);
     if (fn(state)) return;
     await wf.env.sleep(30_000);
   }

@@ -5,7 +5,7 @@
  */
 import type { UpgradeOperation } from '../../domain/scc';
 import type { upgradeOperation } from '../../workflows';
-import { cancelApplianceTaskUpdate, type OperationInput } from '../../workflows/types';
+import { cancelApplianceTaskUpdate, pauseOperationSignal, resumeOperationSignal, type OperationInput } from '../../workflows/types';
 import { fakeDeviceActivities } from '../helpers/fake-device';
 import { useTimeSkipping } from '../helpers/time-skipping';
 
@@ -86,4 +86,50 @@ test.each([
   expect(appliances.map((s) => stored.get(s))).toEqual(['successful', 'successful', 'successful', 'successful', 'cancelled']);
   expect(fake.calls.some((c) => c.serial === appliances[4])).toBe(false);
   expect((await wf.store.getLog(op.id, appliances[4])).map((l) => l.log_entry)).toEqual(['cancelled before it started']);
+});
+
+/** Until the stored task has this status (the workflow runs meanwhile, in real time). */
+async function storedStatus(operationId: string, serial: string, status: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while ((await wf.store.getTask(operationId, serial))?.status !== status) {
+    if (Date.now() > deadline) throw new Error(`task ${serial} never became ${status}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('a task running in a batch is cancelled by the operation\'s update: its device job is stopped, the others go on', async () => {
+  const appliances = serials(4);
+  const fake = fakeDeviceActivities({ jobSeconds: 60, clock: () => wf.env.currentTimeMs() });
+  const op = operation(appliances);
+  const { result, history } = await run({ operation: op, tasksPerBatch: 2 }, fake.activities, async (handle) => {
+    await storedStatus(op.id, appliances[3]!, 'running');
+    expect(await handle.executeUpdate(cancelApplianceTaskUpdate, { args: [appliances[3]!] })).toBe('cancelled');
+  });
+  expect(childStarts(history)).toEqual(['applianceTaskBatch', 'applianceTaskBatch']);
+  expect(result.operation.status).toBe('partially_successful');
+  const stored = new Map((await wf.store.listTasks(op.id)).map((t) => [t.serial, t.status]));
+  expect(appliances.map((s) => stored.get(s))).toEqual(['successful', 'successful', 'successful', 'cancelled']);
+  // The device was asked to stop the cancelled task's job; no other job was stopped, and it never installed.
+  expect(fake.calls.filter((c) => c.activity === 'cancelDeviceJob').map((c) => c.serial)).toEqual([appliances[3]]);
+  expect(fake.calls.some((c) => c.activity === 'installImage' && c.serial === appliances[3])).toBe(false);
+});
+
+test('a pause reaches a running batch: its next task does not start until resumed', async () => {
+  const appliances = serials(5);
+  const fake = fakeDeviceActivities({ jobSeconds: 60, clock: () => wf.env.currentTimeMs() });
+  const op = operation(appliances);
+  // The first batch (four tasks) runs one task at a time.
+  const { result } = await run({ operation: op, tasksPerBatch: 4, rollout: { max_in_flight: 1 } }, fake.activities, async (handle) => {
+    const signals = handle as unknown as { signal: (s: typeof pauseOperationSignal | typeof resumeOperationSignal) => Promise<void> };
+    await storedStatus(op.id, appliances[0]!, 'running');
+    await signals.signal(pauseOperationSignal);
+    // Its three device jobs of a minute each end in virtual time; paused, the next task never starts.
+    await wf.env.sleep('1 hour');
+    await storedStatus(op.id, appliances[0]!, 'successful');
+    expect(appliances.slice(1).map((s) => fake.calls.some((c) => c.serial === s))).toEqual([false, false, false, false]);
+    expect((await wf.store.getTask(op.id, appliances[1]!))?.status).toBe('scheduled');
+    await signals.signal(resumeOperationSignal);
+  });
+  expect(result.operation.status).toBe('successful');
+  expect((await wf.store.listTasks(op.id)).map((t) => t.status)).toEqual(appliances.map(() => 'successful'));
 });

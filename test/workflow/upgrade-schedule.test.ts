@@ -5,7 +5,7 @@
 import { createOperation } from '../../client/operations';
 import type { UpgradeOperation } from '../../domain/scc';
 import type { upgradeOperation } from '../../workflows';
-import { pauseOperationSignal, resumeOperationSignal, upgradeOperationStateQuery, type UpgradeOperationInput } from '../../workflows/types';
+import { pauseOperationSignal, resumeOperationSignal, operationStateQuery, type OperationInput } from '../../workflows/types';
 import { fakeDeviceActivities } from '../helpers/fake-device';
 import { useTimeSkipping } from '../helpers/time-skipping';
 
@@ -39,10 +39,10 @@ test('an operation scheduled 6 hours ahead starts its tasks at that instant, in 
     const handle = await wf.env.client.workflow.start<typeof upgradeOperation>('upgradeOperation', {
       taskQueue,
       workflowId: `upgrade-${op.id}`,
-      args: [{ operation: op, startAtMs } satisfies UpgradeOperationInput],
+      args: [{ operation: op, startAtMs } satisfies OperationInput],
     });
     // Before the instant: scheduled, and nothing has touched a device.
-    const before = await handle.query(upgradeOperationStateQuery);
+    const before = await handle.query(operationStateQuery);
     expect(before.operation.status).toBe('scheduled');
     expect(before.tasks.map((t) => t.status)).toEqual(['scheduled', 'scheduled', 'scheduled']);
     expect(fake.calls).toHaveLength(0);
@@ -96,7 +96,7 @@ test('a task that cannot finish within its time limit fails with a clear message
     wf.env.client.workflow.execute<typeof upgradeOperation>('upgradeOperation', {
       taskQueue,
       workflowId: `upgrade-${op.id}`,
-      args: [{ operation: op, taskTimeoutMs: 2 * 60_000 } satisfies UpgradeOperationInput],
+      args: [{ operation: op, taskTimeoutMs: 2 * 60_000 } satisfies OperationInput],
     }),
   );
   const bySerial = new Map(result.tasks.map((t) => [t.serial, t]));
@@ -140,7 +140,7 @@ test('a maintenance window closing stops new tasks; the rest end cancelled with 
     wf.env.client.workflow.execute<typeof upgradeOperation>('upgradeOperation', {
       taskQueue,
       workflowId: `upgrade-${op.id}`,
-      args: [{ operation: op, rollout: { waves: [1], maintenance_window_end: windowEnd } } satisfies UpgradeOperationInput],
+      args: [{ operation: op, rollout: { waves: [1], maintenance_window_end: windowEnd } } satisfies OperationInput],
     }),
   );
   const reason = `maintenance window closed at ${new Date(windowEnd * 1000).toISOString()}: no new task starts`;
@@ -165,11 +165,11 @@ test('a paused operation starts no task until resumed', async () => {
     const handle = await wf.env.client.workflow.start<typeof upgradeOperation>('upgradeOperation', {
       taskQueue,
       workflowId: `upgrade-${op.id}`,
-      args: [{ operation: op, startAtMs } satisfies UpgradeOperationInput],
+      args: [{ operation: op, startAtMs } satisfies OperationInput],
     });
     await handle.signal(pauseOperationSignal);
     await wf.env.sleep(3 * HOUR);
-    const paused = await handle.query(upgradeOperationStateQuery);
+    const paused = await handle.query(operationStateQuery);
     expect(paused.paused).toBe(true);
     expect(paused.operation.status).toBe('running');
     expect(paused.tasks.map((t) => t.status)).toEqual(['scheduled', 'scheduled']);
