@@ -113,7 +113,7 @@ async function readFileHead(url: URL, maxBytes: number): Promise<ImageHead> {
       await file.close();
     }
   } catch (err) {
-    const code = String((err as { code?: unknown }).code ?? 'unknown');
+    const { code = 'unknown' } = err as { code?: string };
     return { ok: false, reason: FILE_ERRORS[code] ?? `the file cannot be read (${code})` };
   }
 }

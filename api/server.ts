@@ -149,6 +149,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
   const { client, logger, store, checkResponses = false, https, trustProxy, processMetrics = false } = options;
   // Path parameters up to 1,000 characters reach the handlers (and get a 400 naming them), not a bare 414.
   const app = Fastify({
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it; the rule's view of the type differs
     loggerInstance: logger as FastifyBaseLogger,
     genReqId: () => randomUUID(),
     routerOptions: { maxParamLength: 1000 },

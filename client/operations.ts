@@ -148,7 +148,7 @@ export async function createOperation(client: Client, kind: OperationKind, body:
   const starts = await startInstants(timeField, request[timeField] as ScheduledTime | undefined, request.appliances, options);
   // The fleet's state is checked once the request itself is known to be valid.
   if (options.eligibility) {
-    const refused = await options.eligibility(kind, request as Parameters<typeof options.eligibility>[1]);
+    const refused = await options.eligibility(kind, request);
     if (refused.length) throw refusal(kind, refused);
   }
   const id = newOperationId(nowMs);

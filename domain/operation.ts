@@ -35,6 +35,12 @@ export interface Operation {
   reboot_id?: number;
   upgrade_id?: string;
   downgrade_id?: string;
+  /** Set by the service as the rollout's gates act (domain/scc.ts lists them with the read-only fields). */
+  paused?: boolean;
+  pause_reason?: string;
+  stop_reason?: string;
+  retry_of?: string;
+  retried_by?: string;
   [property: string]: unknown;
 }
 

@@ -54,7 +54,7 @@ export async function ineligibleAppliances(
         : kind === 'downgrade'
           ? downgradeEligibility({ productCode, appliances: wanted, images: index, inProgress, targetVersionId, previousVersions: await store.previousVersionIdsBySerial(wanted.map((a) => a.serial)) }).exceptions
           : rebootEligibility({ productCode, appliances: wanted, inProgress }).exceptions;
-    for (const [name, list] of Object.entries(result)) for (const a of list as Appliance[]) category.set(a.serial, name);
+    for (const [name, list] of Object.entries(result)) for (const a of list) category.set(a.serial, name);
   }
   return request.appliances.flatMap((serial): IneligibleAppliance[] => {
     const appliance = known.get(serial);

@@ -223,7 +223,7 @@ export class FleetStore {
   /** Imports a whole inventory file in one transaction: all of it, or nothing. */
   async importInventory(file: { appliances: (ApplianceRecord & { connection?: DeviceConnection })[]; collectors: CollectorRecord[] }): Promise<{ appliances: number; collectors: number }> {
     await this.transaction(async (tx) => {
-      for (const { connection, ...appliance } of file.appliances) await tx.upsertAppliance(appliance as ApplianceRecord, connection);
+      for (const { connection, ...appliance } of file.appliances) await tx.upsertAppliance(appliance, connection);
       for (const collector of file.collectors) await tx.upsertCollector(collector);
     });
     return { appliances: file.appliances.length, collectors: file.collectors.length };

@@ -143,7 +143,7 @@ class OperationWorkflow {
   private setHandlers(): void {
     setHandler(operationStateQuery, () => this.state());
     setHandler(cancelApplianceTaskUpdate, (serial) => this.cancelTask(serial), {
-      validator: (serial) => {
+      validator: (serial: string) => {
         if (!this.runner.tasks.has(serial))
           throw new Error(`appliance ${serial} is not part of operation ${this.operation.id}`);
       },

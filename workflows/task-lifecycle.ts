@@ -71,8 +71,9 @@ export function taskRecorder<Stage extends string>(operationId: string, state: A
     runningVersion = undefined;
     return storeWrites.recordTaskProgress({ operationId, serial, changes, ...(logs.length ? { logs } : {}), log: last, ...(version ? { running_version: version } : {}) });
   }
+  // Arrow functions: the steps destructure them (no `this`).
   return {
-    async enter(status: ApplianceTaskStatus, stage: Stage, message: string, severity: LogLine['severity'] = 'info'): Promise<void> {
+    enter: async (status: ApplianceTaskStatus, stage: Stage, message: string, severity: LogLine['severity'] = 'info'): Promise<void> => {
       state.status = status;
       state.stage = stage;
       if (status === 'failed' || status === 'cancelled') state.message = message;
@@ -84,18 +85,16 @@ export function taskRecorder<Stage extends string>(operationId: string, state: A
       await write({ status, stage, ...startTime, ...(state.message ? { message: state.message } : {}) }, logLine(message, severity));
     },
     /** A log line written now (before a long step, so the log says what the task waits for). */
-    log(message: string, severity: LogLine['severity'] = 'info'): Promise<void> {
-      return write({}, logLine(message, severity));
-    },
+    log: (message: string, severity: LogLine['severity'] = 'info'): Promise<void> => write({}, logLine(message, severity)),
     /**
      * A log line written with the task's next write, which follows at once (one store write, one
      * history event, instead of two). Stamped now.
      */
-    logWithNextWrite(message: string): void {
+    logWithNextWrite: (message: string): void => {
       pending.push(logLine(message));
     },
     /** The appliance now runs `version`: recorded with the next write. */
-    setRunningVersion(version: Version): void {
+    setRunningVersion: (version: Version): void => {
       runningVersion = version;
     },
   };

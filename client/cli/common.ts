@@ -38,8 +38,8 @@ export class FleetCommand extends Command {
 
   /** The command as typed: `fleet keys revoke`. */
   path(): string {
-    const names: string[] = [];
-    for (let cmd: Command | null = this; cmd; cmd = cmd.parent) names.unshift(cmd.name());
+    const names = [this.name()];
+    for (let cmd = this.parent; cmd; cmd = cmd.parent) names.unshift(cmd.name());
     return names.join(' ');
   }
 

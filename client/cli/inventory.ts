@@ -25,7 +25,7 @@ export function registerInventory(program: Command): void {
         print(o.json, appliances, () =>
           table([
             ['SERIAL', 'PRODUCT', 'ARCH', 'VERSION', 'CONNECTED', 'HOSTNAME'],
-            ...appliances.map((a) => [a.serial, a.product_code, String(a.arch ?? ''), String(a.current_version?.version_id ?? ''), String(a.connected), String(a.hostname ?? '')]),
+            ...appliances.map((a) => [a.serial, a.product_code, String(a.arch ?? ''), String(a.current_version?.version_id ?? ''), String(a.connected), typeof a.hostname === 'string' ? a.hostname : '']),
           ]),
         );
       }),

@@ -48,7 +48,7 @@ export function buildProgram(): FleetCommand {
     .configureHelp({ optionDescription: (o) => `${o.description}${shownDefault(o) ? ` (default ${shownDefault(o)})` : ''}` });
   for (const register of COMMANDS) register(program);
   for (const cmd of leaves(program)) cmd.option('--json', 'print JSON (machine-readable) instead of text', false);
-  return program as FleetCommand;
+  return program;
 }
 
 const shownDefault = (o: Option): string | undefined => (o.defaultValue === undefined || o.defaultValue === false || o.defaultValue === '' ? undefined : String(o.defaultValue));

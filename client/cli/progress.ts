@@ -54,9 +54,9 @@ export interface Summary {
 }
 
 function describe(snapshot: OperationView): string {
-  const op = snapshot.operation as Record<string, unknown>;
-  const target = (op.target_version as { version_id?: string } | undefined)?.version_id;
-  if (target) return `${String(op.product_code ?? '')} to ${target}${op.reboot ? ', reboot' : ''}`.trim();
+  const op = snapshot.operation;
+  const target = op.target_version?.version_id;
+  if (target) return `${op.product_code ?? ''} to ${target}${op.reboot ? ', reboot' : ''}`.trim();
   return op.switch_partition ? 'reboot (switch partition)' : 'reboot';
 }
 
@@ -84,9 +84,9 @@ function safetyNotes(operation: OperationView['operation']): string[] {
     ...(policy ? [`safety: ${policy}`] : []),
     ...(!finished && approval?.state === 'awaiting' ? [`rollout: awaiting approval after wave ${approval.after_wave}${approval.timeout_time ? ` (until ${new Date(approval.timeout_time * 1000).toISOString()})` : ''}: fleet approve|reject ${operation.id}`] : []),
     ...(approval && approval.state !== 'awaiting' ? [`approval after wave ${approval.after_wave}: ${approval.state}${approval.decided_by ? ` by ${approval.decided_by}` : ''}`] : []),
-    ...(!finished && operation.paused === true && operation.pause_reason ? [`rollout: paused: ${String(operation.pause_reason)}`] : []),
-    ...(operation.retry_of ? [`retry of operation ${String(operation.retry_of)}`] : []),
-    ...(operation.retried_by ? [`retried by operation ${String(operation.retried_by)}`] : []),
+    ...(!finished && operation.paused === true && operation.pause_reason ? [`rollout: paused: ${operation.pause_reason}`] : []),
+    ...(operation.retry_of ? [`retry of operation ${operation.retry_of}`] : []),
+    ...(operation.retried_by ? [`retried by operation ${operation.retried_by}`] : []),
   ];
 }
 
