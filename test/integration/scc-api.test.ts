@@ -386,7 +386,9 @@ describe('downgrade and reboot operations', () => {
   test('deferred reboot: the upgrade installs, its linked reboot operation reboots at reboot_time and activates the version', async () => {
     const appliances = await serials('GC', 2);
     const before = await Promise.all(appliances.map((s) => stack.devices.counters(s)));
-    const rebootAt = Math.floor(Date.now() / 1000) + 3;
+    // Due now: the reboot waits for the upgrade's hand-over, never for a clock (the wait for a later
+    // reboot_time is tested in virtual time: test/workflow/local-time-and-deferred-reboot.test.ts).
+    const rebootAt = Math.floor(Date.now() / 1000);
     const up = await call('POST', '/operations/upgrade', { body: { product_code: 'GC', target_version: { version_id: TARGET }, reboot: true, reboot_time: { datetime: rebootAt, time_type: 'utc' }, comment: 'deferred', appliances } });
     expect(up.status).toBe(201);
     expect(up.json.reboot_id).toEqual(expect.any(Number));
@@ -441,9 +443,9 @@ describe('local-time schedules', () => {
     const newYork = { ...second!, time_zone: 'America/New_York' };
     await stack.store.upsertAppliance(tokyo);
     await stack.store.upsertAppliance(newYork);
-    // Tokyo's wall clock 2 seconds from now; in New York that wall-clock time comes 14 hours later (EST).
-    const soon = Math.floor(Date.now() / 1000) + 2;
-    const wallClock = soon + 9 * 3600;
+    // Tokyo's wall clock now (due at once, no window to hit); in New York that wall-clock time comes 14 hours later (EST).
+    const now = Math.floor(Date.now() / 1000);
+    const wallClock = now + 9 * 3600;
     const created = await call('POST', '/operations/upgrade', { body: { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, upgrade_time: { datetime: wallClock, time_type: 'local' }, comment: 'follow the sun', appliances: [tokyo.serial, newYork.serial] } });
     expect(created.status).toBe(201);
     const deadline = Date.now() + 60_000;
