@@ -249,6 +249,13 @@ describe('the fleet CLI beside the API: its operation commands are recorded as c
 
 describe('GET /api/fleet/1.0/audit', () => {
   test('oldest first; since (inclusive) and actor filter, limit bounds; bad queries are 400', async () => {
+    // Entries of its own, whatever ran before: 12 changes by the internal account, refused (no such operation) and recorded.
+    for (let i = 0; i < 12; i++) {
+      const res = await call('PUT', `/operations/upgrade/9999999999${i % 10}/appliances/S12AB00000001/state`, { who: 'internal', body: { status: 'running', stage: 'initiating' } });
+      expect(res.status).toBe(404);
+    }
+    const deadline = Date.now() + 60_000;
+    while ((await trail('?actor=internal&limit=10000')).filter((e) => e.outcome.startsWith('404')).length < 12 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const all = await trail('?limit=10000');
     expect(all.length).toBeGreaterThan(10);
     for (let i = 1; i < all.length; i++) expect(all[i]!.time).toBeGreaterThanOrEqual(all[i - 1]!.time);
