@@ -32,6 +32,8 @@
  * PostgreSQL: bench/lib/temporal.ts startBenchServer); a summary row per stack and size.
  * `--timeout`: seconds each run (operation or baseline) may take before it is stopped and reported
  * as unfinished, with what it had done.
+ * Modules (bench/fleet-upgrade/): fleet-parts (simulator, store, worker process), histories (walking
+ * the operation's workflows), baseline, report (figures, per-run lines, the summary table).
  */
 import type { Client } from '@temporalio/client';
 import { RIVERBED_CATALOG_VERSIONS } from '../api/bootstrap';
