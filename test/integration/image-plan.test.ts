@@ -25,7 +25,14 @@ beforeAll(async () => {
   expect(fleet.length).toBeGreaterThan(50);
 });
 
-afterAll(() => stack?.stop());
+// Every history the tests produced replays, checked once they have all run (in whatever order), then the stack stops.
+afterAll(async () => {
+  try {
+    await replayHistories();
+  } finally {
+    await stack?.stop();
+  }
+});
 
 const options = (): CreateOperationOptions => ({ taskQueue, username: 'tester', eligibility: (kind, request) => ineligibleAppliances(stack.store, kind, request) });
 const result = (id: string) => stack.env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${id}`).result();
@@ -126,10 +133,11 @@ test('eligibility is checked again when the task starts, and a target without im
   expect(await stack.devices.counters(appliance!.serial)).toMatchObject({ stages: 0, installs: 0 });
 });
 
-test('the histories of these tasks replay cleanly against the current workflow code', async () => {
+/** Replays every history the tests produced against the current workflow code (and records fixtures, asked to). */
+async function replayHistories(): Promise<void> {
   const query = "FleetOperationKind = 'upgrade'";
   // 4 operations started above (the refused ones never did), one task each.
   expect(await replayAll(stack.env.client, query)).toBeGreaterThanOrEqual(8);
   // `FLEET_RECORD_HISTORIES=test/fixtures/histories npx jest test/integration/image-plan.test.ts` records fixtures.
   await recordHistories(stack.env.client, query, 'image-plan');
-});
+}

@@ -24,8 +24,13 @@ beforeAll(async () => {
   api = await startSccApi({ appliances: 60, speed: 400, taskQueue, logger });
   ({ stack, base } = api);
 });
+// Every history the tests produced replays, checked once they have all run (in whatever order), then the stack stops.
 afterAll(async () => {
-  await api?.stop();
+  try {
+    await replayHistories();
+  } finally {
+    await api?.stop();
+  }
 });
 
 const call: SccApi['call'] = (method, path, options) => api.call(method, path, options);
@@ -581,12 +586,11 @@ describe('OpenAPI document', () => {
   });
 });
 
-describe('workflow histories', () => {
-  test('the downgrade and reboot histories these tests produced replay cleanly against the current workflow code', async () => {
-    const query = "FleetOperationKind = 'reboot' OR FleetOperationKind = 'downgrade'";
-    // A downgrade, a reboot and a deferred reboot above, each with its appliance tasks.
-    expect(await replayAll(stack.env.client, query)).toBeGreaterThanOrEqual(6);
-    // `FLEET_RECORD_HISTORIES=test/fixtures/histories npx jest test/integration/scc-api.test.ts` records fixtures.
-    await recordHistories(stack.env.client, query, 'reboot');
-  });
-});
+/** Replays the downgrade and reboot histories the tests produced against the current workflow code (and records fixtures, asked to). */
+async function replayHistories(): Promise<void> {
+  const query = "FleetOperationKind = 'reboot' OR FleetOperationKind = 'downgrade'";
+  // A downgrade, a reboot and a deferred reboot, each with its appliance tasks.
+  expect(await replayAll(stack.env.client, query)).toBeGreaterThanOrEqual(6);
+  // `FLEET_RECORD_HISTORIES=test/fixtures/histories npx jest test/integration/scc-api.test.ts` records fixtures.
+  await recordHistories(stack.env.client, query, 'reboot');
+}
