@@ -176,7 +176,7 @@ describe('every change through the API is recorded: who, when, what, from where,
     expect((await admin('DELETE', '/access_keys/audit-noc')).status).toBe(204);
     expect((await admin('POST', '/access_keys', { access_id: 'audit-noc', role: 'admin' })).status).toBe(409);
 
-    const entry = await recorded({ action: 'fleet_postAccessKeys', actor: 'admin', target: '/api/fleet/1.0/access_keys', outcome: 'ok', client: CLIENT });
+    const entry = await recorded({ action: 'fleet_postAccessKeys', actor: 'admin', target: '/api/fleet/1.0/access_keys', outcome: 'ok', client: CLIENT, details: { created_id: 'audit-noc' } });
     expect(entry.details).toEqual({ created_id: 'audit-noc' });
     await recorded({ action: 'fleet_postAccessKeysByAccessIdRotate', actor: 'admin', target: '/api/fleet/1.0/access_keys/audit-noc/rotate', outcome: 'ok', details: { access_id: 'audit-noc' } });
     await recorded({ action: 'fleet_deleteAccessKeysByAccessId', actor: 'admin', target: '/api/fleet/1.0/access_keys/audit-noc', outcome: 'ok', details: { access_id: 'audit-noc' } });
