@@ -39,7 +39,7 @@ const result = (operationId: string) => env.client.workflow.getHandle<typeof upg
 
 /** Visibility is eventually consistent: read until it agrees with the expectation or time runs out. */
 async function viewWhen(operationId: string, done: (view: OperationView) => boolean): Promise<OperationView> {
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     const view = await getOperation(env.client, operationId);
     if (done(view) || Date.now() > deadline) return view;
