@@ -23,7 +23,14 @@ beforeAll(async () => {
   const logger = createLogger('test-api', 'silent', { write: (line: string) => void logLines.push(line) });
   api = await startSccApi({ appliances: 60, speed: 400, taskQueue, logger });
   ({ stack, base } = api);
+  // What a new store answers, read before any test sets the logging object (the tests run in any order).
+  const read = async () => (await api.call('GET', '/logging', { who: 'reader' })).json as unknown;
+  freshLogging.initial = await read();
+  // A store from before the logging object holds only logging_level: GET answers it.
+  await stack.store.setSetting('logging_level', 'warning');
+  freshLogging.legacy = await read();
 });
+const freshLogging: { initial?: unknown; legacy?: unknown } = {};
 // Every history the tests produced replays, checked once they have all run (in whatever order), then the stack stops.
 afterAll(async () => {
   try {
@@ -204,10 +211,7 @@ describe('appliances and service logging', () => {
   });
 
   test('logging level: read, set by an operator, bad level is 400 and changes nothing', async () => {
-    expect((await call('GET', '/logging', { who: 'reader' })).json).toEqual({ level: 'info' });
-    // A store from before the logging object holds only logging_level: GET answers it.
-    await stack.store.setSetting('logging_level', 'warning');
-    expect((await call('GET', '/logging', { who: 'reader' })).json).toEqual({ level: 'warning' });
+    expect(freshLogging).toEqual({ initial: { level: 'info' }, legacy: { level: 'warning' } });
     expect((await call('PUT', '/logging', { who: 'reader', body: { level: 'debug' } })).status).toBe(403);
     expect((await call('PUT', '/logging', { body: { level: 'debug' } })).json).toEqual({ level: 'debug' });
     const bad = await call('PUT', '/logging', { body: { level: 'loud' } });
