@@ -529,12 +529,19 @@ describe('images, eligibility and versions', () => {
   });
 
   test('after an upgrade: same_or_newer_version for the upgrade, downgradeable back once the customer repository has the image', async () => {
-    // The GC appliances were upgraded by the deferred-reboot test.
-    const gc = (await stack.store.listAppliances({ product_code: 'GC' })).filter((a) => a.current_version?.version_id === TARGET);
-    expect(gc.length).toBeGreaterThan(0);
+    // A GC appliance upgraded here (not one of the deferred-reboot test's, which may run before or after).
+    const others = new Set(await serials('GC', 2));
+    const candidates = (await call('GET', `/upgradeable_appliances/GC/${TARGET}`, { who: 'reader' })).json.upgradeable as { serial: string }[];
+    const mine = candidates.map((a) => a.serial).find((serial) => !others.has(serial))!;
+    expect(mine).toBeDefined();
+    const created = await call('POST', '/operations/upgrade', { body: { product_code: 'GC', target_version: { version_id: TARGET }, reboot: true, comment: 'to go back', appliances: [mine] } });
+    expect(created.status).toBe(201);
+    expect((await waitForStatus(created.json.id, (status) => ['successful', 'partially_successful', 'failed', 'cancelled'].includes(status))).status).toBe('successful');
+    const gc = (await stack.store.listAppliances({ product_code: 'GC' })).filter((a) => a.serial === mine && a.current_version?.version_id === TARGET);
+    expect(gc).toHaveLength(1);
     const up = await call('GET', `/upgradeable_appliances/GC/${TARGET}`, { who: 'reader' });
-    expect(up.json.exceptions.same_or_newer_version.map((a: any) => a.serial)).toEqual(expect.arrayContaining(gc.map((a) => a.serial)));
-    const previous = (await stack.store.versionHistory(gc[0]!.serial)).find((c) => c.to_version_id === TARGET)!.from_version_id!;
+    expect(up.json.exceptions.same_or_newer_version.map((a: any) => a.serial)).toContain(mine);
+    const previous = (await stack.store.versionHistory(mine)).find((c) => c.to_version_id === TARGET)!.from_version_id!;
     const before = await call('GET', `/downgradeable_appliances/GC/${previous}`, { who: 'reader' });
     // Only Riverbed images of that version exist: downgrades need the customer repository.
     expect(before.json.downgradeable.map((a: any) => a.serial)).not.toContain(gc[0]!.serial);
