@@ -25,7 +25,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DeviceClient } from '../activities/device-client';
 import { createInventoryActivities } from '../activities/inventory-activities';
@@ -40,8 +39,9 @@ import { fleetFacts } from '../store/fleet-facts';
 import { FleetStore, type OperationRecord, type TaskRecord } from '../store/fleet-store';
 import { listenOnLoopback, startSimulator, type SimulatorProcess } from '../test/helpers/servers';
 import type { LoadJob, LoadPlan, LoadResult } from './api-load';
+import { parseBenchOptions } from './lib/options';
 import { parseStacks, startBenchServer, type BenchServer } from './lib/temporal';
-import { stopProcess, Teardown } from './teardown';
+import { stopProcess, Teardown, withTeardown } from './teardown';
 
 const root = join(__dirname, '..');
 const SCC = '/api/cmc.upgrades/1.0';
@@ -140,42 +140,23 @@ async function runLoad(plan: LoadPlan, teardown: Teardown, onJob: (name: string)
 }
 
 export async function apiLatencyBenchmark(argv: string[] = []): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: false,
-    options: {
-      appliances: { type: 'string', default: '10000' },
-      collectors: { type: 'string', default: '1000' },
-      requests: { type: 'string', default: '1000' },
-      seconds: { type: 'string', default: '10' },
-      concurrency: { type: 'string', default: '8' },
-      operations: { type: 'string', default: '300' },
-      'per-operation': { type: 'string', default: '3' },
-      stack: { type: 'string', default: 'dev' },
+  const values = parseBenchOptions(argv, {
+    numbers: {
+      appliances: { default: 10_000 },
+      collectors: { default: 1000, min: 0 },
+      requests: { default: 1000 },
+      seconds: { default: 10 },
+      concurrency: { default: 8, min: 1, whole: true },
+      operations: { default: 300, min: 0, whole: true },
+      'per-operation': { default: 3, min: 1, whole: true },
     },
+    texts: { stack: 'dev' },
   });
   const stacks = parseStacks(values.stack);
-  const count = Number(values.appliances);
-  const collectors = Number(values.collectors);
-  const requests = Number(values.requests);
-  const seconds = Number(values.seconds);
-  const concurrency = Number(values.concurrency);
-  const historyCount = Number(values.operations);
-  const perOperation = Number(values['per-operation']);
-  for (const [name, n] of Object.entries({ appliances: count, collectors, requests, seconds, concurrency, operations: historyCount, 'per-operation': perOperation })) {
-    if (!Number.isFinite(n) || n < (name === 'operations' || name === 'collectors' ? 0 : 1)) throw new Error(`--${name} must be a positive number`);
-  }
+  const { appliances: count, collectors, requests, seconds, concurrency, operations: historyCount, 'per-operation': perOperation } = values;
 
-  const teardown = new Teardown();
   // Ctrl-C or a kill still stops the dev server and the child processes.
-  const onSignal = (signal: NodeJS.Signals): void => {
-    console.error(`\n${signal}: tearing down`);
-    void teardown.run().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
+  await withTeardown(async (teardown) => {
     for (const stack of stacks) {
       const setupStarted = performance.now();
       const dir = mkdtempSync(join(tmpdir(), 'fleet-bench-api-'));
@@ -264,9 +245,5 @@ export async function apiLatencyBenchmark(argv: string[] = []): Promise<void> {
       for (const f of failures) console.log(`non-2xx: ${f}`);
       await teardown.run();
     }
-  } finally {
-    await teardown.run();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  });
 }

@@ -25,7 +25,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { ensureRiverbedCatalog, RIVERBED_TWO_HOP_VERSION } from '../api/bootstrap';
 import { runInventoryRefresh } from '../client/inventory';
@@ -41,10 +40,11 @@ import type { BaselineRolloutInput, BaselineRolloutResult } from './baseline-wor
 import { planUpgrades, type FleetPlans } from './lib/device-plans';
 import { historyEvents, terminateAll } from './lib/history-stats';
 import { cpuSnapshot, cpuSpent } from './lib/proc-sampling';
-import { count, parseSizes, seconds, sleep } from './lib/report';
+import { parseBenchOptions, parseSizes } from './lib/options';
+import { count, seconds, sleep } from './lib/report';
 import { printRun, printSummary, type RunFigures, type SizeFigures } from './lib/rollout-report';
 import { checkCounters, resetSimulatorStats, simulatorStats } from './lib/simulator-admin';
-import { BacklogSampler, frontendRequests, parseStacks, requestsBetween, resultWithin, startBenchServer, type BenchServer, type StackName } from './lib/temporal';
+import { BacklogSampler, frontendRequests, parseStacks, requestsBetween, onEachStack, resultWithin, type BenchServer, type StackName } from './lib/temporal';
 import { startWorker, type WorkerProcess } from './lib/worker-process';
 import { Teardown } from './teardown';
 
@@ -233,58 +233,33 @@ async function runSize(server: BenchServer, size: number, options: Options): Pro
 }
 
 function parseOptions(argv: string[]): Options & { sizes: number[] } {
-  const { values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: false,
-    options: {
-      sizes: { type: 'string', default: '1000,3600,10000' },
-      speed: { type: 'string', default: '20' },
-      timeout: { type: 'string', default: '3600' },
-      limit: { type: 'string', default: '1000' },
-      seed: { type: 'string', default: '1' },
-      'skip-baseline': { type: 'boolean', default: false },
-      stack: { type: 'string', default: 'dev' },
-    },
+  const values = parseBenchOptions(argv, {
+    numbers: { speed: { default: 20 }, timeout: { default: 3600 }, limit: { default: 1000, min: 1, whole: true }, seed: { default: 1, min: 0, whole: true } },
+    texts: { sizes: '1000,3600,10000', stack: 'dev' },
+    flags: ['skip-baseline'],
   });
-  const sizes = parseSizes(values.sizes);
-  const options = { sizes, speed: Number(values.speed), timeoutMs: Number(values.timeout) * 1000, limit: Number(values.limit), seed: Number(values.seed), skipBaseline: values['skip-baseline'] === true, stacks: parseStacks(values.stack) };
-  if (!sizes.length || sizes.some((n) => !Number.isInteger(n) || n < PRODUCT_CODES.length)) throw new Error(`--sizes must be whole numbers of at least ${PRODUCT_CODES.length}, e.g. 1000,3600`);
-  if (!Number.isFinite(options.speed) || options.speed <= 0) throw new Error('--speed must be a positive number');
-  if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) throw new Error('--timeout must be a positive number of seconds');
-  if (!Number.isInteger(options.limit) || options.limit < 1) throw new Error('--limit must be a positive whole number');
-  return options;
+  return {
+    sizes: parseSizes(values.sizes, PRODUCT_CODES.length),
+    stacks: parseStacks(values.stack),
+    speed: values.speed,
+    timeoutMs: values.timeout * 1000,
+    limit: values.limit,
+    seed: values.seed,
+    skipBaseline: values['skip-baseline'],
+  };
 }
 
 export async function fleetRolloutBenchmark(argv: string[] = []): Promise<void> {
   const options = parseOptions(argv);
-  const teardown = new Teardown();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    console.error(`\n${signal}: tearing down`);
-    void teardown.run().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   const all: SizeFigures[] = [];
-  try {
-    for (const stack of options.stacks) {
-      const step = performance.now();
-      const server = await startBenchServer(stack, { metrics: true });
-      teardown.add(`temporal (${stack})`, () => server.stop());
-      console.log(`temporal (${stack} stack) up in ${seconds(step).toFixed(1)}s, metrics at ${server.metricsUrl}`);
-      for (const size of options.sizes) {
-        try {
-          all.push(await runSize(server, size, options));
-        } catch (err) {
-          console.error(`[${count(size)}] ${stack}: failed: ${(err as Error).stack ?? String(err)}`);
-        }
+  await onEachStack(options.stacks, { metrics: true }, async (server) => {
+    for (const size of options.sizes) {
+      try {
+        all.push(await runSize(server, size, options));
+      } catch (err) {
+        console.error(`[${count(size)}] ${server.stack}: failed: ${(err as Error).stack ?? String(err)}`);
       }
-      await teardown.run();
     }
-    printSummary(all, options.limit, TARGET);
-  } finally {
-    await teardown.run();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  });
+  printSummary(all, options.limit, TARGET);
 }

@@ -27,3 +27,24 @@ export function stopProcess(proc: ChildProcess): Promise<void> {
     proc.kill('SIGTERM');
   });
 }
+
+/**
+ * Runs `fn` with a teardown that runs after it, and also on Ctrl-C or a kill (then the process
+ * exits 130), so the servers and child processes a benchmark started stop whatever happens.
+ */
+export async function withTeardown(fn: (teardown: Teardown) => Promise<void>): Promise<void> {
+  const teardown = new Teardown();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    console.error(`\n${signal}: tearing down`);
+    void teardown.run().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await fn(teardown);
+  } finally {
+    await teardown.run();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -231,7 +231,7 @@ export class SimulatedAppliance {
   private advance(): void {
     const now = this.now();
     for (const job of this.jobs.values()) {
-      if (job.state === 'running' && now >= job.startedAt + job.durationMs) {
+      if (job.state === 'running' && now >= job.startedAt + job.durationMs && !this.fault('hold_at_stage', job.kind)) {
         const failure = this.fault('fail_at_stage', job.kind);
         const flapping = job.kind === 'install' ? this.fault('fail_first_installs') : undefined;
         if (failure) {

@@ -16,6 +16,8 @@ export class SimulatedCollector {
   private readonly jobs = new Map<string, UpgradeJob>();
   private readonly idempotent = new Map<string, CollectorJob>();
   private seq = 0;
+  /** While held (/admin/collectors/{id}/hold), a running upgrade does not complete: tests release it when they are ready. */
+  held = false;
   readonly counters: CollectorCounters = { upgrades: 0, idempotent_replays: 0 };
 
   constructor(
@@ -27,6 +29,7 @@ export class SimulatedCollector {
   }
 
   private advance(): void {
+    if (this.held) return;
     for (const job of this.jobs.values()) {
       if (job.state === 'running' && this.now() >= job.startedAt + job.durationMs) {
         job.state = 'succeeded';

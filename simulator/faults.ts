@@ -9,6 +9,7 @@ import { JOB_KINDS } from '../domain/device-api';
 export const FAULT_KINDS = [
   'fail_at_stage', // a job of `stage` kind ends failed
   'hang_at_stage', // a job of `stage` kind never ends
+  'hold_at_stage', // a job of `stage` kind does not end while the fault is set; cleared, it ends as its time allows (tests wait on it)
   'disconnect', // the device does not answer for `seconds` (simulated), or until cleared
   'no_return_from_reboot', // after its next reboot the device never answers again
   'slow_link', // downloads take `factor` times longer
@@ -23,6 +24,7 @@ export const FAULT_KINDS = [
 export const fault = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('fail_at_stage'), stage: z.enum(JOB_KINDS), message: z.string().optional() }),
   z.object({ kind: z.literal('hang_at_stage'), stage: z.enum(JOB_KINDS) }),
+  z.object({ kind: z.literal('hold_at_stage'), stage: z.enum(JOB_KINDS) }),
   z.object({ kind: z.literal('disconnect'), seconds: z.number().positive().optional() }),
   z.object({ kind: z.literal('no_return_from_reboot') }),
   z.object({ kind: z.literal('slow_link'), factor: z.number().min(1) }),

@@ -143,7 +143,7 @@ async function route(sim: Simulator, req: IncomingMessage): Promise<{ status: nu
   }
 
   if (parts[0] === 'admin') {
-    // /admin/devices/{serial}/counters | /admin/devices/{serial}/faults | /admin/collectors/{id}/counters | /admin/faults | /admin/stats[/reset]
+    // /admin/devices/{serial}/counters | /admin/devices/{serial}/faults | /admin/collectors/{id}/counters | /admin/collectors/{id}/hold | /admin/faults | /admin/stats[/reset]
     if (parts[1] === 'stats' && parts.length === 2 && method === 'GET') return { status: 200, body: sim.stats.stats() };
     if (parts[1] === 'stats' && parts.length === 3 && parts[2] === 'reset' && method === 'POST') {
       sim.stats.reset();
@@ -163,6 +163,10 @@ async function route(sim: Simulator, req: IncomingMessage): Promise<{ status: nu
       }
     }
     if (parts[1] === 'collectors' && parts.length === 4 && parts[3] === 'counters' && method === 'GET') return { status: 200, body: sim.collector(parts[2]!).counters };
+    if (parts[1] === 'collectors' && parts.length === 4 && parts[3] === 'hold' && (method === 'POST' || method === 'DELETE')) {
+      sim.collector(parts[2]!).held = method === 'POST';
+      return { status: 200, body: { held: method === 'POST' } };
+    }
     if (parts[1] === 'faults' && parts.length === 2 && method === 'POST') {
       return { status: 201, body: { serials: sim.applyFleetFault(parse(fleetFaultRequest, await readJson(req))) } };
     }

@@ -1,10 +1,4 @@
-/** Formatting the fleet benchmarks share: sizes, counts, durations and plain-text tables. */
-
-/** `--sizes 1000,3600`: the fleet sizes a benchmark runs. */
-export const parseSizes = (text: unknown): number[] =>
-  String(text)
-    .split(',')
-    .map((s) => Number(s.trim()));
+/** Formatting the fleet benchmarks share: counts, durations and plain-text tables. */
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 /** Seconds since a performance.now() reading. */

@@ -14,6 +14,7 @@ import { freeTemporalPorts, registerNamespace, setupTemporalSchemas, startTempor
 import { ensureDatabase, startPostgresProcess } from '../../scripts/postgres';
 import { temporalCliPath } from '../../scripts/toolchain';
 import { freePort, quietRuntime } from '../../test/helpers/servers';
+import { withTeardown } from '../teardown';
 
 export interface BenchDevServer {
   env: TestWorkflowEnvironment;
@@ -92,6 +93,23 @@ export async function startBenchServer(stack: StackName, options: { metrics?: bo
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Starts each stack's Temporal server in turn, runs `fn` on it and stops it before the next; a
+ * signal stops it too (bench/teardown.ts withTeardown).
+ */
+export async function onEachStack(stacks: StackName[], options: Parameters<typeof startBenchServer>[1], fn: (server: BenchServer) => Promise<void>): Promise<void> {
+  await withTeardown(async (teardown) => {
+    for (const stack of stacks) {
+      const step = performance.now();
+      const server = await startBenchServer(stack, options);
+      teardown.add(`temporal (${stack})`, () => server.stop());
+      console.log(`temporal (${stack} stack) up in ${((performance.now() - step) / 1000).toFixed(1)}s${server.metricsUrl ? `, metrics at ${server.metricsUrl}` : ''}`);
+      await fn(server);
+      await teardown.run();
+    }
+  });
 }
 
 /** Awaits a workflow's result up to `timeoutMs`; answers it, or why not. */

@@ -8,11 +8,12 @@ import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { SA } from '../../domain/search-attributes';
+import { workflowCode } from './workflow-bundle';
 
 /** Replays every workflow the query finds; answers how many replayed, failing on the first that does not. */
 export async function replayAll(client: Client, query: string): Promise<number> {
   let replayed = 0;
-  for await (const result of Worker.runReplayHistories({ workflowsPath: require.resolve('../../workflows') }, client.workflow.list({ query }).intoHistories())) {
+  for await (const result of Worker.runReplayHistories(workflowCode(), client.workflow.list({ query }).intoHistories())) {
     expect([result.workflowId, result.error?.message]).toEqual([result.workflowId, undefined]);
     replayed++;
   }

@@ -9,6 +9,7 @@ import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { SA } from '../../domain/search-attributes';
 import { temporalCliPath, testServerLauncherPath } from '../../scripts/toolchain';
+import { testWorkflowBundle } from './workflow-bundle';
 
 const root = join(__dirname, '..', '..');
 let runtimeInstalled = false;
@@ -20,25 +21,39 @@ export function quietRuntime(): void {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
 }
 
+/**
+ * The SDK gives an ephemeral server a fixed 5 s to listen; on 2 busy cores a start can take longer,
+ * so a start that timed out is tried again (a wall-clock window the tests must not depend on).
+ */
+async function startEphemeral(start: () => Promise<TestWorkflowEnvironment>, attempts = 5): Promise<TestWorkflowEnvironment> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= attempts || !/did not start within/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
 /** The real Temporal CLI dev server (in memory), with every custom search attribute registered. */
 export async function startDevServer(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
-  return TestWorkflowEnvironment.createLocal({
+  return startEphemeral(() => TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporalCliPath() },
       ip: '127.0.0.1',
       searchAttributes: Object.values(SA),
       extraArgs: ['--log-level', 'error'],
     },
-  });
+  }));
 }
 
 /** The Java time-skipping test server, with every custom search attribute registered. */
 export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
-  const env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: testServerLauncherPath() } },
-  });
+  const env = await startEphemeral(() =>
+    TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: testServerLauncherPath() } } }),
+  );
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
     searchAttributes: Object.fromEntries(Object.values(SA).map((key) => [key.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
@@ -145,6 +160,8 @@ export function workerProcessEnv(
     FLEET_DEVICE_API_URL: parts.deviceApiUrl,
     FLEET_IMAGE_BASE_URL: parts.imageBaseUrl,
     FLEET_LOG_LEVEL: 'warn',
+    // The run's one bundle (test/helpers/workflow-bundle.ts): no webpack at each worker start.
+    ...(testWorkflowBundle() !== undefined ? { FLEET_WORKER_WORKFLOW_BUNDLE: testWorkflowBundle()! } : {}),
     ...extra,
   };
 }

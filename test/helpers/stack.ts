@@ -11,6 +11,7 @@ import { FleetStore } from '../../store/fleet-store';
 import { recordLoaded } from '../../store/readiness';
 import { createFleetWorker, type WorkerSizing } from '../../worker/create-worker';
 import { startDevServer, startSimulator, type SimulatorProcess } from './servers';
+import { testWorkflowBundle } from './workflow-bundle';
 
 export const TEST_IMAGE_BASE_URL = 'http://images.test.invalid';
 
@@ -45,6 +46,7 @@ export async function startStack(options: { taskQueue: string; workerSizing?: Wo
     logger: createLogger('test-worker', 'warn'),
     ...(options.workerSizing ? { sizing: options.workerSizing } : {}),
     ...(options.maxTasksInFlight !== undefined ? { maxTasksInFlight: options.maxTasksInFlight } : {}),
+    ...(testWorkflowBundle() !== undefined ? { workflowBundlePath: testWorkflowBundle()! } : {}),
   });
   const running = worker.run();
   return {

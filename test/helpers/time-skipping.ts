@@ -13,6 +13,7 @@ import { DEFAULT_MAX_TASKS_IN_FLIGHT } from '../../domain/rollout';
 import { createLogger } from '../../domain/logging';
 import { FleetStore } from '../../store/fleet-store';
 import { startTimeSkippingServer } from './servers';
+import { workflowCode } from './workflow-bundle';
 
 export interface WorkerExtras {
   maxTasksInFlight?: number;
@@ -57,7 +58,7 @@ export function useTimeSkipping(): TimeSkippingFixture {
       const worker = await Worker.create({
         connection: env!.nativeConnection,
         taskQueue,
-        workflowsPath: require.resolve('../../workflows'),
+        ...workflowCode(),
         // Devices are in memory; the store is real (SQLite), as are its activities.
         activities: {
           ...createStoreActivities({ store: store!, logger }),

@@ -36,6 +36,18 @@ async function upgrade(serials: string[], options: { esxi_force?: boolean; task_
   return { status: result.operation.status, tasks: new Map(result.tasks.map((t) => [t.serial, t])) };
 }
 
+/** Reads until the device answers (a retryable refusal, such as rebooting, is read again). */
+async function settled<T>(read: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await read();
+    } catch (err) {
+      if (!(err instanceof DeviceError) || !err.retryable) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
 async function deviceError(promise: Promise<unknown>): Promise<DeviceError> {
   const err = await promise.then(() => undefined, (e: unknown) => e);
   expect(err).toBeInstanceOf(DeviceError);
@@ -51,7 +63,10 @@ test('the device client classifies each fault: unreachable ones retryable, refus
   expect(await deviceError(devices.info(b))).toMatchObject({ status: 503, code: 'device.unavailable', retryable: true });
   await devices.addFault(c, { kind: 'no_return_from_reboot' });
   await devices.reboot(c, {}, 'c-reboot');
-  await new Promise((r) => setTimeout(r, 500)); // several simulated reboot durations
+  // A healthy twin rebooted just after: once it answers again, c's reboot is over too, yet c stays down.
+  const twin = take();
+  await devices.reboot(twin, {}, 'twin-reboot');
+  await settled(() => devices.info(twin));
   expect(await deviceError(devices.info(c))).toMatchObject({ status: 503, code: 'device.rebooting', retryable: true });
   await devices.addFault(d, { kind: 'esxi_conflict' });
   const staged = await devices.stage(d, { url: 'http://images.invalid/x.img', target_version: { version_id: TARGET } }, 'd-stage');

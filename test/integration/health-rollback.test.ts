@@ -30,7 +30,14 @@ beforeAll(async () => {
   stack = api.stack;
   unused = await Promise.all((await stack.devices.listSerials()).map((s) => stack.devices.info(s)));
 }, 180_000);
-afterAll(() => api?.stop());
+// Every history the tests produced replays, checked once they have all run (in whatever order), then the stack stops.
+afterAll(async () => {
+  try {
+    await replayHistories();
+  } finally {
+    await api?.stop();
+  }
+});
 
 /** `n` fresh appliances of one product code whose upgrade to `target` takes `hops` images. */
 async function take(n: number, target: string, hops: number): Promise<DeviceInfo[]> {
@@ -200,11 +207,12 @@ test('per-task retries get a flapping install through: each attempt logged, each
   expect((await stack.devices.stats()).jobs_started).toBe(3 * (expected.stages + expected.patches + 1) + 1);
 });
 
-test('every history these tests produced replays cleanly against the current workflow code', async () => {
+/** Replays every history the tests produced against the current workflow code (and records fixtures, asked to). */
+async function replayHistories(): Promise<void> {
   // Tasks with health checks, rollbacks and retries, the rollback workflows of rollback "all", their operations.
   const query = `FleetOperationKind = 'upgrade' AND TaskQueue = '${taskQueue}'`;
   // 5 operations, 8 appliance tasks that ran, 2 rollbacks.
   expect(await replayAll(stack.env.client, query)).toBeGreaterThanOrEqual(5 + 8 + 2);
   // `FLEET_RECORD_HISTORIES=test/fixtures/histories npx jest test/integration/health-rollback.test.ts` records fixtures.
   await recordHistories(stack.env.client, query, 'safety');
-});
+}

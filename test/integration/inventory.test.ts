@@ -4,9 +4,14 @@ import { startStack, type Stack } from '../helpers/stack';
 
 let stack: Stack;
 const APPLIANCES = 24;
+/** The store before anything was read into it, and the first refresh (each test may refresh again). */
+let empty: unknown[];
+let firstRefresh: Awaited<ReturnType<typeof runInventoryRefresh>>;
 
 beforeAll(async () => {
   stack = await startStack({ appliances: APPLIANCES, speed: 1000, taskQueue: 'integration-inventory' });
+  empty = await stack.store.listAppliances();
+  firstRefresh = await runInventoryRefresh(stack.env.client, stack.taskQueue);
 });
 afterAll(() => stack?.stop());
 
@@ -21,9 +26,8 @@ async function settled<T>(read: () => Promise<T>): Promise<T> {
 }
 
 test('a refresh discovers every simulated appliance and records it as the device reports it', async () => {
-  expect(await stack.store.listAppliances()).toEqual([]);
-  const result = await runInventoryRefresh(stack.env.client, stack.taskQueue);
-  expect(result).toEqual({ discovered: APPLIANCES, appliances: APPLIANCES, connected: APPLIANCES, disconnected: 0 });
+  expect(empty).toEqual([]);
+  expect(firstRefresh).toEqual({ discovered: APPLIANCES, appliances: APPLIANCES, connected: APPLIANCES, disconnected: 0 });
 
   const serials = await stack.devices.listSerials();
   const stored = await stack.store.listAppliances();
@@ -76,7 +80,17 @@ test('the refresh Schedule is created once, updated in place, and removed with 0
   expect(await ensureInventorySchedule(client, { taskQueue: stack.taskQueue, everySeconds: 0 })).toBe('absent');
 });
 
+// Its own stack: the simulator is stopped, which no other test could run after.
+describe('with the device API gone', () => {
+  let gone: Stack;
+  beforeAll(async () => {
+    gone = await startStack({ appliances: APPLIANCES, speed: 1000, taskQueue: 'integration-inventory-gone' });
+    await runInventoryRefresh(gone.env.client, gone.taskQueue);
+  });
+  afterAll(() => gone?.stop());
+
 test('when devices stop answering, a refresh marks them disconnected and keeps their last-seen time', async () => {
+  const stack = gone;
   const serials = (await stack.store.listAppliances()).map((a) => a.serial);
   const lastSeen = await stack.store.lastSeenMs(serials[0]!);
   await stack.sim.stop();
@@ -89,4 +103,5 @@ test('when devices stop answering, a refresh marks them disconnected and keeps t
   expect(handle).toEqual({ discovered: 0, appliances: APPLIANCES, connected: 0, disconnected: APPLIANCES });
   expect((await stack.store.listAppliances()).every((a) => a.connected === false)).toBe(true);
   expect(await stack.store.lastSeenMs(serials[0]!)).toBe(lastSeen);
+});
 });

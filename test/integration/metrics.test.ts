@@ -132,13 +132,12 @@ async function untilWaitingForPlace(operationId: string, serials: string[]): Pro
 const upgradeSH = { kind: 'upgrade', product_code: 'SH' };
 
 test('an upgrade with one device refusal: task counters, duration histograms and device errors move by what happened; SDK metrics beside them', async () => {
-  const before = await scrapeWorker();
-  // Nothing counted yet, but every family is there.
+  // Counters move by what this test did, whatever ran before it: each is read as the change since this scrape.
+  const [before, apiBefore] = [await scrapeWorker(), await scrapeApi()];
   for (const name of [METRIC.tasksStarted, METRIC.tasksFinished, METRIC.taskDuration, METRIC.stageDuration, METRIC.deviceErrors]) expect(before.map((f) => f.name)).toContain(name);
-  expect(valueOf(before, METRIC.tasksStarted)).toBe(0);
   expect(valueOf(before, METRIC.maxTasksInFlight)).toBe(MAX_TASKS_IN_FLIGHT);
 
-  const appliances = await oneImageAppliances(4, new Set());
+  const appliances = await oneImageAppliances(4, new Set(identifiers));
   for (const serial of appliances) identifiers.add(serial);
   const refusing = appliances[0]!;
   await devices.addFault(refusing, { kind: 'esxi_conflict' });
@@ -149,37 +148,39 @@ test('an upgrade with one device refusal: task counters, duration histograms and
   expect([byStatus('successful'), byStatus('failed')]).toEqual([3, 1]);
 
   const after = await scrapeWorker();
-  expect(valueOf(after, METRIC.tasksStarted, upgradeSH)).toBe(4);
-  expect(valueOf(after, METRIC.tasksFinished, { ...upgradeSH, outcome: 'successful' })).toBe(3);
-  expect(valueOf(after, METRIC.tasksFinished, { ...upgradeSH, outcome: 'failed' })).toBe(1);
-  expect(valueOf(after, `${METRIC.taskDuration}_count`, { ...upgradeSH, outcome: 'successful' })).toBe(3);
-  expect(valueOf(after, `${METRIC.taskDuration}_count`, { ...upgradeSH, outcome: 'failed' })).toBe(1);
+  const moved = (name: string, labels: Record<string, string> = {}) => valueOf(after, name, labels) - valueOf(before, name, labels);
+  expect(moved(METRIC.tasksStarted, upgradeSH)).toBe(4);
+  expect(moved(METRIC.tasksFinished, { ...upgradeSH, outcome: 'successful' })).toBe(3);
+  expect(moved(METRIC.tasksFinished, { ...upgradeSH, outcome: 'failed' })).toBe(1);
+  expect(moved(`${METRIC.taskDuration}_count`, { ...upgradeSH, outcome: 'successful' })).toBe(3);
+  expect(moved(`${METRIC.taskDuration}_count`, { ...upgradeSH, outcome: 'failed' })).toBe(1);
   // Each task's stages follow one another from its start to its end: their times add up to the task's.
-  const taskSeconds = valueOf(after, `${METRIC.taskDuration}_sum`, upgradeSH);
+  const taskSeconds = moved(`${METRIC.taskDuration}_sum`, upgradeSH);
   expect(taskSeconds).toBeGreaterThan(0);
-  expect(valueOf(after, `${METRIC.stageDuration}_sum`, upgradeSH)).toBeCloseTo(taskSeconds, 6);
+  expect(moved(`${METRIC.stageDuration}_sum`, upgradeSH)).toBeCloseTo(taskSeconds, 6);
   // Every task left initiating and downloading once; all four reached installing (the refused one failed there).
-  for (const stage of ['initiating', 'downloading', 'installing']) expect([stage, valueOf(after, `${METRIC.stageDuration}_count`, { ...upgradeSH, stage })]).toEqual([stage, 4]);
-  expect(valueOf(after, `${METRIC.stageDuration}_count`, { ...upgradeSH, stage: 'patching' })).toBe(0);
+  for (const stage of ['initiating', 'downloading', 'installing']) expect([stage, moved(`${METRIC.stageDuration}_count`, { ...upgradeSH, stage })]).toEqual([stage, 4]);
+  expect(moved(`${METRIC.stageDuration}_count`, { ...upgradeSH, stage: 'patching' })).toBe(0);
   // The refusal, once (a final error is not retried), by request template and code.
-  expect(valueOf(after, METRIC.deviceErrors, { request: 'POST /devices/{serial}/install', code: 'install.esxi_conflict' })).toBe(1);
+  expect(moved(METRIC.deviceErrors, { request: 'POST /devices/{serial}/install', code: 'install.esxi_conflict' })).toBe(1);
   expect(samplesOf(after, METRIC.deviceErrors).filter((s) => !/^(GET|POST|DELETE) \/[a-z/{}_]*$/.test(s.labels.request!) || s.labels.code === 'other')).toEqual([]);
 
   // The Temporal SDK's own metrics, from the worker's runtime, on the same port.
-  expect(valueOf(after, 'temporal_workflow_completed_total', { workflow_type: 'applianceUpgradeTask', task_queue: taskQueue })).toBe(4);
-  expect(valueOf(after, 'temporal_workflow_completed_total', { workflow_type: 'upgradeOperation', task_queue: taskQueue })).toBe(1);
-  expect(valueOf(after, 'temporal_workflow_task_execution_latency_seconds_count', { task_queue: taskQueue })).toBeGreaterThan(0);
+  expect(moved('temporal_workflow_completed_total', { workflow_type: 'applianceUpgradeTask', task_queue: taskQueue })).toBe(4);
+  expect(moved('temporal_workflow_completed_total', { workflow_type: 'upgradeOperation', task_queue: taskQueue })).toBe(1);
+  expect(moved('temporal_workflow_task_execution_latency_seconds_count', { task_queue: taskQueue })).toBeGreaterThan(0);
   expect(samplesOf(after, 'temporal_num_pollers', { task_queue: taskQueue }).length).toBeGreaterThan(0);
   // prom-client's process metrics.
   expect(valueOf(after, 'process_resident_memory_bytes')).toBeGreaterThan(0);
 
   // The API reads the store: the operation by its status (every other status 0), no unfinished task.
   const api = await scrapeApi();
-  for (const status of OPERATION_STATUSES) expect([status, valueOf(api, METRIC.operations, { kind: 'upgrade', status })]).toEqual([status, status === 'partially_successful' ? 1 : 0]);
+  const apiMoved = (name: string, labels: Record<string, string>) => valueOf(api, name, labels) - valueOf(apiBefore, name, labels);
+  for (const status of OPERATION_STATUSES) expect([status, apiMoved(METRIC.operations, { kind: 'upgrade', status })]).toEqual([status, status === 'partially_successful' ? 1 : 0]);
   expect(samplesOf(api, METRIC.tasks)).toEqual([]);
   expect(valueOf(api, METRIC.tasksWaitingForPlace, { kind: 'upgrade' })).toBe(0);
-  expect(valueOf(api, METRIC.apiRequests, { method: 'POST', route: '/api/cmc.upgrades/1.0/operations/upgrade', status_code: '201' })).toBe(1);
-  expect(valueOf(api, `${METRIC.apiRequestDuration}_count`, { method: 'POST', route: '/api/cmc.upgrades/1.0/operations/upgrade' })).toBe(1);
+  expect(apiMoved(METRIC.apiRequests, { method: 'POST', route: '/api/cmc.upgrades/1.0/operations/upgrade', status_code: '201' })).toBe(1);
+  expect(apiMoved(`${METRIC.apiRequestDuration}_count`, { method: 'POST', route: '/api/cmc.upgrades/1.0/operations/upgrade' })).toBe(1);
 
   // Every metric the Grafana dashboard reads is served by the worker or the API.
   const dashboard = JSON.parse(readFileSync(join(__dirname, '../../docs/grafana-dashboard.json'), 'utf8'));

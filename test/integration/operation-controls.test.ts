@@ -42,6 +42,8 @@ async function eligible(n: number): Promise<{ product: string; serials: string[]
 
 test('pause holds back the tasks not started, resume lets them run; both 409 once finished; refused and done alike audited', async () => {
   const { product, serials: appliances } = await eligible(3);
+  // The first task's download is held on the device until the pause is in: no task can finish (and let the next start) before it.
+  for (const serial of appliances) await api.stack.devices.addFault(serial, { kind: 'hold_at_stage', stage: 'stage' });
   const created = await api.call('POST', '/operations/upgrade', { body: { product_code: product, target_version: { version_id: TARGET }, reboot: false, comment: 'pause me', appliances, rollout: { max_in_flight: 1 } } });
   expect(created.status).toBe(201);
   const id: string = created.json.id;
@@ -54,6 +56,7 @@ test('pause holds back the tasks not started, resume lets them run; both 409 onc
   const held = await page(id, '?limit=0');
   expect(held.json.status_counts.scheduled).toBeGreaterThanOrEqual(2);
   expect((await operation(id)).status).toBe('running');
+  for (const serial of appliances) await api.stack.devices.clearFaults(serial);
 
   expect((await api.call('POST', `/operations/upgrade/${id}/resume`)).status).toBe(204);
   const done = await until(() => operation(id), (op) => op.status === 'successful');

@@ -25,8 +25,13 @@ beforeAll(async () => {
   api = await startSccApi({ taskQueue, appliances: 160, speed: 400 });
   sh = await api.stack.devices.listSerials('SH');
 });
+// Every history the tests produced replays, checked once they have all run (in whatever order), then the stack stops.
 afterAll(async () => {
-  await api?.stop();
+  try {
+    await replayHistories();
+  } finally {
+    await api?.stop();
+  }
 });
 
 const call: SccApi['call'] = (method, path, options) => api.call(method, path, options);
@@ -254,10 +259,11 @@ describe('validation', () => {
   });
 });
 
-test('every operation these tests ran replays cleanly against the current workflow code', async () => {
+/** Replays every history the tests produced against the current workflow code (and records fixtures, asked to). */
+async function replayHistories(): Promise<void> {
   // Approvals given and refused, thresholds that paused or stopped a rollout, retries.
   const query = `WorkflowType = 'upgradeOperation' AND TaskQueue = '${taskQueue}'`;
   expect(await replayAll(api.stack.env.client, query)).toBeGreaterThanOrEqual(6);
   // `FLEET_RECORD_HISTORIES=test/fixtures/histories npx jest test/integration/rollout-safety.test.ts` records fixtures.
   await recordHistories(api.stack.env.client, query, 'gates');
-});
+}

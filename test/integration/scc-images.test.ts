@@ -64,8 +64,10 @@ describe('GET /images: one image per image definition, with every source it is a
     expect((await call('GET', `/image_repositories/customer/url/${registered.json.id}`)).json).toEqual(registered.json);
     expect((await call('GET', `/images/${registered.json.id}`)).status).toBe(404);
 
+    // One image per definition: the catalog's and those only the customer repository has (other tests add some).
     const all = (await call('GET', '/images')).json as any[];
-    expect(all).toHaveLength(new Set(riverbedCatalog('http://x').map((s) => imageIdOf(s.image.image_definition))).size);
+    const customer = (await customerLists()).flat().map((i: { image_definition: Parameters<typeof imageIdOf>[0] }) => imageIdOf(i.image_definition));
+    expect(all).toHaveLength(new Set([...riverbedCatalog('http://x').map((s) => imageIdOf(s.image.image_definition)), ...customer]).size);
     expect((await call('GET', '/images?product_code=ZZ')).json.field).toBe('product_code');
   });
 
@@ -179,11 +181,10 @@ describe('uploads and URL registrations read the definition from the image', () 
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = silent.address() as { port: number };
-      const began = Date.now();
+      // The answer names the API's own time limit: it gave up on the server (a hung request would hit jest's timeout).
       const res = await call('POST', '/image_repositories/customer/urls', { body: { url: `http://127.0.0.1:${port}/slow.img` } });
       expect([res.status, res.json.field]).toEqual([400, 'url']);
       expect(res.json.error_text).toMatch(/no answer within \d+ s/);
-      expect(Date.now() - began).toBeLessThan(15_000);
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => silent.close(resolve));

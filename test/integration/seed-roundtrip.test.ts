@@ -67,16 +67,21 @@ describe.each(BACKENDS)('%s', (_name, makeBackend) => {
     valid(scc.upgradeableAppliances, { upgradeable: [await store.getAppliance(SERIAL)], exceptions: { disconnected: [await store.getAppliance(minimalAppliance.serial)] } });
   });
 
-  test.each([
+  const images = [
     ['riverbed_hosted_image (full image)', 'riverbed', 'riverbed', scc.riverbedHostedImage, { id: 'rb-1', image_definition: definition(), url: 'https://support.example/sh.img', source_versions: [version('9.12.0-100'), version('9.14.0-100')], size: 1 }],
     ['riverbed_hosted_image (delta image)', 'riverbed', 'riverbed', scc.riverbedHostedImage, { id: 'rb-2', image_definition: definition(true), url: 'https://support.example/sh-delta.img', source_versions: [] }],
     ['locally_hosted_image', 'customer', 'local', scc.locallyHostedImage, { id: 'lo-1', image_definition: definition(true), modification_time: 1_790_000_000, size: 2 }],
     ['customer_url_hosted_image', 'customer', 'customer_url', scc.customerUrlHostedImage, { id: 'cu-1', image_definition: definition(), url: 'https://cdn.example/sh.img', registration_time: 1_790_000_000.5, size: 3 }],
     // Another definition than cu-1's: the customer repository holds each definition once.
     ['image', 'customer', 'local', scc.image, { id: 'img-1', image_definition: { ...definition(), arch: 'i386' as const }, image_sources: ['local'], size: 4 }],
-  ] as const)('%s, in repository %s from source %s', async (_name, repository, source, schema, image) => {
+  ] as const;
+  /** Stores the table's image unless a test of the file already did (they run in any order). */
+  const addOnce = async ([, repository, source, schema, image]: (typeof images)[number]) => {
+    if (!(await store.getImage(image.id))) await store.addImage({ repository, source, image: valid(schema as z.ZodType, image) as never });
+  };
+  test.each(images)('%s, in repository %s from source %s', async (_name, repository, source, schema, image) => {
     expect(scc.REPOSITORY_OF_SOURCE[source]).toBe(repository);
-    await store.addImage({ repository, source, image: valid(schema as z.ZodType, image) as never });
+    await addOnce([_name, repository, source, schema, image] as (typeof images)[number]);
     const stored = await store.getImage(image.id);
     expect(stored).toEqual({ repository, source, image });
     expect(valid(schema as z.ZodType, stored!.image)).toEqual(image);
@@ -84,6 +89,7 @@ describe.each(BACKENDS)('%s', (_name, makeBackend) => {
   });
 
   test('image lists per source', async () => {
+    for (const row of images) await addOnce(row);
     const local = (await store.listImages({ source: 'local' })).map((s) => s.image);
     expect(local.map((i) => i.id)).toEqual(['lo-1', 'img-1']);
     valid(scc.locallyHostedImages, local.filter((i) => i.id === 'lo-1'));
@@ -102,7 +108,8 @@ describe.each(BACKENDS)('%s', (_name, makeBackend) => {
     await store.insertOperation(kind, valid(opSchema as z.ZodType, op) as never, [valid(stateSchema as z.ZodType, task) as TaskRecord]);
 
     expect(valid(opSchema as z.ZodType, await store.getOperation(kind, op.id))).toEqual(op);
-    expect(valid(listSchema as z.ZodType, await store.listOperations(kind))).toEqual([op]);
+    // The list answers in the seed's shape; other tests of the file add operations of their own.
+    expect(valid(listSchema as z.ZodType, await store.listOperations(kind))).toEqual(expect.arrayContaining([op]));
     const storedTask = await store.getTask(op.id, task.serial);
     expect(storedTask).toEqual(task);
     valid(taskSchema as z.ZodType, storedTask);

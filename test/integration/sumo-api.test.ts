@@ -43,6 +43,10 @@ const C = {
   latest: 100000005,
   timeout: 100000006,
   race: 100000007,
+  // Only read (never upgraded), so the listing and refusal tests see them as the fleet file has them.
+  listed: 100000008,
+  listedLatest: 100000009,
+  versions: 100000015,
   paging: [100000010, 100000011, 100000012, 100000013, 100000014],
 } as const;
 const FLEET = [
@@ -53,6 +57,9 @@ const FLEET = [
   collector(C.latest, { collectorVersion: LATEST }),
   collector(C.timeout, { collectorVersion: '19.182-25' }),
   collector(C.race, { collectorVersion: '19.216-22' }),
+  collector(C.listed, { collectorVersion: '19.115-37' }),
+  collector(C.listedLatest, { collectorVersion: LATEST }),
+  collector(C.versions, { collectorVersion: '19.152-1' }),
   ...C.paging.map((id) => collector(id, { collectorVersion: '19.216-22' })),
 ];
 
@@ -92,6 +99,12 @@ async function call(method: string, path: string, options: { who?: Who | null; b
 
 const create = (body: unknown, who: Who = 'operator') => call('POST', '/collectors/upgrades', { who, body });
 
+/** Holds (or releases) a simulated collector's running upgrade: held, it stays in progress whatever the clock says. */
+async function hold(collectorId: number, held: boolean): Promise<void> {
+  const res = await fetch(`${stack.sim.url}/admin/collectors/${collectorId}/hold`, { method: held ? 'POST' : 'DELETE' });
+  expect(res.status).toBe(200);
+}
+
 /** A 400 in Sumo's error shape with this code. */
 function expectSumoError(res: { status: number; json: any }, status: number, code: string): void {
   expect({ status: res.status, code: res.json?.code }).toEqual({ status, code });
@@ -121,16 +134,16 @@ describe('GET /collectors/upgrades/collectors', () => {
     expect(Object.keys(res.json)).toEqual(['collectors']);
     const ids: number[] = res.json.collectors.map((c: { id: number }) => c.id);
     // Hosted, dead, and already on the latest build are not upgradable to it.
-    for (const id of [C.hosted, C.dead, C.latest]) expect(ids).not.toContain(id);
-    for (const id of [C.upgrade, C.timeout, ...C.paging]) expect(ids).toContain(id);
+    for (const id of [C.hosted, C.dead, C.listedLatest]) expect(ids).not.toContain(id);
+    for (const id of [C.listed, ...C.paging]) expect(ids).toContain(id);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
-    const sample = res.json.collectors.find((c: { id: number }) => c.id === C.upgrade);
+    const sample = res.json.collectors.find((c: { id: number }) => c.id === C.listed);
     expect(sample).toEqual({
-      id: C.upgrade,
-      name: `SumoCollector_${C.upgrade}`,
-      hostName: `host-${C.upgrade}`,
+      id: C.listed,
+      name: `SumoCollector_${C.listed}`,
+      hostName: `host-${C.listed}`,
       timeZone: 'UTC',
-      links: [{ rel: 'sources', href: `/v1/collectors/${C.upgrade}/sources` }],
+      links: [{ rel: 'sources', href: `/v1/collectors/${C.listed}/sources` }],
       ephemeral: false,
       sourceSyncMode: 'UI',
       collectorType: 'Installable',
@@ -145,8 +158,8 @@ describe('GET /collectors/upgrades/collectors', () => {
 
   test('toVersion: a downgrade target lists the collector on the latest build', async () => {
     const ids = await listed('?toVersion=19.115-37');
-    expect(ids).toContain(C.latest);
-    expect(ids).not.toContain(C.upgrade);
+    expect(ids).toContain(C.listedLatest);
+    expect(ids).not.toContain(C.listed);
   });
 
   test('offset and limit page the list (default limit 50)', async () => {
@@ -179,6 +192,7 @@ describe('GET /collectors/upgrades/targets', () => {
 describe('upgrade tasks', () => {
   test('create without toVersion → 202, runs to status 2; the simulated collector runs the latest build, upgraded once', async () => {
     const before = Date.now();
+    await hold(C.upgrade, true);
     const res = await create({ collectorId: C.upgrade });
     expect(res.status).toBe(202);
     expect(res.json).toEqual({ id: expect.stringMatching(/^\d+$/), link: { rel: 'self', href: `/v1/collectors/upgrades/${res.json.id}` } });
@@ -188,16 +202,13 @@ describe('upgrade tasks', () => {
     expect(first.status).toBe(200);
     expect(first.json.upgrade).toMatchObject({ id: Number(id), collectorId: C.upgrade, toVersion: LATEST });
     expect(first.json.upgrade.requestTime).toBeGreaterThanOrEqual(before);
-    expect([0, 1, 6, 2]).toContain(first.json.upgrade.status);
+    expect([0, 1, 6]).toContain(first.json.upgrade.status);
 
-    // The status passes through progressing (6) on its way to succeeded.
-    const seen = new Set<number>();
-    const done = await waitForTask(id, (status) => {
-      seen.add(status);
-      return status === 2 || status === 3;
-    });
+    // The status passes through progressing (6) on its way to succeeded: held there until released.
+    expect((await waitForTask(id, (status) => status !== 0 && status !== 1)).status).toBe(6);
+    await hold(C.upgrade, false);
+    const done = await waitForTask(id, (status) => status === 2 || status === 3);
     expect(done).toEqual({ id: Number(id), collectorId: C.upgrade, toVersion: LATEST, requestTime: first.json.upgrade.requestTime, requestedTime: first.json.upgrade.requestTime, status: 2, message: '' });
-    expect(seen).toContain(6);
 
     expect((await stack.devices.collector(C.upgrade)).collectorVersion).toBe(LATEST);
     expect((await stack.devices.collectorCounters(C.upgrade)).upgrades).toBe(1);
@@ -219,12 +230,14 @@ describe('upgrade tasks', () => {
   });
 
   test('a task not finished within its time limit fails (status 3) saying it timed out', async () => {
-    // The simulated upgrade takes 3 s; this task allows 1 s (the seed's default is 30 minutes).
+    // The simulated upgrade is held until the task has failed; this task allows 1 s (the seed's default is 30 minutes).
+    await hold(C.timeout, true);
     const res = await create({ collectorId: C.timeout, toVersion: LATEST, timeoutSeconds: 1 });
     expect(res.status).toBe(202);
     const done = await waitForTask(res.json.id, (s) => s === 2 || s === 3);
     expect(done.status).toBe(3);
     expect(done.message).toMatch(/^timed out: the upgrade to 20\.1-2749 did not complete within 1 second/);
+    await hold(C.timeout, false);
     // A failed task no longer holds the collector: a new task may be created.
     const again = await create({ collectorId: C.timeout, toVersion: '19.216-22' });
     expect(again.status).toBe(202);
@@ -257,19 +270,22 @@ describe('POST /collectors/upgrades: the seed error codes', () => {
   });
 
   test('collector.version.invalid: an unknown build, an empty or non-string one, or the one it runs', async () => {
-    expectSumoError(await create({ collectorId: C.busy, toVersion: '99.9-1' }), 400, 'collector.version.invalid');
-    expectSumoError(await create({ collectorId: C.busy, toVersion: '' }), 400, 'collector.version.invalid');
-    expectSumoError(await create({ collectorId: C.busy, toVersion: 20.1 }), 400, 'collector.version.invalid');
-    expectSumoError(await create({ collectorId: C.busy, toVersion: '19.152-1' }), 400, 'collector.version.invalid');
+    expectSumoError(await create({ collectorId: C.versions, toVersion: '99.9-1' }), 400, 'collector.version.invalid');
+    expectSumoError(await create({ collectorId: C.versions, toVersion: '' }), 400, 'collector.version.invalid');
+    expectSumoError(await create({ collectorId: C.versions, toVersion: 20.1 }), 400, 'collector.version.invalid');
+    expectSumoError(await create({ collectorId: C.versions, toVersion: '19.152-1' }), 400, 'collector.version.invalid');
   });
 
   test('collector.in.upgrading: while a task of the collector is unfinished; none is created', async () => {
+    // Held: the first task is unfinished for as long as the test needs.
+    await hold(C.busy, true);
     const first = await create({ collectorId: C.busy, toVersion: LATEST });
     expect(first.status).toBe(202);
     const second = await create({ collectorId: C.busy, toVersion: '19.216-22' });
     expectSumoError(second, 400, 'collector.in.upgrading');
     expect(second.json.message).toContain(`task ${first.json.id}`);
     expect(await listed()).not.toContain(C.busy);
+    await hold(C.busy, false);
     expect((await waitForTask(first.json.id, (s) => s === 2 || s === 3)).status).toBe(2);
     expect((await stack.devices.collectorCounters(C.busy)).upgrades).toBe(1);
   });

@@ -85,6 +85,17 @@ test('hang_at_stage never finishes until cancelled; fail_at_stage ends failed wi
   expect(other.appliance.counters.stages).toBe(0);
 });
 
+test('hold_at_stage keeps a job running past its time until the faults are cleared, then it ends', () => {
+  const { appliance, tick } = device();
+  appliance.addFault({ kind: 'hold_at_stage', stage: 'stage' });
+  const held = appliance.stage({ target_version: TARGET, delta: false, size_bytes: 10_000 });
+  tick(86_400);
+  expect(appliance.job(held.id).state).toBe('running');
+  appliance.clearFaults();
+  expect(appliance.job(held.id).state).toBe('succeeded');
+  expect(appliance.counters.stages).toBe(1);
+});
+
 test('disconnect for a period, then answer again; clearing faults reconnects at once', () => {
   const { appliance, tick } = device();
   appliance.addFault({ kind: 'disconnect', seconds: 60 });

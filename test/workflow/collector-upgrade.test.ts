@@ -67,7 +67,6 @@ async function run(activities: object, input: Omit<CollectorUpgradeTaskInput, 't
 }
 
 test('an upgrade that never completes fails after 30 minutes (the default), in virtual time', async () => {
-  const wallStart = Date.now();
   // The collector stops answering about its job: every poll fails and is retried.
   const fake = fakeCollector(() => {
     throw ApplicationFailure.retryable('collector does not answer', 'network');
@@ -78,8 +77,8 @@ test('an upgrade that never completes fails after 30 minutes (the default), in v
   expect(stored).toMatchObject({ status: 3, message: result.message });
   expect(fake.statuses).toEqual([1, 6, 3]);
   expect(elapsedMs).toBeGreaterThanOrEqual(30 * MINUTE);
+  // Virtual time: the 30 minutes pass without waiting them (jest's timeout ends a test that would).
   expect(elapsedMs).toBeLessThan(31 * MINUTE);
-  expect(Date.now() - wallStart).toBeLessThan(60_000);
 });
 
 test('the time limit is per task (workflow input)', async () => {

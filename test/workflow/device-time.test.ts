@@ -96,11 +96,11 @@ test('places held by an operation that was terminated are given to the waiting o
   expect(result.operation.status).toBe('successful');
 });
 
-/** Polls a condition of the store (a few seconds at most: the workflows get there without time passing). */
-async function until(check: () => Promise<boolean>, attempts = 200): Promise<void> {
-  for (let i = 0; i < attempts; i++) {
-    if (await check()) return;
+/** Polls a condition of the store until it holds (the workflows get there without time passing; the deadline only ends a hung test). */
+async function until(check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error('condition not reached');
 }

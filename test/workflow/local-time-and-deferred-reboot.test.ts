@@ -25,15 +25,18 @@ test('a local-time upgrade starts each task at that wall-clock time in its own z
     ['S12AB00000102', 'Europe/Berlin'],
     ['S12AB00000103', 'Asia/Tokyo'],
   ]);
-  // 02:30 on 14 March 2027, the day New York springs forward: 02:30 does not exist there and
-  // shifts forward to 03:30 EDT; Berlin (still CET) and Tokyo have it as it is.
-  const wallClock = Date.UTC(2027, 2, 14, 2, 30) / 1000;
+  // 02:30 on the second Sunday of March next year (by the virtual clock, whatever other tests skipped), the day
+  // New York springs forward: 02:30 does not exist there and shifts forward to 03:30 EDT; Berlin (still CET) and
+  // Tokyo have it as it is.
+  const year = new Date(await wf.env.currentTimeMs()).getUTCFullYear() + 1;
+  const day = 8 + ((7 - new Date(Date.UTC(year, 2, 1)).getUTCDay()) % 7);
+  const wallClock = Date.UTC(year, 2, day, 2, 30) / 1000;
   const expected = new Map([
-    ['S12AB00000101', Date.UTC(2027, 2, 14, 7, 30)],
-    ['S12AB00000102', Date.UTC(2027, 2, 14, 1, 30)],
-    ['S12AB00000103', Date.UTC(2027, 2, 13, 17, 30)],
+    ['S12AB00000101', Date.UTC(year, 2, day, 7, 30)],
+    ['S12AB00000102', Date.UTC(year, 2, day, 1, 30)],
+    ['S12AB00000103', Date.UTC(year, 2, day - 1, 17, 30)],
   ]);
-  expect(await wf.env.currentTimeMs()).toBeLessThan(Date.UTC(2027, 2, 13));
+  expect(await wf.env.currentTimeMs()).toBeLessThan(Date.UTC(year, 2, day - 1));
 
   await withDevices(async (taskQueue) => {
     const { operation } = await createOperation(

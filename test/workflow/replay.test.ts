@@ -7,18 +7,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
-import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { quietRuntime } from '../helpers/servers';
+import { workflowCode } from '../helpers/workflow-bundle';
 
 const dir = join(__dirname, '..', 'fixtures', 'histories');
 const files = (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.history.pb')).sort();
 
-// Bundled once for every history.
-let workflowBundle: WorkflowBundleWithSourceMap;
-beforeAll(async () => {
-  quietRuntime();
-  workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
-});
+// The run's one bundle (test/global-setup.ts) for every history.
+beforeAll(() => quietRuntime());
 
 test('there are recorded histories of every outcome', () => {
   expect(files).toEqual([
@@ -54,5 +51,5 @@ test('there are recorded histories of every outcome', () => {
 
 test.each(files)('%s replays cleanly', async (file) => {
   const history = temporal.api.history.v1.History.decode(readFileSync(join(dir, file)));
-  await expect(Worker.runReplayHistory({ workflowBundle }, history, file)).resolves.toBeUndefined();
+  await expect(Worker.runReplayHistory(workflowCode(), history, file)).resolves.toBeUndefined();
 });
