@@ -8,6 +8,7 @@
  */
 import { randomBytes, scrypt, timingSafeEqual, createHash } from 'node:crypto';
 import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
 import type { FleetStore } from '../store/fleet-store';
 
@@ -34,13 +35,76 @@ export async function hashKey(key: string): Promise<string> {
   return `scrypt$${salt.toString('base64')}$${(await scryptAsync(key, salt, 32)).toString('base64')}`;
 }
 
-export async function verifyKey(key: string, stored: string): Promise<boolean> {
+type Derive = (password: string, salt: Buffer, keylen: number) => Promise<Uint8Array>;
+
+/** Whether `key` matches a stored hash; `derive` is where the scrypt derivation (the same one) runs. */
+export async function verifyKey(key: string, stored: string, derive: Derive = scryptAsync): Promise<boolean> {
   const [scheme, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64');
-  const actual = await scryptAsync(key, Buffer.from(salt, 'base64'), expected.length);
+  const actual = await derive(key, Buffer.from(salt, 'base64'), expected.length);
   return timingSafeEqual(actual, expected);
 }
+
+/** The thread of LowPriorityScrypt: the same scryptSync as scrypt's defaults, at nice 19 (on Linux a thread's own). */
+const LOW_PRIORITY_THREAD = `
+const { parentPort } = require('node:worker_threads');
+const { scryptSync } = require('node:crypto');
+if (process.platform === 'linux') require('node:os').setPriority(19);
+parentPort.on('message', ({ id, password, salt, keylen }) => {
+  try {
+    parentPort.postMessage({ id, hash: scryptSync(password, salt, keylen) });
+  } catch (err) {
+    parentPort.postMessage({ id, error: String(err) });
+  }
+});`;
+
+/**
+ * scrypt on one thread of its own at the lowest priority (Linux; elsewhere setting a thread's
+ * priority would set the whole process's, so it runs at the normal one). Credentials not
+ * recently good are derived there, one at a time whatever their id or address: they get only
+ * the CPU the event loop (remembered keys) and the re-checks of good keys leave. Started on
+ * first use, and keeps the process alive only while a derivation is waiting.
+ */
+class LowPriorityScrypt {
+  private worker: Worker | undefined;
+  private next = 0;
+  private readonly waiting = new Map<number, { resolve: (hash: Uint8Array) => void; reject: (err: Error) => void }>();
+
+  readonly derive: Derive = (password, salt, keylen) =>
+    new Promise((resolve, reject) => {
+      const worker = this.started();
+      const id = this.next++;
+      this.waiting.set(id, { resolve, reject });
+      worker.ref();
+      worker.postMessage({ id, password, salt, keylen });
+    });
+
+  private started(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(LOW_PRIORITY_THREAD, { eval: true });
+    worker.on('message', ({ id, hash, error }: { id: number; hash?: Uint8Array; error?: string }) => {
+      const waiter = this.waiting.get(id);
+      this.waiting.delete(id);
+      if (!this.waiting.size) worker.unref();
+      if (hash) waiter?.resolve(hash);
+      else waiter?.reject(new Error(`scrypt: ${error}`));
+    });
+    // A thread that died fails what waits on it; the next derivation starts another.
+    const failAll = (err: Error): void => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const waiter of this.waiting.values()) waiter.reject(err);
+      this.waiting.clear();
+    };
+    worker.on('error', failAll);
+    worker.on('exit', (code) => failAll(new Error(`the scrypt thread exited (${code})`)));
+    this.worker = worker;
+    return worker;
+  }
+}
+
+/** The process's one low-priority scrypt thread (exported for the unit tests to watch). */
+export const lowPriorityScrypt = new LowPriorityScrypt();
 
 /** `Authorization: Basic base64(id:key)` → its parts, or undefined. */
 export function parseBasic(header: string | undefined): { accessId: string; accessKey: string } | undefined {
@@ -59,9 +123,16 @@ export interface FailureLimits {
   /** Failures per access id within `windowSeconds` (from any address). */
   perAccessId: number;
   windowSeconds: number;
+  /**
+   * Checks of credentials not recently good under way at once, all ids and addresses together;
+   * more get `limited` (1 s) at once, spending no attempt: a flood from many addresses queues no
+   * more derivations than this. 8 unless set.
+   */
+  pendingChecks?: number;
 }
 
 export const DEFAULT_FAILURE_LIMITS: FailureLimits = { perClient: 30, perAccessId: 10, windowSeconds: 60 };
+const DEFAULT_PENDING_CHECKS = 8;
 
 export type Authentication =
   | { ok: true; accessId: string; role: Role }
@@ -72,6 +143,8 @@ export type Authentication =
 const UNKNOWN_ID_HASH = `scrypt$${randomBytes(16).toString('base64')}$${randomBytes(32).toString('base64')}`;
 /** A cached login is good for this long, and only while no key has changed (one small read per request). */
 const CACHE_MS = 60_000;
+/** A remembered login in use is checked again, in the background, once this little of its time is left. */
+const REFRESH_AHEAD_MS = 15_000;
 const TOUCH_MS = 60_000;
 
 /**
@@ -91,6 +164,9 @@ export class Authenticator {
   private readonly touched = new Map<string, number>();
   private readonly deriving = new Map<string, Promise<void>>();
   private readonly checking = new Map<string, Promise<Authentication>>();
+  private readonly pendingChecks: number;
+  /** Checks of credentials not recently good under way (see FailureLimits.pendingChecks). */
+  private unverifiedChecks = 0;
 
   constructor(
     private readonly store: FleetStore,
@@ -99,6 +175,7 @@ export class Authenticator {
   ) {
     this.byClient = new RateLimiterMemory({ keyPrefix: 'client', points: limits.perClient, duration: limits.windowSeconds });
     this.byAccessId = new RateLimiterMemory({ keyPrefix: 'id', points: limits.perAccessId, duration: limits.windowSeconds });
+    this.pendingChecks = limits.pendingChecks ?? DEFAULT_PENDING_CHECKS;
   }
 
   async authenticate(header: string | undefined, client: string): Promise<Authentication> {
@@ -109,7 +186,10 @@ export class Authenticator {
     const digest = createHash('sha256').update(`${credentials.accessId}\0${credentials.accessKey}`).digest('base64');
     const version = await this.store.accessKeysVersion();
     const cached = this.verified.get(digest);
-    if (cached && cached.until > this.now() && cached.version === version) {
+    const nowMs = this.now();
+    if (cached && cached.until > nowMs && cached.version === version) {
+      // In use near its end: checked again meanwhile, so a busy client never waits for its derivation.
+      if (cached.until - nowMs <= REFRESH_AHEAD_MS) this.refresh(digest, version, credentials);
       return (await this.limitHeld(client, credentials.accessId)) ?? { ok: true, accessId: credentials.accessId, role: cached.role };
     }
     // The same credentials already being checked (a client's burst once its entry expired): that
@@ -119,29 +199,53 @@ export class Authenticator {
       const shared = await running;
       return shared.ok ? ((await this.limitHeld(client, shared.accessId)) ?? shared) : shared;
     }
-    const check = this.spendAndCheck(digest, version, client, credentials).finally(() => this.checking.delete(digest));
+    // Credentials good here before (their entry ended, or a key changed) are checked at once; any
+    // others, known id or not, on the low-priority thread, and only so many at once.
+    const recentlyGood = cached !== undefined;
+    if (!recentlyGood && this.unverifiedChecks >= this.pendingChecks) return { ok: false, reason: 'limited', retryAfterSeconds: 1 };
+    const check = this.spendAndCheck(digest, version, client, credentials, recentlyGood).finally(() => this.checking.delete(digest));
     this.checking.set(digest, check);
     return check;
+  }
+
+  /** Remembered credentials checked again before their entry ends, as the shared check of their digest; no attempt spent. */
+  private refresh(digest: string, version: string, credentials: { accessId: string; accessKey: string }): void {
+    if (this.checking.has(digest)) return;
+    const check = this.check(digest, version, credentials.accessId, credentials.accessKey, scryptAsync)
+      .then((found): Authentication => (found ? { ok: true, ...found } : { ok: false, reason: 'invalid' }))
+      .finally(() => this.checking.delete(digest));
+    this.checking.set(digest, check);
+    // Its failure (the store's) reaches the requests that wait for it; without them, the next request checks anew.
+    check.catch(() => this.verified.delete(digest));
   }
 
   /**
    * Counted as a failure before the key is checked (and given back if it matches), so requests
    * arriving together cannot all pass the limit and each spend a derivation.
    */
-  private async spendAndCheck(digest: string, version: string, client: string, credentials: { accessId: string; accessKey: string }): Promise<Authentication> {
-    const limited = await this.spend(client, credentials.accessId);
-    if (limited) return limited;
-    const found = await this.check(digest, version, credentials.accessId, credentials.accessKey);
-    if (!found) return { ok: false, reason: 'invalid' };
-    await Promise.all([this.byClient.reward(client, 1), this.byAccessId.reward(found.accessId, 1)]);
-    return { ok: true, ...found };
+  private async spendAndCheck(digest: string, version: string, client: string, credentials: { accessId: string; accessKey: string }, recentlyGood: boolean): Promise<Authentication> {
+    if (!recentlyGood) this.unverifiedChecks++;
+    try {
+      const limited = await this.spend(client, credentials.accessId);
+      if (limited) return limited;
+      const found = await this.check(digest, version, credentials.accessId, credentials.accessKey, recentlyGood ? scryptAsync : lowPriorityScrypt.derive);
+      if (!found) return { ok: false, reason: 'invalid' };
+      await Promise.all([this.byClient.reward(client, 1), this.byAccessId.reward(found.accessId, 1)]);
+      return { ok: true, ...found };
+    } finally {
+      if (!recentlyGood) this.unverifiedChecks--;
+    }
   }
 
-  private async check(digest: string, version: string, accessId: string, accessKey: string): Promise<{ accessId: string; role: Role } | undefined> {
+  private async check(digest: string, version: string, accessId: string, accessKey: string, derive: Derive): Promise<{ accessId: string; role: Role } | undefined> {
     const stored = await this.store.getAccessKey(accessId);
-    const matches = await this.oneAtATime(accessId, () => verifyKey(accessKey, stored?.key_hash ?? UNKNOWN_ID_HASH));
+    const matches = await this.oneAtATime(accessId, () => verifyKey(accessKey, stored?.key_hash ?? UNKNOWN_ID_HASH, derive));
     const nowMs = this.now();
-    if (!stored || !matches || stored.revoked_ms !== undefined || (stored.expires_ms !== undefined && stored.expires_ms <= nowMs)) return undefined;
+    if (!stored || !matches || stored.revoked_ms !== undefined || (stored.expires_ms !== undefined && stored.expires_ms <= nowMs)) {
+      // No longer good: its next try is as anyone's.
+      this.verified.delete(digest);
+      return undefined;
+    }
     if (this.verified.size > 10_000) this.verified.clear();
     this.verified.set(digest, { accessId, role: stored.role as Role, until: nowMs + Math.min(CACHE_MS, (stored.expires_ms ?? Infinity) - nowMs), version });
     await this.touch(accessId, nowMs);
