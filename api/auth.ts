@@ -8,7 +8,6 @@
  */
 import { randomBytes, scrypt, timingSafeEqual, createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { Worker } from 'node:worker_threads';
 import { RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
 import type { FleetStore } from '../store/fleet-store';
 
@@ -35,76 +34,17 @@ export async function hashKey(key: string): Promise<string> {
   return `scrypt$${salt.toString('base64')}$${(await scryptAsync(key, salt, 32)).toString('base64')}`;
 }
 
-type Derive = (password: string, salt: Buffer, keylen: number) => Promise<Uint8Array>;
+/** Where every check's scrypt derivation runs (libuv's threadpool); an object so the unit tests can watch it. */
+export const derivation = { scrypt: scryptAsync };
 
-/** Whether `key` matches a stored hash; `derive` is where the scrypt derivation (the same one) runs. */
-export async function verifyKey(key: string, stored: string, derive: Derive = scryptAsync): Promise<boolean> {
+export async function verifyKey(key: string, stored: string): Promise<boolean> {
   const [scheme, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64');
-  const actual = await derive(key, Buffer.from(salt, 'base64'), expected.length);
+  const actual = await derivation.scrypt(key, Buffer.from(salt, 'base64'), expected.length);
   return timingSafeEqual(actual, expected);
 }
 
-/** The thread of LowPriorityScrypt: the same scryptSync as scrypt's defaults, at nice 19 (on Linux a thread's own). */
-const LOW_PRIORITY_THREAD = `
-const { parentPort } = require('node:worker_threads');
-const { scryptSync } = require('node:crypto');
-if (process.platform === 'linux') require('node:os').setPriority(19);
-parentPort.on('message', ({ id, password, salt, keylen }) => {
-  try {
-    parentPort.postMessage({ id, hash: scryptSync(password, salt, keylen) });
-  } catch (err) {
-    parentPort.postMessage({ id, error: String(err) });
-  }
-});`;
-
-/**
- * scrypt on one thread of its own at the lowest priority (Linux; elsewhere setting a thread's
- * priority would set the whole process's, so it runs at the normal one). Credentials not
- * recently good are derived there, one at a time whatever their id or address: they get only
- * the CPU the event loop (remembered keys) and the re-checks of good keys leave. Started on
- * first use, and keeps the process alive only while a derivation is waiting.
- */
-class LowPriorityScrypt {
-  private worker: Worker | undefined;
-  private next = 0;
-  private readonly waiting = new Map<number, { resolve: (hash: Uint8Array) => void; reject: (err: Error) => void }>();
-
-  readonly derive: Derive = (password, salt, keylen) =>
-    new Promise((resolve, reject) => {
-      const worker = this.started();
-      const id = this.next++;
-      this.waiting.set(id, { resolve, reject });
-      worker.ref();
-      worker.postMessage({ id, password, salt, keylen });
-    });
-
-  private started(): Worker {
-    if (this.worker) return this.worker;
-    const worker = new Worker(LOW_PRIORITY_THREAD, { eval: true });
-    worker.on('message', ({ id, hash, error }: { id: number; hash?: Uint8Array; error?: string }) => {
-      const waiter = this.waiting.get(id);
-      this.waiting.delete(id);
-      if (!this.waiting.size) worker.unref();
-      if (hash) waiter?.resolve(hash);
-      else waiter?.reject(new Error(`scrypt: ${error}`));
-    });
-    // A thread that died fails what waits on it; the next derivation starts another.
-    const failAll = (err: Error): void => {
-      if (this.worker === worker) this.worker = undefined;
-      for (const waiter of this.waiting.values()) waiter.reject(err);
-      this.waiting.clear();
-    };
-    worker.on('error', failAll);
-    worker.on('exit', (code) => failAll(new Error(`the scrypt thread exited (${code})`)));
-    this.worker = worker;
-    return worker;
-  }
-}
-
-/** The process's one low-priority scrypt thread (exported for the unit tests to watch). */
-export const lowPriorityScrypt = new LowPriorityScrypt();
 
 /** `Authorization: Basic base64(id:key)` → its parts, or undefined. */
 export function parseBasic(header: string | undefined): { accessId: string; accessKey: string } | undefined {
@@ -124,15 +64,18 @@ export interface FailureLimits {
   perAccessId: number;
   windowSeconds: number;
   /**
-   * Checks of credentials not recently good under way at once, all ids and addresses together;
-   * more get `limited` (1 s) at once, spending no attempt: a flood from many addresses queues no
-   * more derivations than this. 8 unless set.
+   * Access ids with checks of credentials not good before under way at once (they take one turn,
+   * all ids and addresses together); a check for yet another id gets `limited` (1 s) at once,
+   * spending no attempt, so a flood from many addresses for many ids queues only so much. 16
+   * unless set.
    */
-  pendingChecks?: number;
+  pendingIds?: number;
 }
 
 export const DEFAULT_FAILURE_LIMITS: FailureLimits = { perClient: 30, perAccessId: 10, windowSeconds: 60 };
-const DEFAULT_PENDING_CHECKS = 8;
+const DEFAULT_PENDING_IDS = 16;
+/** The turn every derivation of credentials not good before takes (no access id has a colon). */
+const UNVERIFIED_TURN = ':unverified';
 
 export type Authentication =
   | { ok: true; accessId: string; role: Role }
@@ -152,7 +95,9 @@ const TOUCH_MS = 60_000;
  * a minute under a digest of the credentials (never the key itself), until any key changes: every
  * API process sharing the store sees a create, revoke or rotate on its next request. Failed attempts
  * are counted per client address and per access id (rate-limiter-flexible); past the limit they
- * get `limited` without spending a derivation.
+ * get `limited` without spending a derivation. A remembered login in use is checked again in its
+ * last 15 s, so its client never waits for a derivation; derivations of credentials never good
+ * here (a guess, a first login) take one turn all together, leaving libuv's other threads to those.
  */
 /** The answer past a limit: retry once the last of the limits that hold has ended. */
 const limitedFor = (over: RateLimiterRes[]): Authentication => ({ ok: false, reason: 'limited', retryAfterSeconds: Math.max(1, Math.ceil(Math.max(...over.map((r) => r.msBeforeNext)) / 1000)) });
@@ -164,9 +109,9 @@ export class Authenticator {
   private readonly touched = new Map<string, number>();
   private readonly deriving = new Map<string, Promise<void>>();
   private readonly checking = new Map<string, Promise<Authentication>>();
-  private readonly pendingChecks: number;
-  /** Checks of credentials not recently good under way (see FailureLimits.pendingChecks). */
-  private unverifiedChecks = 0;
+  private readonly pendingIds: number;
+  /** Checks of credentials not good before under way, per access id (see FailureLimits.pendingIds). */
+  private readonly unverified = new Map<string, number>();
 
   constructor(
     private readonly store: FleetStore,
@@ -175,7 +120,7 @@ export class Authenticator {
   ) {
     this.byClient = new RateLimiterMemory({ keyPrefix: 'client', points: limits.perClient, duration: limits.windowSeconds });
     this.byAccessId = new RateLimiterMemory({ keyPrefix: 'id', points: limits.perAccessId, duration: limits.windowSeconds });
-    this.pendingChecks = limits.pendingChecks ?? DEFAULT_PENDING_CHECKS;
+    this.pendingIds = limits.pendingIds ?? DEFAULT_PENDING_IDS;
   }
 
   async authenticate(header: string | undefined, client: string): Promise<Authentication> {
@@ -199,11 +144,11 @@ export class Authenticator {
       const shared = await running;
       return shared.ok ? ((await this.limitHeld(client, shared.accessId)) ?? shared) : shared;
     }
-    // Credentials good here before (their entry ended, or a key changed) are checked at once; any
-    // others, known id or not, on the low-priority thread, and only so many at once.
-    const recentlyGood = cached !== undefined;
-    if (!recentlyGood && this.unverifiedChecks >= this.pendingChecks) return { ok: false, reason: 'limited', retryAfterSeconds: 1 };
-    const check = this.spendAndCheck(digest, version, client, credentials, recentlyGood).finally(() => this.checking.delete(digest));
+    // Credentials good here before (their entry ended, or a key changed) take their id's turn;
+    // any others, of a known id or not, one turn all together, for so many ids at once.
+    const goodBefore = cached !== undefined;
+    if (!goodBefore && !this.unverified.has(credentials.accessId) && this.unverified.size >= this.pendingIds) return { ok: false, reason: 'limited', retryAfterSeconds: 1 };
+    const check = this.spendAndCheck(digest, version, client, credentials, goodBefore).finally(() => this.checking.delete(digest));
     this.checking.set(digest, check);
     return check;
   }
@@ -211,7 +156,7 @@ export class Authenticator {
   /** Remembered credentials checked again before their entry ends, as the shared check of their digest; no attempt spent. */
   private refresh(digest: string, version: string, credentials: { accessId: string; accessKey: string }): void {
     if (this.checking.has(digest)) return;
-    const check = this.check(digest, version, credentials.accessId, credentials.accessKey, scryptAsync)
+    const check = this.check(digest, version, credentials.accessId, credentials.accessKey, credentials.accessId)
       .then((found): Authentication => (found ? { ok: true, ...found } : { ok: false, reason: 'invalid' }))
       .finally(() => this.checking.delete(digest));
     this.checking.set(digest, check);
@@ -223,23 +168,26 @@ export class Authenticator {
    * Counted as a failure before the key is checked (and given back if it matches), so requests
    * arriving together cannot all pass the limit and each spend a derivation.
    */
-  private async spendAndCheck(digest: string, version: string, client: string, credentials: { accessId: string; accessKey: string }, recentlyGood: boolean): Promise<Authentication> {
-    if (!recentlyGood) this.unverifiedChecks++;
+  private async spendAndCheck(digest: string, version: string, client: string, credentials: { accessId: string; accessKey: string }, goodBefore: boolean): Promise<Authentication> {
+    const { accessId } = credentials;
+    if (!goodBefore) this.unverified.set(accessId, (this.unverified.get(accessId) ?? 0) + 1);
     try {
-      const limited = await this.spend(client, credentials.accessId);
+      const limited = await this.spend(client, accessId);
       if (limited) return limited;
-      const found = await this.check(digest, version, credentials.accessId, credentials.accessKey, recentlyGood ? scryptAsync : lowPriorityScrypt.derive);
+      const found = await this.check(digest, version, accessId, credentials.accessKey, goodBefore ? accessId : UNVERIFIED_TURN);
       if (!found) return { ok: false, reason: 'invalid' };
       await Promise.all([this.byClient.reward(client, 1), this.byAccessId.reward(found.accessId, 1)]);
       return { ok: true, ...found };
     } finally {
-      if (!recentlyGood) this.unverifiedChecks--;
+      const left = (this.unverified.get(accessId) ?? 1) - 1;
+      if (!goodBefore && left) this.unverified.set(accessId, left);
+      else if (!goodBefore) this.unverified.delete(accessId);
     }
   }
 
-  private async check(digest: string, version: string, accessId: string, accessKey: string, derive: Derive): Promise<{ accessId: string; role: Role } | undefined> {
+  private async check(digest: string, version: string, accessId: string, accessKey: string, turn: string): Promise<{ accessId: string; role: Role } | undefined> {
     const stored = await this.store.getAccessKey(accessId);
-    const matches = await this.oneAtATime(accessId, () => verifyKey(accessKey, stored?.key_hash ?? UNKNOWN_ID_HASH, derive));
+    const matches = await this.oneAtATime(turn, () => verifyKey(accessKey, stored?.key_hash ?? UNKNOWN_ID_HASH));
     const nowMs = this.now();
     if (!stored || !matches || stored.revoked_ms !== undefined || (stored.expires_ms !== undefined && stored.expires_ms <= nowMs)) {
       // No longer good: its next try is as anyone's.
@@ -252,16 +200,19 @@ export class Authenticator {
     return { accessId, role: stored.role as Role };
   }
 
-  /** One derivation at a time per access id: guesses sent together for one id take turns, not every core. */
-  private async oneAtATime<T>(accessId: string, work: () => Promise<T>): Promise<T> {
-    const before = this.deriving.get(accessId) ?? Promise.resolve();
+  /**
+   * One derivation at a time per turn: guesses sent together take turns, not every core, and
+   * leave libuv's other threads to the re-checks of keys good before.
+   */
+  private async oneAtATime<T>(turn: string, work: () => Promise<T>): Promise<T> {
+    const before = this.deriving.get(turn) ?? Promise.resolve();
     const mine = before.then(work, work);
     const settled = mine.then(() => undefined, () => undefined);
-    this.deriving.set(accessId, settled);
+    this.deriving.set(turn, settled);
     try {
       return await mine;
     } finally {
-      if (this.deriving.get(accessId) === settled) this.deriving.delete(accessId);
+      if (this.deriving.get(turn) === settled) this.deriving.delete(turn);
     }
   }
 
