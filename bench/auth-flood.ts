@@ -35,7 +35,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { DEFAULT_FAILURE_LIMITS, putAccessKey, type FailureLimits } from '../api/auth';
+import { DEFAULT_FAILURE_LIMITS, derivation, putAccessKey, type FailureLimits } from '../api/auth';
 import { createApi } from '../api/server';
 import { createLogger } from '../domain/logging';
 import { generateAppliances } from '../simulator/fleet';
@@ -315,6 +315,36 @@ interface ConditionFigures {
   failed: number;
   cpuMs: number;
   elapsedMs: number;
+  /** scrypt derivations and audit writes of the API over its slices (the guard included). */
+  derivations: number;
+  auditWrites: number;
+}
+
+/** The API's work besides answering, timed in this process: each scrypt derivation and each audit write. */
+interface Work {
+  kind: 'derivation' | 'audit write';
+  at: number;
+  ms: number;
+}
+const work: Work[] = [];
+
+function timed<A extends unknown[], R>(kind: Work['kind'], fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args) => {
+    const start = performance.now();
+    try {
+      return await fn(...args);
+    } finally {
+      work.push({ kind, at: epochMs(start), ms: performance.now() - start });
+    }
+  };
+}
+
+/** Counts the API's derivations (api/auth.ts's one place for scrypt) and the store's audit writes. */
+function watchWork(store: FleetStore, teardown: Teardown): void {
+  const scrypt = derivation.scrypt;
+  derivation.scrypt = timed('derivation', scrypt);
+  store.recordAudit = timed('audit write', store.recordAudit.bind(store));
+  teardown.add('work counters', () => void (derivation.scrypt = scrypt));
 }
 
 interface RunFigures {
@@ -334,7 +364,10 @@ function figuresOf(condition: Condition, slices: Slice[], result: LegitResult, g
   const mine = slices.filter((s) => s.condition === condition);
   const counted = (sentAt: number): boolean => mine.some((s) => sentAt >= s.from + guardMs && sentAt < s.to);
   const latencies = result.latenciesMs.filter((_, i) => counted(result.sentAtMs[i]!));
+  const during = (kind: Work['kind']) => work.filter((w) => w.kind === kind && mine.some((s) => w.at >= s.from && w.at < s.to)).length;
   return {
+    derivations: during('derivation'),
+    auditWrites: during('audit write'),
     sorted: latencies.filter(Number.isFinite).sort((x, y) => x - y),
     failed: latencies.filter((l) => !Number.isFinite(l)).length,
     cpuMs: mine.reduce((sum, s) => sum + s.cpuMs, 0),
@@ -459,7 +492,7 @@ async function benchStore(dir: string, appliances: number, clients: number, tear
 }
 
 function printRuns(runs: RunFigures[]): void {
-  const header = `${'run'.padEnd(22)}${'condition'.padEnd(11)}${'n'.padStart(7)}${'failed'.padStart(7)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'max ms'.padStart(8)}${'p99 ÷ alone'.padStart(12)}${'API cpu %'.padStart(10)}`;
+  const header = `${'run'.padEnd(22)}${'condition'.padEnd(11)}${'n'.padStart(7)}${'failed'.padStart(7)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'max ms'.padStart(8)}${'p99 ÷ alone'.padStart(12)}${'API cpu %'.padStart(10)}${'scrypt/s'.padStart(9)}${'audit/s'.padStart(8)}`;
   console.log(`\n${header}\n${'-'.repeat(header.length)}`);
   for (const run of runs) {
     const aloneP99 = percentile(run.alone.sorted, 0.99);
@@ -468,7 +501,8 @@ function printRuns(runs: RunFigures[]): void {
       const p99 = percentile(c.sorted, 0.99);
       console.log(
         `${run.name.padEnd(22)}${condition.padEnd(11)}${String(c.sorted.length + c.failed).padStart(7)}${String(c.failed).padStart(7)}${percentile(c.sorted, 0.5).toFixed(2).padStart(8)}` +
-          `${p99.toFixed(2).padStart(8)}${(c.sorted.at(-1) ?? Number.NaN).toFixed(1).padStart(8)}${(condition === 'flood' ? (p99 / aloneP99).toFixed(2) : '').padStart(12)}${((c.cpuMs / c.elapsedMs) * 100).toFixed(0).padStart(10)}`,
+          `${p99.toFixed(2).padStart(8)}${(c.sorted.at(-1) ?? Number.NaN).toFixed(1).padStart(8)}${(condition === 'flood' ? (p99 / aloneP99).toFixed(2) : '').padStart(12)}${((c.cpuMs / c.elapsedMs) * 100).toFixed(0).padStart(10)}` +
+          `${(c.derivations / (c.elapsedMs / 1000)).toFixed(2).padStart(9)}${(c.auditWrites / (c.elapsedMs / 1000)).toFixed(2).padStart(8)}`,
       );
     }
     const f = run.floodResult;
@@ -495,6 +529,7 @@ export async function authFloodBenchmark(argv: string[] = []): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'fleet-bench-auth-flood-'));
     teardown.add('temp dir', () => rmSync(dir, { recursive: true, force: true }));
     const { store, authorizations } = await benchStore(dir, options.appliances, options.clients, teardown);
+    watchWork(store, teardown);
     const path = `${SCC}/appliances/SH`;
     const shape: RunShape = { slices: options.pairs * 2, sliceMs: options['slice-seconds'] * 1000, guardMs: options['guard-seconds'] * 1000 };
     const limits = DEFAULT_FAILURE_LIMITS;
@@ -520,7 +555,7 @@ export async function authFloodBenchmark(argv: string[] = []): Promise<void> {
     const first = runs[0]!;
     console.log(
       `p99 under flood ÷ p99 alone, default limits: ${(percentile(first.flood.sorted, 0.99) / percentile(first.alone.sorted, 0.99)).toFixed(2)} (target ≤ 1.20). ` +
-        'API cpu %: of one core, over the slices of that condition.',
+        'API cpu %: of one core, over the slices of that condition; scrypt/s, audit/s: the API\'s derivations and audit writes a second over them.',
     );
   } finally {
     await teardown.run();
