@@ -119,7 +119,10 @@ function detailsOf(request: FastifyRequest, path: string, answered: Answered): R
  * `details.last_time` (seconds). Nothing is lost but each repeat's own time.
  */
 export class RefusalDigest {
-  private readonly open = new Map<string, { entry: AuditRecord; count: number; firstMs: number; lastMs: number; timer: NodeJS.Timeout }>();
+  private readonly open = new Map<
+    string,
+    { entry: AuditRecord; count: number; firstMs: number; lastMs: number; timer: NodeJS.Timeout }
+  >();
 
   constructor(
     private readonly write: (entry: AuditRecord) => Promise<void>,
@@ -153,7 +156,8 @@ export class RefusalDigest {
     this.open.delete(kind);
     clearTimeout(open.timer);
     if (!open.count) return;
-    const details = { ...open.entry.details, refused: open.count, first_time: open.firstMs / 1000, last_time: open.lastMs / 1000 };
+    const { firstMs, lastMs } = open;
+    const details = { ...open.entry.details, refused: open.count, first_time: firstMs / 1e3, last_time: lastMs / 1e3 };
     await this.write({ ...open.entry, atMs: open.lastMs, details });
   }
 }
@@ -167,7 +171,11 @@ export class RefusalDigest {
 export function auditTrail(app: FastifyInstance, store: FleetStore, logger: Logger): void {
   const answers = new WeakMap<FastifyRequest, Answered>();
   const digest = new RefusalDigest(async (entry) => {
-    await store.recordAudit(entry).catch((err: unknown) => logger.error({ err, action: entry.action, target: entry.target, refused: entry.details.refused }, 'audit trail: the entry could not be recorded'));
+    await store.recordAudit(entry).catch((err: unknown) => {
+      const { action, target } = entry;
+      const refused = entry.details.refused;
+      logger.error({ err, action, target, refused }, 'audit trail: the entry could not be recorded');
+    });
   });
   app.addHook('onClose', async () => digest.flush());
 

@@ -147,13 +147,18 @@ export class Authenticator {
     // Credentials good here before (their entry ended, or a key changed) take their id's turn;
     // any others, of a known id or not, one turn all together, for so many ids at once.
     const goodBefore = cached !== undefined;
-    if (!goodBefore && !this.unverified.has(credentials.accessId) && this.unverified.size >= this.pendingIds) return { ok: false, reason: 'limited', retryAfterSeconds: 1 };
-    const check = this.spendAndCheck(digest, version, client, credentials, goodBefore).finally(() => this.checking.delete(digest));
+    const anotherId = !this.unverified.has(credentials.accessId);
+    if (!goodBefore && anotherId && this.unverified.size >= this.pendingIds) {
+      return { ok: false, reason: 'limited', retryAfterSeconds: 1 };
+    }
+    const check = this.spendAndCheck(digest, version, client, credentials, goodBefore).finally(() => {
+      this.checking.delete(digest);
+    });
     this.checking.set(digest, check);
     return check;
   }
 
-  /** Remembered credentials checked again before their entry ends, as the shared check of their digest; no attempt spent. */
+  /** Remembered credentials checked again before their entry ends, as their digest's shared check; no attempt spent. */
   private refresh(digest: string, version: string, credentials: { accessId: string; accessKey: string }): void {
     if (this.checking.has(digest)) return;
     const check = this.check(digest, version, credentials.accessId, credentials.accessKey, credentials.accessId)
@@ -168,13 +173,20 @@ export class Authenticator {
    * Counted as a failure before the key is checked (and given back if it matches), so requests
    * arriving together cannot all pass the limit and each spend a derivation.
    */
-  private async spendAndCheck(digest: string, version: string, client: string, credentials: { accessId: string; accessKey: string }, goodBefore: boolean): Promise<Authentication> {
+  private async spendAndCheck(
+    digest: string,
+    version: string,
+    client: string,
+    credentials: { accessId: string; accessKey: string },
+    goodBefore: boolean,
+  ): Promise<Authentication> {
     const { accessId } = credentials;
     if (!goodBefore) this.unverified.set(accessId, (this.unverified.get(accessId) ?? 0) + 1);
     try {
       const limited = await this.spend(client, accessId);
       if (limited) return limited;
-      const found = await this.check(digest, version, accessId, credentials.accessKey, goodBefore ? accessId : UNVERIFIED_TURN);
+      const turn = goodBefore ? accessId : UNVERIFIED_TURN;
+      const found = await this.check(digest, version, accessId, credentials.accessKey, turn);
       if (!found) return { ok: false, reason: 'invalid' };
       await Promise.all([this.byClient.reward(client, 1), this.byAccessId.reward(found.accessId, 1)]);
       return { ok: true, ...found };
@@ -185,11 +197,18 @@ export class Authenticator {
     }
   }
 
-  private async check(digest: string, version: string, accessId: string, accessKey: string, turn: string): Promise<{ accessId: string; role: Role } | undefined> {
+  private async check(
+    digest: string,
+    version: string,
+    accessId: string,
+    accessKey: string,
+    turn: string,
+  ): Promise<{ accessId: string; role: Role } | undefined> {
     const stored = await this.store.getAccessKey(accessId);
     const matches = await this.oneAtATime(turn, () => verifyKey(accessKey, stored?.key_hash ?? UNKNOWN_ID_HASH));
     const nowMs = this.now();
-    if (!stored || !matches || stored.revoked_ms !== undefined || (stored.expires_ms !== undefined && stored.expires_ms <= nowMs)) {
+    const expired = stored?.expires_ms !== undefined && stored.expires_ms <= nowMs;
+    if (!stored || !matches || stored.revoked_ms !== undefined || expired) {
       // No longer good: its next try is as anyone's.
       this.verified.delete(digest);
       return undefined;

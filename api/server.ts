@@ -125,7 +125,7 @@ function authenticateWith(authenticator: Authenticator) {
     }
     if (result.reason === 'limited') {
       // Held a moment before it is answered: a client that asks again at once cannot spend the API's CPU on 429s.
-      // For 0.75 to 1.25 of it, at random: a flood's answers, and so its next requests, do not all come in one instant.
+      // For 0.75 to 1.25 of it, at random: a flood's answers, so its next requests, do not all come at one instant.
       const holdMs = Math.min(LIMITED_ANSWER_DELAY_MS, result.retryAfterSeconds * 1000) * (0.75 + Math.random() / 2);
       await new Promise((resolve) => setTimeout(resolve, holdMs));
       void reply.header('retry-after', String(result.retryAfterSeconds));

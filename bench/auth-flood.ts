@@ -370,7 +370,8 @@ function figuresOf(condition: Condition, slices: Slice[], result: LegitResult, g
   const mine = slices.filter((s) => s.condition === condition);
   const counted = (sentAt: number): boolean => mine.some((s) => sentAt >= s.from + guardMs && sentAt < s.to);
   const latencies = result.latenciesMs.filter((_, i) => counted(result.sentAtMs[i]!));
-  const during = (kind: Work['kind']) => work.filter((w) => w.kind === kind && mine.some((s) => w.at >= s.from && w.at < s.to)).length;
+  const inMine = (at: number): boolean => mine.some((s) => at >= s.from && at < s.to);
+  const during = (kind: Work['kind']) => work.filter((w) => w.kind === kind && inMine(w.at)).length;
   const loopDelay = createHistogram();
   for (const s of mine) loopDelay.add(s.loopDelay);
   return {
@@ -407,7 +408,7 @@ interface RunShape {
   guardMs: number;
 }
 
-/** How late (ns) this process's event loop runs a 1 ms timer, again and again, into the histogram `into` gives; returns the stop. */
+/** How late (ns) this process's event loop runs a 1 ms timer, again and again, into the histogram `into` gives. */
 function sampleLoopDelay(into: () => RecordableHistogram): () => void {
   let stopped = false;
   let due = performance.now() + 1;
@@ -438,7 +439,8 @@ async function interleavedRun(name: string, legitPlan: LegitPlan, floodPlan: Flo
     const cpu = process.cpuUsage();
     await new Promise((resolve) => setTimeout(resolve, shape.sliceMs));
     const used = process.cpuUsage(cpu);
-    slices.push({ condition, from, to: epochMs(performance.now()), cpuMs: (used.user + used.system) / 1000, loopDelay });
+    const cpuMs = (used.user + used.system) / 1000;
+    slices.push({ condition, from, to: epochMs(performance.now()), cpuMs, loopDelay });
     loopDelay = createHistogram();
   }
   stopSampling();
@@ -531,7 +533,8 @@ function printRuns(runs: RunFigures[]): void {
       console.log(
         `${run.name.padEnd(22)}${condition.padEnd(11)}${String(c.sorted.length + c.failed).padStart(7)}${String(c.failed).padStart(7)}${percentile(c.sorted, 0.5).toFixed(2).padStart(8)}` +
           `${p99.toFixed(2).padStart(8)}${(c.sorted.at(-1) ?? Number.NaN).toFixed(1).padStart(8)}${(condition === 'flood' ? (p99 / aloneP99).toFixed(2) : '').padStart(12)}${((c.cpuMs / c.elapsedMs) * 100).toFixed(0).padStart(10)}` +
-          `${(c.derivations / (c.elapsedMs / 1000)).toFixed(2).padStart(9)}${(c.auditWrites / (c.elapsedMs / 1000)).toFixed(2).padStart(8)}` +
+          `${(c.derivations / (c.elapsedMs / 1000)).toFixed(2).padStart(9)}` +
+          `${(c.auditWrites / (c.elapsedMs / 1000)).toFixed(2).padStart(8)}` +
           `${c.loopDelayP99Ms.toFixed(2).padStart(9)}${c.loopDelayMaxMs.toFixed(1).padStart(9)}`,
       );
     }
@@ -585,7 +588,8 @@ export async function authFloodBenchmark(argv: string[] = []): Promise<void> {
     const first = runs[0]!;
     console.log(
       `p99 under flood ÷ p99 alone, default limits: ${(percentile(first.flood.sorted, 0.99) / percentile(first.alone.sorted, 0.99)).toFixed(2)} (target ≤ 1.20). ` +
-        'API cpu %: of one core, over the slices of that condition; scrypt/s, audit/s: the API\'s derivations and audit writes a second over them; ' +
+        'API cpu %: of one core, over the slices of that condition; ' +
+        'scrypt/s, audit/s: the API\'s derivations and audit writes a second over them; ' +
         'loop p99, loop max: how late (ms) the API\'s event loop ran a 1 ms timer over them.',
     );
   } finally {

@@ -91,7 +91,7 @@ const until = async (done: () => boolean): Promise<void> => {
   while (!done()) await new Promise((resolve) => setImmediate(resolve));
 };
 
-test('derivations of credentials never good here take one turn across all ids; a key good before does not wait for them', async () => {
+test('guesses and first logins take one derivation turn across all ids; a key good before does not wait', async () => {
   await putAccessKey(store, 'ops', 'ops-key-0123456789', 'operator');
   const auth = new Authenticator(store);
   expect((await auth.authenticate(basic('ops', 'ops-key-0123456789'), 'ops-host')).ok).toBe(true);
@@ -99,11 +99,14 @@ test('derivations of credentials never good here take one turn across all ids; a
   // Each derivation waits for its gate, then runs.
   const scrypt = derivation.scrypt;
   const gates: (() => void)[] = [];
-  const derive = jest.spyOn(derivation, 'scrypt').mockImplementation((password, salt, keylen) => new Promise<void>((open) => gates.push(open)).then(() => scrypt(password, salt, keylen)));
+  const gated: typeof scrypt = (password, salt, keylen) =>
+    new Promise<void>((open) => gates.push(open)).then(() => scrypt(password, salt, keylen));
+  const derive = jest.spyOn(derivation, 'scrypt').mockImplementation(gated);
   const started = (): string[] => derive.mock.calls.map(([password]) => password);
   const open = (password: string): void => gates[started().indexOf(password)]!();
-  // Guesses for a known id, an unknown one and another, from three addresses; the good key (its entry ended) beside them.
-  const guesses = ['ops', 'nobody', 'someone'].map((id, i) => auth.authenticate(basic(id, `guess-${i}-0123456789`), `attacker-${i}`));
+  // Guesses for a known id, an unknown one and another, from three addresses; the good key (entry ended) beside them.
+  const guess = (id: string, i: number) => auth.authenticate(basic(id, `guess-${i}-0123456789`), `attacker-${i}`);
+  const guesses = ['ops', 'nobody', 'someone'].map(guess);
   const good = auth.authenticate(basic('ops', 'ops-key-0123456789'), 'ops-host');
   await until(() => started().length >= 2);
   open('ops-key-0123456789');
@@ -118,7 +121,7 @@ test('derivations of credentials never good here take one turn across all ids; a
   derive.mockRestore();
 });
 
-test('past pendingIds ids with checks under way, a guess for another id is limited at once, spending no attempt; good keys are served', async () => {
+test('past pendingIds ids waiting, a guess for another id is limited at once, spending no attempt', async () => {
   await putAccessKey(store, 'noc', 'noc-key-0123456789', 'read_only');
   await putAccessKey(store, 'ops', 'ops-key-0123456789', 'operator');
   const auth = new Authenticator(store, { perClient: 1, perAccessId: 5, windowSeconds: 60, pendingIds: 2 });
@@ -126,18 +129,21 @@ test('past pendingIds ids with checks under way, a guess for another id is limit
   expect((await auth.authenticate(basic('ops', 'ops-key-0123456789'), 'ops-host')).ok).toBe(true);
   jest.setSystemTime(T0 + 61_000);
   // Guesses at once from six addresses for five ids (id-0 twice); the keys of noc and ops (entries ended) beside them.
-  const guesses = [0, 1, 2, 3, 4, 0].map((id, i) => auth.authenticate(basic(`id-${id}`, `guess-${i}-0123456789`), `attacker-${i}`));
-  const good = [auth.authenticate(basic('noc', 'noc-key-0123456789'), 'noc-host'), auth.authenticate(basic('ops', 'ops-key-0123456789'), 'ops-host')];
+  const guess = (id: number, i: number) =>
+    auth.authenticate(basic(`id-${id}`, `guess-${i}-0123456789`), `attacker-${i}`);
+  const guesses = [0, 1, 2, 3, 4, 0].map(guess);
+  const good = ['noc', 'ops'].map((id) => auth.authenticate(basic(id, `${id}-key-0123456789`), `${id}-host`));
   const busy = { ok: false, reason: 'limited', retryAfterSeconds: 1 };
   const invalid = { ok: false, reason: 'invalid' };
   expect(await Promise.all(guesses)).toEqual([invalid, invalid, busy, busy, busy, invalid]);
   expect((await Promise.all(good)).map((a) => a.ok)).toEqual([true, true]);
   // Those refused at once kept their one attempt: checked now, and refused for the key.
   expect(await auth.authenticate(basic('id-4', 'guess-4-0123456789'), 'attacker-4')).toEqual(invalid);
-  expect(await auth.authenticate(basic('id-4', 'guess-4-0123456789'), 'attacker-4')).toMatchObject({ ok: false, reason: 'limited', retryAfterSeconds: 60 });
+  const locked = { ok: false, reason: 'limited', retryAfterSeconds: 60 };
+  expect(await auth.authenticate(basic('id-4', 'guess-4-0123456789'), 'attacker-4')).toEqual(locked);
 });
 
-test('a remembered key in use is checked again before its entry ends: no request waits for the derivation', async () => {
+test('a remembered key in use is checked again before its entry ends: no request waits for it', async () => {
   await putAccessKey(store, 'agent', 'agent-key-0123456789', 'internal_service');
   const auth = new Authenticator(store);
   const header = basic('agent', 'agent-key-0123456789');
