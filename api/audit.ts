@@ -3,7 +3,8 @@
  * GET or HEAD, whatever its outcome) and every refused attempt on any method (401, 403, 429) is
  * recorded in the store with who (the access id, the attempted one for a refusal), when, what (the
  * route's operationId and path), from where (the client address) and how it ended (`ok`, or the
- * status and error code). What it records is chosen, never copied: the path parameters and, for a
+ * status and error code). A 429 that repeats the one before it is counted rather than written
+ * (RefusalDigest). What it records is chosen, never copied: the path parameters and, for a
  * create, the created id. Never a key, an Authorization header or a request or response body (they
  * can carry secrets: access keys in create/rotate answers, PUT /logging extension values); for
  * PUT /logging only the level and the names of the extension properties.
@@ -28,6 +29,9 @@ export type AuditRecord = Parameters<FleetStore['recordAudit']>[0];
 const REFUSALS = new Set([401, 403, 429]);
 /** The longest answer body read for an error code or a created id (both are near the start of small bodies). */
 const MAX_PARSED_BODY = 64 * 1024;
+
+/** How long repeats of a 429 are counted into one entry after the first is written. */
+export const REFUSAL_DIGEST_MS = 10_000;
 
 const clip = (value: string, max: number = MAX.name): string => (value.length > max ? value.slice(0, max) : value);
 
@@ -107,6 +111,58 @@ function detailsOf(request: FastifyRequest, path: string, answered: Answered): R
 }
 
 /**
+ * 429s come by the thousand in a flood, each refused without a key checked, and a store write
+ * apiece would cost the API's event loop more than the refusal. The first of a kind (the same
+ * client, access id, action, target, outcome and details) is written at once; its repeats within
+ * the next REFUSAL_DIGEST_MS are one entry written when that time ends (or the API closes): the
+ * same fields, the time of the last, and `details.refused` (how many), `details.first_time` and
+ * `details.last_time` (seconds). Nothing is lost but each repeat's own time.
+ */
+export class RefusalDigest {
+  private readonly open = new Map<
+    string,
+    { entry: AuditRecord; count: number; firstMs: number; lastMs: number; timer: NodeJS.Timeout }
+  >();
+
+  constructor(
+    private readonly write: (entry: AuditRecord) => Promise<void>,
+    private readonly windowMs: number = REFUSAL_DIGEST_MS,
+  ) {}
+
+  /** The entry to write now, or undefined when it repeats one written within the window (then it is counted). */
+  add(entry: AuditRecord): AuditRecord | undefined {
+    const kind = JSON.stringify([entry.client, entry.actor, entry.action, entry.target, entry.outcome, entry.details]);
+    const open = this.open.get(kind);
+    if (open) {
+      if (!open.count) open.firstMs = entry.atMs;
+      open.count++;
+      open.lastMs = entry.atMs;
+      return undefined;
+    }
+    const timer = setTimeout(() => void this.close(kind), this.windowMs);
+    timer.unref();
+    this.open.set(kind, { entry, count: 0, firstMs: entry.atMs, lastMs: entry.atMs, timer });
+    return entry;
+  }
+
+  /** Writes every digest now (the API is closing). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.open.keys()].map((kind) => this.close(kind)));
+  }
+
+  private async close(kind: string): Promise<void> {
+    const open = this.open.get(kind);
+    if (!open) return;
+    this.open.delete(kind);
+    clearTimeout(open.timer);
+    if (!open.count) return;
+    const { firstMs, lastMs } = open;
+    const details = { ...open.entry.details, refused: open.count, first_time: firstMs / 1e3, last_time: lastMs / 1e3 };
+    await this.write({ ...open.entry, atMs: open.lastMs, details });
+  }
+}
+
+/**
  * Adds the audit trail's hooks to the root app: onSend reads the answer's error code or created id,
  * onResponse records the entry. Register it after any onSend hook that may replace an answer
  * (the response-contract check), so it reads what was answered. A failed write never fails the
@@ -114,6 +170,14 @@ function detailsOf(request: FastifyRequest, path: string, answered: Answered): R
  */
 export function auditTrail(app: FastifyInstance, store: FleetStore, logger: Logger): void {
   const answers = new WeakMap<FastifyRequest, Answered>();
+  const digest = new RefusalDigest(async (entry) => {
+    await store.recordAudit(entry).catch((err: unknown) => {
+      const { action, target } = entry;
+      const refused = entry.details.refused;
+      logger.error({ err, action, target, refused }, 'audit trail: the entry could not be recorded');
+    });
+  });
+  app.addHook('onClose', async () => digest.flush());
 
   app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const path = request.url.replace(/\?.*$/, '');
@@ -137,7 +201,8 @@ export function auditTrail(app: FastifyInstance, store: FleetStore, logger: Logg
         client: clip(request.ip ?? ''),
         details: detailsOf(request, path, answered),
       };
-      await store.recordAudit(entry);
+      const now = status === 429 ? digest.add(entry) : entry;
+      if (now) await store.recordAudit(now);
     } catch (err) {
       logger.error({ err, requestId: request.id, action: entry?.action, target: entry?.target, status }, 'audit trail: the entry could not be recorded');
     }

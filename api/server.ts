@@ -60,7 +60,7 @@ declare module 'fastify' {
 
 const PERMISSION_TEXT: Record<Permission, string> = { read: 'read', operate: 'create or change operations', internal: 'use internal endpoints', manage: 'manage access keys or read the audit trail' };
 
-/** How long a 429 for too many failed authentications is held before it is sent. */
+/** How long a 429 for too many failed authentications is held before it is sent, on average. */
 const LIMITED_ANSWER_DELAY_MS = 1_000;
 
 /** Request bodies up to 4 MiB (an operation of 100,000 appliances is about 1.6 MB); larger is a 413. */
@@ -125,7 +125,9 @@ function authenticateWith(authenticator: Authenticator) {
     }
     if (result.reason === 'limited') {
       // Held a moment before it is answered: a client that asks again at once cannot spend the API's CPU on 429s.
-      await new Promise((resolve) => setTimeout(resolve, Math.min(LIMITED_ANSWER_DELAY_MS, result.retryAfterSeconds * 1000)));
+      // For 0.75 to 1.25 of it, at random: a flood's answers, so its next requests, do not all come at one instant.
+      const holdMs = Math.min(LIMITED_ANSWER_DELAY_MS, result.retryAfterSeconds * 1000) * (0.75 + Math.random() / 2);
+      await new Promise((resolve) => setTimeout(resolve, holdMs));
       void reply.header('retry-after', String(result.retryAfterSeconds));
       throw new ApiError(429, 'TOO_MANY_FAILED_AUTHENTICATIONS', `too many failed authentications from this client or for this access id; try again in ${result.retryAfterSeconds} s`);
     }

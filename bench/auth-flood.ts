@@ -30,12 +30,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { DEFAULT_FAILURE_LIMITS, putAccessKey, type FailureLimits } from '../api/auth';
+import { DEFAULT_FAILURE_LIMITS, derivation, putAccessKey, type FailureLimits } from '../api/auth';
 import { createApi } from '../api/server';
 import { createLogger } from '../domain/logging';
 import { generateAppliances } from '../simulator/fleet';
@@ -307,6 +308,8 @@ interface Slice {
   from: number;
   to: number;
   cpuMs: number;
+  /** How late the API's event loop ran its timers over the slice (ns). */
+  loopDelay: RecordableHistogram;
 }
 
 /** What one condition of a run measured: the legit latencies sent in its slices (past the guard). */
@@ -315,6 +318,39 @@ interface ConditionFigures {
   failed: number;
   cpuMs: number;
   elapsedMs: number;
+  /** The API's event-loop delay over its slices (the guard included), ms: p99 and max. */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  /** scrypt derivations and audit writes of the API over its slices (the guard included). */
+  derivations: number;
+  auditWrites: number;
+}
+
+/** The API's work besides answering, timed in this process: each scrypt derivation and each audit write. */
+interface Work {
+  kind: 'derivation' | 'audit write';
+  at: number;
+  ms: number;
+}
+const work: Work[] = [];
+
+function timed<A extends unknown[], R>(kind: Work['kind'], fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args) => {
+    const start = performance.now();
+    try {
+      return await fn(...args);
+    } finally {
+      work.push({ kind, at: epochMs(start), ms: performance.now() - start });
+    }
+  };
+}
+
+/** Counts the API's derivations (api/auth.ts's one place for scrypt) and the store's audit writes. */
+function watchWork(store: FleetStore, teardown: Teardown): void {
+  const scrypt = derivation.scrypt;
+  derivation.scrypt = timed('derivation', scrypt);
+  store.recordAudit = timed('audit write', store.recordAudit.bind(store));
+  teardown.add('work counters', () => void (derivation.scrypt = scrypt));
 }
 
 interface RunFigures {
@@ -334,7 +370,15 @@ function figuresOf(condition: Condition, slices: Slice[], result: LegitResult, g
   const mine = slices.filter((s) => s.condition === condition);
   const counted = (sentAt: number): boolean => mine.some((s) => sentAt >= s.from + guardMs && sentAt < s.to);
   const latencies = result.latenciesMs.filter((_, i) => counted(result.sentAtMs[i]!));
+  const inMine = (at: number): boolean => mine.some((s) => at >= s.from && at < s.to);
+  const during = (kind: Work['kind']) => work.filter((w) => w.kind === kind && inMine(w.at)).length;
+  const loopDelay = createHistogram();
+  for (const s of mine) loopDelay.add(s.loopDelay);
   return {
+    loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+    loopDelayMaxMs: loopDelay.max / 1e6,
+    derivations: during('derivation'),
+    auditWrites: during('audit write'),
     sorted: latencies.filter(Number.isFinite).sort((x, y) => x - y),
     failed: latencies.filter((l) => !Number.isFinite(l)).length,
     cpuMs: mine.reduce((sum, s) => sum + s.cpuMs, 0),
@@ -364,6 +408,21 @@ interface RunShape {
   guardMs: number;
 }
 
+/** How late (ns) this process's event loop runs a 1 ms timer, again and again, into the histogram `into` gives. */
+function sampleLoopDelay(into: () => RecordableHistogram): () => void {
+  let stopped = false;
+  let due = performance.now() + 1;
+  const tick = (): void => {
+    if (stopped) return;
+    const now = performance.now();
+    into().record(Math.max(1, Math.round((now - due) * 1e6)));
+    due = now + 1;
+    setTimeout(tick, 1);
+  };
+  setTimeout(tick, 1);
+  return () => void (stopped = true);
+}
+
 /** The legit clients over every slice while the driver switches the flood, the API's CPU read at each switch. */
 async function interleavedRun(name: string, legitPlan: LegitPlan, floodPlan: FloodPlan, shape: RunShape, teardown: Teardown): Promise<RunFigures> {
   const flooder = startChild<FloodResult>(floodPlan, teardown);
@@ -371,6 +430,8 @@ async function interleavedRun(name: string, legitPlan: LegitPlan, floodPlan: Flo
   const legit = startChild<LegitResult>({ ...legitPlan, seconds: (shape.slices * shape.sliceMs) / 1000 }, teardown);
   await legit.signal('measuring');
   const slices: Slice[] = [];
+  let loopDelay = createHistogram();
+  const stopSampling = sampleLoopDelay(() => loopDelay);
   for (let i = 0; i < shape.slices; i++) {
     const condition = conditionOf(i);
     flooder.send(condition === 'flood' ? 'on' : 'off');
@@ -378,8 +439,11 @@ async function interleavedRun(name: string, legitPlan: LegitPlan, floodPlan: Flo
     const cpu = process.cpuUsage();
     await new Promise((resolve) => setTimeout(resolve, shape.sliceMs));
     const used = process.cpuUsage(cpu);
-    slices.push({ condition, from, to: epochMs(performance.now()), cpuMs: (used.user + used.system) / 1000 });
+    const cpuMs = (used.user + used.system) / 1000;
+    slices.push({ condition, from, to: epochMs(performance.now()), cpuMs, loopDelay });
+    loopDelay = createHistogram();
   }
+  stopSampling();
   flooder.send('stop');
   const [result, floodResult] = await Promise.all([legit.result, flooder.result]);
   return {
@@ -459,7 +523,7 @@ async function benchStore(dir: string, appliances: number, clients: number, tear
 }
 
 function printRuns(runs: RunFigures[]): void {
-  const header = `${'run'.padEnd(22)}${'condition'.padEnd(11)}${'n'.padStart(7)}${'failed'.padStart(7)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'max ms'.padStart(8)}${'p99 ÷ alone'.padStart(12)}${'API cpu %'.padStart(10)}`;
+  const header = `${'run'.padEnd(22)}${'condition'.padEnd(11)}${'n'.padStart(7)}${'failed'.padStart(7)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'max ms'.padStart(8)}${'p99 ÷ alone'.padStart(12)}${'API cpu %'.padStart(10)}${'scrypt/s'.padStart(9)}${'audit/s'.padStart(8)}${'loop p99'.padStart(9)}${'loop max'.padStart(9)}`;
   console.log(`\n${header}\n${'-'.repeat(header.length)}`);
   for (const run of runs) {
     const aloneP99 = percentile(run.alone.sorted, 0.99);
@@ -468,7 +532,10 @@ function printRuns(runs: RunFigures[]): void {
       const p99 = percentile(c.sorted, 0.99);
       console.log(
         `${run.name.padEnd(22)}${condition.padEnd(11)}${String(c.sorted.length + c.failed).padStart(7)}${String(c.failed).padStart(7)}${percentile(c.sorted, 0.5).toFixed(2).padStart(8)}` +
-          `${p99.toFixed(2).padStart(8)}${(c.sorted.at(-1) ?? Number.NaN).toFixed(1).padStart(8)}${(condition === 'flood' ? (p99 / aloneP99).toFixed(2) : '').padStart(12)}${((c.cpuMs / c.elapsedMs) * 100).toFixed(0).padStart(10)}`,
+          `${p99.toFixed(2).padStart(8)}${(c.sorted.at(-1) ?? Number.NaN).toFixed(1).padStart(8)}${(condition === 'flood' ? (p99 / aloneP99).toFixed(2) : '').padStart(12)}${((c.cpuMs / c.elapsedMs) * 100).toFixed(0).padStart(10)}` +
+          `${(c.derivations / (c.elapsedMs / 1000)).toFixed(2).padStart(9)}` +
+          `${(c.auditWrites / (c.elapsedMs / 1000)).toFixed(2).padStart(8)}` +
+          `${c.loopDelayP99Ms.toFixed(2).padStart(9)}${c.loopDelayMaxMs.toFixed(1).padStart(9)}`,
       );
     }
     const f = run.floodResult;
@@ -495,6 +562,7 @@ export async function authFloodBenchmark(argv: string[] = []): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'fleet-bench-auth-flood-'));
     teardown.add('temp dir', () => rmSync(dir, { recursive: true, force: true }));
     const { store, authorizations } = await benchStore(dir, options.appliances, options.clients, teardown);
+    watchWork(store, teardown);
     const path = `${SCC}/appliances/SH`;
     const shape: RunShape = { slices: options.pairs * 2, sliceMs: options['slice-seconds'] * 1000, guardMs: options['guard-seconds'] * 1000 };
     const limits = DEFAULT_FAILURE_LIMITS;
@@ -520,7 +588,9 @@ export async function authFloodBenchmark(argv: string[] = []): Promise<void> {
     const first = runs[0]!;
     console.log(
       `p99 under flood ÷ p99 alone, default limits: ${(percentile(first.flood.sorted, 0.99) / percentile(first.alone.sorted, 0.99)).toFixed(2)} (target ≤ 1.20). ` +
-        'API cpu %: of one core, over the slices of that condition.',
+        'API cpu %: of one core, over the slices of that condition; ' +
+        'scrypt/s, audit/s: the API\'s derivations and audit writes a second over them; ' +
+        'loop p99, loop max: how late (ms) the API\'s event loop ran a 1 ms timer over them.',
     );
   } finally {
     await teardown.run();

@@ -1,10 +1,11 @@
 /**
  * The Authenticator over a real SQLite store, on a clock the test moves (jest's fake Date, which
  * the failure counters read too): expiry, revocation and rotation on the next request, failure
- * limits per client and per access id, and their end after the window.
+ * limits per client and per access id, and their end after the window; the turns derivations
+ * take, how many ids may wait for one, and remembered keys checked again ahead of their end.
  */
 import { createAccessKey, revokeAccessKey, rotateAccessKey } from '../../api/access-keys';
-import { Authenticator, putAccessKey } from '../../api/auth';
+import { Authenticator, derivation, putAccessKey } from '../../api/auth';
 import { FleetStore } from '../../store/fleet-store';
 
 const basic = (id: string, key: string) => `Basic ${Buffer.from(`${id}:${key}`).toString('base64')}`;
@@ -83,4 +84,94 @@ test('requests with the same credentials arriving together share one check; a re
   expect(await auth.authenticate(basic('agent', 'agent-key-0123456789'), 'c')).toMatchObject({ ok: false, reason: 'limited' });
   jest.advanceTimersByTime(61_000);
   expect((await auth.authenticate(basic('agent', 'agent-key-0123456789'), 'c')).ok).toBe(true);
+});
+
+/** Waits, turn by turn of the event loop, until `done` holds. */
+const until = async (done: () => boolean): Promise<void> => {
+  while (!done()) await new Promise((resolve) => setImmediate(resolve));
+};
+
+test('guesses and first logins take one derivation turn across all ids; a key good before does not wait', async () => {
+  await putAccessKey(store, 'ops', 'ops-key-0123456789', 'operator');
+  const auth = new Authenticator(store);
+  expect((await auth.authenticate(basic('ops', 'ops-key-0123456789'), 'ops-host')).ok).toBe(true);
+  jest.setSystemTime(T0 + 61_000);
+  // Each derivation waits for its gate, then runs.
+  const scrypt = derivation.scrypt;
+  const gates: (() => void)[] = [];
+  const gated: typeof scrypt = (password, salt, keylen) =>
+    new Promise<void>((open) => gates.push(open)).then(() => scrypt(password, salt, keylen));
+  const derive = jest.spyOn(derivation, 'scrypt').mockImplementation(gated);
+  const started = (): string[] => derive.mock.calls.map(([password]) => password);
+  const open = (password: string): void => gates[started().indexOf(password)]!();
+  // Guesses for a known id, an unknown one and another, from three addresses; the good key (entry ended) beside them.
+  const guess = (id: string, i: number) => auth.authenticate(basic(id, `guess-${i}-0123456789`), `attacker-${i}`);
+  const guesses = ['ops', 'nobody', 'someone'].map(guess);
+  const good = auth.authenticate(basic('ops', 'ops-key-0123456789'), 'ops-host');
+  await until(() => started().length >= 2);
+  open('ops-key-0123456789');
+  expect(await good).toEqual({ ok: true, accessId: 'ops', role: 'operator' });
+  expect(started()).toEqual(['guess-0-0123456789', 'ops-key-0123456789']);
+  for (let i = 0; i < 3; i++) {
+    open(`guess-${i}-0123456789`);
+    expect(await guesses[i]).toEqual({ ok: false, reason: 'invalid' });
+    if (i < 2) await until(() => started().includes(`guess-${i + 1}-0123456789`));
+  }
+  expect(started()).toHaveLength(4);
+  derive.mockRestore();
+});
+
+test('past pendingIds ids waiting, a guess for another id is limited at once, spending no attempt', async () => {
+  await putAccessKey(store, 'noc', 'noc-key-0123456789', 'read_only');
+  await putAccessKey(store, 'ops', 'ops-key-0123456789', 'operator');
+  const auth = new Authenticator(store, { perClient: 1, perAccessId: 5, windowSeconds: 60, pendingIds: 2 });
+  expect((await auth.authenticate(basic('noc', 'noc-key-0123456789'), 'noc-host')).ok).toBe(true);
+  expect((await auth.authenticate(basic('ops', 'ops-key-0123456789'), 'ops-host')).ok).toBe(true);
+  jest.setSystemTime(T0 + 61_000);
+  // Guesses at once from six addresses for five ids (id-0 twice); the keys of noc and ops (entries ended) beside them.
+  const guess = (id: number, i: number) =>
+    auth.authenticate(basic(`id-${id}`, `guess-${i}-0123456789`), `attacker-${i}`);
+  const guesses = [0, 1, 2, 3, 4, 0].map(guess);
+  const good = ['noc', 'ops'].map((id) => auth.authenticate(basic(id, `${id}-key-0123456789`), `${id}-host`));
+  const busy = { ok: false, reason: 'limited', retryAfterSeconds: 1 };
+  const invalid = { ok: false, reason: 'invalid' };
+  expect(await Promise.all(guesses)).toEqual([invalid, invalid, busy, busy, busy, invalid]);
+  expect((await Promise.all(good)).map((a) => a.ok)).toEqual([true, true]);
+  // Those refused at once kept their one attempt: checked now, and refused for the key.
+  expect(await auth.authenticate(basic('id-4', 'guess-4-0123456789'), 'attacker-4')).toEqual(invalid);
+  const locked = { ok: false, reason: 'limited', retryAfterSeconds: 60 };
+  expect(await auth.authenticate(basic('id-4', 'guess-4-0123456789'), 'attacker-4')).toEqual(locked);
+});
+
+test('a remembered key in use is checked again before its entry ends: no request waits for it', async () => {
+  await putAccessKey(store, 'agent', 'agent-key-0123456789', 'internal_service');
+  const auth = new Authenticator(store);
+  const header = basic('agent', 'agent-key-0123456789');
+  expect((await auth.authenticate(header, 'c')).ok).toBe(true);
+  const read = store.getAccessKey.bind(store);
+  const reads = jest.spyOn(store, 'getAccessKey');
+  jest.setSystemTime(T0 + 44_000);
+  expect((await auth.authenticate(header, 'c')).ok).toBe(true);
+  expect(reads).not.toHaveBeenCalled();
+  // 15 s or less left: answered from the entry while the check again waits on a gate.
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  reads.mockImplementationOnce(async (id) => gate.then(() => read(id)));
+  jest.setSystemTime(T0 + 50_000);
+  expect(await auth.authenticate(header, 'c')).toEqual({ ok: true, accessId: 'agent', role: 'internal_service' });
+  expect(reads).toHaveBeenCalledTimes(1);
+  // Past the entry's end while that check runs: this request waits for it, starting none of its own.
+  jest.setSystemTime(T0 + 61_000);
+  const late = auth.authenticate(header, 'c');
+  const another = auth.authenticate(header, 'c');
+  open();
+  expect((await Promise.all([late, another])).map((a) => a.ok)).toEqual([true, true]);
+  expect(reads).toHaveBeenCalledTimes(1);
+  // Renewed from that check (at T0 + 61 s): good until T0 + 121 s with no further read.
+  jest.setSystemTime(T0 + 100_000);
+  expect((await auth.authenticate(header, 'c')).ok).toBe(true);
+  expect(reads).toHaveBeenCalledTimes(1);
+  // Revoked meanwhile: refused on the next request, entry or not.
+  await revokeAccessKey(store, 'agent');
+  expect(await auth.authenticate(header, 'c')).toEqual({ ok: false, reason: 'invalid' });
 });
