@@ -273,7 +273,7 @@ function startChild<R>(plan: LegitPlan | FloodPlan, teardown: Teardown): ChildHa
   const result = new Promise<R>((resolve, reject) => {
     proc.once('error', reject);
     proc.once('exit', (code, signal) => reject(new Error(`${plan.role} client exited with ${code ?? signal} before its result`)));
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
+    createInterface({ input: proc.stdout }).on('line', (line) => {
       let message: Record<string, unknown>;
       try {
         message = JSON.parse(line) as Record<string, unknown>;
@@ -288,11 +288,11 @@ function startChild<R>(plan: LegitPlan | FloodPlan, teardown: Teardown): ChildHa
       }
     });
   });
-  proc.stdin!.write(`${JSON.stringify(plan)}\n`);
+  proc.stdin.write(`${JSON.stringify(plan)}\n`);
   return {
     proc,
     result,
-    send: (line) => void proc.stdin!.write(`${line}\n`),
+    send: (line) => void proc.stdin.write(`${line}\n`),
     signal: (kind) => (seen.has(kind) ? Promise.resolve() : Promise.race([new Promise<void>((resolve) => waiting.set(kind, resolve)), result.then(() => undefined)])),
   };
 }

@@ -3,7 +3,7 @@
  * value), text options and flags. Unknown options are ignored, as bench/run.ts passes every
  * benchmark the same arguments.
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** A number option: its default; `min` the least value allowed (unset: any above 0); `whole`: integers only. */
 export interface NumberOption {
@@ -34,11 +34,10 @@ export function parseBenchOptions<N extends string, T extends string = never, F 
   const texts = (spec.texts ?? {}) as Record<T, string>;
   const flags = spec.flags ?? [];
   const numberNames = Object.keys(spec.numbers) as N[];
-  const options = Object.fromEntries([
-    ...numberNames.map((name) => [name, { type: 'string', default: String(spec.numbers[name].default) }] as const),
-    ...(Object.keys(texts) as T[]).map((name) => [name, { type: 'string', default: texts[name] }] as const),
-    ...flags.map((name) => [name, { type: 'boolean', default: false }] as const),
-  ]);
+  const options: NonNullable<ParseArgsConfig['options']> = {};
+  for (const name of numberNames) options[name] = { type: 'string', default: String(spec.numbers[name].default) };
+  for (const name of Object.keys(texts) as T[]) options[name] = { type: 'string', default: texts[name] };
+  for (const name of flags) options[name] = { type: 'boolean', default: false };
   const { values } = parseArgs({ args: argv, allowPositionals: true, strict: false, options });
   const parsed: Record<string, number | string | boolean> = {};
   for (const name of numberNames) parsed[name] = checked(name, values[name], spec.numbers[name]);

@@ -83,7 +83,7 @@ export async function startSimulator(options: { appliances: number; speed: numbe
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('simulator did not start within 30s')), 30_000);
     proc.once('exit', (code) => reject(new Error(`simulator exited with ${code}: ${lastLine}`)));
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
+    createInterface({ input: proc.stdout }).on('line', (line) => {
       lastLine = line;
       const match = /"port":(\d+)/.exec(line);
       if (match && line.includes('simulator listening')) {
@@ -177,7 +177,7 @@ export async function startWorkerProcess(env: Record<string, string>, options: {
   const lines: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
   let started = false;
-  createInterface({ input: proc.stdout! }).on('line', (line) => {
+  createInterface({ input: proc.stdout }).on('line', (line) => {
     lines.push(line);
     if (lines.length > 500) lines.shift();
     if (line.includes('"worker started"')) started = true;

@@ -6,7 +6,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { promisify, stripVTControlCharacters } from 'node:util';
 import type { ListedOperation } from '../../client/operation-progress';
 import { startStack, type Stack } from '../helpers/stack';
 
@@ -178,7 +178,7 @@ test('following a scheduled operation: both wait (printed, still running) until 
   // log-update: each redraw erases the frame before (erase line, cursor up), never clears the screen.
   expect(drawn.stdout).toContain('\x1b[2K\x1b[1A');
   expect(drawn.stdout).not.toContain('\x1b[2J');
-  const frames = drawn.stdout.split('\x1b[G').map((f) => f.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''));
+  const frames = drawn.stdout.split('\x1b[G').map((f) => stripVTControlCharacters(f));
   expect(frames[0]).toContain(`upgrade operation ${scheduled.id}  WW to ${TARGET}  scheduled`);
   const last = frames.at(-1)!;
   expect(last).toContain(`upgrade operation ${scheduled.id}  WW to ${TARGET}  cancelled`);

@@ -2,6 +2,9 @@
  * The device API over a real socket: the simulator as a separate process, driven through the
  * device client. Idempotency keys, error classification, the reboot that activates a partition.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DeviceClient, DeviceError } from '../../activities/device-client';
 import type { DeviceJob } from '../../domain/device-api';
 import { startSimulator, type SimulatorProcess } from '../helpers/servers';
@@ -173,9 +176,6 @@ test('a collector upgrade is idempotent and completes by itself', async () => {
 });
 
 test('a fleet file gives exactly its devices; a bad one stops the simulator with the field named', async () => {
-  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'fleet-file-'));
   try {
     const file = join(dir, 'fleet.json');

@@ -6,7 +6,7 @@
  * stops the rollout; per-task retries get a flapping install through. Every device effect is
  * counted by the simulator: exactly what the plan, the rollback and each attempt need, once.
  */
-import { createOperation, getOperation } from '../../client/operations';
+import { getOperation } from '../../client/operations';
 import { renderFrame, summarize } from '../../client/cli/progress';
 import type { DeviceInfo } from '../../domain/device-api';
 import type { upgradeOperation } from '../../workflows';

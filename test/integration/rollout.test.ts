@@ -79,6 +79,6 @@ test('waves run one after another: the canary finishes before anything else star
 });
 
 test('a bad rollout policy is refused with the field named', async () => {
-  await expect(run(sh.slice(0, 1), { waves: ['250%'] } as unknown as RolloutPolicy)).rejects.toThrow('rollout.waves.0: a wave size is a positive count or a percentage');
+  await expect(run(sh.slice(0, 1), { waves: ['250%'] })).rejects.toThrow('rollout.waves.0: a wave size is a positive count or a percentage');
   await expect(run(sh.slice(0, 1), { max_in_flight: -1 })).rejects.toThrow(/^rollout\.max_in_flight: /);
 });

@@ -82,9 +82,6 @@ async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, m
 
 const untilOperation = (kind: string, id: string, statuses: string[]) =>
   waitFor(async () => (await call('GET', `/operations/${kind}/${id}`, { who: 'reader' })).json?.status as string, (s) => statuses.includes(s));
-const untilTask = (kind: string, id: string, serial: string, status: string) =>
-  waitFor(async () => (await call('GET', `/operations/${kind}/${id}/appliances/${serial}/state`, { who: 'reader' })).json?.status as string, (s) => s === status);
-
 /** Every GET route's answer (status and body) under one spelling. */
 async function snapshot(prefix: string): Promise<Record<string, { status: number; body: unknown }>> {
   const answers: Record<string, { status: number; body: unknown }> = {};
@@ -143,7 +140,7 @@ test('every SCC route is registered under both spellings (enumerated from the ap
   // The document and the router agree, for both spellings.
   for (const route of routes) {
     for (const prefix of [CMC_PREFIX, CMCC_PREFIX]) {
-      expect([route.method, prefix + route.path, api.app.hasRoute({ method: route.method as 'GET', url: prefix + route.path.replace(/\{(\w+)\}/g, ':$1') })]).toEqual([route.method, prefix + route.path, true]);
+      expect([route.method, prefix + route.path, api.app.hasRoute({ method: route.method, url: prefix + route.path.replace(/\{(\w+)\}/g, ':$1') })]).toEqual([route.method, prefix + route.path, true]);
     }
   }
 });

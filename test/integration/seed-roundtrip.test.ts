@@ -7,7 +7,7 @@
 import type { z } from 'zod';
 import * as scc from '../../domain/scc';
 import * as sumo from '../../domain/sumo';
-import { FleetStore, type CollectorRecord, type TaskRecord } from '../../store/fleet-store';
+import { FleetStore, type TaskRecord } from '../../store/fleet-store';
 import { BACKENDS, type Backend } from '../helpers/store-backends';
 
 // Seed objects, every documented property filled in, plus extension properties ----------------
@@ -58,8 +58,8 @@ describe.each(BACKENDS)('%s', (_name, makeBackend) => {
   });
 
   test('appliance and the appliances list', async () => {
-    await store.upsertAppliance(valid(scc.appliance, appliance) as never, { address: 'https://10.0.0.1', username: 'admin', password: 'secret' });
-    await store.upsertAppliance(valid(scc.appliance, minimalAppliance) as never);
+    await store.upsertAppliance(valid(scc.appliance, appliance), { address: 'https://10.0.0.1', username: 'admin', password: 'secret' });
+    await store.upsertAppliance(valid(scc.appliance, minimalAppliance));
     expect(valid(scc.appliance, await store.getAppliance(SERIAL))).toEqual(appliance);
     expect(valid(scc.appliance, await store.getAppliance(minimalAppliance.serial))).toEqual(minimalAppliance);
     expect(valid(scc.appliances, await store.listAppliances({ product_code: 'SH' }))).toEqual([appliance]);
@@ -137,7 +137,7 @@ describe.each(BACKENDS)('%s', (_name, makeBackend) => {
     const parsed = scc.upgradeOperationRequest.parse(request);
     const operation = { ...parsed, id: '1790000000099', username: 'carol', create_time: '2026-09-23T08:00:00.000Z', status: 'scheduled' };
     const task = { operation_id: operation.id, serial: SERIAL, status: 'scheduled', stage: 'waiting', target_version: parsed.target_version, reboot: false, current_version: appliance.current_version };
-    await store.insertOperation('upgrade', valid(scc.upgradeOperation, operation) as never, [task]);
+    await store.insertOperation('upgrade', valid(scc.upgradeOperation, operation), [task]);
     expect(valid(scc.upgradeOperation, await store.getOperation('upgrade', operation.id))).toEqual({ ...request, id: operation.id, username: 'carol', create_time: operation.create_time, status: 'scheduled' });
     expect(valid(scc.applianceUpgradeTask, await store.getTask(operation.id, SERIAL))).toEqual(task);
   });
@@ -148,8 +148,8 @@ describe.each(BACKENDS)('%s', (_name, makeBackend) => {
   });
 
   test('Sumo collectors and the upgradable collectors answer', async () => {
-    await store.upsertCollector(valid(sumo.collector, collector) as CollectorRecord);
-    await store.upsertCollector(valid(sumo.collector, hostedCollector) as CollectorRecord);
+    await store.upsertCollector(valid(sumo.collector, collector));
+    await store.upsertCollector(valid(sumo.collector, hostedCollector));
     expect(valid(sumo.collector, await store.getCollector(collector.id))).toEqual(collector);
     expect(valid(sumo.collector, await store.getCollector(hostedCollector.id))).toEqual(hostedCollector);
     expect(valid(sumo.upgradableCollectors, { collectors: await store.listCollectors() })).toEqual({ collectors: [collector, hostedCollector] });

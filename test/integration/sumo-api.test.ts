@@ -94,7 +94,7 @@ async function call(method: string, path: string, options: { who?: Who | null; b
   if (body !== undefined) headers['content-type'] = contentType;
   const res = await fetch(`${base}/api/v1${path}`, { method, headers, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}) });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, text, json: text ? (JSON.parse(text) as any) : undefined };
+  return { status: res.status, headers: res.headers, text, json: text ? (JSON.parse(text)) : undefined };
 }
 
 const create = (body: unknown, who: Who = 'operator') => call('POST', '/collectors/upgrades', { who, body });

@@ -292,7 +292,7 @@ describe('api/main.ts as a process', () => {
       const listening = await new Promise<{ url: string; tls: unknown }>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`api did not listen within 60s: ${lines.slice(-5).join('\n')}`)), 60_000);
         proc.once('exit', (code) => reject(new Error(`api exited with ${code}: ${lines.slice(-5).join('\n')}`)));
-        createInterface({ input: proc.stdout! }).on('line', (line) => {
+        createInterface({ input: proc.stdout }).on('line', (line) => {
           lines.push(line);
           if (line.includes('api listening on')) {
             clearTimeout(timer);

@@ -77,7 +77,7 @@ test('upgrades 20 appliances: all successful, each version changed, each install
   expect((await stack.store.getOperation('upgrade', operation.id))?.status).toBe('successful');
   const stored = await stack.store.listTasks(operation.id);
   expect(stored.map((t) => [t.status, t.stage])).toEqual(Array(20).fill(['successful', 'completed']));
-  expect((await stack.store.getLog(operation.id, serials[0]!)).at(-1)?.log_entry).toBe(`upgrade to ${TARGET} completed`);
+  expect((await stack.store.getLog(operation.id, serials[0])).at(-1)?.log_entry).toBe(`upgrade to ${TARGET} completed`);
 
   // The CLI/API view comes from visibility, without asking the worker.
   const view = await viewWhen(operation.id, (v) => v.operation.status === 'successful' && v.tasks.every((t) => t.stage === 'completed'));

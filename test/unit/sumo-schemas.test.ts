@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import * as sumo from '../../domain/sumo';
 import { collector, createUpgradeTaskRequest, targets, upgradableCollectorsQuery, upgradeTaskResponse } from '../../domain/sumo';
 
@@ -92,7 +93,6 @@ describe('Sumo seed objects, one table', () => {
   // Against the schema itself: it declares every seed field of the table and requires exactly the required ones
   // (what it adds beyond the seed, the extensions, is optional: a client following the seed is never refused for it).
   test.each(table)('%s: the schema declares the table\'s fields, requires just the required ones, and the sample sets each', (_name, row) => {
-    const { z } = require('zod') as typeof import('zod');
     const json = z.toJSONSchema(row.schema, { io: 'input', unrepresentable: 'any' }) as { properties?: object; required?: string[] };
     expect(Object.keys(json.properties ?? {})).toEqual(expect.arrayContaining([...row.required, ...row.optional]));
     expect([...(json.required ?? [])].sort()).toEqual([...row.required].sort());
