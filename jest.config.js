@@ -14,10 +14,18 @@ const project = (displayName, extra = {}) => ({
   ...extra,
 });
 // Workflow code bundled once per run, for every worker and replay of these projects (test/helpers/workflow-bundle.ts).
-const runsWorkflows = { globalSetup: '<rootDir>/test/global-setup.ts', globalTeardown: '<rootDir>/test/global-teardown.ts' };
+const runsWorkflows = {
+  globalSetup: '<rootDir>/test/global-setup.ts',
+  globalTeardown: '<rootDir>/test/global-teardown.ts',
+};
 
 module.exports = {
-  projects: [project('unit'), project('workflow', runsWorkflows), project('integration', runsWorkflows), project('cluster', runsWorkflows)],
+  projects: [
+    project('unit'),
+    project('workflow', runsWorkflows),
+    project('integration', runsWorkflows),
+    project('cluster', runsWorkflows),
+  ],
   // Integration tests wait for real upgrades; a hung one still ends.
   testTimeout: 240_000,
   // 2 cores: the servers and workers of the suites run one file at a time.

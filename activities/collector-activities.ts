@@ -29,12 +29,22 @@ export interface AwaitCollectorJobInput extends CollectorCallInput {
 }
 
 function asFailure(err: unknown): unknown {
-  if (err instanceof DeviceError) return ApplicationFailure.create({ message: err.message, type: err.code, nonRetryable: !err.retryable });
+  if (err instanceof DeviceError)
+    return ApplicationFailure.create({ message: err.message, type: err.code, nonRetryable: !err.retryable });
   return err;
 }
 
-export function createCollectorActivities({ client, store, logger }: { client: DeviceClient; store: FleetStore; logger: Logger }) {
-  const log = (input: CollectorCallInput): Logger => logger.child({ collectorUpgradeTaskId: input.taskId, collectorId: input.collectorId });
+export function createCollectorActivities({
+  client,
+  store,
+  logger,
+}: {
+  client: DeviceClient;
+  store: FleetStore;
+  logger: Logger;
+}) {
+  const log = (input: CollectorCallInput): Logger =>
+    logger.child({ collectorUpgradeTaskId: input.taskId, collectorId: input.collectorId });
 
   return {
     /** Reads the collector from the device API and records what it reports in the store (version, alive). */
@@ -53,7 +63,10 @@ export function createCollectorActivities({ client, store, logger }: { client: D
     async issueCollectorUpgrade(input: IssueCollectorUpgradeInput): Promise<CollectorJob> {
       try {
         const job = await client.upgradeCollector(input.collectorId, input.toVersion, input.idempotencyKey);
-        log(input).info({ jobId: job.id, toVersion: input.toVersion, idempotencyKey: input.idempotencyKey }, 'collector upgrade issued');
+        log(input).info(
+          { jobId: job.id, toVersion: input.toVersion, idempotencyKey: input.idempotencyKey },
+          'collector upgrade issued',
+        );
         return job;
       } catch (err) {
         log(input).warn({ toVersion: input.toVersion, err: (err as Error).message }, 'collector upgrade call failed');
@@ -83,9 +96,17 @@ export function createCollectorActivities({ client, store, logger }: { client: D
     },
 
     /** Records a status change of the task (run as a local activity). */
-    async recordCollectorUpgradeStatus(input: { taskId: number; collectorId: number; status: number; message: string }): Promise<void> {
+    async recordCollectorUpgradeStatus(input: {
+      taskId: number;
+      collectorId: number;
+      status: number;
+      message: string;
+    }): Promise<void> {
       await store.updateCollectorUpgradeTask(input.taskId, { status: input.status, message: input.message });
-      log(input).info({ status: input.status, ...(input.message ? { message: input.message } : {}) }, 'collector upgrade task status');
+      log(input).info(
+        { status: input.status, ...(input.message ? { message: input.message } : {}) },
+        'collector upgrade task status',
+      );
     },
   };
 }

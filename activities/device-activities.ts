@@ -4,7 +4,15 @@
  * into a Temporal failure (final errors are non-retryable), logging with the operation id and serial.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { DeviceHealth, DeviceInfo, DeviceJob, InstallRequest, PatchRequest, RebootRequest, StageImageRequest } from '../domain/device-api';
+import type {
+  DeviceHealth,
+  DeviceInfo,
+  DeviceJob,
+  InstallRequest,
+  PatchRequest,
+  RebootRequest,
+  StageImageRequest,
+} from '../domain/device-api';
 import type { Logger } from '../domain/logging';
 import { DeviceClient, DeviceError } from './device-client';
 
@@ -49,7 +57,8 @@ function asFailure(err: unknown): unknown {
 }
 
 export function createDeviceActivities({ client, logger }: DeviceActivityOptions) {
-  const log = (input: DeviceCallInput): Logger => logger.child({ operationId: input.operationId, serial: input.serial });
+  const log = (input: DeviceCallInput): Logger =>
+    logger.child({ operationId: input.operationId, serial: input.serial });
 
   function start(serial: string, job: DeviceJobStart, idempotencyKey: string): Promise<DeviceJob> {
     switch (job.kind) {
@@ -81,7 +90,10 @@ export function createDeviceActivities({ client, logger }: DeviceActivityOptions
       const { job, idempotencyKey } = input;
       try {
         const started = await start(input.serial, job, idempotencyKey);
-        log(input).info({ step: job.kind, jobId: started.id, idempotencyKey, expectedSeconds: started.expected_seconds }, `${job.kind} started on device`);
+        log(input).info(
+          { step: job.kind, jobId: started.id, idempotencyKey, expectedSeconds: started.expected_seconds },
+          `${job.kind} started on device`,
+        );
         return started;
       } catch (err) {
         log(input).warn({ step: job.kind, err: (err as Error).message }, `${job.kind} call failed`);
@@ -92,7 +104,10 @@ export function createDeviceActivities({ client, logger }: DeviceActivityOptions
     /** One read of a job. A device that does not answer for now is a reading, not a failure: the task reads again later. */
     async readDeviceJob(input: JobCallInput): Promise<JobReadingResult> {
       try {
-        return { reachable: true, job: await client.job(input.serial, input.jobId, Context.current().cancellationSignal) };
+        return {
+          reachable: true,
+          job: await client.job(input.serial, input.jobId, Context.current().cancellationSignal),
+        };
       } catch (err) {
         if (err instanceof DeviceError && err.retryable) return { reachable: false, reason: err.message };
         throw asFailure(err);
@@ -114,7 +129,9 @@ export function createDeviceActivities({ client, logger }: DeviceActivityOptions
       try {
         const job = await client.cancelJob(input.serial, input.jobId);
         log(input).info({ jobId: job.id, state: job.state }, 'asked the device to cancel its job');
-        return job.state === 'cancelled' ? `the device stopped its ${job.kind} job` : `the device's ${job.kind} job is ${job.state}`;
+        return job.state === 'cancelled'
+          ? `the device stopped its ${job.kind} job`
+          : `the device's ${job.kind} job is ${job.state}`;
       } catch (err) {
         log(input).warn({ jobId: input.jobId, err: (err as Error).message }, 'could not cancel the job on the device');
         return `could not ask the device to stop its job: ${(err as Error).message}`;

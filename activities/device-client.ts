@@ -109,7 +109,12 @@ export class DeviceClient {
     try {
       json = text.length ? JSON.parse(text) : undefined;
     } catch {
-      throw new DeviceError(`${what}: answer is not JSON (HTTP ${response.status})`, response.status, 'bad_response', response.status >= 500);
+      throw new DeviceError(
+        `${what}: answer is not JSON (HTTP ${response.status})`,
+        response.status,
+        'bad_response',
+        response.status >= 500,
+      );
     }
     if (!response.ok) {
       const parsed = deviceError.safeParse(json);
@@ -118,7 +123,13 @@ export class DeviceClient {
       throw new DeviceError(`${what}: ${message}`, response.status, code, isRetryableStatus(response.status, code));
     }
     const parsed = schema.safeParse(json);
-    if (!parsed.success) throw new DeviceError(`${what}: unexpected answer: ${parsed.error.issues[0]?.message}`, response.status, 'bad_response', false);
+    if (!parsed.success)
+      throw new DeviceError(
+        `${what}: unexpected answer: ${parsed.error.issues[0]?.message}`,
+        response.status,
+        'bad_response',
+        false,
+      );
     return parsed.data;
   }
 
@@ -152,7 +163,12 @@ export class DeviceClient {
   }
 
   job(serial: string, jobId: string, signal?: AbortSignal): Promise<DeviceJob> {
-    return this.call(deviceJob, 'GET', `${DeviceClient.device(serial)}/jobs/${encodeURIComponent(jobId)}`, signal ? { signal } : {});
+    return this.call(
+      deviceJob,
+      'GET',
+      `${DeviceClient.device(serial)}/jobs/${encodeURIComponent(jobId)}`,
+      signal ? { signal } : {},
+    );
   }
 
   cancelJob(serial: string, jobId: string): Promise<DeviceJob> {
@@ -166,16 +182,27 @@ export class DeviceClient {
 
   /** Simulator only: fleet-wide request and job figures since the last reset (or reset them now). */
   stats(options: { reset?: boolean } = {}): Promise<SimulatorStats> {
-    return options.reset ? this.call(simulatorStats, 'POST', '/admin/stats/reset') : this.call(simulatorStats, 'GET', '/admin/stats');
+    return options.reset
+      ? this.call(simulatorStats, 'POST', '/admin/stats/reset')
+      : this.call(simulatorStats, 'GET', '/admin/stats');
   }
 
   /** Simulator only: inject a fault into one device (see simulator/faults.ts), or clear them all. */
   async addFault(serial: string, fault: { kind: string; [option: string]: unknown }): Promise<void> {
-    await this.call(z.object({ faults: z.array(z.unknown()) }), 'POST', `/admin/devices/${encodeURIComponent(serial)}/faults`, { body: fault });
+    await this.call(
+      z.object({ faults: z.array(z.unknown()) }),
+      'POST',
+      `/admin/devices/${encodeURIComponent(serial)}/faults`,
+      { body: fault },
+    );
   }
 
   async clearFaults(serial: string): Promise<void> {
-    await this.call(z.object({ faults: z.array(z.unknown()) }), 'DELETE', `/admin/devices/${encodeURIComponent(serial)}/faults`);
+    await this.call(
+      z.object({ faults: z.array(z.unknown()) }),
+      'DELETE',
+      `/admin/devices/${encodeURIComponent(serial)}/faults`,
+    );
   }
 
   collector(id: number): Promise<CollectorInfo> {
@@ -195,14 +222,20 @@ export class DeviceClient {
   }
 
   async listCollectorIds(): Promise<number[]> {
-    return (await this.call(z.object({ total: z.number(), ids: z.array(z.number()) }), 'GET', '/collectors?limit=10000')).ids;
+    return (
+      await this.call(z.object({ total: z.number(), ids: z.array(z.number()) }), 'GET', '/collectors?limit=10000')
+    ).ids;
   }
 
   async listSerials(productCode?: string): Promise<string[]> {
     const page = z.object({ total: z.number(), serials: z.array(z.string()) });
     const serials: string[] = [];
-    for (let offset = 0; ; ) {
-      const { total, serials: batch } = await this.call(page, 'GET', `/devices?offset=${offset}&limit=1000${productCode ? `&product_code=${encodeURIComponent(productCode)}` : ''}`);
+    for (let offset = 0; ;) {
+      const { total, serials: batch } = await this.call(
+        page,
+        'GET',
+        `/devices?offset=${offset}&limit=1000${productCode ? `&product_code=${encodeURIComponent(productCode)}` : ''}`,
+      );
       serials.push(...batch);
       offset += batch.length;
       if (batch.length === 0 || offset >= total) return serials;

@@ -47,7 +47,9 @@ export function createImageActivities({ store, imageBaseUrl, logger }: ImageActi
       const path = index.path(
         { product_code: input.product_code, arch: input.arch, current_version: input.current_version },
         input.target_version.version_id,
-        input.kind === 'downgrade' ? { direction: 'downgrade', ...(input.rollback ? {} : { repositories: DOWNGRADE_REPOSITORIES }) } : {},
+        input.kind === 'downgrade'
+          ? { direction: 'downgrade', ...(input.rollback ? {} : { repositories: DOWNGRADE_REPOSITORIES }) }
+          : {},
       );
       const log = logger.child({ operationId: input.operationId, serial: input.serial });
       if (!path.ok) {
@@ -56,14 +58,23 @@ export function createImageActivities({ store, imageBaseUrl, logger }: ImageActi
       }
       const hops = path.hops.map((hop): ImageHop => {
         const image = index.images(input.product_code, input.arch).find((i) => i.image.id === hop.image_id)!.image;
-        const url = typeof image.url === 'string' ? image.url : `${imageBaseUrl.replace(/\/+$/, '')}/${encodeURIComponent(image.id)}`;
+        const url =
+          typeof image.url === 'string'
+            ? image.url
+            : `${imageBaseUrl.replace(/\/+$/, '')}/${encodeURIComponent(image.id)}`;
         const source = image.image_definition.source_version;
         return {
           image_id: hop.image_id,
           repository: hop.repository,
           delta: hop.delta,
           from_version_id: hop.from_version_id,
-          request: { url, target_version: hop.to, delta: hop.delta, ...(hop.delta && source ? { source_version: source } : {}), ...(typeof image.size_bytes === 'number' ? { size_bytes: image.size_bytes } : {}) },
+          request: {
+            url,
+            target_version: hop.to,
+            delta: hop.delta,
+            ...(hop.delta && source ? { source_version: source } : {}),
+            ...(typeof image.size_bytes === 'number' ? { size_bytes: image.size_bytes } : {}),
+          },
         };
       });
       log.info({ hops: hops.map((h) => h.image_id) }, 'image plan');

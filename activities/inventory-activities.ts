@@ -65,7 +65,12 @@ export function createInventoryActivities({ store, client, logger, concurrency =
           const appliance = applianceFromDeviceInfo(info);
           const stored = await store.getAppliance(serial);
           // Keep the record current (hostname, flags) as well as version and connectivity.
-          if (stored) await store.upsertAppliance({ ...stored, ...appliance, current_version: stored.current_version ?? appliance.current_version });
+          if (stored)
+            await store.upsertAppliance({
+              ...stored,
+              ...appliance,
+              current_version: stored.current_version ?? appliance.current_version,
+            });
           await store.recordApplianceSeen(serial, { connected: info.connected, current_version: info.running_version });
           if (info.connected) connected++;
           else disconnected++;

@@ -6,7 +6,13 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from '../domain/logging';
-import { TASK_SLOTS_REQUEST_SIGNAL, TASK_SLOTS_WORKFLOW, taskSlotsWorkflowId, type SlotRequest, type TaskSlotsState } from '../domain/task-slots';
+import {
+  TASK_SLOTS_REQUEST_SIGNAL,
+  TASK_SLOTS_WORKFLOW,
+  taskSlotsWorkflowId,
+  type SlotRequest,
+  type TaskSlotsState,
+} from '../domain/task-slots';
 
 export interface TaskSlotActivityOptions {
   /** FLEET_MAX_TASKS_IN_FLIGHT of this worker. */
@@ -26,7 +32,15 @@ export function createTaskSlotActivities({ limit, logger }: TaskSlotActivityOpti
         signal: TASK_SLOTS_REQUEST_SIGNAL,
         signalArgs: [{ ...request, limit }],
       });
-      logger.debug({ operationId: request.operationId, requester: request.requester, release: request.release, waiting: request.waiting }, 'task slots asked');
+      logger.debug(
+        {
+          operationId: request.operationId,
+          requester: request.requester,
+          release: request.release,
+          waiting: request.waiting,
+        },
+        'task slots asked',
+      );
     },
 
     /** Of these task runners, those that are no longer running (ended without giving their places back, e.g. terminated). */
@@ -37,10 +51,14 @@ export function createTaskSlotActivities({ limit, logger }: TaskSlotActivityOpti
         const running = await client.workflow
           .getHandle(workflowId)
           .describe()
-          .then((d) => d.status.name === 'RUNNING', (err: unknown) => (err instanceof WorkflowNotFoundError ? false : Promise.reject(err)));
+          .then(
+            (d) => d.status.name === 'RUNNING',
+            (err: unknown) => (err instanceof WorkflowNotFoundError ? false : Promise.reject(err)),
+          );
         if (!running) closed.push(workflowId);
       }
-      if (closed.length) logger.warn({ runners: closed }, 'task runners ended holding places: their places are free again');
+      if (closed.length)
+        logger.warn({ runners: closed }, 'task runners ended holding places: their places are free again');
       return closed;
     },
   };

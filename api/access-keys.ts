@@ -38,17 +38,28 @@ export function accessKeyView(record: AccessKeyRecord, nowMs = Date.now()): Acce
   };
 }
 
-async function issue(store: FleetStore, accessId: string, role: Role, expiresMs: number | undefined): Promise<AccessKeyCreated> {
+async function issue(
+  store: FleetStore,
+  accessId: string,
+  role: Role,
+  expiresMs: number | undefined,
+): Promise<AccessKeyCreated> {
   const accessKey = newKey();
   await putAccessKey(store, accessId, accessKey, role, expiresMs);
   return { ...accessKeyView((await store.getAccessKey(accessId))!), access_key: accessKey };
 }
 
 /** A new access key; an access id in use (even revoked: its history stays its own) is refused. */
-export async function createAccessKey(store: FleetStore, request: { access_id: string; role: Role; expires_time?: number }, nowMs = Date.now()): Promise<AccessKeyCreated> {
-  if (await store.getAccessKey(request.access_id)) throw new AccessKeyError('exists', `access id ${request.access_id} exists already (revoke or rotate it instead)`);
+export async function createAccessKey(
+  store: FleetStore,
+  request: { access_id: string; role: Role; expires_time?: number },
+  nowMs = Date.now(),
+): Promise<AccessKeyCreated> {
+  if (await store.getAccessKey(request.access_id))
+    throw new AccessKeyError('exists', `access id ${request.access_id} exists already (revoke or rotate it instead)`);
   const expiresMs = request.expires_time === undefined ? undefined : secondsToMs(request.expires_time);
-  if (expiresMs !== undefined && expiresMs <= nowMs) throw new AccessKeyError('expiry_past', 'expires_time must be in the future');
+  if (expiresMs !== undefined && expiresMs <= nowMs)
+    throw new AccessKeyError('expiry_past', 'expires_time must be in the future');
   return issue(store, request.access_id, request.role, expiresMs);
 }
 
@@ -59,7 +70,10 @@ export async function listAccessKeys(store: FleetStore, nowMs = Date.now()): Pro
 export async function revokeAccessKey(store: FleetStore, accessId: string): Promise<void> {
   if (!(await store.revokeAccessKey(accessId))) {
     const known = await store.getAccessKey(accessId);
-    throw new AccessKeyError('not_found', known ? `access key ${accessId} is revoked already` : `no access key ${accessId}`);
+    throw new AccessKeyError(
+      'not_found',
+      known ? `access key ${accessId} is revoked already` : `no access key ${accessId}`,
+    );
   }
 }
 

@@ -52,7 +52,9 @@ export async function adminRoutes(app: FastifyInstance, options: AdminOptions): 
 
   app.post<{ Params: { access_id: string } }>('/access_keys/:access_id/rotate', async (request) => {
     const username = require(request, 'manage');
-    const rotated = await rotateAccessKey(store, request.params.access_id).catch((err: unknown) => Promise.reject(asApiError(err)));
+    const rotated = await rotateAccessKey(store, request.params.access_id).catch((err: unknown) =>
+      Promise.reject(asApiError(err)),
+    );
     logger.info({ accessId: rotated.access_id, username }, 'access key rotated');
     return rotated;
   });

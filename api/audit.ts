@@ -37,7 +37,16 @@ const clip = (value: string, max: number = MAX.name): string => (value.length > 
 
 /** An entry as answered: time in seconds since the epoch (with milliseconds). */
 export function auditView(record: Awaited<ReturnType<FleetStore['listAudit']>>[number]): AuditEntry {
-  return { id: record.id, time: record.atMs / 1000, actor: record.actor, action: record.action, target: record.target, outcome: record.outcome, client: record.client, details: record.details };
+  return {
+    id: record.id,
+    time: record.atMs / 1000,
+    actor: record.actor,
+    action: record.action,
+    target: record.target,
+    outcome: record.outcome,
+    client: record.client,
+    details: record.details,
+  };
 }
 
 /** Whether a request is audited: a change under /api/, or a refusal anywhere. */
@@ -60,7 +69,8 @@ function readAnswer(status: number, payload: unknown): Answered {
   } catch {
     return {};
   }
-  const asText = (value: unknown): string | undefined => (typeof value === 'string' || typeof value === 'number' ? clip(String(value)) : undefined);
+  const asText = (value: unknown): string | undefined =>
+    typeof value === 'string' || typeof value === 'number' ? clip(String(value)) : undefined;
   if (status >= 400) {
     // SCC and admin errors: error_id; Sumo errors: code.
     const code = asText(body.error_id) ?? asText(body.code);
@@ -93,7 +103,8 @@ function detailsOf(request: FastifyRequest, path: string, answered: Answered): R
   const details: Record<string, unknown> = {};
   const params = request.params;
   if (params && typeof params === 'object' && request.routeOptions.url !== undefined) {
-    for (const [name, value] of Object.entries(params as Record<string, unknown>)) if (typeof value === 'string') details[name] = clip(value, 1000);
+    for (const [name, value] of Object.entries(params as Record<string, unknown>))
+      if (typeof value === 'string') details[name] = clip(value, 1000);
   }
   if (answered.createdId !== undefined) details.created_id = answered.createdId;
   if (answered.rebootId !== undefined) details.reboot_id = answered.rebootId;
@@ -197,14 +208,18 @@ export function auditTrail(app: FastifyInstance, store: FleetStore, logger: Logg
         actor: actorOf(request),
         action: actionOf(request, path),
         target: clip(path, MAX.text),
-        outcome: status >= 200 && status < 300 ? 'ok' : clip(`${status}${answered.errorCode ? ` ${answered.errorCode}` : ''}`),
+        outcome:
+          status >= 200 && status < 300 ? 'ok' : clip(`${status}${answered.errorCode ? ` ${answered.errorCode}` : ''}`),
         client: clip(request.ip ?? ''),
         details: detailsOf(request, path, answered),
       };
       const now = status === 429 ? digest.add(entry) : entry;
       if (now) await store.recordAudit(now);
     } catch (err) {
-      logger.error({ err, requestId: request.id, action: entry?.action, target: entry?.target, status }, 'audit trail: the entry could not be recorded');
+      logger.error(
+        { err, requestId: request.id, action: entry?.action, target: entry?.target, status },
+        'audit trail: the entry could not be recorded',
+      );
     }
   });
 }
@@ -215,12 +230,31 @@ export async function auditRoutes(app: FastifyInstance, options: AdminOptions): 
   app.get('/audit', async (request) => {
     require(request, 'manage');
     const query = parseRequest(auditQuery, request.query);
-    const records = await store.listAudit({ ...(query.since !== undefined ? { sinceMs: secondsToMs(query.since) } : {}), ...(query.actor !== undefined ? { actor: query.actor } : {}), limit: query.limit });
+    const records = await store.listAudit({
+      ...(query.since !== undefined ? { sinceMs: secondsToMs(query.since) } : {}),
+      ...(query.actor !== undefined ? { actor: query.actor } : {}),
+      limit: query.limit,
+    });
     return records.map(auditView);
   });
 }
 
 /** The CLI's own entries: actor `cli:<os user>`, client `cli`. */
-export function cliAuditRecord(user: string, action: string, target: string, outcome: string, details: Record<string, unknown> = {}, nowMs = Date.now()): AuditRecord {
-  return { atMs: nowMs, actor: clip(`cli:${user}`), action: clip(action), target: clip(target, MAX.text), outcome: clip(outcome), client: 'cli', details };
+export function cliAuditRecord(
+  user: string,
+  action: string,
+  target: string,
+  outcome: string,
+  details: Record<string, unknown> = {},
+  nowMs = Date.now(),
+): AuditRecord {
+  return {
+    atMs: nowMs,
+    actor: clip(`cli:${user}`),
+    action: clip(action),
+    target: clip(target, MAX.text),
+    outcome: clip(outcome),
+    client: 'cli',
+    details,
+  };
 }

@@ -45,7 +45,6 @@ export async function verifyKey(key: string, stored: string): Promise<boolean> {
   return timingSafeEqual(actual, expected);
 }
 
-
 /** `Authorization: Basic base64(id:key)` → its parts, or undefined. */
 export function parseBasic(header: string | undefined): { accessId: string; accessKey: string } | undefined {
   const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
@@ -100,7 +99,11 @@ const TOUCH_MS = 60_000;
  * here (a guess, a first login) take one turn all together, leaving libuv's other threads to those.
  */
 /** The answer past a limit: retry once the last of the limits that hold has ended. */
-const limitedFor = (over: RateLimiterRes[]): Authentication => ({ ok: false, reason: 'limited', retryAfterSeconds: Math.max(1, Math.ceil(Math.max(...over.map((r) => r.msBeforeNext)) / 1000)) });
+const limitedFor = (over: RateLimiterRes[]): Authentication => ({
+  ok: false,
+  reason: 'limited',
+  retryAfterSeconds: Math.max(1, Math.ceil(Math.max(...over.map((r) => r.msBeforeNext)) / 1000)),
+});
 
 export class Authenticator {
   private readonly verified = new Map<string, { accessId: string; role: Role; until: number; version: string }>();
@@ -118,8 +121,16 @@ export class Authenticator {
     limits: FailureLimits = DEFAULT_FAILURE_LIMITS,
     private readonly now: () => number = Date.now,
   ) {
-    this.byClient = new RateLimiterMemory({ keyPrefix: 'client', points: limits.perClient, duration: limits.windowSeconds });
-    this.byAccessId = new RateLimiterMemory({ keyPrefix: 'id', points: limits.perAccessId, duration: limits.windowSeconds });
+    this.byClient = new RateLimiterMemory({
+      keyPrefix: 'client',
+      points: limits.perClient,
+      duration: limits.windowSeconds,
+    });
+    this.byAccessId = new RateLimiterMemory({
+      keyPrefix: 'id',
+      points: limits.perAccessId,
+      duration: limits.windowSeconds,
+    });
     this.pendingIds = limits.pendingIds ?? DEFAULT_PENDING_IDS;
   }
 
@@ -135,7 +146,13 @@ export class Authenticator {
     if (cached && cached.until > nowMs && cached.version === version) {
       // In use near its end: checked again meanwhile, so a busy client never waits for its derivation.
       if (cached.until - nowMs <= REFRESH_AHEAD_MS) this.refresh(digest, version, credentials);
-      return (await this.limitHeld(client, credentials.accessId)) ?? { ok: true, accessId: credentials.accessId, role: cached.role };
+      return (
+        (await this.limitHeld(client, credentials.accessId)) ?? {
+          ok: true,
+          accessId: credentials.accessId,
+          role: cached.role,
+        }
+      );
     }
     // The same credentials already being checked (a client's burst once its entry expired): that
     // check's answer, with no attempt spent and no derivation of its own.
@@ -214,7 +231,12 @@ export class Authenticator {
       return undefined;
     }
     if (this.verified.size > 10_000) this.verified.clear();
-    this.verified.set(digest, { accessId, role: stored.role as Role, until: nowMs + Math.min(CACHE_MS, (stored.expires_ms ?? Infinity) - nowMs), version });
+    this.verified.set(digest, {
+      accessId,
+      role: stored.role as Role,
+      until: nowMs + Math.min(CACHE_MS, (stored.expires_ms ?? Infinity) - nowMs),
+      version,
+    });
     await this.touch(accessId, nowMs);
     return { accessId, role: stored.role as Role };
   }
@@ -226,7 +248,10 @@ export class Authenticator {
   private async oneAtATime<T>(turn: string, work: () => Promise<T>): Promise<T> {
     const before = this.deriving.get(turn) ?? Promise.resolve();
     const mine = before.then(work, work);
-    const settled = mine.then(() => undefined, () => undefined);
+    const settled = mine.then(
+      () => undefined,
+      () => undefined,
+    );
     this.deriving.set(turn, settled);
     try {
       return await mine;
@@ -245,15 +270,27 @@ export class Authenticator {
   /** `limited` while the client or the access id has no attempt left, without spending one. */
   private async limitHeld(client: string, accessId: string): Promise<Authentication | undefined> {
     const [byClient, byAccessId] = await Promise.all([this.byClient.get(client), this.byAccessId.get(accessId)]);
-    const over = [[byClient, this.byClient.points], [byAccessId, this.byAccessId.points]].flatMap(([res, points]) => (res && (res as RateLimiterRes).consumedPoints >= (points as number) ? [res as RateLimiterRes] : []));
+    const over = [
+      [byClient, this.byClient.points],
+      [byAccessId, this.byAccessId.points],
+    ].flatMap(([res, points]) =>
+      res && (res as RateLimiterRes).consumedPoints >= (points as number) ? [res as RateLimiterRes] : [],
+    );
     if (!over.length) return undefined;
     return limitedFor(over);
   }
 
   /** Spends one attempt of the client and of the access id; `limited` when either has none left. */
   private async spend(client: string, accessId: string | undefined): Promise<Authentication | undefined> {
-    const attempt = (limiter: RateLimiterMemory, key: string) => limiter.consume(key).then(() => undefined, (res: RateLimiterRes) => res);
-    const spent = await Promise.all([attempt(this.byClient, client), ...(accessId === undefined ? [] : [attempt(this.byAccessId, accessId)])]);
+    const attempt = (limiter: RateLimiterMemory, key: string) =>
+      limiter.consume(key).then(
+        () => undefined,
+        (res: RateLimiterRes) => res,
+      );
+    const spent = await Promise.all([
+      attempt(this.byClient, client),
+      ...(accessId === undefined ? [] : [attempt(this.byAccessId, accessId)]),
+    ]);
     const over = spent.filter((res): res is RateLimiterRes => res !== undefined);
     if (!over.length) return undefined;
     return limitedFor(over);
@@ -261,7 +298,13 @@ export class Authenticator {
 }
 
 /** Stores (or replaces) an access key with its role. */
-export async function putAccessKey(store: FleetStore, accessId: string, accessKey: string, role: Role, expiresMs?: number): Promise<void> {
+export async function putAccessKey(
+  store: FleetStore,
+  accessId: string,
+  accessKey: string,
+  role: Role,
+  expiresMs?: number,
+): Promise<void> {
   if (!accessId || accessId.includes(':')) throw new Error('an access id must be non-empty and contain no colon');
   if (accessKey.length < 12) throw new Error('an access key must be at least 12 characters');
   await store.putAccessKey(accessId, await hashKey(accessKey), role, expiresMs);

@@ -12,9 +12,15 @@ import { imageIdOf } from '../domain/image-identity';
 import type { FleetStore, StoredImage } from '../store/fleet-store';
 import { putAccessKey } from './auth';
 
-export type AdminBootstrap = { source: 'environment'; accessId: string } | { source: 'generated'; accessId: string; file: string } | { source: 'existing' };
+export type AdminBootstrap =
+  | { source: 'environment'; accessId: string }
+  | { source: 'generated'; accessId: string; file: string }
+  | { source: 'existing' };
 
-export async function bootstrapAdmin(store: FleetStore, options: { accessId?: string; accessKey?: string; keyFile: string }): Promise<AdminBootstrap> {
+export async function bootstrapAdmin(
+  store: FleetStore,
+  options: { accessId?: string; accessKey?: string; keyFile: string },
+): Promise<AdminBootstrap> {
   if (options.accessId !== undefined && options.accessKey !== undefined) {
     await putAccessKey(store, options.accessId, options.accessKey, 'admin');
     return { source: 'environment', accessId: options.accessId };
@@ -33,7 +39,13 @@ export async function bootstrapAdmin(store: FleetStore, options: { accessId?: st
  * customer images, and where each lives under the image base URL). The simulator serves each at
  * that path with a manifest of the same definition, so bootstrap and the images agree.
  */
-export { DEMO_DOWNGRADE_VERSIONS, DEMO_HOTFIX_VERSION, RIVERBED_CATALOG_VERSIONS, RIVERBED_DELTAS, RIVERBED_TWO_HOP_VERSION } from '../domain/image-catalog';
+export {
+  DEMO_DOWNGRADE_VERSIONS,
+  DEMO_HOTFIX_VERSION,
+  RIVERBED_CATALOG_VERSIONS,
+  RIVERBED_DELTAS,
+  RIVERBED_TWO_HOP_VERSION,
+} from '../domain/image-catalog';
 
 const under = (imageBaseUrl: string, path: string): string => `${imageBaseUrl.replace(/\/+$/, '')}/${path}`;
 
@@ -44,7 +56,12 @@ export function riverbedCatalog(imageBaseUrl: string): StoredImage[] {
     .map((c) => ({
       repository: 'riverbed',
       source: 'riverbed',
-      image: { id: c.id, image_definition: c.image_definition, url: under(imageBaseUrl, c.path), source_versions: c.source_versions ?? [] },
+      image: {
+        id: c.id,
+        image_definition: c.image_definition,
+        url: under(imageBaseUrl, c.path),
+        source_versions: c.source_versions ?? [],
+      },
     }));
 }
 
@@ -55,7 +72,9 @@ export function riverbedCatalog(imageBaseUrl: string): StoredImage[] {
 export async function ensureRiverbedCatalog(store: FleetStore, imageBaseUrl: string): Promise<number> {
   const held = await store.listImages({ repository: 'riverbed' });
   const known = new Set([...held.map((s) => s.image.id), ...held.map((s) => imageIdOf(s.image.image_definition))]);
-  const missing = riverbedCatalog(imageBaseUrl).filter((s) => !known.has(s.image.id) && !known.has(imageIdOf(s.image.image_definition)));
+  const missing = riverbedCatalog(imageBaseUrl).filter(
+    (s) => !known.has(s.image.id) && !known.has(imageIdOf(s.image.image_definition)),
+  );
   for (const image of missing) await store.addImage(image);
   return missing.length;
 }
@@ -70,13 +89,28 @@ export async function ensureRiverbedCatalog(store: FleetStore, imageBaseUrl: str
 export function demoCustomerImages(imageBaseUrl: string, nowSeconds = Math.floor(Date.now() / 1000)): StoredImage[] {
   const urls = catalogImages()
     .filter((c) => c.source === 'customer_url')
-    .map((c): StoredImage => ({ repository: 'customer', source: 'customer_url', image: { id: c.id, image_definition: c.image_definition, url: under(imageBaseUrl, c.path), registration_time: nowSeconds } }));
+    .map((c): StoredImage => ({
+      repository: 'customer',
+      source: 'customer_url',
+      image: {
+        id: c.id,
+        image_definition: c.image_definition,
+        url: under(imageBaseUrl, c.path),
+        registration_time: nowSeconds,
+      },
+    }));
   const hotfix: StoredImage = {
     repository: 'customer',
     source: 'local',
     image: {
       id: 'demo-local-SH-x86_64-hotfix',
-      image_definition: { product_code: 'SH', arch: 'x86_64', target_version: versionOf(DEMO_HOTFIX_VERSION), delta: false, source_versions: ['9.14.0-100'] },
+      image_definition: {
+        product_code: 'SH',
+        arch: 'x86_64',
+        target_version: versionOf(DEMO_HOTFIX_VERSION),
+        delta: false,
+        source_versions: ['9.14.0-100'],
+      },
       // "The timestamp of the build" (the seed), as an uploaded image's manifest would give it.
       modification_time: catalogBuildTimestamp(DEMO_HOTFIX_VERSION),
     },

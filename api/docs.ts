@@ -51,7 +51,8 @@ const INIT_SCRIPT = `window.addEventListener('load', function () {
 `;
 
 /** Swagger UI sets inline styles and uses data: images; everything else comes from this origin. */
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /**
  * The security headers of every HTML page the API serves (`/docs`, and any later page such as a
@@ -65,7 +66,8 @@ export const HTML_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'referrer-policy': 'no-referrer',
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',
-  'permissions-policy': 'accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()',
+  'permissions-policy':
+    'accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()',
   'x-content-type-options': 'nosniff',
 };
 
@@ -74,11 +76,17 @@ export function htmlSecurityHeaders(reply: FastifyReply, csp: string): FastifyRe
   return reply.header('content-security-policy', csp).headers(HTML_SECURITY_HEADERS);
 }
 
-const asset = (type: string, body: Buffer): Asset => ({ type, body, hash: createHash('sha256').update(body).digest('hex').slice(0, 16) });
+const asset = (type: string, body: Buffer): Asset => ({
+  type,
+  body,
+  hash: createHash('sha256').update(body).digest('hex').slice(0, 16),
+});
 
 function loadAssets(): Map<string, Asset> {
   const dir = dirname(require.resolve('swagger-ui-dist/package.json'));
-  const assets = new Map(Object.entries(PACKAGE_FILES).map(([file, type]) => [file, asset(type, readFileSync(join(dir, file)))]));
+  const assets = new Map(
+    Object.entries(PACKAGE_FILES).map(([file, type]) => [file, asset(type, readFileSync(join(dir, file)))]),
+  );
   assets.set('docs-init.js', asset('text/javascript; charset=utf-8', Buffer.from(INIT_SCRIPT)));
   return assets;
 }
@@ -112,7 +120,10 @@ function page(files: Map<string, Asset>): string {
 `;
 }
 
-async function sendAsset(request: FastifyRequest<{ Params: { file: string } }>, reply: FastifyReply): Promise<FastifyReply> {
+async function sendAsset(
+  request: FastifyRequest<{ Params: { file: string } }>,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
   const found = assets().get(request.params.file);
   if (!found) {
     reply.callNotFound();
@@ -121,14 +132,20 @@ async function sendAsset(request: FastifyRequest<{ Params: { file: string } }>, 
   const etag = `"${found.hash}"`;
   // Links carry the content hash, so a cached copy never goes stale.
   // Its own origin's pages only may load it (cross-origin-resource-policy), never sniffed as another type.
-  void reply.header('cache-control', 'public, max-age=31536000, immutable').header('etag', etag).header('x-content-type-options', 'nosniff').header('cross-origin-resource-policy', 'same-origin');
+  void reply
+    .header('cache-control', 'public, max-age=31536000, immutable')
+    .header('etag', etag)
+    .header('x-content-type-options', 'nosniff')
+    .header('cross-origin-resource-policy', 'same-origin');
   if (request.headers['if-none-match'] === etag) return reply.code(304).send();
   return reply.type(found.type).send(found.body);
 }
 
 export async function docsRoutes(app: FastifyInstance): Promise<void> {
   app.get(DOCS_ROUTES[0], async (_request, reply) =>
-    htmlSecurityHeaders(reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache'), CSP).send(docsPage()),
+    htmlSecurityHeaders(reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache'), CSP).send(
+      docsPage(),
+    ),
   );
   app.get<{ Params: { file: string } }>(DOCS_ROUTES[1], sendAsset);
 }

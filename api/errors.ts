@@ -14,5 +14,6 @@ export class ApiError extends Error {
 }
 
 export const notFound = (what: string, code = 'NOT_FOUND'): ApiError => new ApiError(404, code, `${what} not found`);
-export const badRequest = (field: string, message: string, code = 'INVALID_REQUEST'): ApiError => new ApiError(400, code, `${field}: ${message}`, field);
+export const badRequest = (field: string, message: string, code = 'INVALID_REQUEST'): ApiError =>
+  new ApiError(400, code, `${field}: ${message}`, field);
 export const conflict = (message: string, code = 'CONFLICT'): ApiError => new ApiError(409, code, message);

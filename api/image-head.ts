@@ -16,7 +16,8 @@ export const IMAGE_HEAD_TIMEOUT_MS = 5_000;
 
 export type ImageHead = { ok: true; head: Uint8Array } | { ok: false; reason: string };
 /** `unreadable`: the image could not be read at all; `no_manifest`: it was, and has no valid manifest. */
-export type ImageManifestRead = { ok: true; manifest: ImageManifest } | { ok: false; problem: 'unreadable' | 'no_manifest'; reason: string };
+export type ImageManifestRead =
+  { ok: true; manifest: ImageManifest } | { ok: false; problem: 'unreadable' | 'no_manifest'; reason: string };
 
 export interface ImageHeadOptions {
   maxBytes?: number;
@@ -60,7 +61,8 @@ async function firstBytes(body: ReadableStream<Uint8Array>, maxBytes: number): P
 /** Why a fetch failed, in words that never carry the URL (a cause's message might). */
 function fetchFailure(err: unknown, timeoutMs: number): string {
   const { name, cause } = err as { name?: string; cause?: { code?: unknown; name?: string; message?: unknown } };
-  if (name === 'TimeoutError' || name === 'AbortError' || cause?.name === 'TimeoutError') return `no answer within ${Math.round(timeoutMs / 1000)} s`;
+  if (name === 'TimeoutError' || name === 'AbortError' || cause?.name === 'TimeoutError')
+    return `no answer within ${Math.round(timeoutMs / 1000)} s`;
   const code = typeof cause?.code === 'string' ? cause.code : undefined;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `the host name does not resolve (${code})`;
   if (code === 'ECONNREFUSED') return 'the connection was refused';
@@ -90,7 +92,12 @@ async function readHttpHead(url: URL, maxBytes: number, timeoutMs: number): Prom
   }
 }
 
-const FILE_ERRORS: Record<string, string> = { ENOENT: 'no such file', ENOTDIR: 'no such file', EACCES: 'permission denied', EPERM: 'permission denied' };
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  ENOTDIR: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+};
 
 async function readFileHead(url: URL, maxBytes: number): Promise<ImageHead> {
   let path: string;
@@ -131,5 +138,7 @@ export async function readImageManifest(url: URL, options: ImageHeadOptions = {}
   const head = await readImageHead(url, options);
   if (!head.ok) return { ok: false, problem: 'unreadable', reason: head.reason };
   const parsed = parseImageManifest(head.head);
-  return parsed.ok ? { ok: true, manifest: parsed.manifest } : { ok: false, problem: 'no_manifest', reason: parsed.reason };
+  return parsed.ok
+    ? { ok: true, manifest: parsed.manifest }
+    : { ok: false, problem: 'no_manifest', reason: parsed.reason };
 }

@@ -92,8 +92,13 @@ async function prepareStore(store: FleetStore, config: Config, logger: Logger): 
     ...(config.FLEET_ADMIN_ACCESS_KEY !== undefined ? { accessKey: config.FLEET_ADMIN_ACCESS_KEY } : {}),
     keyFile: resolve(join(config.FLEET_DATA_DIR, 'admin-access-key')),
   });
-  if (admin.source === 'generated') logger.info({ accessId: admin.accessId, file: admin.file }, 'created the first admin access key; it is in this file');
-  else if (admin.source === 'environment') logger.info({ accessId: admin.accessId }, 'admin access key set from FLEET_ADMIN_ACCESS_ID/FLEET_ADMIN_ACCESS_KEY');
+  if (admin.source === 'generated')
+    logger.info(
+      { accessId: admin.accessId, file: admin.file },
+      'created the first admin access key; it is in this file',
+    );
+  else if (admin.source === 'environment')
+    logger.info({ accessId: admin.accessId }, 'admin access key set from FLEET_ADMIN_ACCESS_ID/FLEET_ADMIN_ACCESS_KEY');
   const catalog = await ensureRiverbedCatalog(store, config.FLEET_IMAGE_BASE_URL);
   if (catalog) logger.info({ images: catalog }, 'Riverbed-hosted image catalog added');
   await recordLoaded(store, 'catalog');
@@ -107,7 +112,11 @@ async function listen(app: FastifyInstance, config: Config, tls: Tls | undefined
   const host = config.FLEET_API_HOST.includes(':') ? `[${config.FLEET_API_HOST}]` : config.FLEET_API_HOST;
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
   logger.info(
-    { url, tls: tls ? { subject: tls.subject, validTo: tls.validTo.toISOString() } : false, trustProxy: config.FLEET_API_TRUST_PROXY ?? false },
+    {
+      url,
+      tls: tls ? { subject: tls.subject, validTo: tls.validTo.toISOString() } : false,
+      trustProxy: config.FLEET_API_TRUST_PROXY ?? false,
+    },
     `api listening on ${url}`,
   );
   return url;

@@ -19,14 +19,37 @@ function storeGauges(registry: Registry, store: FleetStore): void {
   let reading: Promise<void> | undefined;
   // prom-client collects every metric at once before rendering: each gauge waits for the same read.
   const collect = (): Promise<void> => (reading ??= read().finally(() => (reading = undefined)));
-  const operations = new Gauge({ name: METRIC.operations, help: 'Operations in the store, by kind and status', labelNames: ['kind', 'status'], registers: [registry], collect });
-  const tasks = new Gauge({ name: METRIC.tasks, help: 'Appliance tasks of operations not yet finished (scheduled or running), by kind, status and stage', labelNames: ['kind', 'status', 'stage'], registers: [registry], collect });
-  const waiting = new Gauge({ name: METRIC.tasksWaitingForPlace, help: 'Appliance tasks of running operations waiting for a place under the fleet-wide limit (FLEET_MAX_TASKS_IN_FLIGHT), by kind', labelNames: ['kind'], registers: [registry], collect });
+  const operations = new Gauge({
+    name: METRIC.operations,
+    help: 'Operations in the store, by kind and status',
+    labelNames: ['kind', 'status'],
+    registers: [registry],
+    collect,
+  });
+  const tasks = new Gauge({
+    name: METRIC.tasks,
+    help: 'Appliance tasks of operations not yet finished (scheduled or running), by kind, status and stage',
+    labelNames: ['kind', 'status', 'stage'],
+    registers: [registry],
+    collect,
+  });
+  const waiting = new Gauge({
+    name: METRIC.tasksWaitingForPlace,
+    help: 'Appliance tasks of running operations waiting for a place under the fleet-wide limit (FLEET_MAX_TASKS_IN_FLIGHT), by kind',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect,
+  });
   async function read(): Promise<void> {
-    const [ops, unfinished, queued] = await Promise.all([operationCounts(store), unfinishedOperationTaskCounts(store), tasksWaitingForPlace(store)]);
+    const [ops, unfinished, queued] = await Promise.all([
+      operationCounts(store),
+      unfinishedOperationTaskCounts(store),
+      tasksWaitingForPlace(store),
+    ]);
     // Every kind and status, 0 when none (alerts need no absent() guard); the tasks' stages only as present.
     for (const kind of OPERATION_KINDS) {
-      for (const status of OPERATION_STATUSES) operations.set({ kind, status }, ops.find((o) => o.kind === kind && o.status === status)?.count ?? 0);
+      for (const status of OPERATION_STATUSES)
+        operations.set({ kind, status }, ops.find((o) => o.kind === kind && o.status === status)?.count ?? 0);
       waiting.set({ kind }, queued.find((q) => q.kind === kind)?.count ?? 0);
     }
     tasks.reset();
@@ -35,8 +58,19 @@ function storeGauges(registry: Registry, store: FleetStore): void {
 }
 
 function requestMetrics(app: FastifyInstance, registry: Registry): void {
-  const requests = new Counter({ name: METRIC.apiRequests, help: 'API requests answered, by method, route template and status code', labelNames: ['method', 'route', 'status_code'], registers: [registry] });
-  const duration = new Histogram({ name: METRIC.apiRequestDuration, help: 'API request duration, seconds, by method and route template', labelNames: ['method', 'route'], buckets: API_DURATION_BUCKETS, registers: [registry] });
+  const requests = new Counter({
+    name: METRIC.apiRequests,
+    help: 'API requests answered, by method, route template and status code',
+    labelNames: ['method', 'route', 'status_code'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: METRIC.apiRequestDuration,
+    help: 'API request duration, seconds, by method and route template',
+    labelNames: ['method', 'route'],
+    buckets: API_DURATION_BUCKETS,
+    registers: [registry],
+  });
   app.addHook('onResponse', async (request, reply) => {
     // The route as registered (`/api/cmc.upgrades/1.0/operations/upgrade/:id`), never the path asked for.
     const route = request.routeOptions.url ?? 'unmatched';
@@ -49,7 +83,10 @@ function requestMetrics(app: FastifyInstance, registry: Registry): void {
  * Registers GET /metrics on the app. `processMetrics`: prom-client's process and Node.js metrics too
  * (the API process; off where several APIs share one process, as in the tests).
  */
-export function metricsRoutes(app: FastifyInstance, options: { store?: FleetStore; processMetrics?: boolean }): Registry {
+export function metricsRoutes(
+  app: FastifyInstance,
+  options: { store?: FleetStore; processMetrics?: boolean },
+): Registry {
   const registry = new Registry();
   if (options.store) storeGauges(registry, options.store);
   requestMetrics(app, registry);

@@ -5,7 +5,16 @@
  * `/openapi.json`, browsable at `/docs`.
  */
 import { z } from 'zod';
-import { COMPONENTS, documentedRoute, errorStatuses, openApiPath, operationIdOf, pathParameters, type ComponentName, type DocumentedRoute } from './route-docs';
+import {
+  COMPONENTS,
+  documentedRoute,
+  errorStatuses,
+  openApiPath,
+  operationIdOf,
+  pathParameters,
+  type ComponentName,
+  type DocumentedRoute,
+} from './route-docs';
 
 export interface RegisteredRoute {
   method: string | string[];
@@ -17,7 +26,10 @@ const json = (name: ComponentName) => ({ content: { 'application/json': { schema
 
 /** A schema on its own (a parameter's), without the JSON Schema dialect line. */
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   return rest;
 }
 
@@ -25,13 +37,29 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
 function componentSchemas(): Record<string, unknown> {
   const registry = z.registry<{ id: string }>();
   for (const [id, schema] of Object.entries(COMPONENTS)) registry.add(schema, { id });
-  const { schemas } = z.toJSONSchema(registry, { io: 'input', unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` });
-  return Object.fromEntries(Object.entries(schemas).map(([id, { $schema: _dialect, $id: _id, ...schema }]) => [id, schema]));
+  const { schemas } = z.toJSONSchema(registry, {
+    io: 'input',
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  });
+  return Object.fromEntries(
+    Object.entries(schemas).map(([id, { $schema: _dialect, $id: _id, ...schema }]) => [id, schema]),
+  );
 }
 
 function parameters(path: string, { doc }: DocumentedRoute): Record<string, unknown>[] {
-  const inPath = Object.entries(pathParameters(path, doc)).map(([name, schema]) => ({ name, in: 'path', required: true, schema: jsonSchema(schema) }));
-  const inQuery = Object.entries(doc.query?.shape ?? {}).map(([name, schema]) => ({ name, in: 'query', required: false, schema: jsonSchema(schema as z.ZodType) }));
+  const inPath = Object.entries(pathParameters(path, doc)).map(([name, schema]) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: jsonSchema(schema),
+  }));
+  const inQuery = Object.entries(doc.query?.shape ?? {}).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    required: false,
+    schema: jsonSchema(schema as z.ZodType),
+  }));
   return [...inPath, ...inQuery];
 }
 
@@ -39,7 +67,11 @@ function responses(path: string, route: DocumentedRoute): Record<string, unknown
   const { doc, error } = route;
   const status = doc.status ?? 200;
   const answers: Record<string, unknown> = {
-    [status]: { description: status === 204 ? 'done, no body' : 'success', ...(doc.response && status !== 204 ? json(doc.response) : {}), ...links(route) },
+    [status]: {
+      description: status === 204 ? 'done, no body' : 'success',
+      ...(doc.response && status !== 204 ? json(doc.response) : {}),
+      ...links(route),
+    },
   };
   for (const code of errorStatuses(path, route)) {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it; the rule's view of the type differs
@@ -96,8 +128,14 @@ export function buildOpenApi(routes: readonly RegisteredRoute[]): Record<string,
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Fleet upgrade orchestrator: SCC cmc.upgrades 1.0 and Sumo Logic collector upgrades v1', version: '1.0' },
-    components: { schemas: componentSchemas(), securitySchemes: { basic: { type: 'http', scheme: 'basic', description: 'an access id and its access key' } } },
+    info: {
+      title: 'Fleet upgrade orchestrator: SCC cmc.upgrades 1.0 and Sumo Logic collector upgrades v1',
+      version: '1.0',
+    },
+    components: {
+      schemas: componentSchemas(),
+      securitySchemes: { basic: { type: 'http', scheme: 'basic', description: 'an access id and its access key' } },
+    },
     security: [{ basic: [] }],
     paths,
   };

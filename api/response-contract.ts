@@ -8,11 +8,17 @@ import { firstFieldIssue } from '../domain/validation';
 import { COMPONENTS, errorStatuses, openApiPath, type ComponentName, type DocumentedRoute } from './route-docs';
 
 /** What is wrong with an answer (status and raw body) of a route, or undefined when it is as documented. */
-export function responseProblem(url: string, route: DocumentedRoute, status: number, payload: unknown): string | undefined {
+export function responseProblem(
+  url: string,
+  route: DocumentedRoute,
+  status: number,
+  payload: unknown,
+): string | undefined {
   const path = openApiPath(url);
   const success = route.doc.status ?? 200;
   // A 500 is a failure of its own (logged with its cause), not a breach of the document.
-  if (status !== success && status !== 500 && !errorStatuses(path, route).includes(status)) return `status ${status} is not documented for this route`;
+  if (status !== success && status !== 500 && !errorStatuses(path, route).includes(status))
+    return `status ${status} is not documented for this route`;
   const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : '';
   if (status === 204) return text === '' ? undefined : 'a 204 answer has a body';
   const component: ComponentName | undefined = status === success || !route.error ? route.doc.response : route.error;

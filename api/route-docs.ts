@@ -58,7 +58,9 @@ export const COMPONENTS = {
   approval_decision: approvalDecisionAnswer,
   scc_error: z.object({ error_id: z.string(), error_text: z.string(), field: z.string().optional() }),
   health: z.object({
-    status: z.enum(['ready', 'starting', 'degraded']).meta({ description: 'ready: Temporal answers and the catalog and inventory are loaded' }),
+    status: z
+      .enum(['ready', 'starting', 'degraded'])
+      .meta({ description: 'ready: Temporal answers and the catalog and inventory are loaded' }),
     temporal: z.enum(['ok', 'unreachable']),
     catalog: z.enum(['loaded', 'loading']).optional(),
     inventory: z.enum(['loaded', 'loading']).optional(),
@@ -109,7 +111,11 @@ const PATH_PARAMETERS: Record<string, z.ZodType> = {
 };
 
 const kindDocs = (kind: 'upgrade' | 'downgrade' | 'reboot'): Record<string, RouteDoc> => ({
-  [`GET /operations/${kind}`]: { summary: `${kind} operations, oldest first`, query: scc.operationsQuery, response: `${kind}_operations` },
+  [`GET /operations/${kind}`]: {
+    summary: `${kind} operations, oldest first`,
+    query: scc.operationsQuery,
+    response: `${kind}_operations`,
+  },
   [`POST /operations/${kind}`]: {
     summary: `create a ${kind} operation`,
     permission: 'operate',
@@ -120,12 +126,23 @@ const kindDocs = (kind: 'upgrade' | 'downgrade' | 'reboot'): Record<string, Rout
       operation: { route: `GET /operations/${kind}/{id}`, parameters: { id: '$response.body#/id' } },
       log: { route: `GET /operations/${kind}/{id}/log`, parameters: { id: '$response.body#/id' } },
       cancel: { route: `POST /operations/${kind}/{id}/cancel`, parameters: { id: '$response.body#/id' } },
-      first_task: { route: `GET /operations/${kind}/{id}/appliances/{serial}`, parameters: { id: '$response.body#/id', serial: '$response.body#/appliances/0' } },
-      first_task_state: { route: `GET /operations/${kind}/{id}/appliances/{serial}/state`, parameters: { id: '$response.body#/id', serial: '$response.body#/appliances/0' } },
+      first_task: {
+        route: `GET /operations/${kind}/{id}/appliances/{serial}`,
+        parameters: { id: '$response.body#/id', serial: '$response.body#/appliances/0' },
+      },
+      first_task_state: {
+        route: `GET /operations/${kind}/{id}/appliances/{serial}/state`,
+        parameters: { id: '$response.body#/id', serial: '$response.body#/appliances/0' },
+      },
     },
   },
   [`GET /operations/${kind}/{id}`]: { summary: `one ${kind} operation`, response: `${kind}_operation` },
-  [`POST /operations/${kind}/{id}/cancel`]: { summary: `cancel the ${kind} operation (409 when it has already finished)`, permission: 'operate', status: 204, errors: [409] },
+  [`POST /operations/${kind}/{id}/cancel`]: {
+    summary: `cancel the ${kind} operation (409 when it has already finished)`,
+    permission: 'operate',
+    status: 204,
+    errors: [409],
+  },
   [`POST /operations/${kind}/{id}/approve`]: {
     summary: `approve the ${kind} operation's next wave (rollout.approval; 409 when it is not awaiting approval or has finished)`,
     permission: 'operate',
@@ -147,19 +164,50 @@ const kindDocs = (kind: 'upgrade' | 'downgrade' | 'reboot'): Record<string, Rout
     links: { operation: { route: `GET /operations/${kind}/{id}`, parameters: { id: '$response.body#/id' } } },
   },
   [`GET /operations/${kind}/{id}/log`]: { summary: `the ${kind} operation's log`, response: 'operation_log' },
-  [`POST /operations/${kind}/{id}/pause`]: { summary: `extension: pause the ${kind} operation, no new appliance task starts until resumed, running ones go on (409 when it has already finished)`, permission: 'operate', status: 204, errors: [409] },
-  [`POST /operations/${kind}/{id}/resume`]: { summary: `extension: resume the paused ${kind} operation (409 when it has already finished)`, permission: 'operate', status: 204, errors: [409] },
+  [`POST /operations/${kind}/{id}/pause`]: {
+    summary: `extension: pause the ${kind} operation, no new appliance task starts until resumed, running ones go on (409 when it has already finished)`,
+    permission: 'operate',
+    status: 204,
+    errors: [409],
+  },
+  [`POST /operations/${kind}/{id}/resume`]: {
+    summary: `extension: resume the paused ${kind} operation (409 when it has already finished)`,
+    permission: 'operate',
+    status: 204,
+    errors: [409],
+  },
   [`GET /operations/${kind}/{id}/appliances`]: {
     summary: `extension: the ${kind} operation's appliance tasks a page at a time (by serial; filters status, stage, part of a serial), with the counts of all its tasks by status and stage`,
     query: scc.applianceTasksQuery,
     response: 'appliance_task_page',
   },
-  [`GET /operations/${kind}/{id}/appliances/{serial}`]: { summary: `one appliance's ${kind} task`, response: `appliance_${kind}_task` },
-  [`POST /operations/${kind}/{id}/appliances/{serial}/cancel`]: { summary: `cancel one appliance's ${kind} task (409 when it has already finished)`, permission: 'operate', status: 204, errors: [409] },
-  [`GET /operations/${kind}/{id}/appliances/{serial}/state`]: { summary: 'task state', response: `appliance_${kind}_task_state` },
-  [`PUT /operations/${kind}/{id}/appliances/{serial}/state`]: { summary: 'set the task state (internal_service)', permission: 'internal', request: `appliance_${kind}_task_state_set`, response: `appliance_${kind}_task_state` },
+  [`GET /operations/${kind}/{id}/appliances/{serial}`]: {
+    summary: `one appliance's ${kind} task`,
+    response: `appliance_${kind}_task`,
+  },
+  [`POST /operations/${kind}/{id}/appliances/{serial}/cancel`]: {
+    summary: `cancel one appliance's ${kind} task (409 when it has already finished)`,
+    permission: 'operate',
+    status: 204,
+    errors: [409],
+  },
+  [`GET /operations/${kind}/{id}/appliances/{serial}/state`]: {
+    summary: 'task state',
+    response: `appliance_${kind}_task_state`,
+  },
+  [`PUT /operations/${kind}/{id}/appliances/{serial}/state`]: {
+    summary: 'set the task state (internal_service)',
+    permission: 'internal',
+    request: `appliance_${kind}_task_state_set`,
+    response: `appliance_${kind}_task_state`,
+  },
   [`GET /operations/${kind}/{id}/appliances/{serial}/log`]: { summary: 'task log', response: 'appliance_task_log' },
-  [`POST /operations/${kind}/{id}/appliances/{serial}/log`]: { summary: 'append to the task log (internal_service)', permission: 'internal', request: 'log_entry', status: 204 },
+  [`POST /operations/${kind}/{id}/appliances/{serial}/log`]: {
+    summary: 'append to the task log (internal_service)',
+    permission: 'internal',
+    request: 'log_entry',
+    status: 204,
+  },
 });
 
 const image = { params: { id: imageId } };
@@ -168,10 +216,17 @@ export const SCC_ROUTES: Record<string, RouteDoc> = {
   ...kindDocs('upgrade'),
   ...kindDocs('downgrade'),
   ...kindDocs('reboot'),
-  'GET /images': { summary: 'every image, one per image definition, with every source it is available from', query: scc.imagesQuery, response: 'images' },
+  'GET /images': {
+    summary: 'every image, one per image definition, with every source it is available from',
+    query: scc.imagesQuery,
+    response: 'images',
+  },
   'GET /images/{id}': { summary: 'one image', ...image, response: 'image' },
   'GET /image_repositories': { summary: 'the image repositories', response: 'image_repositories' },
-  'GET /image_repositories/customer/local_images': { summary: 'images uploaded here', response: 'locally_hosted_images' },
+  'GET /image_repositories/customer/local_images': {
+    summary: 'images uploaded here',
+    response: 'locally_hosted_images',
+  },
   'POST /image_repositories/customer/local_images': {
     summary: 'upload an image by URL (file URLs too); its definition is read from the image',
     permission: 'operate',
@@ -179,11 +234,25 @@ export const SCC_ROUTES: Record<string, RouteDoc> = {
     response: 'locally_hosted_image',
     status: 201,
     errors: [409],
-    links: { image: { route: 'GET /image_repositories/customer/local_image/{id}', parameters: { id: '$response.body#/id' } } },
+    links: {
+      image: { route: 'GET /image_repositories/customer/local_image/{id}', parameters: { id: '$response.body#/id' } },
+    },
   },
-  'GET /image_repositories/customer/local_image/{id}': { summary: 'one uploaded image', ...image, response: 'locally_hosted_image' },
-  'DELETE /image_repositories/customer/local_image/{id}': { summary: 'delete an uploaded image', ...image, permission: 'operate', status: 204 },
-  'GET /image_repositories/customer/urls': { summary: 'images at customer URLs', response: 'customer_url_hosted_images' },
+  'GET /image_repositories/customer/local_image/{id}': {
+    summary: 'one uploaded image',
+    ...image,
+    response: 'locally_hosted_image',
+  },
+  'DELETE /image_repositories/customer/local_image/{id}': {
+    summary: 'delete an uploaded image',
+    ...image,
+    permission: 'operate',
+    status: 204,
+  },
+  'GET /image_repositories/customer/urls': {
+    summary: 'images at customer URLs',
+    response: 'customer_url_hosted_images',
+  },
   'POST /image_repositories/customer/urls': {
     summary: 'register an image URL; its definition is read from the image',
     permission: 'operate',
@@ -193,43 +262,110 @@ export const SCC_ROUTES: Record<string, RouteDoc> = {
     errors: [409],
     links: { image: { route: 'GET /image_repositories/customer/url/{id}', parameters: { id: '$response.body#/id' } } },
   },
-  'GET /image_repositories/customer/url/{id}': { summary: 'one customer URL image', ...image, response: 'customer_url_hosted_image' },
-  'DELETE /image_repositories/customer/url/{id}': { summary: 'delete a customer URL image', ...image, permission: 'operate', status: 204 },
+  'GET /image_repositories/customer/url/{id}': {
+    summary: 'one customer URL image',
+    ...image,
+    response: 'customer_url_hosted_image',
+  },
+  'DELETE /image_repositories/customer/url/{id}': {
+    summary: 'delete a customer URL image',
+    ...image,
+    permission: 'operate',
+    status: 204,
+  },
   'GET /image_repositories/riverbed/images': { summary: 'Riverbed-hosted images', response: 'riverbed_hosted_images' },
-  'GET /image_repositories/riverbed/image/{id}': { summary: 'one Riverbed-hosted image', ...image, response: 'riverbed_hosted_image' },
-  'GET /connected_product_codes': { summary: 'product codes of connected appliances', response: 'connected_product_codes' },
-  'GET /appliances/{product_code}': { summary: 'appliances of a product code, optionally of one group', query: scc.appliancesQuery, response: 'appliances' },
+  'GET /image_repositories/riverbed/image/{id}': {
+    summary: 'one Riverbed-hosted image',
+    ...image,
+    response: 'riverbed_hosted_image',
+  },
+  'GET /connected_product_codes': {
+    summary: 'product codes of connected appliances',
+    response: 'connected_product_codes',
+  },
+  'GET /appliances/{product_code}': {
+    summary: 'appliances of a product code, optionally of one group',
+    query: scc.appliancesQuery,
+    response: 'appliances',
+  },
   'GET /appliances/{product_code}/{serial}': { summary: 'one appliance', response: 'appliance' },
-  'GET /upgradeable_appliances/{product_code}/{version_id}': { summary: 'upgrade eligibility', response: 'upgradeable_appliances' },
-  'GET /downgradeable_appliances/{product_code}/{version_id}': { summary: 'downgrade eligibility', response: 'downgradeable_appliances' },
+  'GET /upgradeable_appliances/{product_code}/{version_id}': {
+    summary: 'upgrade eligibility',
+    response: 'upgradeable_appliances',
+  },
+  'GET /downgradeable_appliances/{product_code}/{version_id}': {
+    summary: 'downgrade eligibility',
+    response: 'downgradeable_appliances',
+  },
   'GET /rebootable_appliances/{product_code}': { summary: 'reboot eligibility', response: 'rebootable_appliances' },
   'GET /versions/upgradeable/{product_code}': { summary: 'upgradeable versions', response: 'product_versions' },
   'GET /versions/downgradeable/{product_code}': { summary: 'downgradeable versions', response: 'product_versions' },
-  'GET /logging': { summary: 'the service logging parameters: level and any extension properties, as last set', response: 'logging' },
-  'PUT /logging': { summary: 'set the service logging level (applied at once) and any extension properties (kept as sent)', permission: 'operate', request: 'logging', response: 'logging' },
+  'GET /logging': {
+    summary: 'the service logging parameters: level and any extension properties, as last set',
+    response: 'logging',
+  },
+  'PUT /logging': {
+    summary: 'set the service logging level (applied at once) and any extension properties (kept as sent)',
+    permission: 'operate',
+    request: 'logging',
+    response: 'logging',
+  },
 };
 
 export const SUMO_ROUTES: Record<string, RouteDoc> = {
-  'GET /collectors/upgrades/collectors': { summary: 'upgradable collectors (toVersion, offset, limit)', query: sumo.upgradableCollectorsQuery, response: 'collectors' },
+  'GET /collectors/upgrades/collectors': {
+    summary: 'upgradable collectors (toVersion, offset, limit)',
+    query: sumo.upgradableCollectorsQuery,
+    response: 'collectors',
+  },
   'GET /collectors/upgrades/targets': { summary: 'available collector builds', response: 'targets' },
-  'GET /collectors/upgrades/{upgradeTaskID}': { summary: 'an upgrade task (404 for an id that names no task)', response: 'collector_upgrade_task' },
+  'GET /collectors/upgrades/{upgradeTaskID}': {
+    summary: 'an upgrade task (404 for an id that names no task)',
+    response: 'collector_upgrade_task',
+  },
   'POST /collectors/upgrades': {
     summary: 'create an upgrade or downgrade task',
     permission: 'operate',
     request: 'collector_upgrade_request',
     response: 'collector_upgrade_created',
     status: 202,
-    links: { task: { route: 'GET /collectors/upgrades/{upgradeTaskID}', parameters: { upgradeTaskID: '$response.body#/id' } } },
+    links: {
+      task: { route: 'GET /collectors/upgrades/{upgradeTaskID}', parameters: { upgradeTaskID: '$response.body#/id' } },
+    },
   },
 };
 
 /** The service's own extension API: access keys and the audit trail, admin only. */
 export const ADMIN_ROUTES: Record<string, RouteDoc> = {
-  'GET /access_keys': { summary: 'every access key: id, role, status, created, last used, expiry (never the key)', permission: 'manage', response: 'access_keys' },
-  'POST /access_keys': { summary: 'create an access key; the answer shows the key, once', permission: 'manage', request: 'access_key_create', response: 'access_key_created', status: 201, errors: [409] },
-  'DELETE /access_keys/{access_id}': { summary: 'revoke an access key: refused from the next request on, in every API process', permission: 'manage', status: 204 },
-  'POST /access_keys/{access_id}/rotate': { summary: 'a new key for the access id (the old one stops working); shown once', permission: 'manage', response: 'access_key_created' },
-  'GET /audit': { summary: 'the audit trail: every change and refused attempt, who, when, from where', permission: 'manage', query: access.auditQuery, response: 'audit_entries' },
+  'GET /access_keys': {
+    summary: 'every access key: id, role, status, created, last used, expiry (never the key)',
+    permission: 'manage',
+    response: 'access_keys',
+  },
+  'POST /access_keys': {
+    summary: 'create an access key; the answer shows the key, once',
+    permission: 'manage',
+    request: 'access_key_create',
+    response: 'access_key_created',
+    status: 201,
+    errors: [409],
+  },
+  'DELETE /access_keys/{access_id}': {
+    summary: 'revoke an access key: refused from the next request on, in every API process',
+    permission: 'manage',
+    status: 204,
+  },
+  'POST /access_keys/{access_id}/rotate': {
+    summary: 'a new key for the access id (the old one stops working); shown once',
+    permission: 'manage',
+    response: 'access_key_created',
+  },
+  'GET /audit': {
+    summary: 'the audit trail: every change and refused attempt, who, when, from where',
+    permission: 'manage',
+    query: access.auditQuery,
+    response: 'audit_entries',
+  },
 };
 
 export interface ApiPart {
@@ -249,7 +385,11 @@ export const API_PARTS: ApiPart[] = [
 
 /** Routes outside the two APIs that the document lists. */
 export const SERVICE_ROUTES: Record<string, RouteDoc> = {
-  'GET /health': { summary: 'readiness: ready once Temporal answers and the catalog and inventory are loaded (503 until then)', response: 'health', errors: [503] },
+  'GET /health': {
+    summary: 'readiness: ready once Temporal answers and the catalog and inventory are loaded (503 until then)',
+    response: 'health',
+    errors: [503],
+  },
 };
 
 /** `/a/:b` (Fastify) → `/a/{b}` (OpenAPI). */
@@ -289,7 +429,11 @@ function findDocumentedRoute(method: string, url: string): DocumentedRoute | und
   return doc ? { method, prefix, doc, error: part.error, always: part.always } : undefined;
 }
 
-const SPELLING: Record<string, string> = { '/api/cmcc.upgrades/1.0': 'cmcc_', '/api/v1': 'sumo_', '/api/fleet/1.0': 'fleet_' };
+const SPELLING: Record<string, string> = {
+  '/api/cmcc.upgrades/1.0': 'cmcc_',
+  '/api/v1': 'sumo_',
+  '/api/fleet/1.0': 'fleet_',
+};
 const capital = (word: string): string => word.charAt(0).toUpperCase() + word.slice(1);
 
 /**
@@ -302,14 +446,21 @@ export function operationIdOf(method: string, prefix: string, path: string): str
     .filter(Boolean)
     .map((segment) => {
       const param = /^\{(\w+)\}$/.exec(segment)?.[1];
-      return param ? `By${capital(param.replace(/_(\w)/g, (_m, c: string) => c.toUpperCase()))}` : segment.split(/[^A-Za-z0-9]+/).map(capital).join('');
+      return param
+        ? `By${capital(param.replace(/_(\w)/g, (_m, c: string) => c.toUpperCase()))}`
+        : segment
+            .split(/[^A-Za-z0-9]+/)
+            .map(capital)
+            .join('');
     });
   return `${SPELLING[prefix] ?? ''}${method.toLowerCase()}${words.join('')}`;
 }
 
 /** The schema of each path parameter of a route. */
 export function pathParameters(path: string, doc: RouteDoc): Record<string, z.ZodType> {
-  return Object.fromEntries(pathParameterNames(path).map((name) => [name, doc.params?.[name] ?? PATH_PARAMETERS[name] ?? scc.text()]));
+  return Object.fromEntries(
+    pathParameterNames(path).map((name) => [name, doc.params?.[name] ?? PATH_PARAMETERS[name] ?? scc.text()]),
+  );
 }
 
 /** Every error status a route can answer. */

@@ -70,7 +70,14 @@ export async function eligibilityRoutes(app: FastifyInstance, { store, require }
     require(request, 'read');
     const [facts, previousVersions] = await Promise.all([factsFor(request.params), store.previousVersionIdsBySerial()]);
     const { productCode, appliances, index, inProgress, targetVersionId } = facts;
-    return downgradeEligibility({ productCode, appliances, images: index, inProgress, previousVersions, targetVersionId });
+    return downgradeEligibility({
+      productCode,
+      appliances,
+      images: index,
+      inProgress,
+      previousVersions,
+      targetVersionId,
+    });
   });
 
   app.get<ProductParams>('/rebootable_appliances/:product_code', async (request) => {

@@ -37,7 +37,10 @@ type CustomerSource = Extract<ImageSource, 'local' | 'customer_url'>;
  * from its URL themselves, so it must be http(s); an upload may also name a file already put on
  * this host (the seed: "can be a file URL").
  */
-const SCHEMES: Record<CustomerSource, readonly string[]> = { local: ['http:', 'https:', 'file:'], customer_url: ['http:', 'https:'] };
+const SCHEMES: Record<CustomerSource, readonly string[]> = {
+  local: ['http:', 'https:', 'file:'],
+  customer_url: ['http:', 'https:'],
+};
 
 /** What an upload or registration request says about its image (the rest is `<prop>`). */
 interface ImageRequest {
@@ -63,15 +66,25 @@ function requestUrl(raw: string, source: CustomerSource): URL {
 }
 
 /** No manifest to read: the request's image_definition is taken as given, or the request is refused naming what to give. */
-function withoutManifest(read: Extract<ImageManifestRead, { ok: false }>, url: URL, given: ImageDefinition | undefined, logger: Logger): ResolvedImage {
+function withoutManifest(
+  read: Extract<ImageManifestRead, { ok: false }>,
+  url: URL,
+  given: ImageDefinition | undefined,
+  logger: Logger,
+): ResolvedImage {
   const at = redactUrl(url);
   if (given) {
-    logger.warn({ url: at, problem: read.problem, reason: read.reason }, "image manifest not read; the request's image_definition is taken as given");
+    logger.warn(
+      { url: at, problem: read.problem, reason: read.reason },
+      "image manifest not read; the request's image_definition is taken as given",
+    );
     return { image_definition: given };
   }
   throw badRequest(
     'url',
-    read.problem === 'unreadable' ? `could not read the image at ${at} (${read.reason}); give its image_definition` : `the image at ${at} has no readable manifest (${read.reason}); give its image_definition`,
+    read.problem === 'unreadable'
+      ? `could not read the image at ${at} (${read.reason}); give its image_definition`
+      : `the image at ${at} has no readable manifest (${read.reason}); give its image_definition`,
   );
 }
 
@@ -88,7 +101,10 @@ async function resolveImage(body: ImageRequest, source: CustomerSource, logger: 
   if (!read.ok) return withoutManifest(read, url, given, logger);
   const { image_definition: found, build_timestamp } = read.manifest;
   if (given && !sameImageDefinition(given, found)) {
-    throw badRequest('image_definition', `differs from the manifest of the image at ${redactUrl(url)}: the image is ${describeImageDefinition(found)}, the request says ${describeImageDefinition(given)}`);
+    throw badRequest(
+      'image_definition',
+      `differs from the manifest of the image at ${redactUrl(url)}: the image is ${describeImageDefinition(found)}, the request says ${describeImageDefinition(given)}`,
+    );
   }
   return { image_definition: withRequestDefinition(found, given), build_timestamp };
 }
@@ -100,7 +116,12 @@ async function addCustomerImage(store: FleetStore, stored: StoredImage): Promise
   } catch (err) {
     if (!(err instanceof ImageExistsError)) throw err;
     const held = `${describeImageDefinition(err.existing.image.image_definition)} as ${err.existing.source} image ${err.existing.image.id}`;
-    throw new ApiError(409, 'IMAGE_EXISTS', `image_definition: the customer repository already holds image ${err.imageId} (${held})`, 'image_definition');
+    throw new ApiError(
+      409,
+      'IMAGE_EXISTS',
+      `image_definition: the customer repository already holds image ${err.imageId} (${held})`,
+      'image_definition',
+    );
   }
 }
 
@@ -212,6 +233,9 @@ async function registerImageUrl({ store, logger, require }: SccOptions, request:
   await addCustomerImage(store, { repository: 'customer', source: 'customer_url', image });
   const url = redactUrl(image.url);
   const version = image_definition.target_version.version_id;
-  logger.info({ imageId: image.id, image: imageIdOf(image_definition), username, url, version }, 'image URL registered');
+  logger.info(
+    { imageId: image.id, image: imageIdOf(image_definition), username, url, version },
+    'image URL registered',
+  );
   return image;
 }

@@ -89,8 +89,14 @@ async function answerCreated(
   const { operation, linked } = created;
   if (linked) await recordCreated(store, 'reboot', linked);
   await recordCreated(store, kind, created);
-  const links = { ...(linked ? { rebootId: linked.operation.id } : {}), ...(operation.retry_of ? { retryOf: operation.retry_of } : {}) };
-  logger.info({ operationId: operation.id, kind, username, appliances: operation.appliances.length, ...links }, `${kind} operation created`);
+  const links = {
+    ...(linked ? { rebootId: linked.operation.id } : {}),
+    ...(operation.retry_of ? { retryOf: operation.retry_of } : {}),
+  };
+  logger.info(
+    { operationId: operation.id, kind, username, appliances: operation.appliances.length, ...links },
+    `${kind} operation created`,
+  );
   // Under the spelling asked (a retry's new operation is a sibling of the old one).
   const collection = request.url.replace(/\?.*$/, '').replace(/\/[^/]+\/retry$/, '');
   return reply.code(201).header('location', `${collection}/${operation.id}`).send(operation);

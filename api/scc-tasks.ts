@@ -117,7 +117,15 @@ async function taskPage({ store, kind }: KindOptions, id: string, query: z.outpu
   }
   const tasks = page.tasks.map(taskView);
   const { offset, limit } = query;
-  return { operation_id: id, total: page.total, offset, limit, status_counts: statusCounts, stage_counts: stageCounts, tasks };
+  return {
+    operation_id: id,
+    total: page.total,
+    offset,
+    limit,
+    status_counts: statusCounts,
+    stage_counts: stageCounts,
+    tasks,
+  };
 }
 
 /** Cancels a task that has not finished (409 when it has, or finishes just before the request reaches it). */

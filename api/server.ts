@@ -58,7 +58,12 @@ declare module 'fastify' {
   }
 }
 
-const PERMISSION_TEXT: Record<Permission, string> = { read: 'read', operate: 'create or change operations', internal: 'use internal endpoints', manage: 'manage access keys or read the audit trail' };
+const PERMISSION_TEXT: Record<Permission, string> = {
+  read: 'read',
+  operate: 'create or change operations',
+  internal: 'use internal endpoints',
+  manage: 'manage access keys or read the audit trail',
+};
 
 /** How long a 429 for too many failed authentications is held before it is sent, on average. */
 const LIMITED_ANSWER_DELAY_MS = 1_000;
@@ -72,7 +77,12 @@ const REALM = 'Basic realm="fleet-upgrade-orchestrator", charset="UTF-8"';
 export function requirePermission(request: FastifyRequest, permission: Permission): string {
   const caller = request.caller;
   if (!caller) throw new ApiError(401, 'AUTH_REQUIRED', 'authentication required');
-  if (!allows(caller.role, permission)) throw new ApiError(403, 'FORBIDDEN', `access id ${caller.accessId} (role ${caller.role}) may not ${PERMISSION_TEXT[permission]}`);
+  if (!allows(caller.role, permission))
+    throw new ApiError(
+      403,
+      'FORBIDDEN',
+      `access id ${caller.accessId} (role ${caller.role}) may not ${PERMISSION_TEXT[permission]}`,
+    );
   return caller.accessId;
 }
 
@@ -87,8 +97,10 @@ function toApiError(err: { statusCode?: number; code?: string; message: string; 
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new ApiError(413, 'BODY_TOO_LARGE', 'the request body is too large');
   }
-  if (err.statusCode === 400) return new ApiError(400, 'INVALID_REQUEST', `body: ${err.message.replace(/^body\s*/i, '')}`, 'body');
-  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new ApiError(err.statusCode, 'BAD_REQUEST', err.message);
+  if (err.statusCode === 400)
+    return new ApiError(400, 'INVALID_REQUEST', `body: ${err.message.replace(/^body\s*/i, '')}`, 'body');
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
+    return new ApiError(err.statusCode, 'BAD_REQUEST', err.message);
   return new ApiError(500, 'INTERNAL_ERROR', 'internal error');
 }
 
@@ -129,10 +141,20 @@ function authenticateWith(authenticator: Authenticator) {
       const holdMs = Math.min(LIMITED_ANSWER_DELAY_MS, result.retryAfterSeconds * 1000) * (0.75 + Math.random() / 2);
       await new Promise((resolve) => setTimeout(resolve, holdMs));
       void reply.header('retry-after', String(result.retryAfterSeconds));
-      throw new ApiError(429, 'TOO_MANY_FAILED_AUTHENTICATIONS', `too many failed authentications from this client or for this access id; try again in ${result.retryAfterSeconds} s`);
+      throw new ApiError(
+        429,
+        'TOO_MANY_FAILED_AUTHENTICATIONS',
+        `too many failed authentications from this client or for this access id; try again in ${result.retryAfterSeconds} s`,
+      );
     }
     void reply.header('www-authenticate', REALM);
-    throw new ApiError(401, 'AUTH_REQUIRED', result.reason === 'invalid' ? 'invalid, expired or revoked access id or access key' : 'authentication required (HTTP Basic with an access id and key)');
+    throw new ApiError(
+      401,
+      'AUTH_REQUIRED',
+      result.reason === 'invalid'
+        ? 'invalid, expired or revoked access id or access key'
+        : 'authentication required (HTTP Basic with an access id and key)',
+    );
   };
 }
 
@@ -229,7 +251,11 @@ function answerUnknownPaths(app: FastifyInstance, routes: readonly RegisteredRou
     const methods = allowed(path);
     if (!methods.length) return;
     void reply.header('allow', methods.join(', '));
-    throw new ApiError(405, 'METHOD_NOT_ALLOWED', `${request.method} is not served at ${path}; allowed: ${methods.join(', ')}`);
+    throw new ApiError(
+      405,
+      'METHOD_NOT_ALLOWED',
+      `${request.method} is not served at ${path}; allowed: ${methods.join(', ')}`,
+    );
   };
   // Before any body is read: a method the path does not serve is a 405 whatever its body.
   app.addHook('onRequest', async (request, reply) => {
@@ -248,6 +274,8 @@ function answerErrors(app: FastifyInstance): void {
     if (err.status >= 500) request.log.error({ err: raw }, 'request failed');
     // The Sumo API answers in Sumo's error shape.
     if (isSumoUrl(request.url)) return reply.code(err.status).send(sumoErrorBody(err, request.id));
-    return reply.code(err.status).send({ error_id: err.code, error_text: err.message, ...(err.field ? { field: err.field } : {}) });
+    return reply
+      .code(err.status)
+      .send({ error_id: err.code, error_text: err.message, ...(err.field ? { field: err.field } : {}) });
   });
 }

@@ -48,8 +48,13 @@ const SUMO_CODES: Record<string, string> = {
 };
 
 /** Sumo's error body; `id` is the request id, which the log lines of the request carry too. */
-export function sumoErrorBody(err: ApiError, requestId: string): { status: number; id: string; code: string; message: string } {
-  const code = /^[a-z][a-z.]*$/.test(err.code) ? err.code : (SUMO_CODES[err.code] ?? (err.status >= 500 ? 'internal.error' : 'request.invalid'));
+export function sumoErrorBody(
+  err: ApiError,
+  requestId: string,
+): { status: number; id: string; code: string; message: string } {
+  const code = /^[a-z][a-z.]*$/.test(err.code)
+    ? err.code
+    : (SUMO_CODES[err.code] ?? (err.status >= 500 ? 'internal.error' : 'request.invalid'));
   return { status: err.status, id: requestId, code, message: err.message };
 }
 
@@ -64,15 +69,26 @@ const timeoutSeconds = z
 
 /** The seed's sample collector: its fields as stored, with the `sources` link. */
 function collectorView(collector: CollectorRecord): CollectorRecord {
-  return { ...collector, links: collector.links ?? [{ rel: 'sources', href: `/v1/collectors/${collector.id}/sources` }] };
+  return {
+    ...collector,
+    links: collector.links ?? [{ rel: 'sources', href: `/v1/collectors/${collector.id}/sources` }],
+  };
 }
 
 /** The seed's 400s of a collectors query: a bad toVersion is collector.version.invalid. */
 const queryError: IssueError = (issue) => {
   if (issue.path[0] === 'toVersion') {
-    return sumoError(400, 'collector.version.invalid', 'toVersion must be given once, as a collector build such as 19.115-37');
+    return sumoError(
+      400,
+      'collector.version.invalid',
+      'toVersion must be given once, as a collector build such as 19.115-37',
+    );
   }
-  return sumoError(400, 'request.invalid', issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message);
+  return sumoError(
+    400,
+    'request.invalid',
+    issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message,
+  );
 };
 
 /**
@@ -81,7 +97,11 @@ const queryError: IssueError = (issue) => {
  */
 const createError: IssueError = (issue) => {
   if (issue.path[0] === 'toVersion') {
-    return sumoError(400, 'collector.version.invalid', 'toVersion must be a collector build such as 19.115-37 (omit it for the latest)');
+    return sumoError(
+      400,
+      'collector.version.invalid',
+      'toVersion must be a collector build such as 19.115-37 (omit it for the latest)',
+    );
   }
   const message = issue.path[0] === 'collectorId' ? issue.message : 'the body must be a JSON object with collectorId';
   return sumoError(400, 'collector.invalid', message);
@@ -122,7 +142,8 @@ export async function sumoRoutes(app: FastifyInstance, options: SumoOptions): Pr
     const query = parseRequest(upgradableCollectorsQuery, request.query ?? {}, { error: queryError });
     const targets = await collectorTargets(store);
     const toVersion = query.toVersion ?? targets.find((t) => t.latest)!.version;
-    if (!targets.some((t) => t.version === toVersion)) throw sumoError(400, 'collector.version.invalid', `${toVersion} is not an available collector build`);
+    if (!targets.some((t) => t.version === toVersion))
+      throw sumoError(400, 'collector.version.invalid', `${toVersion} is not an available collector build`);
     const collectors = await store.listUpgradableCollectors({ toVersion, offset: query.offset, limit: query.limit });
     return { collectors: collectors.map(collectorView) };
   });
@@ -150,7 +171,11 @@ async function upgradeTask(store: FleetStore, upgradeTaskID: string) {
   return { id, collectorId, toVersion, requestTime, requestedTime: requestTime, status, message };
 }
 
-async function createUpgradeTask(options: SumoOptions, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+async function createUpgradeTask(
+  options: SumoOptions,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
   const { client, store, logger, taskQueue, require } = options;
   const username = require(request, 'operate');
   const body = parseRequest(createUpgradeTaskRequest, request.body ?? {}, { error: createError });
@@ -170,6 +195,9 @@ async function createUpgradeTask(options: SumoOptions, request: FastifyRequest, 
     throw err;
   }
   const { id, collectorId: collector } = task;
-  logger.info({ collectorUpgradeTaskId: id, collectorId: collector, toVersion: task.toVersion, username }, 'collector upgrade task created');
+  logger.info(
+    { collectorUpgradeTaskId: id, collectorId: collector, toVersion: task.toVersion, username },
+    'collector upgrade task created',
+  );
   return reply.code(202).send({ id: String(id), link: { rel: 'self', href: `/v1/collectors/upgrades/${id}` } });
 }

@@ -27,7 +27,14 @@ function readFile(variable: string, path: string): Buffer {
     return readFileSync(path);
   } catch (err) {
     const { code, message } = err as NodeJS.ErrnoException;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'a directory, not a file' : message;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'a directory, not a file'
+            : message;
     throw new TlsFileError(`${variable}: cannot read ${resolve(path)} (${why})`);
   }
 }
@@ -37,14 +44,20 @@ function readFile(variable: string, path: string): Buffer {
  * private key, and that they belong together. Answers them as createApi's `https`, with the
  * certificate's subject and expiry for the start-up log.
  */
-export function readTlsFiles(paths: { cert: string; key: string }): { https: TlsFiles; subject: string; validTo: Date } {
+export function readTlsFiles(paths: { cert: string; key: string }): {
+  https: TlsFiles;
+  subject: string;
+  validTo: Date;
+} {
   const cert = readFile('FLEET_API_TLS_CERT', paths.cert);
   const key = readFile('FLEET_API_TLS_KEY', paths.key);
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(cert);
   } catch {
-    throw new TlsFileError(`FLEET_API_TLS_CERT: ${resolve(paths.cert)} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+    throw new TlsFileError(
+      `FLEET_API_TLS_CERT: ${resolve(paths.cert)} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
+    );
   }
   let privateKey: KeyObject;
   try {
@@ -58,9 +71,15 @@ export function readTlsFiles(paths: { cert: string; key: string }): { https: Tls
     );
   }
   if (!certificate.checkPrivateKey(privateKey)) {
-    throw new TlsFileError(`FLEET_API_TLS_KEY: the private key in ${resolve(paths.key)} does not belong to the certificate in ${resolve(paths.cert)} (FLEET_API_TLS_CERT)`);
+    throw new TlsFileError(
+      `FLEET_API_TLS_KEY: the private key in ${resolve(paths.key)} does not belong to the certificate in ${resolve(paths.cert)} (FLEET_API_TLS_CERT)`,
+    );
   }
-  return { https: { cert, key }, subject: certificate.subject.replace(/\n/g, ', '), validTo: new Date(certificate.validTo) };
+  return {
+    https: { cert, key },
+    subject: certificate.subject.replace(/\n/g, ', '),
+    validTo: new Date(certificate.validTo),
+  };
 }
 
 /** `strict-transport-security` on every answer (errors and 404s included): set before any route or hook answers. */

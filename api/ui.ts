@@ -19,7 +19,8 @@ export const UI_ROUTES = ['/ui', '/ui/:file'] as const;
 const UI_DIR = join(__dirname, '..', 'ui');
 
 /** Only this origin's script and styles (none inline); requests only to this origin; no form posts anywhere. */
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 interface Asset {
   type: string;
@@ -28,7 +29,11 @@ interface Asset {
   hash: string;
 }
 
-const asset = (type: string, body: Buffer): Asset => ({ type, body, hash: createHash('sha256').update(body).digest('hex').slice(0, 16) });
+const asset = (type: string, body: Buffer): Asset => ({
+  type,
+  body,
+  hash: createHash('sha256').update(body).digest('hex').slice(0, 16),
+});
 
 /** ui/main.ts and what it imports, as one minified script for the browsers of the last few years. */
 async function bundle(): Promise<Buffer> {
@@ -87,18 +92,29 @@ function page(files: Map<string, Asset>): string {
 `;
 }
 
-async function sendAsset(request: FastifyRequest<{ Params: { file: string } }>, reply: FastifyReply): Promise<FastifyReply> {
+async function sendAsset(
+  request: FastifyRequest<{ Params: { file: string } }>,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
   if (request.params.file === '') return reply.redirect('/ui');
   const found = (await dashboardAssets()).get(request.params.file);
   if (!found) throw notFound(`dashboard file ${request.params.file}`);
   const etag = `"${found.hash}"`;
   // Links carry the content hash, so a cached copy never goes stale.
-  void reply.header('cache-control', 'public, max-age=31536000, immutable').header('etag', etag).header('x-content-type-options', 'nosniff').header('cross-origin-resource-policy', 'same-origin');
+  void reply
+    .header('cache-control', 'public, max-age=31536000, immutable')
+    .header('etag', etag)
+    .header('x-content-type-options', 'nosniff')
+    .header('cross-origin-resource-policy', 'same-origin');
   if (request.headers['if-none-match'] === etag) return reply.code(304).send();
   return reply.type(found.type).send(found.body);
 }
 
 export async function uiRoutes(app: FastifyInstance): Promise<void> {
-  app.get(UI_ROUTES[0], async (_request, reply) => htmlSecurityHeaders(reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache'), CSP).send(page(await dashboardAssets())));
+  app.get(UI_ROUTES[0], async (_request, reply) =>
+    htmlSecurityHeaders(reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache'), CSP).send(
+      page(await dashboardAssets()),
+    ),
+  );
   app.get<{ Params: { file: string } }>(UI_ROUTES[1], sendAsset);
 }

@@ -52,7 +52,10 @@ const TARGET = RIVERBED_TWO_HOP_VERSION;
 const TASK_QUEUE = 'bench-api-latency';
 
 /** Each of several starts, its cleanup registered as soon as it is up, even when another fails. */
-async function startAll<T extends unknown[]>(teardown: Teardown, starts: { [K in keyof T]: [string, () => Promise<T[K]>, (value: T[K]) => Promise<void> | void] }): Promise<T> {
+async function startAll<T extends unknown[]>(
+  teardown: Teardown,
+  starts: { [K in keyof T]: [string, () => Promise<T[K]>, (value: T[K]) => Promise<void> | void] },
+): Promise<T> {
   const settled = await Promise.allSettled(
     starts.map(async ([name, start, stop]) => {
       const value = await start();
@@ -68,19 +71,29 @@ async function startAll<T extends unknown[]>(teardown: Teardown, starts: { [K in
 const elapsed = (since: number): string => `${((performance.now() - since) / 1000).toFixed(1)}s`;
 
 /** Nearest-rank percentile of sorted values. */
-const percentile = (sorted: number[], p: number): number => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? Number.NaN;
+const percentile = (sorted: number[], p: number): number =>
+  sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? Number.NaN;
 
 /**
  * Past operations for the operations list: finished upgrades of `perOperation` appliances each,
  * one an hour back from now, most successful and every tenth partially successful. Finished, so
  * they put no appliance in `operation_in_progress`.
  */
-async function seedHistory(store: FleetStore, serials: string[], count: number, perOperation: number, username: string): Promise<void> {
+async function seedHistory(
+  store: FleetStore,
+  serials: string[],
+  count: number,
+  perOperation: number,
+  username: string,
+): Promise<void> {
   const now = Date.now();
   for (let i = 0; i < count; i++) {
     const createdMs = now - (count - i) * 3_600_000;
     const partial = i % 10 === 9;
-    const appliances = Array.from({ length: perOperation }, (_, j) => serials[(i * perOperation + j) % serials.length]!);
+    const appliances = Array.from(
+      { length: perOperation },
+      (_, j) => serials[(i * perOperation + j) % serials.length]!,
+    );
     const operation: OperationRecord & { appliances: string[] } = {
       id: newOperationId(createdMs),
       username,
@@ -105,15 +118,24 @@ async function seedHistory(store: FleetStore, serials: string[], count: number, 
 }
 
 /** Runs the plan in a second process; answers one result per job, and the API process's CPU time per job. */
-async function runLoad(plan: LoadPlan, teardown: Teardown, onJob: (name: string) => void): Promise<{ result: LoadResult; cpuMs: number }[]> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'api-load.ts')], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+async function runLoad(
+  plan: LoadPlan,
+  teardown: Teardown,
+  onJob: (name: string) => void,
+): Promise<{ result: LoadResult; cpuMs: number }[]> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'api-load.ts')], {
+    cwd: root,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   teardown.add('load generator', () => stopProcess(proc));
   const results: { result: LoadResult; cpuMs: number }[] = [];
   let cpuAtStart = process.cpuUsage();
   let startedAt = performance.now();
   const exited = new Promise<void>((resolve, reject) => {
     proc.once('error', reject);
-    proc.once('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`load generator exited with ${code ?? signal}`))));
+    proc.once('exit', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`load generator exited with ${code ?? signal}`)),
+    );
   });
   const lines = createInterface({ input: proc.stdout });
   lines.on('line', (line) => {
@@ -153,7 +175,15 @@ export async function apiLatencyBenchmark(argv: string[] = []): Promise<void> {
     texts: { stack: 'dev' },
   });
   const stacks = parseStacks(values.stack);
-  const { appliances: count, collectors, requests, seconds, concurrency, operations: historyCount, 'per-operation': perOperation } = values;
+  const {
+    appliances: count,
+    collectors,
+    requests,
+    seconds,
+    concurrency,
+    operations: historyCount,
+    'per-operation': perOperation,
+  } = values;
 
   // Ctrl-C or a kill still stops the dev server and the child processes.
   await withTeardown(async (teardown) => {
@@ -164,30 +194,50 @@ export async function apiLatencyBenchmark(argv: string[] = []): Promise<void> {
 
       const [server, sim] = await startAll<[BenchServer, SimulatorProcess]>(teardown, [
         [`temporal (${stack})`, () => startBenchServer(stack), (e) => e.stop()],
-        ['simulator', () => startSimulator({ appliances: count, collectors, profile: 'demo', speed: 1, seed: 1 }), (s) => s.stop()],
+        [
+          'simulator',
+          () => startSimulator({ appliances: count, collectors, profile: 'demo', speed: 1, seed: 1 }),
+          (s) => s.stop(),
+        ],
       ]);
       const { env } = server;
       const store = await FleetStore.open(await server.newStoreUrl(dir, 'fleet'));
       teardown.add('store', () => store.close());
-      console.log(`${stack} stack: Temporal, simulator (${count} appliances, ${collectors} collectors) and store (${stack === 'dev' ? 'SQLite' : 'PostgreSQL'}) up in ${elapsed(setupStarted)}`);
+      console.log(
+        `${stack} stack: Temporal, simulator (${count} appliances, ${collectors} collectors) and store (${stack === 'dev' ? 'SQLite' : 'PostgreSQL'}) up in ${elapsed(setupStarted)}`,
+      );
 
       // The inventory as production fills it: discovery reads each device into the store.
       let step = performance.now();
       const devices = new DeviceClient({ baseUrl: sim.url });
-      const inventory = createInventoryActivities({ store, client: devices, logger: createLogger('bench-inventory', 'error') });
-      const discovered = await new MockActivityEnvironment().run<[], number, () => Promise<number>>(() => inventory.discoverDevices());
+      const inventory = createInventoryActivities({
+        store,
+        client: devices,
+        logger: createLogger('bench-inventory', 'error'),
+      });
+      const discovered = await new MockActivityEnvironment().run<[], number, () => Promise<number>>(() =>
+        inventory.discoverDevices(),
+      );
       const synced = await syncCollectors(devices, store);
       await sim.stop();
       const catalog = await ensureRiverbedCatalog(store, IMAGE_BASE_URL);
       const accessId = 'bench-admin';
       const accessKey = randomBytes(24).toString('base64url');
       await bootstrapAdmin(store, { accessId, accessKey, keyFile: join(dir, 'admin-access-key') });
-      console.log(`inventory: ${discovered} appliances discovered, ${synced.collectors} collectors, ${catalog} Riverbed images, in ${elapsed(step)}`);
+      console.log(
+        `inventory: ${discovered} appliances discovered, ${synced.collectors} collectors, ${catalog} Riverbed images, in ${elapsed(step)}`,
+      );
 
       // Appliances to create operations for: those upgradeable now, by the rules the API checks at creation.
       step = performance.now();
       const sh = await fleetFacts(store, 'SH');
-      const upgradeable = upgradeEligibility({ productCode: 'SH', appliances: sh.appliances, images: sh.index, inProgress: sh.inProgress, targetVersionId: TARGET }).upgradeable.map((a) => a.serial);
+      const upgradeable = upgradeEligibility({
+        productCode: 'SH',
+        appliances: sh.appliances,
+        images: sh.index,
+        inProgress: sh.inProgress,
+        targetVersionId: TARGET,
+      }).upgradeable.map((a) => a.serial);
       const shSerials = sh.appliances.map((a) => a.serial);
       await seedHistory(store, shSerials, historyCount, perOperation, accessId);
       const bodies = Array.from({ length: Math.floor(upgradeable.length / perOperation) }, (_, i) => ({
@@ -197,9 +247,16 @@ export async function apiLatencyBenchmark(argv: string[] = []): Promise<void> {
         comment: `bench ${i}`,
         appliances: upgradeable.slice(i * perOperation, (i + 1) * perOperation),
       }));
-      console.log(`${shSerials.length} SH appliances, ${upgradeable.length} upgradeable to ${TARGET} (${bodies.length} operations of ${perOperation} possible); ${historyCount} past operations stored in ${elapsed(step)}`);
+      console.log(
+        `${shSerials.length} SH appliances, ${upgradeable.length} upgradeable to ${TARGET} (${bodies.length} operations of ${perOperation} possible); ${historyCount} past operations stored in ${elapsed(step)}`,
+      );
 
-      const app = createApi({ client: env.client, logger: createLogger('bench-api', 'warn'), store, taskQueue: TASK_QUEUE });
+      const app = createApi({
+        client: env.client,
+        logger: createLogger('bench-api', 'warn'),
+        store,
+        taskQueue: TASK_QUEUE,
+      });
       const baseUrl = await listenOnLoopback(app);
       teardown.add('api', () => app.close());
       const authorization = `Basic ${Buffer.from(`${accessId}:${accessKey}`).toString('base64')}`;
@@ -208,24 +265,46 @@ export async function apiLatencyBenchmark(argv: string[] = []): Promise<void> {
       await check.arrayBuffer().catch(() => undefined);
 
       const warmup = Math.min(20, requests);
-      const read = (name: string, paths: string[]): LoadJob => ({ name, method: 'GET', paths, requests, seconds, warmup });
+      const read = (name: string, paths: string[]): LoadJob => ({
+        name,
+        method: 'GET',
+        paths,
+        requests,
+        seconds,
+        warmup,
+      });
       const jobs: LoadJob[] = [
         read('GET appliances/SH', [`${SCC}/appliances/SH`]),
-        read('GET appliances/SH/{serial}', shSerials.slice(0, 2000).map((s) => `${SCC}/appliances/SH/${s}`)),
+        read(
+          'GET appliances/SH/{serial}',
+          shSerials.slice(0, 2000).map((s) => `${SCC}/appliances/SH/${s}`),
+        ),
         read(`GET upgradeable_appliances/SH/${TARGET}`, [`${SCC}/upgradeable_appliances/SH/${TARGET}`]),
         read('GET rebootable_appliances/SH', [`${SCC}/rebootable_appliances/SH`]),
         read('GET images', [`${SCC}/images`]),
         read(`GET operations/upgrade (${historyCount} stored)`, [`${SCC}/operations/upgrade`]),
         read('GET sumo collectors/upgrades/collectors', [`${SUMO}/collectors/upgrades/collectors`]),
         // Each body names different appliances, so none is refused as operation_in_progress.
-        { name: `POST operations/upgrade (${perOperation} appliances)`, method: 'POST', paths: [`${SCC}/operations/upgrade`], bodies, requests, seconds, warmup: Math.min(10, Math.floor(bodies.length / 10)) },
+        {
+          name: `POST operations/upgrade (${perOperation} appliances)`,
+          method: 'POST',
+          paths: [`${SCC}/operations/upgrade`],
+          bodies,
+          requests,
+          seconds,
+          warmup: Math.min(10, Math.floor(bodies.length / 10)),
+        },
       ];
 
       const measureStarted = performance.now();
-      const results = await runLoad({ baseUrl, headers: { authorization }, concurrency, jobs }, teardown, (name) => process.stdout.write(`measuring ${name} …`));
+      const results = await runLoad({ baseUrl, headers: { authorization }, concurrency, jobs }, teardown, (name) =>
+        process.stdout.write(`measuring ${name} …`),
+      );
       const created = (await store.listOperations('upgrade')).length - historyCount;
 
-      console.log(`\nAPI latency, ${stack} stack: ${discovered.toLocaleString('en-US')} appliances (${stack === 'dev' ? 'SQLite, WAL; Temporal dev server' : 'PostgreSQL; Temporal server on PostgreSQL, 8 history shards'}), load from a second process over loopback, keep-alive, ${concurrency} at once, up to ${requests} requests or ${seconds}s per endpoint after ${warmup} warm-up`);
+      console.log(
+        `\nAPI latency, ${stack} stack: ${discovered.toLocaleString('en-US')} appliances (${stack === 'dev' ? 'SQLite, WAL; Temporal dev server' : 'PostgreSQL; Temporal server on PostgreSQL, 8 history shards'}), load from a second process over loopback, keep-alive, ${concurrency} at once, up to ${requests} requests or ${seconds}s per endpoint after ${warmup} warm-up`,
+      );
       const header = `${'stack'.padEnd(9)}${'endpoint'.padEnd(46)}${'n'.padStart(6)}${'non-2xx'.padStart(8)}${'req/s'.padStart(8)}${'mean ms'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}${'KiB/resp'.padStart(10)}${'API cpu ms/req'.padStart(16)}`;
       console.log(header);
       console.log('-'.repeat(header.length));
@@ -234,14 +313,18 @@ export async function apiLatencyBenchmark(argv: string[] = []): Promise<void> {
         const sorted = [...r.latenciesMs].sort((a, b) => a - b);
         const n = sorted.length;
         const mean = sorted.reduce((s, x) => s + x, 0) / Math.max(1, n);
-        const non2xx = Object.entries(r.statuses).reduce((s, [status, k]) => s + (status.startsWith('2') ? 0 : k), 0) + r.errors;
+        const non2xx =
+          Object.entries(r.statuses).reduce((s, [status, k]) => s + (status.startsWith('2') ? 0 : k), 0) + r.errors;
         const answered = n - r.errors;
         console.log(
           `${stack.padEnd(9)}${r.name.padEnd(46)}${String(n).padStart(6)}${String(non2xx).padStart(8)}${(n / (r.elapsedMs / 1000)).toFixed(0).padStart(8)}${mean.toFixed(2).padStart(9)}${percentile(sorted, 0.5).toFixed(2).padStart(9)}${percentile(sorted, 0.99).toFixed(2).padStart(9)}${(sorted.at(-1) ?? Number.NaN).toFixed(2).padStart(9)}${(r.bytes / Math.max(1, answered) / 1024).toFixed(1).padStart(10)}${(cpuMs / Math.max(1, n)).toFixed(2).padStart(16)}`,
         );
-        if (r.firstFailure) failures.push(`${r.name}: ${JSON.stringify(r.statuses)}, ${r.errors} errors; first: ${r.firstFailure}`);
+        if (r.firstFailure)
+          failures.push(`${r.name}: ${JSON.stringify(r.statuses)}, ${r.errors} errors; first: ${r.firstFailure}`);
       }
-      console.log(`measured in ${elapsed(measureStarted)}; ${created} operations created (their workflows started on the ${stack} stack's Temporal; no worker runs them)`);
+      console.log(
+        `measured in ${elapsed(measureStarted)}; ${created} operations created (their workflows started on the ${stack} stack's Temporal; no worker runs them)`,
+      );
       for (const f of failures) console.log(`non-2xx: ${f}`);
       await teardown.run();
     }

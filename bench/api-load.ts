@@ -63,7 +63,12 @@ function send(agent: Agent, plan: LoadPlan, method: string, path: string, body: 
         hostname: url.hostname,
         port: url.port,
         path: url.pathname + url.search,
-        headers: { ...plan.headers, ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) },
+        headers: {
+          ...plan.headers,
+          ...(payload !== undefined
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {}),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -73,7 +78,9 @@ function send(agent: Agent, plan: LoadPlan, method: string, path: string, body: 
           // Only a failure's body is kept (to report it); a success is counted, not stored.
           if (res.statusCode === undefined || res.statusCode >= 300) chunks.push(chunk);
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), bytes }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), bytes }),
+        );
         res.on('error', reject);
       },
     );
@@ -99,7 +106,8 @@ async function runJob(agent: Agent, plan: LoadPlan, job: LoadJob): Promise<LoadR
         result.latenciesMs.push(performance.now() - started);
         result.statuses[answer.status] = (result.statuses[answer.status] ?? 0) + 1;
         result.bytes += answer.bytes;
-        if (answer.status >= 300 && result.firstFailure === undefined) result.firstFailure = `HTTP ${answer.status}: ${answer.body.slice(0, 300)}`;
+        if (answer.status >= 300 && result.firstFailure === undefined)
+          result.firstFailure = `HTTP ${answer.status}: ${answer.body.slice(0, 300)}`;
       } catch (err) {
         if (!measuring) continue;
         result.errors++;
@@ -107,7 +115,8 @@ async function runJob(agent: Agent, plan: LoadPlan, job: LoadJob): Promise<LoadR
       }
     }
   };
-  const workers = (until: number, measuring: boolean, deadline = Number.POSITIVE_INFINITY) => Promise.all(Array.from({ length: plan.concurrency }, () => worker(until, measuring, deadline)));
+  const workers = (until: number, measuring: boolean, deadline = Number.POSITIVE_INFINITY) =>
+    Promise.all(Array.from({ length: plan.concurrency }, () => worker(until, measuring, deadline)));
 
   await workers(warmup, false);
   // Marks the measured phase, so the API process can account its own CPU time to this job.

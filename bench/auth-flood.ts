@@ -96,16 +96,29 @@ interface FloodResult {
   firstError?: string;
 }
 
-function get(agent: Agent, url: URL, authorization: string): Promise<{ status: number; retryAfter?: string; body: string }> {
+function get(
+  agent: Agent,
+  url: URL,
+  authorization: string,
+): Promise<{ status: number; retryAfter?: string; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ agent, method: 'GET', hostname: url.hostname, port: url.port, path: url.pathname, headers: { authorization } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => {
-        if ((res.statusCode ?? 0) >= 300) chunks.push(chunk);
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8').slice(0, 300), ...(res.headers['retry-after'] ? { retryAfter: String(res.headers['retry-after']) } : {}) }));
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      { agent, method: 'GET', hostname: url.hostname, port: url.port, path: url.pathname, headers: { authorization } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => {
+          if ((res.statusCode ?? 0) >= 300) chunks.push(chunk);
+        });
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8').slice(0, 300),
+            ...(res.headers['retry-after'] ? { retryAfter: String(res.headers['retry-after']) } : {}),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -114,7 +127,9 @@ function get(agent: Agent, url: URL, authorization: string): Promise<{ status: n
 /** Open loop: request k is sent at start + k / rate, answered or not; the warm-up's are not measured. */
 async function runLegit(plan: LegitPlan): Promise<LegitResult> {
   const url = new URL(plan.path, plan.baseUrl);
-  const agents = plan.authorizations.map(() => new Agent({ keepAlive: true, maxSockets: 16, localAddress: LEGIT_ADDRESS }));
+  const agents = plan.authorizations.map(
+    () => new Agent({ keepAlive: true, maxSockets: 16, localAddress: LEGIT_ADDRESS }),
+  );
   const interval = 1000 / plan.rate;
   const warmup = Math.round(plan.warmupSeconds * plan.rate);
   const total = warmup + Math.round(plan.seconds * plan.rate);
@@ -219,7 +234,8 @@ async function runFlood(plan: FloodPlan, power: FloodSwitch): Promise<FloodResul
 }
 
 /** One message to the driver, written out before the child exits (a pipe's writes are asynchronous). */
-const send = (message: unknown): Promise<void> => new Promise((resolve) => process.stdout.write(`${JSON.stringify(message)}\n`, () => resolve()));
+const send = (message: unknown): Promise<void> =>
+  new Promise((resolve) => process.stdout.write(`${JSON.stringify(message)}\n`, () => resolve()));
 
 async function child(): Promise<void> {
   const lines = createInterface({ input: process.stdin });
@@ -232,7 +248,8 @@ async function child(): Promise<void> {
     // Further lines switch the flood; the end of stdin stops it.
     const power = new FloodSwitch();
     void (async () => {
-      for (let line = await iterator.next(); !line.done && !power.stopped; line = await iterator.next()) power.set(String(line.value).trim());
+      for (let line = await iterator.next(); !line.done && !power.stopped; line = await iterator.next())
+        power.set(String(line.value).trim());
       power.set('stop');
     })();
     await send({ result: await runFlood(plan, power) });
@@ -263,7 +280,11 @@ function startChild<R>(plan: LegitPlan | FloodPlan, teardown: Teardown): ChildHa
   const command = [
     ...(clientCores ? [TASKSET, '-c', clientCores] : []),
     ...(plan.role === 'flood' && existsSync(NICE) ? [NICE, '-n', '19'] : []),
-    process.execPath, '--import', 'tsx', __filename, '--child',
+    process.execPath,
+    '--import',
+    'tsx',
+    __filename,
+    '--child',
   ];
   const [file, ...args] = command;
   const proc = spawn(file!, args, { cwd: join(__dirname, '..'), stdio: ['pipe', 'pipe', 'inherit'] });
@@ -272,7 +293,9 @@ function startChild<R>(plan: LegitPlan | FloodPlan, teardown: Teardown): ChildHa
   const seen = new Set<string>();
   const result = new Promise<R>((resolve, reject) => {
     proc.once('error', reject);
-    proc.once('exit', (code, signal) => reject(new Error(`${plan.role} client exited with ${code ?? signal} before its result`)));
+    proc.once('exit', (code, signal) =>
+      reject(new Error(`${plan.role} client exited with ${code ?? signal} before its result`)),
+    );
     createInterface({ input: proc.stdout }).on('line', (line) => {
       let message: Record<string, unknown>;
       try {
@@ -293,12 +316,16 @@ function startChild<R>(plan: LegitPlan | FloodPlan, teardown: Teardown): ChildHa
     proc,
     result,
     send: (line) => void proc.stdin.write(`${line}\n`),
-    signal: (kind) => (seen.has(kind) ? Promise.resolve() : Promise.race([new Promise<void>((resolve) => waiting.set(kind, resolve)), result.then(() => undefined)])),
+    signal: (kind) =>
+      seen.has(kind)
+        ? Promise.resolve()
+        : Promise.race([new Promise<void>((resolve) => waiting.set(kind, resolve)), result.then(() => undefined)]),
   };
 }
 
 /** Nearest-rank percentile of sorted values. */
-const percentile = (sorted: number[], p: number): number => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? Number.NaN;
+const percentile = (sorted: number[], p: number): number =>
+  sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? Number.NaN;
 
 type Condition = 'alone' | 'flood';
 
@@ -424,7 +451,13 @@ function sampleLoopDelay(into: () => RecordableHistogram): () => void {
 }
 
 /** The legit clients over every slice while the driver switches the flood, the API's CPU read at each switch. */
-async function interleavedRun(name: string, legitPlan: LegitPlan, floodPlan: FloodPlan, shape: RunShape, teardown: Teardown): Promise<RunFigures> {
+async function interleavedRun(
+  name: string,
+  legitPlan: LegitPlan,
+  floodPlan: FloodPlan,
+  shape: RunShape,
+  teardown: Teardown,
+): Promise<RunFigures> {
   const flooder = startChild<FloodResult>(floodPlan, teardown);
   await prime(legitPlan);
   const legit = startChild<LegitResult>({ ...legitPlan, seconds: (shape.slices * shape.sliceMs) / 1000 }, teardown);
@@ -459,8 +492,17 @@ async function interleavedRun(name: string, legitPlan: LegitPlan, floodPlan: Flo
 /** Stand-in Temporal client: the measured route never reaches Temporal. */
 const standInClient = { connection: { workflowService: { getSystemInfo: async () => ({}) } } } as unknown as Client;
 
-async function startApi(store: FleetStore, failureLimits: FailureLimits, teardown: Teardown): Promise<{ app: FastifyInstance; baseUrl: string }> {
-  const app = createApi({ client: standInClient, logger: createLogger('bench-auth-flood', 'error'), store, failureLimits });
+async function startApi(
+  store: FleetStore,
+  failureLimits: FailureLimits,
+  teardown: Teardown,
+): Promise<{ app: FastifyInstance; baseUrl: string }> {
+  const app = createApi({
+    client: standInClient,
+    logger: createLogger('bench-auth-flood', 'error'),
+    store,
+    failureLimits,
+  });
   await app.listen({ host: LEGIT_ADDRESS, port: 0 });
   teardown.add('api', () => (app.server.listening ? app.close() : undefined));
   const address = app.server.address();
@@ -482,16 +524,20 @@ const OPTIONS = {
 
 type NumberOption = Exclude<keyof typeof OPTIONS, 'skip-unlimited' | 'shared-cores'>;
 
-function numberOptions(argv: string[]): Record<NumberOption, number> & { skipUnlimited: boolean; sharedCores: boolean } {
+function numberOptions(
+  argv: string[],
+): Record<NumberOption, number> & { skipUnlimited: boolean; sharedCores: boolean } {
   const { values } = parseArgs({ args: argv, allowPositionals: true, strict: false, options: OPTIONS });
   const numbers = {} as Record<NumberOption, number>;
   for (const name of Object.keys(OPTIONS) as (keyof typeof OPTIONS)[]) {
     if (OPTIONS[name].type !== 'string') continue;
     const n = Number(values[name]);
-    if (!Number.isFinite(n) || n < (name === 'warmup' ? 0 : name === 'guard-seconds' ? 0 : 1)) throw new Error(`--${name} must be a positive number`);
+    if (!Number.isFinite(n) || n < (name === 'warmup' ? 0 : name === 'guard-seconds' ? 0 : 1))
+      throw new Error(`--${name} must be a positive number`);
     numbers[name as NumberOption] = n;
   }
-  if (numbers['guard-seconds'] >= numbers['slice-seconds']) throw new Error('--guard-seconds must be shorter than --slice-seconds');
+  if (numbers['guard-seconds'] >= numbers['slice-seconds'])
+    throw new Error('--guard-seconds must be shorter than --slice-seconds');
   return { ...numbers, skipUnlimited: values['skip-unlimited'] === true, sharedCores: values['shared-cores'] === true };
 }
 
@@ -499,18 +545,40 @@ function numberOptions(argv: string[]): Record<NumberOption, number> & { skipUnl
 function pinCores(teardown: Teardown): string {
   const cores = cpus().length;
   if (cores < 2 || !existsSync(TASKSET)) return '';
-  execFileSync(TASKSET, ['-a', '-p', '-c', cores === 2 ? '0' : `0-${cores - 2}`, String(process.pid)], { stdio: 'ignore' });
-  teardown.add('cpu affinity', () => void execFileSync(TASKSET, ['-a', '-p', '-c', `0-${cores - 1}`, String(process.pid)], { stdio: 'ignore' }));
+  execFileSync(TASKSET, ['-a', '-p', '-c', cores === 2 ? '0' : `0-${cores - 2}`, String(process.pid)], {
+    stdio: 'ignore',
+  });
+  teardown.add(
+    'cpu affinity',
+    () => void execFileSync(TASKSET, ['-a', '-p', '-c', `0-${cores - 1}`, String(process.pid)], { stdio: 'ignore' }),
+  );
   return String(cores - 1);
 }
 
 /** A store with the SH appliances, a read_only key per legit client and the flooded admin id; the legit Authorization headers. */
-async function benchStore(dir: string, appliances: number, clients: number, teardown: Teardown): Promise<{ store: FleetStore; authorizations: string[] }> {
+async function benchStore(
+  dir: string,
+  appliances: number,
+  clients: number,
+  teardown: Teardown,
+): Promise<{ store: FleetStore; authorizations: string[] }> {
   const store = await FleetStore.open(`sqlite:${join(dir, 'fleet.db')}`);
   teardown.add('store', () => store.close());
-  const sh = generateAppliances(appliances * 8).filter((a) => a.product_code === 'SH').slice(0, appliances);
+  const sh = generateAppliances(appliances * 8)
+    .filter((a) => a.product_code === 'SH')
+    .slice(0, appliances);
   for (const a of sh) {
-    await store.upsertAppliance({ serial: a.serial, product_code: a.product_code, model: a.model, arch: a.arch, hostname: a.hostname, ip_address: a.ip_address, time_zone: a.time_zone, connected: a.connected, current_version: a.running_version });
+    await store.upsertAppliance({
+      serial: a.serial,
+      product_code: a.product_code,
+      model: a.model,
+      arch: a.arch,
+      hostname: a.hostname,
+      ip_address: a.ip_address,
+      time_zone: a.time_zone,
+      connected: a.connected,
+      current_version: a.running_version,
+    });
   }
   const authorizations: string[] = [];
   for (let i = 1; i <= clients; i++) {
@@ -539,7 +607,9 @@ function printRuns(runs: RunFigures[]): void {
       );
     }
     const f = run.floodResult;
-    const other = Object.entries(f.statuses).reduce((s, [status, k]) => s + (status === '401' || status === '429' ? 0 : k), 0) + f.errors;
+    const other =
+      Object.entries(f.statuses).reduce((s, [status, k]) => s + (status === '401' || status === '429' ? 0 : k), 0) +
+      f.errors;
     console.log(
       `${run.name}: flood sent ${f.sent} (${(f.sent / (run.flood.elapsedMs / 1000)).toFixed(0)}/s while on), 401 ${f.statuses['401'] ?? 0}, 429 ${f.statuses['429'] ?? 0}, other ${other}` +
         `${f.retryAfter ? `, Retry-After ${f.retryAfter}` : ''}; the legit sender's worst lag behind its schedule ${run.maxLagMs.toFixed(1)} ms` +
@@ -564,7 +634,11 @@ export async function authFloodBenchmark(argv: string[] = []): Promise<void> {
     const { store, authorizations } = await benchStore(dir, options.appliances, options.clients, teardown);
     watchWork(store, teardown);
     const path = `${SCC}/appliances/SH`;
-    const shape: RunShape = { slices: options.pairs * 2, sliceMs: options['slice-seconds'] * 1000, guardMs: options['guard-seconds'] * 1000 };
+    const shape: RunShape = {
+      slices: options.pairs * 2,
+      sliceMs: options['slice-seconds'] * 1000,
+      guardMs: options['guard-seconds'] * 1000,
+    };
     const limits = DEFAULT_FAILURE_LIMITS;
     console.log(
       `${options.appliances} SH appliances, ${options.clients} legit clients (read_only keys) from ${LEGIT_ADDRESS} at ${options.rate} requests/s together (open loop), GET ${path}; ` +
@@ -574,12 +648,29 @@ export async function authFloodBenchmark(argv: string[] = []): Promise<void> {
     );
     const runs: RunFigures[] = [];
     const lifted: FailureLimits = { perClient: 1e9, perAccessId: 1e9, windowSeconds: 1 };
-    for (const [name, failureLimits] of [['default limits', limits], ...(options.skipUnlimited ? [] : [['limits lifted', lifted]])] as [string, FailureLimits][]) {
+    for (const [name, failureLimits] of [
+      ['default limits', limits],
+      ...(options.skipUnlimited ? [] : [['limits lifted', lifted]]),
+    ] as [string, FailureLimits][]) {
       // A fresh API each: fresh failure counters and login cache.
       const { app, baseUrl } = await startApi(store, failureLimits, teardown);
       process.stdout.write(`${name} …`);
-      const legitPlan: LegitPlan = { role: 'legit', baseUrl, path, authorizations, rate: options.rate, warmupSeconds: options.warmup, seconds: 0 };
-      const floodPlan: FloodPlan = { role: 'flood', baseUrl, path, accessId: FLOODED_ID, concurrency: options['flood-concurrency'] };
+      const legitPlan: LegitPlan = {
+        role: 'legit',
+        baseUrl,
+        path,
+        authorizations,
+        rate: options.rate,
+        warmupSeconds: options.warmup,
+        seconds: 0,
+      };
+      const floodPlan: FloodPlan = {
+        role: 'flood',
+        baseUrl,
+        path,
+        accessId: FLOODED_ID,
+        concurrency: options['flood-concurrency'],
+      };
       runs.push(await interleavedRun(name, legitPlan, floodPlan, shape, teardown));
       process.stdout.write(' done\n');
       await app.close();
@@ -589,8 +680,8 @@ export async function authFloodBenchmark(argv: string[] = []): Promise<void> {
     console.log(
       `p99 under flood ÷ p99 alone, default limits: ${(percentile(first.flood.sorted, 0.99) / percentile(first.alone.sorted, 0.99)).toFixed(2)} (target ≤ 1.20). ` +
         'API cpu %: of one core, over the slices of that condition; ' +
-        'scrypt/s, audit/s: the API\'s derivations and audit writes a second over them; ' +
-        'loop p99, loop max: how late (ms) the API\'s event loop ran a 1 ms timer over them.',
+        "scrypt/s, audit/s: the API's derivations and audit writes a second over them; " +
+        "loop p99, loop max: how late (ms) the API's event loop ran a 1 ms timer over them.",
     );
   } finally {
     await teardown.run();

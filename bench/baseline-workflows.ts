@@ -26,7 +26,11 @@ export async function baselineFanOut(input: { serials: string[] }): Promise<Base
   const parent = workflowInfo().workflowId;
   const results: Promise<string>[] = [];
   for (let i = 0; i < input.serials.length; i += STARTS_PER_WORKFLOW_TASK) {
-    const handles = await Promise.all(input.serials.slice(i, i + STARTS_PER_WORKFLOW_TASK).map((serial) => startChild(baselineTask, { workflowId: `${parent}-${serial}`, args: [serial] })));
+    const handles = await Promise.all(
+      input.serials
+        .slice(i, i + STARTS_PER_WORKFLOW_TASK)
+        .map((serial) => startChild(baselineTask, { workflowId: `${parent}-${serial}`, args: [serial] })),
+    );
     for (const handle of handles) {
       const result = handle.result();
       // Awaited below, after the later groups have started; not an unhandled rejection meanwhile.
@@ -87,7 +91,9 @@ export interface BaselineRolloutResult {
   failures: string[];
 }
 
-const { baselineStartJob } = proxyActivities<{ baselineStartJob(input: BaselineJobStart): Promise<BaselineJobStarted> }>({
+const { baselineStartJob } = proxyActivities<{
+  baselineStartJob(input: BaselineJobStart): Promise<BaselineJobStarted>;
+}>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 20 },
 });
@@ -98,7 +104,11 @@ function shares(total: number, parts: number): number[] {
 }
 
 /** Runs `work` over `items` through `lanes` lanes, each taking the next item when it is free. */
-async function throughLanes<T>(items: readonly T[], lanes: readonly number[], work: (item: T, index: number, lane: number) => Promise<void>): Promise<void> {
+async function throughLanes<T>(
+  items: readonly T[],
+  lanes: readonly number[],
+  work: (item: T, index: number, lane: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     lanes.map(async (lane) => {
@@ -125,23 +135,34 @@ export async function baselineRollout(input: BaselineRolloutInput): Promise<Base
   const result: BaselineRolloutResult = { completed: 0, failed: 0, failures: [] };
   const lanes = shares(input.limit, Math.min(batches.length, input.limit));
   await throughLanes(batches, lanes, async (appliances, index, inFlight) => {
-    const batch = await executeChild(baselineRolloutBatch, { workflowId: `${parent}-batch-${index}`, args: [{ plans: input.plans, appliances, inFlight }] });
+    const batch = await executeChild(baselineRolloutBatch, {
+      workflowId: `${parent}-batch-${index}`,
+      args: [{ plans: input.plans, appliances, inFlight }],
+    });
     tally(result, batch);
   });
   return result;
 }
 
-export async function baselineRolloutBatch(input: { plans: BaselineStep[][]; appliances: [string, number][]; inFlight: number }): Promise<BaselineRolloutResult> {
+export async function baselineRolloutBatch(input: {
+  plans: BaselineStep[][];
+  appliances: [string, number][];
+  inFlight: number;
+}): Promise<BaselineRolloutResult> {
   const parent = workflowInfo().workflowId;
   const result: BaselineRolloutResult = { completed: 0, failed: 0, failures: [] };
   const lanes = Array.from({ length: Math.min(input.inFlight, input.appliances.length) }, () => 1);
   await throughLanes(input.appliances, lanes, async ([serial, plan]) => {
     try {
-      await executeChild(baselineApplianceTask, { workflowId: `${parent}-${serial}`, args: [{ serial, steps: input.plans[plan]! }] });
+      await executeChild(baselineApplianceTask, {
+        workflowId: `${parent}-${serial}`,
+        args: [{ serial, steps: input.plans[plan]! }],
+      });
       result.completed++;
     } catch (err) {
       result.failed++;
-      if (result.failures.length < 5) result.failures.push(`${serial}: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message}`);
+      if (result.failures.length < 5)
+        result.failures.push(`${serial}: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message}`);
     }
   });
   return result;
@@ -150,7 +171,11 @@ export async function baselineRolloutBatch(input: { plans: BaselineStep[][]; app
 export async function baselineApplianceTask(input: { serial: string; steps: BaselineStep[] }): Promise<void> {
   const id = workflowInfo().workflowId;
   for (const [i, step] of input.steps.entries()) {
-    const started = await baselineStartJob({ ...step, serial: input.serial, idempotencyKey: `${id}:${i}:${step.kind}` });
+    const started = await baselineStartJob({
+      ...step,
+      serial: input.serial,
+      idempotencyKey: `${id}:${i}:${step.kind}`,
+    });
     await sleep(Math.ceil(started.expectedSeconds * 1000 * 1.02));
   }
 }

@@ -44,7 +44,16 @@ import { parseBenchOptions, parseSizes } from './lib/options';
 import { count, seconds, sleep } from './lib/report';
 import { printRun, printSummary, type RunFigures, type SizeFigures } from './lib/rollout-report';
 import { checkCounters, resetSimulatorStats, simulatorStats } from './lib/simulator-admin';
-import { BacklogSampler, frontendRequests, parseStacks, requestsBetween, onEachStack, resultWithin, type BenchServer, type StackName } from './lib/temporal';
+import {
+  BacklogSampler,
+  frontendRequests,
+  parseStacks,
+  requestsBetween,
+  onEachStack,
+  resultWithin,
+  type BenchServer,
+  type StackName,
+} from './lib/temporal';
 import { startWorker, type WorkerProcess } from './lib/worker-process';
 import { Teardown } from './teardown';
 
@@ -76,7 +85,12 @@ interface Outcome {
   finished: boolean;
 }
 
-const workerEnv = (server: BenchServer, taskQueue: string, sim: SimulatorProcess, extra: Record<string, string> = {}): Record<string, string> => ({
+const workerEnv = (
+  server: BenchServer,
+  taskQueue: string,
+  sim: SimulatorProcess,
+  extra: Record<string, string> = {},
+): Record<string, string> => ({
   FLEET_TEMPORAL_ADDRESS: server.env.address,
   FLEET_TEMPORAL_NAMESPACE: server.env.namespace ?? 'default',
   FLEET_TASK_QUEUE: taskQueue,
@@ -111,7 +125,19 @@ async function measure(run: Run, go: () => Promise<Outcome>): Promise<RunFigures
   const history = await historyEvents(run.client, `TaskQueue = '${run.taskQueue}' AND StartTime >= '${since}'`);
   const outcome = result.outcome + (await terminateLeft(run.client, history.running));
   const counters = await checkCounters(run.sim.url, run.fleet);
-  return { outcome, tasks: run.fleet.appliances.length, successful: result.successful, wallSeconds, stats, backlog: backlogSeen, worker, history, rpcs, counters, cpu };
+  return {
+    outcome,
+    tasks: run.fleet.appliances.length,
+    successful: result.successful,
+    wallSeconds,
+    stats,
+    backlog: backlogSeen,
+    worker,
+    history,
+    rpcs,
+    counters,
+    cpu,
+  };
 }
 
 /** Terminates the workflows still open after a run (the task-slots workflow, or all of a run stopped at its timeout); says which. */
@@ -119,37 +145,83 @@ async function terminateLeft(client: Client, running: { workflowId: string; type
   if (!running.length) return '';
   const types = new Map<string, number>();
   for (const { type } of running) types.set(type, (types.get(type) ?? 0) + 1);
-  const terminated = await terminateAll(client, running.map((r) => r.workflowId), 'benchmark run over');
+  const terminated = await terminateAll(
+    client,
+    running.map((r) => r.workflowId),
+    'benchmark run over',
+  );
   return `; still open afterwards, terminated: ${terminated} of ${[...types].map(([type, n]) => `${n} ${type}`).join(', ')}`;
 }
 
 /** The eligible appliances of each product code, and their plans. */
-async function eligibleByProduct(store: FleetStore, imageBaseUrl: string): Promise<{ byProduct: Map<ProductCode, string[]>; fleet: FleetPlans; ineligible: number }> {
+async function eligibleByProduct(
+  store: FleetStore,
+  imageBaseUrl: string,
+): Promise<{ byProduct: Map<ProductCode, string[]>; fleet: FleetPlans; ineligible: number }> {
   const byProduct = new Map<ProductCode, string[]>();
   const fleet: FleetPlans = { plans: [], appliances: [] };
   let ineligible = 0;
   for (const productCode of PRODUCT_CODES) {
     const facts = await fleetFacts(store, productCode);
-    const { upgradeable } = upgradeEligibility({ productCode, appliances: facts.appliances, images: facts.index, inProgress: facts.inProgress, targetVersionId: TARGET });
+    const { upgradeable } = upgradeEligibility({
+      productCode,
+      appliances: facts.appliances,
+      images: facts.index,
+      inProgress: facts.inProgress,
+      targetVersionId: TARGET,
+    });
     ineligible += facts.appliances.length - upgradeable.length;
     if (!upgradeable.length) continue;
-    byProduct.set(productCode, upgradeable.map((a) => a.serial));
+    byProduct.set(
+      productCode,
+      upgradeable.map((a) => a.serial),
+    );
     await planUpgrades(store, productCode, upgradeable, TARGET, imageBaseUrl, fleet);
   }
   return { byProduct, fleet, ineligible };
 }
 
 /** The six operations, created at once as the API creates them, each awaited until the deadline. */
-async function runOperations(client: Client, store: FleetStore, taskQueue: string, byProduct: Map<ProductCode, string[]>, options: Options, size: number): Promise<Outcome> {
-  const eligibility = (kind: Parameters<typeof ineligibleAppliances>[1], request: Parameters<typeof ineligibleAppliances>[2]) => ineligibleAppliances(store, kind, request);
+async function runOperations(
+  client: Client,
+  store: FleetStore,
+  taskQueue: string,
+  byProduct: Map<ProductCode, string[]>,
+  options: Options,
+  size: number,
+): Promise<Outcome> {
+  const eligibility = (
+    kind: Parameters<typeof ineligibleAppliances>[1],
+    request: Parameters<typeof ineligibleAppliances>[2],
+  ) => ineligibleAppliances(store, kind, request);
   const created = await Promise.all(
     [...byProduct].map(([product_code, appliances]) =>
-      createOperation(client, 'upgrade', { product_code, target_version: { version_id: TARGET }, reboot: true, comment: `bench fleet-rollout ${size} ${product_code}`, appliances }, { taskQueue, username: 'bench', eligibility }),
+      createOperation(
+        client,
+        'upgrade',
+        {
+          product_code,
+          target_version: { version_id: TARGET },
+          reboot: true,
+          comment: `bench fleet-rollout ${size} ${product_code}`,
+          appliances,
+        },
+        { taskQueue, username: 'bench', eligibility },
+      ),
     ),
   );
-  console.log(`[${count(size)}] ours: ${created.length} operations created (${created.map((c) => `${c.operation.product_code} ${count(c.operation.appliances.length)}`).join(', ')}); running…`);
+  console.log(
+    `[${count(size)}] ours: ${created.length} operations created (${created.map((c) => `${c.operation.product_code} ${count(c.operation.appliances.length)}`).join(', ')}); running…`,
+  );
   const results = await Promise.all(
-    created.map(({ operation }) => resultWithin(client.workflow.getHandle<(input: unknown) => Promise<OperationState>>(operationWorkflowId('upgrade', operation.id)).result(), options.timeoutMs)),
+    created.map(({ operation }) =>
+      resultWithin(
+        client.workflow
+          .getHandle<(input: unknown) => Promise<OperationState>>(operationWorkflowId('upgrade', operation.id))
+          .result(),
+        options.timeoutMs,
+      ),
+    ),
   );
   const statuses = new Map<string, number>();
   for (const r of results) {
@@ -158,11 +230,20 @@ async function runOperations(client: Client, store: FleetStore, taskQueue: strin
   }
   let successful = 0;
   for (const { operation } of created) successful += (await store.taskStatusCounts(operation.id)).successful ?? 0;
-  return { outcome: `operations: ${[...statuses].map(([s, n]) => `${n} ${s}`).join(', ')}`, successful, finished: results.every((r) => r.value) };
+  return {
+    outcome: `operations: ${[...statuses].map(([s, n]) => `${n} ${s}`).join(', ')}`,
+    successful,
+    finished: results.every((r) => r.value),
+  };
 }
 
 /** Ours: simulator, store, worker, inventory, then the six operations measured. */
-async function runOurs(server: BenchServer, size: number, options: Options, teardown: Teardown): Promise<{ figures: RunFigures; fleet: FleetPlans }> {
+async function runOurs(
+  server: BenchServer,
+  size: number,
+  options: Options,
+  teardown: Teardown,
+): Promise<{ figures: RunFigures; fleet: FleetPlans }> {
   let step = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'fleet-bench-rollout-'));
   teardown.add('temp dir', () => rmSync(dir, { recursive: true, force: true }));
@@ -173,22 +254,36 @@ async function runOurs(server: BenchServer, size: number, options: Options, tear
   teardown.add('store', () => store.close());
   const images = await ensureRiverbedCatalog(store, `${sim.url}/images`);
   const taskQueue = `bench-fleet-rollout-${size}-${Date.now()}`;
-  const worker = await startWorker('fleet worker', workerEnv(server, taskQueue, sim, { FLEET_STORE_URL: storeUrl, FLEET_MAX_TASKS_IN_FLIGHT: String(options.limit) }));
+  const worker = await startWorker(
+    'fleet worker',
+    workerEnv(server, taskQueue, sim, { FLEET_STORE_URL: storeUrl, FLEET_MAX_TASKS_IN_FLIGHT: String(options.limit) }),
+  );
   teardown.add('fleet worker', () => worker.kill());
-  console.log(`[${count(size)}] simulator (${count(size)} appliances, speed ${options.speed}), store (${images} Riverbed images) and worker up in ${seconds(step).toFixed(1)}s`);
+  console.log(
+    `[${count(size)}] simulator (${count(size)} appliances, speed ${options.speed}), store (${images} Riverbed images) and worker up in ${seconds(step).toFixed(1)}s`,
+  );
 
   step = performance.now();
   const inventory = await runInventoryRefresh(server.env.client, taskQueue);
   const { byProduct, fleet, ineligible } = await eligibleByProduct(store, `${sim.url}/images`);
-  console.log(`[${count(size)}] inventory: ${inventory.discovered} discovered in ${seconds(step).toFixed(1)}s; ${count(fleet.appliances.length)} upgradeable to ${TARGET} (${ineligible} not), ${fleet.plans.length} distinct plans of ${Math.min(...fleet.plans.map((p) => p.steps.length))}–${Math.max(...fleet.plans.map((p) => p.steps.length))} device jobs`);
+  console.log(
+    `[${count(size)}] inventory: ${inventory.discovered} discovered in ${seconds(step).toFixed(1)}s; ${count(fleet.appliances.length)} upgradeable to ${TARGET} (${ineligible} not), ${fleet.plans.length} distinct plans of ${Math.min(...fleet.plans.map((p) => p.steps.length))}–${Math.max(...fleet.plans.map((p) => p.steps.length))} device jobs`,
+  );
   if (!fleet.appliances.length) throw new Error('no appliance is upgradeable: nothing to measure');
   const run: Run = { client: server.env.client, metricsUrl: server.metricsUrl!, taskQueue, sim, worker, fleet };
-  const figures = await measure(run, () => runOperations(server.env.client, store, taskQueue, byProduct, options, size));
+  const figures = await measure(run, () =>
+    runOperations(server.env.client, store, taskQueue, byProduct, options, size),
+  );
   return { figures, fleet };
 }
 
 /** The baseline over the same appliances and plans, on a fresh simulator of the same fleet. */
-async function runBaseline(server: BenchServer, size: number, fleet: FleetPlans, options: Options): Promise<RunFigures> {
+async function runBaseline(
+  server: BenchServer,
+  size: number,
+  fleet: FleetPlans,
+  options: Options,
+): Promise<RunFigures> {
   const teardown = new Teardown();
   try {
     const sim = await startSimulator({ appliances: size, speed: options.speed, seed: options.seed, profile: 'clean' });
@@ -196,14 +291,29 @@ async function runBaseline(server: BenchServer, size: number, fleet: FleetPlans,
     const taskQueue = `bench-rollout-baseline-${size}-${Date.now()}`;
     const worker = await startWorker('baseline worker', workerEnv(server, taskQueue, sim), ['--baseline']);
     teardown.add('baseline worker', () => worker.kill());
-    const input: BaselineRolloutInput = { plans: fleet.plans.map((p) => p.steps), appliances: fleet.appliances.map((a) => [a.serial, a.plan]), limit: options.limit, batchSize: BATCH_SIZE };
-    console.log(`[${count(size)}] baseline: ${count(input.appliances.length)} children in batches of ${BATCH_SIZE}, at most ${count(options.limit)} at once; running…`);
+    const input: BaselineRolloutInput = {
+      plans: fleet.plans.map((p) => p.steps),
+      appliances: fleet.appliances.map((a) => [a.serial, a.plan]),
+      limit: options.limit,
+      batchSize: BATCH_SIZE,
+    };
+    console.log(
+      `[${count(size)}] baseline: ${count(input.appliances.length)} children in batches of ${BATCH_SIZE}, at most ${count(options.limit)} at once; running…`,
+    );
     const run: Run = { client: server.env.client, metricsUrl: server.metricsUrl!, taskQueue, sim, worker, fleet };
     return await measure(run, async () => {
-      const handle = await server.env.client.workflow.start<(input: BaselineRolloutInput) => Promise<BaselineRolloutResult>>('baselineRollout', { taskQueue, workflowId: `baseline-rollout-${size}-${Date.now()}`, args: [input] });
+      const handle = await server.env.client.workflow.start<
+        (input: BaselineRolloutInput) => Promise<BaselineRolloutResult>
+      >('baselineRollout', { taskQueue, workflowId: `baseline-rollout-${size}-${Date.now()}`, args: [input] });
       const r = await resultWithin(handle.result(), options.timeoutMs);
       const failures = r.value?.failures.length ? `; failures: ${r.value.failures.join('; ')}` : '';
-      return { outcome: r.value ? `completed: ${r.value.completed} tasks, ${r.value.failed} failed${failures}` : `did not complete: ${r.error}`, successful: r.value?.completed ?? 0, finished: r.value !== undefined };
+      return {
+        outcome: r.value
+          ? `completed: ${r.value.completed} tasks, ${r.value.failed} failed${failures}`
+          : `did not complete: ${r.error}`,
+        successful: r.value?.completed ?? 0,
+        finished: r.value !== undefined,
+      };
     });
   } finally {
     await teardown.run();
@@ -234,7 +344,12 @@ async function runSize(server: BenchServer, size: number, options: Options): Pro
 
 function parseOptions(argv: string[]): Options & { sizes: number[] } {
   const values = parseBenchOptions(argv, {
-    numbers: { speed: { default: 20 }, timeout: { default: 3600 }, limit: { default: 1000, min: 1, whole: true }, seed: { default: 1, min: 0, whole: true } },
+    numbers: {
+      speed: { default: 20 },
+      timeout: { default: 3600 },
+      limit: { default: 1000, min: 1, whole: true },
+      seed: { default: 1, min: 0, whole: true },
+    },
     texts: { sizes: '1000,3600,10000', stack: 'dev' },
     flags: ['skip-baseline'],
   });

@@ -72,7 +72,13 @@ async function eligibleSerials(client: Client, store: FleetStore, size: number, 
   const inventory = await runInventoryRefresh(client, taskQueue);
   const inventorySeconds = seconds(step);
   const facts = await fleetFacts(store, PRODUCT);
-  const eligibility = upgradeEligibility({ productCode: PRODUCT, appliances: facts.appliances, images: facts.index, inProgress: facts.inProgress, targetVersionId: TARGET });
+  const eligibility = upgradeEligibility({
+    productCode: PRODUCT,
+    appliances: facts.appliances,
+    images: facts.index,
+    inProgress: facts.inProgress,
+    targetVersionId: TARGET,
+  });
   const serials = eligibility.upgradeable.map((a) => a.serial);
   const ineligible = Object.entries(eligibility.exceptions)
     .filter(([, list]) => (list as unknown[]).length)
@@ -91,7 +97,12 @@ async function eligibleSerials(client: Client, store: FleetStore, size: number, 
 function printProgress(store: FleetStore, size: number, operationId: string, started: number): () => void {
   const progress = setInterval(() => {
     void store.taskStatusCounts(operationId).then(
-      (c) => console.log(`[${count(size)}]   ${seconds(started).toFixed(0)}s: ${Object.entries(c).map(([s, n]) => `${n} ${s}`).join(', ')}`),
+      (c) =>
+        console.log(
+          `[${count(size)}]   ${seconds(started).toFixed(0)}s: ${Object.entries(c)
+            .map(([s, n]) => `${n} ${s}`)
+            .join(', ')}`,
+        ),
       () => undefined, // a missed progress line is no matter
     );
   }, 20_000);
@@ -107,12 +118,20 @@ async function runOperation(client: Client, parts: FleetParts, size: number, ser
   const { operation } = await createOperation(
     client,
     'upgrade',
-    { product_code: PRODUCT, target_version: { version_id: TARGET }, reboot: true, comment: `bench fleet-upgrade ${size}`, appliances: serials },
+    {
+      product_code: PRODUCT,
+      target_version: { version_id: TARGET },
+      reboot: true,
+      comment: `bench fleet-upgrade ${size}`,
+      appliances: serials,
+    },
     { taskQueue, username: 'bench', eligibility: (kind, request) => ineligibleAppliances(store, kind, request) },
   );
   const createSeconds = seconds(started);
   const workflowId = operationWorkflowId('upgrade', operation.id);
-  console.log(`[${count(size)}] operation ${operation.id} created in ${createSeconds.toFixed(1)}s (eligibility checked); running…`);
+  console.log(
+    `[${count(size)}] operation ${operation.id} created in ${createSeconds.toFixed(1)}s (eligibility checked); running…`,
+  );
   const stopProgress = printProgress(store, size, operation.id, started);
   const handle = client.workflow.getHandle<(input: unknown) => Promise<OperationState>>(workflowId);
   const result = await resultWithin(handle.result(), timeoutMs).finally(stopProgress);
@@ -122,13 +141,37 @@ async function runOperation(client: Client, parts: FleetParts, size: number, ser
   const report = await parts.worker.stop();
   const counts: Partial<Record<ApplianceTaskStatus, number>> = await store.taskStatusCounts(operation.id);
   const outcome = result.value ? `completed ${result.value.operation.status}` : `did not complete: ${result.error}`;
-  console.log(`[${count(size)}] ${outcome} in ${wallSeconds.toFixed(1)}s: ${Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', ')}`);
-  return { operationId: operation.id, workflowId, finished: result.value !== undefined, outcome, counts, createSeconds, wallSeconds, cpu, report };
+  console.log(
+    `[${count(size)}] ${outcome} in ${wallSeconds.toFixed(1)}s: ${Object.entries(counts)
+      .map(([s, n]) => `${n} ${s}`)
+      .join(', ')}`,
+  );
+  return {
+    operationId: operation.id,
+    workflowId,
+    finished: result.value !== undefined,
+    outcome,
+    counts,
+    createSeconds,
+    wallSeconds,
+    cpu,
+    report,
+  };
 }
 
 /** The orchestrator's figures: the run's, and what its histories hold. */
-async function orchestratorFigures(client: Client, store: FleetStore, tasks: number, run: Awaited<ReturnType<typeof runOperation>>): Promise<RunFigures> {
-  const histories = await operationHistories(client, store, { id: run.operationId, workflowId: run.workflowId, tasks, finished: run.finished });
+async function orchestratorFigures(
+  client: Client,
+  store: FleetStore,
+  tasks: number,
+  run: Awaited<ReturnType<typeof runOperation>>,
+): Promise<RunFigures> {
+  const histories = await operationHistories(client, store, {
+    id: run.operationId,
+    workflowId: run.workflowId,
+    tasks,
+    finished: run.finished,
+  });
   let outcome = run.outcome;
   if (histories.root.closedBy) outcome += `; operation workflow ${histories.root.closedBy}`;
   if (!run.finished) outcome += await stopRunning(client, histories.running);
@@ -159,14 +202,26 @@ async function runSize(server: BenchServer, size: number, options: SizeOptions):
   const client = server.env.client;
   const teardown = new Teardown();
   try {
-    const parts = await startFleetParts(server, { product: PRODUCT, size, speed: options.speed, seed: options.seed }, teardown);
+    const parts = await startFleetParts(
+      server,
+      { product: PRODUCT, size, speed: options.speed, seed: options.seed },
+      teardown,
+    );
     const { serials, ineligible, inventorySeconds } = await eligibleSerials(client, parts.store, size, parts.taskQueue);
     const run = await runOperation(client, parts, size, serials, options.timeoutMs);
     const orchestrator = await orchestratorFigures(client, parts.store, serials.length, run);
     printRun(size, `orchestrator ${server.stack}`, orchestrator);
     // Nothing of the orchestrator runs during the baseline.
     await teardown.run();
-    const figures: SizeFigures = { stack: server.stack, size, eligible: serials.length, ineligible, inventorySeconds, createSeconds: run.createSeconds, orchestrator };
+    const figures: SizeFigures = {
+      stack: server.stack,
+      size,
+      eligible: serials.length,
+      ineligible,
+      inventorySeconds,
+      createSeconds: run.createSeconds,
+      orchestrator,
+    };
     if (options.skipBaseline) return figures;
     try {
       figures.baseline = await runBaseline(server.env, size, serials, options.timeoutMs);
@@ -190,7 +245,12 @@ function parseOptions(argv: string[]) {
   return {
     sizes: parseSizes(values.sizes),
     stacks: parseStacks(values.stack),
-    size: { speed: values.speed, seed: values.seed, timeoutMs: values.timeout * 1000, skipBaseline: values['skip-baseline'] },
+    size: {
+      speed: values.speed,
+      seed: values.seed,
+      timeoutMs: values.timeout * 1000,
+      skipBaseline: values['skip-baseline'],
+    },
   };
 }
 
@@ -199,15 +259,19 @@ export async function fleetUpgradeBenchmark(argv: string[] = []): Promise<void> 
   const all: SizeFigures[] = [];
   // With room for the baseline's pending children.
   const pendingChildren = Math.max(2000, ...options.sizes) + 100;
-  await onEachStack(options.stacks, { dynamicConfig: { 'limit.numPendingChildExecutions.error': pendingChildren } }, async (server) => {
-    console.log(`  (limit.numPendingChildExecutions.error=${pendingChildren} for the baseline)`);
-    for (const size of options.sizes) {
-      try {
-        all.push(await runSize(server, size, options.size));
-      } catch (err) {
-        console.error(`[${count(size)}] ${server.stack}: failed: ${(err as Error).stack ?? String(err)}`);
+  await onEachStack(
+    options.stacks,
+    { dynamicConfig: { 'limit.numPendingChildExecutions.error': pendingChildren } },
+    async (server) => {
+      console.log(`  (limit.numPendingChildExecutions.error=${pendingChildren} for the baseline)`);
+      for (const size of options.sizes) {
+        try {
+          all.push(await runSize(server, size, options.size));
+        } catch (err) {
+          console.error(`[${count(size)}] ${server.stack}: failed: ${(err as Error).stack ?? String(err)}`);
+        }
       }
-    }
-  });
+    },
+  );
   printSummary(all, PRODUCT, TARGET);
 }

@@ -23,7 +23,12 @@ import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { loadConfig, type FleetConfig } from '../domain/config';
 import { FleetStore } from '../store/fleet-store';
-import { createFleetWorker, fleetWorkerOptions, workerSizingFromConfig, workerSizingOptions } from '../worker/create-worker';
+import {
+  createFleetWorker,
+  fleetWorkerOptions,
+  workerSizingFromConfig,
+  workerSizingOptions,
+} from '../worker/create-worker';
 import { PinoTemporalLogger } from '../worker/logging';
 import { createBaselineActivities } from './lib/baseline-activities';
 import { MemorySampler } from './lib/proc-sampling';
@@ -47,7 +52,10 @@ function baselineWorker(config: FleetConfig, connection: NativeConnection): Prom
 async function main(): Promise<void> {
   const baseline = process.argv.includes('--baseline');
   const config = loadConfig({ FLEET_LOG_LEVEL: 'warn', ...process.env });
-  const logger = pino({ name: baseline ? 'bench-baseline-worker' : 'bench-fleet-worker', level: config.FLEET_LOG_LEVEL }, pino.destination(2));
+  const logger = pino(
+    { name: baseline ? 'bench-baseline-worker' : 'bench-fleet-worker', level: config.FLEET_LOG_LEVEL },
+    pino.destination(2),
+  );
   Runtime.install({ logger: new PinoTemporalLogger(logger) });
 
   const memory = new MemorySampler(200);

@@ -19,7 +19,11 @@ const BARE_SERVER = `
     .listen(0, '127.0.0.1', function () { console.log(JSON.stringify({ msg: 'simulator listening', port: this.address().port })); });`;
 
 async function start(args: string[]): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FLEET_LOG_LEVEL: 'info' } });
+  const proc = spawn(process.execPath, args, {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, FLEET_LOG_LEVEL: 'info' },
+  });
   const port = await new Promise<number>((resolve, reject) => {
     proc.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
     createInterface({ input: proc.stdout }).on('line', (line) => {
@@ -30,9 +34,14 @@ async function start(args: string[]): Promise<{ proc: ChildProcess; url: string 
   return { proc, url: `http://127.0.0.1:${port}` };
 }
 
-const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const rssMiB = (pid: number): number =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
-async function load(urls: string[], requests: number, concurrency: number): Promise<{ perSecond: number; p50: number; p99: number }> {
+async function load(
+  urls: string[],
+  requests: number,
+  concurrency: number,
+): Promise<{ perSecond: number; p50: number; p99: number }> {
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
@@ -50,20 +59,40 @@ async function load(urls: string[], requests: number, concurrency: number): Prom
   );
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  return { perSecond: requests / seconds, p50: latencies[Math.floor(latencies.length * 0.5)]!, p99: latencies[Math.floor(latencies.length * 0.99)]! };
+  return {
+    perSecond: requests / seconds,
+    p50: latencies[Math.floor(latencies.length * 0.5)]!,
+    p99: latencies[Math.floor(latencies.length * 0.99)]!,
+  };
 }
 
 export async function simulatorBenchmark(argv: string[] = []): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { appliances: { type: 'string', default: '10000' }, requests: { type: 'string', default: '20000' }, concurrency: { type: 'string', default: '32' } },
+    options: {
+      appliances: { type: 'string', default: '10000' },
+      requests: { type: 'string', default: '20000' },
+      concurrency: { type: 'string', default: '32' },
+    },
   });
   const requests = Number(values.requests);
   const concurrency = Number(values.concurrency);
 
   const bare = await start(['-e', BARE_SERVER]);
-  const sim = await start(['--import', 'tsx', 'simulator/main.ts', '--port', '0', '--appliances', values.appliances, '--collectors', '1000', '--profile', 'clean']);
+  const sim = await start([
+    '--import',
+    'tsx',
+    'simulator/main.ts',
+    '--port',
+    '0',
+    '--appliances',
+    values.appliances,
+    '--collectors',
+    '1000',
+    '--profile',
+    'clean',
+  ]);
   try {
     const client = new DeviceClient({ baseUrl: sim.url });
     const serials = await client.listSerials();
@@ -71,21 +100,53 @@ export async function simulatorBenchmark(argv: string[] = []): Promise<void> {
 
     // Warm both, then measure each alone.
     await load([`${bare.url}/x`], 2000, concurrency);
-    await load(serials.slice(0, 2000).map((s) => `${sim.url}/devices/${s}`), 2000, concurrency);
+    await load(
+      serials.slice(0, 2000).map((s) => `${sim.url}/devices/${s}`),
+      2000,
+      concurrency,
+    );
     const baseline = await load([`${bare.url}/x`], requests, concurrency);
-    const info = await load(serials.map((s) => `${sim.url}/devices/${s}`), requests, concurrency);
+    const info = await load(
+      serials.map((s) => `${sim.url}/devices/${s}`),
+      requests,
+      concurrency,
+    );
     // Every appliance busy with a job, then polled as the activities poll.
-    const jobs = await Promise.all(serials.map((s, i) => client.stage(s, { url: 'http://images.invalid/x.img', target_version: { version_id: '9.16.0-100' } }, `bench-${i}`)));
-    const polls = await load(jobs.map((j) => `${sim.url}/devices/${j.serial}/jobs/${j.id}`), requests, concurrency);
+    const jobs = await Promise.all(
+      serials.map((s, i) =>
+        client.stage(
+          s,
+          { url: 'http://images.invalid/x.img', target_version: { version_id: '9.16.0-100' } },
+          `bench-${i}`,
+        ),
+      ),
+    );
+    const polls = await load(
+      jobs.map((j) => `${sim.url}/devices/${j.serial}/jobs/${j.id}`),
+      requests,
+      concurrency,
+    );
     const loadedMiB = rssMiB(sim.proc.pid!);
 
-    console.log(`\nsimulator: ${serials.length} appliances + 1000 collectors, ${requests} requests, ${concurrency} at once, keep-alive, loopback`);
-    console.log(`${'server / request'.padEnd(40)}${'req/s'.padStart(10)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}`);
-    for (const [name, r] of [['bare node:http, fixed body', baseline], ['simulator GET /devices/{serial}', info], ['simulator GET …/jobs/{id} (all busy)', polls]] as const) {
-      console.log(`${name.padEnd(40)}${r.perSecond.toFixed(0).padStart(10)}${r.p50.toFixed(2).padStart(9)}${r.p99.toFixed(2).padStart(9)}`);
+    console.log(
+      `\nsimulator: ${serials.length} appliances + 1000 collectors, ${requests} requests, ${concurrency} at once, keep-alive, loopback`,
+    );
+    console.log(
+      `${'server / request'.padEnd(40)}${'req/s'.padStart(10)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}`,
+    );
+    for (const [name, r] of [
+      ['bare node:http, fixed body', baseline],
+      ['simulator GET /devices/{serial}', info],
+      ['simulator GET …/jobs/{id} (all busy)', polls],
+    ] as const) {
+      console.log(
+        `${name.padEnd(40)}${r.perSecond.toFixed(0).padStart(10)}${r.p50.toFixed(2).padStart(9)}${r.p99.toFixed(2).padStart(9)}`,
+      );
     }
     console.log(`ratio simulator/bare (device info): ${(info.perSecond / baseline.perSecond).toFixed(2)}`);
-    console.log(`simulator memory (RSS): ${idleMiB.toFixed(0)} MiB idle, ${loadedMiB.toFixed(0)} MiB with every appliance holding a job`);
+    console.log(
+      `simulator memory (RSS): ${idleMiB.toFixed(0)} MiB idle, ${loadedMiB.toFixed(0)} MiB with every appliance holding a job`,
+    );
   } finally {
     sim.proc.kill('SIGTERM');
     bare.proc.kill('SIGTERM');

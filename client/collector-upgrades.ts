@@ -18,7 +18,13 @@ export const COLLECTOR_TARGETS_SETTING = 'collector_targets';
  * The builds offered when the setting is absent: those the simulated collectors know
  * (`COLLECTOR_BUILDS` in simulator/fleet.ts), oldest first.
  */
-export const DEFAULT_COLLECTOR_TARGETS: readonly string[] = ['19.115-37', '19.152-1', '19.182-25', '19.216-22', '20.1-2749'];
+export const DEFAULT_COLLECTOR_TARGETS: readonly string[] = [
+  '19.115-37',
+  '19.152-1',
+  '19.182-25',
+  '19.216-22',
+  '20.1-2749',
+];
 
 /** Each task's workflow (one per task, so the Web UI finds it by the task id). */
 export const collectorUpgradeWorkflowId = (taskId: number | string): string => `collector-upgrade-${taskId}`;
@@ -27,7 +33,6 @@ export interface CollectorTarget {
   version: string;
   latest: boolean;
 }
-
 
 /** A request the seed refuses with 400 and this code (its error table). Nothing was created. */
 export class CollectorUpgradeError extends Error {
@@ -61,7 +66,8 @@ export async function collectorTargets(store: FleetStore): Promise<CollectorTarg
     } catch {
       throw new Error(`store setting ${COLLECTOR_TARGETS_SETTING} is not JSON`);
     }
-    if (!Array.isArray(parsed)) throw new Error(`store setting ${COLLECTOR_TARGETS_SETTING} must be a JSON array of versions`);
+    if (!Array.isArray(parsed))
+      throw new Error(`store setting ${COLLECTOR_TARGETS_SETTING} must be a JSON array of versions`);
     versions = normalizeTargets(parsed);
   }
   return versions.map((version, i) => ({ version, latest: i === versions.length - 1 }));
@@ -101,23 +107,46 @@ export async function createCollectorUpgrade(
   const { collectorId } = request;
   const collector = await store.getCollector(collectorId);
   if (!collector) throw new CollectorUpgradeError('collector.invalid', `collector ${collectorId} does not exist`);
-  if (collector.collectorType !== 'Installable') throw new CollectorUpgradeError('collector.type.invalid', `collector ${collectorId} is not an Installed Collector (it is ${collector.collectorType})`);
-  if (!collector.alive) throw new CollectorUpgradeError('collector.not.alive', `collector ${collectorId} is not running`);
+  if (collector.collectorType !== 'Installable')
+    throw new CollectorUpgradeError(
+      'collector.type.invalid',
+      `collector ${collectorId} is not an Installed Collector (it is ${collector.collectorType})`,
+    );
+  if (!collector.alive)
+    throw new CollectorUpgradeError('collector.not.alive', `collector ${collectorId} is not running`);
 
   const targets = await collectorTargets(store);
   const toVersion = request.toVersion ?? targets.find((t) => t.latest)!.version;
   if (!targets.some((t) => t.version === toVersion)) {
-    throw new CollectorUpgradeError('collector.version.invalid', `${toVersion} is not an available collector build (${targets.map((t) => t.version).join(', ')})`);
+    throw new CollectorUpgradeError(
+      'collector.version.invalid',
+      `${toVersion} is not an available collector build (${targets.map((t) => t.version).join(', ')})`,
+    );
   }
-  if (collector.collectorVersion === toVersion) throw new CollectorUpgradeError('collector.version.invalid', `collector ${collectorId} already runs ${toVersion}`);
+  if (collector.collectorVersion === toVersion)
+    throw new CollectorUpgradeError('collector.version.invalid', `collector ${collectorId} already runs ${toVersion}`);
 
   const requestTime = options.nowMs ?? Date.now();
-  const task = await store.insertCollectorUpgradeTaskUnlessUpgrading({ collectorId, toVersion, requestTime, status: UPGRADE_TASK_STATUS.notStarted, message: '' });
+  const task = await store.insertCollectorUpgradeTaskUnlessUpgrading({
+    collectorId,
+    toVersion,
+    requestTime,
+    status: UPGRADE_TASK_STATUS.notStarted,
+    message: '',
+  });
   if (!task) {
     const running = await store.unfinishedCollectorUpgradeTask(collectorId);
-    throw new CollectorUpgradeError('collector.in.upgrading', `collector ${collectorId} is currently being upgraded${running ? ` (task ${running.id} to ${running.toVersion})` : ''}`);
+    throw new CollectorUpgradeError(
+      'collector.in.upgrading',
+      `collector ${collectorId} is currently being upgraded${running ? ` (task ${running.id} to ${running.toVersion})` : ''}`,
+    );
   }
-  const input: CollectorUpgradeTaskInput = { taskId: task.id, collectorId, toVersion, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) };
+  const input: CollectorUpgradeTaskInput = {
+    taskId: task.id,
+    collectorId,
+    toVersion,
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+  };
   try {
     await client.workflow.start<Workflows['collectorUpgradeTask']>(workflowName('collectorUpgradeTask'), {
       taskQueue: options.taskQueue,
@@ -127,8 +156,14 @@ export async function createCollectorUpgrade(
     });
   } catch (err) {
     // The task must not keep its collector "in upgrading" for ever.
-    const reason = err instanceof WorkflowExecutionAlreadyStartedError ? `workflow ${collectorUpgradeWorkflowId(task.id)} already exists` : (err as Error).message;
-    await store.updateCollectorUpgradeTask(task.id, { status: UPGRADE_TASK_STATUS.failed, message: `the upgrade task could not be started: ${reason}` });
+    const reason =
+      err instanceof WorkflowExecutionAlreadyStartedError
+        ? `workflow ${collectorUpgradeWorkflowId(task.id)} already exists`
+        : (err as Error).message;
+    await store.updateCollectorUpgradeTask(task.id, {
+      status: UPGRADE_TASK_STATUS.failed,
+      message: `the upgrade task could not be started: ${reason}`,
+    });
     throw err;
   }
   return task;
@@ -138,7 +173,10 @@ export async function createCollectorUpgrade(
  * Reads every collector the device API serves into the store (new ones added, known ones
  * updated: version, alive, last seen). The appliance inventory refresh does not read collectors.
  */
-export async function syncCollectors(devices: DeviceClient, store: FleetStore): Promise<{ collectors: number; alive: number }> {
+export async function syncCollectors(
+  devices: DeviceClient,
+  store: FleetStore,
+): Promise<{ collectors: number; alive: number }> {
   let alive = 0;
   const ids = await devices.listCollectorIds();
   for (const id of ids) {

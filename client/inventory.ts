@@ -9,7 +9,10 @@ export const INVENTORY_SCHEDULE_ID = 'inventory-refresh';
  * Makes the refresh Schedule run every `everySeconds` (0: no Schedule). Idempotent: an existing
  * Schedule gets the new interval. Overlapping runs are skipped, so a slow refresh never piles up.
  */
-export async function ensureInventorySchedule(client: Client, options: { taskQueue: string; everySeconds: number }): Promise<'created' | 'updated' | 'deleted' | 'absent'> {
+export async function ensureInventorySchedule(
+  client: Client,
+  options: { taskQueue: string; everySeconds: number },
+): Promise<'created' | 'updated' | 'deleted' | 'absent'> {
   const handle = client.schedule.getHandle(INVENTORY_SCHEDULE_ID);
   if (options.everySeconds === 0) {
     try {
@@ -21,9 +24,20 @@ export async function ensureInventorySchedule(client: Client, options: { taskQue
     }
   }
   const spec = { intervals: [{ every: `${options.everySeconds}s` as const }] };
-  const action = { type: 'startWorkflow' as const, workflowType: workflowName('inventoryRefresh'), taskQueue: options.taskQueue, args: [{ discover: true }], workflowId: 'inventory-refresh' };
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: workflowName('inventoryRefresh'),
+    taskQueue: options.taskQueue,
+    args: [{ discover: true }],
+    workflowId: 'inventory-refresh',
+  };
   try {
-    await client.schedule.create({ scheduleId: INVENTORY_SCHEDULE_ID, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP } });
+    await client.schedule.create({
+      scheduleId: INVENTORY_SCHEDULE_ID,
+      spec,
+      action,
+      policies: { overlap: ScheduleOverlapPolicy.SKIP },
+    });
     return 'created';
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;

@@ -23,17 +23,28 @@ const taskView = (t: TaskRecord): TaskView => {
 };
 
 /** The stored operation of this id (of `kind`, or of any kind), with its kind and last update. */
-export async function findStoredOperation(store: FleetStore, id: string, kind?: OperationKind): Promise<{ kind: OperationKind; operation: Operation; updatedMs: number } | undefined> {
-  return (await store.findOperation(id, kind)) as { kind: OperationKind; operation: Operation; updatedMs: number } | undefined;
+export async function findStoredOperation(
+  store: FleetStore,
+  id: string,
+  kind?: OperationKind,
+): Promise<{ kind: OperationKind; operation: Operation; updatedMs: number } | undefined> {
+  return (await store.findOperation(id, kind)) as
+    { kind: OperationKind; operation: Operation; updatedMs: number } | undefined;
 }
 
 /** The operation and every task as the store has them; undefined when it is not (yet) stored. */
-export async function readStoredView(store: FleetStore, id: string, kind?: OperationKind): Promise<OperationView | undefined> {
+export async function readStoredView(
+  store: FleetStore,
+  id: string,
+  kind?: OperationKind,
+): Promise<OperationView | undefined> {
   const found = await findStoredOperation(store, id, kind);
   if (!found) return undefined;
   // In the operation's order of appliances, as Temporal's view lists them.
   const order = new Map(found.operation.appliances.map((serial, i) => [serial, i]));
-  const tasks = (await store.listTasks(id)).map(taskView).sort((a, b) => (order.get(a.serial) ?? 0) - (order.get(b.serial) ?? 0));
+  const tasks = (await store.listTasks(id))
+    .map(taskView)
+    .sort((a, b) => (order.get(a.serial) ?? 0) - (order.get(b.serial) ?? 0));
   return { kind: found.kind, operation: found.operation, tasks, updatedMs: found.updatedMs };
 }
 
@@ -45,7 +56,11 @@ export interface StoredLogEntry {
 }
 
 /** Log lines written after `afterId` (the operation's and its tasks', or one task's), in the order written, at most `limit`. */
-export async function readLogEntries(store: FleetStore, operationId: string, options: { serial?: string; afterId?: number; limit?: number } = {}): Promise<StoredLogEntry[]> {
+export async function readLogEntries(
+  store: FleetStore,
+  operationId: string,
+  options: { serial?: string; afterId?: number; limit?: number } = {},
+): Promise<StoredLogEntry[]> {
   return store.logEntries(operationId, options);
 }
 
@@ -57,13 +72,21 @@ export interface ListedOperation {
 }
 
 /** Stored operations of these kinds (default all), optionally of one status: the newest `limit`, oldest first. */
-export async function listStoredOperations(store: FleetStore, filter: { kind?: OperationKind; status?: OperationStatus; limit: number }): Promise<ListedOperation[]> {
+export async function listStoredOperations(
+  store: FleetStore,
+  filter: { kind?: OperationKind; status?: OperationStatus; limit: number },
+): Promise<ListedOperation[]> {
   const kinds = filter.kind ? [filter.kind] : OPERATION_KINDS;
   const all: { kind: OperationKind; operation: OperationRecord }[] = [];
   for (const kind of kinds) {
-    for (const operation of await store.listOperations(kind, filter.status ? { status: filter.status } : {})) all.push({ kind, operation });
+    for (const operation of await store.listOperations(kind, filter.status ? { status: filter.status } : {}))
+      all.push({ kind, operation });
   }
-  all.sort((a, b) => Date.parse(a.operation.create_time) - Date.parse(b.operation.create_time) || a.operation.id.localeCompare(b.operation.id));
+  all.sort(
+    (a, b) =>
+      Date.parse(a.operation.create_time) - Date.parse(b.operation.create_time) ||
+      a.operation.id.localeCompare(b.operation.id),
+  );
   const newest = all.slice(Math.max(0, all.length - filter.limit));
   return Promise.all(newest.map(async (o) => ({ ...o, task_counts: await store.taskStatusCounts(o.operation.id) })));
 }

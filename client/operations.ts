@@ -4,14 +4,38 @@
  * attributes, memo and closed workflows' results.
  */
 import { randomInt } from 'node:crypto';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import type { z } from 'zod';
 import type { FleetConfig } from '../domain/config';
-import { applianceRollbackWorkflowId, applianceTaskWorkflowId, OPERATION_TIME_FIELD, operationWorkflowId, secondsToMs, type Operation, type OperationKind } from '../domain/operation';
+import {
+  applianceRollbackWorkflowId,
+  applianceTaskWorkflowId,
+  OPERATION_TIME_FIELD,
+  operationWorkflowId,
+  secondsToMs,
+  type Operation,
+  type OperationKind,
+} from '../domain/operation';
 import type { HealthCheckPolicy, RolloutPolicy } from '../domain/operation-schemas';
 import { healthCheckRefusal } from '../domain/rollout-safety';
 import { scheduleForAppliances, ScheduleError } from '../domain/schedule';
-import { downgradeOperationRequest, OPERATION_READ_ONLY, rebootOperationRequest, upgradeOperationRequest, withoutReadOnly, type ApplianceTaskStatus, type OperationStatus, type ProductCode, type ScheduledTime } from '../domain/scc';
+import {
+  downgradeOperationRequest,
+  OPERATION_READ_ONLY,
+  rebootOperationRequest,
+  upgradeOperationRequest,
+  withoutReadOnly,
+  type ApplianceTaskStatus,
+  type OperationStatus,
+  type ProductCode,
+  type ScheduledTime,
+} from '../domain/scc';
 import { firstFieldIssue } from '../domain/validation';
 import type { IneligibleAppliance } from '../store/fleet-facts';
 import { SA } from '../domain/search-attributes';
@@ -56,7 +80,9 @@ export class TaskNotFoundError extends Error {
   }
 }
 
-export async function connectClient(config: Pick<FleetConfig, 'FLEET_TEMPORAL_ADDRESS' | 'FLEET_TEMPORAL_NAMESPACE'>): Promise<Client> {
+export async function connectClient(
+  config: Pick<FleetConfig, 'FLEET_TEMPORAL_ADDRESS' | 'FLEET_TEMPORAL_NAMESPACE'>,
+): Promise<Client> {
   const connection = await Connection.connect({ address: config.FLEET_TEMPORAL_ADDRESS });
   return new Client({ connection, namespace: config.FLEET_TEMPORAL_NAMESPACE });
 }
@@ -87,7 +113,10 @@ export interface CreateOperationOptions {
    * category (store/fleet-facts.ts ineligibleAppliances). Any: the request is refused. Without it,
    * eligibility is checked only when each task starts.
    */
-  eligibility?: (kind: OperationKind, request: { appliances: readonly string[]; product_code?: ProductCode; target_version?: { version_id: string } }) => Promise<readonly IneligibleAppliance[]>;
+  eligibility?: (
+    kind: OperationKind,
+    request: { appliances: readonly string[]; product_code?: ProductCode; target_version?: { version_id: string } },
+  ) => Promise<readonly IneligibleAppliance[]>;
   /** The operation this one retries (retryOperation): its `retry_of`. */
   retryOf?: string;
 }
@@ -98,27 +127,47 @@ const NAMED_REFUSALS = 20;
 function refusal(kind: OperationKind, refused: readonly IneligibleAppliance[]): InvalidRequestError {
   const named = refused.slice(0, NAMED_REFUSALS).map((r) => `${r.serial} (${r.category})`);
   const more = refused.length > NAMED_REFUSALS ? ` and ${refused.length - NAMED_REFUSALS} more` : '';
-  return new InvalidRequestError('appliances', `${refused.length} appliance(s) cannot be part of this ${kind} operation: ${named.join(', ')}${more}`);
+  return new InvalidRequestError(
+    'appliances',
+    `${refused.length} appliance(s) cannot be part of this ${kind} operation: ${named.join(', ')}${more}`,
+  );
 }
 
 /** The UTC start instants of a schedule: one for the operation, and one per appliance for local time. */
-async function startInstants(field: string, scheduled: ScheduledTime | undefined, appliances: readonly string[], options: CreateOperationOptions): Promise<{ startAtMs?: number; startAtBySerial?: Record<string, number> }> {
+async function startInstants(
+  field: string,
+  scheduled: ScheduledTime | undefined,
+  appliances: readonly string[],
+  options: CreateOperationOptions,
+): Promise<{ startAtMs?: number; startAtBySerial?: Record<string, number> }> {
   if (!scheduled) return {};
   if (scheduled.time_type === 'utc') return { startAtMs: secondsToMs(scheduled.datetime) };
-  if (!options.timeZones) throw new InvalidRequestError(`${field}.time_type`, 'local time needs the appliances\' time zones from the inventory');
+  if (!options.timeZones)
+    throw new InvalidRequestError(
+      `${field}.time_type`,
+      "local time needs the appliances' time zones from the inventory",
+    );
   const zones = await options.timeZones(appliances);
   let starts;
   try {
-    starts = scheduleForAppliances(scheduled, appliances.map((serial) => ({ serial, time_zone: zones.get(serial) })));
+    starts = scheduleForAppliances(
+      scheduled,
+      appliances.map((serial) => ({ serial, time_zone: zones.get(serial) })),
+    );
   } catch (err) {
-    if (err instanceof ScheduleError) throw new InvalidRequestError(`${field}.time_type`, `${err.message}; use utc or fix the inventory`);
+    if (err instanceof ScheduleError)
+      throw new InvalidRequestError(`${field}.time_type`, `${err.message}; use utc or fix the inventory`);
     throw err;
   }
   const startAtBySerial = Object.fromEntries(starts.map((s) => [s.serial, s.startAtMs]));
   return { startAtMs: Math.min(...Object.values(startAtBySerial)), startAtBySerial };
 }
 
-const REQUESTS = { upgrade: upgradeOperationRequest, downgrade: downgradeOperationRequest, reboot: rebootOperationRequest } as const;
+const REQUESTS = {
+  upgrade: upgradeOperationRequest,
+  downgrade: downgradeOperationRequest,
+  reboot: rebootOperationRequest,
+} as const;
 
 /** A created operation, with each appliance's start instant when it is scheduled in local time. */
 export interface Created {
@@ -131,21 +180,48 @@ export interface Created {
  * with `reboot` and a `reboot_time` also creates its reboot operation (returned as `linked`,
  * referenced by `reboot_id`), which reboots the appliances whose install succeeded.
  */
-export async function createOperation(client: Client, kind: OperationKind, body: unknown, options: CreateOperationOptions): Promise<Created & { linked?: Created }> {
+export async function createOperation(
+  client: Client,
+  kind: OperationKind,
+  body: unknown,
+  options: CreateOperationOptions,
+): Promise<Created & { linked?: Created }> {
   const parsed = REQUESTS[kind].safeParse(body);
   if (!parsed.success) throw firstIssue(parsed.error);
   // Read-only properties a client sent back are ignored: the service sets them.
-  const request = withoutReadOnly(parsed.data as Record<string, unknown>, OPERATION_READ_ONLY) as Record<string, unknown> & { appliances: string[]; reboot?: boolean; reboot_time?: ScheduledTime; rollout?: RolloutPolicy; task_timeout?: number };
-  if (new Set(request.appliances).size !== request.appliances.length) throw new InvalidRequestError('appliances', 'a serial is listed more than once');
+  const request = withoutReadOnly(parsed.data as Record<string, unknown>, OPERATION_READ_ONLY) as Record<
+    string,
+    unknown
+  > & {
+    appliances: string[];
+    reboot?: boolean;
+    reboot_time?: ScheduledTime;
+    rollout?: RolloutPolicy;
+    task_timeout?: number;
+  };
+  if (new Set(request.appliances).size !== request.appliances.length)
+    throw new InvalidRequestError('appliances', 'a serial is listed more than once');
   const deferredReboot = kind !== 'reboot' && request.reboot_time !== undefined;
-  if (deferredReboot && request.reboot !== true) throw new InvalidRequestError('reboot_time', `a reboot_time needs reboot: true`);
+  if (deferredReboot && request.reboot !== true)
+    throw new InvalidRequestError('reboot_time', `a reboot_time needs reboot: true`);
   const healthCheck = request.health_check as HealthCheckPolicy | undefined;
-  const healthRefusal = healthCheck && healthCheckRefusal(healthCheck, { reboot: request.reboot === true, deferredReboot, taskTimeoutSeconds: request.task_timeout ?? DEFAULT_TASK_TIMEOUT_MS / 1000 });
+  const healthRefusal =
+    healthCheck &&
+    healthCheckRefusal(healthCheck, {
+      reboot: request.reboot === true,
+      deferredReboot,
+      taskTimeoutSeconds: request.task_timeout ?? DEFAULT_TASK_TIMEOUT_MS / 1000,
+    });
   if (healthRefusal) throw new InvalidRequestError('health_check', healthRefusal);
 
   const nowMs = options.nowMs ?? Date.now();
   const timeField = OPERATION_TIME_FIELD[kind];
-  const starts = await startInstants(timeField, request[timeField] as ScheduledTime | undefined, request.appliances, options);
+  const starts = await startInstants(
+    timeField,
+    request[timeField] as ScheduledTime | undefined,
+    request.appliances,
+    options,
+  );
   // The fleet's state is checked once the request itself is known to be valid.
   if (options.eligibility) {
     const refused = await options.eligibility(kind, request);
@@ -153,8 +229,14 @@ export async function createOperation(client: Client, kind: OperationKind, body:
   }
   const id = newOperationId(nowMs);
   // Extensions: each task's time limit (default 30 minutes), how the operation moves through the fleet (domain/rollout.ts).
-  const limits = { ...(request.task_timeout !== undefined ? { taskTimeoutMs: secondsToMs(request.task_timeout) } : {}) };
-  const base = { username: options.username, create_time: new Date(nowMs).toISOString(), status: 'scheduled' as OperationStatus };
+  const limits = {
+    ...(request.task_timeout !== undefined ? { taskTimeoutMs: secondsToMs(request.task_timeout) } : {}),
+  };
+  const base = {
+    username: options.username,
+    create_time: new Date(nowMs).toISOString(),
+    status: 'scheduled' as OperationStatus,
+  };
 
   let linked: Operation | undefined;
   let rebootStarts: Awaited<ReturnType<typeof startInstants>> = {};
@@ -170,7 +252,12 @@ export async function createOperation(client: Client, kind: OperationKind, body:
       appliances: request.appliances,
     };
     // The reboot operation starts first, so the hand-over always finds it.
-    await startOperationWorkflow(client, 'reboot', { operation: linked, ...rebootStarts, ...limits }, options.taskQueue);
+    await startOperationWorkflow(
+      client,
+      'reboot',
+      { operation: linked, ...rebootStarts, ...limits },
+      options.taskQueue,
+    );
   }
   const operation: Operation = {
     ...request,
@@ -180,19 +267,36 @@ export async function createOperation(client: Client, kind: OperationKind, body:
     ...(linked ? { reboot_id: Number(linked.id) } : {}),
     ...(options.retryOf !== undefined ? { retry_of: options.retryOf } : {}),
   };
-  const input: OperationInput = { operation, ...starts, ...limits, ...(request.rollout ? { rollout: request.rollout } : {}) };
+  const input: OperationInput = {
+    operation,
+    ...starts,
+    ...limits,
+    ...(request.rollout ? { rollout: request.rollout } : {}),
+  };
   try {
     await startOperationWorkflow(client, kind, input, options.taskQueue);
   } catch (err) {
     // A reboot operation waiting for an operation that never started would wait forever.
-    if (linked) await client.workflow.getHandle(operationWorkflowId('reboot', linked.id)).cancel().catch(() => undefined);
+    if (linked)
+      await client.workflow
+        .getHandle(operationWorkflowId('reboot', linked.id))
+        .cancel()
+        .catch(() => undefined);
     throw err;
   }
-  const created = (op: Operation, at: typeof starts): Created => ({ operation: op, ...(at.startAtBySerial ? { startAtBySerial: at.startAtBySerial } : {}) });
+  const created = (op: Operation, at: typeof starts): Created => ({
+    operation: op,
+    ...(at.startAtBySerial ? { startAtBySerial: at.startAtBySerial } : {}),
+  });
   return { ...created(operation, starts), ...(linked ? { linked: created(linked, rebootStarts) } : {}) };
 }
 
-async function startOperationWorkflow(client: Client, kind: OperationKind, input: OperationInput, taskQueue: string): Promise<void> {
+async function startOperationWorkflow(
+  client: Client,
+  kind: OperationKind,
+  input: OperationInput,
+  taskQueue: string,
+): Promise<void> {
   const { operation } = input;
   try {
     await client.workflow.start<OperationWorkflow>(OPERATION_WORKFLOWS[kind], {
@@ -209,7 +313,8 @@ async function startOperationWorkflow(client: Client, kind: OperationKind, input
       memo: { operation },
     });
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new InvalidRequestError('id', `operation ${operation.id} already exists`);
+    if (err instanceof WorkflowExecutionAlreadyStartedError)
+      throw new InvalidRequestError('id', `operation ${operation.id} already exists`);
     throw err;
   }
 }
@@ -243,7 +348,11 @@ const TERMINAL: readonly OperationStatus[] = ['successful', 'partially_successfu
 export const isTerminal = (status: OperationStatus): boolean => TERMINAL.includes(status);
 
 /** An operation and the status and stage of each appliance task, without needing a worker. */
-export async function getOperation(client: Client, operationId: string, kind: OperationKind = 'upgrade'): Promise<OperationView> {
+export async function getOperation(
+  client: Client,
+  operationId: string,
+  kind: OperationKind = 'upgrade',
+): Promise<OperationView> {
   if (!OPERATION_ID_PATTERN.test(operationId)) throw new OperationNotFoundError(operationId);
   const handle = client.workflow.getHandle(operationWorkflowId(kind, operationId));
   let description;
@@ -255,16 +364,22 @@ export async function getOperation(client: Client, operationId: string, kind: Op
   }
   const memo = description.memo?.operation as Operation | undefined;
   if (!memo) throw new OperationNotFoundError(operationId);
-  const status = (description.typedSearchAttributes.get(SA.operationStatus) as OperationStatus | undefined) ?? memo.status;
+  const status =
+    (description.typedSearchAttributes.get(SA.operationStatus) as OperationStatus | undefined) ?? memo.status;
   const operation: Operation = { ...memo, status };
 
-  const tasks = new Map<string, TaskView>(operation.appliances.map((serial) => [serial, { serial, status: 'scheduled', stage: 'waiting' }]));
+  const tasks = new Map<string, TaskView>(
+    operation.appliances.map((serial) => [serial, { serial, status: 'scheduled', stage: 'waiting' }]),
+  );
   // An appliance rolled back after the rollout stopped (rollback: "all") shows its rollback, not its task.
   const rolledBack = new Set<string>();
   const rollbackTask = workflowName('applianceRollbackTask');
-  const taskWorkflows = kind === 'reboot' ? [workflowName('applianceRebootTask')] : [workflowName('applianceUpgradeTask'), rollbackTask];
+  const taskWorkflows =
+    kind === 'reboot' ? [workflowName('applianceRebootTask')] : [workflowName('applianceUpgradeTask'), rollbackTask];
   const types = taskWorkflows.map((name) => `'${name}'`).join(', ');
-  for await (const execution of client.workflow.list({ query: `${SA.operationId.name} = '${operationId}' AND WorkflowType IN (${types})` })) {
+  for await (const execution of client.workflow.list({
+    query: `${SA.operationId.name} = '${operationId}' AND WorkflowType IN (${types})`,
+  })) {
     const serial = execution.typedSearchAttributes.get(SA.serial);
     if (!serial || !tasks.has(serial) || rolledBack.has(serial)) continue;
     if (execution.type === rollbackTask) rolledBack.add(serial);
@@ -280,7 +395,13 @@ export async function getOperation(client: Client, operationId: string, kind: Op
       .filter((task) => task.status === 'failed' || task.status === 'cancelled')
       .map(async (task) => {
         const outcome = await client.workflow
-          .getHandle<Workflows['applianceUpgradeTask']>((rolledBack.has(task.serial) ? applianceRollbackWorkflowId : applianceTaskWorkflowId)(kind, operationId, task.serial))
+          .getHandle<Workflows['applianceUpgradeTask']>(
+            (rolledBack.has(task.serial) ? applianceRollbackWorkflowId : applianceTaskWorkflowId)(
+              kind,
+              operationId,
+              task.serial,
+            ),
+          )
           .result()
           .catch(() => undefined);
         if (outcome?.message) task.message = outcome.message;
@@ -291,7 +412,11 @@ export async function getOperation(client: Client, operationId: string, kind: Op
 }
 
 /** Asks the operation to stop: tasks not yet finished end `cancelled`. */
-export async function cancelOperation(client: Client, operationId: string, kind: OperationKind = 'upgrade'): Promise<void> {
+export async function cancelOperation(
+  client: Client,
+  operationId: string,
+  kind: OperationKind = 'upgrade',
+): Promise<void> {
   if (!OPERATION_ID_PATTERN.test(operationId)) throw new OperationNotFoundError(operationId);
   try {
     await client.workflow.getHandle(operationWorkflowId(kind, operationId)).cancel();
@@ -317,7 +442,12 @@ async function operationHandle(client: Client, operationId: string, kind: Operat
  * Cancels one appliance's task in a running operation. Answers the task's status when the request
  * was taken (`cancelled`, or the final status of a task that had already finished).
  */
-export async function cancelApplianceTask(client: Client, operationId: string, serial: string, kind: OperationKind = 'upgrade'): Promise<ApplianceTaskStatus> {
+export async function cancelApplianceTask(
+  client: Client,
+  operationId: string,
+  serial: string,
+  kind: OperationKind = 'upgrade',
+): Promise<ApplianceTaskStatus> {
   const { handle, running } = await operationHandle(client, operationId, kind);
   if (!running) {
     // A finished operation has nothing left to cancel: its tasks keep their final status.
@@ -326,7 +456,10 @@ export async function cancelApplianceTask(client: Client, operationId: string, s
     const task = final.tasks.find((t) => t.serial === serial);
     if (task) return task.status;
     // A large operation's result leaves its tasks out: each task workflow has its own (none: it never started).
-    const outcome = await client.workflow.getHandle<Workflows['applianceUpgradeTask']>(applianceTaskWorkflowId(kind, operationId, serial)).result().catch(() => undefined);
+    const outcome = await client.workflow
+      .getHandle<Workflows['applianceUpgradeTask']>(applianceTaskWorkflowId(kind, operationId, serial))
+      .result()
+      .catch(() => undefined);
     return outcome?.status ?? 'cancelled';
   }
   try {
@@ -338,10 +471,17 @@ export async function cancelApplianceTask(client: Client, operationId: string, s
 }
 
 /** Pauses (no new task starts; running ones go on) or resumes a running operation. */
-export async function setOperationPaused(client: Client, operationId: string, paused: boolean, kind: OperationKind = 'upgrade'): Promise<void> {
+export async function setOperationPaused(
+  client: Client,
+  operationId: string,
+  paused: boolean,
+  kind: OperationKind = 'upgrade',
+): Promise<void> {
   if (!OPERATION_ID_PATTERN.test(operationId)) throw new OperationNotFoundError(operationId);
   try {
-    await client.workflow.getHandle(operationWorkflowId(kind, operationId)).signal(paused ? pauseOperationSignal : resumeOperationSignal);
+    await client.workflow
+      .getHandle(operationWorkflowId(kind, operationId))
+      .signal(paused ? pauseOperationSignal : resumeOperationSignal);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new OperationNotFoundError(operationId);
     throw err;
@@ -363,14 +503,27 @@ export class OperationConflictError extends Error {
  * Approves or rejects the approval a running operation waits for after a wave (rollout.approval).
  * Answers the approval as recorded; a reject stops the rollout (tasks not started end cancelled).
  */
-export async function decideApproval(client: Client, operationId: string, decision: ApprovalDecision, kind: OperationKind = 'upgrade'): Promise<ApprovalInfo> {
+export async function decideApproval(
+  client: Client,
+  operationId: string,
+  decision: ApprovalDecision,
+  kind: OperationKind = 'upgrade',
+): Promise<ApprovalInfo> {
   const { handle, running } = await operationHandle(client, operationId, kind);
-  if (!running) throw new OperationConflictError('ALREADY_FINISHED', `${kind} operation ${operationId} has finished; there is no approval to give`);
+  if (!running)
+    throw new OperationConflictError(
+      'ALREADY_FINISHED',
+      `${kind} operation ${operationId} has finished; there is no approval to give`,
+    );
   try {
     return await handle.executeUpdate(decideApprovalUpdate, { args: [decision] });
   } catch (err) {
     // The validator's refusal, or the operation ended in between.
-    if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError) throw new OperationConflictError('NOT_AWAITING_APPROVAL', `${kind} operation ${operationId} is not awaiting approval`);
+    if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError)
+      throw new OperationConflictError(
+        'NOT_AWAITING_APPROVAL',
+        `${kind} operation ${operationId} is not awaiting approval`,
+      );
     throw err;
   }
 }
@@ -383,7 +536,10 @@ export interface RetryStore {
 }
 
 /** The appliances of a finished operation whose tasks did not succeed, in the operation's order. */
-export function appliancesToRetry(appliances: readonly string[], tasks: readonly Pick<TaskRecord, 'serial' | 'status'>[]): string[] {
+export function appliancesToRetry(
+  appliances: readonly string[],
+  tasks: readonly Pick<TaskRecord, 'serial' | 'status'>[],
+): string[] {
   const succeeded = new Set(tasks.filter((t) => t.status === 'successful').map((t) => t.serial));
   return appliances.filter((serial) => !succeeded.has(serial));
 }
@@ -395,14 +551,39 @@ export function appliancesToRetry(appliances: readonly string[], tasks: readonly
  * `retry_of` on the new operation, `retried_by` on the old one (stored). An operation is retried
  * once (retry the retry for another round).
  */
-export async function retryOperation(client: Client, store: RetryStore, kind: OperationKind, operationId: string, options: CreateOperationOptions): Promise<Created & { linked?: Created }> {
+export async function retryOperation(
+  client: Client,
+  store: RetryStore,
+  kind: OperationKind,
+  operationId: string,
+  options: CreateOperationOptions,
+): Promise<Created & { linked?: Created }> {
   const old = OPERATION_ID_PATTERN.test(operationId) ? await store.getOperation(kind, operationId) : undefined;
   if (!old) throw new OperationNotFoundError(operationId);
-  if (!isTerminal(old.status)) throw new OperationConflictError('NOT_FINISHED', `${kind} operation ${operationId} has not finished (${old.status}); retry it once it has`);
-  if (typeof old.retried_by === 'string') throw new OperationConflictError('ALREADY_RETRIED', `${kind} operation ${operationId} was retried by operation ${old.retried_by}; retry that one`);
-  const appliances = appliancesToRetry((old.appliances as string[] | undefined) ?? [], await store.listTasks(operationId));
-  if (!appliances.length) throw new OperationConflictError('NO_FAILURES', `every task of ${kind} operation ${operationId} succeeded; there is nothing to retry`);
-  const { [OPERATION_TIME_FIELD[kind]]: _start, reboot_time: _reboot, ...request } = withoutReadOnly(old, OPERATION_READ_ONLY);
+  if (!isTerminal(old.status))
+    throw new OperationConflictError(
+      'NOT_FINISHED',
+      `${kind} operation ${operationId} has not finished (${old.status}); retry it once it has`,
+    );
+  if (typeof old.retried_by === 'string')
+    throw new OperationConflictError(
+      'ALREADY_RETRIED',
+      `${kind} operation ${operationId} was retried by operation ${old.retried_by}; retry that one`,
+    );
+  const appliances = appliancesToRetry(
+    (old.appliances as string[] | undefined) ?? [],
+    await store.listTasks(operationId),
+  );
+  if (!appliances.length)
+    throw new OperationConflictError(
+      'NO_FAILURES',
+      `every task of ${kind} operation ${operationId} succeeded; there is nothing to retry`,
+    );
+  const {
+    [OPERATION_TIME_FIELD[kind]]: _start,
+    reboot_time: _reboot,
+    ...request
+  } = withoutReadOnly(old, OPERATION_READ_ONLY);
   const created = await createOperation(client, kind, { ...request, appliances }, { ...options, retryOf: operationId });
   await store.updateOperation(operationId, { retried_by: created.operation.id });
   return created;

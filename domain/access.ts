@@ -11,7 +11,9 @@ export const role = z.enum(ROLES);
 export type Role = z.infer<typeof role>;
 
 /** An access id: the user name of HTTP Basic, so no colon (and no white space). */
-export const accessId = text().min(1).regex(/^[^:\s]+$/, 'must not contain a colon or white space');
+export const accessId = text()
+  .min(1)
+  .regex(/^[^:\s]+$/, 'must not contain a colon or white space');
 
 export const ACCESS_KEY_STATUSES = ['active', 'expired', 'revoked'] as const;
 
@@ -53,6 +55,11 @@ export const auditEntries = z.array(auditEntry);
 export const auditQuery = z.strictObject({
   since: queryNumber('since').optional(),
   actor: text().min(1).optional(),
-  limit: z.preprocess((v) => (typeof v === 'string' && /^\d{1,6}$/.test(v) ? Number(v) : v), z.number().int().min(1).max(10_000)).default(1_000),
+  limit: z
+    .preprocess(
+      (v) => (typeof v === 'string' && /^\d{1,6}$/.test(v) ? Number(v) : v),
+      z.number().int().min(1).max(10_000),
+    )
+    .default(1_000),
 });
 export type AuditQuery = z.infer<typeof auditQuery>;

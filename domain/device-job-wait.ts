@@ -43,7 +43,8 @@ export function nextPollDelayMs({ reads, elapsedMs, progress, expectedMs }: JobR
   const floor = Math.max(MIN_POLL_MS, elapsedMs * 0.1);
   let wait: number;
   if (expectedMs !== undefined && elapsedMs < expectedMs) wait = pastEnd(expectedMs - elapsedMs);
-  else if (progress !== undefined && progress > 0 && progress < 1 && elapsedMs > 0) wait = pastEnd((elapsedMs * (1 - progress)) / progress);
+  else if (progress !== undefined && progress > 0 && progress < 1 && elapsedMs > 0)
+    wait = pastEnd((elapsedMs * (1 - progress)) / progress);
   else wait = elapsedMs === 0 ? FIRST_POLL_MS : elapsedMs * 0.25;
   return Math.round(clamp(wait, floor, MAX_POLL_MS));
 }

@@ -47,17 +47,42 @@ import { ImageIndex, type AvailableImage, type PathAppliance } from './upgrade-p
 import { compareVersionsForListing, tryCompareVersions } from './version';
 
 /** The order of the upgrade checks; also the order of the keys in `exceptions`. */
-export const UPGRADE_CHECK_ORDER = ['read_only', 'unentitled', 'model_eol', 'disconnected', 'operation_in_progress', 'same_or_newer_version', 'no_i386_image', 'no_x86_64_image', 'not_supported'] as const satisfies readonly UpgradeExceptionCategory[];
+export const UPGRADE_CHECK_ORDER = [
+  'read_only',
+  'unentitled',
+  'model_eol',
+  'disconnected',
+  'operation_in_progress',
+  'same_or_newer_version',
+  'no_i386_image',
+  'no_x86_64_image',
+  'not_supported',
+] as const satisfies readonly UpgradeExceptionCategory[];
 /** The order of the downgrade checks; also the order of the keys in `exceptions`. */
-export const DOWNGRADE_CHECK_ORDER = ['read_only', 'disconnected', 'operation_in_progress', 'same_or_older_version', 'not_previously_upgraded_to', 'no_i386_image', 'no_x86_64_image', 'not_supported'] as const satisfies readonly DowngradeExceptionCategory[];
+export const DOWNGRADE_CHECK_ORDER = [
+  'read_only',
+  'disconnected',
+  'operation_in_progress',
+  'same_or_older_version',
+  'not_previously_upgraded_to',
+  'no_i386_image',
+  'no_x86_64_image',
+  'not_supported',
+] as const satisfies readonly DowngradeExceptionCategory[];
 /** The order of the reboot checks; also the order of the keys in `exceptions`. */
-export const REBOOT_CHECK_ORDER = ['read_only', 'disconnected', 'operation_in_progress', 'not_supported'] as const satisfies readonly RebootExceptionCategory[];
+export const REBOOT_CHECK_ORDER = [
+  'read_only',
+  'disconnected',
+  'operation_in_progress',
+  'not_supported',
+] as const satisfies readonly RebootExceptionCategory[];
 
 /** The repositories a downgrade may use (the seed: "the images also have to be in the customer repository"). */
 export const DOWNGRADE_REPOSITORIES = ['customer'] as const;
 
 /** Version ids each appliance ran before (its upgrade history), by serial: a map or a lookup. */
-export type PreviousVersions = ReadonlyMap<string, ReadonlySet<string>> | ((serial: string) => ReadonlySet<string> | undefined);
+export type PreviousVersions =
+  ReadonlyMap<string, ReadonlySet<string>> | ((serial: string) => ReadonlySet<string> | undefined);
 
 export interface EligibilityInput {
   productCode: ProductCode;
@@ -78,11 +103,19 @@ export interface DowngradeEligibilityInput extends ImageEligibilityInput {
 
 type Classified<C extends string> = { eligible: Appliance[]; exceptions: Record<C, Appliance[]> };
 
-const noImageFor = (arch: string): 'no_i386_image' | 'no_x86_64_image' => (arch === 'i386' ? 'no_i386_image' : 'no_x86_64_image');
-const indexOf = (images: readonly AvailableImage[] | ImageIndex): ImageIndex => (images instanceof ImageIndex ? images : new ImageIndex(images));
-const lookup = (previous: PreviousVersions): ((serial: string) => ReadonlySet<string> | undefined) => (typeof previous === 'function' ? previous : (serial) => previous.get(serial));
+const noImageFor = (arch: string): 'no_i386_image' | 'no_x86_64_image' =>
+  arch === 'i386' ? 'no_i386_image' : 'no_x86_64_image';
+const indexOf = (images: readonly AvailableImage[] | ImageIndex): ImageIndex =>
+  images instanceof ImageIndex ? images : new ImageIndex(images);
+const lookup = (previous: PreviousVersions): ((serial: string) => ReadonlySet<string> | undefined) =>
+  typeof previous === 'function' ? previous : (serial) => previous.get(serial);
 
-function classifyAll<C extends string>(categories: readonly C[], appliances: readonly Appliance[], productCode: ProductCode, classify: (a: Appliance) => C | undefined): Classified<C> {
+function classifyAll<C extends string>(
+  categories: readonly C[],
+  appliances: readonly Appliance[],
+  productCode: ProductCode,
+  classify: (a: Appliance) => C | undefined,
+): Classified<C> {
   const eligible: Appliance[] = [];
   const exceptions = Object.fromEntries(categories.map((c) => [c, [] as Appliance[]])) as Record<C, Appliance[]>;
   for (const appliance of appliances) {
@@ -94,7 +127,8 @@ function classifyAll<C extends string>(categories: readonly C[], appliances: rea
   return { eligible, exceptions };
 }
 
-const targetOf = (index: ImageIndex, productCode: ProductCode, versionId: string): Version => index.targetVersion(productCode, versionId) ?? { version_id: versionId };
+const targetOf = (index: ImageIndex, productCode: ProductCode, versionId: string): Version =>
+  index.targetVersion(productCode, versionId) ?? { version_id: versionId };
 
 /** The checks before anything about versions or images, shared by the upgrade classifier and upgradeableVersions. */
 function upgradeFlags(a: Appliance, inProgress: ReadonlySet<string>): UpgradeExceptionCategory | undefined {
@@ -113,7 +147,12 @@ function downgradeFlags(a: Appliance, inProgress: ReadonlySet<string>): Downgrad
   return undefined;
 }
 
-function upgradeCategory(a: Appliance, index: ImageIndex, target: Version, inProgress: ReadonlySet<string>): UpgradeExceptionCategory | undefined {
+function upgradeCategory(
+  a: Appliance,
+  index: ImageIndex,
+  target: Version,
+  inProgress: ReadonlySet<string>,
+): UpgradeExceptionCategory | undefined {
   const flag = upgradeFlags(a, inProgress);
   if (flag) return flag;
   if (!a.current_version) return 'not_supported';
@@ -122,12 +161,21 @@ function upgradeCategory(a: Appliance, index: ImageIndex, target: Version, inPro
   if (order === undefined) return 'not_supported';
   if (order >= 0) return 'same_or_newer_version';
   if (!a.arch) return 'not_supported';
-  const path = index.path({ product_code: a.product_code, arch: a.arch, current_version: a.current_version }, target.version_id);
+  const path = index.path(
+    { product_code: a.product_code, arch: a.arch, current_version: a.current_version },
+    target.version_id,
+  );
   if (path.ok) return undefined;
   return path.reason === 'no_image_for_arch' ? noImageFor(path.arch) : 'not_supported';
 }
 
-function downgradeCategory(a: Appliance, index: ImageIndex, target: Version, inProgress: ReadonlySet<string>, previous: (serial: string) => ReadonlySet<string> | undefined): DowngradeExceptionCategory | undefined {
+function downgradeCategory(
+  a: Appliance,
+  index: ImageIndex,
+  target: Version,
+  inProgress: ReadonlySet<string>,
+  previous: (serial: string) => ReadonlySet<string> | undefined,
+): DowngradeExceptionCategory | undefined {
   const flag = downgradeFlags(a, inProgress);
   if (flag) return flag;
   if (!a.current_version) return 'not_supported';
@@ -136,7 +184,11 @@ function downgradeCategory(a: Appliance, index: ImageIndex, target: Version, inP
   if (order <= 0) return 'same_or_older_version';
   if (!previous(a.serial)?.has(target.version_id)) return 'not_previously_upgraded_to';
   if (!a.arch) return 'not_supported';
-  const path = index.path({ product_code: a.product_code, arch: a.arch, current_version: a.current_version }, target.version_id, { direction: 'downgrade', repositories: DOWNGRADE_REPOSITORIES });
+  const path = index.path(
+    { product_code: a.product_code, arch: a.arch, current_version: a.current_version },
+    target.version_id,
+    { direction: 'downgrade', repositories: DOWNGRADE_REPOSITORIES },
+  );
   if (path.ok) return undefined;
   // No image of the target anywhere is, for a downgrade, no image for its arch in the customer repository.
   return path.reason === 'no_image_for_arch' || path.reason === 'target_unknown' ? noImageFor(a.arch) : 'not_supported';
@@ -146,7 +198,9 @@ function downgradeCategory(a: Appliance, index: ImageIndex, target: Version, inP
 export function upgradeEligibility(input: ImageEligibilityInput): UpgradeableAppliances {
   const index = indexOf(input.images);
   const target = targetOf(index, input.productCode, input.targetVersionId);
-  const { eligible, exceptions } = classifyAll(UPGRADE_CHECK_ORDER, input.appliances, input.productCode, (a) => upgradeCategory(a, index, target, input.inProgress));
+  const { eligible, exceptions } = classifyAll(UPGRADE_CHECK_ORDER, input.appliances, input.productCode, (a) =>
+    upgradeCategory(a, index, target, input.inProgress),
+  );
   return { upgradeable: eligible, exceptions };
 }
 
@@ -155,7 +209,9 @@ export function downgradeEligibility(input: DowngradeEligibilityInput): Downgrad
   const index = indexOf(input.images);
   const target = targetOf(index, input.productCode, input.targetVersionId);
   const previous = lookup(input.previousVersions);
-  const { eligible, exceptions } = classifyAll(DOWNGRADE_CHECK_ORDER, input.appliances, input.productCode, (a) => downgradeCategory(a, index, target, input.inProgress, previous));
+  const { eligible, exceptions } = classifyAll(DOWNGRADE_CHECK_ORDER, input.appliances, input.productCode, (a) =>
+    downgradeCategory(a, index, target, input.inProgress, previous),
+  );
   return { downgradeable: eligible, exceptions };
 }
 
@@ -177,19 +233,27 @@ export function rebootEligibility(input: EligibilityInput): RebootableAppliances
  * first (ties by version_id). Appliances are grouped by arch and current version id first, so
  * the cost is one path search per (group, target), not per (appliance, target).
  */
-export function upgradeableVersions(productCode: ProductCode, appliances: readonly Appliance[], images: readonly AvailableImage[] | ImageIndex, inProgress: ReadonlySet<string> = new Set()): ProductVersion[] {
+export function upgradeableVersions(
+  productCode: ProductCode,
+  appliances: readonly Appliance[],
+  images: readonly AvailableImage[] | ImageIndex,
+  inProgress: ReadonlySet<string> = new Set(),
+): ProductVersion[] {
   const index = indexOf(images);
   const groups = new Map<string, PathAppliance>();
   for (const a of appliances) {
     if (a.product_code !== productCode || upgradeFlags(a, inProgress) || !a.current_version || !a.arch) continue;
     const key = `${a.arch}\0${a.current_version.version_id}`;
-    if (!groups.has(key)) groups.set(key, { product_code: productCode, arch: a.arch, current_version: a.current_version });
+    if (!groups.has(key))
+      groups.set(key, { product_code: productCode, arch: a.arch, current_version: a.current_version });
   }
-  return index
-    .versions(productCode)
-    // path() refuses a target that is not newer (or a version that cannot be ordered) itself.
-    .filter((target) => [...groups.values()].some((g) => index.path(g, target.version_id).ok))
-    .map((version) => ({ product_code: productCode, version }));
+  return (
+    index
+      .versions(productCode)
+      // path() refuses a target that is not newer (or a version that cannot be ordered) itself.
+      .filter((target) => [...groups.values()].some((g) => index.path(g, target.version_id).ok))
+      .map((version) => ({ product_code: productCode, version }))
+  );
 }
 
 /**
@@ -234,9 +298,14 @@ export interface ApplianceAtTaskStart {
  * the classifiers above, less `operation_in_progress` (its own task is in progress) and what the
  * image plan decides (versions, arch, path).
  */
-export function taskStartRefusal(kind: 'upgrade' | 'downgrade' | 'reboot', appliance: ApplianceAtTaskStart, productCode?: ProductCode): string | undefined {
+export function taskStartRefusal(
+  kind: 'upgrade' | 'downgrade' | 'reboot',
+  appliance: ApplianceAtTaskStart,
+  productCode?: ProductCode,
+): string | undefined {
   const { serial } = appliance;
-  if (productCode !== undefined && appliance.product_code !== productCode) return `appliance ${serial} is ${appliance.product_code}, the operation is for ${productCode}`;
+  if (productCode !== undefined && appliance.product_code !== productCode)
+    return `appliance ${serial} is ${appliance.product_code}, the operation is for ${productCode}`;
   if (appliance.read_only) return `appliance ${serial} is read-only`;
   if (kind === 'upgrade' && !appliance.entitled) return `appliance ${serial} is not entitled to upgrades`;
   if (kind === 'upgrade' && appliance.model_eol) return `appliance ${serial} is an end-of-life model`;

@@ -22,7 +22,13 @@ import { ARCHES, PRODUCT_CODES, type ImageDefinition, type ImageSource, type Ver
  * from older releases takes two images. Delta images lead from one release to the next
  * (RIVERBED_DELTAS), so an appliance on 9.14.0 patches its way up.
  */
-export const RIVERBED_CATALOG_VERSIONS = ['9.12.0-100', '9.12.1-100', '9.14.0-100', '9.16.0-100', '9.18.0-100'] as const;
+export const RIVERBED_CATALOG_VERSIONS = [
+  '9.12.0-100',
+  '9.12.1-100',
+  '9.14.0-100',
+  '9.16.0-100',
+  '9.18.0-100',
+] as const;
 export const RIVERBED_TWO_HOP_VERSION = '9.18.0-100';
 export const RIVERBED_DELTAS = [
   ['9.14.0-100', '9.16.0-100'],
@@ -43,7 +49,9 @@ export function versionOf(version_id: string): Version {
 /** The releases a catalog release upgrades from (see RIVERBED_CATALOG_VERSIONS). */
 export function catalogSources(version_id: string): string[] {
   const i = RIVERBED_CATALOG_VERSIONS.indexOf(version_id as (typeof RIVERBED_CATALOG_VERSIONS)[number]);
-  return version_id === RIVERBED_TWO_HOP_VERSION ? [RIVERBED_CATALOG_VERSIONS[i - 1]!] : RIVERBED_CATALOG_VERSIONS.slice(0, Math.max(0, i));
+  return version_id === RIVERBED_TWO_HOP_VERSION
+    ? [RIVERBED_CATALOG_VERSIONS[i - 1]!]
+    : RIVERBED_CATALOG_VERSIONS.slice(0, Math.max(0, i));
 }
 
 /**
@@ -68,7 +76,10 @@ export interface CatalogImage {
   build_timestamp: number;
 }
 
-function riverbedImagesOf(product_code: ImageDefinition['product_code'], arch: ImageDefinition['arch']): CatalogImage[] {
+function riverbedImagesOf(
+  product_code: ImageDefinition['product_code'],
+  arch: ImageDefinition['arch'],
+): CatalogImage[] {
   const full = RIVERBED_CATALOG_VERSIONS.map((version_id): CatalogImage => ({
     path: `${product_code}/${arch}/${version_id}.img`,
     id: `riverbed-${product_code}-${arch}-${version_id}`,
@@ -81,20 +92,35 @@ function riverbedImagesOf(product_code: ImageDefinition['product_code'], arch: I
     path: `${product_code}/${arch}/${from}-to-${to}.delta`,
     id: `riverbed-${product_code}-${arch}-${from}-to-${to}`,
     source: 'riverbed',
-    image_definition: { product_code, arch, target_version: versionOf(to), delta: true, source_version: versionOf(from) },
+    image_definition: {
+      product_code,
+      arch,
+      target_version: versionOf(to),
+      delta: true,
+      source_version: versionOf(from),
+    },
     source_versions: [{ version_id: from }],
     build_timestamp: catalogBuildTimestamp(to),
   }));
   return [...full, ...deltas];
 }
 
-function demoCustomerUrlImagesOf(product_code: ImageDefinition['product_code'], arch: ImageDefinition['arch']): CatalogImage[] {
+function demoCustomerUrlImagesOf(
+  product_code: ImageDefinition['product_code'],
+  arch: ImageDefinition['arch'],
+): CatalogImage[] {
   return DEMO_DOWNGRADE_VERSIONS.map((version_id): CatalogImage => ({
     path: `customer/${product_code}/${arch}/${version_id}.img`,
     id: `demo-url-${product_code}-${arch}-${version_id}`,
     source: 'customer_url',
     // The customer's copy of a release upgrades from what Riverbed's does.
-    image_definition: { product_code, arch, target_version: versionOf(version_id), delta: false, source_versions: catalogSources(version_id) },
+    image_definition: {
+      product_code,
+      arch,
+      target_version: versionOf(version_id),
+      delta: false,
+      source_versions: catalogSources(version_id),
+    },
     build_timestamp: catalogBuildTimestamp(version_id),
   }));
 }
@@ -102,7 +128,10 @@ function demoCustomerUrlImagesOf(product_code: ImageDefinition['product_code'], 
 /** Every image of the catalog with a URL: the Riverbed repository, then the demo's customer URLs. */
 export function catalogImages(): CatalogImage[] {
   const pairs = PRODUCT_CODES.flatMap((product_code) => ARCHES.map((arch) => [product_code, arch] as const));
-  return [...pairs.flatMap(([p, a]) => riverbedImagesOf(p, a)), ...pairs.flatMap(([p, a]) => demoCustomerUrlImagesOf(p, a))];
+  return [
+    ...pairs.flatMap(([p, a]) => riverbedImagesOf(p, a)),
+    ...pairs.flatMap(([p, a]) => demoCustomerUrlImagesOf(p, a)),
+  ];
 }
 
 let byPath: Map<string, CatalogImage> | undefined;

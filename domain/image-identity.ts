@@ -35,10 +35,17 @@ export interface DefinitionIdentity {
  * source_version either carries.
  */
 export function imageDefinitionKey(d: DefinitionIdentity): string {
-  return JSON.stringify([d.product_code, d.arch, d.target_version.version_id, d.delta, d.delta ? (d.source_version?.version_id ?? null) : null]);
+  return JSON.stringify([
+    d.product_code,
+    d.arch,
+    d.target_version.version_id,
+    d.delta,
+    d.delta ? (d.source_version?.version_id ?? null) : null,
+  ]);
 }
 
-export const sameImageDefinition = (a: DefinitionIdentity, b: DefinitionIdentity): boolean => imageDefinitionKey(a) === imageDefinitionKey(b);
+export const sameImageDefinition = (a: DefinitionIdentity, b: DefinitionIdentity): boolean =>
+  imageDefinitionKey(a) === imageDefinitionKey(b);
 
 /** The image's id (see the file comment): the same for every copy of one definition. */
 export function imageIdOf(d: DefinitionIdentity): string {
@@ -47,7 +54,9 @@ export function imageIdOf(d: DefinitionIdentity): string {
 
 /** For messages: `SH x86_64 9.16.0-100 (full)`, `SH x86_64 9.14.0-100 → 9.16.0-100 (delta)`. */
 export function describeImageDefinition(d: DefinitionIdentity): string {
-  const versions = d.delta ? `${d.source_version?.version_id ?? '?'} → ${d.target_version.version_id}` : d.target_version.version_id;
+  const versions = d.delta
+    ? `${d.source_version?.version_id ?? '?'} → ${d.target_version.version_id}`
+    : d.target_version.version_id;
   return `${d.product_code} ${d.arch} ${versions} (${d.delta ? 'delta' : 'full'})`;
 }
 
@@ -79,7 +88,9 @@ export function imagesByDefinition<D extends DefinitionIdentity>(rows: readonly 
     byId.set(id, [...(byId.get(id) ?? []), row]);
   }
   return [...byId].map(([id, copies]) => {
-    const ordered = IMAGE_SOURCES.map((source) => copies.find((c) => c.source === source)).filter((c): c is SourcedImage<D> => c !== undefined);
+    const ordered = IMAGE_SOURCES.map((source) => copies.find((c) => c.source === source)).filter(
+      (c): c is SourcedImage<D> => c !== undefined,
+    );
     return {
       id,
       image_definition: ordered[0]!.image.image_definition,

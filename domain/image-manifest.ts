@@ -32,7 +32,8 @@ export const imageManifest = z.looseObject({
 });
 export type ImageManifest = z.infer<typeof imageManifest>;
 
-export type ManifestParse = { ok: true; manifest: ImageManifest; payloadOffset: number } | { ok: false; reason: string };
+export type ManifestParse =
+  { ok: true; manifest: ImageManifest; payloadOffset: number } | { ok: false; reason: string };
 
 const NEWLINE = 0x0a;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -41,7 +42,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function encodeImageManifest(manifest: ImageManifest): Uint8Array {
   const valid = imageManifest.parse(manifest);
   const bytes = new TextEncoder().encode(`${IMAGE_MANIFEST_FIRST_LINE}\n${JSON.stringify(valid)}\n`);
-  if (bytes.length > IMAGE_MANIFEST_MAX_BYTES) throw new Error(`an image manifest must fit in ${IMAGE_MANIFEST_MAX_BYTES} bytes (this one has ${bytes.length})`);
+  if (bytes.length > IMAGE_MANIFEST_MAX_BYTES)
+    throw new Error(`an image manifest must fit in ${IMAGE_MANIFEST_MAX_BYTES} bytes (this one has ${bytes.length})`);
   return bytes;
 }
 
@@ -50,23 +52,40 @@ function checkMagic(head: Uint8Array): { ok: true; next: number } | { ok: false;
   if (head.length === 0) return { ok: false, reason: 'the image is empty' };
   const end = head.indexOf(NEWLINE);
   const line = new TextDecoder('latin1').decode(head.subarray(0, end < 0 ? Math.min(head.length, 32) : end));
-  if (!line.startsWith(`${IMAGE_MANIFEST_MAGIC} `) && line !== IMAGE_MANIFEST_MAGIC) return { ok: false, reason: `it does not begin with "${IMAGE_MANIFEST_FIRST_LINE}"` };
+  if (!line.startsWith(`${IMAGE_MANIFEST_MAGIC} `) && line !== IMAGE_MANIFEST_MAGIC)
+    return { ok: false, reason: `it does not begin with "${IMAGE_MANIFEST_FIRST_LINE}"` };
   if (end < 0) return { ok: false, reason: 'the image ends within its first line' };
   const version = line.slice(IMAGE_MANIFEST_MAGIC.length + 1);
-  if (version !== String(IMAGE_MANIFEST_FORMAT_VERSION)) return { ok: false, reason: `manifest format "${line.slice(0, 40)}" is not supported (only "${IMAGE_MANIFEST_FIRST_LINE}")` };
+  if (version !== String(IMAGE_MANIFEST_FORMAT_VERSION))
+    return {
+      ok: false,
+      reason: `manifest format "${line.slice(0, 40)}" is not supported (only "${IMAGE_MANIFEST_FIRST_LINE}")`,
+    };
   return { ok: true, next: end + 1 };
 }
 
 /** The manifest line's JSON, or why it cannot be read. */
-function manifestJson(head: Uint8Array, start: number): { ok: true; value: unknown; next: number } | { ok: false; reason: string } {
+function manifestJson(
+  head: Uint8Array,
+  start: number,
+): { ok: true; value: unknown; next: number } | { ok: false; reason: string } {
   const end = head.indexOf(NEWLINE, start);
   if (end < 0) {
-    return { ok: false, reason: head.length >= IMAGE_MANIFEST_MAX_BYTES ? `the manifest line is longer than ${IMAGE_MANIFEST_MAX_BYTES} bytes` : 'the image ends within its manifest line' };
+    return {
+      ok: false,
+      reason:
+        head.length >= IMAGE_MANIFEST_MAX_BYTES
+          ? `the manifest line is longer than ${IMAGE_MANIFEST_MAX_BYTES} bytes`
+          : 'the image ends within its manifest line',
+    };
   }
   try {
     return { ok: true, value: JSON.parse(utf8.decode(head.subarray(start, end))), next: end + 1 };
   } catch (err) {
-    return { ok: false, reason: `the manifest is not valid JSON (${err instanceof SyntaxError ? err.message : 'not UTF-8'})` };
+    return {
+      ok: false,
+      reason: `the manifest is not valid JSON (${err instanceof SyntaxError ? err.message : 'not UTF-8'})`,
+    };
   }
 }
 
@@ -90,11 +109,16 @@ export function parseImageManifest(head: Uint8Array): ManifestParse {
  * upload time (an image whose build time nobody states was, as far as this service knows,
  * built when it arrived).
  */
-export function modificationTimeOf(buildTimestamp: number | undefined, definition: ImageDefinition, uploadSeconds: number): number {
+export function modificationTimeOf(
+  buildTimestamp: number | undefined,
+  definition: ImageDefinition,
+  uploadSeconds: number,
+): number {
   return buildTimestamp ?? definition.target_version.build_timestamp ?? uploadSeconds;
 }
 
-const mergedVersion = (a: Version | undefined, b: Version | undefined): Version | undefined => (a && b ? { ...a, ...b } : (b ?? a));
+const mergedVersion = (a: Version | undefined, b: Version | undefined): Version | undefined =>
+  a && b ? { ...a, ...b } : (b ?? a);
 
 /**
  * The definition of an image whose manifest and request both give one (naming the same image, see
@@ -102,8 +126,16 @@ const mergedVersion = (a: Version | undefined, b: Version | undefined): Version 
  * field by field, so the manifest's version_number or build_timestamp survive a request that
  * names the version by version_id only.
  */
-export function withRequestDefinition(manifest: ImageDefinition, request: ImageDefinition | undefined): ImageDefinition {
+export function withRequestDefinition(
+  manifest: ImageDefinition,
+  request: ImageDefinition | undefined,
+): ImageDefinition {
   if (!request) return manifest;
   const source_version = mergedVersion(manifest.source_version, request.source_version);
-  return { ...manifest, ...request, target_version: mergedVersion(manifest.target_version, request.target_version)!, ...(source_version ? { source_version } : {}) };
+  return {
+    ...manifest,
+    ...request,
+    target_version: mergedVersion(manifest.target_version, request.target_version)!,
+    ...(source_version ? { source_version } : {}),
+  };
 }

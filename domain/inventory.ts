@@ -60,7 +60,13 @@ export const inventoryFile = z.object({
         current_version: version.optional(),
         time_zone: z.string().optional(),
         /** How to reach the device and its credentials: stored, never shown. */
-        connection: z.looseObject({ address: z.string().optional(), username: z.string().optional(), password: z.string().optional() }).optional(),
+        connection: z
+          .looseObject({
+            address: z.string().optional(),
+            username: z.string().optional(),
+            password: z.string().optional(),
+          })
+          .optional(),
       }),
     )
     .default([]),
@@ -81,6 +87,7 @@ export type InventoryFile = z.infer<typeof inventoryFile>;
 export function parseInventoryFile(text: string): InventoryFile {
   const file = parseJsonFile('inventory file', inventoryFile, text);
   const repeated = repeatedSerial(file.appliances);
-  if (repeated) throw new Error(`inventory file: appliances.${repeated.index}.serial: ${repeated.serial} is listed twice`);
+  if (repeated)
+    throw new Error(`inventory file: appliances.${repeated.index}.serial: ${repeated.serial} is listed twice`);
   return file;
 }

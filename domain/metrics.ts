@@ -28,7 +28,8 @@ export const API_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1
 
 const FINAL_STATUSES = ['successful', 'failed', 'cancelled'] as const;
 export type TaskOutcome = (typeof FINAL_STATUSES)[number];
-export const isTaskOutcome = (status: unknown): status is TaskOutcome => (FINAL_STATUSES as readonly unknown[]).includes(status);
+export const isTaskOutcome = (status: unknown): status is TaskOutcome =>
+  (FINAL_STATUSES as readonly unknown[]).includes(status);
 
 /**
  * A device API request as a label: method and path with every serial, job id and collector id
@@ -86,16 +87,32 @@ export interface TaskObservations {
  * (task_start_time), used for the task's duration when this worker did not see the start (another
  * worker ran it, or this one restarted); a stage whose entry was not seen gets no duration.
  */
-export function observeTaskChange(clock: TaskClock | undefined, change: { status?: string; stage?: string }, nowMs: number, startTimeMs?: number): TaskObservations {
+export function observeTaskChange(
+  clock: TaskClock | undefined,
+  change: { status?: string; stage?: string },
+  nowMs: number,
+  startTimeMs?: number,
+): TaskObservations {
   const stage = change.stage;
   if (stage === undefined || stage === clock?.stage) return { started: false, clock };
   const started = stage === 'initiating';
-  const stageEnded = clock ? { stage: clock.stage, seconds: Math.max(0, nowMs - clock.stageSinceMs) / 1000 } : undefined;
+  const stageEnded = clock
+    ? { stage: clock.stage, seconds: Math.max(0, nowMs - clock.stageSinceMs) / 1000 }
+    : undefined;
   const startedMs = started ? nowMs : (clock?.startedMs ?? startTimeMs);
   if (isTaskOutcome(change.status)) {
     // A task cancelled before it started has no duration.
     const seconds = startedMs !== undefined && !started ? Math.max(0, nowMs - startedMs) / 1000 : undefined;
-    return { started, ...(stageEnded ? { stageEnded } : {}), finished: { outcome: change.status, ...(seconds !== undefined ? { seconds } : {}) }, clock: undefined };
+    return {
+      started,
+      ...(stageEnded ? { stageEnded } : {}),
+      finished: { outcome: change.status, ...(seconds !== undefined ? { seconds } : {}) },
+      clock: undefined,
+    };
   }
-  return { started, ...(stageEnded ? { stageEnded } : {}), clock: { stage, stageSinceMs: nowMs, ...(startedMs !== undefined ? { startedMs } : {}) } };
+  return {
+    started,
+    ...(stageEnded ? { stageEnded } : {}),
+    clock: { stage, stageSinceMs: nowMs, ...(startedMs !== undefined ? { startedMs } : {}) },
+  };
 }

@@ -58,17 +58,26 @@ export function finalOperationStatus(taskStatuses: readonly ApplianceTaskStatus[
   return 'failed';
 }
 
-const STATUS_STEP: Record<OperationStatus, number> = { scheduled: 0, running: 1, successful: 2, partially_successful: 2, failed: 2, cancelled: 2 };
+const STATUS_STEP: Record<OperationStatus, number> = {
+  scheduled: 0,
+  running: 1,
+  successful: 2,
+  partially_successful: 2,
+  failed: 2,
+  cancelled: 2,
+};
 
 /** An operation's status only moves forward: scheduled → running → a final status (seed: operation_status). */
-export const statusMovesForward = (from: OperationStatus, to: OperationStatus): boolean => STATUS_STEP[to] >= STATUS_STEP[from];
+export const statusMovesForward = (from: OperationStatus, to: OperationStatus): boolean =>
+  STATUS_STEP[to] >= STATUS_STEP[from];
 
 /** Workflow ids readable in the Temporal Web UI. */
 export const operationWorkflowId = (kind: OperationKind, operationId: string): string => `${kind}-${operationId}`;
 export const applianceTaskWorkflowId = (kind: OperationKind, operationId: string, serial: string): string =>
   `${kind}-${operationId}-${serial}`;
 /** The rollback of one appliance's task after the rollout stopped (`rollback: "all"`), beside the task. */
-export const applianceRollbackWorkflowId = (kind: OperationKind, operationId: string, serial: string): string => `${applianceTaskWorkflowId(kind, operationId, serial)}-rollback`;
+export const applianceRollbackWorkflowId = (kind: OperationKind, operationId: string, serial: string): string =>
+  `${applianceTaskWorkflowId(kind, operationId, serial)}-rollback`;
 
 export const OPERATION_KINDS = ['upgrade', 'downgrade', 'reboot'] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
@@ -86,7 +95,11 @@ export function formatDuration(ms: number): string {
 }
 
 /** The field of each kind of operation that says when its tasks start. */
-export const OPERATION_TIME_FIELD = { upgrade: 'upgrade_time', downgrade: 'downgrade_time', reboot: 'reboot_time' } as const satisfies Record<OperationKind, string>;
+export const OPERATION_TIME_FIELD = {
+  upgrade: 'upgrade_time',
+  downgrade: 'downgrade_time',
+  reboot: 'reboot_time',
+} as const satisfies Record<OperationKind, string>;
 
 /** The fields of an `Operation` that its tasks' fields and its first log line are made of. */
 type OperationFields = Pick<Operation, 'appliances' | 'username' | 'target_version'> & { [property: string]: unknown };
@@ -100,11 +113,16 @@ const copy = (from: Record<string, unknown>, fields: readonly string[]): Record<
  * scheduled in local time gives each task the instant it was scheduled for on its appliance
  * (`startAtMs`), as `utc` (seed line 1352: "adjusted for the local time of the device").
  */
-export function taskFields(kind: OperationKind, operation: OperationFields, startAtMs?: number): Record<string, unknown> {
+export function taskFields(
+  kind: OperationKind,
+  operation: OperationFields,
+  startAtMs?: number,
+): Record<string, unknown> {
   const fields = operationTaskFields(kind, operation);
   const timeField = OPERATION_TIME_FIELD[kind];
   const scheduled = operation[timeField] as { datetime: number; time_type: string } | undefined;
-  if (scheduled?.time_type === 'local' && startAtMs !== undefined) fields[timeField] = { ...scheduled, datetime: startAtMs / 1000, time_type: 'utc' };
+  if (scheduled?.time_type === 'local' && startAtMs !== undefined)
+    fields[timeField] = { ...scheduled, datetime: startAtMs / 1000, time_type: 'utc' };
   return fields;
 }
 
@@ -118,7 +136,11 @@ function operationTaskFields(kind: OperationKind, operation: OperationFields): R
       // The seed's `deferred`: whether the task is enabled to run; false while a linked upgrade or
       // downgrade has not completed.
       const linked = operation.upgrade_id !== undefined || operation.downgrade_id !== undefined;
-      return { switch_partition: operation.switch_partition === true, ...copy(operation, ['reboot_time']), deferred: !linked };
+      return {
+        switch_partition: operation.switch_partition === true,
+        ...copy(operation, ['reboot_time']),
+        deferred: !linked,
+      };
     }
   }
 }

@@ -32,7 +32,10 @@ export function healthProblem(health: DeviceHealth): string | undefined {
   const errors = Object.entries(health.error_counters)
     .filter(([, n]) => n > 0)
     .map(([name, n]) => `${name} ${n}`);
-  const problems = [...(notUp.length ? [`services not up: ${notUp.join(', ')}`] : []), ...(errors.length ? [`errors since boot: ${errors.join(', ')}`] : [])];
+  const problems = [
+    ...(notUp.length ? [`services not up: ${notUp.join(', ')}`] : []),
+    ...(errors.length ? [`errors since boot: ${errors.join(', ')}`] : []),
+  ];
   return problems.length ? problems.join('; ') : undefined;
 }
 
@@ -43,13 +46,18 @@ export type AttemptEnd = 'failed' | 'timed_out';
  * After attempt `attempt` (1-based) ended so: the milliseconds to wait before the next attempt, or
  * undefined when the task ends here.
  */
-export function retryDelayMs(policy: TaskRetryPolicy | undefined, attempt: number, end: AttemptEnd): number | undefined {
+export function retryDelayMs(
+  policy: TaskRetryPolicy | undefined,
+  attempt: number,
+  end: AttemptEnd,
+): number | undefined {
   if (!policy || attempt > policy.max || !policy.on.includes(end)) return undefined;
   return policy.backoff_seconds * 1000;
 }
 
 /** Whether a failed appliance is returned to the version it ran before. */
-export const rollsBackOnFailure = (policy: RollbackPolicy | undefined): boolean => policy === 'on_failure' || policy === 'all';
+export const rollsBackOnFailure = (policy: RollbackPolicy | undefined): boolean =>
+  policy === 'on_failure' || policy === 'all';
 
 /**
  * How to return an appliance to `previous` from what it runs and holds now: nothing to do, a
@@ -57,14 +65,18 @@ export const rollsBackOnFailure = (policy: RollbackPolicy | undefined): boolean 
  * version's image installed again.
  */
 export type RollbackStep = 'none' | 'switch_partition' | 'image';
-export function rollbackStep(device: { running_version: Version; standby_version: Version | null }, previous: Version): RollbackStep {
+export function rollbackStep(
+  device: { running_version: Version; standby_version: Version | null },
+  previous: Version,
+): RollbackStep {
   if (device.running_version.version_id === previous.version_id) return 'none';
   if (device.standby_version?.version_id === previous.version_id) return 'switch_partition';
   return 'image';
 }
 
 /** The final message of a task whose appliance was rolled back. */
-export const rolledBackMessage = (reason: string, version: Version): string => `${reason}; rolled back to ${version.version_id}`;
+export const rolledBackMessage = (reason: string, version: Version): string =>
+  `${reason}; rolled back to ${version.version_id}`;
 
 /** One line for `fleet status`, or undefined when the operation sets no safety property. */
 export function safetySummary(operation: Readonly<Record<string, unknown>>): string | undefined {
@@ -79,15 +91,21 @@ export function safetySummary(operation: Readonly<Record<string, unknown>>): str
 }
 
 /** The longest a health check can take: its settle time and the waits between its probes, in seconds. */
-export const healthCheckSeconds = (policy: HealthCheckPolicy): number => policy.settle_seconds + (policy.probes - 1) * policy.interval_seconds;
+export const healthCheckSeconds = (policy: HealthCheckPolicy): number =>
+  policy.settle_seconds + (policy.probes - 1) * policy.interval_seconds;
 
 /**
  * Why an operation's health check cannot work, or undefined: it runs after the task's own reboot
  * (so it needs `reboot` without a deferred reboot), within each attempt's time limit.
  */
-export function healthCheckRefusal(policy: HealthCheckPolicy, operation: { reboot: boolean; deferredReboot: boolean; taskTimeoutSeconds: number }): string | undefined {
-  if (!operation.reboot || operation.deferredReboot) return 'a health check runs after the task\'s own reboot: it needs reboot: true without a reboot_time';
+export function healthCheckRefusal(
+  policy: HealthCheckPolicy,
+  operation: { reboot: boolean; deferredReboot: boolean; taskTimeoutSeconds: number },
+): string | undefined {
+  if (!operation.reboot || operation.deferredReboot)
+    return "a health check runs after the task's own reboot: it needs reboot: true without a reboot_time";
   const seconds = healthCheckSeconds(policy);
-  if (seconds >= operation.taskTimeoutSeconds) return `settle_seconds + (probes - 1) × interval_seconds is ${seconds} s: it must be less than the task's time limit (${operation.taskTimeoutSeconds} s)`;
+  if (seconds >= operation.taskTimeoutSeconds)
+    return `settle_seconds + (probes - 1) × interval_seconds is ${seconds} s: it must be less than the task's time limit (${operation.taskTimeoutSeconds} s)`;
   return undefined;
 }

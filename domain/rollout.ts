@@ -82,9 +82,15 @@ export const DEFAULT_MAX_TASKS_IN_FLIGHT = 1000;
  * The serials in the order their tasks are due (local-time schedules), ties in the given order:
  * a task whose local time is hours away must not hold back one that is due now.
  */
-export function byStartInstant(serials: readonly string[], startAtBySerial: Readonly<Record<string, number>> | undefined): string[] {
+export function byStartInstant(
+  serials: readonly string[],
+  startAtBySerial: Readonly<Record<string, number>> | undefined,
+): string[] {
   if (!startAtBySerial) return [...serials];
-  return serials.map((serial, i) => ({ serial, i, at: startAtBySerial[serial] ?? Number.NEGATIVE_INFINITY })).sort((a, b) => a.at - b.at || a.i - b.i).map((e) => e.serial);
+  return serials
+    .map((serial, i) => ({ serial, i, at: startAtBySerial[serial] ?? Number.NEGATIVE_INFINITY }))
+    .sort((a, b) => a.at - b.at || a.i - b.i)
+    .map((e) => e.serial);
 }
 
 /** Splits a list into batches of at most `size` (workflows and activities take batches to keep histories small). */
@@ -107,7 +113,11 @@ export interface BatchPlan<T> {
  * batch runs at once (the seed's "all at once"); with it, just enough batches run at once to keep
  * that many tasks in flight, and the limit is shared among them (never exceeded in total).
  */
-export function planBatches<T>(wave: readonly T[], maxInFlight: number | undefined, batchSize = TASKS_PER_BATCH): BatchPlan<T> {
+export function planBatches<T>(
+  wave: readonly T[],
+  maxInFlight: number | undefined,
+  batchSize = TASKS_PER_BATCH,
+): BatchPlan<T> {
   const batched = batches(wave, batchSize);
   if (maxInFlight === undefined) return { batches: batched, concurrent: Math.max(1, batched.length) };
   const concurrent = Math.max(1, Math.min(batched.length, Math.floor(maxInFlight / batchSize) || 1));
@@ -133,11 +143,18 @@ export interface WaveOutcome {
 }
 
 export function waveOutcome(statuses: readonly string[]): WaveOutcome {
-  return { successful: statuses.filter((s) => s === 'successful').length, counted: statuses.filter((s) => s !== 'cancelled').length };
+  return {
+    successful: statuses.filter((s) => s === 'successful').length,
+    counted: statuses.filter((s) => s !== 'cancelled').length,
+  };
 }
 
 /** Why the next wave may not start (success threshold), or undefined when it may. */
-export function belowSuccessThreshold(wave: number, outcome: WaveOutcome, policy: RolloutPolicy = {}): string | undefined {
+export function belowSuccessThreshold(
+  wave: number,
+  outcome: WaveOutcome,
+  policy: RolloutPolicy = {},
+): string | undefined {
   const threshold = policy.success_threshold_percent;
   if (threshold === undefined || outcome.counted === 0) return undefined;
   const percent = (outcome.successful / outcome.counted) * 100;
@@ -146,7 +163,12 @@ export function belowSuccessThreshold(wave: number, outcome: WaveOutcome, policy
 }
 
 /** Why progress has stalled at `nowMs`, or undefined: tasks run and none finished since `sinceMs` for the deadline. */
-export function progressStalled(inFlight: number, sinceMs: number, nowMs: number, policy: RolloutPolicy = {}): string | undefined {
+export function progressStalled(
+  inFlight: number,
+  sinceMs: number,
+  nowMs: number,
+  policy: RolloutPolicy = {},
+): string | undefined {
   const seconds = policy.progress_deadline_seconds;
   if (seconds === undefined || inFlight === 0 || nowMs - sinceMs < seconds * 1000) return undefined;
   return `no task finished in ${seconds} s while ${inFlight} task(s) ran (progress deadline)`;
@@ -154,5 +176,7 @@ export function progressStalled(inFlight: number, sinceMs: number, nowMs: number
 
 /** What a gate does when it holds: the policy's word, or its default. */
 export const onBelowThreshold = (policy: RolloutPolicy = {}): 'pause' | 'abort' => policy.on_below_threshold ?? 'pause';
-export const onProgressDeadline = (policy: RolloutPolicy = {}): 'pause' | 'abort' => policy.on_progress_deadline ?? 'pause';
-export const onApprovalTimeout = (policy: RolloutPolicy = {}): 'abort' | 'continue' => policy.approval?.on_timeout ?? 'abort';
+export const onProgressDeadline = (policy: RolloutPolicy = {}): 'pause' | 'abort' =>
+  policy.on_progress_deadline ?? 'pause';
+export const onApprovalTimeout = (policy: RolloutPolicy = {}): 'abort' | 'continue' =>
+  policy.approval?.on_timeout ?? 'abort';

@@ -56,11 +56,17 @@ export const arch = z.enum(ARCHES);
 export type Arch = z.infer<typeof arch>;
 
 export const SERIAL_PATTERN = /^[A-Za-z][0-9A-Fa-f]{2}[A-Za-z]{0,2}[0-9A-Fa-f]{8}$/;
-export const serial = z.string().max(13).regex(SERIAL_PATTERN, 'must match the serial pattern ^[A-Za-z][0-9A-Fa-f]{2}[A-Za-z]{0,2}[0-9A-Fa-f]{8}$');
+export const serial = z
+  .string()
+  .max(13)
+  .regex(SERIAL_PATTERN, 'must match the serial pattern ^[A-Za-z][0-9A-Fa-f]{2}[A-Za-z]{0,2}[0-9A-Fa-f]{8}$');
 export type Serial = z.infer<typeof serial>;
 
 /** Seconds since the Unix epoch (the seed's `timestamp` is a number). */
-export const timestamp = z.number().nonnegative('must be a timestamp (seconds since the epoch, not negative)').max(MAX.timestamp, 'must be a timestamp before the year 10000 (at most 253402300799)');
+export const timestamp = z
+  .number()
+  .nonnegative('must be a timestamp (seconds since the epoch, not negative)')
+  .max(MAX.timestamp, 'must be a timestamp before the year 10000 (at most 253402300799)');
 export type Timestamp = z.infer<typeof timestamp>;
 
 /** The seed's `username`: the name of the user that scheduled the operation or task. */
@@ -88,7 +94,14 @@ export type ScheduledTime = z.infer<typeof scheduledTime>;
 
 // Statuses and stages -------------------------------------------------------------------------
 
-export const OPERATION_STATUSES = ['scheduled', 'running', 'successful', 'partially_successful', 'failed', 'cancelled'] as const;
+export const OPERATION_STATUSES = [
+  'scheduled',
+  'running',
+  'successful',
+  'partially_successful',
+  'failed',
+  'cancelled',
+] as const;
 export const operationStatus = z.enum(OPERATION_STATUSES);
 export type OperationStatus = z.infer<typeof operationStatus>;
 
@@ -104,17 +117,44 @@ export type ApplianceTaskStatus = z.infer<typeof applianceTaskStatus>;
 export const SAFETY_TASK_STAGES = ['health_check', 'rolling_back'] as const;
 
 /** appliance_upgrade_task_stage (`patching` is for delta images), with the extension stages. */
-export const UPGRADE_TASK_STAGES = ['waiting', 'initiating', 'downloading', 'patching', 'installing', ...SAFETY_TASK_STAGES, 'completed', 'failed', 'cancelled'] as const;
+export const UPGRADE_TASK_STAGES = [
+  'waiting',
+  'initiating',
+  'downloading',
+  'patching',
+  'installing',
+  ...SAFETY_TASK_STAGES,
+  'completed',
+  'failed',
+  'cancelled',
+] as const;
 export const applianceUpgradeTaskStage = z.enum(UPGRADE_TASK_STAGES);
 export type ApplianceUpgradeTaskStage = z.infer<typeof applianceUpgradeTaskStage>;
 
 /** appliance_downgrade_task_stage: the upgrade stages without `patching`. */
-export const DOWNGRADE_TASK_STAGES = ['waiting', 'initiating', 'downloading', 'installing', ...SAFETY_TASK_STAGES, 'completed', 'failed', 'cancelled'] as const;
+export const DOWNGRADE_TASK_STAGES = [
+  'waiting',
+  'initiating',
+  'downloading',
+  'installing',
+  ...SAFETY_TASK_STAGES,
+  'completed',
+  'failed',
+  'cancelled',
+] as const;
 export const applianceDowngradeTaskStage = z.enum(DOWNGRADE_TASK_STAGES);
 export type ApplianceDowngradeTaskStage = z.infer<typeof applianceDowngradeTaskStage>;
 
 /** appliance_reboot_task_stage. */
-export const REBOOT_TASK_STAGES = ['waiting', 'initiating', 'rebooting', 'reboot_wait', 'completed', 'failed', 'cancelled'] as const;
+export const REBOOT_TASK_STAGES = [
+  'waiting',
+  'initiating',
+  'rebooting',
+  'reboot_wait',
+  'completed',
+  'failed',
+  'cancelled',
+] as const;
 export const applianceRebootTaskStage = z.enum(REBOOT_TASK_STAGES);
 export type ApplianceRebootTaskStage = z.infer<typeof applianceRebootTaskStage>;
 
@@ -182,7 +222,10 @@ export type ApplianceRebootTaskLog = ApplianceTaskLog;
  * (common head, the kind's fields, `appliances` last): the OpenAPI document (api/openapi.ts) lists
  * properties, and a parse reports issues, in that order.
  */
-function operationSchemas<Fields extends z.core.$ZodLooseShape, Assigned extends z.core.$ZodLooseShape>(fields: Fields, assigned: Assigned) {
+function operationSchemas<Fields extends z.core.$ZodLooseShape, Assigned extends z.core.$ZodLooseShape>(
+  fields: Fields,
+  assigned: Assigned,
+) {
   const request = z.looseObject({
     id: readOnly(text()),
     create_time: readOnly(text()),
@@ -196,17 +239,43 @@ function operationSchemas<Fields extends z.core.$ZodLooseShape, Assigned extends
     paused: readOnly(z.boolean()),
     pause_reason: readOnly(text(MAX.text)),
     stop_reason: readOnly(text(MAX.text)),
-    retry_of: readOnly(text()).meta({ readOnly: true, description: 'the operation this one retries (POST …/{id}/retry)' }),
+    retry_of: readOnly(text()).meta({
+      readOnly: true,
+      description: 'the operation this one retries (POST …/{id}/retry)',
+    }),
     retried_by: readOnly(text()).meta({ readOnly: true, description: 'the operation that retries this one' }),
-    appliances: z.array(serial).min(1, 'at least one appliance serial is required').max(MAX.appliances, `at most ${MAX.appliances} appliances in one operation`),
+    appliances: z
+      .array(serial)
+      .min(1, 'at least one appliance serial is required')
+      .max(MAX.appliances, `at most ${MAX.appliances} appliances in one operation`),
   });
   // `extend` replaces the read-only fields in place, so the answer keeps the request's order.
-  const answer = request.extend({ id: z.string(), username: z.string(), create_time: z.string(), status: operationStatus, ...assigned });
+  const answer = request.extend({
+    id: z.string(),
+    username: z.string(),
+    create_time: z.string(),
+    status: operationStatus,
+    ...assigned,
+  });
   return { request, answer };
 }
 
 /** The read-only properties of operation requests (see operationSchemas): ignored when sent. */
-export const OPERATION_READ_ONLY = ['id', 'create_time', 'status', 'username', 'reboot_id', 'upgrade_id', 'downgrade_id', 'approval', 'paused', 'pause_reason', 'stop_reason', 'retry_of', 'retried_by'] as const;
+export const OPERATION_READ_ONLY = [
+  'id',
+  'create_time',
+  'status',
+  'username',
+  'reboot_id',
+  'upgrade_id',
+  'downgrade_id',
+  'approval',
+  'paused',
+  'pause_reason',
+  'stop_reason',
+  'retry_of',
+  'retried_by',
+] as const;
 /** The read-only properties of a task state `set`: the path names the task. */
 export const TASK_STATE_READ_ONLY = ['operation_id', 'serial'] as const;
 
@@ -283,7 +352,8 @@ export type RebootOperations = z.infer<typeof rebootOperations>;
 /** Numbers from a query string, written as JSON writes them (`''`, `'0x10'`, `'5abc'`, `'Infinity'` are refused). */
 export const queryNumber = (name: string) =>
   z.preprocess(
-    (value) => (typeof value === 'string' && /^\s*-?\d+(\.\d+)?([eE][+-]?\d+)?\s*$/.test(value) ? Number(value) : value),
+    (value) =>
+      typeof value === 'string' && /^\s*-?\d+(\.\d+)?([eE][+-]?\d+)?\s*$/.test(value) ? Number(value) : value,
     z
       .number({ error: `${name} must be a timestamp (seconds since the epoch, a non-negative number)` })
       .nonnegative(`${name} must be a timestamp (seconds since the epoch, a non-negative number)`)
@@ -305,7 +375,14 @@ export type OperationsQuery = z.infer<typeof operationsQuery>;
 
 /** A whole number from a query string, within bounds (`'01'`, `'1.5'`, `'-1'` are refused). */
 const queryInteger = (min: number, max: number) =>
-  z.preprocess((value) => (typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value), z.number({ error: `must be a whole number from ${min} to ${max}` }).int().min(min).max(max));
+  z.preprocess(
+    (value) => (typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value),
+    z
+      .number({ error: `must be a whole number from ${min} to ${max}` })
+      .int()
+      .min(min)
+      .max(max),
+  );
 
 /**
  * Extension: the query of an operation's appliance tasks, one page at a time (the dashboard reads
@@ -314,8 +391,12 @@ const queryInteger = (min: number, max: number) =>
  */
 export const applianceTasksQuery = z.strictObject({
   status: applianceTaskStatus.optional(),
-  stage: text(32).regex(/^[a-z_]+$/, 'must be a stage name').optional(),
-  serial: text(13).regex(/^[0-9A-Za-z]+$/, 'must be letters and digits (part of a serial)').optional(),
+  stage: text(32)
+    .regex(/^[a-z_]+$/, 'must be a stage name')
+    .optional(),
+  serial: text(13)
+    .regex(/^[0-9A-Za-z]+$/, 'must be letters and digits (part of a serial)')
+    .optional(),
   offset: queryInteger(0, MAX.appliances).default(0),
   limit: queryInteger(0, 1_000).default(100),
 });
@@ -370,7 +451,9 @@ export const applianceUpgradeTask = z.looseObject({
 export type ApplianceUpgradeTask = z.infer<typeof applianceUpgradeTask>;
 
 /** appliance_downgrade_task: as the upgrade task with `downgrade_time`; `serial` required. */
-export const applianceDowngradeTask = applianceUpgradeTask.omit({ upgrade_time: true }).extend({ serial, downgrade_time: scheduledTime.optional() });
+export const applianceDowngradeTask = applianceUpgradeTask
+  .omit({ upgrade_time: true })
+  .extend({ serial, downgrade_time: scheduledTime.optional() });
 export type ApplianceDowngradeTask = z.infer<typeof applianceDowngradeTask>;
 
 /** appliance_reboot_task. Required: operation_id, serial. */
@@ -410,11 +493,20 @@ export type ApplianceRebootTaskState = z.infer<typeof applianceRebootTaskState>;
  * the state, answered by its GET). The Read-only operation_id and serial are ignored: the path
  * names the task.
  */
-export const applianceUpgradeTaskStateSetRequest = applianceUpgradeTaskState.extend({ operation_id: readOnly(text()), serial: readOnly(serial) });
+export const applianceUpgradeTaskStateSetRequest = applianceUpgradeTaskState.extend({
+  operation_id: readOnly(text()),
+  serial: readOnly(serial),
+});
 export type ApplianceUpgradeTaskStateSetRequest = z.infer<typeof applianceUpgradeTaskStateSetRequest>;
-export const applianceDowngradeTaskStateSetRequest = applianceDowngradeTaskState.extend({ operation_id: readOnly(text()), serial: readOnly(serial) });
+export const applianceDowngradeTaskStateSetRequest = applianceDowngradeTaskState.extend({
+  operation_id: readOnly(text()),
+  serial: readOnly(serial),
+});
 export type ApplianceDowngradeTaskStateSetRequest = z.infer<typeof applianceDowngradeTaskStateSetRequest>;
-export const applianceRebootTaskStateSetRequest = applianceRebootTaskState.extend({ operation_id: readOnly(text()), serial: readOnly(serial) });
+export const applianceRebootTaskStateSetRequest = applianceRebootTaskState.extend({
+  operation_id: readOnly(text()),
+  serial: readOnly(serial),
+});
 export type ApplianceRebootTaskStateSetRequest = z.infer<typeof applianceRebootTaskStateSetRequest>;
 
 // Images and image repositories ----------------------------------------------------------------
@@ -431,7 +523,11 @@ export const imageSource = z.enum(IMAGE_SOURCES);
 export type ImageSource = z.infer<typeof imageSource>;
 
 /** Which repository each source belongs to (a source is in exactly one repository). */
-export const REPOSITORY_OF_SOURCE: Record<ImageSource, ImageRepository> = { local: 'customer', customer_url: 'customer', riverbed: 'riverbed' };
+export const REPOSITORY_OF_SOURCE: Record<ImageSource, ImageRepository> = {
+  local: 'customer',
+  customer_url: 'customer',
+  riverbed: 'riverbed',
+};
 
 /**
  * Properties that uniquely identify an image. Required: product_code, arch, target_version, delta.
@@ -446,7 +542,10 @@ export const imageDefinition = z
     delta: z.boolean(),
     source_version: version.optional(),
   })
-  .refine((d) => !d.delta || d.source_version !== undefined, { error: 'a delta image needs a source_version', path: ['source_version'] });
+  .refine((d) => !d.delta || d.source_version !== undefined, {
+    error: 'a delta image needs a source_version',
+    path: ['source_version'],
+  });
 export type ImageDefinition = z.infer<typeof imageDefinition>;
 
 /**
@@ -490,7 +589,11 @@ export const imageUrl = z.url({ error: 'not a URL' }).max(IMAGE_URL_MAX, `must b
  * agree with the manifest, and it is what is taken when there is no url or the image has no
  * readable manifest. The resulting image's `id` is Read-only (ignored when sent).
  */
-export const locallyHostedImageUpload = z.looseObject({ id: readOnly(text()), url: imageUrl.optional(), image_definition: imageDefinition.optional() });
+export const locallyHostedImageUpload = z.looseObject({
+  id: readOnly(text()),
+  url: imageUrl.optional(),
+  image_definition: imageDefinition.optional(),
+});
 export type LocallyHostedImageUpload = z.infer<typeof locallyHostedImageUpload>;
 
 /** An image the customer hosts at a URL of their own. Required: id, image_definition, url, registration_time (a number, as the seed types it). */
@@ -509,7 +612,10 @@ export type CustomerUrlHostedImages = z.infer<typeof customerUrlHostedImages>;
  * it must be http(s): appliances download from it. The definition comes from the image's
  * manifest, or from `image_definition` as for an upload (see locallyHostedImageUpload).
  */
-export const customerUrlHostedImageRegister = z.looseObject({ url: imageUrl.optional(), image_definition: imageDefinition.optional() });
+export const customerUrlHostedImageRegister = z.looseObject({
+  url: imageUrl.optional(),
+  image_definition: imageDefinition.optional(),
+});
 export type CustomerUrlHostedImageRegister = z.infer<typeof customerUrlHostedImageRegister>;
 
 /** An image hosted by Riverbed Support, with the versions it supports upgrading from. Required: image_definition, url, source_versions (`id` is optional here). */
@@ -526,7 +632,9 @@ export type RiverbedHostedImages = z.infer<typeof riverbedHostedImages>;
 // Appliances, connected product codes, versions ------------------------------------------------
 
 /** The product codes currently connected: "a collection of unique product codes", so a repeat is refused. */
-export const connectedProductCodes = z.array(productCode).refine((codes) => new Set(codes).size === codes.length, { error: 'product codes must be unique' });
+export const connectedProductCodes = z
+  .array(productCode)
+  .refine((codes) => new Set(codes).size === codes.length, { error: 'product codes must be unique' });
 export type ConnectedProductCodes = z.infer<typeof connectedProductCodes>;
 
 /** Information about an appliance. Required: product_code, serial, connected. */
@@ -563,9 +671,33 @@ export type DowngradeableVersions = ProductVersions;
 
 // Eligibility: upgradeable / downgradeable / rebootable appliances -----------------------------
 
-export const UPGRADE_EXCEPTION_CATEGORIES = ['unentitled', 'model_eol', 'read_only', 'disconnected', 'not_supported', 'no_i386_image', 'no_x86_64_image', 'operation_in_progress', 'same_or_newer_version'] as const;
-export const DOWNGRADE_EXCEPTION_CATEGORIES = ['read_only', 'disconnected', 'not_supported', 'not_previously_upgraded_to', 'no_i386_image', 'no_x86_64_image', 'operation_in_progress', 'same_or_older_version'] as const;
-export const REBOOT_EXCEPTION_CATEGORIES = ['read_only', 'disconnected', 'not_supported', 'operation_in_progress'] as const;
+export const UPGRADE_EXCEPTION_CATEGORIES = [
+  'unentitled',
+  'model_eol',
+  'read_only',
+  'disconnected',
+  'not_supported',
+  'no_i386_image',
+  'no_x86_64_image',
+  'operation_in_progress',
+  'same_or_newer_version',
+] as const;
+export const DOWNGRADE_EXCEPTION_CATEGORIES = [
+  'read_only',
+  'disconnected',
+  'not_supported',
+  'not_previously_upgraded_to',
+  'no_i386_image',
+  'no_x86_64_image',
+  'operation_in_progress',
+  'same_or_older_version',
+] as const;
+export const REBOOT_EXCEPTION_CATEGORIES = [
+  'read_only',
+  'disconnected',
+  'not_supported',
+  'operation_in_progress',
+] as const;
 export type UpgradeExceptionCategory = (typeof UPGRADE_EXCEPTION_CATEGORIES)[number];
 export type DowngradeExceptionCategory = (typeof DOWNGRADE_EXCEPTION_CATEGORIES)[number];
 export type RebootExceptionCategory = (typeof REBOOT_EXCEPTION_CATEGORIES)[number];
@@ -578,7 +710,9 @@ type ExceptionsShape<C extends string> = { [K in C]: z.ZodOptional<z.ZodArray<ty
  * alike (optional), so a sparse answer that leaves out empty categories stays valid.
  */
 function exceptionsOf<const C extends readonly string[]>(categories: C) {
-  const shape = Object.fromEntries(categories.map((c) => [c, z.array(appliance).optional()])) as ExceptionsShape<C[number]>;
+  const shape = Object.fromEntries(categories.map((c) => [c, z.array(appliance).optional()])) as ExceptionsShape<
+    C[number]
+  >;
   return z.looseObject(shape);
 }
 export const upgradeExceptions = exceptionsOf(UPGRADE_EXCEPTION_CATEGORIES);
@@ -586,17 +720,35 @@ export const downgradeExceptions = exceptionsOf(DOWNGRADE_EXCEPTION_CATEGORIES);
 export const rebootExceptions = exceptionsOf(REBOOT_EXCEPTION_CATEGORIES);
 
 /** upgradeable_appliances, downgradeable_appliances, rebootable_appliances: every property optional, as the seed marks them. */
-export const upgradeableAppliances = z.looseObject({ upgradeable: z.array(appliance).optional(), exceptions: upgradeExceptions.optional() });
-export const downgradeableAppliances = z.looseObject({ downgradeable: z.array(appliance).optional(), exceptions: downgradeExceptions.optional() });
-export const rebootableAppliances = z.looseObject({ rebootable: z.array(appliance).optional(), exceptions: rebootExceptions.optional() });
+export const upgradeableAppliances = z.looseObject({
+  upgradeable: z.array(appliance).optional(),
+  exceptions: upgradeExceptions.optional(),
+});
+export const downgradeableAppliances = z.looseObject({
+  downgradeable: z.array(appliance).optional(),
+  exceptions: downgradeExceptions.optional(),
+});
+export const rebootableAppliances = z.looseObject({
+  rebootable: z.array(appliance).optional(),
+  exceptions: rebootExceptions.optional(),
+});
 /** What the schemas accept (every part optional). */
 export type UpgradeableAppliancesResource = z.infer<typeof upgradeableAppliances>;
 export type DowngradeableAppliancesResource = z.infer<typeof downgradeableAppliances>;
 export type RebootableAppliancesResource = z.infer<typeof rebootableAppliances>;
 /** What this service answers (domain/eligibility.ts): the list and every category always present. */
-export type UpgradeableAppliances = { upgradeable: Appliance[]; exceptions: Record<UpgradeExceptionCategory, Appliance[]> };
-export type DowngradeableAppliances = { downgradeable: Appliance[]; exceptions: Record<DowngradeExceptionCategory, Appliance[]> };
-export type RebootableAppliances = { rebootable: Appliance[]; exceptions: Record<RebootExceptionCategory, Appliance[]> };
+export type UpgradeableAppliances = {
+  upgradeable: Appliance[];
+  exceptions: Record<UpgradeExceptionCategory, Appliance[]>;
+};
+export type DowngradeableAppliances = {
+  downgradeable: Appliance[];
+  exceptions: Record<DowngradeExceptionCategory, Appliance[]>;
+};
+export type RebootableAppliances = {
+  rebootable: Appliance[];
+  exceptions: Record<RebootExceptionCategory, Appliance[]>;
+};
 
 // Service logging ------------------------------------------------------------------------------
 

@@ -41,7 +41,9 @@ export class UnknownTimeZoneError extends Error {
     readonly timeZone: string,
     readonly serial?: string,
   ) {
-    super(`${serial !== undefined ? `appliance ${serial}: ` : ''}unknown time zone '${timeZone}' (expected an Olson name such as Europe/Berlin)`);
+    super(
+      `${serial !== undefined ? `appliance ${serial}: ` : ''}unknown time zone '${timeZone}' (expected an Olson name such as Europe/Berlin)`,
+    );
     this.name = 'UnknownTimeZoneError';
   }
 }
@@ -49,7 +51,9 @@ export class UnknownTimeZoneError extends Error {
 /** A local-time schedule for an appliance that has no time zone. */
 export class MissingTimeZoneError extends Error {
   constructor(readonly serial?: string) {
-    super(`${serial !== undefined ? `appliance ${serial} has` : 'there is'} no time zone, so a local time cannot be placed`);
+    super(
+      `${serial !== undefined ? `appliance ${serial} has` : 'there is'} no time zone, so a local time cannot be placed`,
+    );
     this.name = 'MissingTimeZoneError';
   }
 }
@@ -125,7 +129,8 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   const cached = formatters.get(timeZone);
   if (cached) return cached;
   // Offset strings: refused on every runtime (see the module comment). Blank: not a zone.
-  if (typeof timeZone !== 'string' || timeZone.trim() === '' || /^[+\-\u2212]/.test(timeZone)) throw new UnknownTimeZoneError(String(timeZone));
+  if (typeof timeZone !== 'string' || timeZone.trim() === '' || /^[+\-\u2212]/.test(timeZone))
+    throw new UnknownTimeZoneError(String(timeZone));
   let created: Intl.DateTimeFormat;
   try {
     // Latin digits and h23 (never "24"), so every part is a plain number; era for years ≤ 0.
@@ -164,7 +169,14 @@ function checkWallTime(w: WallTime): void {
   const monthOk = intIn(w.month, 1, 12);
   const daysInMonth = monthOk ? (w.month === 2 && isLeapYear(w.year) ? 29 : DAYS_IN_MONTH[w.month - 1]!) : 31;
   // Silently normalising 2026-02-30 to March would schedule a day nobody asked for.
-  if (!Number.isInteger(w.year) || !monthOk || !intIn(w.day, 1, daysInMonth) || !intIn(w.hour, 0, 23) || !intIn(w.minute, 0, 59) || !intIn(w.second, 0, 59)) {
+  if (
+    !Number.isInteger(w.year) ||
+    !monthOk ||
+    !intIn(w.day, 1, daysInMonth) ||
+    !intIn(w.hour, 0, 23) ||
+    !intIn(w.minute, 0, 59) ||
+    !intIn(w.second, 0, 59)
+  ) {
     throw new RangeError(`invalid wall time ${JSON.stringify(w)}`);
   }
 }
@@ -183,7 +195,8 @@ function wallAsUtcMs(w: WallTime): number {
 }
 
 function checkInstant(instantMs: number, what: string): void {
-  if (!Number.isFinite(instantMs) || Math.abs(instantMs) > MAX_INSTANT_MS) throw new RangeError(`${what} ${instantMs} is not a representable instant`);
+  if (!Number.isFinite(instantMs) || Math.abs(instantMs) > MAX_INSTANT_MS)
+    throw new RangeError(`${what} ${instantMs} is not a representable instant`);
 }
 
 /** Offset of the zone's local time from UTC at an instant, in ms (Tokyo: +9 h, New York in winter: −5 h). */
@@ -248,7 +261,14 @@ export function localWallTimeToUtcMs(wall: WallTime, timeZone: string): { utcMs:
 function wallTimeOf(datetimeMs: number): { wall: WallTime; ms: number } {
   const d = new Date(datetimeMs);
   return {
-    wall: { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds() },
+    wall: {
+      year: d.getUTCFullYear(),
+      month: d.getUTCMonth() + 1,
+      day: d.getUTCDate(),
+      hour: d.getUTCHours(),
+      minute: d.getUTCMinutes(),
+      second: d.getUTCSeconds(),
+    },
     ms: d.getUTCMilliseconds(),
   };
 }
@@ -260,7 +280,11 @@ function datetimeMs(scheduled: ScheduledTimeLike): number {
 }
 
 /** A scheduled_time's instant and how a local time was placed. `serial` only names the appliance in errors. */
-export function resolveScheduledTime(scheduled: ScheduledTimeLike, timeZone: string | null | undefined, serial?: string): { utcMs: number; adjustment: LocalAdjustment } {
+export function resolveScheduledTime(
+  scheduled: ScheduledTimeLike,
+  timeZone: string | null | undefined,
+  serial?: string,
+): { utcMs: number; adjustment: LocalAdjustment } {
   const ms = datetimeMs(scheduled);
   if (scheduled.time_type === 'utc') return { utcMs: ms, adjustment: 'none' };
   if (scheduled.time_type !== 'local') throw new RangeError(`unknown time_type ${JSON.stringify(scheduled.time_type)}`);
@@ -272,7 +296,11 @@ export function resolveScheduledTime(scheduled: ScheduledTimeLike, timeZone: str
 }
 
 /** The UTC instant (epoch ms) a scheduled_time means for an appliance in `timeZone`. */
-export function scheduledInstantMs(scheduled: ScheduledTimeLike, timeZone: string | null | undefined, serial?: string): number {
+export function scheduledInstantMs(
+  scheduled: ScheduledTimeLike,
+  timeZone: string | null | undefined,
+  serial?: string,
+): number {
   return resolveScheduledTime(scheduled, timeZone, serial).utcMs;
 }
 
@@ -281,8 +309,14 @@ export function scheduledInstantMs(scheduled: ScheduledTimeLike, timeZone: strin
  * (for a local schedule) makes the whole call throw one ScheduleError listing all of them; a utc
  * schedule never fails on zones. Each distinct zone is resolved once, however many appliances share it.
  */
-export function scheduleForAppliances(scheduled: ScheduledTimeLike, appliances: readonly { serial: string; time_zone?: string | null | undefined }[]): ApplianceStart[] {
-  const byZone = new Map<string | null | undefined, { utcMs: number; adjustment: LocalAdjustment } | 'missing_time_zone' | 'unknown_time_zone'>();
+export function scheduleForAppliances(
+  scheduled: ScheduledTimeLike,
+  appliances: readonly { serial: string; time_zone?: string | null | undefined }[],
+): ApplianceStart[] {
+  const byZone = new Map<
+    string | null | undefined,
+    { utcMs: number; adjustment: LocalAdjustment } | 'missing_time_zone' | 'unknown_time_zone'
+  >();
   const failures: ScheduleFailure[] = [];
   const starts: ApplianceStart[] = [];
   for (const { serial, time_zone } of appliances) {
@@ -297,8 +331,15 @@ export function scheduleForAppliances(scheduled: ScheduledTimeLike, appliances: 
       }
       byZone.set(time_zone, placed);
     }
-    if (placed === 'missing_time_zone') failures.push({ serial, timeZone: undefined, reason: placed, message: new MissingTimeZoneError(serial).message });
-    else if (placed === 'unknown_time_zone') failures.push({ serial, timeZone: String(time_zone), reason: placed, message: new UnknownTimeZoneError(String(time_zone), serial).message });
+    if (placed === 'missing_time_zone')
+      failures.push({ serial, timeZone: undefined, reason: placed, message: new MissingTimeZoneError(serial).message });
+    else if (placed === 'unknown_time_zone')
+      failures.push({
+        serial,
+        timeZone: String(time_zone),
+        reason: placed,
+        message: new UnknownTimeZoneError(String(time_zone), serial).message,
+      });
     else starts.push({ serial, startAtMs: placed.utcMs, adjustment: placed.adjustment });
   }
   if (failures.length) throw new ScheduleError(failures);

@@ -67,7 +67,10 @@ const queryInteger = (name: string, min: number) => {
  * valid"); limit 0 is refused (a page of nothing), so limit is at least 1.
  */
 export const upgradableCollectorsQuery = z.strictObject({
-  toVersion: z.string({ error: 'toVersion must be given once, as a collector build' }).min(1, 'toVersion must be a collector build').optional(),
+  toVersion: z
+    .string({ error: 'toVersion must be given once, as a collector build' })
+    .min(1, 'toVersion must be a collector build')
+    .optional(),
   offset: queryInteger('offset', 0).default(0),
   limit: queryInteger('limit', 1).default(50),
 });
@@ -92,9 +95,15 @@ export const UPGRADE_TASK_STATUS_TEXT: Record<number, string> = {
   3: 'failed',
   6: 'progressing, the upgrade is running on the Collector',
 } satisfies Record<UpgradeTaskStatusCode, string>;
-export const upgradeTaskStatusCode = z.literal(UPGRADE_TASK_STATUS_CODES, { error: 'status must be one of the upgrade task status codes 0, 1, 2, 3, 6' });
+export const upgradeTaskStatusCode = z.literal(UPGRADE_TASK_STATUS_CODES, {
+  error: 'status must be one of the upgrade task status codes 0, 1, 2, 3, 6',
+});
 /** Not finished yet: 0, 1 and 6 (a collector has at most one such task: `collector.in.upgrading`). */
-export const UNFINISHED_UPGRADE_TASK_STATUSES = [UPGRADE_TASK_STATUS.notStarted, UPGRADE_TASK_STATUS.pending, UPGRADE_TASK_STATUS.progressing] as const;
+export const UNFINISHED_UPGRADE_TASK_STATUSES = [
+  UPGRADE_TASK_STATUS.notStarted,
+  UPGRADE_TASK_STATUS.pending,
+  UPGRADE_TASK_STATUS.progressing,
+] as const;
 
 /**
  * An upgrade task's status (`upgrade` in the answer of `GET /collectors/upgrades/{upgradeTaskID}`).
@@ -126,8 +135,13 @@ export const upgradeTaskIdParam = z
  * the latest build). Other fields are kept for the service's extensions.
  */
 export const createUpgradeTaskRequest = z.looseObject({
-  collectorId: z.number({ error: 'collectorId is required (a collector id, a number)' }).int('collectorId must be an integer'),
-  toVersion: z.string({ error: 'toVersion must be a collector build (a string)' }).min(1, 'toVersion must be a collector build').optional(),
+  collectorId: z
+    .number({ error: 'collectorId is required (a collector id, a number)' })
+    .int('collectorId must be an integer'),
+  toVersion: z
+    .string({ error: 'toVersion must be a collector build (a string)' })
+    .min(1, 'toVersion must be a collector build')
+    .optional(),
 });
 export type CreateUpgradeTaskRequest = z.infer<typeof createUpgradeTaskRequest>;
 /** 202 answer: the new task's id (an opaque string) and its `self` link. */
@@ -135,12 +149,19 @@ export const createUpgradeTaskResponse = z.looseObject({ id: z.string(), link: c
 export type CreateUpgradeTaskResponse = z.infer<typeof createUpgradeTaskResponse>;
 
 /** The 400 error codes of task creation. */
-export const UPGRADE_ERROR_CODES = ['collector.invalid', 'collector.type.invalid', 'collector.not.alive', 'collector.in.upgrading', 'collector.version.invalid'] as const;
+export const UPGRADE_ERROR_CODES = [
+  'collector.invalid',
+  'collector.type.invalid',
+  'collector.not.alive',
+  'collector.in.upgrading',
+  'collector.version.invalid',
+] as const;
 export type UpgradeErrorCode = (typeof UPGRADE_ERROR_CODES)[number];
 export const upgradeErrorCode = z.enum(UPGRADE_ERROR_CODES);
 /** Each error code in the seed's words. */
 export const UPGRADE_ERROR_DESCRIPTIONS: Record<UpgradeErrorCode, string> = {
-  'collector.invalid': "The Collector ID was not provided, doesn't exist, or the user doesn't have permission to use it.",
+  'collector.invalid':
+    "The Collector ID was not provided, doesn't exist, or the user doesn't have permission to use it.",
   'collector.type.invalid': 'The Collector is not an Installed Collector (it is a Hosted Collector).',
   'collector.not.alive': 'The Collector is not running.',
   'collector.in.upgrading': 'The Collector is currently being upgraded.',
@@ -148,7 +169,13 @@ export const UPGRADE_ERROR_DESCRIPTIONS: Record<UpgradeErrorCode, string> = {
 };
 
 /** The HTTP statuses the seed documents, with its text: 200/202 success, the rest errors. */
-export const SUMO_STATUS_TEXT = { 200: 'OK', 202: 'Accepted', 400: 'Bad Request', 404: 'Not found', 415: 'Unsupported Media Type' } as const;
+export const SUMO_STATUS_TEXT = {
+  200: 'OK',
+  202: 'Accepted',
+  400: 'Bad Request',
+  404: 'Not found',
+  415: 'Unsupported Media Type',
+} as const;
 
 /**
  * Sumo's error body. The seed names the error codes but shows no error body; this is the shape
@@ -156,5 +183,10 @@ export const SUMO_STATUS_TEXT = { 200: 'OK', 202: 'Accepted', 400: 'Bad Request'
  * `code` is any string: the seed's codes above for task creation, others (e.g. for 404 and 415)
  * where the seed gives none.
  */
-export const sumoError = z.looseObject({ status: z.number().int(), id: z.string(), code: z.string(), message: z.string() });
+export const sumoError = z.looseObject({
+  status: z.number().int(),
+  id: z.string(),
+  code: z.string(),
+  message: z.string(),
+});
 export type SumoError = z.infer<typeof sumoError>;

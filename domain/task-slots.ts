@@ -51,7 +51,8 @@ export function allocatePlaces(holders: Readonly<Record<string, SlotHolder>>, li
 }
 
 /** Places in use across the fleet. */
-export const placesHeld = (holders: Readonly<Record<string, SlotHolder>>): number => Object.values(holders).reduce((sum, h) => sum + h.held, 0);
+export const placesHeld = (holders: Readonly<Record<string, SlotHolder>>): number =>
+  Object.values(holders).reduce((sum, h) => sum + h.held, 0);
 
 /** The task-slots workflow: one per task queue (the workers of one queue share its limit). */
 export const TASK_SLOTS_WORKFLOW = 'taskSlots';

@@ -47,9 +47,12 @@ export interface PathHop {
   to: Version;
 }
 
-export type NoPathReason = 'invalid_version' | 'target_unknown' | 'not_newer' | 'not_older' | 'no_image_for_arch' | 'no_path';
+export type NoPathReason =
+  'invalid_version' | 'target_unknown' | 'not_newer' | 'not_older' | 'no_image_for_arch' | 'no_path';
 
-export type NoPath = { ok: false; reason: 'no_image_for_arch'; arch: Arch; message: string } | { ok: false; reason: Exclude<NoPathReason, 'no_image_for_arch'>; message: string };
+export type NoPath =
+  | { ok: false; reason: 'no_image_for_arch'; arch: Arch; message: string }
+  | { ok: false; reason: Exclude<NoPathReason, 'no_image_for_arch'>; message: string };
 
 export type UpgradePath = { ok: true; hops: PathHop[] } | NoPath;
 
@@ -98,7 +101,9 @@ const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1
 const idOf = (v: string | Version): string => (typeof v === 'string' ? v : v.version_id);
 
 function sourcesOf(image: AvailableImage['image']): ReadonlySet<string> | undefined {
-  const lists = [image.source_versions, image.image_definition.source_versions].filter((l): l is readonly (string | Version)[] => Array.isArray(l));
+  const lists = [image.source_versions, image.image_definition.source_versions].filter(
+    (l): l is readonly (string | Version)[] => Array.isArray(l),
+  );
   if (lists.length === 0) return undefined;
   const [first, ...rest] = lists.map((l) => new Set(l.map(idOf)));
   return rest.reduce((acc, set) => new Set([...acc].filter((id) => set.has(id))), first!);
@@ -114,7 +119,8 @@ function compareHopIds(a: readonly PathHop[], b: readonly PathHop[]): number {
   return 0;
 }
 
-const better = (a: Partial, b: Partial): boolean => a.deltas > b.deltas || (a.deltas === b.deltas && compareHopIds(a.hops, b.hops) < 0);
+const better = (a: Partial, b: Partial): boolean =>
+  a.deltas > b.deltas || (a.deltas === b.deltas && compareHopIds(a.hops, b.hops) < 0);
 
 /**
  * Images indexed once for many path searches (eligibility runs thousands): grouped by product
@@ -144,7 +150,15 @@ export class ImageIndex {
         continue;
       }
       const sources = d.delta ? undefined : sourcesOf(image);
-      const entry: Entry = { original: given, id: image.id, repository, definition: d, target: d.target_version, delta: d.delta, ...(sources ? { sources } : {}) };
+      const entry: Entry = {
+        original: given,
+        id: image.id,
+        repository,
+        definition: d,
+        target: d.target_version,
+        delta: d.delta,
+        ...(sources ? { sources } : {}),
+      };
       const group = this.group(d.product_code, d.arch, true)!;
       group.all.push(entry);
       group.targets.add(d.target_version.version_id);
@@ -164,7 +178,8 @@ export class ImageIndex {
   private group(productCode: ProductCode, arch: Arch, create = false): Group | undefined {
     const key = `${productCode}/${arch}`;
     let group = this.groups.get(key);
-    if (!group && create) this.groups.set(key, (group = { all: [], full: [], deltaBySource: new Map(), targets: new Set() }));
+    if (!group && create)
+      this.groups.set(key, (group = { all: [], full: [], deltaBySource: new Map(), targets: new Set() }));
     return group;
   }
 
@@ -185,7 +200,9 @@ export class ImageIndex {
 
   /** Images of a product and arch (by id), optionally only those in some repositories. */
   images(productCode: ProductCode, arch: Arch, repositories?: readonly ImageRepository[]): AvailableImage[] {
-    return (this.group(productCode, arch)?.all ?? []).filter((e) => !repositories || repositories.includes(e.repository)).map((e) => e.original);
+    return (this.group(productCode, arch)?.all ?? [])
+      .filter((e) => !repositories || repositories.includes(e.repository))
+      .map((e) => e.original);
   }
 
   /** The path for one appliance (memoised). */
@@ -205,23 +222,55 @@ export class ImageIndex {
     const downgrade = options.direction === 'downgrade';
     const allowed = (e: Entry): boolean => !options.repositories || options.repositories.includes(e.repository);
     const target = this.targetVersion(product_code, targetVersionId);
-    if (!target) return { ok: false, reason: 'target_unknown', message: `no ${product_code} image of version ${targetVersionId}` };
+    if (!target)
+      return { ok: false, reason: 'target_unknown', message: `no ${product_code} image of version ${targetVersionId}` };
     // Indexed targets always parse (see the constructor), so only the current version can fail.
     const order = tryCompareVersions(current_version, target);
-    if (order === undefined) return { ok: false, reason: 'invalid_version', message: `current version ${current_version.version_id} cannot be ordered` };
-    if (downgrade && order <= 0) return { ok: false, reason: 'not_older', message: `${targetVersionId} is not older than ${current_version.version_id}` };
-    if (!downgrade && order >= 0) return { ok: false, reason: 'not_newer', message: `${targetVersionId} is not newer than ${current_version.version_id}` };
+    if (order === undefined)
+      return {
+        ok: false,
+        reason: 'invalid_version',
+        message: `current version ${current_version.version_id} cannot be ordered`,
+      };
+    if (downgrade && order <= 0)
+      return {
+        ok: false,
+        reason: 'not_older',
+        message: `${targetVersionId} is not older than ${current_version.version_id}`,
+      };
+    if (!downgrade && order >= 0)
+      return {
+        ok: false,
+        reason: 'not_newer',
+        message: `${targetVersionId} is not newer than ${current_version.version_id}`,
+      };
 
     const group = this.group(product_code, arch);
     const finals = (group?.all ?? []).filter((e) => e.target.version_id === targetVersionId && allowed(e));
     if (finals.length === 0) {
       const where = options.repositories ? ` in the ${options.repositories.join('/')} repository` : '';
-      return { ok: false, reason: 'no_image_for_arch', arch, message: `no ${arch} image of ${product_code} ${targetVersionId}${where}` };
+      return {
+        ok: false,
+        reason: 'no_image_for_arch',
+        arch,
+        message: `no ${arch} image of ${product_code} ${targetVersionId}${where}`,
+      };
     }
-    const hop = (e: Entry, from: Version): PathHop => ({ image_id: e.id, delta: e.delta, repository: e.repository, from_version_id: from.version_id, to: e.target });
+    const hop = (e: Entry, from: Version): PathHop => ({
+      image_id: e.id,
+      delta: e.delta,
+      repository: e.repository,
+      from_version_id: from.version_id,
+      to: e.target,
+    });
     if (downgrade) {
       const full = finals.find((e) => !e.delta);
-      if (!full) return { ok: false, reason: 'no_path', message: `no full ${arch} image of ${product_code} ${targetVersionId} to downgrade with (deltas only go forward)` };
+      if (!full)
+        return {
+          ok: false,
+          reason: 'no_path',
+          message: `no full ${arch} image of ${product_code} ${targetVersionId} to downgrade with (deltas only go forward)`,
+        };
       return { ok: true, hops: [hop(full, current_version)] };
     }
 
@@ -240,7 +289,11 @@ export class ImageIndex {
           // Never past the target; forward only (a full image needs V older than T anyway).
           if (compareVersions(e.target, target) > 0 || compareVersions(from.version, e.target) >= 0) return;
           if (e.sources && !e.sources.has(from.version.version_id)) return;
-          const candidate: Partial = { version: e.target, hops: [...from.hops, hop(e, from.version)], deltas: from.deltas + (e.delta ? 1 : 0) };
+          const candidate: Partial = {
+            version: e.target,
+            hops: [...from.hops, hop(e, from.version)],
+            deltas: from.deltas + (e.delta ? 1 : 0),
+          };
           const existing = next.get(e.target.version_id);
           if (!existing || better(candidate, existing)) next.set(e.target.version_id, candidate);
         };
@@ -253,11 +306,20 @@ export class ImageIndex {
       // Map order is insertion order, which follows the sorted images: deterministic.
       layer = [...next.values()];
     }
-    return { ok: false, reason: 'no_path', message: `no chain of ${arch} images leads from ${current_version.version_id} to ${product_code} ${targetVersionId}` };
+    return {
+      ok: false,
+      reason: 'no_path',
+      message: `no chain of ${arch} images leads from ${current_version.version_id} to ${product_code} ${targetVersionId}`,
+    };
   }
 }
 
 /** One path search (build an ImageIndex for many). */
-export function findUpgradePath(appliance: PathAppliance, targetVersionId: string, images: readonly AvailableImage[], options: PathOptions = {}): UpgradePath {
+export function findUpgradePath(
+  appliance: PathAppliance,
+  targetVersionId: string,
+  images: readonly AvailableImage[],
+  options: PathOptions = {},
+): UpgradePath {
   return new ImageIndex(images).path(appliance, targetVersionId, options);
 }

@@ -8,10 +8,16 @@ export interface FieldIssue {
 }
 
 /** The first issue of a failed parse; an unknown property is named itself, not the object around it. */
-export function firstFieldIssue(error: z.ZodError, { prefix = [], whole = 'body' }: { prefix?: readonly PropertyKey[]; whole?: string } = {}): FieldIssue {
+export function firstFieldIssue(
+  error: z.ZodError,
+  { prefix = [], whole = 'body' }: { prefix?: readonly PropertyKey[]; whole?: string } = {},
+): FieldIssue {
   const issue = error.issues[0]!;
   const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
-  const field = [...prefix, ...path].map(String).filter((part) => part !== '').join('.');
+  const field = [...prefix, ...path]
+    .map(String)
+    .filter((part) => part !== '')
+    .join('.');
   return { field: field || whole, message: issue.message };
 }
 
@@ -35,7 +41,9 @@ export function parseJsonFile<T extends z.ZodType>(what: string, schema: T, text
 }
 
 /** The first serial listed twice, with its index, if any. */
-export function repeatedSerial(appliances: readonly { serial: string }[]): { index: number; serial: string } | undefined {
+export function repeatedSerial(
+  appliances: readonly { serial: string }[],
+): { index: number; serial: string } | undefined {
   const seen = new Set<string>();
   for (const [index, { serial }] of appliances.entries()) {
     if (seen.has(serial)) return { index, serial };

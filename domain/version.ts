@@ -23,7 +23,10 @@
 import type { Version } from './scc';
 
 export class VersionFormatError extends Error {
-  constructor(readonly input: string, what: string) {
+  constructor(
+    readonly input: string,
+    what: string,
+  ) {
     super(`'${input}' is not a valid ${what}`);
     this.name = 'VersionFormatError';
   }
@@ -80,10 +83,19 @@ export function parseVersionNumber(versionNumber: string): ParsedVersionNumber {
   const cached = parsedNumbers.get(versionNumber);
   if (cached) return cached;
   const match = VERSION_NUMBER.exec(versionNumber);
-  if (!match) throw new VersionFormatError(versionNumber, 'version number (dotted decimals with optional trailing characters, e.g. 9.14.2a)');
+  if (!match)
+    throw new VersionFormatError(
+      versionNumber,
+      'version number (dotted decimals with optional trailing characters, e.g. 9.14.2a)',
+    );
   const parsed: ParsedVersionNumber = Object.freeze({
     parts: Object.freeze(match[1]!.split('.').map(stripZeros)),
-    suffix: Object.freeze((match[2] ?? '').toLowerCase().match(SUFFIX_RUNS)?.map((run) => (/\d/.test(run) ? stripZeros(run) : run)) ?? []),
+    suffix: Object.freeze(
+      (match[2] ?? '')
+        .toLowerCase()
+        .match(SUFFIX_RUNS)
+        ?.map((run) => (/\d/.test(run) ? stripZeros(run) : run)) ?? [],
+    ),
   });
   if (parsedNumbers.size >= CACHE_LIMIT) parsedNumbers.clear();
   parsedNumbers.set(versionNumber, parsed);
@@ -102,8 +114,12 @@ export function parseVersionId(versionId: string): Readonly<{ version_number: st
   const cached = parsedIds.get(versionId);
   if (cached) return cached;
   const match = VERSION_ID.exec(versionId);
-  if (!match) throw new VersionFormatError(versionId, 'version id (<version_number>[-<build_number>], e.g. 9.14.2-100)');
-  const parsed = Object.freeze({ version_number: match[1]!, ...(match[2] !== undefined ? { build_number: match[2] } : {}) });
+  if (!match)
+    throw new VersionFormatError(versionId, 'version id (<version_number>[-<build_number>], e.g. 9.14.2-100)');
+  const parsed = Object.freeze({
+    version_number: match[1]!,
+    ...(match[2] !== undefined ? { build_number: match[2] } : {}),
+  });
   if (parsedIds.size >= CACHE_LIMIT) parsedIds.clear();
   parsedIds.set(versionId, parsed);
   return parsed;
@@ -122,9 +138,11 @@ export function versionParts(v: Version): Readonly<{ version_number: string; bui
   let build = v.build_number;
   if (build === undefined && isVersionId(v.version_id)) {
     const fromId = parseVersionId(v.version_id);
-    if (fromId.build_number !== undefined && compareVersionNumbers(fromId.version_number, v.version_number) === 0) build = fromId.build_number;
+    if (fromId.build_number !== undefined && compareVersionNumbers(fromId.version_number, v.version_number) === 0)
+      build = fromId.build_number;
   }
-  if (build !== undefined && !BUILD_NUMBER.test(build)) throw new VersionFormatError(build, `build number of version ${v.version_id} (digits)`);
+  if (build !== undefined && !BUILD_NUMBER.test(build))
+    throw new VersionFormatError(build, `build number of version ${v.version_id} (digits)`);
   return { version_number: v.version_number, ...(build !== undefined ? { build_number: build } : {}) };
 }
 

@@ -11,7 +11,9 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 export const DEFAULT_WORKFLOW_BUNDLE = join(__dirname, '..', 'dist', 'workflow-bundle.js');
 
 /** Bundles workflows/index.ts into `outPath` (directories created); answers the absolute path and size. */
-export async function buildWorkflowBundle(outPath: string = DEFAULT_WORKFLOW_BUNDLE): Promise<{ path: string; bytes: number }> {
+export async function buildWorkflowBundle(
+  outPath: string = DEFAULT_WORKFLOW_BUNDLE,
+): Promise<{ path: string; bytes: number }> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
     // webpack's output only when something is wrong.

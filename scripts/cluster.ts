@@ -55,15 +55,39 @@ export async function freeMembershipPort(): Promise<number> {
 
 /** Free loopback ports for a server: gRPC ports chosen by the kernel (`freePort`), membership ports below 32768. */
 export async function freeTemporalPorts(freePort: () => Promise<number>): Promise<TemporalPorts> {
-  const [frontend, frontendHttp, history, matching, worker] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
-  const [frontendMembership, historyMembership, matchingMembership, workerMembership] = [await freeMembershipPort(), await freeMembershipPort(), await freeMembershipPort(), await freeMembershipPort()];
-  return { frontend, frontendHttp, frontendMembership, history, historyMembership, matching, matchingMembership, worker, workerMembership };
+  const [frontend, frontendHttp, history, matching, worker] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  const [frontendMembership, historyMembership, matchingMembership, workerMembership] = [
+    await freeMembershipPort(),
+    await freeMembershipPort(),
+    await freeMembershipPort(),
+    await freeMembershipPort(),
+  ];
+  return {
+    frontend,
+    frontendHttp,
+    frontendMembership,
+    history,
+    historyMembership,
+    matching,
+    matchingMembership,
+    worker,
+    workerMembership,
+  };
 }
 
 /** Temporal's usual ports, around `frontend`'s (7233 → 7234 history, 7235 matching, 7239 worker, 7243 HTTP, 6933… membership). */
 export function defaultTemporalPorts(frontend = 7233): TemporalPorts {
   const d = frontend - 7233;
-  if (6939 + d > 32767) throw new Error(`FLEET_TEMPORAL_PORT ${frontend} is too high for the cluster profile: its membership ports (${6933 + d}…${6939 + d}) must be below 32768`);
+  if (6939 + d > 32767)
+    throw new Error(
+      `FLEET_TEMPORAL_PORT ${frontend} is too high for the cluster profile: its membership ports (${6933 + d}…${6939 + d}) must be below 32768`,
+    );
   return {
     frontend,
     frontendHttp: 7243 + d,
@@ -130,15 +154,30 @@ export function temporalServerEnv(options: TemporalServerOptions): Record<string
 export async function setupTemporalSchemas(postgresUrl: string, databases = DEFAULT_DATABASES): Promise<void> {
   const tool = join(temporalServerBinDir(), 'temporal-sql-tool');
   const pg = new URL(postgresUrl);
-  const connect = ['--plugin', 'postgres12', '--ep', pg.hostname, '-p', pg.port || '5432', '-u', decodeURIComponent(pg.username), ...(pg.password ? ['--pw', decodeURIComponent(pg.password)] : [])];
-  for (const [db, schema] of [[databases.temporal, 'postgresql/v12/temporal'], [databases.visibility, 'postgresql/v12/visibility']] as const) {
+  const connect = [
+    '--plugin',
+    'postgres12',
+    '--ep',
+    pg.hostname,
+    '-p',
+    pg.port || '5432',
+    '-u',
+    decodeURIComponent(pg.username),
+    ...(pg.password ? ['--pw', decodeURIComponent(pg.password)] : []),
+  ];
+  for (const [db, schema] of [
+    [databases.temporal, 'postgresql/v12/temporal'],
+    [databases.visibility, 'postgresql/v12/visibility'],
+  ] as const) {
     await ensureDatabase(postgresUrl, db);
     try {
       await run(tool, [...connect, '--db', db, 'setup-schema', '-v', '0.0']);
       await run(tool, [...connect, '--db', db, 'update-schema', '--schema-name', schema]);
     } catch (err) {
       const { stderr, stdout } = err as { stderr?: string; stdout?: string };
-      throw new Error(`temporal-sql-tool could not set up ${db}: ${(stderr || stdout || (err as Error).message).slice(-2000)}`);
+      throw new Error(
+        `temporal-sql-tool could not set up ${db}: ${(stderr || stdout || (err as Error).message).slice(-2000)}`,
+      );
     }
   }
 }
@@ -153,11 +192,15 @@ export interface TemporalServerProcess {
 /** Starts `temporal-server` on config/temporal/fleet.yaml and resolves once its frontend answers. */
 export async function startTemporalServer(options: TemporalServerOptions): Promise<TemporalServerProcess> {
   const server = join(temporalServerBinDir(), 'temporal-server');
-  const proc = spawn(server, ['--root', '/', '--config', TEMPORAL_CONFIG_DIR, '--env', 'fleet', '--allow-no-auth', 'start'], {
-    cwd: root,
-    env: { ...process.env, ...temporalServerEnv(options) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    server,
+    ['--root', '/', '--config', TEMPORAL_CONFIG_DIR, '--env', 'fleet', '--allow-no-auth', 'start'],
+    {
+      cwd: root,
+      env: { ...process.env, ...temporalServerEnv(options) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const tail: string[] = [];
   for (const stream of [proc.stdout, proc.stderr]) {
     createInterface({ input: stream }).on('line', (line) => {
@@ -187,7 +230,11 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
 }
 
 /** Resolves once the frontend at `address` answers GetSystemInfo; `gone` stops the wait early. */
-export async function waitForTemporal(address: string, timeoutMs: number, gone: () => boolean = () => false): Promise<void> {
+export async function waitForTemporal(
+  address: string,
+  timeoutMs: number,
+  gone: () => boolean = () => false,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -200,7 +247,8 @@ export async function waitForTemporal(address: string, timeoutMs: number, gone: 
       return;
     } catch (err) {
       if (gone()) throw new Error(`the Temporal server at ${address} exited during start-up`);
-      if (Date.now() > deadline) throw new Error(`Temporal did not answer at ${address} within ${timeoutMs / 1000}s: ${(err as Error).message}`);
+      if (Date.now() > deadline)
+        throw new Error(`Temporal did not answer at ${address} within ${timeoutMs / 1000}s: ${(err as Error).message}`);
       await new Promise((r) => setTimeout(r, 500));
     }
   }
@@ -224,7 +272,10 @@ export async function registerNamespace(address: string, namespace: string, rete
     );
     if (!known) {
       try {
-        await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs(`${retentionDays} days`) });
+        await connection.workflowService.registerNamespace({
+          namespace,
+          workflowExecutionRetentionPeriod: msToTs(`${retentionDays} days`),
+        });
       } catch (err) {
         // Another process registered it meanwhile.
         if ((err as { code?: number }).code !== ALREADY_EXISTS) throw err;
@@ -235,12 +286,20 @@ export async function registerNamespace(address: string, namespace: string, rete
       try {
         const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
         const missing = Object.values(SA).filter((key) => !(key.name in (customAttributes ?? {})));
-        if (missing.length) await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map((key) => [key.name, KEYWORD])) });
+        if (missing.length)
+          await connection.operatorService.addSearchAttributes({
+            namespace,
+            searchAttributes: Object.fromEntries(missing.map((key) => [key.name, KEYWORD])),
+          });
         // The namespace cache of every service has it once a visibility query by our attributes answers.
-        await connection.workflowService.countWorkflowExecutions({ namespace, query: `${SA.operationId.name} = 'none'` });
+        await connection.workflowService.countWorkflowExecutions({
+          namespace,
+          query: `${SA.operationId.name} = 'none'`,
+        });
         return;
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`namespace ${namespace} did not become usable: ${(err as Error).message}`);
+        if (Date.now() > deadline)
+          throw new Error(`namespace ${namespace} did not become usable: ${(err as Error).message}`);
         await new Promise((r) => setTimeout(r, 500));
       }
     }
@@ -250,15 +309,26 @@ export async function registerNamespace(address: string, namespace: string, rete
 }
 
 /** The Temporal Web UI server (config/temporal-ui/fleet.yaml) on `port`, for the server at `address`; undefined when not built. */
-export function startTemporalUi(options: { address: string; port: number; namespace: string; onLine?: (line: string) => void }): ChildProcess | undefined {
+export function startTemporalUi(options: {
+  address: string;
+  port: number;
+  namespace: string;
+  onLine?: (line: string) => void;
+}): ChildProcess | undefined {
   const ui = join(temporalServerBinDir(), 'temporal-ui-server');
   if (!existsSync(ui)) return undefined;
   const proc = spawn(ui, ['--root', '/', '--config', TEMPORAL_UI_CONFIG_DIR, '--env', 'fleet', 'start'], {
     cwd: root,
-    env: { ...process.env, TEMPORAL_ADDRESS: options.address, TEMPORAL_UI_PORT: String(options.port), TEMPORAL_DEFAULT_NAMESPACE: options.namespace },
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: options.address,
+      TEMPORAL_UI_PORT: String(options.port),
+      TEMPORAL_DEFAULT_NAMESPACE: options.namespace,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  for (const stream of [proc.stdout, proc.stderr]) createInterface({ input: stream }).on('line', (line) => options.onLine?.(line));
+  for (const stream of [proc.stdout, proc.stderr])
+    createInterface({ input: stream }).on('line', (line) => options.onLine?.(line));
   return proc;
 }
 

@@ -43,7 +43,9 @@ export function postgresBinDir(): string | undefined {
 
 /** Why PostgreSQL cannot start here, or undefined when it can. */
 export function postgresUnavailableReason(): string | undefined {
-  return postgresBinDir() ? undefined : 'PostgreSQL server binaries not found under /usr/lib/postgresql (apt-get install postgresql)';
+  return postgresBinDir()
+    ? undefined
+    : 'PostgreSQL server binaries not found under /usr/lib/postgresql (apt-get install postgresql)';
 }
 
 /** As root: the postgres user's ids, for spawn and chown. */
@@ -54,7 +56,12 @@ function runAs(): { uid: number; gid: number } | undefined {
 }
 
 /** Answers once a connection succeeds; throws if the process exits first or after `timeoutMs`. */
-export async function waitForPostgres(url: string, proc: ChildProcess, why: () => string, timeoutMs = 60_000): Promise<void> {
+export async function waitForPostgres(
+  url: string,
+  proc: ChildProcess,
+  why: () => string,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const client = new pg.Client({ connectionString: url });
@@ -64,7 +71,8 @@ export async function waitForPostgres(url: string, proc: ChildProcess, why: () =
       return;
     } catch {
       await client.end().catch(() => undefined);
-      if (proc.exitCode !== null || proc.signalCode !== null || Date.now() > deadline) throw new Error(`PostgreSQL did not start: ${why()}`);
+      if (proc.exitCode !== null || proc.signalCode !== null || Date.now() > deadline)
+        throw new Error(`PostgreSQL did not start: ${why()}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -80,14 +88,34 @@ export async function startPostgresProcess(options: PostgresOptions): Promise<Po
   const data = join(dir, 'data');
   const ids = owner ? { uid: owner.uid, gid: owner.gid } : {};
   if (!existsSync(join(data, 'PG_VERSION'))) {
-    execFileSync(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', user, '-E', 'UTF8', ...(durable ? [] : ['--no-sync'])], { stdio: 'pipe', cwd: dir, ...ids });
+    execFileSync(
+      join(bin, 'initdb'),
+      ['-D', data, '-A', 'trust', '-U', user, '-E', 'UTF8', ...(durable ? [] : ['--no-sync'])],
+      { stdio: 'pipe', cwd: dir, ...ids },
+    );
   }
   const speed = durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
-  const proc = spawn(join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', ...speed], {
-    cwd: dir,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    ...ids,
-  });
+  const proc = spawn(
+    join(bin, 'postgres'),
+    [
+      '-D',
+      data,
+      '-p',
+      String(port),
+      '-k',
+      dir,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'max_connections=300',
+      ...speed,
+    ],
+    {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      ...ids,
+    },
+  );
   const tail: string[] = [];
   createInterface({ input: proc.stderr }).on('line', (line) => {
     tail.push(line);

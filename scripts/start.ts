@@ -27,7 +27,15 @@ import { createLogger } from '../domain/logging';
 import { SEARCH_ATTRIBUTE_TYPES } from '../domain/search-attributes';
 import { FleetStore } from '../store/fleet-store';
 import { buildWorkflowBundle } from './build-workflow-bundle';
-import { clusterConfigSchema, defaultTemporalPorts, registerNamespace, setupTemporalSchemas, startTemporalServer, startTemporalUi, waitForTemporal } from './cluster';
+import {
+  clusterConfigSchema,
+  defaultTemporalPorts,
+  registerNamespace,
+  setupTemporalSchemas,
+  startTemporalServer,
+  startTemporalUi,
+  waitForTemporal,
+} from './cluster';
 import { ensureDatabase, startPostgresProcess } from './postgres';
 import { temporalCliPath } from './toolchain';
 
@@ -37,7 +45,11 @@ const cluster = parse(clusterConfigSchema);
 /** Readable lines on a terminal, JSON otherwise. */
 const terminal = process.stdout.isTTY === true;
 const PRETTY = { colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' };
-const logger = createLogger('start', config.FLEET_LOG_LEVEL, terminal ? pinoPretty({ ...PRETTY, sync: true }) : undefined);
+const logger = createLogger(
+  'start',
+  config.FLEET_LOG_LEVEL,
+  terminal ? pinoPretty({ ...PRETTY, sync: true }) : undefined,
+);
 const prettyLine = terminal ? prettyFactory(PRETTY) : undefined;
 
 /** One line of a process, readable on a terminal when it is a pino line; as it came otherwise. */
@@ -45,7 +57,8 @@ function shown(name: string, line: string): string {
   if (prettyLine && line.startsWith('{')) {
     try {
       const entry = JSON.parse(line) as { level?: unknown; time?: unknown };
-      if (typeof entry.level === 'number' && entry.time !== undefined) return `[${name}] ${prettyLine(entry).trimEnd()}\n`;
+      if (typeof entry.level === 'number' && entry.time !== undefined)
+        return `[${name}] ${prettyLine(entry).trimEnd()}\n`;
     } catch {
       // Not JSON after all: as it came.
     }
@@ -57,10 +70,16 @@ const children: { name: string; proc: ChildProcess }[] = [];
 let stopping = false;
 
 /** As loadConfig: a bad value stops start-up naming the variable. */
-function parse<T>(schema: { safeParse(env: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }): T {
+function parse<T>(schema: {
+  safeParse(
+    env: unknown,
+  ): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
+}): T {
   const result = schema.safeParse(process.env);
   if (result.success) return result.data;
-  throw new Error(`invalid configuration: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  throw new Error(
+    `invalid configuration: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+  );
 }
 
 function launch(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
@@ -105,9 +124,13 @@ async function stopAll(exitCode: number): Promise<void> {
 async function waitForSimulator(baseUrl: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const ok = await fetch(`${baseUrl.replace(/\/+$/, '')}/health`).then((res) => res.ok, () => false);
+    const ok = await fetch(`${baseUrl.replace(/\/+$/, '')}/health`).then(
+      (res) => res.ok,
+      () => false,
+    );
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`the device simulator did not answer at ${baseUrl} within ${timeoutMs / 1000}s`);
+    if (Date.now() > deadline)
+      throw new Error(`the device simulator did not answer at ${baseUrl} within ${timeoutMs / 1000}s`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -117,7 +140,10 @@ async function waitForSimulator(baseUrl: string, timeoutMs: number): Promise<voi
  * Sumo collectors, and the demo's customer images beside the Riverbed catalog the API adds.
  */
 async function loadDemo(address: string, storeUrl: string): Promise<void> {
-  const client = new Client({ connection: await Connection.connect({ address }), namespace: config.FLEET_TEMPORAL_NAMESPACE });
+  const client = new Client({
+    connection: await Connection.connect({ address }),
+    namespace: config.FLEET_TEMPORAL_NAMESPACE,
+  });
   const store = await FleetStore.open(storeUrl);
   try {
     // The inventory last: /health says ready once it is in (store/readiness.ts), so all the rest is too.
@@ -129,7 +155,10 @@ async function loadDemo(address: string, storeUrl: string): Promise<void> {
     const result = await runInventoryRefresh(client, config.FLEET_TASK_QUEUE);
     logger.info(result, `inventory: ${result.appliances} appliances in the store`);
   } catch (err) {
-    logger.warn({ err: (err as Error).message }, 'loading the demo fleet failed; the scheduled inventory refresh will retry the appliances');
+    logger.warn(
+      { err: (err as Error).message },
+      'loading the demo fleet failed; the scheduled inventory refresh will retry the appliances',
+    );
   } finally {
     await store.close();
     await client.connection.close();
@@ -140,7 +169,10 @@ async function loadDemo(address: string, storeUrl: string): Promise<void> {
 function adminKeyLines(): string[] {
   const operations = `${apiBase(config)}/api/cmc.upgrades/1.0/operations/upgrade`;
   if (config.FLEET_ADMIN_ACCESS_ID !== undefined) {
-    return [`  Admin API key     FLEET_ADMIN_ACCESS_ID / FLEET_ADMIN_ACCESS_KEY (from the environment)`, `      try it:       curl -u "$FLEET_ADMIN_ACCESS_ID:$FLEET_ADMIN_ACCESS_KEY" ${operations}`];
+    return [
+      `  Admin API key     FLEET_ADMIN_ACCESS_ID / FLEET_ADMIN_ACCESS_KEY (from the environment)`,
+      `      try it:       curl -u "$FLEET_ADMIN_ACCESS_ID:$FLEET_ADMIN_ACCESS_KEY" ${operations}`,
+    ];
   }
   const file = resolve(root, config.FLEET_DATA_DIR, 'admin-access-key');
   const shownPath = file.startsWith(`${process.cwd()}/`) ? relative(process.cwd(), file) : file;
@@ -153,13 +185,20 @@ function adminKeyLines(): string[] {
 /** The dev profile: the Temporal CLI dev server on a SQLite file. Answers the banner's Temporal lines. */
 async function startDevTemporal(dataDir: string): Promise<{ address: string; storeUrl: string; banner: string[] }> {
   launch('temporal', temporalCliPath(), [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(config.FLEET_TEMPORAL_PORT),
-    '--ui-port', String(config.FLEET_TEMPORAL_UI_PORT),
-    '--db-filename', join(dataDir, 'temporal.db'),
-    '--namespace', config.FLEET_TEMPORAL_NAMESPACE,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(config.FLEET_TEMPORAL_PORT),
+    '--ui-port',
+    String(config.FLEET_TEMPORAL_UI_PORT),
+    '--db-filename',
+    join(dataDir, 'temporal.db'),
+    '--namespace',
+    config.FLEET_TEMPORAL_NAMESPACE,
+    '--log-level',
+    'warn',
     ...Object.entries(SEARCH_ATTRIBUTE_TYPES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
   ]);
   const address = `127.0.0.1:${config.FLEET_TEMPORAL_PORT}`;
@@ -180,14 +219,28 @@ async function startDevTemporal(dataDir: string): Promise<{ address: string; sto
  * store in the `fleet` database unless FLEET_STORE_URL says otherwise.
  */
 async function startClusterTemporal(dataDir: string): Promise<{ address: string; storeUrl: string; banner: string[] }> {
-  const pg = await startPostgresProcess({ dir: join(dataDir, 'postgres'), port: cluster.FLEET_POSTGRES_PORT, onLine: prefixed('postgres') });
+  const pg = await startPostgresProcess({
+    dir: join(dataDir, 'postgres'),
+    port: cluster.FLEET_POSTGRES_PORT,
+    onLine: prefixed('postgres'),
+  });
   adopt('postgres', pg.proc);
   await setupTemporalSchemas(pg.url);
   const storeUrl = process.env.FLEET_STORE_URL ?? (await ensureDatabase(pg.url, 'fleet'));
-  const temporal = await startTemporalServer({ postgresUrl: pg.url, ports: defaultTemporalPorts(config.FLEET_TEMPORAL_PORT), historyShards: cluster.FLEET_TEMPORAL_HISTORY_SHARDS, onLine: prefixed('temporal') });
+  const temporal = await startTemporalServer({
+    postgresUrl: pg.url,
+    ports: defaultTemporalPorts(config.FLEET_TEMPORAL_PORT),
+    historyShards: cluster.FLEET_TEMPORAL_HISTORY_SHARDS,
+    onLine: prefixed('temporal'),
+  });
   adopt('temporal', temporal.proc);
   await registerNamespace(temporal.address, config.FLEET_TEMPORAL_NAMESPACE);
-  const ui = startTemporalUi({ address: temporal.address, port: config.FLEET_TEMPORAL_UI_PORT, namespace: config.FLEET_TEMPORAL_NAMESPACE, onLine: prefixed('temporal-ui') });
+  const ui = startTemporalUi({
+    address: temporal.address,
+    port: config.FLEET_TEMPORAL_UI_PORT,
+    namespace: config.FLEET_TEMPORAL_NAMESPACE,
+    onLine: prefixed('temporal-ui'),
+  });
   if (ui) adopt('temporal-ui', ui);
   return {
     address: temporal.address,
@@ -195,7 +248,9 @@ async function startClusterTemporal(dataDir: string): Promise<{ address: string;
     banner: [
       `  PostgreSQL        ${pg.url.replace(/\/postgres$/, '')}  (data in ${join(dataDir, 'postgres')}; store: ${storeUrl.replace(/:[^:@/]*@/, ':***@')})`,
       `  Temporal server   ${temporal.address}  (namespace ${config.FLEET_TEMPORAL_NAMESPACE}, ${cluster.FLEET_TEMPORAL_HISTORY_SHARDS} history shards, on PostgreSQL)`,
-      ui ? `  Temporal Web UI   http://localhost:${config.FLEET_TEMPORAL_UI_PORT}` : '  Temporal Web UI   not built (scripts/ensure-temporal-server.sh)',
+      ui
+        ? `  Temporal Web UI   http://localhost:${config.FLEET_TEMPORAL_UI_PORT}`
+        : '  Temporal Web UI   not built (scripts/ensure-temporal-server.sh)',
     ],
   };
 }
@@ -217,12 +272,23 @@ async function main(): Promise<void> {
 
   const deviceApi = new URL(config.FLEET_DEVICE_API_URL);
   const env = { FLEET_TEMPORAL_ADDRESS: temporal.address, FLEET_STORE_URL: temporal.storeUrl };
-  tsProcess('simulator', 'simulator/main.ts', { FLEET_SIM_HOST: deviceApi.hostname, FLEET_SIM_PORT: deviceApi.port || '80' });
+  tsProcess('simulator', 'simulator/main.ts', {
+    FLEET_SIM_HOST: deviceApi.hostname,
+    FLEET_SIM_PORT: deviceApi.port || '80',
+  });
   const workers = clustered ? cluster.FLEET_CLUSTER_WORKERS : 1;
   // Each worker's /metrics on its own port, from 9464 unless FLEET_WORKER_METRICS_PORT says otherwise (README "Metrics").
   const firstMetricsPort = config.FLEET_WORKER_METRICS_PORT ?? 9464;
-  const workerMetricsPorts = Array.from({ length: workers }, (_, i) => (firstMetricsPort === 0 ? 0 : firstMetricsPort + i));
-  workerMetricsPorts.forEach((port, i) => tsProcess(workers > 1 ? `worker-${i + 1}` : 'worker', 'worker/main.ts', { ...env, FLEET_WORKER_WORKFLOW_BUNDLE: bundle.path, FLEET_WORKER_METRICS_PORT: String(port) }));
+  const workerMetricsPorts = Array.from({ length: workers }, (_, i) =>
+    firstMetricsPort === 0 ? 0 : firstMetricsPort + i,
+  );
+  workerMetricsPorts.forEach((port, i) =>
+    tsProcess(workers > 1 ? `worker-${i + 1}` : 'worker', 'worker/main.ts', {
+      ...env,
+      FLEET_WORKER_WORKFLOW_BUNDLE: bundle.path,
+      FLEET_WORKER_METRICS_PORT: String(port),
+    }),
+  );
   tsProcess('api', 'api/main.ts', env);
   void loadDemo(temporal.address, temporal.storeUrl);
 
@@ -235,7 +301,9 @@ async function main(): Promise<void> {
     `  Metrics           ${apiBase(config)}/metrics (API), ${workerMetricsPorts.map((port) => `http://${config.FLEET_WORKER_METRICS_HOST}:${port}/metrics`).join(', ')} (${workers > 1 ? 'workers' : 'worker'})`,
     ...adminKeyLines(),
     '',
-    ...(temporal.storeUrl !== config.FLEET_STORE_URL ? [`The fleet CLI reads this store:  export FLEET_STORE_URL=${temporal.storeUrl}`] : []),
+    ...(temporal.storeUrl !== config.FLEET_STORE_URL
+      ? [`The fleet CLI reads this store:  export FLEET_STORE_URL=${temporal.storeUrl}`]
+      : []),
     'Try:  npm run fleet -- upgrade --product SH --version 9.18.0-100 --reboot $(npm run -s fleet -- devices --product SH --limit 3)',
     '      (9.18.0 takes two images from older releases; appliances on 9.14.0 patch with delta images)',
     '      npm run fleet -- status <operation id> --watch      npm run fleet -- operations      npm run fleet -- logs <operation id> --follow',

@@ -4,7 +4,10 @@ import { join } from 'node:path';
 
 function ensure(script: string): string {
   try {
-    return execFileSync('bash', [join(__dirname, script)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    return execFileSync('bash', [join(__dirname, script)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }).trim();
   } catch {
     throw new Error(`scripts/${script} could not provide the tool (see the messages above); run 'npm run setup' first`);
   }

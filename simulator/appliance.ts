@@ -112,7 +112,7 @@ export class FleetJobStats {
   private push(span: JobSpan): void {
     const h = this.heap;
     h.push(span);
-    for (let i = h.length - 1; i > 0; ) {
+    for (let i = h.length - 1; i > 0;) {
       const parent = (i - 1) >> 1;
       if (h[parent]!.endsAt <= h[i]!.endsAt) break;
       [h[parent], h[i]] = [h[i]!, h[parent]!];
@@ -126,7 +126,7 @@ export class FleetJobStats {
     const last = h.pop()!;
     if (h.length) {
       h[0] = last;
-      for (let i = 0; ; ) {
+      for (let i = 0; ;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let least = i;
@@ -206,7 +206,8 @@ export class SimulatedAppliance {
     this.faults.push(fault);
     if (fault.kind === 'unhealthy_after_upgrade') this.healthyVersionId = this.runningVersion.version_id;
     if (fault.kind === 'fail_first_installs') this.installsFailed = 0;
-    if (fault.kind === 'disconnect') this.disconnectedUntil = fault.seconds ? this.now() + this.simulatedMs(fault.seconds) : Number.POSITIVE_INFINITY;
+    if (fault.kind === 'disconnect')
+      this.disconnectedUntil = fault.seconds ? this.now() + this.simulatedMs(fault.seconds) : Number.POSITIVE_INFINITY;
   }
 
   clearFaults(): void {
@@ -220,7 +221,10 @@ export class SimulatedAppliance {
   }
 
   private fault<K extends Fault['kind']>(kind: K, stage?: DeviceJob['kind']): Extract<Fault, { kind: K }> | undefined {
-    return this.faults.find((f): f is Extract<Fault, { kind: K }> => f.kind === kind && (stage === undefined || !('stage' in f) || f.stage === stage));
+    return this.faults.find(
+      (f): f is Extract<Fault, { kind: K }> =>
+        f.kind === kind && (stage === undefined || !('stage' in f) || f.stage === stage),
+    );
   }
 
   private simulatedMs(seconds: number): number {
@@ -253,9 +257,12 @@ export class SimulatedAppliance {
   private reachable(options: { listedDisconnected?: boolean } = {}): void {
     this.advance();
     const flapping = this.fault('flapping_5xx');
-    if (flapping && this.random() < flapping.probability) throw new DeviceApiError(503, 'device.unavailable', `appliance ${this.spec.serial} is temporarily unavailable`);
-    if ((!this.spec.connected && !options.listedDisconnected) || this.now() < this.disconnectedUntil) throw new DeviceApiError(503, 'device.disconnected', `appliance ${this.spec.serial} is not connected`);
-    if (this.gone || this.now() < this.rebootingUntil) throw new DeviceApiError(503, 'device.rebooting', `appliance ${this.spec.serial} is rebooting`);
+    if (flapping && this.random() < flapping.probability)
+      throw new DeviceApiError(503, 'device.unavailable', `appliance ${this.spec.serial} is temporarily unavailable`);
+    if ((!this.spec.connected && !options.listedDisconnected) || this.now() < this.disconnectedUntil)
+      throw new DeviceApiError(503, 'device.disconnected', `appliance ${this.spec.serial} is not connected`);
+    if (this.gone || this.now() < this.rebootingUntil)
+      throw new DeviceApiError(503, 'device.rebooting', `appliance ${this.spec.serial} is rebooting`);
   }
 
   info(): DeviceInfo {
@@ -276,10 +283,27 @@ export class SimulatedAppliance {
     const uptime = ((this.now() - this.bootedAt) * this.timings.speed) / 1000;
     const startSeconds = this.fault('slow_to_healthy')?.seconds ?? this.timings.serviceStartSeconds;
     const unhealthy = this.fault('unhealthy_after_upgrade');
-    const faulty = unhealthy !== undefined && (unhealthy.version_id ? unhealthy.version_id === this.runningVersion.version_id : this.runningVersion.version_id !== this.healthyVersionId);
-    const services = SERVICES.map((name) => ({ name, state: uptime < startSeconds ? ('starting' as const) : faulty && name === 'optimization' ? ('down' as const) : ('up' as const) }));
+    const faulty =
+      unhealthy !== undefined &&
+      (unhealthy.version_id
+        ? unhealthy.version_id === this.runningVersion.version_id
+        : this.runningVersion.version_id !== this.healthyVersionId);
+    const services = SERVICES.map((name) => ({
+      name,
+      state:
+        uptime < startSeconds
+          ? ('starting' as const)
+          : faulty && name === 'optimization'
+            ? ('down' as const)
+            : ('up' as const),
+    }));
     const restarts = faulty && uptime >= startSeconds ? 1 + Math.floor((uptime - startSeconds) / 30) : 0;
-    return { serial: this.spec.serial, uptime_seconds: Math.floor(uptime), services, error_counters: { service_restarts: restarts, kernel_panics: 0 } };
+    return {
+      serial: this.spec.serial,
+      uptime_seconds: Math.floor(uptime),
+      services,
+      error_counters: { service_restarts: restarts, kernel_panics: 0 },
+    };
   }
 
   /**
@@ -301,20 +325,43 @@ export class SimulatedAppliance {
     // A hung job never finishes; only a cancel (or the orchestrator's time limit) ends it.
     const durationMs = this.fault('hang_at_stage', kind) ? Number.POSITIVE_INFINITY : expectedMs;
     const busy = [...this.jobs.values()].find((j) => j.state === 'running');
-    if (busy) throw new DeviceApiError(409, 'device.busy', `appliance ${this.spec.serial} is busy with ${busy.kind} job ${busy.id}`);
-    const job: Job = { id: `${kind}-${++this.jobSeq}`, kind, startedAt: this.now(), durationMs, expectedMs, state: 'running', complete };
+    if (busy)
+      throw new DeviceApiError(
+        409,
+        'device.busy',
+        `appliance ${this.spec.serial} is busy with ${busy.kind} job ${busy.id}`,
+      );
+    const job: Job = {
+      id: `${kind}-${++this.jobSeq}`,
+      kind,
+      startedAt: this.now(),
+      durationMs,
+      expectedMs,
+      state: 'running',
+      complete,
+    };
     if (this.jobStats) job.span = this.jobStats.jobStarted(durationMs);
     this.jobs.set(job.id, job);
     return this.view(job);
   }
 
-  stage(request: { target_version: Version; delta: boolean; source_version?: Version | undefined; size_bytes?: number | undefined }): DeviceJob {
+  stage(request: {
+    target_version: Version;
+    delta: boolean;
+    source_version?: Version | undefined;
+    size_bytes?: number | undefined;
+  }): DeviceJob {
     this.reachable();
-    const bytes = request.size_bytes ?? (request.delta ? this.timings.defaultImageBytes / 10 : this.timings.defaultImageBytes);
+    const bytes =
+      request.size_bytes ?? (request.delta ? this.timings.defaultImageBytes / 10 : this.timings.defaultImageBytes);
     const slow = this.fault('slow_link')?.factor ?? 1;
     return this.startJob('stage', this.simulatedMs((bytes * slow) / this.spec.bandwidth_bps), () => {
       this.counters.stages++;
-      this.staged.set(request.target_version.version_id, { version: request.target_version, delta: request.delta, ...(request.source_version ? { source_version: request.source_version } : {}) });
+      this.staged.set(request.target_version.version_id, {
+        version: request.target_version,
+        delta: request.delta,
+        ...(request.source_version ? { source_version: request.source_version } : {}),
+      });
     });
   }
 
@@ -322,9 +369,18 @@ export class SimulatedAppliance {
   patch(request: { version_id: string }): DeviceJob {
     this.reachable();
     const image = this.staged.get(request.version_id);
-    if (!image?.delta) throw new DeviceApiError(409, 'image.not_staged', `no staged delta image for version ${request.version_id} on ${this.spec.serial}`);
+    if (!image?.delta)
+      throw new DeviceApiError(
+        409,
+        'image.not_staged',
+        `no staged delta image for version ${request.version_id} on ${this.spec.serial}`,
+      );
     if (image.source_version && image.source_version.version_id !== this.runningVersion.version_id) {
-      throw new DeviceApiError(409, 'image.source_mismatch', `the delta image to ${request.version_id} applies to ${image.source_version.version_id}, ${this.spec.serial} runs ${this.runningVersion.version_id}`);
+      throw new DeviceApiError(
+        409,
+        'image.source_mismatch',
+        `the delta image to ${request.version_id} applies to ${image.source_version.version_id}, ${this.spec.serial} runs ${this.runningVersion.version_id}`,
+      );
     }
     return this.startJob('patch', this.simulatedMs(this.timings.patchSeconds), () => {
       this.counters.patches++;
@@ -335,10 +391,24 @@ export class SimulatedAppliance {
   install(request: { version_id: string; esxi_force: boolean }): DeviceJob {
     this.reachable();
     const image = this.staged.get(request.version_id);
-    if (!image) throw new DeviceApiError(409, 'image.not_staged', `no staged image for version ${request.version_id} on ${this.spec.serial}`);
-    if (image.delta) throw new DeviceApiError(409, 'image.not_patched', `the staged image for ${request.version_id} is a delta: patch it before installing`);
+    if (!image)
+      throw new DeviceApiError(
+        409,
+        'image.not_staged',
+        `no staged image for version ${request.version_id} on ${this.spec.serial}`,
+      );
+    if (image.delta)
+      throw new DeviceApiError(
+        409,
+        'image.not_patched',
+        `the staged image for ${request.version_id} is a delta: patch it before installing`,
+      );
     if (this.fault('esxi_conflict') && !request.esxi_force) {
-      throw new DeviceApiError(409, 'install.esxi_conflict', `installing ${request.version_id} would replace ESXi ${this.spec.esxi_version ?? '(installed)'} on ${this.spec.serial}; set esxi_force to proceed`);
+      throw new DeviceApiError(
+        409,
+        'install.esxi_conflict',
+        `installing ${request.version_id} would replace ESXi ${this.spec.esxi_version ?? '(installed)'} on ${this.spec.serial}; set esxi_force to proceed`,
+      );
     }
     return this.startJob('install', this.simulatedMs(this.timings.installSeconds), () => {
       this.counters.installs++;
@@ -383,7 +453,8 @@ export class SimulatedAppliance {
   }
 
   private view(job: Job): DeviceJob {
-    const progress = job.state === 'succeeded' ? 1 : Math.min(0.99, (this.now() - job.startedAt) / Math.max(1, job.durationMs));
+    const progress =
+      job.state === 'succeeded' ? 1 : Math.min(0.99, (this.now() - job.startedAt) / Math.max(1, job.durationMs));
     return {
       id: job.id,
       serial: this.spec.serial,

@@ -41,7 +41,11 @@ export class SimulatedCollector {
 
   info(): CollectorInfo {
     this.advance();
-    return { ...this.spec, collectorVersion: this.version, lastSeenAlive: this.spec.alive ? this.now() : this.now() - 86_400_000 };
+    return {
+      ...this.spec,
+      collectorVersion: this.version,
+      lastSeenAlive: this.spec.alive ? this.now() : this.now() - 86_400_000,
+    };
   }
 
   upgrade(toVersion: string, idempotencyKey: string): CollectorJob {
@@ -51,11 +55,21 @@ export class SimulatedCollector {
       return previous;
     }
     this.advance();
-    if (!this.spec.alive) throw new DeviceApiError(503, 'collector.not_alive', `collector ${this.spec.id} is not running`);
-    if (this.spec.collectorType !== 'Installable') throw new DeviceApiError(409, 'collector.hosted', `collector ${this.spec.id} is a Hosted collector`);
-    if (!(COLLECTOR_BUILDS as readonly string[]).includes(toVersion)) throw new DeviceApiError(400, 'request.invalid', `unknown collector build ${toVersion}`);
-    if ([...this.jobs.values()].some((j) => j.state === 'running')) throw new DeviceApiError(409, 'device.busy', `collector ${this.spec.id} is already upgrading`);
-    const job: UpgradeJob = { id: `upgrade-${++this.seq}`, toVersion, startedAt: this.now(), durationMs: ((this.timings.collectorUpgradeSeconds ?? 90) * 1000) / this.timings.speed, state: 'running' };
+    if (!this.spec.alive)
+      throw new DeviceApiError(503, 'collector.not_alive', `collector ${this.spec.id} is not running`);
+    if (this.spec.collectorType !== 'Installable')
+      throw new DeviceApiError(409, 'collector.hosted', `collector ${this.spec.id} is a Hosted collector`);
+    if (!(COLLECTOR_BUILDS as readonly string[]).includes(toVersion))
+      throw new DeviceApiError(400, 'request.invalid', `unknown collector build ${toVersion}`);
+    if ([...this.jobs.values()].some((j) => j.state === 'running'))
+      throw new DeviceApiError(409, 'device.busy', `collector ${this.spec.id} is already upgrading`);
+    const job: UpgradeJob = {
+      id: `upgrade-${++this.seq}`,
+      toVersion,
+      startedAt: this.now(),
+      durationMs: ((this.timings.collectorUpgradeSeconds ?? 90) * 1000) / this.timings.speed,
+      state: 'running',
+    };
     this.jobs.set(job.id, job);
     const view = this.view(job);
     this.idempotent.set(idempotencyKey, view);
@@ -70,7 +84,15 @@ export class SimulatedCollector {
   }
 
   private view(job: UpgradeJob): CollectorJob {
-    const progress = job.state === 'succeeded' ? 1 : Math.min(0.99, (this.now() - job.startedAt) / Math.max(1, job.durationMs));
-    return { id: job.id, collector_id: this.spec.id, kind: 'upgrade', to_version: job.toVersion, state: job.state, progress };
+    const progress =
+      job.state === 'succeeded' ? 1 : Math.min(0.99, (this.now() - job.startedAt) / Math.max(1, job.durationMs));
+    return {
+      id: job.id,
+      collector_id: this.spec.id,
+      kind: 'upgrade',
+      to_version: job.toVersion,
+      state: job.state,
+      progress,
+    };
   }
 }

@@ -65,6 +65,7 @@ export function parseFaultSpec(spec: string): FleetFaultRequest {
     else throw new Error(`--fault '${spec}': ${kind} takes no value`);
   }
   const parsed = fleetFaultRequest.safeParse({ fault: raw, probability: Number(probability) });
-  if (!parsed.success) throw new Error(`--fault '${spec}': ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new Error(`--fault '${spec}': ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
   return parsed.data;
 }

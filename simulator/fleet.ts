@@ -27,7 +27,16 @@ const MODELS: Record<ProductCode, string[]> = {
   WW: ['VCX10', 'VCX30'],
   GC: ['GC-255'],
 };
-const TIME_ZONES = ['UTC', 'Europe/London', 'Europe/Berlin', 'America/New_York', 'America/Los_Angeles', 'Asia/Tokyo', 'Asia/Kolkata', 'Australia/Sydney'];
+const TIME_ZONES = [
+  'UTC',
+  'Europe/London',
+  'Europe/Berlin',
+  'America/New_York',
+  'America/Los_Angeles',
+  'Asia/Tokyo',
+  'Asia/Kolkata',
+  'Australia/Sydney',
+];
 const START_VERSIONS = ['9.12.0', '9.12.1', '9.14.0'];
 /** The demo's legacy appliances run a release no image upgrades from (eligibility: not_supported). */
 export const LEGACY_VERSION = '9.10.0';
@@ -40,7 +49,10 @@ export const versionOf = (versionNumber: string, buildNumber = '100'): Version =
 
 function hex(rand: () => number, digits: number): string {
   let s = '';
-  for (let i = 0; i < digits; i++) s += Math.floor(rand() * 16).toString(16).toUpperCase();
+  for (let i = 0; i < digits; i++)
+    s += Math.floor(rand() * 16)
+      .toString(16)
+      .toUpperCase();
   return s;
 }
 

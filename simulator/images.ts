@@ -17,7 +17,10 @@ export const IMAGE_PAYLOAD_BYTES = 256 * 1024;
 export function simulatedImage(path: string): { bytes: Buffer; buildTimestamp: number } | undefined {
   const image = catalogImageAt(path);
   if (!image) return undefined;
-  const head = encodeImageManifest({ image_definition: image.image_definition, build_timestamp: image.build_timestamp });
+  const head = encodeImageManifest({
+    image_definition: image.image_definition,
+    build_timestamp: image.build_timestamp,
+  });
   // A payload that differs per image (its path, repeated), so a mixed-up range shows.
   const payload = Buffer.alloc(IMAGE_PAYLOAD_BYTES, `${image.path}\n`);
   return { bytes: Buffer.concat([head, payload]), buildTimestamp: image.build_timestamp };
@@ -43,7 +46,13 @@ export function byteRange(header: string | undefined, size: number): ByteRange {
   return start <= end ? { start, end } : undefined;
 }
 
-function sendBytes(req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string | number>, body: Buffer): void {
+function sendBytes(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string | number>,
+  body: Buffer,
+): void {
   res.writeHead(status, { ...headers, 'content-length': body.length });
   res.end(req.method === 'HEAD' ? undefined : body);
 }
@@ -60,15 +69,27 @@ export function serveImage(req: IncomingMessage, res: ServerResponse): void {
   } catch {
     // A malformed escape names no image.
   }
-  const image = path !== undefined && (req.method === 'GET' || req.method === 'HEAD') ? simulatedImage(path) : undefined;
+  const image =
+    path !== undefined && (req.method === 'GET' || req.method === 'HEAD') ? simulatedImage(path) : undefined;
   if (!image) {
     const text = JSON.stringify({ error: { code: 'image.not_found', message: `no image at ${IMAGES_PREFIX}${raw}` } });
     return sendBytes(req, res, 404, { 'content-type': 'application/json' }, Buffer.from(text));
   }
   const size = image.bytes.length;
-  const common = { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', 'last-modified': new Date(image.buildTimestamp * 1000).toUTCString() };
+  const common = {
+    'content-type': 'application/octet-stream',
+    'accept-ranges': 'bytes',
+    'last-modified': new Date(image.buildTimestamp * 1000).toUTCString(),
+  };
   const range = byteRange(req.headers.range, size);
-  if (range === 'unsatisfiable') return sendBytes(req, res, 416, { ...common, 'content-range': `bytes */${size}` }, Buffer.alloc(0));
+  if (range === 'unsatisfiable')
+    return sendBytes(req, res, 416, { ...common, 'content-range': `bytes */${size}` }, Buffer.alloc(0));
   if (!range) return sendBytes(req, res, 200, common, image.bytes);
-  return sendBytes(req, res, 206, { ...common, 'content-range': `bytes ${range.start}-${range.end}/${size}` }, image.bytes.subarray(range.start, range.end + 1));
+  return sendBytes(
+    req,
+    res,
+    206,
+    { ...common, 'content-range': `bytes ${range.start}-${range.end}/${size}` },
+    image.bytes.subarray(range.start, range.end + 1),
+  );
 }

@@ -61,10 +61,14 @@ async function main(): Promise<void> {
     }
   }
   const sim = new Simulator(specs, { ...DEFAULT_TIMINGS, speed: speed || 1 }, collectors);
-  for (const request of faults) logger.info({ fault: request.fault, devices: sim.applyFleetFault(request).length }, 'fault injected');
+  for (const request of faults)
+    logger.info({ fault: request.fault, devices: sim.applyFleetFault(request).length }, 'fault injected');
   const server = createSimulatorServer(sim, logger);
   const port = await listen(server, positiveNumber('port', values.port), values.host);
-  logger.info({ port, host: values.host, appliances: specs.length, collectors: collectors.length, profile, speed }, `simulator listening on http://${values.host}:${port}`);
+  logger.info(
+    { port, host: values.host, appliances: specs.length, collectors: collectors.length, profile, speed },
+    `simulator listening on http://${values.host}:${port}`,
+  );
 
   let stopping = false;
   const stop = (): void => {

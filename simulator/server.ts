@@ -3,7 +3,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { collectorUpgradeRequest, IDEMPOTENCY_KEY_HEADER, installRequest, patchRequest, rebootRequest, stageImageRequest } from '../domain/device-api';
+import {
+  collectorUpgradeRequest,
+  IDEMPOTENCY_KEY_HEADER,
+  installRequest,
+  patchRequest,
+  rebootRequest,
+  stageImageRequest,
+} from '../domain/device-api';
 import { DeviceApiError, FleetJobStats, SimulatedAppliance, type SimulatorTimings } from './appliance';
 import { SimulatedCollector } from './collector';
 import { fault, fleetFaultRequest, type FleetFaultRequest } from './faults';
@@ -16,7 +23,12 @@ export class Simulator {
   /** Device-API requests and appliance jobs across the fleet (`GET /admin/stats`). */
   readonly stats: FleetJobStats;
 
-  constructor(specs: ApplianceSpec[], timings: SimulatorTimings, collectors: CollectorSpec[] = [], now: () => number = Date.now) {
+  constructor(
+    specs: ApplianceSpec[],
+    timings: SimulatorTimings,
+    collectors: CollectorSpec[] = [],
+    now: () => number = Date.now,
+  ) {
     this.stats = new FleetJobStats(now);
     for (const spec of specs) this.appliances.set(spec.serial, new SimulatedAppliance(spec, timings, now, this.stats));
     for (const spec of collectors) this.collectors.set(spec.id, new SimulatedCollector(spec, timings, now));
@@ -82,14 +94,20 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-const MUTATIONS = { stage: stageImageRequest, patch: patchRequest, install: installRequest, reboot: rebootRequest } as const;
+const MUTATIONS = {
+  stage: stageImageRequest,
+  patch: patchRequest,
+  install: installRequest,
+  reboot: rebootRequest,
+} as const;
 
 async function route(sim: Simulator, req: IncomingMessage): Promise<{ status: number; body: unknown }> {
   const url = new URL(req.url ?? '/', 'http://simulator');
   const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
   const method = req.method ?? 'GET';
 
-  if (method === 'GET' && parts.length === 1 && parts[0] === 'health') return { status: 200, body: { status: 'ok', devices: sim.appliances.size } };
+  if (method === 'GET' && parts.length === 1 && parts[0] === 'health')
+    return { status: 200, body: { status: 'ok', devices: sim.appliances.size } };
   if (parts[0] === 'devices' || parts[0] === 'collectors') sim.stats.requests++;
 
   if (parts[0] === 'devices') {
@@ -103,13 +121,21 @@ async function route(sim: Simulator, req: IncomingMessage): Promise<{ status: nu
     }
     const appliance = sim.appliance(parts[1] ?? '');
     if (method === 'GET' && parts.length === 2) return { status: 200, body: appliance.info() };
-    if (method === 'GET' && parts.length === 3 && parts[2] === 'health') return { status: 200, body: appliance.health() };
-    if (method === 'GET' && parts.length === 4 && parts[2] === 'jobs') return { status: 200, body: appliance.job(parts[3]!) };
-    if (method === 'POST' && parts.length === 5 && parts[2] === 'jobs' && parts[4] === 'cancel') return { status: 200, body: appliance.cancelJob(parts[3]!) };
+    if (method === 'GET' && parts.length === 3 && parts[2] === 'health')
+      return { status: 200, body: appliance.health() };
+    if (method === 'GET' && parts.length === 4 && parts[2] === 'jobs')
+      return { status: 200, body: appliance.job(parts[3]!) };
+    if (method === 'POST' && parts.length === 5 && parts[2] === 'jobs' && parts[4] === 'cancel')
+      return { status: 200, body: appliance.cancelJob(parts[3]!) };
     if (method === 'POST' && parts.length === 3 && parts[2]! in MUTATIONS) {
       const kind = parts[2] as keyof typeof MUTATIONS;
       const key = req.headers[IDEMPOTENCY_KEY_HEADER];
-      if (typeof key !== 'string' || key.length === 0) throw new DeviceApiError(400, 'request.idempotency_key_required', `the ${IDEMPOTENCY_KEY_HEADER} header is required`);
+      if (typeof key !== 'string' || key.length === 0)
+        throw new DeviceApiError(
+          400,
+          'request.idempotency_key_required',
+          `the ${IDEMPOTENCY_KEY_HEADER} header is required`,
+        );
       const body = await readJson(req);
       return appliance.idempotently(`${kind}:${key}`, () => {
         switch (kind) {
@@ -130,15 +156,27 @@ async function route(sim: Simulator, req: IncomingMessage): Promise<{ status: nu
     if (method === 'GET' && parts.length === 1) {
       const offset = Number(url.searchParams.get('offset') ?? 0);
       const limit = Math.min(Number(url.searchParams.get('limit') ?? 1000), 10_000);
-      return { status: 200, body: { total: sim.collectors.size, ids: [...sim.collectors.keys()].slice(offset, offset + limit) } };
+      return {
+        status: 200,
+        body: { total: sim.collectors.size, ids: [...sim.collectors.keys()].slice(offset, offset + limit) },
+      };
     }
     const collector = sim.collector(parts[1] ?? '');
     if (method === 'GET' && parts.length === 2) return { status: 200, body: collector.info() };
-    if (method === 'GET' && parts.length === 4 && parts[2] === 'jobs') return { status: 200, body: collector.job(parts[3]!) };
+    if (method === 'GET' && parts.length === 4 && parts[2] === 'jobs')
+      return { status: 200, body: collector.job(parts[3]!) };
     if (method === 'POST' && parts.length === 3 && parts[2] === 'upgrade') {
       const key = req.headers[IDEMPOTENCY_KEY_HEADER];
-      if (typeof key !== 'string' || key.length === 0) throw new DeviceApiError(400, 'request.idempotency_key_required', `the ${IDEMPOTENCY_KEY_HEADER} header is required`);
-      return { status: 202, body: collector.upgrade(parse(collectorUpgradeRequest, await readJson(req)).toVersion, key) };
+      if (typeof key !== 'string' || key.length === 0)
+        throw new DeviceApiError(
+          400,
+          'request.idempotency_key_required',
+          `the ${IDEMPOTENCY_KEY_HEADER} header is required`,
+        );
+      return {
+        status: 202,
+        body: collector.upgrade(parse(collectorUpgradeRequest, await readJson(req)).toVersion, key),
+      };
     }
   }
 
@@ -162,8 +200,14 @@ async function route(sim: Simulator, req: IncomingMessage): Promise<{ status: nu
         return { status: 200, body: { faults: [] } };
       }
     }
-    if (parts[1] === 'collectors' && parts.length === 4 && parts[3] === 'counters' && method === 'GET') return { status: 200, body: sim.collector(parts[2]!).counters };
-    if (parts[1] === 'collectors' && parts.length === 4 && parts[3] === 'hold' && (method === 'POST' || method === 'DELETE')) {
+    if (parts[1] === 'collectors' && parts.length === 4 && parts[3] === 'counters' && method === 'GET')
+      return { status: 200, body: sim.collector(parts[2]!).counters };
+    if (
+      parts[1] === 'collectors' &&
+      parts.length === 4 &&
+      parts[3] === 'hold' &&
+      (method === 'POST' || method === 'DELETE')
+    ) {
       sim.collector(parts[2]!).held = method === 'POST';
       return { status: 200, body: { held: method === 'POST' } };
     }

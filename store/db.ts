@@ -27,7 +27,10 @@ export type Db = Kysely<Database>;
 
 /** A failure of the store, the same on both backends. */
 export class StoreError extends Error {
-  constructor(message: string, readonly code: string) {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
     super(message);
     this.name = 'StoreError';
   }
@@ -154,12 +157,18 @@ export function openDb(url: string, options: { log?: LogConfig } = {}): Db {
     return new Kysely<Database>({ dialect: new StorePostgresDialect(postgresPool(url)), ...options });
   }
   if (url.startsWith('sqlite:')) {
-    return new Kysely<Database>({ dialect: new StoreSqliteDialect(sqliteConnection(url.slice('sqlite:'.length))), ...options });
+    return new Kysely<Database>({
+      dialect: new StoreSqliteDialect(sqliteConnection(url.slice('sqlite:'.length))),
+      ...options,
+    });
   }
-  throw new Error(`FLEET_STORE_URL must start with sqlite: or postgres:// (got '${url.replace(/\/\/[^@]*@/, '//***@')}')`);
+  throw new Error(
+    `FLEET_STORE_URL must start with sqlite: or postgres:// (got '${url.replace(/\/\/[^@]*@/, '//***@')}')`,
+  );
 }
 
-export const dialectOf = (db: Db): Dialect => (db.introspection instanceof PostgresIntrospector ? 'postgres' : 'sqlite');
+export const dialectOf = (db: Db): Dialect =>
+  db.introspection instanceof PostgresIntrospector ? 'postgres' : 'sqlite';
 
 /** Runs `fn` in one transaction (all of it lands, or none of it); inside a transaction already, in that one. */
 export function inTransaction<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {

@@ -13,12 +13,18 @@ import type { FleetStore } from './fleet-store';
 /** Every image of a product code (all repositories), indexed for path searches. */
 export async function imageIndex(store: FleetStore, productCode: ProductCode): Promise<ImageIndex> {
   const stored = await store.listImages({ product_code: productCode });
-  return new ImageIndex(stored.map(({ repository, image }): AvailableImage => ({ repository, image: image as AvailableImage['image'] })));
+  return new ImageIndex(
+    stored.map(({ repository, image }): AvailableImage => ({ repository, image: image as AvailableImage['image'] })),
+  );
 }
 
 /** The appliances of a product code, its images and the serials busy in an operation, read at once. */
 export async function fleetFacts(store: FleetStore, productCode: ProductCode) {
-  const [appliances, index, inProgress] = await Promise.all([store.listAppliances({ product_code: productCode }), imageIndex(store, productCode), store.serialsWithTaskInProgress()]);
+  const [appliances, index, inProgress] = await Promise.all([
+    store.listAppliances({ product_code: productCode }),
+    imageIndex(store, productCode),
+    store.serialsWithTaskInProgress(),
+  ]);
   return { appliances: appliances as unknown as Appliance[], index, inProgress };
 }
 
@@ -40,7 +46,8 @@ export async function ineligibleAppliances(
   request: { appliances: readonly string[]; product_code?: ProductCode; target_version?: { version_id: string } },
 ): Promise<IneligibleAppliance[]> {
   const known = new Map((await store.listAppliances({ serials: request.appliances })).map((a) => [a.serial, a]));
-  const productCodes = kind === 'reboot' ? [...new Set([...known.values()].map((a) => a.product_code))] : [request.product_code!];
+  const productCodes =
+    kind === 'reboot' ? [...new Set([...known.values()].map((a) => a.product_code))] : [request.product_code!];
   const category = new Map<string, string>();
   const inProgress = await store.serialsWithTaskInProgress();
   for (const productCode of productCodes) {
@@ -52,14 +59,22 @@ export async function ineligibleAppliances(
       kind === 'upgrade'
         ? upgradeEligibility({ productCode, appliances: wanted, images: index, inProgress, targetVersionId }).exceptions
         : kind === 'downgrade'
-          ? downgradeEligibility({ productCode, appliances: wanted, images: index, inProgress, targetVersionId, previousVersions: await store.previousVersionIdsBySerial(wanted.map((a) => a.serial)) }).exceptions
+          ? downgradeEligibility({
+              productCode,
+              appliances: wanted,
+              images: index,
+              inProgress,
+              targetVersionId,
+              previousVersions: await store.previousVersionIdsBySerial(wanted.map((a) => a.serial)),
+            }).exceptions
           : rebootEligibility({ productCode, appliances: wanted, inProgress }).exceptions;
     for (const [name, list] of Object.entries(result)) for (const a of list) category.set(a.serial, name);
   }
   return request.appliances.flatMap((serial): IneligibleAppliance[] => {
     const appliance = known.get(serial);
     if (!appliance) return [{ serial, category: 'unknown' }];
-    if (kind !== 'reboot' && appliance.product_code !== request.product_code) return [{ serial, category: 'wrong_product_code' }];
+    if (kind !== 'reboot' && appliance.product_code !== request.product_code)
+      return [{ serial, category: 'wrong_product_code' }];
     const found = category.get(serial);
     return found ? [{ serial, category: found }] : [];
   });

@@ -3,7 +3,15 @@
  * collector upgrade tasks and settings. Seed objects are kept whole as JSON documents (so
  * extension properties survive); the columns beside them are what queries filter on.
  */
-import type { ApplianceTaskStatus, ImageRepository, ImageSource, LogEntry, OperationStatus, ProductCode, Version } from '../domain/scc';
+import type {
+  ApplianceTaskStatus,
+  ImageRepository,
+  ImageSource,
+  LogEntry,
+  OperationStatus,
+  ProductCode,
+  Version,
+} from '../domain/scc';
 import { statusMovesForward, type OperationKind } from '../domain/operation';
 import { imageIdOf } from '../domain/image-identity';
 import { DuplicateKeyError, inTransaction, openDb, type Db } from './db';
@@ -49,7 +57,8 @@ function serialChunks(serials: readonly string[]): string[][] {
   return chunks;
 }
 
-const bySerial = (a: { serial: string }, b: { serial: string }): number => (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0);
+const bySerial = (a: { serial: string }, b: { serial: string }): number =>
+  a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0;
 
 const json = (value: unknown): string => JSON.stringify(value);
 const parse = <T>(text: string): T => JSON.parse(text) as T;
@@ -57,7 +66,14 @@ const flag = (value: boolean): number => (value ? 1 : 0);
 
 export interface ImageRecord {
   id: string;
-  image_definition: { product_code: ProductCode; arch: string; target_version: Version; delta: boolean; source_version?: Version; [p: string]: unknown };
+  image_definition: {
+    product_code: ProductCode;
+    arch: string;
+    target_version: Version;
+    delta: boolean;
+    source_version?: Version;
+    [p: string]: unknown;
+  };
   [property: string]: unknown;
 }
 export interface StoredImage {
@@ -66,7 +82,11 @@ export interface StoredImage {
   image: ImageRecord;
 }
 
-const storedImage = (row: { repository: ImageRepository; source: ImageSource; doc: string }): StoredImage => ({ repository: row.repository, source: row.source, image: parse<ImageRecord>(row.doc) });
+const storedImage = (row: { repository: ImageRepository; source: ImageSource; doc: string }): StoredImage => ({
+  repository: row.repository,
+  source: row.source,
+  image: parse<ImageRecord>(row.doc),
+});
 
 /** The repository already holds an image of this definition (`existing`): a repository's images are distinct by definition. */
 export class ImageExistsError extends DuplicateKeyError {
@@ -75,7 +95,9 @@ export class ImageExistsError extends DuplicateKeyError {
     /** The image's id (domain/image-identity.ts), the same for every copy of the definition. */
     readonly imageId: string,
   ) {
-    super(`the ${existing.repository} repository already holds image ${imageId} as ${existing.source} image ${existing.image.id}`);
+    super(
+      `the ${existing.repository} repository already holds image ${imageId} as ${existing.source} image ${existing.image.id}`,
+    );
     this.name = 'ImageExistsError';
   }
 }
@@ -147,7 +169,12 @@ export interface AccessKeyRecord {
 
 function accessKeyRecord(row: Database['access_keys']): AccessKeyRecord {
   const { expires_ms, revoked_ms, last_used_ms, ...always } = row;
-  return { ...always, ...(expires_ms === null ? {} : { expires_ms }), ...(revoked_ms === null ? {} : { revoked_ms }), ...(last_used_ms === null ? {} : { last_used_ms }) };
+  return {
+    ...always,
+    ...(expires_ms === null ? {} : { expires_ms }),
+    ...(revoked_ms === null ? {} : { revoked_ms }),
+    ...(last_used_ms === null ? {} : { last_used_ms }),
+  };
 }
 
 /** One entry of the audit trail. */
@@ -221,7 +248,10 @@ export class FleetStore {
   }
 
   /** Imports a whole inventory file in one transaction: all of it, or nothing. */
-  async importInventory(file: { appliances: (ApplianceRecord & { connection?: DeviceConnection })[]; collectors: CollectorRecord[] }): Promise<{ appliances: number; collectors: number }> {
+  async importInventory(file: {
+    appliances: (ApplianceRecord & { connection?: DeviceConnection })[];
+    collectors: CollectorRecord[];
+  }): Promise<{ appliances: number; collectors: number }> {
     await this.transaction(async (tx) => {
       for (const { connection, ...appliance } of file.appliances) await tx.upsertAppliance(appliance, connection);
       for (const collector of file.collectors) await tx.upsertCollector(collector);
@@ -234,7 +264,9 @@ export class FleetStore {
     return row && parse<ApplianceRecord>(row.doc);
   }
 
-  async listAppliances(filter: { product_code?: ProductCode; serials?: readonly string[] } = {}): Promise<ApplianceRecord[]> {
+  async listAppliances(
+    filter: { product_code?: ProductCode; serials?: readonly string[] } = {},
+  ): Promise<ApplianceRecord[]> {
     let query = this.db.selectFrom('appliances').select('doc');
     if (filter.product_code) query = query.where('product_code', '=', filter.product_code);
     if (!filter.serials) return (await query.orderBy('serial').execute()).map((row) => parse<ApplianceRecord>(row.doc));
@@ -248,13 +280,22 @@ export class FleetStore {
 
   /** Each appliance's time zone (for local-time schedules); unknown appliances map to undefined. */
   async timeZones(serials: readonly string[]): Promise<Map<string, string | undefined>> {
-    const known = new Map((await this.listAppliances({ serials })).map((a) => [a.serial, typeof a.time_zone === 'string' ? a.time_zone : undefined]));
+    const known = new Map(
+      (await this.listAppliances({ serials })).map((a) => [
+        a.serial,
+        typeof a.time_zone === 'string' ? a.time_zone : undefined,
+      ]),
+    );
     return new Map(serials.map((serial) => [serial, known.get(serial)]));
   }
 
   /** Connection details for activities only. */
   async getDeviceConnection(serial: string): Promise<DeviceConnection | undefined> {
-    const row = await this.db.selectFrom('appliances').select('connection').where('serial', '=', serial).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('appliances')
+      .select('connection')
+      .where('serial', '=', serial)
+      .executeTakeFirst();
     return row?.connection ? parse<DeviceConnection>(row.connection) : undefined;
   }
 
@@ -265,14 +306,29 @@ export class FleetStore {
       if (!appliance) return;
       const now = this.now();
       const previous = appliance.current_version?.version_id;
-      const updated: ApplianceRecord = { ...appliance, connected: seen.connected, ...(seen.current_version ? { current_version: seen.current_version } : {}) };
+      const updated: ApplianceRecord = {
+        ...appliance,
+        connected: seen.connected,
+        ...(seen.current_version ? { current_version: seen.current_version } : {}),
+      };
       await tx.db
         .updateTable('appliances')
-        .set({ connected: flag(seen.connected), doc: json(updated), updated_ms: now, ...(seen.connected ? { last_seen_ms: now } : {}) })
+        .set({
+          connected: flag(seen.connected),
+          doc: json(updated),
+          updated_ms: now,
+          ...(seen.connected ? { last_seen_ms: now } : {}),
+        })
         .where('serial', '=', serial)
         .execute();
       if (seen.current_version && previous !== seen.current_version.version_id) {
-        await tx.recordVersionChange({ serial, from_version_id: previous ?? null, to_version_id: seen.current_version.version_id, operation_id: null, at_ms: now });
+        await tx.recordVersionChange({
+          serial,
+          from_version_id: previous ?? null,
+          to_version_id: seen.current_version.version_id,
+          operation_id: null,
+          at_ms: now,
+        });
       }
     });
   }
@@ -289,20 +345,37 @@ export class FleetStore {
       if (previous === version.version_id) return;
       const now = this.now();
       if (appliance) {
-        await tx.db.updateTable('appliances').set({ doc: json({ ...appliance, current_version: version }), updated_ms: now }).where('serial', '=', serial).execute();
+        await tx.db
+          .updateTable('appliances')
+          .set({ doc: json({ ...appliance, current_version: version }), updated_ms: now })
+          .where('serial', '=', serial)
+          .execute();
       }
-      await tx.recordVersionChange({ serial, from_version_id: previous ?? null, to_version_id: version.version_id, operation_id: operationId, at_ms: now });
+      await tx.recordVersionChange({
+        serial,
+        from_version_id: previous ?? null,
+        to_version_id: version.version_id,
+        operation_id: operationId,
+        at_ms: now,
+      });
     });
   }
 
   async lastSeenMs(serial: string): Promise<number | null> {
-    const row = await this.db.selectFrom('appliances').select('last_seen_ms').where('serial', '=', serial).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('appliances')
+      .select('last_seen_ms')
+      .where('serial', '=', serial)
+      .executeTakeFirst();
     return row?.last_seen_ms ?? null;
   }
 
   async recordVersionChange(change: VersionChange): Promise<void> {
     const { serial, from_version_id, to_version_id, operation_id, at_ms } = change;
-    await this.db.insertInto('version_history').values({ serial, from_version_id, to_version_id, operation_id, at_ms }).execute();
+    await this.db
+      .insertInto('version_history')
+      .values({ serial, from_version_id, to_version_id, operation_id, at_ms })
+      .execute();
   }
 
   async versionHistory(serial: string): Promise<VersionChange[]> {
@@ -419,7 +492,10 @@ export class FleetStore {
       });
     } catch (err) {
       // Another process added the definition between the check and the insert: name its image.
-      const raced = err instanceof DuplicateKeyError && !(err instanceof ImageExistsError) ? await this.imageOfDefinition(repository, definitionId) : undefined;
+      const raced =
+        err instanceof DuplicateKeyError && !(err instanceof ImageExistsError)
+          ? await this.imageOfDefinition(repository, definitionId)
+          : undefined;
       throw raced ? new ImageExistsError(raced, definitionId) : err;
     }
   }
@@ -445,12 +521,22 @@ export class FleetStore {
   }
 
   async getImage(id: string): Promise<StoredImage | undefined> {
-    const row = await this.db.selectFrom('images').select(['repository', 'source', 'doc']).where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('images')
+      .select(['repository', 'source', 'doc'])
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row && storedImage(row);
   }
 
-  async listImages(filter: { product_code?: ProductCode; repository?: ImageRepository; source?: ImageSource } = {}): Promise<StoredImage[]> {
-    let query = this.db.selectFrom('images').select(['repository', 'source', 'doc']).orderBy('created_ms').orderBy('id');
+  async listImages(
+    filter: { product_code?: ProductCode; repository?: ImageRepository; source?: ImageSource } = {},
+  ): Promise<StoredImage[]> {
+    let query = this.db
+      .selectFrom('images')
+      .select(['repository', 'source', 'doc'])
+      .orderBy('created_ms')
+      .orderBy('id');
     if (filter.product_code !== undefined) query = query.where('product_code', '=', filter.product_code);
     if (filter.repository !== undefined) query = query.where('repository', '=', filter.repository);
     if (filter.source !== undefined) query = query.where('source', '=', filter.source);
@@ -470,7 +556,12 @@ export class FleetStore {
    * Stores a new operation with its appliance tasks, atomically. With `ifAbsent`, an operation
    * already stored is left as it is (returns false), so recording it again is harmless.
    */
-  async insertOperation(kind: OperationKind, operation: OperationRecord, tasks: readonly TaskRecord[] = [], options: { ifAbsent?: boolean } = {}): Promise<boolean> {
+  async insertOperation(
+    kind: OperationKind,
+    operation: OperationRecord,
+    tasks: readonly TaskRecord[] = [],
+    options: { ifAbsent?: boolean } = {},
+  ): Promise<boolean> {
     const now = this.now();
     return this.transaction(async (tx) => {
       if (options.ifAbsent && (await tx.findOperation(operation.id))) return false;
@@ -488,7 +579,15 @@ export class FleetStore {
         })
         .execute();
       for (const task of tasks) {
-        const row = { operation_id: operation.id, serial: task.serial, kind, status: task.status, stage: task.stage, doc: json(task), updated_ms: now };
+        const row = {
+          operation_id: operation.id,
+          serial: task.serial,
+          kind,
+          status: task.status,
+          stage: task.stage,
+          doc: json(task),
+          updated_ms: now,
+        };
         await tx.db.insertInto('appliance_tasks').values(row).execute();
       }
       return true;
@@ -500,8 +599,15 @@ export class FleetStore {
    * from `taskFields(serial)` and the appliance's version and hostname as the inventory knows them),
    * and the first line of its log. Recording it again changes nothing (returns false).
    */
-  async recordNewOperation(kind: OperationKind, operation: OperationRecord & { appliances: string[] }, taskFields: (serial: string) => Record<string, unknown>, log: LogEntry): Promise<boolean> {
-    const appliances = new Map((await this.listAppliances({ serials: operation.appliances })).map((a) => [a.serial, a]));
+  async recordNewOperation(
+    kind: OperationKind,
+    operation: OperationRecord & { appliances: string[] },
+    taskFields: (serial: string) => Record<string, unknown>,
+    log: LogEntry,
+  ): Promise<boolean> {
+    const appliances = new Map(
+      (await this.listAppliances({ serials: operation.appliances })).map((a) => [a.serial, a]),
+    );
     const tasks: TaskRecord[] = operation.appliances.map((serial) => {
       const appliance = appliances.get(serial);
       return {
@@ -525,7 +631,10 @@ export class FleetStore {
   }
 
   /** The stored operation of this id (of `kind`, or of any kind), with its kind and when the store last changed it. */
-  async findOperation(id: string, kind?: OperationKind): Promise<{ kind: OperationKind; operation: OperationRecord; updatedMs: number } | undefined> {
+  async findOperation(
+    id: string,
+    kind?: OperationKind,
+  ): Promise<{ kind: OperationKind; operation: OperationRecord; updatedMs: number } | undefined> {
     let query = this.db.selectFrom('operations').select(['kind', 'doc', 'updated_ms']).where('id', '=', id);
     if (kind) query = query.where('kind', '=', kind);
     const row = await query.executeTakeFirst();
@@ -533,7 +642,12 @@ export class FleetStore {
   }
 
   async listOperations(kind: OperationKind, filter: OperationFilter = {}): Promise<OperationRecord[]> {
-    let query = this.db.selectFrom('operations').select('doc').where('kind', '=', kind).orderBy('create_time_ms').orderBy('id');
+    let query = this.db
+      .selectFrom('operations')
+      .select('doc')
+      .where('kind', '=', kind)
+      .orderBy('create_time_ms')
+      .orderBy('id');
     if (filter.username !== undefined) query = query.where('username', '=', filter.username);
     if (filter.status !== undefined) query = query.where('status', '=', filter.status);
     if (filter.timeLowerBoundMs !== undefined) query = query.where('create_time_ms', '>=', filter.timeLowerBoundMs);
@@ -548,18 +662,32 @@ export class FleetStore {
       if (!current) return undefined;
       const updated = { ...current, ...changes };
       if (!statusMovesForward(current.status, updated.status)) updated.status = current.status;
-      await tx.db.updateTable('operations').set({ status: updated.status, doc: json(updated), updated_ms: this.now() }).where('id', '=', id).execute();
+      await tx.db
+        .updateTable('operations')
+        .set({ status: updated.status, doc: json(updated), updated_ms: this.now() })
+        .where('id', '=', id)
+        .execute();
       return updated;
     });
   }
 
   async getTask(operationId: string, serial: string): Promise<TaskRecord | undefined> {
-    const row = await this.db.selectFrom('appliance_tasks').select('doc').where('operation_id', '=', operationId).where('serial', '=', serial).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('appliance_tasks')
+      .select('doc')
+      .where('operation_id', '=', operationId)
+      .where('serial', '=', serial)
+      .executeTakeFirst();
     return row && parse<TaskRecord>(row.doc);
   }
 
   async listTasks(operationId: string): Promise<TaskRecord[]> {
-    const rows = await this.db.selectFrom('appliance_tasks').select('doc').where('operation_id', '=', operationId).orderBy('serial').execute();
+    const rows = await this.db
+      .selectFrom('appliance_tasks')
+      .select('doc')
+      .where('operation_id', '=', operationId)
+      .orderBy('serial')
+      .execute();
     return rows.map((row) => parse<TaskRecord>(row.doc));
   }
 
@@ -579,7 +707,14 @@ export class FleetStore {
    * inventory's, `running_version`); `total` counts the tasks the filter matches, `counts` every
    * task of the operation by status and stage. `serial`: part of a serial, any case.
    */
-  async taskPage(operationId: string, page: { status?: string; stage?: string; serial?: string; offset: number; limit: number }): Promise<{ total: number; counts: { status: string; stage: string; n: number }[]; tasks: (TaskRecord & { running_version?: Version })[] }> {
+  async taskPage(
+    operationId: string,
+    page: { status?: string; stage?: string; serial?: string; offset: number; limit: number },
+  ): Promise<{
+    total: number;
+    counts: { status: string; stage: string; n: number }[];
+    tasks: (TaskRecord & { running_version?: Version })[];
+  }> {
     const counts = await this.db
       .selectFrom('appliance_tasks')
       .select(['status', 'stage', (eb) => eb.fn.countAll<number>().as('n')])
@@ -633,7 +768,12 @@ export class FleetStore {
 
   /** Serials with a task not yet finished in any operation (for `operation_in_progress`). */
   async serialsWithTaskInProgress(): Promise<Set<string>> {
-    const rows = await this.db.selectFrom('appliance_tasks').select('serial').distinct().where('status', 'in', ['scheduled', 'running']).execute();
+    const rows = await this.db
+      .selectFrom('appliance_tasks')
+      .select('serial')
+      .distinct()
+      .where('status', 'in', ['scheduled', 'running'])
+      .execute();
     return new Set(rows.map((r) => r.serial));
   }
 
@@ -643,17 +783,32 @@ export class FleetStore {
   async appendLog(operationId: string, entry: LogEntry, serial = ''): Promise<void> {
     await this.db
       .insertInto('log_entries')
-      .values({ operation_id: operationId, serial, timestamp_ms: Math.round(entry.timestamp * 1000), severity: entry.severity, doc: json(entry) })
+      .values({
+        operation_id: operationId,
+        serial,
+        timestamp_ms: Math.round(entry.timestamp * 1000),
+        severity: entry.severity,
+        doc: json(entry),
+      })
       .execute();
   }
 
   async getLog(operationId: string, serial = ''): Promise<LogEntry[]> {
-    const rows = await this.db.selectFrom('log_entries').select('doc').where('operation_id', '=', operationId).where('serial', '=', serial).orderBy('id').execute();
+    const rows = await this.db
+      .selectFrom('log_entries')
+      .select('doc')
+      .where('operation_id', '=', operationId)
+      .where('serial', '=', serial)
+      .orderBy('id')
+      .execute();
     return rows.map((row) => parse<LogEntry>(row.doc));
   }
 
   /** Log lines written after `afterId` (the operation's and its tasks', or one task's), in the order written, at most `limit`. */
-  async logEntries(operationId: string, options: { serial?: string; afterId?: number; limit?: number } = {}): Promise<{ id: number; serial: string; entry: LogEntry }[]> {
+  async logEntries(
+    operationId: string,
+    options: { serial?: string; afterId?: number; limit?: number } = {},
+  ): Promise<{ id: number; serial: string; entry: LogEntry }[]> {
     let query = this.db
       .selectFrom('log_entries')
       .select(['id', 'serial', 'doc'])
@@ -668,7 +823,11 @@ export class FleetStore {
   // Sumo collector upgrade tasks --------------------------------------------------------------
 
   async insertCollectorUpgradeTask(task: Omit<CollectorUpgradeTask, 'id'>): Promise<CollectorUpgradeTask> {
-    const row = await this.db.insertInto('collector_upgrade_tasks').values(this.upgradeTaskRow(task)).returning('id').executeTakeFirstOrThrow();
+    const row = await this.db
+      .insertInto('collector_upgrade_tasks')
+      .values(this.upgradeTaskRow(task))
+      .returning('id')
+      .executeTakeFirstOrThrow();
     return { ...task, id: row.id };
   }
 
@@ -676,7 +835,9 @@ export class FleetStore {
    * Inserts a new task unless the collector already has an unfinished one (status 0, 1 or 6): then
    * nothing is inserted and undefined is returned. Atomic on both backends (a partial unique index).
    */
-  async insertCollectorUpgradeTaskUnlessUpgrading(task: Omit<CollectorUpgradeTask, 'id'>): Promise<CollectorUpgradeTask | undefined> {
+  async insertCollectorUpgradeTaskUnlessUpgrading(
+    task: Omit<CollectorUpgradeTask, 'id'>,
+  ): Promise<CollectorUpgradeTask | undefined> {
     const row = await this.db
       .insertInto('collector_upgrade_tasks')
       .values(this.upgradeTaskRow(task))
@@ -687,7 +848,14 @@ export class FleetStore {
   }
 
   private upgradeTaskRow(task: Omit<CollectorUpgradeTask, 'id'>) {
-    return { collector_id: task.collectorId, to_version: task.toVersion, request_time_ms: task.requestTime, status: task.status, message: task.message, updated_ms: this.now() };
+    return {
+      collector_id: task.collectorId,
+      to_version: task.toVersion,
+      request_time_ms: task.requestTime,
+      status: task.status,
+      message: task.message,
+      updated_ms: this.now(),
+    };
   }
 
   async getCollectorUpgradeTask(id: number): Promise<CollectorUpgradeTask | undefined> {
@@ -698,7 +866,11 @@ export class FleetStore {
   async updateCollectorUpgradeTask(id: number, changes: { status: number; message?: string }): Promise<boolean> {
     const result = await this.db
       .updateTable('collector_upgrade_tasks')
-      .set({ status: changes.status, ...(changes.message !== undefined ? { message: changes.message } : {}), updated_ms: this.now() })
+      .set({
+        status: changes.status,
+        ...(changes.message !== undefined ? { message: changes.message } : {}),
+        updated_ms: this.now(),
+      })
       .where('id', '=', id)
       .executeTakeFirst();
     return result.numUpdatedRows > 0;
@@ -721,7 +893,11 @@ export class FleetStore {
    * Collectors a new upgrade task to `toVersion` would be accepted for, by id: Installable, alive,
    * not running `toVersion` already and without an unfinished upgrade task.
    */
-  async listUpgradableCollectors(query: { toVersion: string; offset: number; limit: number }): Promise<CollectorRecord[]> {
+  async listUpgradableCollectors(query: {
+    toVersion: string;
+    offset: number;
+    limit: number;
+  }): Promise<CollectorRecord[]> {
     const rows = await this.db
       .selectFrom('collectors as c')
       .select('c.doc')
@@ -729,7 +905,14 @@ export class FleetStore {
       .where('c.alive', '=', 1)
       .where((eb) => eb.or([eb('c.collector_version', 'is', null), eb('c.collector_version', '<>', query.toVersion)]))
       .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('collector_upgrade_tasks as t').select('t.id').whereRef('t.collector_id', '=', 'c.id').where('t.status', 'in', UNFINISHED))),
+        not(
+          exists(
+            selectFrom('collector_upgrade_tasks as t')
+              .select('t.id')
+              .whereRef('t.collector_id', '=', 'c.id')
+              .where('t.status', 'in', UNFINISHED),
+          ),
+        ),
       )
       .orderBy('c.id')
       .limit(query.limit)
@@ -760,7 +943,11 @@ export class FleetStore {
   }
 
   async getAccessKey(accessId: string): Promise<AccessKeyRecord | undefined> {
-    const row = await this.db.selectFrom('access_keys').selectAll().where('access_id', '=', accessId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('access_keys')
+      .selectAll()
+      .where('access_id', '=', accessId)
+      .executeTakeFirst();
     return row && accessKeyRecord(row);
   }
 
@@ -798,7 +985,10 @@ export class FleetStore {
   }
 
   async countAccessKeys(): Promise<number> {
-    const row = await this.db.selectFrom('access_keys').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const row = await this.db
+      .selectFrom('access_keys')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return row.n;
   }
 
@@ -830,7 +1020,11 @@ export class FleetStore {
   }
 
   /** Audit entries oldest first: since `sinceMs` (inclusive), of one actor, at most `limit`. */
-  async listAudit(query: { sinceMs?: number; actor?: string; limit: number }): Promise<(AuditEntry & { id: number })[]> {
+  async listAudit(query: {
+    sinceMs?: number;
+    actor?: string;
+    limit: number;
+  }): Promise<(AuditEntry & { id: number })[]> {
     let select = this.db.selectFrom('audit_log').selectAll().orderBy('at_ms').orderBy('id').limit(query.limit);
     if (query.sinceMs !== undefined) select = select.where('at_ms', '>=', query.sinceMs);
     if (query.actor !== undefined) select = select.where('actor', '=', query.actor);

@@ -11,7 +11,11 @@ export interface TaskLabels {
 }
 
 /** The kind and product code of one appliance task, undefined when it is not stored. */
-export async function taskLabels(store: FleetStore, operationId: string, serial: string): Promise<TaskLabels | undefined> {
+export async function taskLabels(
+  store: FleetStore,
+  operationId: string,
+  serial: string,
+): Promise<TaskLabels | undefined> {
   const row = await store.db
     .selectFrom('appliance_tasks as t')
     .innerJoin('operations as o', 'o.id', 't.operation_id')
@@ -33,7 +37,9 @@ export async function operationCounts(store: FleetStore): Promise<{ kind: string
 }
 
 /** Appliance tasks of operations not yet finished (scheduled or running), by kind, status and stage. */
-export async function unfinishedOperationTaskCounts(store: FleetStore): Promise<{ kind: string; status: string; stage: string; count: number }[]> {
+export async function unfinishedOperationTaskCounts(
+  store: FleetStore,
+): Promise<{ kind: string; status: string; stage: string; count: number }[]> {
   return store.db
     .selectFrom('appliance_tasks as t')
     .innerJoin('operations as o', 'o.id', 't.operation_id')

@@ -193,11 +193,20 @@ const statements = (sql: string): string[] =>
 
 /** Applies one migration unless the history says it is applied; true when it applied it. */
 async function apply(tx: Db, migration: Migration, autoId: string): Promise<boolean> {
-  await sql`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)`.execute(tx);
-  const existing = await tx.selectFrom('schema_migrations').select('version').where('version', '=', migration.version).executeTakeFirst();
+  await sql`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)`.execute(
+    tx,
+  );
+  const existing = await tx
+    .selectFrom('schema_migrations')
+    .select('version')
+    .where('version', '=', migration.version)
+    .executeTakeFirst();
   if (existing) return false;
   for (const statement of statements(migration.sql.replaceAll('{{id}}', autoId))) await sql.raw(statement).execute(tx);
-  await tx.insertInto('schema_migrations').values({ version: migration.version, name: migration.name, applied_ms: Date.now() }).execute();
+  await tx
+    .insertInto('schema_migrations')
+    .values({ version: migration.version, name: migration.name, applied_ms: Date.now() })
+    .execute();
   return true;
 }
 

@@ -14,6 +14,9 @@ export async function recordLoaded(store: FleetStore, what: Loaded, nowMs = Date
 }
 
 export async function loaded(store: FleetStore): Promise<Record<Loaded, boolean>> {
-  const [catalog, inventory] = await Promise.all([store.getSetting(SETTING.catalog), store.getSetting(SETTING.inventory)]);
+  const [catalog, inventory] = await Promise.all([
+    store.getSetting(SETTING.catalog),
+    store.getSetting(SETTING.inventory),
+  ]);
   return { catalog: catalog !== undefined, inventory: inventory !== undefined };
 }

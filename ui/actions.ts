@@ -22,7 +22,13 @@ const operationPath = (op: KindedOperation): string => `/operations/${op.kind}/$
 const awaitingApproval = (op: KindedOperation): boolean => !isFinished(op.status) && op.approval?.state === 'awaiting';
 
 export const OPERATION_ACTIONS: Action<KindedOperation>[] = [
-  { id: 'approve', label: 'Approve next wave', path: (op) => `${operationPath(op)}/approve`, offered: awaitingApproval, done: (op) => `${op.kind} ${op.id}: approved after wave ${op.approval?.after_wave}` },
+  {
+    id: 'approve',
+    label: 'Approve next wave',
+    path: (op) => `${operationPath(op)}/approve`,
+    offered: awaitingApproval,
+    done: (op) => `${op.kind} ${op.id}: approved after wave ${op.approval?.after_wave}`,
+  },
   {
     id: 'reject',
     label: 'Reject',
@@ -32,8 +38,20 @@ export const OPERATION_ACTIONS: Action<KindedOperation>[] = [
     done: (op) => `${op.kind} ${op.id}: rejected after wave ${op.approval?.after_wave}`,
     danger: true,
   },
-  { id: 'pause', label: 'Pause', path: (op) => `${operationPath(op)}/pause`, offered: (op) => !isFinished(op.status) && op.paused !== true, done: (op) => `${op.kind} ${op.id}: pause requested (no new task starts; running ones go on)` },
-  { id: 'resume', label: 'Resume', path: (op) => `${operationPath(op)}/resume`, offered: (op) => !isFinished(op.status) && op.paused === true, done: (op) => `${op.kind} ${op.id}: resume requested` },
+  {
+    id: 'pause',
+    label: 'Pause',
+    path: (op) => `${operationPath(op)}/pause`,
+    offered: (op) => !isFinished(op.status) && op.paused !== true,
+    done: (op) => `${op.kind} ${op.id}: pause requested (no new task starts; running ones go on)`,
+  },
+  {
+    id: 'resume',
+    label: 'Resume',
+    path: (op) => `${operationPath(op)}/resume`,
+    offered: (op) => !isFinished(op.status) && op.paused === true,
+    done: (op) => `${op.kind} ${op.id}: resume requested`,
+  },
   {
     id: 'cancel',
     label: 'Cancel operation',

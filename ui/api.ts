@@ -47,7 +47,12 @@ function basic({ accessId, accessKey }: Credentials): string {
 export async function request<T>(credentials: Credentials, method: 'GET' | 'POST', path: string): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(`${SCC}${path}`, { method, credentials: 'omit', cache: 'no-store', headers: { authorization: basic(credentials), accept: 'application/json' } });
+    res = await fetch(`${SCC}${path}`, {
+      method,
+      credentials: 'omit',
+      cache: 'no-store',
+      headers: { authorization: basic(credentials), accept: 'application/json' },
+    });
   } catch {
     throw new ApiProblem(0, 'UNREACHABLE', 'the API did not answer');
   }
@@ -58,6 +63,7 @@ export async function request<T>(credentials: Credentials, method: 'GET' | 'POST
   } catch {
     body = undefined;
   }
-  if (!res.ok) throw new ApiProblem(res.status, body?.error_id ?? `HTTP_${res.status}`, body?.error_text ?? res.statusText);
+  if (!res.ok)
+    throw new ApiProblem(res.status, body?.error_id ?? `HTTP_${res.status}`, body?.error_text ?? res.statusText);
   return body as T;
 }

@@ -16,7 +16,8 @@ type Route = { page: 'operations' } | { page: 'operation'; kind: Kind; id: strin
 
 function routeOf(hash: string): Route {
   const match = /^#\/operations\/(\w+)\/(\d{1,20})$/.exec(hash);
-  if (match && (KINDS as readonly string[]).includes(match[1]!)) return { page: 'operation', kind: match[1] as Kind, id: match[2]! };
+  if (match && (KINDS as readonly string[]).includes(match[1]!))
+    return { page: 'operation', kind: match[1] as Kind, id: match[2]! };
   return { page: 'operations' };
 }
 
@@ -35,13 +36,22 @@ function SignIn({ onSignedIn, reason }: { onSignedIn: (credentials: Credentials)
       await request({ accessId, accessKey }, 'GET', '/operations/upgrade?time_lower_bound=253402300799');
       onSignedIn({ accessId, accessKey });
     } catch (err) {
-      setProblem(err instanceof ApiProblem && err.status === 401 ? 'Wrong, expired or revoked access id or key.' : err instanceof ApiProblem ? problemText(err) : String(err));
+      setProblem(
+        err instanceof ApiProblem && err.status === 401
+          ? 'Wrong, expired or revoked access id or key.'
+          : err instanceof ApiProblem
+            ? problemText(err)
+            : String(err),
+      );
       setBusy(false);
     }
   };
   return html`<form class="sign-in" method="post" onSubmit=${submit} autocomplete="off">
     <h2>Sign in</h2>
-    <p class="muted">With an API access id and key (<code>fleet keys create</code>). The key is kept in this tab only and sent with each request.</p>
+    <p class="muted">
+      With an API access id and key (<code>fleet keys create</code>). The key is kept in this tab only and sent with
+      each request.
+    </p>
     <label>Access id <input name="access-id" autocomplete="username" required /></label>
     <label>Access key <input name="access-key" type="password" autocomplete="current-password" required /></label>
     ${problem ? html`<div class="notice refused" role="alert">${problem}</div>` : null}
@@ -74,11 +84,19 @@ function App() {
       ${credentials ? html`<span class="who">Signed in as <b data-access-id>${credentials.accessId}</b> <button type="button" class="link" onClick=${() => signOut()}>Sign out</button></span>` : null}
     </header>
     <main>
-      ${!credentials
-        ? html`<${SignIn} onSignedIn=${signIn} reason=${reason} />`
-        : route.page === 'operation'
-          ? html`<${OperationPage} key=${`${route.kind}/${route.id}`} kind=${route.kind} id=${route.id} credentials=${credentials} onUnauthorized=${onUnauthorized} />`
-          : html`<${OperationsPage} credentials=${credentials} onUnauthorized=${onUnauthorized} />`}
+      ${
+        !credentials
+          ? html`<${SignIn} onSignedIn=${signIn} reason=${reason} />`
+          : route.page === 'operation'
+            ? html`<${OperationPage}
+                key=${`${route.kind}/${route.id}`}
+                kind=${route.kind}
+                id=${route.id}
+                credentials=${credentials}
+                onUnauthorized=${onUnauthorized}
+              />`
+            : html`<${OperationsPage} credentials=${credentials} onUnauthorized=${onUnauthorized} />`
+      }
     </main>`;
 }
 

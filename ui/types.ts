@@ -2,7 +2,14 @@
 export const KINDS = ['upgrade', 'downgrade', 'reboot'] as const;
 export type Kind = (typeof KINDS)[number];
 
-export const OPERATION_STATUSES = ['scheduled', 'running', 'successful', 'partially_successful', 'failed', 'cancelled'] as const;
+export const OPERATION_STATUSES = [
+  'scheduled',
+  'running',
+  'successful',
+  'partially_successful',
+  'failed',
+  'cancelled',
+] as const;
 export const TASK_STATUSES = ['scheduled', 'running', 'successful', 'failed', 'cancelled'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
@@ -23,7 +30,12 @@ export interface Operation {
   pause_reason?: string;
   stop_reason?: string;
   /** Rollout safety (README "Rollout safety"): the approval a rollout waits for after a wave, retry links. */
-  approval?: { state: 'awaiting' | 'approved' | 'rejected' | 'timed_out'; after_wave: number; timeout_time?: number; decided_by?: string };
+  approval?: {
+    state: 'awaiting' | 'approved' | 'rejected' | 'timed_out';
+    after_wave: number;
+    timeout_time?: number;
+    decided_by?: string;
+  };
   retry_of?: string;
   retried_by?: string;
   rollout?: { waves?: (number | string)[]; max_in_flight?: number };

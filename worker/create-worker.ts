@@ -55,19 +55,38 @@ export function workerSizingOptions(sizing: WorkerSizing): Partial<WorkerOptions
   if (sizing.activitySlots !== undefined) options.maxConcurrentActivityTaskExecutions = sizing.activitySlots;
   if (sizing.localActivitySlots !== undefined) options.maxConcurrentLocalActivityExecutions = sizing.localActivitySlots;
   // The poller behaviours, not maxConcurrent*TaskPolls: SDK 1.24 builds its pollers from these only.
-  if (sizing.workflowPollers !== undefined) options.workflowTaskPollerBehavior = { type: 'simple-maximum', maximum: sizing.workflowPollers };
-  if (sizing.activityPollers !== undefined) options.activityTaskPollerBehavior = { type: 'simple-maximum', maximum: sizing.activityPollers };
+  if (sizing.workflowPollers !== undefined)
+    options.workflowTaskPollerBehavior = { type: 'simple-maximum', maximum: sizing.workflowPollers };
+  if (sizing.activityPollers !== undefined)
+    options.activityTaskPollerBehavior = { type: 'simple-maximum', maximum: sizing.activityPollers };
   return options;
 }
 
 type WorkerConfig = Pick<
   FleetConfig,
-  | 'FLEET_TEMPORAL_NAMESPACE' | 'FLEET_TASK_QUEUE' | 'FLEET_DEVICE_API_URL' | 'FLEET_IMAGE_BASE_URL' | 'FLEET_MAX_TASKS_IN_FLIGHT'
-  | 'FLEET_WORKER_MAX_CACHED_WORKFLOWS' | 'FLEET_WORKER_WORKFLOW_SLOTS' | 'FLEET_WORKER_ACTIVITY_SLOTS' | 'FLEET_WORKER_LOCAL_ACTIVITY_SLOTS'
-  | 'FLEET_WORKER_WORKFLOW_POLLERS' | 'FLEET_WORKER_ACTIVITY_POLLERS' | 'FLEET_WORKER_WORKFLOW_BUNDLE'
+  | 'FLEET_TEMPORAL_NAMESPACE'
+  | 'FLEET_TASK_QUEUE'
+  | 'FLEET_DEVICE_API_URL'
+  | 'FLEET_IMAGE_BASE_URL'
+  | 'FLEET_MAX_TASKS_IN_FLIGHT'
+  | 'FLEET_WORKER_MAX_CACHED_WORKFLOWS'
+  | 'FLEET_WORKER_WORKFLOW_SLOTS'
+  | 'FLEET_WORKER_ACTIVITY_SLOTS'
+  | 'FLEET_WORKER_LOCAL_ACTIVITY_SLOTS'
+  | 'FLEET_WORKER_WORKFLOW_POLLERS'
+  | 'FLEET_WORKER_ACTIVITY_POLLERS'
+  | 'FLEET_WORKER_WORKFLOW_BUNDLE'
 >;
 
-type SizingConfig = Pick<FleetConfig, 'FLEET_WORKER_MAX_CACHED_WORKFLOWS' | 'FLEET_WORKER_WORKFLOW_SLOTS' | 'FLEET_WORKER_ACTIVITY_SLOTS' | 'FLEET_WORKER_LOCAL_ACTIVITY_SLOTS' | 'FLEET_WORKER_WORKFLOW_POLLERS' | 'FLEET_WORKER_ACTIVITY_POLLERS'>;
+type SizingConfig = Pick<
+  FleetConfig,
+  | 'FLEET_WORKER_MAX_CACHED_WORKFLOWS'
+  | 'FLEET_WORKER_WORKFLOW_SLOTS'
+  | 'FLEET_WORKER_ACTIVITY_SLOTS'
+  | 'FLEET_WORKER_LOCAL_ACTIVITY_SLOTS'
+  | 'FLEET_WORKER_WORKFLOW_POLLERS'
+  | 'FLEET_WORKER_ACTIVITY_POLLERS'
+>;
 
 /** The worker's sizing from FLEET_WORKER_* (this worker's, and the benchmarks' baseline worker's). */
 export function workerSizingFromConfig(config: SizingConfig): Required<WorkerSizing> {
@@ -94,26 +113,40 @@ export function fleetWorkerOptions(
     imageBaseUrl: config.FLEET_IMAGE_BASE_URL,
     sizing: workerSizingFromConfig(config),
     maxTasksInFlight: config.FLEET_MAX_TASKS_IN_FLIGHT,
-    ...(config.FLEET_WORKER_WORKFLOW_BUNDLE !== undefined ? { workflowBundlePath: config.FLEET_WORKER_WORKFLOW_BUNDLE } : {}),
+    ...(config.FLEET_WORKER_WORKFLOW_BUNDLE !== undefined
+      ? { workflowBundlePath: config.FLEET_WORKER_WORKFLOW_BUNDLE }
+      : {}),
   };
 }
 
 export async function createFleetWorker(options: FleetWorkerOptions): Promise<Worker> {
-  const client = new DeviceClient({ baseUrl: options.deviceApiUrl, ...(options.metrics ? { onError: options.metrics.deviceError } : {}) });
+  const client = new DeviceClient({
+    baseUrl: options.deviceApiUrl,
+    ...(options.metrics ? { onError: options.metrics.deviceError } : {}),
+  });
   const activities = {
     ...createDeviceActivities({ client, logger: options.logger }),
     ...createImageActivities({ store: options.store, imageBaseUrl: options.imageBaseUrl, logger: options.logger }),
     ...createInventoryActivities({ client, store: options.store, logger: options.logger }),
-    ...createStoreActivities({ store: options.store, logger: options.logger, ...(options.metrics ? { observer: options.metrics } : {}) }),
+    ...createStoreActivities({
+      store: options.store,
+      logger: options.logger,
+      ...(options.metrics ? { observer: options.metrics } : {}),
+    }),
     ...createCollectorActivities({ client, store: options.store, logger: options.logger }),
-    ...createTaskSlotActivities({ limit: options.maxTasksInFlight ?? DEFAULT_MAX_TASKS_IN_FLIGHT, logger: options.logger }),
+    ...createTaskSlotActivities({
+      limit: options.maxTasksInFlight ?? DEFAULT_MAX_TASKS_IN_FLIGHT,
+      logger: options.logger,
+    }),
   };
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     // Production loads the bundle built ahead (npm run build:workflows); else webpack bundles workflows/ now.
-    ...(options.workflowBundlePath !== undefined ? { workflowBundle: { codePath: options.workflowBundlePath } } : { workflowsPath: require.resolve('../workflows') }),
+    ...(options.workflowBundlePath !== undefined
+      ? { workflowBundle: { codePath: options.workflowBundlePath } }
+      : { workflowsPath: require.resolve('../workflows') }),
     activities,
     ...workerSizingOptions(options.sizing ?? {}),
     // Cancellation reaches an activity only with a heartbeat's answer: keep them frequent, so a

@@ -27,19 +27,42 @@ async function main(): Promise<void> {
   const logger = createLogger('worker', config.FLEET_LOG_LEVEL);
   const coreMetricsUrl = await installRuntime(config, logger);
   const store = await FleetStore.open(config.FLEET_STORE_URL);
-  const metrics = config.FLEET_WORKER_METRICS_PORT !== undefined ? new WorkerMetrics({ store, maxTasksInFlight: config.FLEET_MAX_TASKS_IN_FLIGHT, processMetrics: true }) : undefined;
+  const metrics =
+    config.FLEET_WORKER_METRICS_PORT !== undefined
+      ? new WorkerMetrics({ store, maxTasksInFlight: config.FLEET_MAX_TASKS_IN_FLIGHT, processMetrics: true })
+      : undefined;
   const metricsServer = metrics
-    ? await startMetricsServer({ host: config.FLEET_WORKER_METRICS_HOST, port: config.FLEET_WORKER_METRICS_PORT!, registry: metrics.registry, ...(coreMetricsUrl ? { coreUrl: coreMetricsUrl } : {}), logger })
+    ? await startMetricsServer({
+        host: config.FLEET_WORKER_METRICS_HOST,
+        port: config.FLEET_WORKER_METRICS_PORT!,
+        registry: metrics.registry,
+        ...(coreMetricsUrl ? { coreUrl: coreMetricsUrl } : {}),
+        logger,
+      })
     : undefined;
   if (metricsServer) logger.info({ url: metricsServer.url }, `worker metrics on ${metricsServer.url}`);
   const connection = await NativeConnection.connect({ address: config.FLEET_TEMPORAL_ADDRESS });
   const options = fleetWorkerOptions(config, { connection, store, logger });
   logger.info(
-    { sizing: options.sizing, maxTasksInFlight: options.maxTasksInFlight, workflowBundle: options.workflowBundlePath ?? null },
-    options.workflowBundlePath ? 'worker sizing; workflows from the prebuilt bundle' : 'worker sizing; bundling workflows/ now (set FLEET_WORKER_WORKFLOW_BUNDLE in production)',
+    {
+      sizing: options.sizing,
+      maxTasksInFlight: options.maxTasksInFlight,
+      workflowBundle: options.workflowBundlePath ?? null,
+    },
+    options.workflowBundlePath
+      ? 'worker sizing; workflows from the prebuilt bundle'
+      : 'worker sizing; bundling workflows/ now (set FLEET_WORKER_WORKFLOW_BUNDLE in production)',
   );
   const worker = await createFleetWorker({ ...options, ...(metrics ? { metrics } : {}) });
-  logger.info({ taskQueue: config.FLEET_TASK_QUEUE, temporal: config.FLEET_TEMPORAL_ADDRESS, devices: config.FLEET_DEVICE_API_URL, metrics: metricsServer?.url ?? null }, 'worker started');
+  logger.info(
+    {
+      taskQueue: config.FLEET_TASK_QUEUE,
+      temporal: config.FLEET_TEMPORAL_ADDRESS,
+      devices: config.FLEET_DEVICE_API_URL,
+      metrics: metricsServer?.url ?? null,
+    },
+    'worker started',
+  );
   await worker.run();
   metricsServer?.server.close();
   await connection.close();

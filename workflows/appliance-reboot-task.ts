@@ -23,24 +23,38 @@ export async function applianceRebootTask(input: ApplianceRebootTaskInput): Prom
 
   async function runStages(): Promise<void> {
     state.taskStartMs = Date.now();
-    await enter('running', 'initiating', input.switch_partition ? 'reboot to the other partition started' : 'reboot started');
+    await enter(
+      'running',
+      'initiating',
+      input.switch_partition ? 'reboot to the other partition started' : 'reboot started',
+    );
     const info = await deviceCalls.readApplianceInfo(call);
     state.current_version = info.running_version;
     const refusal = taskStartRefusal('reboot', info);
     if (refusal) throw new TaskFailed(refusal);
 
-    await enter('running', 'rebooting', `rebooting ${serial}${input.switch_partition ? ' to the other partition' : ''}`);
+    await enter(
+      'running',
+      'rebooting',
+      `rebooting ${serial}${input.switch_partition ? ' to the other partition' : ''}`,
+    );
     // `reboot_wait` once the device has taken the request, until it answers again.
-    await runDeviceJob(call, { kind: 'reboot', request: { switch_partition: input.switch_partition } }, {
-      idempotencyKey: `${workflowInfo().workflowId}:reboot`,
-      onStopped: logWithNextWrite,
-      onStarted: () => enter('running', 'reboot_wait', 'waiting for the appliance to come back'),
-    });
+    await runDeviceJob(
+      call,
+      { kind: 'reboot', request: { switch_partition: input.switch_partition } },
+      {
+        idempotencyKey: `${workflowInfo().workflowId}:reboot`,
+        onStopped: logWithNextWrite,
+        onStarted: () => enter('running', 'reboot_wait', 'waiting for the appliance to come back'),
+      },
+    );
     const after = await deviceCalls.readApplianceInfo(call);
     state.current_version = after.running_version;
     if (input.expectVersion) {
       if (after.running_version.version_id !== input.expectVersion.version_id) {
-        throw new TaskFailed(`appliance came back running ${after.running_version.version_id}, expected ${input.expectVersion.version_id}`);
+        throw new TaskFailed(
+          `appliance came back running ${after.running_version.version_id}, expected ${input.expectVersion.version_id}`,
+        );
       }
       recorder.setRunningVersion(after.running_version);
     }

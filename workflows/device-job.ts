@@ -18,7 +18,11 @@ export interface DeviceJobOptions {
   onStarted?: () => Promise<void>;
 }
 
-export async function runDeviceJob(call: DeviceCallInput, job: DeviceJobStart, options: DeviceJobOptions): Promise<void> {
+export async function runDeviceJob(
+  call: DeviceCallInput,
+  job: DeviceJobStart,
+  options: DeviceJobOptions,
+): Promise<void> {
   const startedAtMs = Date.now();
   const started = await deviceCalls.startDeviceJob({ ...call, idempotencyKey: options.idempotencyKey, job });
   const expectedMs = started.expected_seconds !== undefined ? started.expected_seconds * 1000 : undefined;
@@ -27,13 +31,20 @@ export async function runDeviceJob(call: DeviceCallInput, job: DeviceJobStart, o
     await options.onStarted?.();
     for (let reads = 0; !finished(reading); reads++) {
       const progress = reading.reachable ? reading.job.progress : undefined;
-      const delayMs = nextPollDelayMs({ reads, elapsedMs: Date.now() - startedAtMs, ...(progress !== undefined ? { progress } : {}), ...(expectedMs !== undefined ? { expectedMs } : {}) });
+      const delayMs = nextPollDelayMs({
+        reads,
+        elapsedMs: Date.now() - startedAtMs,
+        ...(progress !== undefined ? { progress } : {}),
+        ...(expectedMs !== undefined ? { expectedMs } : {}),
+      });
       if (delayMs > 0) await sleep(delayMs);
       reading = await deviceCalls.readDeviceJob({ ...call, jobId: started.id });
     }
   } catch (err) {
     if (isCancellation(err)) {
-      const answer = await CancellationScope.nonCancellable(() => deviceCalls.cancelDeviceJob({ ...call, jobId: started.id }));
+      const answer = await CancellationScope.nonCancellable(() =>
+        deviceCalls.cancelDeviceJob({ ...call, jobId: started.id }),
+      );
       options.onStopped?.(answer);
     }
     throw err;

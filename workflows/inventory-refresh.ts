@@ -28,7 +28,9 @@ export async function inventoryRefresh(options: { discover?: boolean } = {}): Pr
   const result: InventoryRefreshResult = { discovered, appliances: serials.length, connected: 0, disconnected: 0 };
   const pending = batches(serials, INVENTORY_BATCH_SIZE);
   while (pending.length) {
-    const counts = await Promise.all(pending.splice(0, BATCHES_AT_ONCE).map((batch) => inventory.refreshApplianceBatch(batch)));
+    const counts = await Promise.all(
+      pending.splice(0, BATCHES_AT_ONCE).map((batch) => inventory.refreshApplianceBatch(batch)),
+    );
     for (const c of counts) {
       result.connected += c.connected;
       result.disconnected += c.disconnected;

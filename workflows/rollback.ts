@@ -4,7 +4,13 @@
  * returned to the version they ran before, each in a child workflow of its own (durable, its
  * device jobs exactly-once by their idempotency keys), and their tasks end `failed` saying so.
  */
-import { ChildWorkflowCancellationType, executeChild, ParentClosePolicy, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ChildWorkflowCancellationType,
+  executeChild,
+  ParentClosePolicy,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { applianceRollbackWorkflowId, type Operation, type OperationKind } from '../domain/operation';
 import { failureThresholdReached, type RolloutCounts, type RolloutPolicy } from '../domain/rollout';
 import { rolledBackMessage } from '../domain/rollout-safety';
@@ -24,14 +30,30 @@ export async function applianceRollbackTask(input: ApplianceRollbackTaskInput): 
   await recorder.enter('running', 'rolling_back', `${reason}; rolling back to ${previous.version_id}`, 'warning');
   let step = 'none';
   const result = await runAttempt(input, state, async () => {
-    step = await returnToVersion({ call, kind: input.kind, esxi_force: input.esxi_force, keyPrefix: workflowInfo().workflowId, taskLog: recorder, onStopped: recorder.logWithNextWrite }, previous);
+    step = await returnToVersion(
+      {
+        call,
+        kind: input.kind,
+        esxi_force: input.esxi_force,
+        keyPrefix: workflowInfo().workflowId,
+        taskLog: recorder,
+        onStopped: recorder.logWithNextWrite,
+      },
+      previous,
+    );
   });
   if (result.ok) {
     state.current_version = previous;
-    const message = step === 'none' ? `${reason}; the appliance still runs ${previous.version_id}` : rolledBackMessage(reason, previous);
+    const message =
+      step === 'none'
+        ? `${reason}; the appliance still runs ${previous.version_id}`
+        : rolledBackMessage(reason, previous);
     await endTask(recorder, { ok: false, end: 'failed', message });
   } else {
-    await endTask(recorder, { ...result, message: `${reason}; rollback to ${previous.version_id} ${result.end === 'cancelled' ? 'cancelled' : `failed: ${result.message}`}` });
+    await endTask(recorder, {
+      ...result,
+      message: `${reason}; rollback to ${previous.version_id} ${result.end === 'cancelled' ? 'cancelled' : `failed: ${result.message}`}`,
+    });
   }
   return state;
 }
@@ -55,14 +77,35 @@ export interface RollbackAfterStopInput {
  */
 export async function rollBackAfterFailureThreshold(input: RollbackAfterStopInput): Promise<void> {
   const { kind, operation, tasks } = input;
-  if (kind === 'reboot' || operation.rollback !== 'all' || !input.stopReason || !failureThresholdReached(input.counts, input.policy)) return;
-  const upgraded = [...tasks.values()].filter((t) => t.status === 'successful' && t.previous_version && t.previous_version.version_id !== t.current_version?.version_id);
+  if (
+    kind === 'reboot' ||
+    operation.rollback !== 'all' ||
+    !input.stopReason ||
+    !failureThresholdReached(input.counts, input.policy)
+  )
+    return;
+  const upgraded = [...tasks.values()].filter(
+    (t) =>
+      t.status === 'successful' &&
+      t.previous_version &&
+      t.previous_version.version_id !== t.current_version?.version_id,
+  );
   const limit = input.policy.max_in_flight ?? upgraded.length;
   const queue = [...upgraded];
   const rollBack = async (task: ApplianceTaskOutcome): Promise<void> => {
     const outcome = await executeChild(applianceRollbackTask, {
       workflowId: applianceRollbackWorkflowId(kind, operation.id, task.serial),
-      args: [{ kind, operationId: operation.id, serial: task.serial, previous_version: task.previous_version!, reason: input.stopReason!, esxi_force: operation.esxi_force ?? false, taskTimeoutMs: input.taskTimeoutMs }],
+      args: [
+        {
+          kind,
+          operationId: operation.id,
+          serial: task.serial,
+          previous_version: task.previous_version!,
+          reason: input.stopReason!,
+          esxi_force: operation.esxi_force ?? false,
+          taskTimeoutMs: input.taskTimeoutMs,
+        },
+      ],
       typedSearchAttributes: [
         { key: SA.operationId, value: operation.id },
         { key: SA.operationKind, value: kind },

@@ -6,7 +6,16 @@
  */
 import { condition, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { formatDuration, secondsToMs } from '../domain/operation';
-import { belowSuccessThreshold, needsApproval, onApprovalTimeout, onBelowThreshold, onProgressDeadline, waveOutcome, type RolloutHold, type RolloutPolicy } from '../domain/rollout';
+import {
+  belowSuccessThreshold,
+  needsApproval,
+  onApprovalTimeout,
+  onBelowThreshold,
+  onProgressDeadline,
+  waveOutcome,
+  type RolloutHold,
+  type RolloutPolicy,
+} from '../domain/rollout';
 import type { OperationStatus } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
 import { logLine, storeWrites } from './task-lifecycle';
@@ -38,7 +47,8 @@ export class RolloutGates {
   constructor(private readonly ctx: RolloutGatesContext) {
     setHandler(decideApprovalUpdate, (decision) => this.decide(decision), {
       validator: (_decision) => {
-        if (this.approval?.state !== 'awaiting') throw new Error(`operation ${ctx.operationId} is not awaiting approval`);
+        if (this.approval?.state !== 'awaiting')
+          throw new Error(`operation ${ctx.operationId} is not awaiting approval`);
       },
     });
   }
@@ -69,14 +79,36 @@ export class RolloutGates {
     const timeoutSeconds = this.ctx.policy.approval?.timeout_seconds;
     const since = nowSeconds();
     this.decision = undefined;
-    await this.record({ state: 'awaiting', after_wave: wave, since, ...(timeoutSeconds !== undefined ? { timeout_time: since + timeoutSeconds } : {}) }, `awaiting approval after wave ${wave}${timeoutSeconds !== undefined ? ` (within ${formatDuration(secondsToMs(timeoutSeconds))}, then ${onApprovalTimeout(this.ctx.policy)})` : ''}: approve or reject to go on`);
+    await this.record(
+      {
+        state: 'awaiting',
+        after_wave: wave,
+        since,
+        ...(timeoutSeconds !== undefined ? { timeout_time: since + timeoutSeconds } : {}),
+      },
+      `awaiting approval after wave ${wave}${timeoutSeconds !== undefined ? ` (within ${formatDuration(secondsToMs(timeoutSeconds))}, then ${onApprovalTimeout(this.ctx.policy)})` : ''}: approve or reject to go on`,
+    );
     const waiting = () => this.decision !== undefined || this.ctx.stopped();
-    const answered = timeoutSeconds === undefined ? (await condition(waiting), true) : await condition(waiting, secondsToMs(timeoutSeconds));
+    const answered =
+      timeoutSeconds === undefined
+        ? (await condition(waiting), true)
+        : await condition(waiting, secondsToMs(timeoutSeconds));
     // Set by the update handler while this waited (TypeScript keeps the narrowing above).
     const decision = this.decision as ApprovalDecision | undefined;
     if (decision) {
-      const decided = { ...this.approval!, state: decision.approve ? ('approved' as const) : ('rejected' as const), decided_by: decision.username, decided_time: nowSeconds() };
-      await this.record(decided, decision.approve ? `approved by ${decision.username}: wave ${wave + 1} starts` : `rejected by ${decision.username} after wave ${wave}`, decision.approve ? 'info' : 'warning');
+      const decided = {
+        ...this.approval!,
+        state: decision.approve ? ('approved' as const) : ('rejected' as const),
+        decided_by: decision.username,
+        decided_time: nowSeconds(),
+      };
+      await this.record(
+        decided,
+        decision.approve
+          ? `approved by ${decision.username}: wave ${wave + 1} starts`
+          : `rejected by ${decision.username} after wave ${wave}`,
+        decision.approve ? 'info' : 'warning',
+      );
       if (!decision.approve) await this.ctx.stop(`rollout rejected by ${decision.username} after wave ${wave}`);
       return;
     }
@@ -84,10 +116,18 @@ export class RolloutGates {
     if (answered) return;
     const limit = formatDuration(secondsToMs(timeoutSeconds!));
     if (onApprovalTimeout(this.ctx.policy) === 'continue') {
-      await this.record({ ...this.approval!, state: 'timed_out' }, `no approval or reject within ${limit} after wave ${wave}: the rollout continues (on_timeout: continue)`, 'warning');
+      await this.record(
+        { ...this.approval!, state: 'timed_out' },
+        `no approval or reject within ${limit} after wave ${wave}: the rollout continues (on_timeout: continue)`,
+        'warning',
+      );
       return;
     }
-    await this.record({ ...this.approval!, state: 'timed_out' }, `no approval or reject within ${limit} after wave ${wave}`, 'warning');
+    await this.record(
+      { ...this.approval!, state: 'timed_out' },
+      `no approval or reject within ${limit} after wave ${wave}`,
+      'warning',
+    );
     await this.ctx.stop(`rollout aborted: no approval within ${limit} after wave ${wave}`);
   }
 
@@ -101,6 +141,11 @@ export class RolloutGates {
   private async record(approval: ApprovalInfo, message: string, severity: 'info' | 'warning' = 'info'): Promise<void> {
     this.approval = approval;
     showHold(approval.state === 'awaiting' ? 'awaiting_approval' : 'none');
-    await storeWrites.recordOperationStatus({ operationId: this.ctx.operationId, status: this.ctx.status(), approval, log: logLine(message, severity) });
+    await storeWrites.recordOperationStatus({
+      operationId: this.ctx.operationId,
+      status: this.ctx.status(),
+      approval,
+      log: logLine(message, severity),
+    });
   }
 }

@@ -2,7 +2,13 @@
  * What every appliance task workflow shares: its log lines, the time limit around its stages, and
  * the final record that lands even when the task is cancelled or times out.
  */
-import { CancellationScope, isCancellation, proxyLocalActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  isCancellation,
+  proxyLocalActivities,
+  sleep,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { DeviceActivities } from '../activities/device-activities';
 import type { ImageActivities } from '../activities/image-activities';
 import type { LogLine, StoreActivities } from '../activities/store-activities';
@@ -44,12 +50,17 @@ export const storeWrites = proxyLocalActivities<StoreActivities>(STORE_WRITE);
 export class TaskFailed extends Error {}
 
 /** A log line stamped with workflow time. */
-export const logLine = (message: string, severity: LogLine['severity'] = 'info'): LogLine => ({ message, severity, timestamp: Math.floor(Date.now() / 1000) });
+export const logLine = (message: string, severity: LogLine['severity'] = 'info'): LogLine => ({
+  message,
+  severity,
+  timestamp: Math.floor(Date.now() / 1000),
+});
 
 /** The innermost cause's message: what the device (or collector) said, not Temporal's wrapping. */
 export function failureMessage(err: unknown): string {
   let current: unknown = err;
-  while (current instanceof Error && (current as { cause?: unknown }).cause instanceof Error) current = (current as { cause: Error }).cause;
+  while (current instanceof Error && (current as { cause?: unknown }).cause instanceof Error)
+    current = (current as { cause: Error }).cause;
   return current instanceof Error ? current.message : String(err);
 }
 
@@ -69,11 +80,23 @@ export function taskRecorder<Stage extends string>(operationId: string, state: A
     const version = runningVersion;
     pending = [];
     runningVersion = undefined;
-    return storeWrites.recordTaskProgress({ operationId, serial, changes, ...(logs.length ? { logs } : {}), log: last, ...(version ? { running_version: version } : {}) });
+    return storeWrites.recordTaskProgress({
+      operationId,
+      serial,
+      changes,
+      ...(logs.length ? { logs } : {}),
+      log: last,
+      ...(version ? { running_version: version } : {}),
+    });
   }
   // Arrow functions: the steps destructure them (no `this`).
   return {
-    enter: async (status: ApplianceTaskStatus, stage: Stage, message: string, severity: LogLine['severity'] = 'info'): Promise<void> => {
+    enter: async (
+      status: ApplianceTaskStatus,
+      stage: Stage,
+      message: string,
+      severity: LogLine['severity'] = 'info',
+    ): Promise<void> => {
       state.status = status;
       state.stage = stage;
       if (status === 'failed' || status === 'cancelled') state.message = message;
@@ -81,11 +104,18 @@ export function taskRecorder<Stage extends string>(operationId: string, state: A
         { key: SA.taskStatus, value: status },
         { key: SA.taskStage, value: stage },
       ]);
-      const startTime = stage === 'initiating' && state.taskStartMs !== undefined ? { task_start_time: { datetime: Math.floor(state.taskStartMs / 1000), time_type: 'utc' as const } } : {};
-      await write({ status, stage, ...startTime, ...(state.message ? { message: state.message } : {}) }, logLine(message, severity));
+      const startTime =
+        stage === 'initiating' && state.taskStartMs !== undefined
+          ? { task_start_time: { datetime: Math.floor(state.taskStartMs / 1000), time_type: 'utc' as const } }
+          : {};
+      await write(
+        { status, stage, ...startTime, ...(state.message ? { message: state.message } : {}) },
+        logLine(message, severity),
+      );
     },
     /** A log line written now (before a long step, so the log says what the task waits for). */
-    log: (message: string, severity: LogLine['severity'] = 'info'): Promise<void> => write({}, logLine(message, severity)),
+    log: (message: string, severity: LogLine['severity'] = 'info'): Promise<void> =>
+      write({}, logLine(message, severity)),
     /**
      * A log line written with the task's next write, which follows at once (one store write, one
      * history event, instead of two). Stamped now.
@@ -135,13 +165,21 @@ export type AttemptResult = { ok: true } | { ok: false; end: 'failed' | 'timed_o
  * Runs the task's stages (the runner starts it when it is due); when they have not finished within
  * the time limit they are cancelled. Answers how they ended; the caller records it (endTask).
  */
-export async function runAttempt(timing: TaskTiming, state: ApplianceTaskOutcome, stages: () => Promise<void>): Promise<AttemptResult> {
+export async function runAttempt(
+  timing: TaskTiming,
+  state: ApplianceTaskOutcome,
+  stages: () => Promise<void>,
+): Promise<AttemptResult> {
   try {
     await withinTimeLimit(timing.taskTimeoutMs, stages);
     return { ok: true };
   } catch (err) {
     if (err instanceof TimeLimitReached) {
-      return { ok: false, end: 'timed_out', message: `task did not finish within ${formatDuration(timing.taskTimeoutMs)} (timed out in stage ${state.stage})` };
+      return {
+        ok: false,
+        end: 'timed_out',
+        message: `task did not finish within ${formatDuration(timing.taskTimeoutMs)} (timed out in stage ${state.stage})`,
+      };
     }
     if (err instanceof TaskFailed) return { ok: false, end: 'failed', message: err.message };
     if (isCancellation(err)) return { ok: false, end: 'cancelled', message: `cancelled in stage ${state.stage}` };
@@ -150,13 +188,23 @@ export async function runAttempt(timing: TaskTiming, state: ApplianceTaskOutcome
 }
 
 /** Records a task's final failure or cancellation; it lands even when the task itself was cancelled. */
-export function endTask(recorder: { enter: TaskRecorder<'failed' | 'cancelled'>['enter'] }, result: Exclude<AttemptResult, { ok: true }>): Promise<void> {
+export function endTask(
+  recorder: { enter: TaskRecorder<'failed' | 'cancelled'>['enter'] },
+  result: Exclude<AttemptResult, { ok: true }>,
+): Promise<void> {
   const status = result.end === 'cancelled' ? 'cancelled' : 'failed';
-  return CancellationScope.nonCancellable(() => recorder.enter(status, status, result.message, status === 'failed' ? 'err' : 'warning'));
+  return CancellationScope.nonCancellable(() =>
+    recorder.enter(status, status, result.message, status === 'failed' ? 'err' : 'warning'),
+  );
 }
 
 /** Runs the task's stages within its time limit and records a failure or cancellation as its final state. */
-export async function runTask(timing: TaskTiming, state: ApplianceTaskOutcome, recorder: { enter: TaskRecorder<'failed' | 'cancelled'>['enter'] }, stages: () => Promise<void>): Promise<void> {
+export async function runTask(
+  timing: TaskTiming,
+  state: ApplianceTaskOutcome,
+  recorder: { enter: TaskRecorder<'failed' | 'cancelled'>['enter'] },
+  stages: () => Promise<void>,
+): Promise<void> {
   const result = await runAttempt(timing, state, stages);
   if (!result.ok) await endTask(recorder, result);
 }

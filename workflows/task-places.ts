@@ -90,7 +90,14 @@ export class TaskPlaces {
       this.toRelease = 0;
       const done = this.closed;
       const waiting = done ? 0 : Math.max(0, this.need - this.places);
-      await taskSlotCalls.askTaskSlots({ requester, operationId: this.operationId, release, waiting, dueMs: this.dueMs, ...(done ? { done: true } : {}) });
+      await taskSlotCalls.askTaskSlots({
+        requester,
+        operationId: this.operationId,
+        release,
+        waiting,
+        dueMs: this.dueMs,
+        ...(done ? { done: true } : {}),
+      });
       // Closed while that message was on its way: `done` still goes, as its own message. (Whether
       // the close came before or after the answer differs between a run and its replay.)
       if (done) return;

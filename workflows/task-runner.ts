@@ -14,7 +14,13 @@ import {
   ParentClosePolicy,
 } from '@temporalio/workflow';
 import { applianceTaskWorkflowId, secondsToMs, type OperationKind } from '../domain/operation';
-import { byStartInstant, failureThresholdReached, progressStalled, type RolloutCounts, type RolloutPolicy } from '../domain/rollout';
+import {
+  byStartInstant,
+  failureThresholdReached,
+  progressStalled,
+  type RolloutCounts,
+  type RolloutPolicy,
+} from '../domain/rollout';
 import type { TaskSafety } from '../domain/rollout-safety';
 import type { ApplianceTaskStatus, OperationStatus, ProductCode, Version } from '../domain/scc';
 import { SA } from '../domain/search-attributes';
@@ -64,14 +70,34 @@ export function executeApplianceTask(spec: TaskSpec, serial: string): Promise<Ap
   if (spec.kind === 'reboot') {
     return executeChild(applianceRebootTask, {
       ...options,
-      args: [{ operationId: spec.operationId, serial, switch_partition: spec.switch_partition, ...(spec.expectVersion ? { expectVersion: spec.expectVersion } : {}), ...timing }],
+      args: [
+        {
+          operationId: spec.operationId,
+          serial,
+          switch_partition: spec.switch_partition,
+          ...(spec.expectVersion ? { expectVersion: spec.expectVersion } : {}),
+          ...timing,
+        },
+      ],
       memo: { switch_partition: spec.switch_partition },
     });
   }
   const target_version = spec.target_version!;
   return executeChild(applianceUpgradeTask, {
     ...options,
-    args: [{ kind: spec.kind, operationId: spec.operationId, serial, product_code: spec.product_code!, target_version, reboot: spec.reboot, esxi_force: spec.esxi_force, ...timing, ...(spec.safety ? { safety: spec.safety } : {}) }],
+    args: [
+      {
+        kind: spec.kind,
+        operationId: spec.operationId,
+        serial,
+        product_code: spec.product_code!,
+        target_version,
+        reboot: spec.reboot,
+        esxi_force: spec.esxi_force,
+        ...timing,
+        ...(spec.safety ? { safety: spec.safety } : {}),
+      },
+    ],
     memo: { target_version: target_version.version_id, reboot: spec.reboot },
   });
 }
@@ -185,14 +211,24 @@ export class TaskRunner {
   /** A task cancelled before it started: `cancelled` here and in the store, with a log line saying so. */
   private async recordCancelledBeforeStart(serial: string): Promise<void> {
     this.tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message: 'cancelled before it started' });
-    await storeWrites.recordTasksCancelled({ operationId: this.operationId, serials: [serial], log: logLine('cancelled before it started', 'warning') });
+    await storeWrites.recordTasksCancelled({
+      operationId: this.operationId,
+      serials: [serial],
+      log: logLine('cancelled before it started', 'warning'),
+    });
   }
 
   /** Stops the rollout: running tasks finish, no new one starts. The first reason is kept and recorded. */
   async stop(reason: string, recorded = false): Promise<void> {
     if (this.stopReason) return;
     this.stopReason = reason;
-    if (!recorded) await storeWrites.recordOperationStatus({ operationId: this.operationId, status: this.options.operationStatus(), stop_reason: reason, log: logLine(reason, 'warning') });
+    if (!recorded)
+      await storeWrites.recordOperationStatus({
+        operationId: this.operationId,
+        status: this.options.operationStatus(),
+        stop_reason: reason,
+        log: logLine(reason, 'warning'),
+      });
     await this.options.onStop?.(reason);
   }
 
@@ -211,7 +247,13 @@ export class TaskRunner {
       if (!isCancellation(err)) throw err;
       const message = this.cancelRequested.has(serial) ? 'cancelled by request' : 'operation cancelled';
       this.tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message });
-      await CancellationScope.nonCancellable(() => storeWrites.recordTasksCancelled({ operationId: this.operationId, serials: [serial], log: logLine(message, 'warning') }));
+      await CancellationScope.nonCancellable(() =>
+        storeWrites.recordTasksCancelled({
+          operationId: this.operationId,
+          serials: [serial],
+          log: logLine(message, 'warning'),
+        }),
+      );
     } finally {
       this.cancellers.delete(serial);
       this.inFlight--;
@@ -258,7 +300,10 @@ export class TaskRunner {
     while (!this.ended) {
       await condition(() => this.ended || this.inFlight > 0);
       const { mark, atMs } = this.progress;
-      const moved = await condition(() => this.ended || this.progress.mark !== mark, Math.max(1, atMs + seconds * 1000 - Date.now()));
+      const moved = await condition(
+        () => this.ended || this.progress.mark !== mark,
+        Math.max(1, atMs + seconds * 1000 - Date.now()),
+      );
       if (moved) continue;
       const reason = progressStalled(this.inFlight, atMs, Date.now(), this.options.policy);
       if (!reason) continue;
@@ -296,7 +341,8 @@ export class TaskRunner {
    */
   private async untilReady(serial: string, rest: readonly string[]): Promise<boolean> {
     const { policy } = this.options;
-    const windowEndMs = policy.maintenance_window_end !== undefined ? secondsToMs(policy.maintenance_window_end) : undefined;
+    const windowEndMs =
+      policy.maintenance_window_end !== undefined ? secondsToMs(policy.maintenance_window_end) : undefined;
     const maxInFlight = policy.max_in_flight ?? Number.POSITIVE_INFINITY;
     const stopped = (): boolean => this.stopReason !== undefined;
     const blocked = (): boolean => this.options.paused() || this.inFlight >= maxInFlight;
@@ -328,14 +374,26 @@ export class TaskRunner {
   private readyAmong(serials: readonly string[]): number {
     const startAt = this.options.spec().startAtBySerial;
     const now = Date.now();
-    return serials.filter((serial) => this.tasks.get(serial)!.status === 'scheduled' && !this.cancelRequested.has(serial) && (startAt?.[serial] ?? this.startedAtMs) <= now).length;
+    return serials.filter(
+      (serial) =>
+        this.tasks.get(serial)!.status === 'scheduled' &&
+        !this.cancelRequested.has(serial) &&
+        (startAt?.[serial] ?? this.startedAtMs) <= now,
+    ).length;
   }
 
   /** Tasks that wait for a place under the fleet-wide limit say so in their log (once each). */
   private async logWaitingForPlace(limit: number): Promise<void> {
     const startAt = this.options.spec().startAtBySerial;
     const now = Date.now();
-    const serials = [...this.tasks.values()].filter((t) => t.status === 'scheduled' && !this.loggedWaiting.has(t.serial) && (startAt?.[t.serial] ?? this.startedAtMs) <= now).map((t) => t.serial);
+    const serials = [...this.tasks.values()]
+      .filter(
+        (t) =>
+          t.status === 'scheduled' &&
+          !this.loggedWaiting.has(t.serial) &&
+          (startAt?.[t.serial] ?? this.startedAtMs) <= now,
+      )
+      .map((t) => t.serial);
     if (!serials.length) return;
     for (const serial of serials) this.loggedWaiting.add(serial);
     const message = `waiting for a place: ${limit} appliance tasks are in flight across the fleet (FLEET_MAX_TASKS_IN_FLIGHT); this one starts when a place frees up`;
@@ -347,7 +405,14 @@ export class TaskRunner {
     const unstarted = [...this.tasks.values()].filter((task) => task.status === 'scheduled').map((t) => t.serial);
     if (!unstarted.length) return;
     const reason = cancelled ? 'cancelled before it started' : `not started: ${this.stopReason ?? 'operation ended'}`;
-    for (const serial of unstarted) this.tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message: reason });
-    await CancellationScope.nonCancellable(() => storeWrites.recordTasksCancelled({ operationId: this.operationId, serials: unstarted, log: logLine(reason, 'warning') }));
+    for (const serial of unstarted)
+      this.tasks.set(serial, { serial, status: 'cancelled', stage: 'cancelled', message: reason });
+    await CancellationScope.nonCancellable(() =>
+      storeWrites.recordTasksCancelled({
+        operationId: this.operationId,
+        serials: unstarted,
+        log: logLine(reason, 'warning'),
+      }),
+    );
   }
 }

@@ -23,7 +23,11 @@ export interface SafetyLog {
  * Waits `settle_seconds`, then probes the device's health up to `probes` times, `interval_seconds`
  * apart. Undefined once a probe passes; otherwise why the check failed. Each probe is logged.
  */
-export async function waitUntilHealthy(call: DeviceCallInput, policy: HealthCheckPolicy, taskLog: SafetyLog): Promise<string | undefined> {
+export async function waitUntilHealthy(
+  call: DeviceCallInput,
+  policy: HealthCheckPolicy,
+  taskLog: SafetyLog,
+): Promise<string | undefined> {
   if (policy.settle_seconds > 0) await sleep(policy.settle_seconds * 1000);
   let problem = '';
   for (let probe = 1; probe <= policy.probes; probe++) {
@@ -60,12 +64,18 @@ export async function returnToVersion(ctx: RollbackContext, previous: Version): 
   const { call, taskLog } = ctx;
   const to = previous.version_id;
   const job = (start: DeviceJobStart, versionId: string): Promise<void> =>
-    runDeviceJob(call, start, { idempotencyKey: `${ctx.keyPrefix}:rollback:${start.kind}:${versionId}`, ...(ctx.onStopped ? { onStopped: ctx.onStopped } : {}) });
+    runDeviceJob(call, start, {
+      idempotencyKey: `${ctx.keyPrefix}:rollback:${start.kind}:${versionId}`,
+      ...(ctx.onStopped ? { onStopped: ctx.onStopped } : {}),
+    });
   const reboot = async (version: Version, why: string): Promise<void> => {
     await taskLog.log(why, 'warning');
     await job({ kind: 'reboot', request: { switch_partition: true } }, version.version_id);
     const after = await deviceCalls.readApplianceInfo(call);
-    if (after.running_version.version_id !== version.version_id) throw new TaskFailed(`rollback: appliance came back running ${after.running_version.version_id}, expected ${version.version_id}`);
+    if (after.running_version.version_id !== version.version_id)
+      throw new TaskFailed(
+        `rollback: appliance came back running ${after.running_version.version_id}, expected ${version.version_id}`,
+      );
     taskLog.setRunningVersion(after.running_version);
     taskLog.logWithNextWrite(`appliance is running ${after.running_version.version_id}`);
   };
@@ -80,16 +90,32 @@ export async function returnToVersion(ctx: RollbackContext, previous: Version): 
     await reboot(previous, `rollback: rebooting to the other partition, which still holds ${to}`);
     return step;
   }
-  const plan = await imagePlans.planImages({ ...call, kind: ctx.kind === 'upgrade' ? 'downgrade' : 'upgrade', product_code: info.product_code, arch: info.arch, current_version: info.running_version, target_version: previous, rollback: true });
+  const plan = await imagePlans.planImages({
+    ...call,
+    kind: ctx.kind === 'upgrade' ? 'downgrade' : 'upgrade',
+    product_code: info.product_code,
+    arch: info.arch,
+    current_version: info.running_version,
+    target_version: previous,
+    rollback: true,
+  });
   if (!plan.ok) throw new TaskFailed(`rollback: no image back to ${to}: ${plan.message}`);
-  await taskLog.log(`rollback: the other partition holds ${info.standby_version?.version_id ?? 'nothing'}, installing the image of ${to} again`, 'warning');
+  await taskLog.log(
+    `rollback: the other partition holds ${info.standby_version?.version_id ?? 'nothing'}, installing the image of ${to} again`,
+    'warning',
+  );
   for (const hop of plan.hops) {
     const version = hop.request.target_version;
-    await taskLog.log(`rollback: downloading ${hop.delta ? 'delta' : 'full'} image ${hop.image_id} for ${version.version_id}`);
+    await taskLog.log(
+      `rollback: downloading ${hop.delta ? 'delta' : 'full'} image ${hop.image_id} for ${version.version_id}`,
+    );
     await job({ kind: 'stage', request: hop.request }, version.version_id);
     if (hop.delta) await job({ kind: 'patch', request: { version_id: version.version_id } }, version.version_id);
     await taskLog.log(`rollback: installing ${version.version_id}`);
-    await job({ kind: 'install', request: { version_id: version.version_id, esxi_force: ctx.esxi_force } }, version.version_id);
+    await job(
+      { kind: 'install', request: { version_id: version.version_id, esxi_force: ctx.esxi_force } },
+      version.version_id,
+    );
     await reboot(version, `rollback: rebooting to run ${version.version_id}`);
   }
   return step;

@@ -5,9 +5,26 @@
  * as signals. A runner that has ended without giving its places back (terminated) is noticed when
  * a grant to it fails, or by a check every minute while every place is held and tasks wait. The history stays short through continue-as-new.
  */
-import { allHandlersFinished, condition, continueAsNew, defineSignal, getExternalWorkflowHandle, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineSignal,
+  getExternalWorkflowHandle,
+  proxyLocalActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { TaskSlotActivities } from '../activities/task-slot-activities';
-import { allocatePlaces, placesHeld, TASK_SLOTS_GRANT_SIGNAL, TASK_SLOTS_REQUEST_SIGNAL, type SlotGrant, type SlotRequest, type TaskSlotsState } from '../domain/task-slots';
+import {
+  allocatePlaces,
+  placesHeld,
+  TASK_SLOTS_GRANT_SIGNAL,
+  TASK_SLOTS_REQUEST_SIGNAL,
+  type SlotGrant,
+  type SlotRequest,
+  type TaskSlotsState,
+} from '../domain/task-slots';
 
 export const taskSlotsRequestSignal = defineSignal<[request: SlotRequest]>(TASK_SLOTS_REQUEST_SIGNAL);
 export const taskSlotsGrantSignal = defineSignal<[grant: SlotGrant]>(TASK_SLOTS_GRANT_SIGNAL);
@@ -38,8 +55,18 @@ export async function taskSlots(state: TaskSlotsState): Promise<never> {
     if (request.limit !== undefined) limit = request.limit;
     changed = true;
     if (request.done) return forget(request.requester);
-    const holder = holders[request.requester] ?? { operationId: request.operationId, held: 0, waiting: 0, dueMs: request.dueMs };
-    holders[request.requester] = { ...holder, held: Math.max(0, holder.held - request.release), waiting: request.waiting, dueMs: request.dueMs };
+    const holder = holders[request.requester] ?? {
+      operationId: request.operationId,
+      held: 0,
+      waiting: 0,
+      dueMs: request.dueMs,
+    };
+    holders[request.requester] = {
+      ...holder,
+      held: Math.max(0, holder.held - request.release),
+      waiting: request.waiting,
+      dueMs: request.dueMs,
+    };
     if (request.waiting === 0) toldQueued.delete(request.requester);
   });
 
@@ -71,7 +98,9 @@ export async function taskSlots(state: TaskSlotsState): Promise<never> {
   const saturated = (): boolean => placesHeld(holders) >= limit && Object.values(holders).some((h) => h.waiting > 0);
 
   for (;;) {
-    const woken = saturated() ? await condition(() => changed, SWEEP_INTERVAL_MS) : await condition(() => changed).then(() => true);
+    const woken = saturated()
+      ? await condition(() => changed, SWEEP_INTERVAL_MS)
+      : await condition(() => changed).then(() => true);
     if (!woken) {
       for (const requester of await taskSlotCalls.closedTaskRunners(Object.keys(holders))) forget(requester);
     }

@@ -164,4 +164,3 @@ export const cancelApplianceTaskUpdate = defineUpdate<ApplianceTaskStatus, [seri
 export const cancelTaskInBatchSignal = defineSignal<[serial: string]>('cancelTaskInBatch');
 /** From a large operation to its running batches: the rollout stopped, start no new task. */
 export const stopRolloutSignal = defineSignal<[reason: string]>('stopRollout');
-

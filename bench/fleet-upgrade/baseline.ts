@@ -14,7 +14,10 @@ type FanOut = (input: { serials: string[] }) => Promise<BaselineFanOutResult>;
 
 /** Terminates the fan-out if it still runs; answers what to add to the outcome. */
 async function stopIfRunning(handle: WorkflowHandle<FanOut>): Promise<string> {
-  const running = await handle.describe().then((d) => d.status.name === 'RUNNING', () => false);
+  const running = await handle.describe().then(
+    (d) => d.status.name === 'RUNNING',
+    () => false,
+  );
   if (!running) return '';
   await handle.terminate('benchmark timeout').catch(() => undefined);
   return ' (terminated)';
@@ -35,26 +38,45 @@ async function fanOutFigures(client: Client, workflowId: string, completed: numb
   };
 }
 
-export async function runBaseline(env: TestWorkflowEnvironment, size: number, serials: string[], timeoutMs: number): Promise<RunFigures> {
+export async function runBaseline(
+  env: TestWorkflowEnvironment,
+  size: number,
+  serials: string[],
+  timeoutMs: number,
+): Promise<RunFigures> {
   const client = env.client;
   const teardown = new Teardown();
   try {
     const taskQueue = `bench-baseline-${size}-${Date.now()}`;
-    const workerEnv = { FLEET_TEMPORAL_ADDRESS: env.address, FLEET_TEMPORAL_NAMESPACE: env.namespace ?? 'default', FLEET_TASK_QUEUE: taskQueue };
+    const workerEnv = {
+      FLEET_TEMPORAL_ADDRESS: env.address,
+      FLEET_TEMPORAL_NAMESPACE: env.namespace ?? 'default',
+      FLEET_TASK_QUEUE: taskQueue,
+    };
     const worker = await startWorker('baseline worker', workerEnv, ['--baseline']);
     teardown.add('baseline worker', () => worker.kill());
     await worker.reset();
     const workflowId = `baseline-${size}-${Date.now()}`;
-    console.log(`[${count(size)}] baseline: ${count(serials.length)} child workflows at once, one no-op activity each; running…`);
+    console.log(
+      `[${count(size)}] baseline: ${count(serials.length)} child workflows at once, one no-op activity each; running…`,
+    );
     const cpuBefore = cpuSnapshot();
     const started = performance.now();
-    const handle = await client.workflow.start<FanOut>('baselineFanOut', { taskQueue, workflowId, args: [{ serials }] });
+    const handle = await client.workflow.start<FanOut>('baselineFanOut', {
+      taskQueue,
+      workflowId,
+      args: [{ serials }],
+    });
     const result = await resultWithin(handle.result(), timeoutMs);
     const wallSeconds = seconds(started);
     const cpu = cpuSpent(cpuBefore, cpuSnapshot());
     let outcome = result.value ? 'completed' : `did not complete: ${result.error}${await stopIfRunning(handle)}`;
     const report = await worker.stop();
-    const { facts, finished, workflows, totalEvents, child } = await fanOutFigures(client, workflowId, result.value?.completed);
+    const { facts, finished, workflows, totalEvents, child } = await fanOutFigures(
+      client,
+      workflowId,
+      result.value?.completed,
+    );
     if (facts.closedBy) outcome += `; ${facts.closedBy}`;
     return {
       outcome,
@@ -68,7 +90,8 @@ export async function runBaseline(env: TestWorkflowEnvironment, size: number, se
       workflows,
       totalEvents,
       cpu,
-      largestPayload: child && child.largestPayload.bytes > facts.largestPayload.bytes ? child.largestPayload : facts.largestPayload,
+      largestPayload:
+        child && child.largestPayload.bytes > facts.largestPayload.bytes ? child.largestPayload : facts.largestPayload,
       inputBytes: facts.inputBytes,
       resultBytes: facts.resultBytes,
       ...(child ? { perTask: { ...child, completed: true } } : {}),

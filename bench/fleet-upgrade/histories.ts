@@ -7,7 +7,14 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { SA } from '../../domain/search-attributes';
 import type { FleetStore } from '../../store/fleet-store';
-import { currentHistoryLengths, historyFacts, listOperationWorkflows, terminateAll, type HistoryFacts, type Largest } from '../lib/history-stats';
+import {
+  currentHistoryLengths,
+  historyFacts,
+  listOperationWorkflows,
+  terminateAll,
+  type HistoryFacts,
+  type Largest,
+} from '../lib/history-stats';
 import type { LargestHistory, TaskWork } from './report';
 
 export interface OperationHistories {
@@ -38,7 +45,12 @@ async function fetchChecked(client: Client, rootId: string, listed: WorkflowExec
   return { checked, direct, sampleTask };
 }
 
-function largestOf(rootId: string, root: HistoryFacts, listed: WorkflowExecutionInfo[], checked: Map<string, HistoryFacts>): LargestHistory {
+function largestOf(
+  rootId: string,
+  root: HistoryFacts,
+  listed: WorkflowExecutionInfo[],
+  checked: Map<string, HistoryFacts>,
+): LargestHistory {
   let largest: LargestHistory = { events: root.events, workflowId: rootId, type: 'upgradeOperation', bytes: undefined };
   for (const e of listed) {
     const events = Math.max(e.historyLength, checked.get(e.workflowId)?.events ?? 0);
@@ -55,13 +67,20 @@ export async function operationHistories(
 ): Promise<OperationHistories> {
   const rootId = operation.workflowId;
   const listed = await listOperationWorkflows(client, operation.id, operation.tasks + 1, operation.finished);
-  const inProgress = new Set((await store.listTasks(operation.id)).filter((t) => t.status === 'running').map((t) => t.serial));
+  const inProgress = new Set(
+    (await store.listTasks(operation.id)).filter((t) => t.status === 'running').map((t) => t.serial),
+  );
   const estimatedEvents = await currentHistoryLengths(client, listed, inProgress);
   const { checked, direct, sampleTask } = await fetchChecked(client, rootId, listed);
   const root = checked.get(rootId)!;
-  const largestPayload = [...checked.values()].reduce<Largest>((max, f) => (f.largestPayload.bytes > max.bytes ? f.largestPayload : max), { bytes: 0, where: '' });
+  const largestPayload = [...checked.values()].reduce<Largest>(
+    (max, f) => (f.largestPayload.bytes > max.bytes ? f.largestPayload : max),
+    { bytes: 0, where: '' },
+  );
   const first = new Set([rootId, ...direct.map((e) => e.workflowId)]);
-  const running = listed.filter((e) => e.status.name === 'RUNNING').sort((x, y) => Number(first.has(y.workflowId)) - Number(first.has(x.workflowId)));
+  const running = listed
+    .filter((e) => e.status.name === 'RUNNING')
+    .sort((x, y) => Number(first.has(y.workflowId)) - Number(first.has(x.workflowId)));
   const events = listed.reduce((sum, e) => sum + Math.max(e.historyLength, checked.get(e.workflowId)?.events ?? 0), 0);
   return {
     root,
@@ -70,7 +89,9 @@ export async function operationHistories(
     largestPayload,
     totalEvents: estimatedEvents + events,
     totalEventsEstimated: estimatedEvents > 0,
-    ...(sampleTask ? { perTask: { ...checked.get(sampleTask.workflowId)!, completed: sampleTask.status.name === 'COMPLETED' } } : {}),
+    ...(sampleTask
+      ? { perTask: { ...checked.get(sampleTask.workflowId)!, completed: sampleTask.status.name === 'COMPLETED' } }
+      : {}),
     running: running.map((e) => e.workflowId),
   };
 }

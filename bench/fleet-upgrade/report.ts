@@ -18,7 +18,9 @@ export interface LargestHistory {
 }
 
 /** One task's work, from its history; `completed: false`: no task had completed. */
-export type TaskWork = Pick<HistoryFacts, 'events' | 'activities' | 'localActivities' | 'workflowTasks'> & { completed: boolean };
+export type TaskWork = Pick<HistoryFacts, 'events' | 'activities' | 'localActivities' | 'workflowTasks'> & {
+  completed: boolean;
+};
 
 export interface RunFigures {
   /** What happened: `completed <status>`, or why it did not. */
@@ -58,7 +60,11 @@ export interface SizeFigures {
 }
 
 const eventLimits = (events: number): string =>
-  events > HISTORY_EVENTS_LIMIT ? ' OVER THE 51,200 LIMIT' : events > HISTORY_EVENTS_WARN ? ' (over the 10,240 warning)' : '';
+  events > HISTORY_EVENTS_LIMIT
+    ? ' OVER THE 51,200 LIMIT'
+    : events > HISTORY_EVENTS_WARN
+      ? ' (over the 10,240 warning)'
+      : '';
 const payloadLimits = (bytes: number): string =>
   bytes > PAYLOAD_LIMIT ? ' OVER THE 2 MiB LIMIT' : bytes > PAYLOAD_WARN ? ' (over the 512 KiB warning)' : '';
 
@@ -68,8 +74,10 @@ function unfinishedGuess(r: RunFigures, eventsPerSecond: number): string | undef
   // Each task's own history, and the root's share, as it grew per finished task so far.
   const needed = Math.round(r.tasks * r.perTask.events + (r.rootEvents * r.tasks) / Math.max(1, r.finished));
   const minutes = (needed / eventsPerSecond / 60).toFixed(0);
-  return `    unfinished: the ${count(r.tasks)} tasks take ≈${count(needed)} events (${r.perTask.events} each, and the root's); ` +
-    `at the ${eventsPerSecond.toFixed(0)} events/s seen so far that is ≈${minutes} minutes in all (a rough guess)`;
+  return (
+    `    unfinished: the ${count(r.tasks)} tasks take ≈${count(needed)} events (${r.perTask.events} each, and the root's); ` +
+    `at the ${eventsPerSecond.toFixed(0)} events/s seen so far that is ≈${minutes} minutes in all (a rough guess)`
+  );
 }
 
 export function printRun(size: number, name: string, r: RunFigures): void {
@@ -116,7 +124,8 @@ function summaryRow(s: SizeFigures, run: 'orchestrator' | 'baseline', r: RunFigu
   const name = `${run} ${s.stack}`;
   if (!r) return [count(s.eligible), name, '', '', '', '', '', '', '', '', s.baselineError ?? 'not run'];
   const baselineRate = s.baseline?.tasksPerSecond ?? 0;
-  const ratio = run === 'orchestrator' && baselineRate > 0 ? (s.orchestrator.tasksPerSecond / baselineRate).toFixed(3) : '';
+  const ratio =
+    run === 'orchestrator' && baselineRate > 0 ? (s.orchestrator.tasksPerSecond / baselineRate).toFixed(3) : '';
   return [
     count(s.eligible),
     name,
@@ -138,7 +147,12 @@ export function printSummary(all: SizeFigures[], product: string, target: string
       'process, on each stack (dev: Temporal dev server, SQLite store; cluster: Temporal server with 8 history shards and the store on ' +
       'PostgreSQL); baseline: one parent, one child per appliance at once, one no-op activity each',
   );
-  const rows = all.flatMap((s) => [summaryRow(s, 'orchestrator', s.orchestrator), summaryRow(s, 'baseline', s.baseline)]);
+  const rows = all.flatMap((s) => [
+    summaryRow(s, 'orchestrator', s.orchestrator),
+    summaryRow(s, 'baseline', s.baseline),
+  ]);
   for (const line of table(SUMMARY_COLUMNS, rows, 10)) console.log(line);
-  console.log('ratio: orchestrator tasks/s ÷ baseline tasks/s. Limits: 51,200 events and 2 MiB per payload (warnings at 10,240 events, 512 KiB).');
+  console.log(
+    'ratio: orchestrator tasks/s ÷ baseline tasks/s. Limits: 51,200 events and 2 MiB per payload (warnings at 10,240 events, 512 KiB).',
+  );
 }

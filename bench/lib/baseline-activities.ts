@@ -22,13 +22,18 @@ export function createBaselineActivities(deviceApiUrl: string) {
         body: JSON.stringify(input.body),
         signal: AbortSignal.timeout(10_000),
       });
-      const answer = (await response.json().catch(() => ({}))) as { id?: string; expected_seconds?: number; error?: { code?: string; message?: string } };
+      const answer = (await response.json().catch(() => ({}))) as {
+        id?: string;
+        expected_seconds?: number;
+        error?: { code?: string; message?: string };
+      };
       if (!response.ok) {
         const what = `${input.kind} on ${input.serial}: HTTP ${response.status} ${answer.error?.code ?? ''} ${answer.error?.message ?? ''}`;
         const retryable = response.status >= 500 || response.status === 429 || answer.error?.code === 'device.busy';
         throw retryable ? new Error(what) : ApplicationFailure.nonRetryable(what, 'DeviceRefused');
       }
-      if (typeof answer.id !== 'string') throw ApplicationFailure.nonRetryable(`${input.kind} on ${input.serial}: no job id in the answer`, 'BadAnswer');
+      if (typeof answer.id !== 'string')
+        throw ApplicationFailure.nonRetryable(`${input.kind} on ${input.serial}: no job id in the answer`, 'BadAnswer');
       return { jobId: answer.id, expectedSeconds: answer.expected_seconds ?? 0 };
     },
   };

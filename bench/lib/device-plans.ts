@@ -44,7 +44,14 @@ function stepsOf(hops: { delta: boolean; to: { version_id: string }; request: Re
 }
 
 /** Each appliance's plan to `targetVersionId`; throws when one has no path (the benchmark picks eligible ones). */
-export async function planUpgrades(store: FleetStore, productCode: ProductCode, appliances: readonly Appliance[], targetVersionId: string, imageBaseUrl: string, into: FleetPlans = { plans: [], appliances: [] }): Promise<FleetPlans> {
+export async function planUpgrades(
+  store: FleetStore,
+  productCode: ProductCode,
+  appliances: readonly Appliance[],
+  targetVersionId: string,
+  imageBaseUrl: string,
+  into: FleetPlans = { plans: [], appliances: [] },
+): Promise<FleetPlans> {
   const index = await imageIndex(store, productCode);
   const byKey = new Map<string, number>();
   for (const a of appliances) {
@@ -52,13 +59,25 @@ export async function planUpgrades(store: FleetStore, productCode: ProductCode, 
     const key = `${productCode}/${a.arch}/${a.current_version.version_id}`;
     let plan = byKey.get(key);
     if (plan === undefined) {
-      const path = index.path({ product_code: productCode, arch: a.arch, current_version: a.current_version }, targetVersionId);
+      const path = index.path(
+        { product_code: productCode, arch: a.arch, current_version: a.current_version },
+        targetVersionId,
+      );
       if (!path.ok) throw new Error(`${a.serial}: no image path to ${targetVersionId}: ${path.message}`);
       const hops = path.hops.map((hop) => {
         const image = index.images(productCode, a.arch!).find((i) => i.image.id === hop.image_id)!.image;
-        const url = typeof image.url === 'string' ? image.url : `${imageBaseUrl.replace(/\/+$/, '')}/${encodeURIComponent(image.id)}`;
+        const url =
+          typeof image.url === 'string'
+            ? image.url
+            : `${imageBaseUrl.replace(/\/+$/, '')}/${encodeURIComponent(image.id)}`;
         const source = image.image_definition.source_version;
-        const request = { url, target_version: hop.to, delta: hop.delta, ...(hop.delta && source ? { source_version: source } : {}), ...(typeof image.size_bytes === 'number' ? { size_bytes: image.size_bytes } : {}) };
+        const request = {
+          url,
+          target_version: hop.to,
+          delta: hop.delta,
+          ...(hop.delta && source ? { source_version: source } : {}),
+          ...(typeof image.size_bytes === 'number' ? { size_bytes: image.size_bytes } : {}),
+        };
         return { delta: hop.delta, to: hop.to, request };
       });
       plan = into.plans.push(stepsOf(hops)) - 1;
@@ -70,4 +89,5 @@ export async function planUpgrades(store: FleetStore, productCode: ProductCode, 
 }
 
 /** `stages 2, patches 1, …` */
-export const countersText = (c: ExpectedCounters): string => `stages ${c.stages}, patches ${c.patches}, installs ${c.installs}, reboots ${c.reboots}`;
+export const countersText = (c: ExpectedCounters): string =>
+  `stages ${c.stages}, patches ${c.patches}, installs ${c.installs}, reboots ${c.reboots}`;

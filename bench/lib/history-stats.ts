@@ -31,7 +31,8 @@ export function largestPayloadIn(value: unknown): number {
 }
 
 /** Sum of a Payloads' data bytes (a workflow's input or result). */
-export const payloadsBytes = (payloads: temporal.api.common.v1.IPayloads | null | undefined): number => (payloads?.payloads ?? []).reduce((sum, p) => sum + (p.data?.length ?? 0), 0);
+export const payloadsBytes = (payloads: temporal.api.common.v1.IPayloads | null | undefined): number =>
+  (payloads?.payloads ?? []).reduce((sum, p) => sum + (p.data?.length ?? 0), 0);
 
 export interface HistoryFacts {
   events: number;
@@ -49,14 +50,27 @@ export interface HistoryFacts {
 export async function historyFacts(client: Client, workflowId: string): Promise<HistoryFacts> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const events = history.events ?? [];
-  const facts: HistoryFacts = { events: events.length, largestPayload: { bytes: 0, where: '' }, inputBytes: 0, resultBytes: 0, activities: 0, localActivities: 0, workflowTasks: 0 };
+  const facts: HistoryFacts = {
+    events: events.length,
+    largestPayload: { bytes: 0, where: '' },
+    inputBytes: 0,
+    resultBytes: 0,
+    activities: 0,
+    localActivities: 0,
+    workflowTasks: 0,
+  };
   for (const event of events) {
     const bytes = largestPayloadIn(event);
-    if (bytes > facts.largestPayload.bytes) facts.largestPayload = { bytes, where: `${workflowId} ${eventName(event.eventType)}` };
-    if (event.workflowExecutionStartedEventAttributes) facts.inputBytes = payloadsBytes(event.workflowExecutionStartedEventAttributes.input);
-    if (event.workflowExecutionCompletedEventAttributes) facts.resultBytes = payloadsBytes(event.workflowExecutionCompletedEventAttributes.result);
-    if (event.workflowExecutionTerminatedEventAttributes) facts.closedBy = `terminated: ${event.workflowExecutionTerminatedEventAttributes.reason ?? ''}`;
-    if (event.workflowExecutionFailedEventAttributes) facts.closedBy = `failed: ${event.workflowExecutionFailedEventAttributes.failure?.message ?? ''}`;
+    if (bytes > facts.largestPayload.bytes)
+      facts.largestPayload = { bytes, where: `${workflowId} ${eventName(event.eventType)}` };
+    if (event.workflowExecutionStartedEventAttributes)
+      facts.inputBytes = payloadsBytes(event.workflowExecutionStartedEventAttributes.input);
+    if (event.workflowExecutionCompletedEventAttributes)
+      facts.resultBytes = payloadsBytes(event.workflowExecutionCompletedEventAttributes.result);
+    if (event.workflowExecutionTerminatedEventAttributes)
+      facts.closedBy = `terminated: ${event.workflowExecutionTerminatedEventAttributes.reason ?? ''}`;
+    if (event.workflowExecutionFailedEventAttributes)
+      facts.closedBy = `failed: ${event.workflowExecutionFailedEventAttributes.failure?.message ?? ''}`;
     if (event.activityTaskScheduledEventAttributes) facts.activities++;
     if (event.markerRecordedEventAttributes?.markerName === 'core_local_activity') facts.localActivities++;
     if (event.workflowTaskCompletedEventAttributes) facts.workflowTasks++;
@@ -72,7 +86,11 @@ export async function listAll(client: Client, query: string): Promise<WorkflowEx
 }
 
 /** Runs `fn` over `items`, 32 at a time, until done or `deadlineMs` has passed; answers how many succeeded. */
-export async function eachUntil<T>(items: readonly T[], deadlineMs: number, fn: (item: T) => Promise<unknown>): Promise<number> {
+export async function eachUntil<T>(
+  items: readonly T[],
+  deadlineMs: number,
+  fn: (item: T) => Promise<unknown>,
+): Promise<number> {
   const deadline = performance.now() + deadlineMs;
   let next = 0;
   let done = 0;
@@ -106,7 +124,11 @@ const DESCRIBED_TASKS = 500;
  * Answers the events of the begun tasks not described, estimated at the described begun ones'
  * mean (0 when all were described); tasks not begun keep visibility's length (their start).
  */
-export async function currentHistoryLengths(client: Client, listed: WorkflowExecutionInfo[], inProgress: ReadonlySet<string>): Promise<number> {
+export async function currentHistoryLengths(
+  client: Client,
+  listed: WorkflowExecutionInfo[],
+  inProgress: ReadonlySet<string>,
+): Promise<number> {
   const running = listed.filter((e) => e.status.name === 'RUNNING');
   const serialOf = (e: WorkflowExecutionInfo): string | undefined => e.typedSearchAttributes.get(SA.serial);
   const begun = (e: WorkflowExecutionInfo): boolean => inProgress.has(serialOf(e) ?? '');
@@ -125,7 +147,12 @@ export async function currentHistoryLengths(client: Client, listed: WorkflowExec
 }
 
 /** Waits (a little) for visibility to show every closed workflow of the operation. */
-export async function listOperationWorkflows(client: Client, operationId: string, atLeast: number, finished: boolean): Promise<WorkflowExecutionInfo[]> {
+export async function listOperationWorkflows(
+  client: Client,
+  operationId: string,
+  atLeast: number,
+  finished: boolean,
+): Promise<WorkflowExecutionInfo[]> {
   const query = `${SA.operationId.name} = '${operationId}'`;
   const deadline = performance.now() + 30_000;
   for (;;) {
@@ -141,11 +168,18 @@ export async function listOperationWorkflows(client: Client, operationId: string
  * visibility has them, running ones described (visibility keeps a running workflow's length as
  * it was when it started). Answers the running ones' ids too.
  */
-export async function historyEvents(client: Client, query: string): Promise<{ workflows: number; events: number; running: { workflowId: string; type: string }[] }> {
+export async function historyEvents(
+  client: Client,
+  query: string,
+): Promise<{ workflows: number; events: number; running: { workflowId: string; type: string }[] }> {
   const listed = await listAll(client, query);
   const running = listed.filter((e) => e.status.name === 'RUNNING');
   await eachUntil(running, 60_000, async (e) => {
     e.historyLength = (await client.workflow.getHandle(e.workflowId, e.runId).describe()).historyLength;
   });
-  return { workflows: listed.length, events: listed.reduce((sum, e) => sum + e.historyLength, 0), running: running.map((e) => ({ workflowId: e.workflowId, type: e.type })) };
+  return {
+    workflows: listed.length,
+    events: listed.reduce((sum, e) => sum + e.historyLength, 0),
+    running: running.map((e) => ({ workflowId: e.workflowId, type: e.type })),
+  };
 }

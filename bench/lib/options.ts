@@ -20,7 +20,10 @@ export interface OptionSpec<N extends string, T extends string, F extends string
 
 function checked(name: string, text: unknown, option: NumberOption): number {
   const n = Number(text);
-  const wrong = !Number.isFinite(n) || (option.whole === true && !Number.isInteger(n)) || (option.min === undefined ? n <= 0 : n < option.min);
+  const wrong =
+    !Number.isFinite(n) ||
+    (option.whole === true && !Number.isInteger(n)) ||
+    (option.min === undefined ? n <= 0 : n < option.min);
   if (!wrong) return n;
   const kind = option.whole ? 'a whole number' : 'a number';
   throw new Error(`--${name} must be ${kind} ${option.min === undefined ? 'above 0' : `of at least ${option.min}`}`);
@@ -49,6 +52,7 @@ export function parseBenchOptions<N extends string, T extends string = never, F 
 /** `--sizes 1000,3600`: positive whole fleet sizes, each at least `min`. */
 export function parseSizes(text: string, min = 1): number[] {
   const sizes = text.split(',').map((s) => Number(s.trim()));
-  if (!sizes.length || sizes.some((n) => !Number.isInteger(n) || n < min)) throw new Error(`--sizes must be whole numbers of at least ${min}, e.g. 1000,3600`);
+  if (!sizes.length || sizes.some((n) => !Number.isInteger(n) || n < min))
+    throw new Error(`--sizes must be whole numbers of at least ${min}, e.g. 1000,3600`);
   return sizes;
 }

@@ -30,7 +30,11 @@ export function cpuSnapshot(): CpuSnapshot {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       // Fields after the command name (which may hold spaces): state ppid … utime(14) stime(15).
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      processes.push({ pid: Number(pid), ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS });
+      processes.push({
+        pid: Number(pid),
+        ppid: Number(fields[1]),
+        cpu: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS,
+      });
     } catch {
       // The process ended meanwhile.
     }
@@ -46,7 +50,8 @@ export function cpuSnapshot(): CpuSnapshot {
       // The process ended meanwhile.
     }
   }
-  for (const { ppid, cpu } of processes) if (roles.get(ppid) === 'PostgreSQL') byRole.set('PostgreSQL', (byRole.get('PostgreSQL') ?? 0) + cpu);
+  for (const { ppid, cpu } of processes)
+    if (roles.get(ppid) === 'PostgreSQL') byRole.set('PostgreSQL', (byRole.get('PostgreSQL') ?? 0) + cpu);
   return byRole;
 }
 
@@ -106,6 +111,12 @@ export class MemorySampler {
     clearInterval(this.timer);
     const rss = process.memoryUsage.rss();
     this.peak = Math.max(this.peak, rss);
-    return { peakRssBytes: this.peak, startRssBytes: this.start, peakHeapBytes: this.peakHeap, hwmBytes: highWaterMark(), rssBytes: rss };
+    return {
+      peakRssBytes: this.peak,
+      startRssBytes: this.start,
+      peakHeapBytes: this.peakHeap,
+      hwmBytes: highWaterMark(),
+      rssBytes: rss,
+    };
   }
 }

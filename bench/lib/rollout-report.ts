@@ -36,16 +36,31 @@ const MISMATCHES_SHOWN = 10;
 export function printRun(size: number, name: string, r: RunFigures, limit: number): void {
   const perSecond = (n: number): string => (n / r.wallSeconds).toFixed(1);
   console.log(`[${count(size)}] ${name}: ${r.outcome}`);
-  console.log(`    ${count(r.successful)} of ${count(r.tasks)} tasks successful in ${r.wallSeconds.toFixed(1)}s: ${perSecond(r.successful)} tasks/s; CPU during the run: ${r.cpu}`);
-  console.log(`    device jobs: ${count(r.stats.jobs_started)} started, peak ${count(r.stats.peak_jobs_running)} at once (${percent(r.stats.peak_jobs_running, limit)} of the limit ${count(limit)}); device-API requests ${count(r.stats.requests)} (${perSecond(r.stats.requests)}/s)`);
-  console.log(`    activity backlog: peak ${count(r.backlog.peak)} (${r.backlog.samples} samples${r.backlog.failures ? `, ${r.backlog.failures} failed` : ''})`);
-  console.log(`    Temporal RPCs (the server's frontend service_requests): ${count(r.rpcs.total)}, ${perSecond(r.rpcs.total)}/s; busiest: ${r.rpcs.top}`);
-  console.log(`    histories: ${count(r.history.events)} events in ${count(r.history.workflows)} workflows: ${(r.history.events / Math.max(1, r.tasks)).toFixed(1)} per task, ${perSecond(r.history.events)}/s`);
-  console.log(`    worker: peak RSS ${mib(r.worker.peakRssBytes)} (${mib(r.worker.startRssBytes)} when the run began); warnings: ${r.worker.warnings}`);
+  console.log(
+    `    ${count(r.successful)} of ${count(r.tasks)} tasks successful in ${r.wallSeconds.toFixed(1)}s: ${perSecond(r.successful)} tasks/s; CPU during the run: ${r.cpu}`,
+  );
+  console.log(
+    `    device jobs: ${count(r.stats.jobs_started)} started, peak ${count(r.stats.peak_jobs_running)} at once (${percent(r.stats.peak_jobs_running, limit)} of the limit ${count(limit)}); device-API requests ${count(r.stats.requests)} (${perSecond(r.stats.requests)}/s)`,
+  );
+  console.log(
+    `    activity backlog: peak ${count(r.backlog.peak)} (${r.backlog.samples} samples${r.backlog.failures ? `, ${r.backlog.failures} failed` : ''})`,
+  );
+  console.log(
+    `    Temporal RPCs (the server's frontend service_requests): ${count(r.rpcs.total)}, ${perSecond(r.rpcs.total)}/s; busiest: ${r.rpcs.top}`,
+  );
+  console.log(
+    `    histories: ${count(r.history.events)} events in ${count(r.history.workflows)} workflows: ${(r.history.events / Math.max(1, r.tasks)).toFixed(1)} per task, ${perSecond(r.history.events)}/s`,
+  );
+  console.log(
+    `    worker: peak RSS ${mib(r.worker.peakRssBytes)} (${mib(r.worker.startRssBytes)} when the run began); warnings: ${r.worker.warnings}`,
+  );
   const c = r.counters;
-  console.log(`    exactly once: ${count(c.matching)} of ${count(c.checked)} appliances' counters match their plan${c.mismatches.length ? `; ${count(c.mismatches.length)} do not:` : ''}`);
+  console.log(
+    `    exactly once: ${count(c.matching)} of ${count(c.checked)} appliances' counters match their plan${c.mismatches.length ? `; ${count(c.mismatches.length)} do not:` : ''}`,
+  );
   for (const line of c.mismatches.slice(0, MISMATCHES_SHOWN)) console.log(`      ${line}`);
-  if (c.mismatches.length > MISMATCHES_SHOWN) console.log(`      … and ${count(c.mismatches.length - MISMATCHES_SHOWN)} more`);
+  if (c.mismatches.length > MISMATCHES_SHOWN)
+    console.log(`      … and ${count(c.mismatches.length - MISMATCHES_SHOWN)} more`);
 }
 
 const COLUMNS = [
@@ -68,18 +83,35 @@ const COLUMNS = [
 
 function row(size: number, name: string, r: RunFigures, limit: number, baseline?: RunFigures): string[] {
   const ratio = baseline && baseline.wallSeconds > 0 ? (r.wallSeconds / baseline.wallSeconds).toFixed(2) : '';
-  const exactly = r.counters.mismatches.length ? `${count(r.counters.mismatches.length)} mismatches` : `all ${count(r.counters.checked)} match`;
+  const exactly = r.counters.mismatches.length
+    ? `${count(r.counters.mismatches.length)} mismatches`
+    : `all ${count(r.counters.checked)} match`;
   return [
-    count(size), name, r.wallSeconds.toFixed(1), ratio, (r.successful / r.wallSeconds).toFixed(1), count(r.successful),
-    count(r.stats.peak_jobs_running), percent(r.stats.peak_jobs_running, limit), count(r.backlog.peak), mib(r.worker.peakRssBytes),
-    (r.history.events / Math.max(1, r.tasks)).toFixed(1), (r.history.events / r.wallSeconds).toFixed(0), (r.rpcs.total / r.wallSeconds).toFixed(0),
-    (r.stats.requests / r.wallSeconds).toFixed(0), exactly,
+    count(size),
+    name,
+    r.wallSeconds.toFixed(1),
+    ratio,
+    (r.successful / r.wallSeconds).toFixed(1),
+    count(r.successful),
+    count(r.stats.peak_jobs_running),
+    percent(r.stats.peak_jobs_running, limit),
+    count(r.backlog.peak),
+    mib(r.worker.peakRssBytes),
+    (r.history.events / Math.max(1, r.tasks)).toFixed(1),
+    (r.history.events / r.wallSeconds).toFixed(0),
+    (r.rpcs.total / r.wallSeconds).toFixed(0),
+    (r.stats.requests / r.wallSeconds).toFixed(0),
+    exactly,
   ];
 }
 
 export function printSummary(all: SizeFigures[], limit: number, target: string): void {
-  console.log(`\nfleet rollout: six concurrent upgrade operations (one per product code, to ${target}, reboot) with device time, limit ${count(limit)} tasks in flight, real worker in its own process, on each stack (dev: Temporal dev server, SQLite store; cluster: Temporal server with 8 history shards, the store on PostgreSQL);`);
-  console.log('baseline: one child per appliance starting each device job of its plan and sleeping its expected time, batches of 500, the same limit');
+  console.log(
+    `\nfleet rollout: six concurrent upgrade operations (one per product code, to ${target}, reboot) with device time, limit ${count(limit)} tasks in flight, real worker in its own process, on each stack (dev: Temporal dev server, SQLite store; cluster: Temporal server with 8 history shards, the store on PostgreSQL);`,
+  );
+  console.log(
+    'baseline: one child per appliance starting each device job of its plan and sleeping its expected time, batches of 500, the same limit',
+  );
   const rows: string[][] = [];
   for (const s of all) {
     rows.push(row(s.size, `ours ${s.stack}`, s.ours, limit, s.baseline));
@@ -87,5 +119,7 @@ export function printSummary(all: SizeFigures[], limit: number, target: string):
     else rows.push([count(s.size), `baseline ${s.stack}`, ...Array<string>(12).fill(''), s.baselineError ?? 'not run']);
   }
   for (const line of table(COLUMNS, rows)) console.log(line);
-  console.log('÷ base: wall time ÷ the baseline\'s. peak jobs: device jobs running at once (simulator); backlog: peak approximate activity backlog; ev: history events; RPC/s: the server\'s frontend requests; dev req/s: device-API requests.');
+  console.log(
+    "÷ base: wall time ÷ the baseline's. peak jobs: device jobs running at once (simulator); backlog: peak approximate activity backlog; ev: history events; RPC/s: the server's frontend requests; dev req/s: device-API requests.",
+  );
 }

@@ -10,8 +10,10 @@ import { countersText, type FleetPlans } from './device-plans';
 
 export type { SimulatorStats };
 
-export const simulatorStats = (simUrl: string): Promise<SimulatorStats> => new DeviceClient({ baseUrl: simUrl }).stats();
-export const resetSimulatorStats = (simUrl: string): Promise<SimulatorStats> => new DeviceClient({ baseUrl: simUrl }).stats({ reset: true });
+export const simulatorStats = (simUrl: string): Promise<SimulatorStats> =>
+  new DeviceClient({ baseUrl: simUrl }).stats();
+export const resetSimulatorStats = (simUrl: string): Promise<SimulatorStats> =>
+  new DeviceClient({ baseUrl: simUrl }).stats({ reset: true });
 
 export interface CounterCheck {
   checked: number;
@@ -32,8 +34,17 @@ export async function checkCounters(simUrl: string, fleet: FleetPlans): Promise<
       const got: DeviceCounters | Error = await devices.counters(serial).catch((err: Error) => err);
       result.checked++;
       if (got instanceof Error) result.mismatches.push(`${serial}: ${got.message}`);
-      else if (got.stages === want.stages && got.patches === want.patches && got.installs === want.installs && got.reboots === want.reboots) result.matching++;
-      else result.mismatches.push(`${serial}: ${countersText(got)} (plan: ${countersText(want)}; ${got.idempotent_replays} idempotent replays)`);
+      else if (
+        got.stages === want.stages &&
+        got.patches === want.patches &&
+        got.installs === want.installs &&
+        got.reboots === want.reboots
+      )
+        result.matching++;
+      else
+        result.mismatches.push(
+          `${serial}: ${countersText(got)} (plan: ${countersText(want)}; ${got.idempotent_replays} idempotent replays)`,
+        );
     }
   };
   await Promise.all(Array.from({ length: 32 }, one));

@@ -39,8 +39,15 @@ export class WarningTally {
     else if (line.trim()) console.error(`${this.label}: ${line}`);
   }
   summary(): string {
-    const slow = [...this.slow.entries()].map(([type, e]) => `${e.n} ${type} (longest ${(e.maxMs / 1000).toFixed(1)}s, attempt up to ${e.maxAttempt})`);
-    const parts = [...(slow.length ? [`workflow tasks over 5 s: ${slow.join(', ')}`] : []), ...(this.lateCompletions ? [`${this.lateCompletions} workflow tasks completed after the server had timed them out`] : [])];
+    const slow = [...this.slow.entries()].map(
+      ([type, e]) => `${e.n} ${type} (longest ${(e.maxMs / 1000).toFixed(1)}s, attempt up to ${e.maxAttempt})`,
+    );
+    const parts = [
+      ...(slow.length ? [`workflow tasks over 5 s: ${slow.join(', ')}`] : []),
+      ...(this.lateCompletions
+        ? [`${this.lateCompletions} workflow tasks completed after the server had timed them out`]
+        : []),
+    ];
     return parts.join('; ') || 'none';
   }
 }
@@ -81,7 +88,10 @@ function protocol(proc: ChildProcess, label: string, tally: WarningTally) {
     exited
       ? Promise.reject(exited)
       : new Promise((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`${label}: no '${event}' within ${timeoutMs / 1000}s`)), timeoutMs);
+          const timer = setTimeout(
+            () => reject(new Error(`${label}: no '${event}' within ${timeoutMs / 1000}s`)),
+            timeoutMs,
+          );
           waiting.set(event, {
             resolve: (m) => (clearTimeout(timer), resolve(m)),
             reject: (e) => (clearTimeout(timer), reject(e)),
@@ -90,12 +100,20 @@ function protocol(proc: ChildProcess, label: string, tally: WarningTally) {
 }
 
 /** bench/fleet-worker.ts as a process (`args`: e.g. `--baseline`); resolves once its worker polls. */
-export async function startWorker(label: string, env: Record<string, string>, args: string[] = []): Promise<WorkerProcess> {
-  const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench', 'fleet-worker.ts'), ...args], {
-    cwd: root,
-    env: { ...process.env, FLEET_LOG_LEVEL: 'warn', ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+export async function startWorker(
+  label: string,
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<WorkerProcess> {
+  const proc: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'bench', 'fleet-worker.ts'), ...args],
+    {
+      cwd: root,
+      env: { ...process.env, FLEET_LOG_LEVEL: 'warn', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   const tally = new WarningTally(label);
   createInterface({ input: proc.stderr! }).on('line', (line) => tally.line(line));
   const exit = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
@@ -124,7 +142,14 @@ export async function startWorker(label: string, env: Record<string, string>, ar
       proc.stdin!.end('stop\n');
       try {
         const m = await stopped;
-        return { peakRssBytes: m.peakRssBytes ?? 0, startRssBytes: m.startRssBytes ?? 0, peakHeapBytes: m.peakHeapBytes ?? 0, hwmBytes: m.hwmBytes ?? 0, rssBytes: m.rssBytes ?? 0, warnings: tally.summary() };
+        return {
+          peakRssBytes: m.peakRssBytes ?? 0,
+          startRssBytes: m.startRssBytes ?? 0,
+          peakHeapBytes: m.peakHeapBytes ?? 0,
+          hwmBytes: m.hwmBytes ?? 0,
+          rssBytes: m.rssBytes ?? 0,
+          warnings: tally.summary(),
+        };
       } finally {
         await kill();
       }

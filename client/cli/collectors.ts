@@ -3,7 +3,13 @@ import type { Command } from 'commander';
 import { DeviceClient } from '../../activities/device-client';
 import { SUMO_PREFIX } from '../../api/sumo-routes';
 import { UPGRADE_TASK_STATUS, UPGRADE_TASK_STATUS_TEXT } from '../../domain/sumo';
-import { collectorTargets, CollectorUpgradeError, createCollectorUpgrade, setCollectorTargets, syncCollectors } from '../collector-upgrades';
+import {
+  collectorTargets,
+  CollectorUpgradeError,
+  createCollectorUpgrade,
+  setCollectorTargets,
+  syncCollectors,
+} from '../collector-upgrades';
 import { connectClient } from '../operations';
 import { audited, config, group, leaf, parseTimeoutSeconds, print, UsageError, withStore } from './common';
 
@@ -19,16 +25,21 @@ export function registerCollectors(program: Command): void {
 }
 
 function registerSync(collectors: Command): void {
-  leaf(collectors, 'sync', 'read every Sumo collector the device API serves into the store').action((o: { json: boolean }) =>
-    withStore(config(), async (store) => {
-      const result = await syncCollectors(new DeviceClient({ baseUrl: config().FLEET_DEVICE_API_URL }), store);
-      print(o.json, result, () => `${result.collectors} collectors (${result.alive} alive) in the store`);
-    }),
+  leaf(collectors, 'sync', 'read every Sumo collector the device API serves into the store').action(
+    (o: { json: boolean }) =>
+      withStore(config(), async (store) => {
+        const result = await syncCollectors(new DeviceClient({ baseUrl: config().FLEET_DEVICE_API_URL }), store);
+        print(o.json, result, () => `${result.collectors} collectors (${result.alive} alive) in the store`);
+      }),
   );
 }
 
 function registerUpgrade(collectors: Command): void {
-  leaf(collectors, 'upgrade', 'create a collector upgrade (or downgrade) task, with the rules and error codes of POST /api/v1/collectors/upgrades')
+  leaf(
+    collectors,
+    'upgrade',
+    'create a collector upgrade (or downgrade) task, with the rules and error codes of POST /api/v1/collectors/upgrades',
+  )
     .argument('<COLLECTOR_ID>', 'a number')
     .option('--to <VERSION>', 'the build (default: the latest)')
     .option('--timeout <SECONDS>', "the task's time limit (default 1800)")
@@ -42,7 +53,11 @@ function registerUpgrade(collectors: Command): void {
           task = await audited(
             cfg,
             store,
-            { action: 'fleet collectors upgrade', target: `${SUMO_PREFIX}/collectors/upgrades`, details: { collector_id: Number(arg) } },
+            {
+              action: 'fleet collectors upgrade',
+              target: `${SUMO_PREFIX}/collectors/upgrades`,
+              details: { collector_id: Number(arg) },
+            },
             async () =>
               createCollectorUpgrade(
                 await connectClient(cfg),
@@ -56,13 +71,22 @@ function registerUpgrade(collectors: Command): void {
           if (err instanceof CollectorUpgradeError) throw new Error(`${err.code}: ${err.message}`);
           throw err;
         }
-        print(o.json, task, () => [`upgrade task ${task.id} created: collector ${task.collectorId} to ${task.toVersion}`, `watch it: npm run fleet -- collectors status ${task.id} --watch`].join('\n'));
+        print(o.json, task, () =>
+          [
+            `upgrade task ${task.id} created: collector ${task.collectorId} to ${task.toVersion}`,
+            `watch it: npm run fleet -- collectors status ${task.id} --watch`,
+          ].join('\n'),
+        );
       });
     });
 }
 
 function registerTaskStatus(collectors: Command): void {
-  leaf(collectors, 'status', "a collector upgrade task's status code (0 not started, 1 pending, 6 progressing, 2 succeeded, 3 failed) and message")
+  leaf(
+    collectors,
+    'status',
+    "a collector upgrade task's status code (0 not started, 1 pending, 6 progressing, 2 succeeded, 3 failed) and message",
+  )
     .argument('<TASK_ID>', 'a number')
     .option('--watch', 'print it again on every change until the task has finished', false)
     .action(async (arg: string, o: { watch: boolean; json: boolean }) => {
@@ -89,7 +113,14 @@ function registerTargets(collectors: Command): void {
     .option('--set <V1,V2,...>', 'replace them (validated, stored sorted)')
     .action((o: { set?: string; json: boolean }) =>
       withStore(config(), async (store) => {
-        if (o.set !== undefined) await setCollectorTargets(store, o.set.split(',').map((v) => v.trim()).filter(Boolean));
+        if (o.set !== undefined)
+          await setCollectorTargets(
+            store,
+            o.set
+              .split(',')
+              .map((v) => v.trim())
+              .filter(Boolean),
+          );
         const targets = await collectorTargets(store);
         print(o.json, { targets }, () => targets.map((t) => `${t.version}${t.latest ? '  (latest)' : ''}`).join('\n'));
       }),

@@ -67,24 +67,39 @@ export class FleetCommand extends Command {
 
   unknownCommand(): never {
     const given = this.args[0];
-    throw new UsageError(`${this.shortPath() ? `${this.shortPath()}: ` : ''}unknown command '${given}' (one of ${this.visibleNames().join(', ')})`, this);
+    throw new UsageError(
+      `${this.shortPath() ? `${this.shortPath()}: ` : ''}unknown command '${given}' (one of ${this.visibleNames().join(', ')})`,
+      this,
+    );
   }
 
   /** A command of commands given none of them: a usage error naming them (help itself is `--help`). */
   override help(context?: HelpContext): never;
   override help(cb: (str: string) => string): never;
   override help(context?: HelpContext | ((str: string) => string)): never {
-    if (typeof context === 'object' && context.error && this.commands.length) throw new UsageError(this.parent ? `${this.shortPath()} needs a command: one of ${this.visibleNames().join(', ')}` : 'no command given', this);
+    if (typeof context === 'object' && context.error && this.commands.length)
+      throw new UsageError(
+        this.parent
+          ? `${this.shortPath()} needs a command: one of ${this.visibleNames().join(', ')}`
+          : 'no command given',
+        this,
+      );
     return super.help(context as HelpContext);
   }
 
   private visibleNames(): string[] {
-    return this.createHelp().visibleCommands(this).map((c) => c.name()).filter((n) => n !== 'help');
+    return this.createHelp()
+      .visibleCommands(this)
+      .map((c) => c.name())
+      .filter((n) => n !== 'help');
   }
 
   _excessArguments(received: string[]): void {
     if ((this as unknown as { _allowExcessArguments: boolean })._allowExcessArguments) return;
-    throw new UsageError(`${this.shortPath()}: unexpected argument '${received[this.registeredArguments.length] ?? received.at(-1)}'`, this);
+    throw new UsageError(
+      `${this.shortPath()}: unexpected argument '${received[this.registeredArguments.length] ?? received.at(-1)}'`,
+      this,
+    );
   }
 }
 
@@ -101,12 +116,16 @@ export function group(parent: Command, name: string, description: string): Fleet
 /** Configuration is read when a command runs (so `--help` works with any environment). */
 export const config = (): FleetConfig => loadConfig();
 
-export const kindOption = (cmd: Command, fallback: OperationKind | undefined = 'upgrade', what = 'the operation\'s kind'): Command =>
-  cmd.option('--kind <KIND>', `${what}: ${OPERATION_KINDS.join(', ')}`, fallback);
+export const kindOption = (
+  cmd: Command,
+  fallback: OperationKind | undefined = 'upgrade',
+  what = "the operation's kind",
+): Command => cmd.option('--kind <KIND>', `${what}: ${OPERATION_KINDS.join(', ')}`, fallback);
 
 export function parseKind(value: string | undefined): OperationKind | undefined {
   if (value === undefined) return undefined;
-  if (!(OPERATION_KINDS as readonly string[]).includes(value)) throw new UsageError(`--kind must be one of ${OPERATION_KINDS.join(', ')}`);
+  if (!(OPERATION_KINDS as readonly string[]).includes(value))
+    throw new UsageError(`--kind must be one of ${OPERATION_KINDS.join(', ')}`);
   return value as OperationKind;
 }
 
@@ -133,7 +152,10 @@ export function parseTimeoutSeconds(value: string | undefined): number | undefin
 /** A whole number option within bounds. */
 export function parseCount(name: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${name} must be a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(
+      `${name} must be a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}`,
+    );
   return n;
 }
 
@@ -164,9 +186,15 @@ export interface AuditSubject {
 /** A refused or failed change in the API's words: `refused <error code>` (and the field), else `failed`. */
 function refusal(err: unknown): { outcome: string; details: Record<string, unknown> } {
   if (err instanceof InvalidRequestError) return { outcome: 'refused INVALID_REQUEST', details: { field: err.field } };
-  if (err instanceof OperationNotFoundError || err instanceof TaskNotFoundError) return { outcome: 'refused NOT_FOUND', details: {} };
-  if (err instanceof AccessKeyError) return { outcome: `refused ${err.reason === 'exists' ? 'ACCESS_KEY_EXISTS' : err.reason === 'expiry_past' ? 'INVALID_REQUEST' : 'NOT_FOUND'}`, details: {} };
-  if (err instanceof CollectorUpgradeError || err instanceof OperationConflictError) return { outcome: `refused ${err.code}`, details: {} };
+  if (err instanceof OperationNotFoundError || err instanceof TaskNotFoundError)
+    return { outcome: 'refused NOT_FOUND', details: {} };
+  if (err instanceof AccessKeyError)
+    return {
+      outcome: `refused ${err.reason === 'exists' ? 'ACCESS_KEY_EXISTS' : err.reason === 'expiry_past' ? 'INVALID_REQUEST' : 'NOT_FOUND'}`,
+      details: {},
+    };
+  if (err instanceof CollectorUpgradeError || err instanceof OperationConflictError)
+    return { outcome: `refused ${err.code}`, details: {} };
   return { outcome: 'failed', details: {} };
 }
 
@@ -174,13 +202,22 @@ function refusal(err: unknown): { outcome: string; details: Record<string, unkno
  * Records one CLI entry in the store's audit trail (the given store, else FLEET_STORE_URL's). A
  * failed write never undoes or fails the change: it is said on stderr.
  */
-async function recordAudit(cfg: FleetConfig, store: FleetStore | undefined, subject: AuditSubject, outcome: string): Promise<void> {
+async function recordAudit(
+  cfg: FleetConfig,
+  store: FleetStore | undefined,
+  subject: AuditSubject,
+  outcome: string,
+): Promise<void> {
   let own: FleetStore | undefined;
   try {
     own = store ? undefined : await FleetStore.open(cfg.FLEET_STORE_URL);
-    await (store ?? own)!.recordAudit(cliAuditRecord(osUser(), subject.action, subject.target, outcome, subject.details ?? {}));
+    await (store ?? own)!.recordAudit(
+      cliAuditRecord(osUser(), subject.action, subject.target, outcome, subject.details ?? {}),
+    );
   } catch (err) {
-    console.error(`fleet: warning: the audit trail did not record ${subject.action} ${subject.target}: ${(err as Error).message}`);
+    console.error(
+      `fleet: warning: the audit trail did not record ${subject.action} ${subject.target}: ${(err as Error).message}`,
+    );
   } finally {
     await own?.close().catch(() => undefined);
   }
@@ -208,7 +245,12 @@ export async function audited<T>(
     throw err;
   }
   const more = after(result);
-  await recordAudit(cfg, store, { ...subject, ...more, details: { ...subject.details, ...more.details } }, more.outcome ?? 'ok');
+  await recordAudit(
+    cfg,
+    store,
+    { ...subject, ...more, details: { ...subject.details, ...more.details } },
+    more.outcome ?? 'ok',
+  );
   return result;
 }
 
@@ -233,7 +275,10 @@ export function print(json: boolean, value: unknown, text: () => string): void {
 /** Rows as columns two spaces apart, each as wide as its widest cell (the last one not padded). */
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
+  return rows
+    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '))
+    .join('\n');
 }
 
-export const isoTime = (seconds: number | undefined): string => (seconds === undefined ? '-' : new Date(seconds * 1000).toISOString().replace(/\.000Z$/, 'Z'));
+export const isoTime = (seconds: number | undefined): string =>
+  seconds === undefined ? '-' : new Date(seconds * 1000).toISOString().replace(/\.000Z$/, 'Z');

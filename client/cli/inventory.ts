@@ -11,10 +11,19 @@ import { config, group, leaf, print, table, withStore } from './common';
 export function registerInventory(program: Command): void {
   const inventory = group(program, 'inventory', 'the appliances in the store (FLEET_STORE_URL)');
 
-  leaf(inventory, 'sync', 'discover the devices the device API lists and refresh every appliance into the store now').action(async (o: { json: boolean }) => {
+  leaf(
+    inventory,
+    'sync',
+    'discover the devices the device API lists and refresh every appliance into the store now',
+  ).action(async (o: { json: boolean }) => {
     const cfg = config();
     const result = await runInventoryRefresh(await connectClient(cfg), cfg.FLEET_TASK_QUEUE);
-    print(o.json, result, () => `${result.appliances} appliances (${result.discovered} new): ${result.connected} connected, ${result.disconnected} disconnected`);
+    print(
+      o.json,
+      result,
+      () =>
+        `${result.appliances} appliances (${result.discovered} new): ${result.connected} connected, ${result.disconnected} disconnected`,
+    );
   });
 
   leaf(inventory, 'list', 'the appliances in the store: version, connectivity, hostname')
@@ -25,13 +34,24 @@ export function registerInventory(program: Command): void {
         print(o.json, appliances, () =>
           table([
             ['SERIAL', 'PRODUCT', 'ARCH', 'VERSION', 'CONNECTED', 'HOSTNAME'],
-            ...appliances.map((a) => [a.serial, a.product_code, String(a.arch ?? ''), String(a.current_version?.version_id ?? ''), String(a.connected), typeof a.hostname === 'string' ? a.hostname : '']),
+            ...appliances.map((a) => [
+              a.serial,
+              a.product_code,
+              String(a.arch ?? ''),
+              String(a.current_version?.version_id ?? ''),
+              String(a.connected),
+              typeof a.hostname === 'string' ? a.hostname : '',
+            ]),
           ]),
         );
       }),
     );
 
-  leaf(inventory, 'import', 'import { "appliances": [...], "collectors": [...] } (SCC appliance objects, each with an optional connection; Sumo collector objects) in one transaction')
+  leaf(
+    inventory,
+    'import',
+    'import { "appliances": [...], "collectors": [...] } (SCC appliance objects, each with an optional connection; Sumo collector objects) in one transaction',
+  )
     .argument('<FILE>')
     .action(async (file: string, o: { json: boolean }) => {
       const parsed = parseInventoryFile(readFileSync(file, 'utf8'));

@@ -12,7 +12,8 @@ const KEYS_PATH = `${ADMIN_PREFIX}/access_keys`;
 /** `--expires`: a date (`2030-01-31`, midnight UTC) or an ISO 8601 instant → seconds since the epoch. */
 function parseExpires(value: string): number {
   const ms = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms)) throw new UsageError(`--expires: '${value}' is neither a date (YYYY-MM-DD) nor an ISO 8601 time`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms))
+    throw new UsageError(`--expires: '${value}' is neither a date (YYYY-MM-DD) nor an ISO 8601 time`);
   return Math.floor(ms / 1000);
 }
 
@@ -50,19 +51,46 @@ export function registerKeys(program: Command): void {
     .option('--expires <WHEN>', 'its expiry: YYYY-MM-DD (midnight UTC) or ISO 8601; default: never')
     .action(async (o: { id?: string; role?: string; expires?: string; json: boolean }) => {
       const access_id = parseAccessId(o.id, 'keys create --id');
-      if (!o.role || !(ROLES as readonly string[]).includes(o.role)) throw new UsageError(`keys create --role must be one of ${ROLES.join(', ')}`);
-      const request = { access_id, role: o.role as Role, ...(o.expires !== undefined ? { expires_time: parseExpires(o.expires) } : {}) };
+      if (!o.role || !(ROLES as readonly string[]).includes(o.role))
+        throw new UsageError(`keys create --role must be one of ${ROLES.join(', ')}`);
+      const request = {
+        access_id,
+        role: o.role as Role,
+        ...(o.expires !== undefined ? { expires_time: parseExpires(o.expires) } : {}),
+      };
       const cfg = config();
       await withStore(cfg, async (store) => {
-        const created = await audited(cfg, store, { action: 'fleet keys create', target: KEYS_PATH, details: { access_id } }, () => createAccessKey(store, request), (made) => ({ details: { created_id: made.access_id } }));
+        const created = await audited(
+          cfg,
+          store,
+          { action: 'fleet keys create', target: KEYS_PATH, details: { access_id } },
+          () => createAccessKey(store, request),
+          (made) => ({ details: { created_id: made.access_id } }),
+        );
         printCreated(created, 'created', cfg, o.json);
       });
     });
 
-  leaf(keys, 'list', 'every access key: id, role, status (active, expired, revoked), created, last used, expiry; never the key').action((o: { json: boolean }) =>
+  leaf(
+    keys,
+    'list',
+    'every access key: id, role, status (active, expired, revoked), created, last used, expiry; never the key',
+  ).action((o: { json: boolean }) =>
     withStore(config(), async (store) => {
       const all = await listAccessKeys(store);
-      print(o.json, all, () => table([['ACCESS ID', 'ROLE', 'STATUS', 'CREATED', 'LAST USED', 'EXPIRES'], ...all.map((k) => [k.access_id, k.role, k.status, isoTime(k.create_time), isoTime(k.last_used_time), isoTime(k.expires_time)])]));
+      print(o.json, all, () =>
+        table([
+          ['ACCESS ID', 'ROLE', 'STATUS', 'CREATED', 'LAST USED', 'EXPIRES'],
+          ...all.map((k) => [
+            k.access_id,
+            k.role,
+            k.status,
+            isoTime(k.create_time),
+            isoTime(k.last_used_time),
+            isoTime(k.expires_time),
+          ]),
+        ]),
+      );
     }),
   );
 
@@ -72,18 +100,36 @@ export function registerKeys(program: Command): void {
       const id = parseAccessId(arg, 'keys revoke');
       const cfg = config();
       await withStore(cfg, async (store) => {
-        await audited(cfg, store, { action: 'fleet keys revoke', target: `${KEYS_PATH}/${id}`, details: { access_id: id } }, () => revokeAccessKey(store, id));
-        print(o.json, { access_id: id, status: 'revoked' }, () => `access key ${id} revoked: the API refuses it from the next request on`);
+        await audited(
+          cfg,
+          store,
+          { action: 'fleet keys revoke', target: `${KEYS_PATH}/${id}`, details: { access_id: id } },
+          () => revokeAccessKey(store, id),
+        );
+        print(
+          o.json,
+          { access_id: id, status: 'revoked' },
+          () => `access key ${id} revoked: the API refuses it from the next request on`,
+        );
       });
     });
 
-  leaf(keys, 'rotate', 'a new key for the access id (same role and expiry), printed once; the old one is refused from then on')
+  leaf(
+    keys,
+    'rotate',
+    'a new key for the access id (same role and expiry), printed once; the old one is refused from then on',
+  )
     .argument('<ACCESS_ID>')
     .action(async (arg: string, o: { json: boolean }) => {
       const id = parseAccessId(arg, 'keys rotate');
       const cfg = config();
       await withStore(cfg, async (store) => {
-        const rotated = await audited(cfg, store, { action: 'fleet keys rotate', target: `${KEYS_PATH}/${id}`, details: { access_id: id } }, () => rotateAccessKey(store, id));
+        const rotated = await audited(
+          cfg,
+          store,
+          { action: 'fleet keys rotate', target: `${KEYS_PATH}/${id}`, details: { access_id: id } },
+          () => rotateAccessKey(store, id),
+        );
         printCreated(rotated, 'rotated (the old key no longer works)', cfg, o.json);
       });
     });

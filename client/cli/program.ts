@@ -40,32 +40,50 @@ export const EXIT_CODES = 'Exit codes: 0 done, 1 failed (message on stderr), 2 u
 /** The program: commands, options, help. Nothing runs until it parses arguments. */
 export function buildProgram(): FleetCommand {
   const program = new FleetCommand('fleet')
-    .description('Upgrade, downgrade and reboot fleets of appliances on Temporal (FLEET_TEMPORAL_ADDRESS), with the store at FLEET_STORE_URL.')
+    .description(
+      'Upgrade, downgrade and reboot fleets of appliances on Temporal (FLEET_TEMPORAL_ADDRESS), with the store at FLEET_STORE_URL.',
+    )
     .addHelpText('after', `\nChanges made here are recorded in the audit trail (actor cli:<os user>).\n${EXIT_CODES}`)
     .exitOverride()
     .configureOutput({ outputError: () => undefined })
     // Defaults that say something (not a flag's `false`).
-    .configureHelp({ optionDescription: (o) => `${o.description}${shownDefault(o) ? ` (default ${shownDefault(o)})` : ''}` });
+    .configureHelp({
+      optionDescription: (o) => `${o.description}${shownDefault(o) ? ` (default ${shownDefault(o)})` : ''}`,
+    });
   for (const register of COMMANDS) register(program);
   for (const cmd of leaves(program)) cmd.option('--json', 'print JSON (machine-readable) instead of text', false);
   return program;
 }
 
-const shownDefault = (o: Option): string | undefined => (o.defaultValue === undefined || o.defaultValue === false || o.defaultValue === '' ? undefined : String(o.defaultValue));
+const shownDefault = (o: Option): string | undefined =>
+  o.defaultValue === undefined || o.defaultValue === false || o.defaultValue === ''
+    ? undefined
+    : String(o.defaultValue);
 
 /** Every command that runs something (not a group), depth first in help order. */
 export function leaves(cmd: Command): Command[] {
-  const visible = cmd.createHelp().visibleCommands(cmd).filter((c) => c.name() !== 'help');
+  const visible = cmd
+    .createHelp()
+    .visibleCommands(cmd)
+    .filter((c) => c.name() !== 'help');
   return visible.length ? visible.flatMap(leaves) : [cmd];
 }
 
-const options = (cmd: Command): readonly Option[] => cmd.createHelp().visibleOptions(cmd).filter((o) => o.long !== '--help');
+const options = (cmd: Command): readonly Option[] =>
+  cmd
+    .createHelp()
+    .visibleOptions(cmd)
+    .filter((o) => o.long !== '--help');
 
 /** `fleet keys create --id <ACCESS_ID> [--role <ROLE>] [--json]`: the command line, from its definition. */
 export function synopsis(cmd: Command): string {
   const path = (cmd as FleetCommand).path();
-  const mandatory = options(cmd).filter((o) => o.mandatory).map((o) => o.flags);
-  const optional = options(cmd).filter((o) => !o.mandatory).map((o) => `[${o.flags}]`);
+  const mandatory = options(cmd)
+    .filter((o) => o.mandatory)
+    .map((o) => o.flags);
+  const optional = options(cmd)
+    .filter((o) => !o.mandatory)
+    .map((o) => `[${o.flags}]`);
   const args = cmd.registeredArguments.map((a) => {
     const name = `${a.name()}${a.variadic ? '...' : ''}`;
     return a.required ? name : `[${name}]`;

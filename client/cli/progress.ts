@@ -77,14 +77,25 @@ function waveSummaries(snapshot: OperationView, bySerial: Map<string, TaskView>)
 
 /** What the rollout's safety policy is and where its gates and retry links stand. */
 function safetyNotes(operation: OperationView['operation']): string[] {
-  const approval = operation.approval as { state: string; after_wave: number; timeout_time?: number; decided_by?: string } | undefined;
+  const approval = operation.approval as
+    { state: string; after_wave: number; timeout_time?: number; decided_by?: string } | undefined;
   const finished = FINAL.includes(operation.status);
   const policy = safetySummary(operation);
   return [
     ...(policy ? [`safety: ${policy}`] : []),
-    ...(!finished && approval?.state === 'awaiting' ? [`rollout: awaiting approval after wave ${approval.after_wave}${approval.timeout_time ? ` (until ${new Date(approval.timeout_time * 1000).toISOString()})` : ''}: fleet approve|reject ${operation.id}`] : []),
-    ...(approval && approval.state !== 'awaiting' ? [`approval after wave ${approval.after_wave}: ${approval.state}${approval.decided_by ? ` by ${approval.decided_by}` : ''}`] : []),
-    ...(!finished && operation.paused === true && operation.pause_reason ? [`rollout: paused: ${operation.pause_reason}`] : []),
+    ...(!finished && approval?.state === 'awaiting'
+      ? [
+          `rollout: awaiting approval after wave ${approval.after_wave}${approval.timeout_time ? ` (until ${new Date(approval.timeout_time * 1000).toISOString()})` : ''}: fleet approve|reject ${operation.id}`,
+        ]
+      : []),
+    ...(approval && approval.state !== 'awaiting'
+      ? [
+          `approval after wave ${approval.after_wave}: ${approval.state}${approval.decided_by ? ` by ${approval.decided_by}` : ''}`,
+        ]
+      : []),
+    ...(!finished && operation.paused === true && operation.pause_reason
+      ? [`rollout: paused: ${operation.pause_reason}`]
+      : []),
     ...(operation.retry_of ? [`retry of operation ${operation.retry_of}`] : []),
     ...(operation.retried_by ? [`retried by operation ${operation.retried_by}`] : []),
   ];
@@ -102,7 +113,8 @@ export function summarize(snapshot: OperationView, nowMs: number): Summary {
     counts[task.status] = (counts[task.status] ?? 0) + 1;
     if (task.status === 'running') stages[task.stage] = (stages[task.stage] ?? 0) + 1;
     if (task.status === 'failed') failed.push({ serial, message: task.message ?? '' });
-    if (task.startedMs !== undefined && (firstStart === undefined || task.startedMs < firstStart)) firstStart = task.startedMs;
+    if (task.startedMs !== undefined && (firstStart === undefined || task.startedMs < firstStart))
+      firstStart = task.startedMs;
   }
   failed.sort((a, b) => a.serial.localeCompare(b.serial));
   const total = operation.appliances.length;
@@ -112,7 +124,10 @@ export function summarize(snapshot: OperationView, nowMs: number): Summary {
   const end = done && snapshot.updatedMs !== undefined ? snapshot.updatedMs : nowMs;
   const elapsed = start !== undefined && Number.isFinite(start) ? Math.max(0, end - start) : undefined;
   const paused = operation.paused === true;
-  const remaining = !done && !paused && elapsed !== undefined && finished > 0 && finished < total ? Math.round((elapsed / finished) * (total - finished)) : undefined;
+  const remaining =
+    !done && !paused && elapsed !== undefined && finished > 0 && finished < total
+      ? Math.round((elapsed / finished) * (total - finished))
+      : undefined;
   const waves = waveSummaries(snapshot, bySerial);
   return {
     id: operation.id,
@@ -156,7 +171,8 @@ export function bar(done: number, total: number, width: number): string {
   return '█'.repeat(filled) + '░'.repeat(width - filled);
 }
 
-const percent = (done: number, total: number): string => `${total === 0 ? 100 : Math.floor((done / total) * 100)}%`.padStart(4);
+const percent = (done: number, total: number): string =>
+  `${total === 0 ? 100 : Math.floor((done / total) * 100)}%`.padStart(4);
 
 const list = (entries: [string, number][]): string => entries.map(([name, n]) => `${number(n)} ${name}`).join(' · ');
 
@@ -164,7 +180,8 @@ function timing(s: Summary, separator = '  '): string {
   const parts = [];
   if (s.elapsed_ms !== undefined) parts.push(`elapsed ${duration(s.elapsed_ms)}`);
   if (s.remaining_ms !== undefined) parts.push(`about ${duration(s.remaining_ms)} left`);
-  else if (!FINAL.includes(s.status) && s.finished === 0 && s.status === 'running') parts.push('estimate after the first task finishes');
+  else if (!FINAL.includes(s.status) && s.finished === 0 && s.status === 'running')
+    parts.push('estimate after the first task finishes');
   return parts.join(separator);
 }
 
@@ -177,7 +194,8 @@ function header(s: Summary): string {
 const WAVE_ROWS = 5;
 
 function waveLines(waves: WaveSummary[], width: number): string[] {
-  const row = (w: WaveSummary) => `  wave ${String(w.n).padEnd(4)}${bar(w.finished, w.total, width)} ${percent(w.finished, w.total)}  ${number(w.finished)}/${number(w.total)}${w.running ? `  running ${number(w.running)}` : ''}${w.failed ? `  failed ${number(w.failed)}` : ''}`;
+  const row = (w: WaveSummary) =>
+    `  wave ${String(w.n).padEnd(4)}${bar(w.finished, w.total, width)} ${percent(w.finished, w.total)}  ${number(w.finished)}/${number(w.total)}${w.running ? `  running ${number(w.running)}` : ''}${w.failed ? `  failed ${number(w.failed)}` : ''}`;
   if (waves.length <= WAVE_ROWS) return waves.map(row);
   const done = waves.filter((w) => w.state === 'done');
   const active = waves.filter((w) => w.state === 'running');
@@ -186,7 +204,9 @@ function waveLines(waves: WaveSummary[], width: number): string[] {
   const sum = (ws: WaveSummary[], key: 'total' | 'failed') => ws.reduce((n, w) => n + w[key], 0);
   const shownActive = active.slice(0, WAVE_ROWS - 2);
   return [
-    ...(done.length ? [`  ${span(done)} done (${number(sum(done, 'total'))} appliances, ${number(sum(done, 'failed'))} failed)`] : []),
+    ...(done.length
+      ? [`  ${span(done)} done (${number(sum(done, 'total'))} appliances, ${number(sum(done, 'failed'))} failed)`]
+      : []),
     ...shownActive.map(row),
     ...(active.length > shownActive.length ? [`  ${active.length - shownActive.length} more waves running`] : []),
     ...(waiting.length ? [`  ${span(waiting)} waiting (${number(sum(waiting, 'total'))} appliances)`] : []),
@@ -206,7 +226,8 @@ export interface FrameOptions {
 
 const BAR_WIDTH = 30;
 
-const cut = (line: string, columns: number | undefined): string => (columns && line.length > columns ? `${line.slice(0, Math.max(1, columns - 1))}…` : line);
+const cut = (line: string, columns: number | undefined): string =>
+  columns && line.length > columns ? `${line.slice(0, Math.max(1, columns - 1))}…` : line;
 
 /** The frame a terminal shows (and redraws in place). */
 export function renderFrame(s: Summary, options: FrameOptions = {}): string {
@@ -215,20 +236,35 @@ export function renderFrame(s: Summary, options: FrameOptions = {}): string {
     header(s),
     `${bar(s.finished, s.total, BAR_WIDTH)} ${percent(s.finished, s.total)}  ${number(s.finished)}/${number(s.total)} finished  ${timing(s)}`.trimEnd(),
     `tasks   ${list(APPLIANCE_TASK_STATUSES.map((st) => [st, s.counts[st]]))}`,
-    ...(Object.keys(s.stages).length ? [`stages  ${list(Object.entries(s.stages).sort(([a], [b]) => a.localeCompare(b)))}`] : []),
-    ...(s.waves ? [`waves   ${s.waves.filter((w) => w.state === 'done').length}/${s.waves.length} done`, ...waveLines(s.waves, BAR_WIDTH)] : []),
+    ...(Object.keys(s.stages).length
+      ? [`stages  ${list(Object.entries(s.stages).sort(([a], [b]) => a.localeCompare(b)))}`]
+      : []),
+    ...(s.waves
+      ? [
+          `waves   ${s.waves.filter((w) => w.state === 'done').length}/${s.waves.length} done`,
+          ...waveLines(s.waves, BAR_WIDTH),
+        ]
+      : []),
     ...(s.stop_reason ? [`stopped ${s.stop_reason}`] : []),
     ...s.notes,
   ];
   if (s.failed.length) {
     const shown = s.failed.slice(0, firstN);
     const more = s.failed.length - shown.length;
-    lines.push(`failed  ${number(s.failed.length)}${more > 0 ? ` (first ${number(shown.length)}; --all for every one)` : ''}`);
+    lines.push(
+      `failed  ${number(s.failed.length)}${more > 0 ? ` (first ${number(shown.length)}; --all for every one)` : ''}`,
+    );
     const width = Math.max(...shown.map((f) => f.serial.length), 6);
     lines.push(...shown.map((f) => `  ${f.serial.padEnd(width)}  ${f.message}`));
   }
   if (options.all && options.tasks) {
-    lines.push('', `${'SERIAL'.padEnd(16)}${'STATUS'.padEnd(12)}${'STAGE'.padEnd(14)}MESSAGE`, ...options.tasks.map((t) => `${t.serial.padEnd(16)}${t.status.padEnd(12)}${t.stage.padEnd(14)}${t.message ?? ''}`));
+    lines.push(
+      '',
+      `${'SERIAL'.padEnd(16)}${'STATUS'.padEnd(12)}${'STAGE'.padEnd(14)}MESSAGE`,
+      ...options.tasks.map(
+        (t) => `${t.serial.padEnd(16)}${t.status.padEnd(12)}${t.stage.padEnd(14)}${t.message ?? ''}`,
+      ),
+    );
   }
   return lines.map((l) => cut(l, options.columns)).join('\n');
 }
@@ -247,29 +283,41 @@ function countsLine(s: Summary): string {
  * waves starting and ending, newly failed appliances (at most `failures` a time unless `all`) and
  * the counts. Nothing when nothing changed (the time alone is no change).
  */
-export function changeLines(before: Summary | undefined, now: Summary, nowMs: number, options: { failures?: number; all?: boolean } = {}): string[] {
+export function changeLines(
+  before: Summary | undefined,
+  now: Summary,
+  nowMs: number,
+  options: { failures?: number; all?: boolean } = {},
+): string[] {
   const at = clock(nowMs);
   const lines: string[] = [];
   const ended = FINAL.includes(now.status) && before?.status !== now.status;
   if (!before) lines.push(`${at}  ${header(now)}`);
   else if (before.status !== now.status && !ended) lines.push(`${at}  operation ${now.status}`);
-  if (before && before.paused !== now.paused) lines.push(`${at}  ${now.paused ? 'paused: no new task starts' : 'resumed'}`);
+  if (before && before.paused !== now.paused)
+    lines.push(`${at}  ${now.paused ? 'paused: no new task starts' : 'resumed'}`);
   if (now.stop_reason && now.stop_reason !== before?.stop_reason) lines.push(`${at}  stopped: ${now.stop_reason}`);
   lines.push(...now.notes.filter((note) => !before?.notes.includes(note)).map((note) => `${at}  ${note}`));
   for (const wave of now.waves ?? []) {
     const was = before?.waves?.[wave.n - 1]?.state ?? 'waiting';
     const of = `wave ${wave.n}/${now.waves!.length}`;
-    if (was === 'waiting' && wave.state !== 'waiting') lines.push(`${at}  ${of} started (${number(wave.total)} appliance${wave.total === 1 ? '' : 's'})`);
-    if (was !== 'done' && wave.state === 'done') lines.push(`${at}  ${of} done: ${number(wave.total - wave.failed)} ok, ${number(wave.failed)} failed`);
+    if (was === 'waiting' && wave.state !== 'waiting')
+      lines.push(`${at}  ${of} started (${number(wave.total)} appliance${wave.total === 1 ? '' : 's'})`);
+    if (was !== 'done' && wave.state === 'done')
+      lines.push(`${at}  ${of} done: ${number(wave.total - wave.failed)} ok, ${number(wave.failed)} failed`);
   }
   const known = new Set(before?.failed.map((f) => f.serial));
   const fresh = now.failed.filter((f) => !known.has(f.serial));
   const firstN = options.all ? fresh.length : (options.failures ?? 10);
   lines.push(...fresh.slice(0, firstN).map((f) => `${at}  ${f.serial} failed: ${f.message}`));
-  if (fresh.length > firstN) lines.push(`${at}  … and ${number(fresh.length - firstN)} more failed (--all for every one)`);
+  if (fresh.length > firstN)
+    lines.push(`${at}  … and ${number(fresh.length - firstN)} more failed (--all for every one)`);
   const counted = (s: Summary) => JSON.stringify([s.counts, s.stages]);
   if (!before || counted(before) !== counted(now)) lines.push(`${at}  ${countsLine(now)}`);
   // Its end comes last, with the time it took.
-  if (ended) lines.push(`${at}  operation ${now.status}${now.elapsed_ms !== undefined ? ` (elapsed ${duration(now.elapsed_ms)})` : ''}`);
+  if (ended)
+    lines.push(
+      `${at}  operation ${now.status}${now.elapsed_ms !== undefined ? ` (elapsed ${duration(now.elapsed_ms)})` : ''}`,
+    );
   return lines;
 }

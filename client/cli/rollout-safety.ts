@@ -6,23 +6,41 @@ import { audited, config, kindOption, leaf, operationPath, parseKind, print, wit
 
 type Options = { kind: string; user?: string; json: boolean };
 
-const userOption = (cmd: Command, what: string): Command => cmd.option('--user <NAME>', `${what} (default: $USER, else fleet-cli)`);
+const userOption = (cmd: Command, what: string): Command =>
+  cmd.option('--user <NAME>', `${what} (default: $USER, else fleet-cli)`);
 
 function registerDecision(program: Command, verb: 'approve' | 'reject', description: string): void {
-  const cmd = userOption(leaf(program, verb, description).argument('<OPERATION_ID>'), 'who decides, as the operation log and the approval record it');
+  const cmd = userOption(
+    leaf(program, verb, description).argument('<OPERATION_ID>'),
+    'who decides, as the operation log and the approval record it',
+  );
   kindOption(cmd).action(async (id: string, o: Options) => {
     const kind = parseKind(o.kind)!;
     const cfg = config();
     const username = o.user ?? process.env.USER ?? 'fleet-cli';
-    const approval = await audited(cfg, undefined, { action: `fleet ${verb}`, target: `${operationPath(kind, id)}/${verb}`, details: { id } }, async () =>
-      decideApproval(await connectClient(cfg), id, { approve: verb === 'approve', username }, kind),
+    const approval = await audited(
+      cfg,
+      undefined,
+      { action: `fleet ${verb}`, target: `${operationPath(kind, id)}/${verb}`, details: { id } },
+      async () => decideApproval(await connectClient(cfg), id, { approve: verb === 'approve', username }, kind),
     );
-    print(o.json, { id, approval }, () => `operation ${id}: approval after wave ${approval.after_wave} ${approval.state}`);
+    print(
+      o.json,
+      { id, approval },
+      () => `operation ${id}: approval after wave ${approval.after_wave} ${approval.state}`,
+    );
   });
 }
 
 function registerRetry(program: Command): void {
-  const cmd = userOption(leaf(program, 'retry', 'a new operation of the same kind and policy over the appliances whose tasks did not succeed (eligibility checked again)').argument('<OPERATION_ID>'), "the new operation's username");
+  const cmd = userOption(
+    leaf(
+      program,
+      'retry',
+      'a new operation of the same kind and policy over the appliances whose tasks did not succeed (eligibility checked again)',
+    ).argument('<OPERATION_ID>'),
+    "the new operation's username",
+  );
   kindOption(cmd).action(async (id: string, o: Options) => {
     const kind = parseKind(o.kind)!;
     const cfg = config();
@@ -41,13 +59,22 @@ function registerRetry(program: Command): void {
           }),
         (created) => ({ details: { created_id: created.operation.id } }),
       );
-      print(o.json, operation, () => `operation ${operation.id} ${operation.status}: retry of ${id} over ${operation.appliances.length} appliance(s)`);
+      print(
+        o.json,
+        operation,
+        () =>
+          `operation ${operation.id} ${operation.status}: retry of ${id} over ${operation.appliances.length} appliance(s)`,
+      );
     });
   });
 }
 
 export function registerRolloutSafety(program: Command): void {
   registerDecision(program, 'approve', 'approve the rollout waiting after a wave: the next wave starts');
-  registerDecision(program, 'reject', 'reject the rollout waiting after a wave: it stops, the tasks not started end cancelled');
+  registerDecision(
+    program,
+    'reject',
+    'reject the rollout waiting after a wave: it stops, the tasks not started end cancelled',
+  );
   registerRetry(program);
 }

@@ -26,7 +26,12 @@ interface StatusOptions {
  * The operation as the store has it; one started but not yet recorded by a worker as Temporal has
  * it (search attributes and memo: no worker needed).
  */
-async function snapshot(store: FleetStore, client: () => Promise<Client>, id: string, kind: OperationKind | undefined): Promise<OperationView> {
+async function snapshot(
+  store: FleetStore,
+  client: () => Promise<Client>,
+  id: string,
+  kind: OperationKind | undefined,
+): Promise<OperationView> {
   const stored = await readStoredView(store, id, kind);
   if (stored) return stored;
   for (const k of kind ? [kind] : OPERATION_KINDS) {
@@ -40,13 +45,25 @@ async function snapshot(store: FleetStore, client: () => Promise<Client>, id: st
 }
 
 /** `--json`: the operation, every task, and the summary. */
-const jsonView = (snap: OperationView, summary: Summary) => ({ operation: snap.operation, tasks: snap.tasks.map(({ startedMs: _s, ...t }) => t), progress: summary });
+const jsonView = (snap: OperationView, summary: Summary) => ({
+  operation: snap.operation,
+  tasks: snap.tasks.map(({ startedMs: _s, ...t }) => t),
+  progress: summary,
+});
 
 export function registerStatus(program: Command): void {
-  leaf(program, 'status', "an operation's progress: counts by status and stage, waves, elapsed time and an estimate, the failed appliances and why")
+  leaf(
+    program,
+    'status',
+    "an operation's progress: counts by status and stage, waves, elapsed time and an estimate, the failed appliances and why",
+  )
     .argument('<OPERATION_ID>')
     .option('--kind <KIND>', `the operation's kind (${OPERATION_KINDS.join(', ')}); default: the kind that has this id`)
-    .option('--watch', 'follow it until it has finished: redrawn in place on a terminal, a line per change otherwise', false)
+    .option(
+      '--watch',
+      'follow it until it has finished: redrawn in place on a terminal, a line per change otherwise',
+      false,
+    )
     .option('--failures <N>', 'failed appliances listed', '10')
     .option('--all', 'every failed appliance, and a row for every appliance', false)
     .option('--interval <SECONDS>', 'how often --watch reads the store', '1')

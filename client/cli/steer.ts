@@ -13,18 +13,35 @@ type KindOptions = { kind: string; json: boolean };
  * operation ID`, or with --json `{operation_id, ...json}`. A command such as `fleet approve` is
  * one call of this.
  */
-export function operationCommand(program: Command, verb: string, description: string, change: (client: Client, id: string, kind: OperationKind) => Promise<unknown>, json: Record<string, unknown> = {}): void {
+export function operationCommand(
+  program: Command,
+  verb: string,
+  description: string,
+  change: (client: Client, id: string, kind: OperationKind) => Promise<unknown>,
+  json: Record<string, unknown> = {},
+): void {
   const cmd = leaf(program, verb, description).argument('<OPERATION_ID>');
   kindOption(cmd).action(async (id: string, o: KindOptions) => {
     const kind = parseKind(o.kind)!;
     const cfg = config();
-    await audited(cfg, undefined, { action: `fleet ${verb}`, target: operationPath(kind, id), details: { id } }, async () => change(await connectClient(cfg), id, kind));
+    await audited(
+      cfg,
+      undefined,
+      { action: `fleet ${verb}`, target: operationPath(kind, id), details: { id } },
+      async () => change(await connectClient(cfg), id, kind),
+    );
     print(o.json, { operation_id: id, ...json }, () => `${verb} requested for operation ${id}`);
   });
 }
 
 export function registerSteer(program: Command): void {
-  const cancel = leaf(program, 'cancel', "cancel the operation (tasks not finished end cancelled), or only one appliance's task").argument('<OPERATION_ID>').option('--serial <SERIAL>', "only this appliance's task (its device job is asked to stop; the rest go on)");
+  const cancel = leaf(
+    program,
+    'cancel',
+    "cancel the operation (tasks not finished end cancelled), or only one appliance's task",
+  )
+    .argument('<OPERATION_ID>')
+    .option('--serial <SERIAL>', "only this appliance's task (its device job is asked to stop; the rest go on)");
   kindOption(cancel).action(async (id: string, o: KindOptions & { serial?: string }) => {
     const kind = parseKind(o.kind)!;
     const cfg = config();
@@ -39,14 +56,33 @@ export function registerSteer(program: Command): void {
         (s) => (s === 'cancelled' ? {} : { outcome: 'refused ALREADY_FINISHED', details: { status: s } }),
       );
       print(o.json, { operation_id: id, serial, status, cancel_requested: status === 'cancelled' }, () =>
-        status === 'cancelled' ? `cancel requested for ${serial} in operation ${id}` : `${serial} had already finished: ${status}`,
+        status === 'cancelled'
+          ? `cancel requested for ${serial} in operation ${id}`
+          : `${serial} had already finished: ${status}`,
       );
       return;
     }
-    await audited(cfg, undefined, { action: 'fleet cancel', target: operationPath(kind, id), details: { id } }, async () => cancelOperation(await connectClient(cfg), id, kind));
+    await audited(
+      cfg,
+      undefined,
+      { action: 'fleet cancel', target: operationPath(kind, id), details: { id } },
+      async () => cancelOperation(await connectClient(cfg), id, kind),
+    );
     print(o.json, { operation_id: id, cancel_requested: true }, () => `cancel requested for operation ${id}`);
   });
 
-  operationCommand(program, 'pause', 'pause the operation: no new appliance task starts (running ones go on)', (client, id, kind) => setOperationPaused(client, id, true, kind), { paused: true });
-  operationCommand(program, 'resume', 'resume a paused operation', (client, id, kind) => setOperationPaused(client, id, false, kind), { paused: false });
+  operationCommand(
+    program,
+    'pause',
+    'pause the operation: no new appliance task starts (running ones go on)',
+    (client, id, kind) => setOperationPaused(client, id, true, kind),
+    { paused: true },
+  );
+  operationCommand(
+    program,
+    'resume',
+    'resume a paused operation',
+    (client, id, kind) => setOperationPaused(client, id, false, kind),
+    { paused: false },
+  );
 }

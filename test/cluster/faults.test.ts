@@ -27,16 +27,28 @@ let stack: ClusterStack;
 
 beforeAll(async () => {
   // Six product codes in turn: 720 appliances hold 120 of each of the two used.
-  stack = await startClusterStack({ taskQueue, appliances: 3 * TASKS, speed: SPEED, profile: 'clean', workerEnv: { FLEET_MAX_TASKS_IN_FLIGHT: String(TASKS) } });
+  stack = await startClusterStack({
+    taskQueue,
+    appliances: 3 * TASKS,
+    speed: SPEED,
+    profile: 'clean',
+    workerEnv: { FLEET_MAX_TASKS_IN_FLIGHT: String(TASKS) },
+  });
 }, 300_000);
 afterAll(() => stack?.stop(), 120_000);
 
 /** Task statuses over the operations, from the store; undefined while the store cannot answer (PostgreSQL restarting). */
-async function statusCounts(operations: Operation[]): Promise<Partial<Record<ApplianceTaskStatus, number>> | undefined> {
+async function statusCounts(
+  operations: Operation[],
+): Promise<Partial<Record<ApplianceTaskStatus, number>> | undefined> {
   const total: Partial<Record<ApplianceTaskStatus, number>> = {};
   try {
     for (const op of operations) {
-      for (const [status, n] of Object.entries(await stack.store.taskStatusCounts(op.id)) as [ApplianceTaskStatus, number][]) total[status] = (total[status] ?? 0) + n;
+      for (const [status, n] of Object.entries(await stack.store.taskStatusCounts(op.id)) as [
+        ApplianceTaskStatus,
+        number,
+      ][])
+        total[status] = (total[status] ?? 0) + n;
     }
   } catch {
     return undefined;
@@ -74,7 +86,9 @@ async function runningWorkflows(): Promise<string[]> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const running: string[] = [];
-    for await (const wf of stack.env.client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
+    for await (const wf of stack.env.client.workflow.list({
+      query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'`,
+    })) {
       if (!wf.workflowId.startsWith('task-slots')) running.push(wf.workflowId);
     }
     if (running.length === 0 || Date.now() > deadline) return running;
@@ -89,7 +103,9 @@ test(`${TASKS} appliances upgraded through a worker SIGKILL, a Temporal server r
   const all = [...serials.values()].flat();
   expect(all).toHaveLength(TASKS);
   const infos = await Promise.all(all.map((s) => devices.info(s)));
-  const expected = new Map(await Promise.all(infos.map(async (info) => [info.serial, await expectedCounters(store, info, TARGET)] as const)));
+  const expected = new Map(
+    await Promise.all(infos.map(async (info) => [info.serial, await expectedCounters(store, info, TARGET)] as const)),
+  );
 
   const startedAt = Date.now();
   const operations = await Promise.all(
@@ -97,12 +113,22 @@ test(`${TASKS} appliances upgraded through a worker SIGKILL, a Temporal server r
       createOperation(
         env.client,
         'upgrade',
-        { product_code: product, target_version: { version_id: TARGET }, reboot: true, comment: 'cluster faults', appliances: serials.get(product)!, rollout: { max_in_flight: MAX_IN_FLIGHT } },
+        {
+          product_code: product,
+          target_version: { version_id: TARGET },
+          reboot: true,
+          comment: 'cluster faults',
+          appliances: serials.get(product)!,
+          rollout: { max_in_flight: MAX_IN_FLIGHT },
+        },
         { taskQueue, username: 'tester' },
       ).then(({ operation }) => operation),
     ),
   );
-  const log = (what: string, counts: unknown) => console.log(`cluster-faults: ${what} after ${((Date.now() - startedAt) / 1000).toFixed(1)} s; tasks then ${JSON.stringify(counts)}`);
+  const log = (what: string, counts: unknown) =>
+    console.log(
+      `cluster-faults: ${what} after ${((Date.now() - startedAt) / 1000).toFixed(1)} s; tasks then ${JSON.stringify(counts)}`,
+    );
 
   // 1. One worker killed with SIGKILL while it holds work.
   const atKill = await progress(operations, 10, 'the worker kill');
@@ -137,17 +163,27 @@ test(`${TASKS} appliances upgraded through a worker SIGKILL, a Temporal server r
   expect(await statusCounts(operations)).toEqual({ successful: TASKS });
 
   // Nothing done twice: each appliance on the target, each effect exactly what its plan needs.
-  const after = await Promise.all(all.map(async (serial) => ({ serial, info: await devices.info(serial), counters: await devices.counters(serial) })));
-  expect(after.filter((a) => a.info.running_version.version_id !== TARGET).map((a) => `${a.serial}: ${a.info.running_version.version_id}`)).toEqual([]);
+  const after = await Promise.all(
+    all.map(async (serial) => ({ serial, info: await devices.info(serial), counters: await devices.counters(serial) })),
+  );
+  expect(
+    after
+      .filter((a) => a.info.running_version.version_id !== TARGET)
+      .map((a) => `${a.serial}: ${a.info.running_version.version_id}`),
+  ).toEqual([]);
   const miscounted = after
     .map(({ serial, counters }) => ({ serial, counters, expected: expected.get(serial)! }))
-    .filter((a) => (['stages', 'patches', 'installs', 'reboots'] as const).some((k) => a.counters[k] !== a.expected[k]));
+    .filter((a) =>
+      (['stages', 'patches', 'installs', 'reboots'] as const).some((k) => a.counters[k] !== a.expected[k]),
+    );
   expect(miscounted).toEqual([]);
   const expectedJobs = [...expected.values()].reduce((n, c) => n + c.stages + c.patches + c.installs + c.reboots, 0);
   const stats = await devices.stats();
   expect([stats.jobs_started, stats.jobs_running]).toEqual([expectedJobs, 0]);
   const replays = after.reduce((n, a) => n + a.counters.idempotent_replays, 0);
-  console.log(`cluster-faults: ${replays} idempotent replays on the devices (retried calls answered without a second effect)`);
+  console.log(
+    `cluster-faults: ${replays} idempotent replays on the devices (retried calls answered without a second effect)`,
+  );
 
   // No workflow left running (the fleet-wide task-slots coordinator may live on).
   expect(await runningWorkflows()).toEqual([]);

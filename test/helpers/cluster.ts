@@ -12,9 +12,24 @@ import { DeviceClient } from '../../activities/device-client';
 import { ensureRiverbedCatalog } from '../../api/bootstrap';
 import { FleetStore } from '../../store/fleet-store';
 import { recordLoaded } from '../../store/readiness';
-import { freeTemporalPorts, registerNamespace, setupTemporalSchemas, startTemporalServer, type TemporalServerProcess } from '../../scripts/cluster';
+import {
+  freeTemporalPorts,
+  registerNamespace,
+  setupTemporalSchemas,
+  startTemporalServer,
+  type TemporalServerProcess,
+} from '../../scripts/cluster';
 import { ensureDatabase, startPostgresProcess, type PostgresProcess } from '../../scripts/postgres';
-import { freePort, quietRuntime, startSimulator, startWorkerProcess, workerPolls, workerProcessEnv, type SimulatorProcess, type WorkerProcess } from './servers';
+import {
+  freePort,
+  quietRuntime,
+  startSimulator,
+  startWorkerProcess,
+  workerPolls,
+  workerProcessEnv,
+  type SimulatorProcess,
+  type WorkerProcess,
+} from './servers';
 import { TEST_IMAGE_BASE_URL } from './stack';
 
 export const CLUSTER_HISTORY_SHARDS = 8;
@@ -38,7 +53,9 @@ export interface ClusterStack {
 
 /** `workers` worker processes (default 2); `workerEnv` adds to their environment. */
 export async function startClusterStack(
-  options: { taskQueue: string; workers?: number; workerEnv?: Record<string, string> } & Parameters<typeof startSimulator>[0],
+  options: { taskQueue: string; workers?: number; workerEnv?: Record<string, string> } & Parameters<
+    typeof startSimulator
+  >[0],
 ): Promise<ClusterStack> {
   quietRuntime();
   const dir = mkdtempSync(join(tmpdir(), 'fleet-cluster-'));
@@ -57,28 +74,49 @@ export async function startClusterStack(
   }
 }
 
-async function startParts(options: Parameters<typeof startClusterStack>[0], dir: string, started: (() => Promise<void>)[]): Promise<ClusterStack> {
+async function startParts(
+  options: Parameters<typeof startClusterStack>[0],
+  dir: string,
+  started: (() => Promise<void>)[],
+): Promise<ClusterStack> {
   const pgDir = join(dir, 'postgres');
   const pgPort = await freePort();
   let pg = await startPostgresProcess({ dir: pgDir, port: pgPort, durable: false });
   started.push(() => pg.stop());
-  const serverOptions = { postgresUrl: pg.url, ports: await freeTemporalPorts(freePort), historyShards: CLUSTER_HISTORY_SHARDS, logLevel: 'error' };
-  const [, sim, storeUrl] = await Promise.all([setupTemporalSchemas(pg.url), startSimulator(options), ensureDatabase(pg.url, 'fleet')]);
+  const serverOptions = {
+    postgresUrl: pg.url,
+    ports: await freeTemporalPorts(freePort),
+    historyShards: CLUSTER_HISTORY_SHARDS,
+    logLevel: 'error',
+  };
+  const [, sim, storeUrl] = await Promise.all([
+    setupTemporalSchemas(pg.url),
+    startSimulator(options),
+    ensureDatabase(pg.url, 'fleet'),
+  ]);
   started.push(() => sim.stop());
   let temporal = await startTemporalServer(serverOptions);
   started.push(() => temporal.stop());
   await registerNamespace(temporal.address, 'default');
-  const env = await TestWorkflowEnvironment.createFromExistingServer({ address: temporal.address, namespace: 'default' });
+  const env = await TestWorkflowEnvironment.createFromExistingServer({
+    address: temporal.address,
+    namespace: 'default',
+  });
   started.push(() => env.teardown());
   const store = await FleetStore.open(storeUrl);
   started.push(() => store.close());
   await ensureRiverbedCatalog(store, TEST_IMAGE_BASE_URL);
   await recordLoaded(store, 'catalog');
-  const workerEnv = workerProcessEnv({ env, taskQueue: options.taskQueue, storeUrl, deviceApiUrl: sim.url, imageBaseUrl: TEST_IMAGE_BASE_URL }, options.workerEnv);
+  const workerEnv = workerProcessEnv(
+    { env, taskQueue: options.taskQueue, storeUrl, deviceApiUrl: sim.url, imageBaseUrl: TEST_IMAGE_BASE_URL },
+    options.workerEnv,
+  );
   const workers: WorkerProcess[] = [];
   started.push(() => Promise.all(workers.map((w) => w.stop())).then(() => undefined));
   const starting = await Promise.allSettled(
-    Array.from({ length: options.workers ?? 2 }, () => startWorkerProcess(workerEnv, { ready: (pid) => workerPolls(env.client, options.taskQueue, pid) })),
+    Array.from({ length: options.workers ?? 2 }, () =>
+      startWorkerProcess(workerEnv, { ready: (pid) => workerPolls(env.client, options.taskQueue, pid) }),
+    ),
   );
   for (const s of starting) if (s.status === 'fulfilled') workers.push(s.value);
   for (const s of starting) if (s.status === 'rejected') throw s.reason;

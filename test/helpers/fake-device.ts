@@ -17,7 +17,12 @@ export interface FakeCall {
 }
 
 /** The name each device job's start is recorded under (as the separate device calls were named). */
-const START_NAMES = { stage: 'stageImage', patch: 'patchImage', install: 'installImage', reboot: 'rebootAppliance' } as const;
+const START_NAMES = {
+  stage: 'stageImage',
+  patch: 'patchImage',
+  install: 'installImage',
+  reboot: 'rebootAppliance',
+} as const;
 
 export interface FakeDeviceOptions {
   productCode?: ProductCode;
@@ -41,10 +46,14 @@ export function fakeDeviceActivities(options: FakeDeviceOptions = {}) {
   const calls: FakeCall[] = [];
   const versions = new Map<string, string>();
   /** Every timed job's start and end in `clock` time, and whether it was cancelled. */
-  const jobs = new Map<string, { serial: string; kind: DeviceJob['kind']; startMs: number; endMs: number; cancelled?: boolean }>();
+  const jobs = new Map<
+    string,
+    { serial: string; kind: DeviceJob['kind']; startMs: number; endMs: number; cancelled?: boolean }
+  >();
   const record = (activity: string, serial: string): void => {
     calls.push({ activity, serial, at: Date.now() });
-    if (options.unreachable?.has(serial)) throw ApplicationFailure.retryable(`appliance ${serial} does not answer`, 'network');
+    if (options.unreachable?.has(serial))
+      throw ApplicationFailure.retryable(`appliance ${serial} does not answer`, 'network');
   };
   const clock = options.clock ?? (async () => Date.now());
   const rebootedAtMs = new Map<string, number>();
@@ -91,15 +100,33 @@ export function fakeDeviceActivities(options: FakeDeviceOptions = {}) {
     async planImages({ serial, current_version, target_version }) {
       record('planImages', serial);
       const request = { url: `http://images.invalid/${target_version.version_id}.img`, target_version, delta: false };
-      return { ok: true, hops: [{ image_id: `full-${target_version.version_id}`, repository: 'riverbed', delta: false, from_version_id: current_version.version_id, request }] };
+      return {
+        ok: true,
+        hops: [
+          {
+            image_id: `full-${target_version.version_id}`,
+            repository: 'riverbed',
+            delta: false,
+            from_version_id: current_version.version_id,
+            request,
+          },
+        ],
+      };
     },
     async startDeviceJob({ serial, job: start, idempotencyKey }) {
       record(START_NAMES[start.kind], serial);
-      if (start.kind === 'stage' && options.failing?.has(serial)) throw ApplicationFailure.nonRetryable(`appliance ${serial} refused the image`, 'image.refused');
-      if (start.kind === 'stage' && options.busy?.has(serial)) throw ApplicationFailure.create({ message: `appliance ${serial} is busy`, type: 'device.busy', nextRetryDelay: '1 hour' });
+      if (start.kind === 'stage' && options.failing?.has(serial))
+        throw ApplicationFailure.nonRetryable(`appliance ${serial} refused the image`, 'image.refused');
+      if (start.kind === 'stage' && options.busy?.has(serial))
+        throw ApplicationFailure.create({
+          message: `appliance ${serial} is busy`,
+          type: 'device.busy',
+          nextRetryDelay: '1 hour',
+        });
       applyEffect(serial, start);
       if (start.kind === 'reboot') rebootedAtMs.set(serial, await clock());
-      if (options.jobSeconds === undefined) return { id: `${start.kind}-1`, serial, kind: start.kind, state: 'succeeded', progress: 1 };
+      if (options.jobSeconds === undefined)
+        return { id: `${start.kind}-1`, serial, kind: start.kind, state: 'succeeded', progress: 1 };
       if (!jobs.has(idempotencyKey)) {
         const startMs = await clock();
         jobs.set(idempotencyKey, { serial, kind: start.kind, startMs, endMs: startMs + options.jobSeconds * 1000 });
@@ -114,7 +141,12 @@ export function fakeDeviceActivities(options: FakeDeviceOptions = {}) {
       record('readApplianceHealth', serial);
       const uptimeMs = (await clock()) - (rebootedAtMs.get(serial) ?? Number.NEGATIVE_INFINITY);
       const up = uptimeMs >= (options.healthySecondsAfterReboot?.[serial] ?? 0) * 1000;
-      const health: DeviceHealth = { serial, uptime_seconds: Math.min(Math.floor(uptimeMs / 1000), 86_400), services: [{ name: 'optimization', state: up ? 'up' : 'starting' }], error_counters: {} };
+      const health: DeviceHealth = {
+        serial,
+        uptime_seconds: Math.min(Math.floor(uptimeMs / 1000), 86_400),
+        services: [{ name: 'optimization', state: up ? 'up' : 'starting' }],
+        error_counters: {},
+      };
       return { reachable: true, health };
     },
     async cancelDeviceJob({ serial, jobId }) {
@@ -130,7 +162,12 @@ export function fakeDeviceActivities(options: FakeDeviceOptions = {}) {
 
   /** The most timed jobs that ran at the same instant. */
   function peakConcurrentJobs(): number {
-    const edges = [...jobs.values()].flatMap((j) => [{ at: j.startMs, d: 1 }, { at: j.endMs, d: -1 }]).sort((a, b) => a.at - b.at || a.d - b.d);
+    const edges = [...jobs.values()]
+      .flatMap((j) => [
+        { at: j.startMs, d: 1 },
+        { at: j.endMs, d: -1 },
+      ])
+      .sort((a, b) => a.at - b.at || a.d - b.d);
     let running = 0;
     let peak = 0;
     for (const e of edges) peak = Math.max(peak, (running += e.d));

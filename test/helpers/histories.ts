@@ -13,7 +13,10 @@ import { workflowCode } from './workflow-bundle';
 /** Replays every workflow the query finds; answers how many replayed, failing on the first that does not. */
 export async function replayAll(client: Client, query: string): Promise<number> {
   let replayed = 0;
-  for await (const result of Worker.runReplayHistories(workflowCode(), client.workflow.list({ query }).intoHistories())) {
+  for await (const result of Worker.runReplayHistories(
+    workflowCode(),
+    client.workflow.list({ query }).intoHistories(),
+  )) {
     expect([result.workflowId, result.error?.message]).toEqual([result.workflowId, undefined]);
     replayed++;
   }
@@ -32,7 +35,8 @@ export async function recordHistories(client: Client, query: string, name: strin
   mkdirSync(dir, { recursive: true });
   const kinds = new Map<string, string>();
   for await (const execution of client.workflow.list({ query })) {
-    const status = execution.typedSearchAttributes.get(SA.taskStatus) ?? execution.typedSearchAttributes.get(SA.operationStatus);
+    const status =
+      execution.typedSearchAttributes.get(SA.taskStatus) ?? execution.typedSearchAttributes.get(SA.operationStatus);
     const key = status ? `${execution.type}-${status}` : execution.type;
     if (!kinds.has(key)) kinds.set(key, execution.workflowId);
   }

@@ -31,9 +31,13 @@ export interface ImageApi {
 
 export async function startImageApi(): Promise<ImageApi> {
   const dir = mkdtempSync(join(tmpdir(), 'fleet-images-'));
-  const [sim, store] = await Promise.all([startSimulator({ appliances: 1, speed: 1 }), FleetStore.open(`sqlite:${join(dir, 'fleet.db')}`)]);
+  const [sim, store] = await Promise.all([
+    startSimulator({ appliances: 1, speed: 1 }),
+    FleetStore.open(`sqlite:${join(dir, 'fleet.db')}`),
+  ]);
   await ensureRiverbedCatalog(store, `${sim.url}/images`);
-  for (const who of ['operator', 'reader'] as const) await putAccessKey(store, who, SCC_KEYS[who], who === 'reader' ? 'read_only' : 'operator');
+  for (const who of ['operator', 'reader'] as const)
+    await putAccessKey(store, who, SCC_KEYS[who], who === 'reader' ? 'read_only' : 'operator');
   const logLines: string[] = [];
   const logger = createLogger('test-images', 'info', { write: (line: string) => void logLines.push(line) });
   // Every answer checked against the API document, as in the other API tests.
@@ -43,7 +47,11 @@ export async function startImageApi(): Promise<ImageApi> {
   async function call(method: string, path: string, options: { who?: Who; body?: unknown } = {}): Promise<CallResult> {
     const headers: Record<string, string> = { authorization: basicAuth(options.who ?? 'operator') };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${base}${CMC_PREFIX}${path}`, { method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) });
+    const res = await fetch(`${base}${CMC_PREFIX}${path}`, {
+      method,
+      headers,
+      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    });
     const text = await res.text();
     return { status: res.status, headers: res.headers, text, json: text ? JSON.parse(text) : undefined };
   }

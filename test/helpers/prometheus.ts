@@ -28,7 +28,8 @@ function parseValue(text: string, where: string): number {
   if (text === '+Inf' || text === 'Inf') return Infinity;
   if (text === '-Inf') return -Infinity;
   if (text === 'NaN') return NaN;
-  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) throw new Error(`${where}: ${JSON.stringify(text)} is not a float`);
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text))
+    throw new Error(`${where}: ${JSON.stringify(text)} is not a float`);
   return Number(text);
 }
 
@@ -119,7 +120,8 @@ export function parseExposition(text: string): Family[] {
     let i = name.length;
     if (line[i] === '{') [labels, i] = parseLabels(line, i, where);
     const fields = line.slice(i).trim().split(/\s+/);
-    if (line[i] !== ' ' || fields.length < 1 || fields.length > 2 || fields[0] === '') throw new Error(`${where}: expected a value (and a timestamp) after ${name}`);
+    if (line[i] !== ' ' || fields.length < 1 || fields.length > 2 || fields[0] === '')
+      throw new Error(`${where}: expected a value (and a timestamp) after ${name}`);
     const value = parseValue(fields[0]!, where);
     if (fields[1] !== undefined && !/^-?\d+$/.test(fields[1])) throw new Error(`${where}: bad timestamp ${fields[1]}`);
     const base = familyOf(name, types);
@@ -130,7 +132,8 @@ export function parseExposition(text: string): Family[] {
     }
     const f = family(base);
     const key = `${name}${JSON.stringify(Object.entries(labels).sort())}`;
-    if (f.samples.some((s) => `${s.name}${JSON.stringify(Object.entries(s.labels).sort())}` === key)) throw new Error(`${where}: ${name} with these labels twice`);
+    if (f.samples.some((s) => `${s.name}${JSON.stringify(Object.entries(s.labels).sort())}` === key))
+      throw new Error(`${where}: ${name} with these labels twice`);
     f.samples.push({ name, labels, value });
   });
   for (const f of families.values()) if (f.type === 'histogram') checkHistogram(f);
@@ -147,14 +150,18 @@ function checkHistogram(f: Family): void {
   for (const [key, samples] of series) {
     const buckets = samples.filter((s) => s.name === `${f.name}_bucket`);
     const count = samples.find((s) => s.name === `${f.name}_count`);
-    if (!samples.some((s) => s.name === `${f.name}_sum`) || !count) throw new Error(`histogram ${f.name}${key}: no _sum or _count`);
-    if (buckets.some((b) => b.labels.le === undefined)) throw new Error(`histogram ${f.name}${key}: a bucket without le`);
+    if (!samples.some((s) => s.name === `${f.name}_sum`) || !count)
+      throw new Error(`histogram ${f.name}${key}: no _sum or _count`);
+    if (buckets.some((b) => b.labels.le === undefined))
+      throw new Error(`histogram ${f.name}${key}: a bucket without le`);
     const inf = buckets.find((b) => b.labels.le === '+Inf');
     if (!inf) throw new Error(`histogram ${f.name}${key}: no +Inf bucket`);
-    if (inf.value !== count.value) throw new Error(`histogram ${f.name}${key}: +Inf bucket ${inf.value} but _count ${count.value}`);
+    if (inf.value !== count.value)
+      throw new Error(`histogram ${f.name}${key}: +Inf bucket ${inf.value} but _count ${count.value}`);
     const sorted = [...buckets].sort((a, b) => parseValue(a.labels.le!, f.name) - parseValue(b.labels.le!, f.name));
     sorted.reduce((previous, b) => {
-      if (b.value < previous) throw new Error(`histogram ${f.name}${key}: bucket le=${b.labels.le} below the one before`);
+      if (b.value < previous)
+        throw new Error(`histogram ${f.name}${key}: bucket le=${b.labels.le} below the one before`);
       return b.value;
     }, 0);
   }
@@ -162,7 +169,9 @@ function checkHistogram(f: Family): void {
 
 /** The samples named `name` whose labels include `labels`. */
 export function samplesOf(families: readonly Family[], name: string, labels: Record<string, string> = {}): Sample[] {
-  return families.flatMap((f) => f.samples).filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  return families
+    .flatMap((f) => f.samples)
+    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
 }
 
 /** The sum of those samples' values (0 when there are none). */
@@ -177,8 +186,13 @@ export function metricFamiliesIn(expr: string): string[] {
 }
 
 /** Every PromQL expression of a Grafana dashboard: its panels' targets and its query variables. */
-export function dashboardExpressions(dashboard: { panels: { targets?: { expr: string }[] }[]; templating: { list: { type: string; query?: unknown }[] } }): string[] {
+export function dashboardExpressions(dashboard: {
+  panels: { targets?: { expr: string }[] }[];
+  templating: { list: { type: string; query?: unknown }[] };
+}): string[] {
   const panels = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr));
-  const variables = dashboard.templating.list.filter((v) => v.type === 'query').map((v) => (v.query as { query: string }).query);
+  const variables = dashboard.templating.list
+    .filter((v) => v.type === 'query')
+    .map((v) => (v.query as { query: string }).query);
   return [...panels, ...variables];
 }

@@ -13,7 +13,12 @@ import { listenOnLoopback } from './servers';
 import { startStack, type Stack } from './stack';
 
 /** Access id → key; each access id has the role of the same name (reader: read_only, internal: internal_service). */
-export const SCC_KEYS = { admin: 'admin-key-0123456789', operator: 'operator-key-0123456789', reader: 'reader-key-0123456789', internal: 'internal-key-0123456789' };
+export const SCC_KEYS = {
+  admin: 'admin-key-0123456789',
+  operator: 'operator-key-0123456789',
+  reader: 'reader-key-0123456789',
+  internal: 'internal-key-0123456789',
+};
 export type Who = keyof typeof SCC_KEYS;
 
 /** The two spellings the seed uses: `cmc.upgrades` and `cmcc.upgrades`. */
@@ -60,12 +65,29 @@ function leakedSecrets(secrets: Iterable<string>, texts: readonly string[]): str
 }
 
 /** `stack`: the stack to serve (default startStack, the dev server); e.g. startClusterStack (test/helpers/cluster.ts). */
-export async function startSccApi(options: { taskQueue: string; appliances: number; speed: number; collectors?: number; logger?: Logger; stack?: typeof startStack }): Promise<SccApi> {
+export async function startSccApi(options: {
+  taskQueue: string;
+  appliances: number;
+  speed: number;
+  collectors?: number;
+  logger?: Logger;
+  stack?: typeof startStack;
+}): Promise<SccApi> {
   const logLines: string[] = [];
   const answers: string[] = [];
   const secrets = new Set<string>(Object.values(SCC_KEYS));
-  const { taskQueue, appliances, speed, logger = createLogger('test-api', 'info', { write: (line: string) => void logLines.push(line) }) } = options;
-  const stack = await (options.stack ?? startStack)({ appliances, speed, taskQueue, ...(options.collectors ? { collectors: options.collectors } : {}) });
+  const {
+    taskQueue,
+    appliances,
+    speed,
+    logger = createLogger('test-api', 'info', { write: (line: string) => void logLines.push(line) }),
+  } = options;
+  const stack = await (options.stack ?? startStack)({
+    appliances,
+    speed,
+    taskQueue,
+    ...(options.collectors ? { collectors: options.collectors } : {}),
+  });
   let app: FastifyInstance | undefined;
   try {
     await Promise.all([
@@ -84,7 +106,11 @@ export async function startSccApi(options: { taskQueue: string; appliances: numb
       const headers: Record<string, string> = {};
       if (who) headers.authorization = basicAuth(who);
       if (body !== undefined) headers['content-type'] = contentType;
-      const res = await fetch(`${base}${prefix}${path}`, { method, headers, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}) });
+      const res = await fetch(`${base}${prefix}${path}`, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+      });
       const text = await res.text();
       // A created or rotated key is shown once, in its own answer: the test adds it to `secrets`.
       if (!/\/access_keys(\/[^/]+\/rotate)?$/.test(path) || method !== 'POST') answers.push(text);

@@ -25,7 +25,10 @@ export function quietRuntime(): void {
  * The SDK gives an ephemeral server a fixed 5 s to listen; on 2 busy cores a start can take longer,
  * so a start that timed out is tried again (a wall-clock window the tests must not depend on).
  */
-async function startEphemeral(start: () => Promise<TestWorkflowEnvironment>, attempts = 5): Promise<TestWorkflowEnvironment> {
+async function startEphemeral(
+  start: () => Promise<TestWorkflowEnvironment>,
+  attempts = 5,
+): Promise<TestWorkflowEnvironment> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await start();
@@ -38,25 +41,31 @@ async function startEphemeral(start: () => Promise<TestWorkflowEnvironment>, att
 /** The real Temporal CLI dev server (in memory), with every custom search attribute registered. */
 export async function startDevServer(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
-  return startEphemeral(() => TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: temporalCliPath() },
-      ip: '127.0.0.1',
-      searchAttributes: Object.values(SA),
-      extraArgs: ['--log-level', 'error'],
-    },
-  }));
+  return startEphemeral(() =>
+    TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: { type: 'existing-path', path: temporalCliPath() },
+        ip: '127.0.0.1',
+        searchAttributes: Object.values(SA),
+        extraArgs: ['--log-level', 'error'],
+      },
+    }),
+  );
 }
 
 /** The Java time-skipping test server, with every custom search attribute registered. */
 export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   const env = await startEphemeral(() =>
-    TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: testServerLauncherPath() } } }),
+    TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: testServerLauncherPath() } },
+    }),
   );
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(Object.values(SA).map((key) => [key.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+    searchAttributes: Object.fromEntries(
+      Object.values(SA).map((key) => [key.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+    ),
   });
   return env;
 }
@@ -67,13 +76,33 @@ export interface SimulatorProcess {
 }
 
 /** The simulator as a separate process on a free loopback port. */
-export async function startSimulator(options: { appliances: number; speed: number; seed?: number; collectors?: number; profile?: 'clean' | 'demo'; faults?: string[]; fleetFile?: string }): Promise<SimulatorProcess> {
+export async function startSimulator(options: {
+  appliances: number;
+  speed: number;
+  seed?: number;
+  collectors?: number;
+  profile?: 'clean' | 'demo';
+  faults?: string[];
+  fleetFile?: string;
+}): Promise<SimulatorProcess> {
   const proc = spawn(
     process.execPath,
     [
-      '--import', 'tsx', join(root, 'simulator/main.ts'), '--port', '0',
-      '--appliances', String(options.appliances), '--collectors', String(options.collectors ?? 0), '--profile', options.profile ?? 'clean',
-      '--speed', String(options.speed), '--seed', String(options.seed ?? 1),
+      '--import',
+      'tsx',
+      join(root, 'simulator/main.ts'),
+      '--port',
+      '0',
+      '--appliances',
+      String(options.appliances),
+      '--collectors',
+      String(options.collectors ?? 0),
+      '--profile',
+      options.profile ?? 'clean',
+      '--speed',
+      String(options.speed),
+      '--seed',
+      String(options.seed ?? 1),
       ...(options.faults ?? []).flatMap((f) => ['--fault', f]),
       ...(options.fleetFile ? ['--fleet-file', options.fleetFile] : []),
     ],
@@ -138,10 +167,21 @@ export interface WorkerProcess {
  * default worker identity is `<pid>@<hostname>`, so its pollers name it. (At FLEET_LOG_LEVEL=warn
  * the worker does not log 'worker started', which is info.)
  */
-export async function workerPolls(client: import('@temporalio/client').Client, taskQueue: string, pid: number): Promise<boolean> {
-  const types = [temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY];
+export async function workerPolls(
+  client: import('@temporalio/client').Client,
+  taskQueue: string,
+  pid: number,
+): Promise<boolean> {
+  const types = [
+    temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+  ];
   for (const taskQueueType of types) {
-    const answer = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: taskQueue }, taskQueueType });
+    const answer = await client.workflowService.describeTaskQueue({
+      namespace: client.options.namespace,
+      taskQueue: { name: taskQueue },
+      taskQueueType,
+    });
     if (!(answer.pollers ?? []).some((p) => p.identity?.startsWith(`${pid}@`))) return false;
   }
   return true;
@@ -149,7 +189,13 @@ export async function workerPolls(client: import('@temporalio/client').Client, t
 
 /** The environment of a worker process (`npm run worker`) on these servers, logging warnings only; `extra` adds or overrides variables. */
 export function workerProcessEnv(
-  parts: { env: TestWorkflowEnvironment; taskQueue: string; storeUrl: string; deviceApiUrl: string; imageBaseUrl: string },
+  parts: {
+    env: TestWorkflowEnvironment;
+    taskQueue: string;
+    storeUrl: string;
+    deviceApiUrl: string;
+    imageBaseUrl: string;
+  },
   extra: Record<string, string> = {},
 ): Record<string, string> {
   return {
@@ -171,11 +217,20 @@ export function workerProcessEnv(
  * environment. Resolves once the worker logs 'worker started' or, with `ready`, once `ready(pid)`
  * answers true (polled): e.g. `(pid) => workerPolls(client, taskQueue, pid)`.
  */
-export async function startWorkerProcess(env: Record<string, string>, options: { ready?: (pid: number) => Promise<boolean>; timeoutMs?: number } = {}): Promise<WorkerProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'worker/main.ts')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+export async function startWorkerProcess(
+  env: Record<string, string>,
+  options: { ready?: (pid: number) => Promise<boolean>; timeoutMs?: number } = {},
+): Promise<WorkerProcess> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'worker/main.ts')], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const pid = proc.pid!;
   const lines: string[] = [];
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   let started = false;
   createInterface({ input: proc.stdout }).on('line', (line) => {
     lines.push(line);

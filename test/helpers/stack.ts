@@ -29,7 +29,11 @@ export interface Stack {
  * Simulator options (collectors, profile, faults, fleet file) pass through to startSimulator;
  * `workerSizing` and `maxTasksInFlight` to the worker (unset: the SDK's and DEFAULT_MAX_TASKS_IN_FLIGHT).
  */
-export async function startStack(options: { taskQueue: string; workerSizing?: WorkerSizing; maxTasksInFlight?: number } & Parameters<typeof startSimulator>[0]): Promise<Stack> {
+export async function startStack(
+  options: { taskQueue: string; workerSizing?: WorkerSizing; maxTasksInFlight?: number } & Parameters<
+    typeof startSimulator
+  >[0],
+): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'fleet-stack-'));
   const storeUrl = `sqlite:${join(dir, 'fleet.db')}`;
   const [env, sim, store] = await Promise.all([startDevServer(), startSimulator(options), FleetStore.open(storeUrl)]);

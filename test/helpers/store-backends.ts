@@ -18,7 +18,10 @@ let seq = 0;
 
 async function sqliteBackend(): Promise<Backend> {
   const dir = mkdtempSync(join(tmpdir(), 'fleet-store-'));
-  return { freshUrl: async () => `sqlite:${join(dir, `fleet-${++seq}.db`)}`, stop: async () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    freshUrl: async () => `sqlite:${join(dir, `fleet-${++seq}.db`)}`,
+    stop: async () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 async function postgresBackend(): Promise<Backend> {

@@ -26,13 +26,21 @@ afterAll(async () => {
 });
 
 const call: SccApi['call'] = (...args) => api.call(...args);
-const serials = async (product: string, n: number, skip = 0): Promise<string[]> => (await api.stack.devices.listSerials(product)).slice(skip, skip + n);
+const serials = async (product: string, n: number, skip = 0): Promise<string[]> =>
+  (await api.stack.devices.listSerials(product)).slice(skip, skip + n);
 const finished = (kind: OperationKind, id: string) => api.stack.env.client.workflow.getHandle(`${kind}-${id}`).result();
 
 describe('operations', () => {
   test('read-only fields sent back are ignored: the service sets id, create_time, status and username', async () => {
     const [serial] = await serials('EX', 1);
-    const body = { id: '1', create_time: '2000-01-01T00:00:00Z', status: 'successful', username: 'mallory', comment: 'echoed', appliances: [serial] };
+    const body = {
+      id: '1',
+      create_time: '2000-01-01T00:00:00Z',
+      status: 'successful',
+      username: 'mallory',
+      comment: 'echoed',
+      appliances: [serial],
+    };
     const res = await call('POST', '/operations/reboot', { body, who: 'admin' });
     expect(res.status).toBe(201);
     expect(res.json).toMatchObject({ username: 'admin', comment: 'echoed' });
@@ -52,7 +60,8 @@ describe('operations', () => {
     // Every status the workflow ever published, in order, from its history.
     const history = await api.stack.env.client.workflow.getHandle(`reboot-${res.json.id}`).fetchHistory();
     const published = (history.events ?? []).flatMap((event) => {
-      const field = event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.[SA.operationStatus.name];
+      const field =
+        event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.[SA.operationStatus.name];
       return field?.data ? [JSON.parse(Buffer.from(field.data).toString())] : [];
     });
     expect(published[0]).toBe('running');
@@ -68,22 +77,39 @@ describe('operations', () => {
     const before = await call('GET', `/operations/reboot/${id}`, { who: 'reader' });
     const cancel = await call('POST', `/operations/reboot/${id}/cancel`);
     expect(cancel.status).toBe(409);
-    expect(cancel.json).toEqual({ error_id: 'ALREADY_FINISHED', error_text: expect.stringContaining('has already finished (successful)') });
+    expect(cancel.json).toEqual({
+      error_id: 'ALREADY_FINISHED',
+      error_text: expect.stringContaining('has already finished (successful)'),
+    });
     const task = await call('POST', `/operations/reboot/${id}/appliances/${serial}/cancel`);
     expect(task.status).toBe(409);
     expect(task.json.error_id).toBe('ALREADY_FINISHED');
     expect((await call('GET', `/operations/reboot/${id}`, { who: 'reader' })).json).toEqual(before.json);
-    expect((await call('GET', `/operations/reboot/${id}/appliances/${serial}/state`, { who: 'reader' })).json).toMatchObject({ status: 'successful', stage: 'completed' });
+    expect(
+      (await call('GET', `/operations/reboot/${id}/appliances/${serial}/state`, { who: 'reader' })).json,
+    ).toMatchObject({ status: 'successful', stage: 'completed' });
   });
 
   test('a schedule in local time gives each appliance task the instant it is scheduled for on that appliance', async () => {
-    const appliances = (await api.call('GET', '/appliances/SH', { who: 'reader' })).json as { serial: string; time_zone: string }[];
+    const appliances = (await api.call('GET', '/appliances/SH', { who: 'reader' })).json as {
+      serial: string;
+      time_zone: string;
+    }[];
     const zones = new Map<string, string>();
     for (const a of appliances) if (!zones.has(a.time_zone)) zones.set(a.time_zone, a.serial);
     expect(zones.size).toBeGreaterThan(1);
     const chosen = [...zones.values()].slice(0, 3);
     const datetime = YEAR_AHEAD();
-    const res = await call('POST', '/operations/upgrade', { body: { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, upgrade_time: { datetime, time_type: 'local' }, comment: 'local', appliances: chosen } });
+    const res = await call('POST', '/operations/upgrade', {
+      body: {
+        product_code: 'SH',
+        target_version: { version_id: TARGET },
+        reboot: true,
+        upgrade_time: { datetime, time_type: 'local' },
+        comment: 'local',
+        appliances: chosen,
+      },
+    });
     expect(res.status).toBe(201);
     expect(res.json.upgrade_time).toEqual({ datetime, time_type: 'local' });
     const instants = [];
@@ -102,17 +128,41 @@ describe('operations', () => {
 describe('appliance task state', () => {
   test('a state set keeps its extension properties on the state only; it never touches the task', async () => {
     const [serial] = await serials('WW', 1);
-    const res = await call('POST', '/operations/upgrade', { body: { product_code: 'WW', target_version: { version_id: TARGET }, reboot: true, upgrade_time: { datetime: YEAR_AHEAD(), time_type: 'utc' }, comment: 'later', appliances: [serial] } });
+    const res = await call('POST', '/operations/upgrade', {
+      body: {
+        product_code: 'WW',
+        target_version: { version_id: TARGET },
+        reboot: true,
+        upgrade_time: { datetime: YEAR_AHEAD(), time_type: 'utc' },
+        comment: 'later',
+        appliances: [serial],
+      },
+    });
     expect(res.status).toBe(201);
     const id = res.json.id as string;
     const task = (await call('GET', `/operations/upgrade/${id}/appliances/${serial}`, { who: 'reader' })).json;
-    const set = await call('PUT', `/operations/upgrade/${id}/appliances/${serial}/state`, { who: 'internal', body: { status: 'scheduled', stage: 'waiting', reboot: 'x', note: 'checked by the NOC' } });
+    const set = await call('PUT', `/operations/upgrade/${id}/appliances/${serial}/state`, {
+      who: 'internal',
+      body: { status: 'scheduled', stage: 'waiting', reboot: 'x', note: 'checked by the NOC' },
+    });
     expect(set.status).toBe(200);
-    expect(set.json).toEqual({ operation_id: id, serial, status: 'scheduled', stage: 'waiting', reboot: 'x', note: 'checked by the NOC' });
-    expect((await call('GET', `/operations/upgrade/${id}/appliances/${serial}/state`, { who: 'reader' })).json).toEqual(set.json);
+    expect(set.json).toEqual({
+      operation_id: id,
+      serial,
+      status: 'scheduled',
+      stage: 'waiting',
+      reboot: 'x',
+      note: 'checked by the NOC',
+    });
+    expect((await call('GET', `/operations/upgrade/${id}/appliances/${serial}/state`, { who: 'reader' })).json).toEqual(
+      set.json,
+    );
     expect((await call('GET', `/operations/upgrade/${id}/appliances/${serial}`, { who: 'reader' })).json).toEqual(task);
     // The next set replaces the state, extension properties included; the path names the task.
-    const again = await call('PUT', `/operations/upgrade/${id}/appliances/${serial}/state`, { who: 'internal', body: { status: 'scheduled', stage: 'waiting', serial: 'S99AB00000000' } });
+    const again = await call('PUT', `/operations/upgrade/${id}/appliances/${serial}/state`, {
+      who: 'internal',
+      body: { status: 'scheduled', stage: 'waiting', serial: 'S99AB00000000' },
+    });
     expect(again.json).toEqual({ operation_id: id, serial, status: 'scheduled', stage: 'waiting' });
     expect((await call('POST', `/operations/upgrade/${id}/cancel`)).status).toBe(204);
   });
@@ -124,10 +174,15 @@ describe('appliances', () => {
     const group = all[0]!.groups[0]!;
     const res = await call('GET', `/appliances/IC?group=${encodeURIComponent(group)}`, { who: 'reader' });
     expect(res.status).toBe(200);
-    expect(res.json.map((a: { serial: string }) => a.serial)).toEqual(all.filter((a) => a.groups.includes(group)).map((a) => a.serial));
+    expect(res.json.map((a: { serial: string }) => a.serial)).toEqual(
+      all.filter((a) => a.groups.includes(group)).map((a) => a.serial),
+    );
     expect(res.json.length).toBeLessThan(all.length);
     expect((await call('GET', '/appliances/IC?group=no-such-group', { who: 'reader' })).json).toEqual([]);
-    expect((await call('GET', '/appliances/IC?owner=me', { who: 'reader' })).json).toMatchObject({ error_id: 'INVALID_REQUEST', field: 'owner' });
+    expect((await call('GET', '/appliances/IC?owner=me', { who: 'reader' })).json).toMatchObject({
+      error_id: 'INVALID_REQUEST',
+      field: 'owner',
+    });
   });
 });
 
@@ -163,20 +218,30 @@ describe('methods', () => {
     const res = await call(method, '/operations/upgrade');
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toBe('GET, HEAD, POST');
-    expect(res.json).toEqual({ error_id: 'METHOD_NOT_ALLOWED', error_text: expect.stringContaining('allowed: GET, HEAD, POST') });
+    expect(res.json).toEqual({
+      error_id: 'METHOD_NOT_ALLOWED',
+      error_text: expect.stringContaining('allowed: GET, HEAD, POST'),
+    });
   });
 
-  test.each([['TRACE'], ['QUERY']])('%s (which fetch cannot send; QUERY without the Content-Type it needs) is 405 with Allow too', async (method) => {
-    const { status, allow } = await new Promise<{ status?: number; allow?: string | string[] }>((resolve, reject) => {
-      const req = request(`${api.base}${CMC_PREFIX}/images`, { method, headers: { authorization: basicAuth('reader') } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve({ status: res.statusCode, allow: res.headers.allow }));
+  test.each([['TRACE'], ['QUERY']])(
+    '%s (which fetch cannot send; QUERY without the Content-Type it needs) is 405 with Allow too',
+    async (method) => {
+      const { status, allow } = await new Promise<{ status?: number; allow?: string | string[] }>((resolve, reject) => {
+        const req = request(
+          `${api.base}${CMC_PREFIX}/images`,
+          { method, headers: { authorization: basicAuth('reader') } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode, allow: res.headers.allow }));
+          },
+        );
+        req.on('error', reject);
+        req.end();
       });
-      req.on('error', reject);
-      req.end();
-    });
-    expect({ status, allow }).toEqual({ status: 405, allow: 'GET, HEAD' });
-  });
+      expect({ status, allow }).toEqual({ status: 405, allow: 'GET, HEAD' });
+    },
+  );
 
   test('the Sumo API answers 405 in its own error shape', async () => {
     const res = await call('PUT', '/collectors/upgrades/targets', { prefix: '/api/v1', body: {} });
@@ -193,17 +258,34 @@ describe('OpenAPI document', () => {
   });
 
   test('every list route is documented as an array of its items', () => {
-    const lists = ['/images', '/image_repositories/customer/local_images', '/image_repositories/customer/urls', '/image_repositories/riverbed/images', '/operations/upgrade', '/operations/downgrade', '/operations/reboot', '/appliances/{product_code}', '/connected_product_codes', '/image_repositories'];
+    const lists = [
+      '/images',
+      '/image_repositories/customer/local_images',
+      '/image_repositories/customer/urls',
+      '/image_repositories/riverbed/images',
+      '/operations/upgrade',
+      '/operations/downgrade',
+      '/operations/reboot',
+      '/appliances/{product_code}',
+      '/connected_product_codes',
+      '/image_repositories',
+    ];
     for (const path of lists) {
-      const ref: string = doc.paths[`/api/cmc.upgrades/1.0${path}`].get.responses['200'].content['application/json'].schema.$ref;
+      const ref: string =
+        doc.paths[`/api/cmc.upgrades/1.0${path}`].get.responses['200'].content['application/json'].schema.$ref;
       expect([path, doc.components.schemas[ref.split('/').pop()!].type]).toEqual([path, 'array']);
     }
   });
 
   test('every path parameter has a type, and a pattern or enum where the seed gives one', () => {
     const byName = new Map<string, any>();
-    for (const ops of Object.values<any>(doc.paths)) for (const op of Object.values<any>(ops)) for (const p of op.parameters ?? []) if (p.in === 'path') byName.set(p.name, p.schema);
-    expect(byName.get('serial')).toMatchObject({ type: 'string', pattern: '^[A-Za-z][0-9A-Fa-f]{2}[A-Za-z]{0,2}[0-9A-Fa-f]{8}$' });
+    for (const ops of Object.values<any>(doc.paths))
+      for (const op of Object.values<any>(ops))
+        for (const p of op.parameters ?? []) if (p.in === 'path') byName.set(p.name, p.schema);
+    expect(byName.get('serial')).toMatchObject({
+      type: 'string',
+      pattern: '^[A-Za-z][0-9A-Fa-f]{2}[A-Za-z]{0,2}[0-9A-Fa-f]{8}$',
+    });
     expect(byName.get('product_code')).toMatchObject({ type: 'string', enum: ['SH', 'EX', 'IC', 'SMC', 'WW', 'GC'] });
     expect(byName.get('id')).toMatchObject({ type: 'string' });
     for (const [name, schema] of byName) expect([name, schema.type]).toEqual([name, 'string']);
@@ -224,16 +306,29 @@ describe('OpenAPI document', () => {
     const operations = Object.values<any>(doc.paths).flatMap((ops) => Object.values<any>(ops));
     const ids = operations.map((op) => op.operationId as string);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids).toEqual(expect.arrayContaining(['getOperationsUpgradeById', 'cmcc_getOperationsUpgradeById', 'sumo_getCollectorsUpgradesByUpgradeTaskID']));
-    const links = operations.flatMap((op) => Object.values<any>(op.responses).flatMap((r) => Object.values<any>(r.links ?? {})));
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        'getOperationsUpgradeById',
+        'cmcc_getOperationsUpgradeById',
+        'sumo_getCollectorsUpgradesByUpgradeTaskID',
+      ]),
+    );
+    const links = operations.flatMap((op) =>
+      Object.values<any>(op.responses).flatMap((r) => Object.values<any>(r.links ?? {})),
+    );
     expect(links.length).toBeGreaterThanOrEqual(2 * 3 * 5 + 2 * 2 + 1);
     for (const link of links) expect(ids).toContain(link.operationId);
-    expect(doc.paths['/api/cmcc.upgrades/1.0/operations/reboot'].post.responses['201'].links.operation).toEqual({ operationId: 'cmcc_getOperationsRebootById', parameters: { id: '$response.body#/id' } });
+    expect(doc.paths['/api/cmcc.upgrades/1.0/operations/reboot'].post.responses['201'].links.operation).toEqual({
+      operationId: 'cmcc_getOperationsRebootById',
+      parameters: { id: '$response.body#/id' },
+    });
   });
 
   test('every route of the route tables is served and documented, the SCC ones under both spellings', () => {
     // (A served route missing from the table stops createApi: see its onRoute hook.)
-    const documented = Object.entries<any>(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+    const documented = Object.entries<any>(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+    );
     const expected = [
       ...SCC_PREFIXES.flatMap((prefix) => Object.keys(SCC_ROUTES).map((key) => key.replace(' ', ` ${prefix}`))),
       ...Object.keys(SUMO_ROUTES).map((key) => key.replace(' ', ' /api/v1')),

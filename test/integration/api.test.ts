@@ -30,18 +30,32 @@ test('health reports ready while Temporal answers (no store: nothing else to loa
 
 test('health says starting (503) until the catalog and the inventory are loaded, then ready', async () => {
   const store = await FleetStore.open('sqlite::memory:');
-  const api = createApi({ client: env.client, logger: createLogger('test-api', 'silent'), store, checkResponses: true });
+  const api = createApi({
+    client: env.client,
+    logger: createLogger('test-api', 'silent'),
+    store,
+    checkResponses: true,
+  });
   const url = await listenOnLoopback(api);
   const health = async () => {
     const res = await fetch(`${url}/health`);
     return { status: res.status, body: await res.json() };
   };
   try {
-    expect(await health()).toEqual({ status: 503, body: { status: 'starting', temporal: 'ok', catalog: 'loading', inventory: 'loading' } });
+    expect(await health()).toEqual({
+      status: 503,
+      body: { status: 'starting', temporal: 'ok', catalog: 'loading', inventory: 'loading' },
+    });
     await recordLoaded(store, 'catalog');
-    expect(await health()).toEqual({ status: 503, body: { status: 'starting', temporal: 'ok', catalog: 'loaded', inventory: 'loading' } });
+    expect(await health()).toEqual({
+      status: 503,
+      body: { status: 'starting', temporal: 'ok', catalog: 'loaded', inventory: 'loading' },
+    });
     await recordLoaded(store, 'inventory');
-    expect(await health()).toEqual({ status: 200, body: { status: 'ready', temporal: 'ok', catalog: 'loaded', inventory: 'loaded' } });
+    expect(await health()).toEqual({
+      status: 200,
+      body: { status: 'ready', temporal: 'ok', catalog: 'loaded', inventory: 'loaded' },
+    });
   } finally {
     await api.close();
     await store.close();

@@ -20,7 +20,13 @@ const dir = mkdtempSync(join(tmpdir(), 'fleet-cli-help-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // Nothing listens on port 1: a command that reached Temporal or the device API would fail (exit 1), not pass.
-const env = { ...process.env, FLEET_STORE_URL: `sqlite:${join(dir, 'fleet.db')}`, FLEET_TEMPORAL_ADDRESS: '127.0.0.1:1', FLEET_DEVICE_API_URL: 'http://127.0.0.1:1', FLEET_LOG_LEVEL: 'warn' };
+const env = {
+  ...process.env,
+  FLEET_STORE_URL: `sqlite:${join(dir, 'fleet.db')}`,
+  FLEET_TEMPORAL_ADDRESS: '127.0.0.1:1',
+  FLEET_DEVICE_API_URL: 'http://127.0.0.1:1',
+  FLEET_LOG_LEVEL: 'warn',
+};
 const fleet = (...args: string[]) =>
   run(process.execPath, ['--import', 'tsx', join(root, 'client/cli.ts'), ...args], { cwd: root, env }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
@@ -30,7 +36,8 @@ const fleet = (...args: string[]) =>
 /** A few processes at once (2 cores). */
 async function inTurns<T, R>(items: readonly T[], each: (item: T) => Promise<R>, atOnce = 3): Promise<R[]> {
   const results: R[] = [];
-  for (let i = 0; i < items.length; i += atOnce) results.push(...(await Promise.all(items.slice(i, i + atOnce).map(each))));
+  for (let i = 0; i < items.length; i += atOnce)
+    results.push(...(await Promise.all(items.slice(i, i + atOnce).map(each))));
   return results;
 }
 
@@ -39,7 +46,30 @@ const commandPath = (cmd: Command): string[] => (cmd as FleetCommand).path().spl
 test('every command has its own --help: its usage, description and each of its options, exit 0', async () => {
   const commands = leaves(buildProgram());
   expect(commands.map((c) => commandPath(c).join(' '))).toEqual(
-    expect.arrayContaining(['devices', 'upgrade', 'downgrade', 'reboot', 'operations', 'status', 'logs', 'cancel', 'pause', 'resume', 'inventory sync', 'inventory list', 'inventory import', 'collectors sync', 'collectors upgrade', 'collectors status', 'collectors targets', 'keys create', 'keys list', 'keys revoke', 'keys rotate', 'audit']),
+    expect.arrayContaining([
+      'devices',
+      'upgrade',
+      'downgrade',
+      'reboot',
+      'operations',
+      'status',
+      'logs',
+      'cancel',
+      'pause',
+      'resume',
+      'inventory sync',
+      'inventory list',
+      'inventory import',
+      'collectors sync',
+      'collectors upgrade',
+      'collectors status',
+      'collectors targets',
+      'keys create',
+      'keys list',
+      'keys revoke',
+      'keys rotate',
+      'audit',
+    ]),
   );
   const helps = await inTurns(commands, (cmd) => fleet(...commandPath(cmd), '--help'));
   commands.forEach((cmd, i) => {
@@ -52,7 +82,8 @@ test('every command has its own --help: its usage, description and each of its o
   });
   const top = await fleet('--help');
   expect(top.code).toBe(0);
-  for (const name of ['devices', 'upgrade', 'status', 'logs', 'operations', 'keys', 'audit']) expect(top.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+  for (const name of ['devices', 'upgrade', 'status', 'logs', 'operations', 'keys', 'audit'])
+    expect(top.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
   expect(top.stdout).toContain('Exit codes: 0 done, 1 failed (message on stderr), 2 usage error.');
   // A group's help lists its commands.
   expect((await fleet('collectors', '--help')).stdout).toMatch(/^ {2}targets \[options\]/m);
@@ -61,24 +92,52 @@ test('every command has its own --help: its usage, description and each of its o
 test('usage errors exit 2 with the message and the usage of that command; a failure exits 1', async () => {
   const cases: [string[], string, string][] = [
     [[], 'no command given', 'fleet devices'],
-    [['frobnicate'], "unknown command 'frobnicate' (one of devices, upgrade, downgrade, reboot, operations, status, logs, cancel, pause, resume, approve, reject, retry, inventory, collectors, keys, audit)", 'fleet devices'],
+    [
+      ['frobnicate'],
+      "unknown command 'frobnicate' (one of devices, upgrade, downgrade, reboot, operations, status, logs, cancel, pause, resume, approve, reject, retry, inventory, collectors, keys, audit)",
+      'fleet devices',
+    ],
     [['status'], 'status needs an OPERATION_ID', 'fleet status OPERATION_ID [--kind <KIND>] [--watch]'],
-    [['status', '1', '--kind', 'sideways'], '--kind must be one of upgrade, downgrade, reboot', 'fleet status OPERATION_ID'],
+    [
+      ['status', '1', '--kind', 'sideways'],
+      '--kind must be one of upgrade, downgrade, reboot',
+      'fleet status OPERATION_ID',
+    ],
     [['status', '1', '--failures', '-1'], '--failures must be a whole number from 0 up', 'fleet status OPERATION_ID'],
     [['logs'], 'logs needs an OPERATION_ID', 'fleet logs OPERATION_ID [--serial <SERIAL>]'],
     [['logs', '1', '--interval', '0'], '--interval must be at least 0.05 seconds', 'fleet logs OPERATION_ID'],
-    [['operations', '--status', 'sleeping'], '--status must be one of scheduled, running, successful, partially_successful, failed, cancelled', 'fleet operations [--status <STATUS>]'],
+    [
+      ['operations', '--status', 'sleeping'],
+      '--status must be one of scheduled, running, successful, partially_successful, failed, cancelled',
+      'fleet operations [--status <STATUS>]',
+    ],
     [['operations', '--kind', 'patch'], '--kind must be one of upgrade, downgrade, reboot', 'fleet operations'],
     [['operations', 'extra'], "operations: unexpected argument 'extra'", 'fleet operations'],
-    [['upgrade', '--version', '9.16.0-100', 'S1'], '--product is required', 'fleet upgrade --product <CODE> --version <VERSION_ID> [SERIAL...]'],
-    [['upgrade', '--product', 'SH', '--version', '9.16.0-100', '--at', 'soon', 'S1'], "--at: 'soon' is neither an ISO 8601 time nor +N[smhd]", 'fleet upgrade'],
-    [['upgrade', '--product', 'SH', '--version', '9.16.0-100', '--rollout', '{', 'S1'], '--rollout: not valid JSON', 'fleet upgrade'],
+    [
+      ['upgrade', '--version', '9.16.0-100', 'S1'],
+      '--product is required',
+      'fleet upgrade --product <CODE> --version <VERSION_ID> [SERIAL...]',
+    ],
+    [
+      ['upgrade', '--product', 'SH', '--version', '9.16.0-100', '--at', 'soon', 'S1'],
+      "--at: 'soon' is neither an ISO 8601 time nor +N[smhd]",
+      'fleet upgrade',
+    ],
+    [
+      ['upgrade', '--product', 'SH', '--version', '9.16.0-100', '--rollout', '{', 'S1'],
+      '--rollout: not valid JSON',
+      'fleet upgrade',
+    ],
     [['reboot', '--timeout', '0', 'S1'], '--timeout must be a positive number of seconds', 'fleet reboot'],
     [['cancel'], 'cancel needs an OPERATION_ID', 'fleet cancel OPERATION_ID'],
     [['pause', '1', '--kind', 'x'], '--kind must be one of upgrade, downgrade, reboot', 'fleet pause OPERATION_ID'],
     [['inventory'], 'inventory needs a command: one of sync, list, import', 'fleet inventory sync'],
     [['inventory', 'import'], 'inventory import needs a FILE', 'fleet inventory import FILE'],
-    [['collectors', 'upgrade', 'abc'], 'collectors upgrade needs a COLLECTOR_ID (a number)', 'fleet collectors upgrade COLLECTOR_ID'],
+    [
+      ['collectors', 'upgrade', 'abc'],
+      'collectors upgrade needs a COLLECTOR_ID (a number)',
+      'fleet collectors upgrade COLLECTOR_ID',
+    ],
     [['devices', '--limit', 'many'], '--limit must be a whole number from 0 up', 'fleet devices'],
     [['devices', '--frob'], "devices: unknown option '--frob'", 'fleet devices'],
     [['audit', '--since'], '--since needs a value', 'fleet audit'],
@@ -97,7 +156,9 @@ test('usage errors exit 2 with the message and the usage of that command; a fail
 
 test("README's CLI section is what the definitions generate (`fleet reference`)", async () => {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const section = /<!-- fleet-cli-reference:start[^>]*-->\n([\s\S]*?)\n<!-- fleet-cli-reference:end -->/.exec(readme)?.[1];
+  const section = /<!-- fleet-cli-reference:start[^>]*-->\n([\s\S]*?)\n<!-- fleet-cli-reference:end -->/.exec(
+    readme,
+  )?.[1];
   const generated = await fleet('reference');
   expect(generated.code).toBe(0);
   expect(section).toBe(generated.stdout.trimEnd());

@@ -11,7 +11,10 @@ const root = join(__dirname, '..', '..');
 let dir: string;
 let storeUrl: string;
 const fleet = (...args: string[]) =>
-  run(process.execPath, ['--import', 'tsx', join(root, 'client/cli.ts'), ...args], { cwd: root, env: { ...process.env, FLEET_STORE_URL: storeUrl, FLEET_LOG_LEVEL: 'warn' } });
+  run(process.execPath, ['--import', 'tsx', join(root, 'client/cli.ts'), ...args], {
+    cwd: root,
+    env: { ...process.env, FLEET_STORE_URL: storeUrl, FLEET_LOG_LEVEL: 'warn' },
+  });
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'fleet-cli-inv-'));
@@ -33,7 +36,15 @@ const appliance = {
 
 test('imports appliances and collectors; the list shows them without their credentials', async () => {
   const file = join(dir, 'fleet.json');
-  writeFileSync(file, JSON.stringify({ appliances: [appliance, { ...appliance, serial: 'E12AB12345678', product_code: 'EX', connection: undefined }], collectors: [{ id: 100000001, collectorType: 'Installable', alive: true, collectorVersion: '19.115-37', name: 'c1' }] }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      appliances: [appliance, { ...appliance, serial: 'E12AB12345678', product_code: 'EX', connection: undefined }],
+      collectors: [
+        { id: 100000001, collectorType: 'Installable', alive: true, collectorVersion: '19.115-37', name: 'c1' },
+      ],
+    }),
+  );
   expect((await fleet('inventory', 'import', file)).stdout.trim()).toBe('imported 2 appliance(s) and 1 collector(s)');
 
   const listed = JSON.parse((await fleet('inventory', 'list', '--json')).stdout) as Record<string, unknown>[];
@@ -55,12 +66,23 @@ test('imports appliances and collectors; the list shows them without their crede
 
 test('a bad file is refused with the field named, and nothing is imported', async () => {
   const file = join(dir, 'fleet.json');
-  writeFileSync(file, JSON.stringify({ appliances: [appliance, { ...appliance, serial: 'E12AB12345678', product_code: 'XX' }] }));
-  const failure = await fleet('inventory', 'import', file).then(() => undefined, (e: { code: number; stderr: string }) => e);
+  writeFileSync(
+    file,
+    JSON.stringify({ appliances: [appliance, { ...appliance, serial: 'E12AB12345678', product_code: 'XX' }] }),
+  );
+  const failure = await fleet('inventory', 'import', file).then(
+    () => undefined,
+    (e: { code: number; stderr: string }) => e,
+  );
   expect(failure?.code).toBe(1);
-  expect(failure?.stderr.trim()).toBe('fleet: inventory file: appliances.1.product_code: Invalid option: expected one of "SH"|"EX"|"IC"|"SMC"|"WW"|"GC"');
+  expect(failure?.stderr.trim()).toBe(
+    'fleet: inventory file: appliances.1.product_code: Invalid option: expected one of "SH"|"EX"|"IC"|"SMC"|"WW"|"GC"',
+  );
   expect(failure?.stderr).not.toContain('hunter2-secret');
   writeFileSync(file, '{ not json');
-  await expect(fleet('inventory', 'import', file)).rejects.toMatchObject({ code: 1, stderr: 'fleet: inventory file is not valid JSON\n' });
+  await expect(fleet('inventory', 'import', file)).rejects.toMatchObject({
+    code: 1,
+    stderr: 'fleet: inventory file is not valid JSON\n',
+  });
   expect(JSON.parse((await fleet('inventory', 'list', '--json')).stdout)).toEqual([]);
 });

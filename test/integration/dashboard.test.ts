@@ -45,7 +45,9 @@ beforeEach(async () => {
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   context.setDefaultTimeout(WAIT_MS);
   // Nothing leaves the test's origin: a request elsewhere (a CDN) is recorded and refused.
-  await context.route('**/*', (route) => (route.request().url().startsWith(`${api.base}/`) ? route.continue() : route.abort()));
+  await context.route('**/*', (route) =>
+    route.request().url().startsWith(`${api.base}/`) ? route.continue() : route.abort(),
+  );
   context.on('request', (request) => void requested.push(request.url()));
 });
 afterEach(async () => {
@@ -79,19 +81,24 @@ const openOperation = async (page: Page, id: string): Promise<void> => {
 };
 const operationStatus = (page: Page) => page.locator('section.operation h2 [data-status]');
 const row = (page: Page, serial: string) => page.locator(`table.tasks tr[data-serial="${serial}"]`);
-const screenshot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+const screenshot = (page: Page, name: string) =>
+  page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
 /** n appliances of one product code that may be upgraded to TARGET now. */
 async function eligible(n: number): Promise<{ product: string; serials: string[] }> {
   for (const product of PRODUCT_CODES) {
-    const found = (await api.call('GET', `/upgradeable_appliances/${product}/${TARGET}`, { who: 'reader' })).json.upgradeable as { serial: string }[];
+    const found = (await api.call('GET', `/upgradeable_appliances/${product}/${TARGET}`, { who: 'reader' })).json
+      .upgradeable as { serial: string }[];
     if (found.length >= n) return { product, serials: found.slice(0, n).map((a) => a.serial) };
   }
   throw new Error(`no product code has ${n} appliances to upgrade to ${TARGET}`);
 }
 
 /** An upgrade operation created over the API as the operator: now, or in an hour; with a reboot, the appliances then run TARGET. */
-async function createUpgrade(n: number, options: { later?: boolean; reboot?: boolean; rollout?: Record<string, unknown> } = {}): Promise<{ id: string; product: string; serials: string[] }> {
+async function createUpgrade(
+  n: number,
+  options: { later?: boolean; reboot?: boolean; rollout?: Record<string, unknown> } = {},
+): Promise<{ id: string; product: string; serials: string[] }> {
   const { product, serials } = await eligible(n);
   const body = {
     product_code: product,
@@ -123,13 +130,24 @@ test('sign in, then the operations: status, kind, product, target, created by, w
   const listed = signedIn.locator(`table.operations tr[data-operation="${id}"]`);
   await listed.locator('.progress-text', { hasText: '0/2 (0%)' }).waitFor();
   const cells = await listed.locator('td').allInnerTexts();
-  expect(cells.slice(0, 8)).toEqual([id, 'scheduled', 'upgrade', product, TARGET, 'operator', expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/), 'waves 1, 50%; ≤ 2 at once']);
+  expect(cells.slice(0, 8)).toEqual([
+    id,
+    'scheduled',
+    'upgrade',
+    product,
+    TARGET,
+    'operator',
+    expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/),
+    'waves 1, 50%; ≤ 2 at once',
+  ]);
   // The page's own headers: a CSP without inline scripts, as every HTML page of the API.
   const served = await fetch(`${api.base}/ui`);
   expect(served.headers.get('content-security-policy')).toMatch(/script-src 'self';/);
   expect(served.headers.get('content-security-policy')).not.toContain('unsafe-inline');
   expect(served.headers.get('x-frame-options')).toBe('DENY');
-  expect(requested).toEqual(expect.arrayContaining([expect.stringMatching(/\/ui\/app\.js\?v=/), expect.stringMatching(/\/ui\/app\.css\?v=/)]));
+  expect(requested).toEqual(
+    expect.arrayContaining([expect.stringMatching(/\/ui\/app\.js\?v=/), expect.stringMatching(/\/ui\/app\.css\?v=/)]),
+  );
   await screenshot(signedIn, 'operations');
   // Filtered by kind: a reboot list has none of it.
   await signedIn.locator('select[name="kind"]').selectOption('reboot');
@@ -162,17 +180,22 @@ test("an operation's page follows a running upgrade without a reload; resumed fr
   expect(await page.locator('.progress-text').first().innerText()).toBe('4/4 (100%)');
   expect(await page.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
   // Finished: no action is offered any more.
-  expect(await page.locator('[data-action="pause"], [data-action="cancel"], [data-action="cancel-task"]').count()).toBe(0);
+  expect(await page.locator('[data-action="pause"], [data-action="cancel"], [data-action="cancel-task"]').count()).toBe(
+    0,
+  );
 
   // The operation's log says it was paused and resumed.
   await page.locator('details.operation-log summary').click();
-  await page.locator('details.operation-log ol.log li', { hasText: 'paused: no new task starts until resumed' }).waitFor();
+  await page
+    .locator('details.operation-log ol.log li', { hasText: 'paused: no new task starts until resumed' })
+    .waitFor();
   await page.locator('details.operation-log ol.log li', { hasText: / info resumed$/ }).waitFor();
 
   await row(page, serials[0]!).locator('[data-action="log"]').click();
   const log = page.locator(`tr[data-log-of="${serials[0]}"] ol.log li`);
   await log.first().waitFor();
-  const stored = (await api.call('GET', `/operations/upgrade/${id}/appliances/${serials[0]}/log`, { who: 'reader' })).json.log as { log_entry: string }[];
+  const stored = (await api.call('GET', `/operations/upgrade/${id}/appliances/${serials[0]}/log`, { who: 'reader' }))
+    .json.log as { log_entry: string }[];
   expect(await log.count()).toBe(stored.length);
   expect(await log.last().innerText()).toContain(stored.at(-1)!.log_entry);
 });
@@ -193,7 +216,10 @@ test('cancel from the page: the operation, then one task of another; the API ans
   const [doomed, kept] = partly.serials as [string, string];
   await row(page, doomed).locator('[data-action="cancel-task"]').click();
   await row(page, doomed).and(page.locator('[data-task-status="cancelled"]')).waitFor();
-  expect((await api.call('GET', `/operations/upgrade/${partly.id}/appliances/${doomed}/state`, { who: 'reader' })).json.status).toBe('cancelled');
+  expect(
+    (await api.call('GET', `/operations/upgrade/${partly.id}/appliances/${doomed}/state`, { who: 'reader' })).json
+      .status,
+  ).toBe('cancelled');
   expect(await row(page, kept).getAttribute('data-task-status')).toBe('scheduled');
   expect(await operationStatus(page).innerText()).toBe('scheduled');
   expect((await api.call('POST', `/operations/upgrade/${partly.id}/cancel`)).status).toBe(204);
@@ -206,28 +232,55 @@ test("a read-only key's action is refused by the API, and the page says so", asy
   await page.locator('[data-action="pause"]').click();
   const refused = page.locator('[data-notice="refused"]');
   await refused.waitFor();
-  expect(await refused.innerText()).toContain('Pause refused — 403 FORBIDDEN: access id reader (role read_only) may not create or change operations');
+  expect(await refused.innerText()).toContain(
+    'Pause refused — 403 FORBIDDEN: access id reader (role read_only) may not create or change operations',
+  );
   await screenshot(page, 'refused');
   await row(page, serials[0]!).locator('[data-action="cancel-task"]').click();
   await refused.filter({ hasText: 'Cancel refused — 403 FORBIDDEN' }).waitFor();
   const after = (await api.call('GET', `/operations/upgrade/${id}`, { who: 'reader' })).json;
   expect([after.status, after.paused]).toEqual(['scheduled', undefined]);
-  expect((await api.call('GET', `/operations/upgrade/${id}/appliances/${serials[0]}/state`, { who: 'reader' })).json.status).toBe('scheduled');
+  expect(
+    (await api.call('GET', `/operations/upgrade/${id}/appliances/${serials[0]}/state`, { who: 'reader' })).json.status,
+  ).toBe('scheduled');
   expect((await api.call('POST', `/operations/upgrade/${id}/cancel`)).status).toBe(204);
   // Signing out forgets the key.
   await page.locator('header .who button', { hasText: 'Sign out' }).click();
   await page.locator('form.sign-in').waitFor();
-  expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length)).toBe(0);
+  expect(
+    await page.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length),
+  ).toBe(0);
 });
 
 test('10,000 appliances: one page at a time, filtered by status and part of a serial', async () => {
   const id = '1790000000777';
-  const serials = Array.from({ length: 10_000 }, (_, i) => `S12AB${(0x20000000 + i).toString(16).toUpperCase().slice(-8)}`);
+  const serials = Array.from(
+    { length: 10_000 },
+    (_, i) => `S12AB${(0x20000000 + i).toString(16).toUpperCase().slice(-8)}`,
+  );
   const failed = (i: number) => i % 10 === 7;
   await api.stack.store.insertOperation(
     'upgrade',
-    { id, username: 'operator', status: 'running', create_time: new Date().toISOString(), product_code: 'SH', appliances: serials, target_version: { version_id: TARGET }, reboot: false, comment: 'large', rollout: { waves: [100, '10%'], max_in_flight: 500 } },
-    serials.map((serial, i) => ({ operation_id: id, serial, status: failed(i) ? 'failed' : 'running', stage: failed(i) ? 'failed' : 'downloading', current_version: { version_id: '9.14.0-100' }, ...(failed(i) ? { message: `device said no (${i})` } : {}) })),
+    {
+      id,
+      username: 'operator',
+      status: 'running',
+      create_time: new Date().toISOString(),
+      product_code: 'SH',
+      appliances: serials,
+      target_version: { version_id: TARGET },
+      reboot: false,
+      comment: 'large',
+      rollout: { waves: [100, '10%'], max_in_flight: 500 },
+    },
+    serials.map((serial, i) => ({
+      operation_id: id,
+      serial,
+      status: failed(i) ? 'failed' : 'running',
+      stage: failed(i) ? 'failed' : 'downloading',
+      current_version: { version_id: '9.14.0-100' },
+      ...(failed(i) ? { message: `device said no (${i})` } : {}),
+    })),
   );
   const page = await signIn('reader');
   await openOperation(page, id);
@@ -249,6 +302,8 @@ test('10,000 appliances: one page at a time, filtered by status and part of a se
   await screenshot(page, 'large-operation');
   // Back on the list, every operation of this run, the large one with its progress.
   await page.locator('a', { hasText: '‹ Operations' }).click();
-  await page.locator(`table.operations tr[data-operation="${id}"] .progress-text`, { hasText: '1000/10000 (10%)' }).waitFor();
+  await page
+    .locator(`table.operations tr[data-operation="${id}"] .progress-text`, { hasText: '1000/10000 (10%)' })
+    .waitFor();
   await screenshot(page, 'operations-all');
 });

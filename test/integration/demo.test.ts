@@ -21,7 +21,10 @@ let output = '';
 async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`${api}${path}`, {
     method,
-    headers: { authorization: `Basic ${Buffer.from(`${ADMIN.id}:${ADMIN.key}`).toString('base64')}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Basic ${Buffer.from(`${ADMIN.id}:${ADMIN.key}`).toString('base64')}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
@@ -33,7 +36,8 @@ async function until<T>(what: string, read: () => Promise<T | undefined>, timeou
   for (;;) {
     const value = await read().catch(() => undefined);
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; npm start said:\n${output.slice(-4000)}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; npm start said:\n${output.slice(-4000)}`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -60,11 +64,15 @@ beforeAll(async () => {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  for (const stream of [start.stdout!, start.stderr!]) stream.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  for (const stream of [start.stdout!, start.stderr!])
+    stream.on('data', (chunk: Buffer) => (output += chunk.toString()));
   await until('the API', async () => ((await fetch(`${api}/health`)).ok ? true : undefined));
   // The demo is loaded once the customer repository and the collectors are in.
   await until('the demo data', async () => {
-    const [local, collectors] = await Promise.all([call('GET', '/api/cmc.upgrades/1.0/image_repositories/customer/local_images'), call('GET', '/api/v1/collectors/upgrades/collectors')]);
+    const [local, collectors] = await Promise.all([
+      call('GET', '/api/cmc.upgrades/1.0/image_repositories/customer/local_images'),
+      call('GET', '/api/v1/collectors/upgrades/collectors'),
+    ]);
     return local.json?.length > 0 && collectors.json?.collectors?.length > 0 ? true : undefined;
   });
 }, 240_000);
@@ -83,7 +91,11 @@ const scc = (path: string) => `/api/cmc.upgrades/1.0${path}`;
 test('images in all three repositories, with delta images and a release that takes two images', async () => {
   const riverbed = (await call('GET', scc('/image_repositories/riverbed/images'))).json;
   expect(riverbed.some((i: any) => i.image_definition.delta === true && i.image_definition.source_version)).toBe(true);
-  expect(riverbed.some((i: any) => i.image_definition.target_version.version_id === '9.18.0-100' && i.source_versions.length === 1)).toBe(true);
+  expect(
+    riverbed.some(
+      (i: any) => i.image_definition.target_version.version_id === '9.18.0-100' && i.source_versions.length === 1,
+    ),
+  ).toBe(true);
   expect((await call('GET', scc('/image_repositories/customer/urls'))).json.length).toBeGreaterThan(0);
   expect((await call('GET', scc('/image_repositories/customer/local_images'))).json).toHaveLength(1);
   const versions = (await call('GET', scc('/versions/upgradeable/SH'))).json.map((v: any) => v.version.version_id);
@@ -99,11 +111,14 @@ test('appliances of every product code and both arches, and some in each excepti
     if (appliances.length) seen.add(productCode);
     for (const a of appliances) arches.add(a.arch);
     const eligibility = (await call('GET', scc(`/upgradeable_appliances/${productCode}/9.18.0-100`))).json;
-    for (const [category, list] of Object.entries(eligibility.exceptions)) if ((list as unknown[]).length) categories.add(category);
+    for (const [category, list] of Object.entries(eligibility.exceptions))
+      if ((list as unknown[]).length) categories.add(category);
   }
   expect([...seen].sort()).toEqual([...PRODUCT_CODES].sort());
   expect([...arches].sort()).toEqual(['i386', 'x86_64']);
-  expect([...categories].sort()).toEqual(expect.arrayContaining(['disconnected', 'model_eol', 'not_supported', 'read_only', 'unentitled']));
+  expect([...categories].sort()).toEqual(
+    expect.arrayContaining(['disconnected', 'model_eol', 'not_supported', 'read_only', 'unentitled']),
+  );
 });
 
 test('collectors of both types, alive and not, on older builds', async () => {
@@ -120,7 +135,9 @@ test('collectors of both types, alive and not, on older builds', async () => {
 });
 
 test('one appliance upgrades through two images, then downgrades back, start to finish', async () => {
-  const [appliance] = (await call('GET', scc('/upgradeable_appliances/SH/9.18.0-100'))).json.upgradeable.filter((a: any) => a.current_version.version_id !== '9.14.0-100');
+  const [appliance] = (await call('GET', scc('/upgradeable_appliances/SH/9.18.0-100'))).json.upgradeable.filter(
+    (a: any) => a.current_version.version_id !== '9.14.0-100',
+  );
   expect(appliance).toBeDefined();
   const from = appliance.current_version.version_id;
   const done = async (kind: string, id: string) =>
@@ -130,15 +147,29 @@ test('one appliance upgrades through two images, then downgrades back, start to 
     });
 
   const began = Date.now();
-  const up = await call('POST', scc('/operations/upgrade'), { product_code: 'SH', target_version: { version_id: '9.18.0-100' }, reboot: true, comment: 'demo', appliances: [appliance.serial] });
+  const up = await call('POST', scc('/operations/upgrade'), {
+    product_code: 'SH',
+    target_version: { version_id: '9.18.0-100' },
+    reboot: true,
+    comment: 'demo',
+    appliances: [appliance.serial],
+  });
   expect(up.status).toBe(201);
   expect((await done('upgrade', up.json.id)).status).toBe('successful');
   // For the reader of the test log: how long a newcomer waits (not asserted: shared machines vary).
   console.log(`demo upgrade of one appliance through two images took ${((Date.now() - began) / 1000).toFixed(1)} s`);
-  const log = (await call('GET', scc(`/operations/upgrade/${up.json.id}/appliances/${appliance.serial}/log`))).json.log.map((l: any) => l.log_entry);
+  const log = (
+    await call('GET', scc(`/operations/upgrade/${up.json.id}/appliances/${appliance.serial}/log`))
+  ).json.log.map((l: any) => l.log_entry);
   expect(log).toContain(`the target takes 2 images: ${from} → 9.16.0-100 → 9.18.0-100`);
 
-  const down = await call('POST', scc('/operations/downgrade'), { product_code: 'SH', target_version: { version_id: from }, reboot: true, comment: 'back', appliances: [appliance.serial] });
+  const down = await call('POST', scc('/operations/downgrade'), {
+    product_code: 'SH',
+    target_version: { version_id: from },
+    reboot: true,
+    comment: 'back',
+    appliances: [appliance.serial],
+  });
   expect(down.status).toBe(201);
   expect((await done('downgrade', down.json.id)).status).toBe('successful');
   expect((await call('GET', scc(`/appliances/SH/${appliance.serial}`))).json.current_version.version_id).toBe(from);

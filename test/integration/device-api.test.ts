@@ -61,7 +61,13 @@ test('repeating every mutating call with its idempotency key has one effect', as
   expect((await finished(serial!, reboot.id)).state).toBe('succeeded');
 
   expect((await devices.info(serial!)).running_version.version_id).toBe(TARGET.version_id);
-  expect(await devices.counters(serial!)).toEqual({ stages: 1, patches: 0, installs: 1, reboots: 1, idempotent_replays: 4 });
+  expect(await devices.counters(serial!)).toEqual({
+    stages: 1,
+    patches: 0,
+    installs: 1,
+    reboots: 1,
+    idempotent_replays: 4,
+  });
 });
 
 test('a delta image is patched against the running version before it can be installed', async () => {
@@ -69,13 +75,30 @@ test('a delta image is patched against the running version before it can be inst
   const running = (await devices.info(serial!)).running_version;
   const other = { version_id: '9.10.0-100' };
   // A delta from another version stages (a download) but does not patch.
-  const wrong = await devices.stage(serial!, { url: 'http://images.invalid/w.delta', target_version: TARGET, delta: true, source_version: other }, 'd:stage-wrong');
+  const wrong = await devices.stage(
+    serial!,
+    { url: 'http://images.invalid/w.delta', target_version: TARGET, delta: true, source_version: other },
+    'd:stage-wrong',
+  );
   await finished(serial!, wrong.id);
-  expect(await errorOf(devices.install(serial!, { version_id: TARGET.version_id }, 'd:install-unpatched'))).toMatchObject({ status: 409, code: 'image.not_patched', retryable: false });
-  expect(await errorOf(devices.patch(serial!, { version_id: TARGET.version_id }, 'd:patch-wrong'))).toMatchObject({ status: 409, code: 'image.source_mismatch', retryable: false });
-  expect(await errorOf(devices.patch(serial!, { version_id: '9.99.0-100' }, 'd:patch-none'))).toMatchObject({ status: 409, code: 'image.not_staged' });
+  expect(
+    await errorOf(devices.install(serial!, { version_id: TARGET.version_id }, 'd:install-unpatched')),
+  ).toMatchObject({ status: 409, code: 'image.not_patched', retryable: false });
+  expect(await errorOf(devices.patch(serial!, { version_id: TARGET.version_id }, 'd:patch-wrong'))).toMatchObject({
+    status: 409,
+    code: 'image.source_mismatch',
+    retryable: false,
+  });
+  expect(await errorOf(devices.patch(serial!, { version_id: '9.99.0-100' }, 'd:patch-none'))).toMatchObject({
+    status: 409,
+    code: 'image.not_staged',
+  });
 
-  const right = await devices.stage(serial!, { url: 'http://images.invalid/r.delta', target_version: TARGET, delta: true, source_version: running }, 'd:stage');
+  const right = await devices.stage(
+    serial!,
+    { url: 'http://images.invalid/r.delta', target_version: TARGET, delta: true, source_version: running },
+    'd:stage',
+  );
   await finished(serial!, right.id);
   const patch = await devices.patch(serial!, { version_id: TARGET.version_id }, 'd:patch');
   expect(patch).toMatchObject({ kind: 'patch', state: 'running' });
@@ -102,17 +125,39 @@ test('a rebooting device answers 503, classified retryable', async () => {
 
 test('final errors are not retryable; network errors are', async () => {
   const [serial] = await devices.listSerials('IC');
-  expect(await errorOf(devices.info('S00AB00000000'))).toMatchObject({ status: 404, code: 'device.not_found', retryable: false });
-  expect(await errorOf(devices.install(serial!, { version_id: 'never-staged' }, 'k1'))).toMatchObject({ status: 409, code: 'image.not_staged', retryable: false });
-  expect(await errorOf(devices.stage(serial!, { url: '', target_version: TARGET }, 'k2'))).toMatchObject({ status: 400, code: 'request.invalid', retryable: false });
-  const res = await fetch(`${sim.url}/devices/${serial}/reboot`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+  expect(await errorOf(devices.info('S00AB00000000'))).toMatchObject({
+    status: 404,
+    code: 'device.not_found',
+    retryable: false,
+  });
+  expect(await errorOf(devices.install(serial!, { version_id: 'never-staged' }, 'k1'))).toMatchObject({
+    status: 409,
+    code: 'image.not_staged',
+    retryable: false,
+  });
+  expect(await errorOf(devices.stage(serial!, { url: '', target_version: TARGET }, 'k2'))).toMatchObject({
+    status: 400,
+    code: 'request.invalid',
+    retryable: false,
+  });
+  const res = await fetch(`${sim.url}/devices/${serial}/reboot`, {
+    method: 'POST',
+    body: '{}',
+    headers: { 'content-type': 'application/json' },
+  });
   expect(res.status).toBe(400);
   expect(((await res.json()) as { error: { code: string } }).error.code).toBe('request.idempotency_key_required');
 
   const nowhere = new DeviceClient({ baseUrl: 'http://127.0.0.1:9', timeoutMs: 1000 });
   expect(await errorOf(nowhere.info(serial!))).toMatchObject({ status: 0, code: 'network', retryable: true });
   // Nothing above changed the device.
-  expect(await devices.counters(serial!)).toEqual({ stages: 0, patches: 0, installs: 0, reboots: 0, idempotent_replays: 0 });
+  expect(await devices.counters(serial!)).toEqual({
+    stages: 0,
+    patches: 0,
+    installs: 0,
+    reboots: 0,
+    idempotent_replays: 0,
+  });
 });
 
 test('a device busy with a job refuses another, retryably, and a cancelled job ends cancelled', async () => {
@@ -121,7 +166,9 @@ test('a device busy with a job refuses another, retryably, and a cancelled job e
     const client = new DeviceClient({ baseUrl: slow.url });
     const [serial] = await client.listSerials('SH');
     const job = await client.stage(serial!, { url: 'http://images.invalid/x.img', target_version: TARGET }, 's1');
-    expect(await errorOf(client.stage(serial!, { url: 'http://images.invalid/y.img', target_version: TARGET }, 's2'))).toMatchObject({ status: 409, code: 'device.busy', retryable: true });
+    expect(
+      await errorOf(client.stage(serial!, { url: 'http://images.invalid/y.img', target_version: TARGET }, 's2')),
+    ).toMatchObject({ status: 409, code: 'device.busy', retryable: true });
     expect(await client.cancelJob(serial!, job.id)).toMatchObject({ state: 'cancelled' });
     expect(await client.counters(serial!)).toMatchObject({ stages: 0 });
   } finally {
@@ -134,7 +181,12 @@ test('/admin/stats counts device-API requests and jobs running at once; a reset 
   try {
     const client = new DeviceClient({ baseUrl: slow.url });
     const stats = async () => (await fetch(`${slow.url}/admin/stats`)).json();
-    expect(await fetch(`${slow.url}/admin/stats/reset`, { method: 'POST' }).then((r) => r.json())).toEqual({ requests: 0, jobs_running: 0, peak_jobs_running: 0, jobs_started: 0 });
+    expect(await fetch(`${slow.url}/admin/stats/reset`, { method: 'POST' }).then((r) => r.json())).toEqual({
+      requests: 0,
+      jobs_running: 0,
+      peak_jobs_running: 0,
+      jobs_started: 0,
+    });
     const [first, second] = await client.listSerials();
     const job = await client.stage(first!, { url: 'http://images.invalid/x.img', target_version: TARGET }, 'st1');
     expect(job.expected_seconds).toBeGreaterThan(30);
@@ -156,7 +208,9 @@ test('a collector upgrade is idempotent and completes by itself', async () => {
     const ids = await client.listCollectorIds();
     expect(ids).toHaveLength(30);
     const infos = await Promise.all(ids.map((id) => client.collector(id)));
-    const target = infos.find((c) => c.collectorType === 'Installable' && c.alive && c.collectorVersion !== '20.1-2749')!;
+    const target = infos.find(
+      (c) => c.collectorType === 'Installable' && c.alive && c.collectorVersion !== '20.1-2749',
+    )!;
     const first = await client.upgradeCollector(target.id, '20.1-2749', 'sumo-1');
     expect((await client.upgradeCollector(target.id, '20.1-2749', 'sumo-1')).id).toBe(first.id);
     for (;;) {
@@ -167,9 +221,16 @@ test('a collector upgrade is idempotent and completes by itself', async () => {
     expect(await client.collectorCounters(target.id)).toEqual({ upgrades: 1, idempotent_replays: 1 });
 
     const hosted = infos.find((c) => c.collectorType === 'Hosted')!;
-    expect(await errorOf(client.upgradeCollector(hosted.id, '20.1-2749', 'sumo-2'))).toMatchObject({ status: 409, code: 'collector.hosted', retryable: false });
+    expect(await errorOf(client.upgradeCollector(hosted.id, '20.1-2749', 'sumo-2'))).toMatchObject({
+      status: 409,
+      code: 'collector.hosted',
+      retryable: false,
+    });
     const dead = infos.find((c) => !c.alive && c.collectorType === 'Installable')!;
-    expect(await errorOf(client.upgradeCollector(dead.id, '20.1-2749', 'sumo-3'))).toMatchObject({ status: 503, code: 'collector.not_alive' });
+    expect(await errorOf(client.upgradeCollector(dead.id, '20.1-2749', 'sumo-3'))).toMatchObject({
+      status: 503,
+      code: 'collector.not_alive',
+    });
   } finally {
     await withCollectors.stop();
   }
@@ -179,19 +240,53 @@ test('a fleet file gives exactly its devices; a bad one stops the simulator with
   const dir = mkdtempSync(join(tmpdir(), 'fleet-file-'));
   try {
     const file = join(dir, 'fleet.json');
-    const appliance = { serial: 'S12AB12345678', product_code: 'SH', model: 'CX780', arch: 'x86_64', hostname: 'edge-1', ip_address: '10.0.0.1', time_zone: 'Europe/Paris', running_version: { version_id: '9.12.0-100' } };
-    writeFileSync(file, JSON.stringify({ appliances: [appliance, { ...appliance, serial: 'E12AB12345678', product_code: 'EX', hostname: 'edge-2' }], collectors: [{ id: 4242, name: 'c', hostName: 'h', timeZone: 'UTC', collectorType: 'Installable', collectorVersion: '19.115-37', osVersion: '1', osName: 'Linux', osArch: 'amd64' }] }));
+    const appliance = {
+      serial: 'S12AB12345678',
+      product_code: 'SH',
+      model: 'CX780',
+      arch: 'x86_64',
+      hostname: 'edge-1',
+      ip_address: '10.0.0.1',
+      time_zone: 'Europe/Paris',
+      running_version: { version_id: '9.12.0-100' },
+    };
+    writeFileSync(
+      file,
+      JSON.stringify({
+        appliances: [appliance, { ...appliance, serial: 'E12AB12345678', product_code: 'EX', hostname: 'edge-2' }],
+        collectors: [
+          {
+            id: 4242,
+            name: 'c',
+            hostName: 'h',
+            timeZone: 'UTC',
+            collectorType: 'Installable',
+            collectorVersion: '19.115-37',
+            osVersion: '1',
+            osName: 'Linux',
+            osArch: 'amd64',
+          },
+        ],
+      }),
+    );
     const fromFile = await startSimulator({ appliances: 0, speed: 1000, fleetFile: file });
     try {
       const client = new DeviceClient({ baseUrl: fromFile.url });
       expect(await client.listSerials()).toEqual(['S12AB12345678', 'E12AB12345678']);
-      expect(await client.info('S12AB12345678')).toMatchObject({ hostname: 'edge-1', time_zone: 'Europe/Paris', connected: true, groups: [] });
+      expect(await client.info('S12AB12345678')).toMatchObject({
+        hostname: 'edge-1',
+        time_zone: 'Europe/Paris',
+        connected: true,
+        groups: [],
+      });
       expect((await client.collector(4242)).collectorVersion).toBe('19.115-37');
     } finally {
       await fromFile.stop();
     }
     writeFileSync(file, JSON.stringify({ appliances: [{ ...appliance, serial: 'not-a-serial' }] }));
-    await expect(startSimulator({ appliances: 0, speed: 1000, fleetFile: file })).rejects.toThrow(/simulator exited with 2: .*fleet file: appliances\.0\.serial: must match the serial pattern/);
+    await expect(startSimulator({ appliances: 0, speed: 1000, fleetFile: file })).rejects.toThrow(
+      /simulator exited with 2: .*fleet file: appliances\.0\.serial: must match the serial pattern/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -199,8 +294,15 @@ test('a fleet file gives exactly its devices; a bad one stops the simulator with
 
 test('fleet-wide faults: through /admin/faults (repeatable by seed) and at start-up', async () => {
   const post = async (body: unknown) => {
-    const res = await fetch(`${sim.url}/admin/faults`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-    return { status: res.status, body: (await res.json()) as { serials?: string[]; error?: { code: string; message: string } } };
+    const res = await fetch(`${sim.url}/admin/faults`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+    });
+    return {
+      status: res.status,
+      body: (await res.json()) as { serials?: string[]; error?: { code: string; message: string } },
+    };
   };
   const sh = await devices.listSerials('SH');
   const hit = await post({ fault: { kind: 'slow_link', factor: 3 }, probability: 1, product_code: 'SH', seed: 5 });
@@ -209,15 +311,24 @@ test('fleet-wide faults: through /admin/faults (repeatable by seed) and at start
   const faults = await fetch(`${sim.url}/admin/devices/${sh[0]}/faults`).then((r) => r.json());
   expect(faults).toEqual({ faults: [{ kind: 'slow_link', factor: 3 }] });
   for (const serial of sh) await devices.clearFaults(serial);
-  expect(await post({ fault: { kind: 'slow_link', factor: 0.5 }, probability: 1 })).toMatchObject({ status: 400, body: { error: { code: 'request.invalid' } } });
+  expect(await post({ fault: { kind: 'slow_link', factor: 0.5 }, probability: 1 })).toMatchObject({
+    status: 400,
+    body: { error: { code: 'request.invalid' } },
+  });
 
   const flapping = await startSimulator({ appliances: 6, speed: 1000, faults: ['flapping_5xx=1@1'] });
   try {
     const client = new DeviceClient({ baseUrl: flapping.url });
     const [serial] = await client.listSerials();
-    expect(await errorOf(client.info(serial!))).toMatchObject({ status: 503, code: 'device.unavailable', retryable: true });
+    expect(await errorOf(client.info(serial!))).toMatchObject({
+      status: 503,
+      code: 'device.unavailable',
+      retryable: true,
+    });
   } finally {
     await flapping.stop();
   }
-  await expect(startSimulator({ appliances: 6, speed: 1000, faults: ['melt@1'] })).rejects.toThrow(/exited with 2: .*--fault 'melt@1'/);
+  await expect(startSimulator({ appliances: 6, speed: 1000, faults: ['melt@1'] })).rejects.toThrow(
+    /exited with 2: .*--fault 'melt@1'/,
+  );
 });

@@ -17,7 +17,15 @@ import type { ProductCode } from '../../domain/scc';
 import { FleetStore } from '../../store/fleet-store';
 import type { upgradeOperation } from '../../workflows';
 import { expectedCounters } from '../helpers/upgrade-plans';
-import { startDevServer, startSimulator, startWorkerProcess, workerPolls, workerProcessEnv, type SimulatorProcess, type WorkerProcess } from '../helpers/servers';
+import {
+  startDevServer,
+  startSimulator,
+  startWorkerProcess,
+  workerPolls,
+  workerProcessEnv,
+  type SimulatorProcess,
+  type WorkerProcess,
+} from '../helpers/servers';
 import { TEST_IMAGE_BASE_URL } from '../helpers/stack';
 
 const taskQueue = 'integration-device-time';
@@ -39,13 +47,21 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fleet-device-time-'));
   const storeUrl = `sqlite:${join(dir, 'fleet.db')}`;
   // Six product codes in turn: 480 appliances hold 80 of each of the three used.
-  [env, sim, store] = await Promise.all([startDevServer(), startSimulator({ appliances: 2 * TASKS, speed: SPEED, profile: 'clean' }), FleetStore.open(storeUrl)]);
+  [env, sim, store] = await Promise.all([
+    startDevServer(),
+    startSimulator({ appliances: 2 * TASKS, speed: SPEED, profile: 'clean' }),
+    FleetStore.open(storeUrl),
+  ]);
   await ensureRiverbedCatalog(store, TEST_IMAGE_BASE_URL);
   devices = new DeviceClient({ baseUrl: sim.url });
   worker = await startWorkerProcess(
     workerProcessEnv(
       { env, taskQueue, storeUrl, deviceApiUrl: sim.url, imageBaseUrl: TEST_IMAGE_BASE_URL },
-      { FLEET_WORKER_ACTIVITY_SLOTS: String(ACTIVITY_SLOTS), FLEET_WORKER_LOCAL_ACTIVITY_SLOTS: String(ACTIVITY_SLOTS), FLEET_MAX_TASKS_IN_FLIGHT: String(TASKS) },
+      {
+        FLEET_WORKER_ACTIVITY_SLOTS: String(ACTIVITY_SLOTS),
+        FLEET_WORKER_LOCAL_ACTIVITY_SLOTS: String(ACTIVITY_SLOTS),
+        FLEET_MAX_TASKS_IN_FLIGHT: String(TASKS),
+      },
     ),
     { ready: (pid) => workerPolls(env.client, taskQueue, pid) },
   );
@@ -65,7 +81,11 @@ test(`${TASKS} appliances in ${PRODUCTS.length} concurrent operations: far more 
   expect(all).toHaveLength(TASKS);
   const before = new Map((await Promise.all(all.map((s) => devices.info(s)))).map((info) => [info.serial, info]));
   expect([...before.values()].filter((info) => info.running_version.version_id === TARGET)).toEqual([]);
-  const expected = new Map(await Promise.all([...before].map(async ([serial, info]) => [serial, await expectedCounters(store, info, TARGET)] as const)));
+  const expected = new Map(
+    await Promise.all(
+      [...before].map(async ([serial, info]) => [serial, await expectedCounters(store, info, TARGET)] as const),
+    ),
+  );
   const expectedJobs = [...expected.values()].reduce((n, c) => n + c.stages + c.patches + c.installs + c.reboots, 0);
 
   await devices.stats({ reset: true });
@@ -75,12 +95,20 @@ test(`${TASKS} appliances in ${PRODUCTS.length} concurrent operations: far more 
       createOperation(
         env.client,
         'upgrade',
-        { product_code: product, target_version: { version_id: TARGET }, reboot: true, comment: 'device time', appliances: serials.get(product)! },
+        {
+          product_code: product,
+          target_version: { version_id: TARGET },
+          reboot: true,
+          comment: 'device time',
+          appliances: serials.get(product)!,
+        },
         { taskQueue, username: 'tester' },
       ).then(({ operation }) => operation),
     ),
   );
-  const outcomes = await Promise.all(operations.map((op) => env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${op.id}`).result()));
+  const outcomes = await Promise.all(
+    operations.map((op) => env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${op.id}`).result()),
+  );
   const seconds = (Date.now() - startedAt) / 1000;
   const stats = await devices.stats();
   console.log(
@@ -96,15 +124,22 @@ test(`${TASKS} appliances in ${PRODUCTS.length} concurrent operations: far more 
     expect((await store.getOperation('upgrade', operations[i]!.id))?.status).toBe('successful');
   }
 
-
   // Every appliance runs the target, and did exactly what its image plan needs, once.
-  const after = await Promise.all(all.map(async (serial) => ({ serial, info: await devices.info(serial), counters: await devices.counters(serial) })));
+  const after = await Promise.all(
+    all.map(async (serial) => ({ serial, info: await devices.info(serial), counters: await devices.counters(serial) })),
+  );
   const replays = after.reduce((n, a) => n + a.counters.idempotent_replays, 0);
   console.log(`device-time: idempotent_replays across the fleet: ${replays}`);
-  const wrong = after.filter((a) => a.info.running_version.version_id !== TARGET).map((a) => `${a.serial}: ${a.info.running_version.version_id}`);
+  const wrong = after
+    .filter((a) => a.info.running_version.version_id !== TARGET)
+    .map((a) => `${a.serial}: ${a.info.running_version.version_id}`);
   expect(wrong).toEqual([]);
   const miscounted = after
-    .map(({ serial, counters: { idempotent_replays: _, ...counted } }) => ({ serial, counted, expected: expected.get(serial)! }))
+    .map(({ serial, counters: { idempotent_replays: _, ...counted } }) => ({
+      serial,
+      counted,
+      expected: expected.get(serial)!,
+    }))
     .filter((a) => (['stages', 'patches', 'installs', 'reboots'] as const).some((k) => a.counted[k] !== a.expected[k]));
   expect(miscounted).toEqual([]);
   // No job started that the plans did not need (a retried start is an idempotent replay, not a job).

@@ -38,7 +38,9 @@ beforeEach(async () => {
   context = await browser.newContext();
   context.setDefaultTimeout(WAIT_MS);
   // Nothing leaves the test's origin: a request elsewhere (a CDN) is recorded and refused.
-  await context.route('**/*', (route) => (route.request().url().startsWith(`${api.base}/`) ? route.continue() : route.abort()));
+  await context.route('**/*', (route) =>
+    route.request().url().startsWith(`${api.base}/`) ? route.continue() : route.abort(),
+  );
   context.on('request', (request) => void requested.push(request.url()));
 });
 afterEach(async () => {
@@ -66,7 +68,9 @@ async function openDocs(): Promise<Page> {
 async function scrollThrough<T>(page: Page, seen: () => Promise<T>, found: (value: T) => boolean): Promise<T> {
   for (;;) {
     const value = await seen();
-    const atBottom = await page.evaluate<boolean>('window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 2');
+    const atBottom = await page.evaluate<boolean>(
+      'window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 2',
+    );
     if (found(value) || atBottom) return value;
     await page.mouse.wheel(0, 600);
     // The next frame has drawn the operations now in view.
@@ -76,8 +80,14 @@ async function scrollThrough<T>(page: Page, seen: () => Promise<T>, found: (valu
 
 /** The GET /api/cmc.upgrades/1.0/image_repositories operation, expanded. */
 async function repositoriesOperation(page: Page) {
-  const operation = page.locator('.opblock.opblock-get', { has: page.locator(`.opblock-summary-path[data-path="${REPOSITORIES}"]`) });
-  await scrollThrough(page, () => operation.count(), (n) => n > 0);
+  const operation = page.locator('.opblock.opblock-get', {
+    has: page.locator(`.opblock-summary-path[data-path="${REPOSITORIES}"]`),
+  });
+  await scrollThrough(
+    page,
+    () => operation.count(),
+    (n) => n > 0,
+  );
   await operation.locator('.opblock-summary').click();
   await operation.locator('button.execute').waitFor();
   return operation;
@@ -85,7 +95,10 @@ async function repositoriesOperation(page: Page) {
 
 /** Clicks Execute and returns the request sent, the status shown and the body shown. */
 async function execute(page: Page, operation: Awaited<ReturnType<typeof repositoriesOperation>>) {
-  const [response] = await Promise.all([page.waitForResponse((res) => res.url() === `${api.base}${REPOSITORIES}`), operation.locator('button.execute').click()]);
+  const [response] = await Promise.all([
+    page.waitForResponse((res) => res.url() === `${api.base}${REPOSITORIES}`),
+    operation.locator('button.execute').click(),
+  ]);
   const shown = operation.locator('.live-responses-table .response');
   await shown.locator('.response-col_status').waitFor();
   return {
@@ -111,21 +124,39 @@ test('Swagger UI from our own origin lists every operation of the document', asy
   const served = await fetch(`${api.base}/docs`);
   expect(served.headers.get('content-security-policy')).toContain("script-src 'self'");
   const page = await openDocs();
-  const doc = (await (await fetch(`${api.base}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+  const doc = (await (await fetch(`${api.base}/openapi.json`)).json()) as {
+    paths: Record<string, Record<string, unknown>>;
+  };
   const operations = Object.values(doc.paths).reduce((n, ops) => n + Object.keys(ops).length, 0);
   expect(operations).toBeGreaterThan(20);
   // Every operation of the document is drawn on the way down, each once.
   const drawn = new Set<string>();
   const read = async () => {
-    for (const op of await page.locator('.opblock').evaluateAll((els) => els.map((el) => `${el.querySelector('.opblock-summary-method')?.textContent} ${el.querySelector('.opblock-summary-path')?.getAttribute('data-path')}`))) drawn.add(op);
+    for (const op of await page
+      .locator('.opblock')
+      .evaluateAll((els) =>
+        els.map(
+          (el) =>
+            `${el.querySelector('.opblock-summary-method')?.textContent} ${el.querySelector('.opblock-summary-path')?.getAttribute('data-path')}`,
+        ),
+      ))
+      drawn.add(op);
     return drawn.size;
   };
   expect(await scrollThrough(page, read, (n) => n >= operations)).toBe(operations);
-  const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`));
+  const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`),
+  );
   expect([...drawn].sort()).toEqual(documented.sort());
   expect(await page.locator('.information-container .title').innerText()).toContain('Fleet upgrade orchestrator');
   // The assets came from the package, through /docs/.
-  expect(requested).toEqual(expect.arrayContaining([expect.stringContaining('/docs/swagger-ui-bundle.js'), expect.stringContaining('/docs/swagger-ui.css'), `${api.base}/openapi.json`]));
+  expect(requested).toEqual(
+    expect.arrayContaining([
+      expect.stringContaining('/docs/swagger-ui-bundle.js'),
+      expect.stringContaining('/docs/swagger-ui.css'),
+      `${api.base}/openapi.json`,
+    ]),
+  );
 });
 
 test('without credentials Execute shows 401', async () => {

@@ -34,20 +34,45 @@ afterAll(async () => {
   }
 });
 
-const options = (): CreateOperationOptions => ({ taskQueue, username: 'tester', eligibility: (kind, request) => ineligibleAppliances(stack.store, kind, request) });
+const options = (): CreateOperationOptions => ({
+  taskQueue,
+  username: 'tester',
+  eligibility: (kind, request) => ineligibleAppliances(stack.store, kind, request),
+});
 const result = (id: string) => stack.env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${id}`).result();
 const logOf = async (id: string, serial: string) => (await stack.store.getLog(id, serial)).map((e) => e.log_entry);
 
 /** Upgrades one appliance (checked at creation) and waits for the operation's end. */
 async function upgradeOne(appliance: Appliance, version_id: string, reboot: boolean) {
-  const { operation } = await createOperation(stack.env.client, 'upgrade', { product_code: appliance.product_code, target_version: { version_id }, reboot, comment: '', appliances: [appliance.serial] }, options());
+  const { operation } = await createOperation(
+    stack.env.client,
+    'upgrade',
+    {
+      product_code: appliance.product_code,
+      target_version: { version_id },
+      reboot,
+      comment: '',
+      appliances: [appliance.serial],
+    },
+    options(),
+  );
   return { operation, outcome: await result(operation.id) };
 }
 
 /** Writable, entitled, connected, supported appliances running `versionId`, not yet used by a test. */
 const used = new Set<string>();
 function take(versionId: string, count = 1): Appliance[] {
-  const found = fleet.filter((d) => d.connected && d.entitled && !d.read_only && !d.model_eol && d.current_version?.version_id === versionId && !used.has(d.serial)).slice(0, count);
+  const found = fleet
+    .filter(
+      (d) =>
+        d.connected &&
+        d.entitled &&
+        !d.read_only &&
+        !d.model_eol &&
+        d.current_version?.version_id === versionId &&
+        !used.has(d.serial),
+    )
+    .slice(0, count);
   expect(found).toHaveLength(count);
   for (const d of found) used.add(d.serial);
   return found;
@@ -83,7 +108,10 @@ test('an upgrade that takes two images installs the intermediate version, reboot
   ]);
   // Both versions reached are in the appliance's history, by this operation.
   const history = await stack.store.versionHistory(serial);
-  expect(history.filter((c) => c.operation_id === operation.id).map((c) => c.to_version_id)).toEqual(['9.16.0-100', '9.18.0-100']);
+  expect(history.filter((c) => c.operation_id === operation.id).map((c) => c.to_version_id)).toEqual([
+    '9.16.0-100',
+    '9.18.0-100',
+  ]);
 });
 
 test('a delta image is patched on the device; without reboot the target waits on the standby partition', async () => {
@@ -101,18 +129,31 @@ test('an operation naming an ineligible appliance is refused at creation, naming
   const readOnly = fleet.find((d) => d.read_only);
   const [good] = take('9.12.1-100');
   expect(readOnly).toBeDefined();
-  const request = (appliances: string[], product_code = good!.product_code) => ({ product_code, target_version: { version_id: '9.16.0-100' }, reboot: true, comment: 'refused', appliances });
+  const request = (appliances: string[], product_code = good!.product_code) => ({
+    product_code,
+    target_version: { version_id: '9.16.0-100' },
+    reboot: true,
+    comment: 'refused',
+    appliances,
+  });
 
   // Nothing may start: every workflow start of this client is watched (no waiting on visibility).
   const start = jest.spyOn(stack.env.client.workflow, 'start');
-  const refusedReadOnly = await createOperation(stack.env.client, 'upgrade', request([good!.serial, readOnly!.serial], readOnly!.product_code), options()).catch((e: unknown) => e);
+  const refusedReadOnly = await createOperation(
+    stack.env.client,
+    'upgrade',
+    request([good!.serial, readOnly!.serial], readOnly!.product_code),
+    options(),
+  ).catch((e: unknown) => e);
   expect(refusedReadOnly).toBeInstanceOf(InvalidRequestError);
   expect((refusedReadOnly as InvalidRequestError).field).toBe('appliances');
   const message = (refusedReadOnly as InvalidRequestError).message;
   expect(message).toContain(`${readOnly!.serial} (read_only)`);
   if (good!.product_code !== readOnly!.product_code) expect(message).toContain(`${good!.serial} (wrong_product_code)`);
 
-  const unknown = await createOperation(stack.env.client, 'upgrade', request(['S00AB00000000']), options()).catch((e: unknown) => e);
+  const unknown = await createOperation(stack.env.client, 'upgrade', request(['S00AB00000000']), options()).catch(
+    (e: unknown) => e,
+  );
   expect((unknown as InvalidRequestError).message).toContain('S00AB00000000 (unknown)');
   // Nothing was started for either request.
   expect(start).not.toHaveBeenCalled();
@@ -125,11 +166,39 @@ test('eligibility is checked again when the task starts, and a target without im
   const [appliance] = take('9.12.1-100');
   // Created without the creation-time check (as a caller without the inventory would).
   const plain = { taskQueue, username: 'tester' };
-  const { operation: refused } = await createOperation(stack.env.client, 'upgrade', { product_code: readOnly.product_code, target_version: { version_id: '9.16.0-100' }, reboot: true, comment: '', appliances: [readOnly.serial] }, plain);
-  expect((await result(refused.id)).tasks[0]).toMatchObject({ status: 'failed', message: `appliance ${readOnly.serial} is read-only` });
+  const { operation: refused } = await createOperation(
+    stack.env.client,
+    'upgrade',
+    {
+      product_code: readOnly.product_code,
+      target_version: { version_id: '9.16.0-100' },
+      reboot: true,
+      comment: '',
+      appliances: [readOnly.serial],
+    },
+    plain,
+  );
+  expect((await result(refused.id)).tasks[0]).toMatchObject({
+    status: 'failed',
+    message: `appliance ${readOnly.serial} is read-only`,
+  });
 
-  const { operation: nowhere } = await createOperation(stack.env.client, 'upgrade', { product_code: appliance!.product_code, target_version: { version_id: '9.20.0-100' }, reboot: true, comment: '', appliances: [appliance!.serial] }, plain);
-  expect((await result(nowhere.id)).tasks[0]).toMatchObject({ status: 'failed', message: `no ${appliance!.product_code} image of version 9.20.0-100` });
+  const { operation: nowhere } = await createOperation(
+    stack.env.client,
+    'upgrade',
+    {
+      product_code: appliance!.product_code,
+      target_version: { version_id: '9.20.0-100' },
+      reboot: true,
+      comment: '',
+      appliances: [appliance!.serial],
+    },
+    plain,
+  );
+  expect((await result(nowhere.id)).tasks[0]).toMatchObject({
+    status: 'failed',
+    message: `no ${appliance!.product_code} image of version 9.20.0-100`,
+  });
   expect(await stack.devices.counters(appliance!.serial)).toMatchObject({ stages: 0, installs: 0 });
 });
 

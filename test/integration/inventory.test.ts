@@ -27,7 +27,12 @@ async function settled<T>(read: () => Promise<T>): Promise<T> {
 
 test('a refresh discovers every simulated appliance and records it as the device reports it', async () => {
   expect(empty).toEqual([]);
-  expect(firstRefresh).toEqual({ discovered: APPLIANCES, appliances: APPLIANCES, connected: APPLIANCES, disconnected: 0 });
+  expect(firstRefresh).toEqual({
+    discovered: APPLIANCES,
+    appliances: APPLIANCES,
+    connected: APPLIANCES,
+    disconnected: 0,
+  });
 
   const serials = await stack.devices.listSerials();
   const stored = await stack.store.listAppliances();
@@ -53,7 +58,11 @@ test('a version change on a device lands in the version history at the next refr
   const [serial] = await stack.devices.listSerials('GC');
   const target = { version_id: '9.16.0-100', version_number: '9.16.0', build_number: '100' };
   const before = (await stack.devices.info(serial!)).running_version.version_id;
-  const stage = await stack.devices.stage(serial!, { url: 'http://images.invalid/gc.img', target_version: target }, 'inv-stage');
+  const stage = await stack.devices.stage(
+    serial!,
+    { url: 'http://images.invalid/gc.img', target_version: target },
+    'inv-stage',
+  );
   await settled(async () => {
     if ((await stack.devices.job(serial!, stage.id)).state !== 'succeeded') throw new Error('not yet');
   });
@@ -66,7 +75,9 @@ test('a version change on a device lands in the version history at the next refr
 
   await runInventoryRefresh(stack.env.client, stack.taskQueue);
   expect((await stack.store.getAppliance(serial!))?.current_version).toEqual(target);
-  expect((await stack.store.versionHistory(serial!)).map((c) => [c.from_version_id, c.to_version_id])).toEqual([[before, target.version_id]]);
+  expect((await stack.store.versionHistory(serial!)).map((c) => [c.from_version_id, c.to_version_id])).toEqual([
+    [before, target.version_id],
+  ]);
 });
 
 test('the refresh Schedule is created once, updated in place, and removed with 0', async () => {
@@ -75,7 +86,11 @@ test('the refresh Schedule is created once, updated in place, and removed with 0
   expect(await ensureInventorySchedule(client, { taskQueue: stack.taskQueue, everySeconds: 60 })).toBe('updated');
   const description = await client.schedule.getHandle(INVENTORY_SCHEDULE_ID).describe();
   expect(description.spec.intervals?.[0]?.every).toBe(60_000);
-  expect(description.action).toMatchObject({ type: 'startWorkflow', workflowType: 'inventoryRefresh', taskQueue: stack.taskQueue });
+  expect(description.action).toMatchObject({
+    type: 'startWorkflow',
+    workflowType: 'inventoryRefresh',
+    taskQueue: stack.taskQueue,
+  });
   expect(await ensureInventorySchedule(client, { taskQueue: stack.taskQueue, everySeconds: 0 })).toBe('deleted');
   expect(await ensureInventorySchedule(client, { taskQueue: stack.taskQueue, everySeconds: 0 })).toBe('absent');
 });
@@ -89,19 +104,23 @@ describe('with the device API gone', () => {
   });
   afterAll(() => gone?.stop());
 
-test('when devices stop answering, a refresh marks them disconnected and keeps their last-seen time', async () => {
-  const stack = gone;
-  const serials = (await stack.store.listAppliances()).map((a) => a.serial);
-  const lastSeen = await stack.store.lastSeenMs(serials[0]!);
-  await stack.sim.stop();
-  const result = await runInventoryRefresh(stack.env.client, stack.taskQueue).catch((err: unknown) => err);
-  // Discovery cannot list devices with the simulator gone; the refresh reports that failure.
-  expect(result).toBeInstanceOf(Error);
+  test('when devices stop answering, a refresh marks them disconnected and keeps their last-seen time', async () => {
+    const stack = gone;
+    const serials = (await stack.store.listAppliances()).map((a) => a.serial);
+    const lastSeen = await stack.store.lastSeenMs(serials[0]!);
+    await stack.sim.stop();
+    const result = await runInventoryRefresh(stack.env.client, stack.taskQueue).catch((err: unknown) => err);
+    // Discovery cannot list devices with the simulator gone; the refresh reports that failure.
+    expect(result).toBeInstanceOf(Error);
 
-  // Without discovery, every known appliance is read and recorded as disconnected.
-  const handle = await stack.env.client.workflow.execute('inventoryRefresh', { taskQueue: stack.taskQueue, workflowId: `refresh-nodiscover-${Date.now()}`, args: [{ discover: false }] });
-  expect(handle).toEqual({ discovered: 0, appliances: APPLIANCES, connected: 0, disconnected: APPLIANCES });
-  expect((await stack.store.listAppliances()).every((a) => a.connected === false)).toBe(true);
-  expect(await stack.store.lastSeenMs(serials[0]!)).toBe(lastSeen);
-});
+    // Without discovery, every known appliance is read and recorded as disconnected.
+    const handle = await stack.env.client.workflow.execute('inventoryRefresh', {
+      taskQueue: stack.taskQueue,
+      workflowId: `refresh-nodiscover-${Date.now()}`,
+      args: [{ discover: false }],
+    });
+    expect(handle).toEqual({ discovered: 0, appliances: APPLIANCES, connected: 0, disconnected: APPLIANCES });
+    expect((await stack.store.listAppliances()).every((a) => a.connected === false)).toBe(true);
+    expect(await stack.store.lastSeenMs(serials[0]!)).toBe(lastSeen);
+  });
 });

@@ -5,10 +5,21 @@
 import { openDb } from '../../store/db';
 import { FleetStore, type OperationRecord } from '../../store/fleet-store';
 import { migrate } from '../../store/migrations';
-import { operationCounts, taskLabels, tasksWaitingForPlace, unfinishedOperationTaskCounts, WAITING_FOR_PLACE_LOG } from '../../store/metrics-queries';
+import {
+  operationCounts,
+  taskLabels,
+  tasksWaitingForPlace,
+  unfinishedOperationTaskCounts,
+  WAITING_FOR_PLACE_LOG,
+} from '../../store/metrics-queries';
 import { BACKENDS, type Backend } from '../helpers/store-backends';
 
-const operation = (id: string, status: OperationRecord['status'], appliances: string[], product_code?: 'SH'): OperationRecord & { appliances: string[] } => ({
+const operation = (
+  id: string,
+  status: OperationRecord['status'],
+  appliances: string[],
+  product_code?: 'SH',
+): OperationRecord & { appliances: string[] } => ({
   id,
   username: 'alice',
   status,
@@ -27,20 +38,48 @@ describe.each(BACKENDS)('%s store', (_name, makeBackend) => {
     backend = await makeBackend();
     store = new FleetStore(openDb(await backend.freshUrl()));
     await migrate(store.db);
-    await store.upsertAppliance({ serial: 'S1', product_code: 'SH', arch: 'x86_64', connected: true, current_version: { version_id: '9.12.0-100' } });
-    await store.upsertAppliance({ serial: 'E1', product_code: 'EX', arch: 'x86_64', connected: true, current_version: { version_id: '9.12.0-100' } });
+    await store.upsertAppliance({
+      serial: 'S1',
+      product_code: 'SH',
+      arch: 'x86_64',
+      connected: true,
+      current_version: { version_id: '9.12.0-100' },
+    });
+    await store.upsertAppliance({
+      serial: 'E1',
+      product_code: 'EX',
+      arch: 'x86_64',
+      connected: true,
+      current_version: { version_id: '9.12.0-100' },
+    });
     const fields = () => ({});
     // A running upgrade: one task running, two waiting, one of them for a place under the fleet-wide limit.
-    await store.recordNewOperation('upgrade', operation('op-up', 'running', ['S1', 'S2', 'S3'], 'SH'), fields, line('created'));
+    await store.recordNewOperation(
+      'upgrade',
+      operation('op-up', 'running', ['S1', 'S2', 'S3'], 'SH'),
+      fields,
+      line('created'),
+    );
     await store.updateTask('op-up', 'S1', { status: 'running', stage: 'downloading' });
-    await store.appendLog('op-up', line(`${WAITING_FOR_PLACE_LOG} 2 appliance tasks are in flight across the fleet (FLEET_MAX_TASKS_IN_FLIGHT); this one starts when a place frees up`), 'S2');
+    await store.appendLog(
+      'op-up',
+      line(
+        `${WAITING_FOR_PLACE_LOG} 2 appliance tasks are in flight across the fleet (FLEET_MAX_TASKS_IN_FLIGHT); this one starts when a place frees up`,
+      ),
+      'S2',
+    );
     await store.appendLog('op-up', line('a task log line that mentions no place'), 'S3');
     // A reboot of an EX appliance (no product code on the operation) that has finished: its tasks are not counted.
     await store.recordNewOperation('reboot', operation('op-rb', 'successful', ['E1']), fields, line('created'));
     await store.updateTask('op-rb', 'E1', { status: 'successful', stage: 'completed' });
     await store.appendLog('op-rb', line(`${WAITING_FOR_PLACE_LOG} …`), 'E1');
     // A scheduled downgrade: its tasks wait for their start time, not for a place.
-    await store.recordNewOperation('downgrade', operation('op-down', 'scheduled', ['S1'], 'SH'), fields, line('created'));
+    await store.recordNewOperation(
+      'downgrade',
+      operation('op-down', 'scheduled', ['S1'], 'SH'),
+      fields,
+      line('created'),
+    );
   });
   afterAll(async () => {
     await store?.close();

@@ -22,8 +22,25 @@ import { METRIC } from '../../domain/metrics';
 import { OPERATION_STATUSES } from '../../domain/scc';
 import { FleetStore } from '../../store/fleet-store';
 import { WAITING_FOR_PLACE_LOG } from '../../store/metrics-queries';
-import { dashboardExpressions, metricFamiliesIn, parseExposition, samplesOf, valueOf, type Family } from '../helpers/prometheus';
-import { freePort, listenOnLoopback, startDevServer, startSimulator, startWorkerProcess, workerPolls, workerProcessEnv, type SimulatorProcess, type WorkerProcess } from '../helpers/servers';
+import {
+  dashboardExpressions,
+  metricFamiliesIn,
+  parseExposition,
+  samplesOf,
+  valueOf,
+  type Family,
+} from '../helpers/prometheus';
+import {
+  freePort,
+  listenOnLoopback,
+  startDevServer,
+  startSimulator,
+  startWorkerProcess,
+  workerPolls,
+  workerProcessEnv,
+  type SimulatorProcess,
+  type WorkerProcess,
+} from '../helpers/servers';
 import { TEST_IMAGE_BASE_URL } from '../helpers/stack';
 import { expectedCounters } from '../helpers/upgrade-plans';
 
@@ -50,7 +67,12 @@ const identifiers = new Set<string>();
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fleet-metrics-'));
   storeUrl = `sqlite:${join(dir, 'fleet.db')}`;
-  [env, sim, store, workerMetricsPort] = await Promise.all([startDevServer(), startSimulator({ appliances: 120, speed: 100, profile: 'clean' }), FleetStore.open(storeUrl), freePort()]);
+  [env, sim, store, workerMetricsPort] = await Promise.all([
+    startDevServer(),
+    startSimulator({ appliances: 120, speed: 100, profile: 'clean' }),
+    FleetStore.open(storeUrl),
+    freePort(),
+  ]);
   await ensureRiverbedCatalog(store, TEST_IMAGE_BASE_URL);
   await putAccessKey(store, 'operator', OPERATOR_KEY, 'operator');
   devices = new DeviceClient({ baseUrl: sim.url });
@@ -60,7 +82,13 @@ beforeAll(async () => {
   );
   worker = await startWorkerProcess(workerEnv, { ready: (pid) => workerPolls(env.client, taskQueue, pid) });
   await runInventoryRefresh(env.client, taskQueue);
-  app = createApi({ client: env.client, logger: createLogger('test-api', 'warn'), store, taskQueue, checkResponses: true });
+  app = createApi({
+    client: env.client,
+    logger: createLogger('test-api', 'warn'),
+    store,
+    taskQueue,
+    checkResponses: true,
+  });
   apiBase = await listenOnLoopback(app);
 }, 180_000);
 
@@ -86,7 +114,14 @@ async function sccPost(path: string, body?: unknown): Promise<{ status: number; 
 
 /** Creates an upgrade through the API (201) and answers its id. */
 async function upgrade(appliances: string[], extra: Record<string, unknown> = {}): Promise<string> {
-  const created = await sccPost('/operations/upgrade', { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'metrics', appliances, ...extra });
+  const created = await sccPost('/operations/upgrade', {
+    product_code: 'SH',
+    target_version: { version_id: TARGET },
+    reboot: true,
+    comment: 'metrics',
+    appliances,
+    ...extra,
+  });
   expect(created.status).toBe(201);
   identifiers.add(created.json.id);
   return created.json.id as string;
@@ -115,7 +150,9 @@ async function oneImageAppliances(count: number, exclude: Set<string>): Promise<
     if (plan?.stages === 1 && plan.patches === 0) chosen.push(serial);
     if (chosen.length === count) return chosen;
   }
-  throw new Error(`only ${chosen.length} SH appliances upgrade to ${TARGET} with one full image: enlarge the simulated fleet`);
+  throw new Error(
+    `only ${chosen.length} SH appliances upgrade to ${TARGET} with one full image: enlarge the simulated fleet`,
+  );
 }
 
 /** Until the store shows each of these tasks' logs saying it waits for a place (the runner writes it once the task-slots workflow queues them). */
@@ -134,7 +171,14 @@ const upgradeSH = { kind: 'upgrade', product_code: 'SH' };
 test('an upgrade with one device refusal: task counters, duration histograms and device errors move by what happened; SDK metrics beside them', async () => {
   // Counters move by what this test did, whatever ran before it: each is read as the change since this scrape.
   const [before, apiBefore] = [await scrapeWorker(), await scrapeApi()];
-  for (const name of [METRIC.tasksStarted, METRIC.tasksFinished, METRIC.taskDuration, METRIC.stageDuration, METRIC.deviceErrors]) expect(before.map((f) => f.name)).toContain(name);
+  for (const name of [
+    METRIC.tasksStarted,
+    METRIC.tasksFinished,
+    METRIC.taskDuration,
+    METRIC.stageDuration,
+    METRIC.deviceErrors,
+  ])
+    expect(before.map((f) => f.name)).toContain(name);
   expect(valueOf(before, METRIC.maxTasksInFlight)).toBe(MAX_TASKS_IN_FLIGHT);
 
   const appliances = await oneImageAppliances(4, new Set(identifiers));
@@ -148,7 +192,8 @@ test('an upgrade with one device refusal: task counters, duration histograms and
   expect([byStatus('successful'), byStatus('failed')]).toEqual([3, 1]);
 
   const after = await scrapeWorker();
-  const moved = (name: string, labels: Record<string, string> = {}) => valueOf(after, name, labels) - valueOf(before, name, labels);
+  const moved = (name: string, labels: Record<string, string> = {}) =>
+    valueOf(after, name, labels) - valueOf(before, name, labels);
   expect(moved(METRIC.tasksStarted, upgradeSH)).toBe(4);
   expect(moved(METRIC.tasksFinished, { ...upgradeSH, outcome: 'successful' })).toBe(3);
   expect(moved(METRIC.tasksFinished, { ...upgradeSH, outcome: 'failed' })).toBe(1);
@@ -159,15 +204,26 @@ test('an upgrade with one device refusal: task counters, duration histograms and
   expect(taskSeconds).toBeGreaterThan(0);
   expect(moved(`${METRIC.stageDuration}_sum`, upgradeSH)).toBeCloseTo(taskSeconds, 6);
   // Every task left initiating and downloading once; all four reached installing (the refused one failed there).
-  for (const stage of ['initiating', 'downloading', 'installing']) expect([stage, moved(`${METRIC.stageDuration}_count`, { ...upgradeSH, stage })]).toEqual([stage, 4]);
+  for (const stage of ['initiating', 'downloading', 'installing'])
+    expect([stage, moved(`${METRIC.stageDuration}_count`, { ...upgradeSH, stage })]).toEqual([stage, 4]);
   expect(moved(`${METRIC.stageDuration}_count`, { ...upgradeSH, stage: 'patching' })).toBe(0);
   // The refusal, once (a final error is not retried), by request template and code.
-  expect(moved(METRIC.deviceErrors, { request: 'POST /devices/{serial}/install', code: 'install.esxi_conflict' })).toBe(1);
-  expect(samplesOf(after, METRIC.deviceErrors).filter((s) => !/^(GET|POST|DELETE) \/[a-z/{}_]*$/.test(s.labels.request!) || s.labels.code === 'other')).toEqual([]);
+  expect(moved(METRIC.deviceErrors, { request: 'POST /devices/{serial}/install', code: 'install.esxi_conflict' })).toBe(
+    1,
+  );
+  expect(
+    samplesOf(after, METRIC.deviceErrors).filter(
+      (s) => !/^(GET|POST|DELETE) \/[a-z/{}_]*$/.test(s.labels.request!) || s.labels.code === 'other',
+    ),
+  ).toEqual([]);
 
   // The Temporal SDK's own metrics, from the worker's runtime, on the same port.
-  expect(moved('temporal_workflow_completed_total', { workflow_type: 'applianceUpgradeTask', task_queue: taskQueue })).toBe(4);
-  expect(moved('temporal_workflow_completed_total', { workflow_type: 'upgradeOperation', task_queue: taskQueue })).toBe(1);
+  expect(
+    moved('temporal_workflow_completed_total', { workflow_type: 'applianceUpgradeTask', task_queue: taskQueue }),
+  ).toBe(4);
+  expect(moved('temporal_workflow_completed_total', { workflow_type: 'upgradeOperation', task_queue: taskQueue })).toBe(
+    1,
+  );
   expect(moved('temporal_workflow_task_execution_latency_seconds_count', { task_queue: taskQueue })).toBeGreaterThan(0);
   expect(samplesOf(after, 'temporal_num_pollers', { task_queue: taskQueue }).length).toBeGreaterThan(0);
   // prom-client's process metrics.
@@ -175,17 +231,37 @@ test('an upgrade with one device refusal: task counters, duration histograms and
 
   // The API reads the store: the operation by its status (every other status 0), no unfinished task.
   const api = await scrapeApi();
-  const apiMoved = (name: string, labels: Record<string, string>) => valueOf(api, name, labels) - valueOf(apiBefore, name, labels);
-  for (const status of OPERATION_STATUSES) expect([status, apiMoved(METRIC.operations, { kind: 'upgrade', status })]).toEqual([status, status === 'partially_successful' ? 1 : 0]);
+  const apiMoved = (name: string, labels: Record<string, string>) =>
+    valueOf(api, name, labels) - valueOf(apiBefore, name, labels);
+  for (const status of OPERATION_STATUSES)
+    expect([status, apiMoved(METRIC.operations, { kind: 'upgrade', status })]).toEqual([
+      status,
+      status === 'partially_successful' ? 1 : 0,
+    ]);
   expect(samplesOf(api, METRIC.tasks)).toEqual([]);
   expect(valueOf(api, METRIC.tasksWaitingForPlace, { kind: 'upgrade' })).toBe(0);
-  expect(apiMoved(METRIC.apiRequests, { method: 'POST', route: '/api/cmc.upgrades/1.0/operations/upgrade', status_code: '201' })).toBe(1);
-  expect(apiMoved(`${METRIC.apiRequestDuration}_count`, { method: 'POST', route: '/api/cmc.upgrades/1.0/operations/upgrade' })).toBe(1);
+  expect(
+    apiMoved(METRIC.apiRequests, {
+      method: 'POST',
+      route: '/api/cmc.upgrades/1.0/operations/upgrade',
+      status_code: '201',
+    }),
+  ).toBe(1);
+  expect(
+    apiMoved(`${METRIC.apiRequestDuration}_count`, {
+      method: 'POST',
+      route: '/api/cmc.upgrades/1.0/operations/upgrade',
+    }),
+  ).toBe(1);
 
   // Every metric the Grafana dashboard reads is served by the worker or the API.
   const dashboard = JSON.parse(readFileSync(join(__dirname, '../../docs/grafana-dashboard.json'), 'utf8'));
   const served = new Set([...after, ...api].map((f) => f.name));
-  expect(dashboardExpressions(dashboard).flatMap(metricFamiliesIn).filter((name) => !served.has(name))).toEqual([]);
+  expect(
+    dashboardExpressions(dashboard)
+      .flatMap(metricFamiliesIn)
+      .filter((name) => !served.has(name)),
+  ).toEqual([]);
   await devices.clearFaults(refusing);
 });
 
@@ -218,7 +294,8 @@ test('tasks waiting for a place under FLEET_MAX_TASKS_IN_FLIGHT are counted whil
   }
 
   const after = await scrapeWorker();
-  const delta = (name: string, labels: Record<string, string>) => valueOf(after, name, labels) - valueOf(before, name, labels);
+  const delta = (name: string, labels: Record<string, string>) =>
+    valueOf(after, name, labels) - valueOf(before, name, labels);
   expect(delta(METRIC.tasksStarted, upgradeSH)).toBe(2);
   expect(delta(METRIC.tasksFinished, { ...upgradeSH, outcome: 'cancelled' })).toBe(4);
   // Only the two that started have a duration; they were cancelled while downloading.

@@ -15,7 +15,15 @@ import { createOperation } from '../../client/operations';
 import type { DeviceInfo } from '../../domain/device-api';
 import { FleetStore } from '../../store/fleet-store';
 import type { upgradeOperation } from '../../workflows';
-import { startDevServer, startSimulator, startWorkerProcess, workerPolls, workerProcessEnv, type SimulatorProcess, type WorkerProcess } from '../helpers/servers';
+import {
+  startDevServer,
+  startSimulator,
+  startWorkerProcess,
+  workerPolls,
+  workerProcessEnv,
+  type SimulatorProcess,
+  type WorkerProcess,
+} from '../helpers/servers';
 import { TEST_IMAGE_BASE_URL } from '../helpers/stack';
 import { expectedCounters } from '../helpers/upgrade-plans';
 
@@ -33,7 +41,10 @@ let devices: DeviceClient;
 const workers: WorkerProcess[] = [];
 
 const startWorker = async (): Promise<WorkerProcess> => {
-  const worker = await startWorkerProcess(workerProcessEnv({ env, taskQueue, storeUrl, deviceApiUrl: sim.url, imageBaseUrl: TEST_IMAGE_BASE_URL }), { ready: (pid) => workerPolls(env.client, taskQueue, pid) });
+  const worker = await startWorkerProcess(
+    workerProcessEnv({ env, taskQueue, storeUrl, deviceApiUrl: sim.url, imageBaseUrl: TEST_IMAGE_BASE_URL }),
+    { ready: (pid) => workerPolls(env.client, taskQueue, pid) },
+  );
   workers.push(worker);
   return worker;
 };
@@ -41,7 +52,11 @@ const startWorker = async (): Promise<WorkerProcess> => {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fleet-rollback-kill-'));
   storeUrl = `sqlite:${join(dir, 'fleet.db')}`;
-  [env, sim, store] = await Promise.all([startDevServer(), startSimulator({ appliances: 12, speed: SPEED, profile: 'clean' }), FleetStore.open(storeUrl)]);
+  [env, sim, store] = await Promise.all([
+    startDevServer(),
+    startSimulator({ appliances: 12, speed: SPEED, profile: 'clean' }),
+    FleetStore.open(storeUrl),
+  ]);
   await ensureRiverbedCatalog(store, TEST_IMAGE_BASE_URL);
   devices = new DeviceClient({ baseUrl: sim.url });
 }, 180_000);
@@ -64,7 +79,8 @@ async function rebooting(serial: string): Promise<boolean> {
 test('SIGKILL of the worker mid-rollback: a new worker finishes it, the appliance runs its old version, its reboot counted once', async () => {
   const infos = await Promise.all((await devices.listSerials()).map((s) => devices.info(s)));
   let sick: DeviceInfo | undefined;
-  for (const info of infos) if (!sick && (await expectedCounters(store, info, TARGET).catch(() => undefined))?.installs === 1) sick = info;
+  for (const info of infos)
+    if (!sick && (await expectedCounters(store, info, TARGET).catch(() => undefined))?.installs === 1) sick = info;
   if (!sick) throw new Error(`no appliance upgrades to ${TARGET} with one image`);
   const expected = await expectedCounters(store, sick, TARGET);
   const before = sick.running_version.version_id;
@@ -75,7 +91,15 @@ test('SIGKILL of the worker mid-rollback: a new worker finishes it, the applianc
   const { operation } = await createOperation(
     env.client,
     'upgrade',
-    { product_code: sick.product_code, target_version: { version_id: TARGET }, reboot: true, comment: 'rollback worker kill', appliances: [sick.serial], health_check: { settle_seconds: 1, probes: 2, interval_seconds: 1 }, rollback: 'on_failure' },
+    {
+      product_code: sick.product_code,
+      target_version: { version_id: TARGET },
+      reboot: true,
+      comment: 'rollback worker kill',
+      appliances: [sick.serial],
+      health_check: { settle_seconds: 1, probes: 2, interval_seconds: 1 },
+      rollback: 'on_failure',
+    },
     { taskQueue, username: 'tester' },
   );
   const result = env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operation.id}`).result();
@@ -86,7 +110,8 @@ test('SIGKILL of the worker mid-rollback: a new worker finishes it, the applianc
   for (;;) {
     const task = await store.getTask(operation.id, sick.serial);
     if (task?.stage === 'rolling_back' && (await rebooting(sick.serial))) break;
-    if (task?.status === 'failed' || task?.status === 'successful') throw new Error(`the task ended before its rollback was seen: ${JSON.stringify(task)}`);
+    if (task?.status === 'failed' || task?.status === 'successful')
+      throw new Error(`the task ended before its rollback was seen: ${JSON.stringify(task)}`);
     if (Date.now() > deadline) throw new Error(`never saw the rollback's reboot: ${JSON.stringify(task)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -99,12 +124,20 @@ test('SIGKILL of the worker mid-rollback: a new worker finishes it, the applianc
   const outcome = await result;
   expect(second.lines.filter((l) => l.includes('"level":60'))).toEqual([]);
   expect(outcome.operation.status).toBe('failed');
-  expect(outcome.tasks[0]).toMatchObject({ status: 'failed', stage: 'failed', message: expect.stringMatching(new RegExp(`^health check failed: .*; rolled back to ${before.replace(/\./g, '\\.')}$`)) });
+  expect(outcome.tasks[0]).toMatchObject({
+    status: 'failed',
+    stage: 'failed',
+    message: expect.stringMatching(
+      new RegExp(`^health check failed: .*; rolled back to ${before.replace(/\./g, '\\.')}$`),
+    ),
+  });
   expect(await store.getTask(operation.id, sick.serial)).toMatchObject({ status: 'failed', stage: 'failed' });
   expect((await devices.info(sick.serial)).running_version.version_id).toBe(before);
 
   // Exactly once: the plan's effects and one rollback reboot, however often the steps were replayed.
   const { stages, patches, installs, reboots } = await devices.counters(sick.serial);
   expect({ stages, patches, installs, reboots }).toEqual({ ...expected, reboots: expected.reboots + 1 });
-  expect((await devices.stats()).jobs_started).toBe(expected.stages + expected.patches + expected.installs + expected.reboots + 1);
+  expect((await devices.stats()).jobs_started).toBe(
+    expected.stages + expected.patches + expected.installs + expected.reboots + 1,
+  );
 });

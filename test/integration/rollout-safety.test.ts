@@ -43,11 +43,27 @@ const take = (n: number): string[] => {
 const fleet = (...args: string[]) =>
   run(process.execPath, ['--import', 'tsx', join(root, 'client/cli.ts'), ...args], {
     cwd: root,
-    env: { ...process.env, FLEET_TEMPORAL_ADDRESS: api.stack.env.address, FLEET_TASK_QUEUE: taskQueue, FLEET_DEVICE_API_URL: api.stack.sim.url, FLEET_STORE_URL: api.stack.storeUrl, FLEET_LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      FLEET_TEMPORAL_ADDRESS: api.stack.env.address,
+      FLEET_TASK_QUEUE: taskQueue,
+      FLEET_DEVICE_API_URL: api.stack.sim.url,
+      FLEET_STORE_URL: api.stack.storeUrl,
+      FLEET_LOG_LEVEL: 'warn',
+    },
   });
 
 async function create(appliances: string[], rollout: unknown): Promise<string> {
-  const res = await call('POST', '/operations/upgrade', { body: { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'rollout safety', appliances, rollout } });
+  const res = await call('POST', '/operations/upgrade', {
+    body: {
+      product_code: 'SH',
+      target_version: { version_id: TARGET },
+      reboot: true,
+      comment: 'rollout safety',
+      appliances,
+      rollout,
+    },
+  });
   expect(res.status).toBe(201);
   return res.json.id as string;
 }
@@ -62,10 +78,20 @@ async function until(id: string, done: (operation: any) => boolean): Promise<any
     await new Promise((r) => setTimeout(r, 200));
   }
 }
-const finished = (op: any): boolean => ['successful', 'partially_successful', 'failed', 'cancelled'].includes(op.status);
-const logOf = async (id: string): Promise<string[]> => (await call('GET', `/operations/upgrade/${id}/log`, { who: 'reader' })).json.log.map((l: { log_entry: string }) => l.log_entry);
-const taskStatuses = async (id: string, serials: string[]): Promise<string[]> => Promise.all(serials.map(async (s) => (await call('GET', `/operations/upgrade/${id}/appliances/${s}`, { who: 'reader' })).json.status));
-const readHold = async (id: string): Promise<string | undefined> => (await api.stack.env.client.workflow.getHandle(`upgrade-${id}`).describe()).typedSearchAttributes.get(SA.rolloutHold);
+const finished = (op: any): boolean =>
+  ['successful', 'partially_successful', 'failed', 'cancelled'].includes(op.status);
+const logOf = async (id: string): Promise<string[]> =>
+  (await call('GET', `/operations/upgrade/${id}/log`, { who: 'reader' })).json.log.map(
+    (l: { log_entry: string }) => l.log_entry,
+  );
+const taskStatuses = async (id: string, serials: string[]): Promise<string[]> =>
+  Promise.all(
+    serials.map(
+      async (s) => (await call('GET', `/operations/upgrade/${id}/appliances/${s}`, { who: 'reader' })).json.status,
+    ),
+  );
+const readHold = async (id: string): Promise<string | undefined> =>
+  (await api.stack.env.client.workflow.getHandle(`upgrade-${id}`).describe()).typedSearchAttributes.get(SA.rolloutHold);
 /**
  * The search attribute once it says `expected` (or the last value read): the store write is a
  * local activity, so the store can say "awaiting" a moment before the workflow task that upserts
@@ -87,11 +113,15 @@ describe('approval between waves', () => {
     const waiting = await until(id, (op) => op.approval?.state === 'awaiting');
     expect(waiting.approval).toMatchObject({ state: 'awaiting', after_wave: 1 });
     expect(waiting.approval.timeout_time - waiting.approval.since).toBe(3600);
-    expect(await logOf(id)).toContain('awaiting approval after wave 1 (within 1 hour, then abort): approve or reject to go on');
+    expect(await logOf(id)).toContain(
+      'awaiting approval after wave 1 (within 1 hour, then abort): approve or reject to go on',
+    );
     expect(await hold(id, 'awaiting_approval')).toBe('awaiting_approval');
     expect(await taskStatuses(id, appliances)).toEqual(['successful', 'scheduled', 'scheduled']);
     const { stdout } = await fleet('status', id);
-    expect(stdout).toContain(`rollout: awaiting approval after wave 1 (until ${new Date(waiting.approval.timeout_time * 1000).toISOString()}): fleet approve|reject ${id}`);
+    expect(stdout).toContain(
+      `rollout: awaiting approval after wave 1 (until ${new Date(waiting.approval.timeout_time * 1000).toISOString()}): fleet approve|reject ${id}`,
+    );
 
     const refused = await call('POST', `/operations/upgrade/${id}/approve`, { who: 'reader' });
     expect(refused.status).toBe(403);
@@ -115,8 +145,18 @@ describe('approval between waves', () => {
     const trail = await api.stack.store.listAudit({ limit: 10_000 });
     expect(trail).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ actor: 'operator', action: 'postOperationsUpgradeByIdApprove', outcome: 'ok', details: { id } }),
-        expect.objectContaining({ actor: 'reader', action: 'postOperationsUpgradeByIdApprove', outcome: '403 FORBIDDEN', details: { id } }),
+        expect.objectContaining({
+          actor: 'operator',
+          action: 'postOperationsUpgradeByIdApprove',
+          outcome: 'ok',
+          details: { id },
+        }),
+        expect.objectContaining({
+          actor: 'reader',
+          action: 'postOperationsUpgradeByIdApprove',
+          outcome: '403 FORBIDDEN',
+          details: { id },
+        }),
       ]),
     );
   });
@@ -128,11 +168,18 @@ describe('approval between waves', () => {
     const { stdout } = await fleet('reject', id, '--user', 'alice');
     expect(stdout).toContain(`operation ${id}: approval after wave 1 rejected`);
     const done = await until(id, finished);
-    expect(done).toMatchObject({ status: 'partially_successful', stop_reason: 'rollout rejected by alice after wave 1', approval: { state: 'rejected', decided_by: 'alice' } });
+    expect(done).toMatchObject({
+      status: 'partially_successful',
+      stop_reason: 'rollout rejected by alice after wave 1',
+      approval: { state: 'rejected', decided_by: 'alice' },
+    });
     expect(await taskStatuses(id, appliances)).toEqual(['successful', 'cancelled', 'cancelled']);
-    for (const serial of appliances.slice(1)) expect(await api.stack.devices.counters(serial)).toMatchObject({ stages: 0, installs: 0 });
+    for (const serial of appliances.slice(1))
+      expect(await api.stack.devices.counters(serial)).toMatchObject({ stages: 0, installs: 0 });
     // The CLI's change is in the audit trail beside the API's.
-    expect(await api.stack.store.listAudit({ limit: 10_000 })).toEqual(expect.arrayContaining([expect.objectContaining({ action: 'fleet reject', outcome: 'ok', details: { id } })]));
+    expect(await api.stack.store.listAudit({ limit: 10_000 })).toEqual(
+      expect.arrayContaining([expect.objectContaining({ action: 'fleet reject', outcome: 'ok', details: { id } })]),
+    );
   });
 
   test('an operation without an approval pending: approve is 409; an unknown one 404', async () => {
@@ -159,12 +206,17 @@ describe('success threshold per wave', () => {
     await api.stack.devices.clearFaults(appliances[0]!);
     const { stdout } = await fleet('retry', id, '--json');
     const retried = JSON.parse(stdout);
-    expect(retried).toMatchObject({ retry_of: id, appliances: [appliances[0], appliances[2], appliances[3]], rollout: { waves: [2], success_threshold_percent: 100 } });
+    expect(retried).toMatchObject({
+      retry_of: id,
+      appliances: [appliances[0], appliances[2], appliances[3]],
+      rollout: { waves: [2], success_threshold_percent: 100 },
+    });
     expect((await until(retried.id, finished)).status).toBe('successful');
     expect((await call('GET', `/operations/upgrade/${id}`, { who: 'reader' })).json.retried_by).toBe(retried.id);
     // Each appliance installed exactly once over both operations (the failed one's install never landed).
     expect(await api.stack.devices.counters(appliances[1]!)).toMatchObject({ installs: 1 });
-    for (const serial of [appliances[2]!, appliances[3]!]) expect(await api.stack.devices.counters(serial)).toMatchObject({ installs: 1 });
+    for (const serial of [appliances[2]!, appliances[3]!])
+      expect(await api.stack.devices.counters(serial)).toMatchObject({ installs: 1 });
   });
 
   test('pause: the operation pauses with the reason; fleet resume lets the next wave run', async () => {
@@ -203,7 +255,13 @@ describe('retry', () => {
     expect((await call('POST', `/operations/upgrade/${id}/retry`, { who: 'reader' })).status).toBe(403);
     const res = await call('POST', `/operations/upgrade/${id}/retry`);
     expect(res.status).toBe(201);
-    expect(res.json).toMatchObject({ retry_of: id, appliances: failing, username: 'operator', rollout: { max_in_flight: 2 }, comment: 'rollout safety' });
+    expect(res.json).toMatchObject({
+      retry_of: id,
+      appliances: failing,
+      username: 'operator',
+      rollout: { max_in_flight: 2 },
+      comment: 'rollout safety',
+    });
     expect(res.headers.get('location')).toBe(`/api/cmc.upgrades/1.0/operations/upgrade/${res.json.id}`);
     const retry = res.json.id as string;
     expect((await call('GET', `/operations/upgrade/${id}`, { who: 'reader' })).json.retried_by).toBe(retry);
@@ -221,7 +279,15 @@ describe('retry', () => {
     expect([none.status, none.json.error_id]).toEqual([409, 'NO_FAILURES']);
     // The audit trail has the retry with the id it created.
     const trail = await api.stack.store.listAudit({ limit: 10_000 });
-    expect(trail).toEqual(expect.arrayContaining([expect.objectContaining({ action: 'postOperationsUpgradeByIdRetry', outcome: 'ok', details: { id, created_id: retry } })]));
+    expect(trail).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          action: 'postOperationsUpgradeByIdRetry',
+          outcome: 'ok',
+          details: { id, created_id: retry },
+        }),
+      ]),
+    );
   });
 
   test('eligibility is checked again: an appliance that can no longer take the upgrade is refused, naming it', async () => {
@@ -252,7 +318,16 @@ describe('validation', () => {
     [{ on_progress_deadline: 'continue' }, 'rollout.on_progress_deadline'],
   ])('%j is refused with 400 naming %s, and nothing is created', async (rollout, field) => {
     const before = (await call('GET', '/operations/upgrade', { who: 'reader' })).json.length;
-    const res = await call('POST', '/operations/upgrade', { body: { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'bad', appliances: sh.slice(0, 1), rollout } });
+    const res = await call('POST', '/operations/upgrade', {
+      body: {
+        product_code: 'SH',
+        target_version: { version_id: TARGET },
+        reboot: true,
+        comment: 'bad',
+        appliances: sh.slice(0, 1),
+        rollout,
+      },
+    });
     expect(res.status).toBe(400);
     expect(res.json).toMatchObject({ error_id: 'INVALID_REQUEST', field });
     expect((await call('GET', '/operations/upgrade', { who: 'reader' })).json.length).toBe(before);

@@ -18,7 +18,14 @@ async function run(serials: string[], rollout: RolloutPolicy) {
   const { operation } = await createOperation(
     stack.env.client,
     'upgrade',
-    { product_code: 'SH', target_version: { version_id: TARGET }, reboot: false, comment: 'rollout', appliances: serials, rollout },
+    {
+      product_code: 'SH',
+      target_version: { version_id: TARGET },
+      reboot: false,
+      comment: 'rollout',
+      appliances: serials,
+      rollout,
+    },
     { taskQueue: stack.taskQueue, username: 'tester' },
   );
   const result = await stack.env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operation.id}`).result();
@@ -36,7 +43,15 @@ async function spans(operationId: string, serials: string[]): Promise<[number, n
 }
 
 function maxOverlap(intervals: [number, number][]): number {
-  const events = intervals.flatMap(([s, e]) => [[s, 1], [e, -1]] as [number, number][]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const events = intervals
+    .flatMap(
+      ([s, e]) =>
+        [
+          [s, 1],
+          [e, -1],
+        ] as [number, number][],
+    )
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let now = 0;
   let max = 0;
   for (const [, delta] of events) max = Math.max(max, (now += delta));
@@ -46,7 +61,10 @@ function maxOverlap(intervals: [number, number][]): number {
 test('the failure threshold stops the rollout; tasks not started end cancelled with the reason', async () => {
   const [ok1, bad1, bad2, ok2, ok3] = sh.splice(0, 5) as [string, string, string, string, string];
   for (const serial of [bad1, bad2]) await stack.devices.addFault(serial, { kind: 'fail_at_stage', stage: 'install' });
-  const { id, result } = await run([ok1, bad1, bad2, ok2, ok3], { waves: [1], failure_threshold: { max_failures: 1, min_sample: 1 } });
+  const { id, result } = await run([ok1, bad1, bad2, ok2, ok3], {
+    waves: [1],
+    failure_threshold: { max_failures: 1, min_sample: 1 },
+  });
   const reason = 'rollout stopped: 2 task(s) failed, more than the 1 allowed';
   expect(result.stop_reason).toBe(reason);
   expect(result.operation.status).toBe('partially_successful');
@@ -56,7 +74,10 @@ test('the failure threshold stops the rollout; tasks not started end cancelled w
     expect((await stack.store.getLog(id, serial)).map((e) => e.log_entry)).toEqual([`not started: ${reason}`]);
     expect(await stack.devices.counters(serial)).toMatchObject({ stages: 0, installs: 0 });
   }
-  expect(await stack.store.getOperation('upgrade', id)).toMatchObject({ status: 'partially_successful', stop_reason: reason });
+  expect(await stack.store.getOperation('upgrade', id)).toMatchObject({
+    status: 'partially_successful',
+    stop_reason: reason,
+  });
 });
 
 test('never more than max_in_flight tasks run at once', async () => {
@@ -79,6 +100,8 @@ test('waves run one after another: the canary finishes before anything else star
 });
 
 test('a bad rollout policy is refused with the field named', async () => {
-  await expect(run(sh.slice(0, 1), { waves: ['250%'] })).rejects.toThrow('rollout.waves.0: a wave size is a positive count or a percentage');
+  await expect(run(sh.slice(0, 1), { waves: ['250%'] })).rejects.toThrow(
+    'rollout.waves.0: a wave size is a positive count or a percentage',
+  );
   await expect(run(sh.slice(0, 1), { max_in_flight: -1 })).rejects.toThrow(/^rollout\.max_in_flight: /);
 });

@@ -12,7 +12,20 @@
  * folder that is removed, and the API's log is dropped (schemathesis sets its level with PUT /logging).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, createReadStream, createWriteStream, type WriteStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  type WriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -97,20 +110,36 @@ function onlyFile(dir: string, prefix: string): string {
 
 function finding(operation: string, code: string, c: any, interaction: any, message: string): Finding {
   let path = String(c?.path ?? '?');
-  for (const [name, value] of Object.entries(c?.path_parameters ?? {})) path = path.replace(`{${name}}`, encodeURIComponent(String(value)));
-  const query = c?.query && Object.keys(c.query).length ? `?${new URLSearchParams(Object.entries(c.query).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)])).toString()}` : '';
+  for (const [name, value] of Object.entries(c?.path_parameters ?? {}))
+    path = path.replace(`{${name}}`, encodeURIComponent(String(value)));
+  const query =
+    c?.query && Object.keys(c.query).length
+      ? `?${new URLSearchParams(Object.entries(c.query).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)])).toString()}`
+      : '';
   const status: number | undefined = interaction?.response?.status_code;
   const content = interaction?.response?.content;
-  const response = status !== undefined && status >= 400 && content ? (typeof content.$base64 === 'string' ? Buffer.from(content.$base64, 'base64').toString('utf8') : String(content.string ?? '')) : undefined;
+  const response =
+    status !== undefined && status >= 400 && content
+      ? typeof content.$base64 === 'string'
+        ? Buffer.from(content.$base64, 'base64').toString('utf8')
+        : String(content.string ?? '')
+      : undefined;
   return {
     operation,
     code,
     method: String(c?.method ?? '?'),
     target: path + query,
     ...(c?.body !== undefined ? { body: JSON.stringify(c.body) } : {}),
-    ...(c?.meta?.phase?.data?.description ? { scenario: String(c.meta.phase.data.description).replace(/\s*\n\s*/g, '; ') } : {}),
+    ...(c?.meta?.phase?.data?.description
+      ? { scenario: String(c.meta.phase.data.description).replace(/\s*\n\s*/g, '; ') }
+      : {}),
     ...(status !== undefined ? { status } : {}),
-    said: message.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 2).join(' / '),
+    said: message
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .slice(0, 2)
+      .join(' / '),
     ...(response ? { response } : {}),
   };
 }
@@ -136,7 +165,9 @@ async function readEvents(file: string): Promise<Pick<RunResult, 'checks' | 'cod
   for await (const line of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })) {
     if (line.startsWith('{"NonFatalError"')) {
       const { value, label, phase } = JSON.parse(line).NonFatalError ?? {};
-      errors.push(scrub(clip(`${label ?? '?'} (${phase ?? '?'}): ${value?.type ?? 'error'}: ${value?.message ?? ''}`, 400)));
+      errors.push(
+        scrub(clip(`${label ?? '?'} (${phase ?? '?'}): ${value?.type ?? 'error'}: ${value?.message ?? ''}`, 400)),
+      );
       continue;
     }
     if (!line.includes('"ScenarioFinished"')) continue;
@@ -153,7 +184,16 @@ async function readEvents(file: string): Promise<Pick<RunResult, 'checks' | 'cod
         const operation = String(failure.operation ?? recorder.label);
         codes.add(String(failure.code));
         if (!tally.byOperation.has(operation)) {
-          tally.byOperation.set(operation, finding(operation, String(failure.code), recorder.cases?.[caseId]?.value, recorder.interactions?.[caseId], String(failure.message ?? failure.title ?? '')));
+          tally.byOperation.set(
+            operation,
+            finding(
+              operation,
+              String(failure.code),
+              recorder.cases?.[caseId]?.value,
+              recorder.interactions?.[caseId],
+              String(failure.message ?? failure.title ?? ''),
+            ),
+          );
         }
       }
     }
@@ -165,23 +205,36 @@ async function readEvents(file: string): Promise<Pick<RunResult, 'checks' | 'cod
 async function runSchemathesis(schemaUrl: string, dir: string, extra: string[]): Promise<RunResult> {
   mkdirSync(dir, { recursive: true });
   const args = [
-    'run', schemaUrl,
-    '--checks', 'all',
-    '--seed', String(SEED),
-    '--max-examples', String(MAX_EXAMPLES),
-    '--workers', String(WORKERS),
-    '--request-timeout', '30',
+    'run',
+    schemaUrl,
+    '--checks',
+    'all',
+    '--seed',
+    String(SEED),
+    '--max-examples',
+    String(MAX_EXAMPLES),
+    '--workers',
+    String(WORKERS),
+    '--request-timeout',
+    '30',
     // No example database: with a fixed seed, every run sends the same requests.
-    '--generation-database', 'none',
-    '--report', 'junit,json,ndjson',
-    '--report-dir', dir,
+    '--generation-database',
+    'none',
+    '--report',
+    'junit,json,ndjson',
+    '--report-dir',
+    dir,
     '--no-color',
     ...extra,
   ];
   const out = openSync(join(dir, 'st-output.txt'), 'w');
   const started = Date.now();
   // cwd: its own folder, where schemathesis may leave .hypothesis/.schemathesis, never the repo.
-  const proc = spawn(schemathesisPath(), args, { cwd: dir, env: { ...process.env, PYTHONUTF8: '1', NO_COLOR: '1' }, stdio: ['ignore', out, out] });
+  const proc = spawn(schemathesisPath(), args, {
+    cwd: dir,
+    env: { ...process.env, PYTHONUTF8: '1', NO_COLOR: '1' },
+    stdio: ['ignore', out, out],
+  });
   const killer = setTimeout(() => proc.kill('SIGKILL'), RUN_LIMIT_MS);
   const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done, fail) => {
     proc.once('error', fail);
@@ -194,14 +247,17 @@ async function runSchemathesis(schemaUrl: string, dir: string, extra: string[]):
   // 0: no failures, 1: failures found; anything else (usage error, crash, killed) is no result.
   if (code !== 0 && code !== 1) {
     const tail = scrub(readFileSync(join(dir, 'st-output.txt'), 'utf8').split('\n').slice(-30).join('\n'));
-    throw new Error(`schemathesis ended with ${signal ?? `exit code ${code}`} after ${seconds.toFixed(0)}s${signal === 'SIGKILL' ? ` (limit ${RUN_LIMIT_MS / 1000}s)` : ''}:\n${tail}`);
+    throw new Error(
+      `schemathesis ended with ${signal ?? `exit code ${code}`} after ${seconds.toFixed(0)}s${signal === 'SIGKILL' ? ` (limit ${RUN_LIMIT_MS / 1000}s)` : ''}:\n${tail}`,
+    );
   }
   const report = JSON.parse(readFileSync(onlyFile(dir, 'json-'), 'utf8'));
   return { exitCode: code, signal, seconds, report, ...(await readEvents(onlyFile(dir, 'ndjson-'))), dir };
 }
 
 /** Failing test cases of each asserted check. */
-const assertedFailures = (run: RunResult): Record<string, number> => Object.fromEntries(ASSERTED.map((name) => [name, run.checks.get(name)?.failed ?? 0]));
+const assertedFailures = (run: RunResult): Record<string, number> =>
+  Object.fromEntries(ASSERTED.map((name) => [name, run.checks.get(name)?.failed ?? 0]));
 
 /**
  * What makes a run's counts trustworthy: it ran to the end, tested `operations` operations (when
@@ -210,12 +266,22 @@ const assertedFailures = (run: RunResult): Record<string, number> => Object.from
  */
 function expectSoundRun(run: RunResult, operations?: number): void {
   const { report } = run;
-  expect({ complete: report.complete, stop_reason: report.stop_reason }).toEqual({ complete: true, stop_reason: 'completed' });
+  expect({ complete: report.complete, stop_reason: report.stop_reason }).toEqual({
+    complete: true,
+    stop_reason: 'completed',
+  });
   expect({ errors: report.errors.length, details: run.errors }).toEqual({ errors: 0, details: [] });
   expect(report.operations.errored).toBe(0);
-  if (operations !== undefined) expect({ selected: report.operations.selected, tested: report.operations.tested }).toEqual({ selected: operations, tested: operations });
-  for (const name of ASSERTED) expect({ name, ran: (run.checks.get(name)?.checked ?? 0) > 0 }).toEqual({ name, ran: true });
-  expect([...run.codes].sort()).toEqual([...new Set<string>(report.failures.map((f: { code: string }) => f.code))].sort());
+  if (operations !== undefined)
+    expect({ selected: report.operations.selected, tested: report.operations.tested }).toEqual({
+      selected: operations,
+      tested: operations,
+    });
+  for (const name of ASSERTED)
+    expect({ name, ran: (run.checks.get(name)?.checked ?? 0) > 0 }).toEqual({ name, ran: true });
+  expect([...run.codes].sort()).toEqual(
+    [...new Set<string>(report.failures.map((f: { code: string }) => f.code))].sort(),
+  );
   expect(run.exitCode).toBe(report.failures.length > 0 ? 1 : 0);
 }
 
@@ -226,7 +292,11 @@ function summary(title: string, run: RunResult, perCheck = 4): string {
   const names = [...ASSERTED, ...[...run.checks.keys()].filter((n) => !asserted(n)).sort()];
   const lines = [
     `${title}: schemathesis ${report.schemathesis_version}, seed ${report.seed}, ${report.operations.tested}/${report.operations.total} operations, ` +
-      `${report.test_cases.generated} test cases, ${run.seconds.toFixed(1)}s (phases: ${Object.entries<any>(report.phases).map(([p, v]) => `${p} ${v.status}`).join(', ')})`,
+      `${report.test_cases.generated} test cases, ${run.seconds.toFixed(1)}s (phases: ${Object.entries<any>(
+        report.phases,
+      )
+        .map(([p, v]) => `${p} ${v.status}`)
+        .join(', ')})`,
   ];
   const passed: string[] = [];
   for (const name of names) {
@@ -237,12 +307,19 @@ function summary(title: string, run: RunResult, perCheck = 4): string {
       continue;
     }
     const mark = !tally.failed ? 'ok  ' : asserted(name) ? 'FAIL' : 'warn';
-    lines.push(`  ${mark} ${name}: ${tally.failed} failing of ${tally.checked} cases, ${tally.byOperation.size} operations`);
+    lines.push(
+      `  ${mark} ${name}: ${tally.failed} failing of ${tally.checked} cases, ${tally.byOperation.size} operations`,
+    );
     for (const f of [...tally.byOperation.values()].slice(0, perCheck)) lines.push(`         ${oneLine(f, 140)}`);
-    if (tally.byOperation.size > perCheck) lines.push(`         … and ${tally.byOperation.size - perCheck} more operations${keep ? ' (failures.txt)' : ' (FLEET_SCHEMATHESIS_REPORT_DIR=<dir> keeps the full list)'}`);
+    if (tally.byOperation.size > perCheck)
+      lines.push(
+        `         … and ${tally.byOperation.size - perCheck} more operations${keep ? ' (failures.txt)' : ' (FLEET_SCHEMATHESIS_REPORT_DIR=<dir> keeps the full list)'}`,
+      );
   }
   if (passed.length) lines.push(`  ok   no failures: ${passed.join(', ')}`);
-  const warnings = Object.entries<any>(report.warnings ?? {}).filter(([, v]) => Array.isArray(v) && v.length).map(([k, v]) => `${k} ${v.length}`);
+  const warnings = Object.entries<any>(report.warnings ?? {})
+    .filter(([, v]) => Array.isArray(v) && v.length)
+    .map(([k, v]) => `${k} ${v.length}`);
   if (warnings.length) lines.push(`  schemathesis warnings (operations): ${warnings.join(', ')}`);
   for (const error of run.errors.slice(0, 3)) lines.push(`  schemathesis error: ${error}`);
   return lines.join('\n');
@@ -254,7 +331,8 @@ function fullList(run: RunResult): string {
   for (const [name, tally] of [...run.checks].sort(([a], [b]) => a.localeCompare(b))) {
     if (!tally.failed) continue;
     lines.push(`## ${name}: ${tally.failed} failing cases, ${tally.byOperation.size} operations`);
-    for (const f of [...tally.byOperation.values()].sort((a, b) => a.operation.localeCompare(b.operation))) lines.push(`- ${f.operation}: ${oneLine(f, 2000)}`);
+    for (const f of [...tally.byOperation.values()].sort((a, b) => a.operation.localeCompare(b.operation)))
+      lines.push(`- ${f.operation}: ${oneLine(f, 2000)}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -275,17 +353,39 @@ describe('the harness (a canary server)', () => {
   let base: string;
 
   beforeAll(async () => {
-    const ok = { type: 'object', required: ['ok'], properties: { ok: { type: 'boolean' } }, additionalProperties: false };
+    const ok = {
+      type: 'object',
+      required: ['ok'],
+      properties: { ok: { type: 'boolean' } },
+      additionalProperties: false,
+    };
     const error = { type: 'object' };
     const doc = {
       openapi: '3.1.0',
       info: { title: 'canary', version: '1' },
       paths: {
-        '/ok': { get: { responses: { '200': { description: 'ok', content: { 'application/json': { schema: ok } } }, '4XX': { description: 'error', content: { 'application/json': { schema: error } } } } } },
+        '/ok': {
+          get: {
+            responses: {
+              '200': { description: 'ok', content: { 'application/json': { schema: ok } } },
+              '4XX': { description: 'error', content: { 'application/json': { schema: error } } },
+            },
+          },
+        },
         '/boom': {
           post: {
-            requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['n'], properties: { n: { type: 'integer' } } } } } },
-            responses: { '200': { description: 'ok', content: { 'application/json': { schema: ok } } }, '4XX': { description: 'error', content: { 'application/json': { schema: error } } } },
+            requestBody: {
+              required: true,
+              content: {
+                'application/json': {
+                  schema: { type: 'object', required: ['n'], properties: { n: { type: 'integer' } } },
+                },
+              },
+            },
+            responses: {
+              '200': { description: 'ok', content: { 'application/json': { schema: ok } } },
+              '4XX': { description: 'error', content: { 'application/json': { schema: error } } },
+            },
           },
         },
       },
@@ -306,7 +406,10 @@ describe('the harness (a canary server)', () => {
   });
 
   test('a route that answers 500 fails the asserted checks', async () => {
-    const run = await runSchemathesis(`${base}/openapi.json`, join(reportRoot, 'canary-boom'), ['--include-path', '/boom']);
+    const run = await runSchemathesis(`${base}/openapi.json`, join(reportRoot, 'canary-boom'), [
+      '--include-path',
+      '/boom',
+    ]);
     console.log(summary('canary /boom', run, 1));
     expectSoundRun(run, 1);
     expect(assertedFailures(run).not_a_server_error).toBeGreaterThan(0);
@@ -317,7 +420,11 @@ describe('the harness (a canary server)', () => {
     const run = await runSchemathesis(`${base}/openapi.json`, join(reportRoot, 'canary-ok'), ['--include-path', '/ok']);
     console.log(summary('canary /ok', run, 1));
     expectSoundRun(run, 1);
-    expect(assertedFailures(run)).toEqual({ not_a_server_error: 0, response_schema_conformance: 0, status_code_conformance: 0 });
+    expect(assertedFailures(run)).toEqual({
+      not_a_server_error: 0,
+      response_schema_conformance: 0,
+      status_code_conformance: 0,
+    });
   });
 });
 
@@ -338,12 +445,18 @@ describe('the API', () => {
   });
 
   test('schemathesis finds no server error, schema violation or undocumented status on any route', async () => {
-    const doc = (await (await fetch(`${api.base}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const doc = (await (await fetch(`${api.base}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
     const operations = Object.values(doc.paths).reduce((n, methods) => n + Object.keys(methods).length, 0);
     const run = await runSchemathesis(`${api.base}/openapi.json`, join(reportRoot, 'api'), ['--auth', ADMIN_AUTH]);
     writeFileSync(join(run.dir, 'failures.txt'), fullList(run));
     console.log(summary('API', run) + (keep ? `\n  reports: ${run.dir}` : ''));
     expectSoundRun(run, operations);
-    expect(assertedFailures(run)).toEqual({ not_a_server_error: 0, response_schema_conformance: 0, status_code_conformance: 0 });
+    expect(assertedFailures(run)).toEqual({
+      not_a_server_error: 0,
+      response_schema_conformance: 0,
+      status_code_conformance: 0,
+    });
   });
 });

@@ -21,7 +21,10 @@ const taskQueue = 'integration-sumo-api';
 const LATEST = '20.1-2749';
 const KEYS = { operator: 'operator-key-0123456789', reader: 'reader-key-0123456789' };
 
-const collector = (id: number, fields: { collectorType?: 'Installable' | 'Hosted'; alive?: boolean; collectorVersion: string }) => ({
+const collector = (
+  id: number,
+  fields: { collectorType?: 'Installable' | 'Hosted'; alive?: boolean; collectorVersion: string },
+) => ({
   id,
   name: `SumoCollector_${id}`,
   hostName: `host-${id}`,
@@ -74,9 +77,18 @@ beforeAll(async () => {
   writeFileSync(fleetFile, JSON.stringify({ collectors: FLEET }));
   // Speed 30: a simulated collector upgrade (90 s) takes 3 s.
   stack = await startStack({ appliances: 0, speed: 30, taskQueue, fleetFile });
-  await Promise.all([putAccessKey(stack.store, 'operator', KEYS.operator, 'operator'), putAccessKey(stack.store, 'reader', KEYS.reader, 'read_only')]);
+  await Promise.all([
+    putAccessKey(stack.store, 'operator', KEYS.operator, 'operator'),
+    putAccessKey(stack.store, 'reader', KEYS.reader, 'read_only'),
+  ]);
   await syncCollectors(stack.devices, stack.store);
-  app = createApi({ client: stack.env.client, logger: createLogger('test-api', 'silent'), store: stack.store, taskQueue, checkResponses: true });
+  app = createApi({
+    client: stack.env.client,
+    logger: createLogger('test-api', 'silent'),
+    store: stack.store,
+    taskQueue,
+    checkResponses: true,
+  });
   base = await listenOnLoopback(app);
 });
 afterAll(async () => {
@@ -87,21 +99,31 @@ afterAll(async () => {
 
 type Who = keyof typeof KEYS;
 
-async function call(method: string, path: string, options: { who?: Who | null; body?: unknown; contentType?: string } = {}) {
+async function call(
+  method: string,
+  path: string,
+  options: { who?: Who | null; body?: unknown; contentType?: string } = {},
+) {
   const { who = 'operator', body, contentType = 'application/json' } = options;
   const headers: Record<string, string> = { accept: 'application/json' };
   if (who) headers.authorization = `Basic ${Buffer.from(`${who}:${KEYS[who]}`).toString('base64')}`;
   if (body !== undefined) headers['content-type'] = contentType;
-  const res = await fetch(`${base}/api/v1${path}`, { method, headers, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}) });
+  const res = await fetch(`${base}/api/v1${path}`, {
+    method,
+    headers,
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, text, json: text ? (JSON.parse(text)) : undefined };
+  return { status: res.status, headers: res.headers, text, json: text ? JSON.parse(text) : undefined };
 }
 
 const create = (body: unknown, who: Who = 'operator') => call('POST', '/collectors/upgrades', { who, body });
 
 /** Holds (or releases) a simulated collector's running upgrade: held, it stays in progress whatever the clock says. */
 async function hold(collectorId: number, held: boolean): Promise<void> {
-  const res = await fetch(`${stack.sim.url}/admin/collectors/${collectorId}/hold`, { method: held ? 'POST' : 'DELETE' });
+  const res = await fetch(`${stack.sim.url}/admin/collectors/${collectorId}/hold`, {
+    method: held ? 'POST' : 'DELETE',
+  });
   expect(res.status).toBe(200);
 }
 
@@ -170,13 +192,28 @@ describe('GET /collectors/upgrades/collectors', () => {
     expect(await listed(`?toVersion=19.152-1&offset=${all.length}`)).toEqual([]);
   });
 
-  test.each(['limit=0', 'limit=abc', 'limit=', 'offset=-1', 'offset=1.5', 'limit=1&limit=2', 'page=2'])('bad paging %s → 400 in Sumo error shape', async (query) => {
-    expectSumoError(await call('GET', `/collectors/upgrades/collectors?${query}`, { who: 'reader' }), 400, 'request.invalid');
-  });
+  test.each(['limit=0', 'limit=abc', 'limit=', 'offset=-1', 'offset=1.5', 'limit=1&limit=2', 'page=2'])(
+    'bad paging %s → 400 in Sumo error shape',
+    async (query) => {
+      expectSumoError(
+        await call('GET', `/collectors/upgrades/collectors?${query}`, { who: 'reader' }),
+        400,
+        'request.invalid',
+      );
+    },
+  );
 
   test('an unknown or empty toVersion → 400 collector.version.invalid', async () => {
-    expectSumoError(await call('GET', '/collectors/upgrades/collectors?toVersion=99.1-1', { who: 'reader' }), 400, 'collector.version.invalid');
-    expectSumoError(await call('GET', '/collectors/upgrades/collectors?toVersion=', { who: 'reader' }), 400, 'collector.version.invalid');
+    expectSumoError(
+      await call('GET', '/collectors/upgrades/collectors?toVersion=99.1-1', { who: 'reader' }),
+      400,
+      'collector.version.invalid',
+    );
+    expectSumoError(
+      await call('GET', '/collectors/upgrades/collectors?toVersion=', { who: 'reader' }),
+      400,
+      'collector.version.invalid',
+    );
   });
 });
 
@@ -184,7 +221,9 @@ describe('GET /collectors/upgrades/targets', () => {
   test("the simulator's builds, oldest first, exactly one latest (the newest)", async () => {
     const res = await call('GET', '/collectors/upgrades/targets', { who: 'reader' });
     expect(res.status).toBe(200);
-    expect(res.json).toEqual({ targets: COLLECTOR_BUILDS.map((version, i) => ({ version, latest: i === COLLECTOR_BUILDS.length - 1 })) });
+    expect(res.json).toEqual({
+      targets: COLLECTOR_BUILDS.map((version, i) => ({ version, latest: i === COLLECTOR_BUILDS.length - 1 })),
+    });
     expect(res.json.targets.filter((t: { latest: boolean }) => t.latest)).toEqual([{ version: LATEST, latest: true }]);
   });
 });
@@ -195,7 +234,10 @@ describe('upgrade tasks', () => {
     await hold(C.upgrade, true);
     const res = await create({ collectorId: C.upgrade });
     expect(res.status).toBe(202);
-    expect(res.json).toEqual({ id: expect.stringMatching(/^\d+$/), link: { rel: 'self', href: `/v1/collectors/upgrades/${res.json.id}` } });
+    expect(res.json).toEqual({
+      id: expect.stringMatching(/^\d+$/),
+      link: { rel: 'self', href: `/v1/collectors/upgrades/${res.json.id}` },
+    });
     const id: string = res.json.id;
 
     const first = await call('GET', `/collectors/upgrades/${id}`, { who: 'reader' });
@@ -208,7 +250,15 @@ describe('upgrade tasks', () => {
     expect((await waitForTask(id, (status) => status !== 0 && status !== 1)).status).toBe(6);
     await hold(C.upgrade, false);
     const done = await waitForTask(id, (status) => status === 2 || status === 3);
-    expect(done).toEqual({ id: Number(id), collectorId: C.upgrade, toVersion: LATEST, requestTime: first.json.upgrade.requestTime, requestedTime: first.json.upgrade.requestTime, status: 2, message: '' });
+    expect(done).toEqual({
+      id: Number(id),
+      collectorId: C.upgrade,
+      toVersion: LATEST,
+      requestTime: first.json.upgrade.requestTime,
+      requestedTime: first.json.upgrade.requestTime,
+      status: 2,
+      message: '',
+    });
 
     expect((await stack.devices.collector(C.upgrade)).collectorVersion).toBe(LATEST);
     expect((await stack.devices.collectorCounters(C.upgrade)).upgrades).toBe(1);
@@ -293,7 +343,11 @@ describe('POST /collectors/upgrades: the seed error codes', () => {
   test('two requests at once for one collector: one task, the other collector.in.upgrading', async () => {
     const results = await Promise.all([create({ collectorId: C.race }), create({ collectorId: C.race })]);
     expect(results.map((r) => r.status).sort()).toEqual([202, 400]);
-    expectSumoError(results.find((r) => r.status === 400)!, 400, 'collector.in.upgrading');
+    expectSumoError(
+      results.find((r) => r.status === 400)!,
+      400,
+      'collector.in.upgrading',
+    );
     await waitForTask(results.find((r) => r.status === 202)!.json.id, (s) => s === 2 || s === 3);
   });
 
@@ -305,12 +359,28 @@ describe('POST /collectors/upgrades: the seed error codes', () => {
 
 describe('media type and access', () => {
   test('415 when a body (or a GET) carries a Content-Type other than application/json', async () => {
-    expectSumoError(await call('POST', '/collectors/upgrades', { body: `collectorId=${C.paging[0]}`, contentType: 'text/plain' }), 415, 'contenttype.invalid');
-    expectSumoError(await call('POST', '/collectors/upgrades', { body: '<x/>', contentType: 'application/xml' }), 415, 'contenttype.invalid');
-    const get = await fetch(`${base}/api/v1/collectors/upgrades/targets`, { headers: { authorization: `Basic ${Buffer.from(`reader:${KEYS.reader}`).toString('base64')}`, 'content-type': 'text/plain' } });
+    expectSumoError(
+      await call('POST', '/collectors/upgrades', { body: `collectorId=${C.paging[0]}`, contentType: 'text/plain' }),
+      415,
+      'contenttype.invalid',
+    );
+    expectSumoError(
+      await call('POST', '/collectors/upgrades', { body: '<x/>', contentType: 'application/xml' }),
+      415,
+      'contenttype.invalid',
+    );
+    const get = await fetch(`${base}/api/v1/collectors/upgrades/targets`, {
+      headers: {
+        authorization: `Basic ${Buffer.from(`reader:${KEYS.reader}`).toString('base64')}`,
+        'content-type': 'text/plain',
+      },
+    });
     expect(get.status).toBe(415);
     // application/json with a charset is fine.
-    expect((await call('POST', '/collectors/upgrades', { body: {}, contentType: 'application/json; charset=utf-8' })).json.code).toBe('collector.invalid');
+    expect(
+      (await call('POST', '/collectors/upgrades', { body: {}, contentType: 'application/json; charset=utf-8' })).json
+        .code,
+    ).toBe('collector.invalid');
   });
 
   test('401 without credentials or with a wrong key, with a Basic challenge', async () => {
@@ -319,8 +389,14 @@ describe('media type and access', () => {
       expectSumoError(res, 401, 'unauthorized');
       expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
     }
-    expectSumoError(await call('POST', '/collectors/upgrades', { who: null, body: { collectorId: C.paging[0] } }), 401, 'unauthorized');
-    const wrong = await fetch(`${base}/api/v1/collectors/upgrades/targets`, { headers: { authorization: `Basic ${Buffer.from('reader:wrong-key-123456').toString('base64')}` } });
+    expectSumoError(
+      await call('POST', '/collectors/upgrades', { who: null, body: { collectorId: C.paging[0] } }),
+      401,
+      'unauthorized',
+    );
+    const wrong = await fetch(`${base}/api/v1/collectors/upgrades/targets`, {
+      headers: { authorization: `Basic ${Buffer.from('reader:wrong-key-123456').toString('base64')}` },
+    });
     expect(wrong.status).toBe(401);
     expect(await wrong.text()).not.toContain('wrong-key-123456');
   });

@@ -50,7 +50,27 @@ let port: number;
 function makeCertificate(name: string): { cert: string; key: string } {
   const cert = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
-  execFileSync(OPENSSL, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1', '-keyout', key, '-out', cert], { stdio: 'pipe' });
+  execFileSync(
+    OPENSSL,
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-days',
+      '1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: 'pipe' },
+  );
   return { cert, key };
 }
 
@@ -61,7 +81,10 @@ interface Answer {
 }
 
 /** GET over HTTP or HTTPS (the module's own `request`), its whole answer read. */
-function get(send: (options: RequestOptions, onAnswer: (res: IncomingMessage) => void) => ClientRequest, options: RequestOptions): Promise<Answer> {
+function get(
+  send: (options: RequestOptions, onAnswer: (res: IncomingMessage) => void) => ClientRequest,
+  options: RequestOptions,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = send({ host: '127.0.0.1', agent: false, timeout: 10_000, ...options }, (res) => {
       let body = '';
@@ -77,8 +100,16 @@ function get(send: (options: RequestOptions, onAnswer: (res: IncomingMessage) =>
 }
 
 /** GET over HTTPS from a client that trusts only `ca` (default: the test's certificate). */
-function httpsGet(path: string, options: { ca?: Buffer | null; headers?: Record<string, string>; port?: number } = {}): Promise<Answer> {
-  return get(httpsRequest, { port: options.port ?? port, path, headers: options.headers ?? {}, ...(options.ca === null ? {} : { ca: options.ca ?? tls.cert }) });
+function httpsGet(
+  path: string,
+  options: { ca?: Buffer | null; headers?: Record<string, string>; port?: number } = {},
+): Promise<Answer> {
+  return get(httpsRequest, {
+    port: options.port ?? port,
+    path,
+    headers: options.headers ?? {},
+    ...(options.ca === null ? {} : { ca: options.ca ?? tls.cert }),
+  });
 }
 
 function httpGet(path: string, targetPort: number, headers: Record<string, string> = {}): Promise<Answer> {
@@ -100,7 +131,13 @@ beforeAll(async () => {
   await putAccessKey(store, ACCESS_ID, ACCESS_KEY, 'read_only');
   await recordLoaded(store, 'catalog');
   await recordLoaded(store, 'inventory');
-  app = createApi({ client: standInClient, logger: createLogger('test-tls', 'warn'), store, checkResponses: true, https: tls });
+  app = createApi({
+    client: standInClient,
+    logger: createLogger('test-tls', 'warn'),
+    store,
+    checkResponses: true,
+    https: tls,
+  });
   port = await listen(app);
 });
 afterAll(async () => {
@@ -113,7 +150,12 @@ describe('over HTTPS (createApi with https)', () => {
   test('/health answers to a client trusting the certificate, with HSTS', async () => {
     const answer = await httpsGet('/health');
     expect(answer.status).toBe(200);
-    expect(JSON.parse(answer.body)).toEqual({ status: 'ready', temporal: 'ok', catalog: 'loaded', inventory: 'loaded' });
+    expect(JSON.parse(answer.body)).toEqual({
+      status: 'ready',
+      temporal: 'ok',
+      catalog: 'loaded',
+      inventory: 'loaded',
+    });
     expect(answer.headers['strict-transport-security']).toBe(STRICT_TRANSPORT_SECURITY);
     expect(STRICT_TRANSPORT_SECURITY).toMatch(/^max-age=\d{8,}/);
   });
@@ -131,9 +173,12 @@ describe('over HTTPS (createApi with https)', () => {
       'x-content-type-options': 'nosniff',
     });
     const csp = answer.headers['content-security-policy'] ?? '';
-    for (const directive of ["default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "object-src 'none'"]) expect(csp).toContain(directive);
+    for (const directive of ["default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "object-src 'none'"])
+      expect(csp).toContain(directive);
     // Every powerful feature named is off: `feature=()`.
-    const features = String(answer.headers['permissions-policy'] ?? '').split(',').map((f) => f.trim());
+    const features = String(answer.headers['permissions-policy'] ?? '')
+      .split(',')
+      .map((f) => f.trim());
     expect(features).toEqual(expect.arrayContaining(['camera=()', 'microphone=()', 'geolocation=()']));
     for (const feature of features) expect(feature).toMatch(/^[a-z-]+=\(\)$/);
     // The page's assets too: never sniffed, for this origin's pages only.
@@ -141,7 +186,11 @@ describe('over HTTPS (createApi with https)', () => {
     expect(css).toBeDefined();
     const asset = await httpsGet(css!);
     expect(asset.status).toBe(200);
-    expect(asset.headers).toMatchObject({ 'strict-transport-security': STRICT_TRANSPORT_SECURITY, 'x-content-type-options': 'nosniff', 'cross-origin-resource-policy': 'same-origin' });
+    expect(asset.headers).toMatchObject({
+      'strict-transport-security': STRICT_TRANSPORT_SECURITY,
+      'x-content-type-options': 'nosniff',
+      'cross-origin-resource-policy': 'same-origin',
+    });
   });
 
   test('the API routes answer over TLS, errors and unknown paths with HSTS too', async () => {
@@ -165,7 +214,12 @@ describe('over HTTPS (createApi with https)', () => {
   });
 
   test('over plain HTTP (no https option) there is no HSTS, the HTML headers stay', async () => {
-    const plain = createApi({ client: standInClient, logger: createLogger('test-plain', 'warn'), store, checkResponses: true });
+    const plain = createApi({
+      client: standInClient,
+      logger: createLogger('test-plain', 'warn'),
+      store,
+      checkResponses: true,
+    });
     try {
       const plainPort = await listen(plain);
       const health = await httpGet('/health', plainPort);
@@ -173,7 +227,11 @@ describe('over HTTPS (createApi with https)', () => {
       expect(health.headers['strict-transport-security']).toBeUndefined();
       const docs = await httpGet('/docs', plainPort);
       expect(docs.headers['strict-transport-security']).toBeUndefined();
-      expect(docs.headers).toMatchObject({ 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer', 'cross-origin-opener-policy': 'same-origin' });
+      expect(docs.headers).toMatchObject({
+        'x-frame-options': 'DENY',
+        'referrer-policy': 'no-referrer',
+        'cross-origin-opener-policy': 'same-origin',
+      });
     } finally {
       await plain.close();
     }
@@ -183,7 +241,12 @@ describe('over HTTPS (createApi with https)', () => {
 describe('behind a reverse proxy (trustProxy, FLEET_API_TRUST_PROXY)', () => {
   /** An API with a route answering request.ip, as failed-authentication limits and the audit trail see it. */
   async function clientAddress(trustProxy: string[] | undefined, headers: Record<string, string>): Promise<string> {
-    const api = createApi({ client: standInClient, logger: createLogger('test-proxy', 'warn'), store, ...(trustProxy ? { trustProxy } : {}) });
+    const api = createApi({
+      client: standInClient,
+      logger: createLogger('test-proxy', 'warn'),
+      store,
+      ...(trustProxy ? { trustProxy } : {}),
+    });
     api.get('/test/ip', async (request) => ({ ip: request.ip, protocol: request.protocol }));
     try {
       const answer = await httpGet('/test/ip', await listen(api), headers);
@@ -208,9 +271,21 @@ describe('behind a reverse proxy (trustProxy, FLEET_API_TRUST_PROXY)', () => {
 describe('api/main.ts as a process', () => {
   /** Runs `npm run api`'s entry with these variables (the others of this process left out); answers its exit code and everything it printed. */
   function runApi(vars: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, FLEET_DATA_DIR: dir, FLEET_STORE_URL: `sqlite:${join(dir, 'main.db')}`, FLEET_TEMPORAL_ADDRESS: '127.0.0.1:1', FLEET_LOG_LEVEL: 'info', ...vars };
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? dir,
+      FLEET_DATA_DIR: dir,
+      FLEET_STORE_URL: `sqlite:${join(dir, 'main.db')}`,
+      FLEET_TEMPORAL_ADDRESS: '127.0.0.1:1',
+      FLEET_LOG_LEVEL: 'info',
+      ...vars,
+    };
     return new Promise((resolve, reject) => {
-      const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'api/main.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'api/main.ts')], {
+        cwd: root,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let output = '';
       proc.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
       proc.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -241,28 +316,64 @@ describe('api/main.ts as a process', () => {
   }
 
   test('FLEET_API_TLS_CERT alone: refused, naming FLEET_API_TLS_KEY', async () => {
-    expectRefusal(await runApi({ FLEET_API_TLS_CERT: certFile }), 'FLEET_API_TLS_KEY', /FLEET_API_TLS_KEY: must be set when FLEET_API_TLS_CERT is/);
+    expectRefusal(
+      await runApi({ FLEET_API_TLS_CERT: certFile }),
+      'FLEET_API_TLS_KEY',
+      /FLEET_API_TLS_KEY: must be set when FLEET_API_TLS_CERT is/,
+    );
   });
 
   test('FLEET_API_TLS_KEY alone: refused, naming FLEET_API_TLS_CERT', async () => {
-    expectRefusal(await runApi({ FLEET_API_TLS_KEY: keyFile }), 'FLEET_API_TLS_CERT', /FLEET_API_TLS_CERT: must be set when FLEET_API_TLS_KEY is/);
+    expectRefusal(
+      await runApi({ FLEET_API_TLS_KEY: keyFile }),
+      'FLEET_API_TLS_CERT',
+      /FLEET_API_TLS_CERT: must be set when FLEET_API_TLS_KEY is/,
+    );
   });
 
   test('a file that cannot be read, or does not hold what it should, is named', async () => {
     const missing = join(dir, 'nowhere', 'api.crt');
-    expectRefusal(await runApi({ FLEET_API_TLS_CERT: missing, FLEET_API_TLS_KEY: keyFile }), 'FLEET_API_TLS_CERT', new RegExp(`cannot read ${missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(no such file\\)`));
-    expectRefusal(await runApi({ FLEET_API_TLS_CERT: certFile, FLEET_API_TLS_KEY: dir }), 'FLEET_API_TLS_KEY', /cannot read .* \(a directory, not a file\)/);
+    expectRefusal(
+      await runApi({ FLEET_API_TLS_CERT: missing, FLEET_API_TLS_KEY: keyFile }),
+      'FLEET_API_TLS_CERT',
+      new RegExp(`cannot read ${missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(no such file\\)`),
+    );
+    expectRefusal(
+      await runApi({ FLEET_API_TLS_CERT: certFile, FLEET_API_TLS_KEY: dir }),
+      'FLEET_API_TLS_KEY',
+      /cannot read .* \(a directory, not a file\)/,
+    );
     // Swapped: the key file holds no certificate.
-    expectRefusal(await runApi({ FLEET_API_TLS_CERT: keyFile, FLEET_API_TLS_KEY: certFile }), 'FLEET_API_TLS_CERT', /holds no PEM certificate/);
+    expectRefusal(
+      await runApi({ FLEET_API_TLS_CERT: keyFile, FLEET_API_TLS_KEY: certFile }),
+      'FLEET_API_TLS_CERT',
+      /holds no PEM certificate/,
+    );
     const garbage = join(dir, 'garbage.key');
     writeFileSync(garbage, 'not a key\n');
-    expectRefusal(await runApi({ FLEET_API_TLS_CERT: certFile, FLEET_API_TLS_KEY: garbage }), 'FLEET_API_TLS_KEY', /holds no PEM private key/);
-    expectRefusal(await runApi({ FLEET_API_TLS_CERT: certFile, FLEET_API_TLS_KEY: otherKeyFile }), 'FLEET_API_TLS_KEY', /does not belong to the certificate/);
+    expectRefusal(
+      await runApi({ FLEET_API_TLS_CERT: certFile, FLEET_API_TLS_KEY: garbage }),
+      'FLEET_API_TLS_KEY',
+      /holds no PEM private key/,
+    );
+    expectRefusal(
+      await runApi({ FLEET_API_TLS_CERT: certFile, FLEET_API_TLS_KEY: otherKeyFile }),
+      'FLEET_API_TLS_KEY',
+      /does not belong to the certificate/,
+    );
   });
 
   test('FLEET_API_TRUST_PROXY must name addresses: true is refused', async () => {
-    expectRefusal(await runApi({ FLEET_API_TRUST_PROXY: 'true' }), 'FLEET_API_TRUST_PROXY', /would believe X-Forwarded-For from any client/);
-    expectRefusal(await runApi({ FLEET_API_TRUST_PROXY: '127.0.0.1,10.0.0.0/99' }), 'FLEET_API_TRUST_PROXY', /"10\.0\.0\.0\/99" is not an IP address/);
+    expectRefusal(
+      await runApi({ FLEET_API_TRUST_PROXY: 'true' }),
+      'FLEET_API_TRUST_PROXY',
+      /would believe X-Forwarded-For from any client/,
+    );
+    expectRefusal(
+      await runApi({ FLEET_API_TRUST_PROXY: '127.0.0.1,10.0.0.0/99' }),
+      'FLEET_API_TRUST_PROXY',
+      /"10\.0\.0\.0\/99" is not an IP address/,
+    );
   });
 
   test('with both files it listens over HTTPS and logs the https:// address', async () => {
@@ -290,7 +401,10 @@ describe('api/main.ts as a process', () => {
     try {
       const lines: string[] = [];
       const listening = await new Promise<{ url: string; tls: unknown }>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`api did not listen within 60s: ${lines.slice(-5).join('\n')}`)), 60_000);
+        const timer = setTimeout(
+          () => reject(new Error(`api did not listen within 60s: ${lines.slice(-5).join('\n')}`)),
+          60_000,
+        );
         proc.once('exit', (code) => reject(new Error(`api exited with ${code}: ${lines.slice(-5).join('\n')}`)));
         createInterface({ input: proc.stdout }).on('line', (line) => {
           lines.push(line);
@@ -310,7 +424,9 @@ describe('api/main.ts as a process', () => {
       expect((await httpsGet(REPOSITORIES, { port: apiPort, headers: { authorization: admin } })).status).toBe(200);
       await expect(httpGet('/health', apiPort)).rejects.toThrow(/socket hang up|ECONNRESET/);
     } finally {
-      const exited = new Promise<number | null>((resolve) => (proc.exitCode !== null ? resolve(proc.exitCode) : proc.once('exit', (code) => resolve(code))));
+      const exited = new Promise<number | null>((resolve) =>
+        proc.exitCode !== null ? resolve(proc.exitCode) : proc.once('exit', (code) => resolve(code)),
+      );
       proc.kill('SIGTERM');
       const code = await exited;
       await env.teardown();

@@ -5,7 +5,13 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { cancelOperation, createOperation, getOperation, InvalidRequestError, type OperationView } from '../../client/operations';
+import {
+  cancelOperation,
+  createOperation,
+  getOperation,
+  InvalidRequestError,
+  type OperationView,
+} from '../../client/operations';
 import type { upgradeOperation } from '../../workflows';
 import { recordHistories, replayAll } from '../helpers/histories';
 import { startStack, type Stack } from '../helpers/stack';
@@ -35,7 +41,8 @@ afterAll(async () => {
   }
 });
 
-const result = (operationId: string) => env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operationId}`).result();
+const result = (operationId: string) =>
+  env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operationId}`).result();
 
 /** Visibility is eventually consistent: read until it agrees with the expectation or time runs out. */
 async function viewWhen(operationId: string, done: (view: OperationView) => boolean): Promise<OperationView> {
@@ -56,7 +63,13 @@ test('upgrades 20 appliances: all successful, each version changed, each install
   const { operation } = await createOperation(
     env.client,
     'upgrade',
-    { product_code: 'SH', target_version: { version_id: TARGET }, reboot: true, comment: 'integration', appliances: serials },
+    {
+      product_code: 'SH',
+      target_version: { version_id: TARGET },
+      reboot: true,
+      comment: 'integration',
+      appliances: serials,
+    },
     { taskQueue, username: 'tester' },
   );
   expect(operation.status).toBe('running');
@@ -64,7 +77,8 @@ test('upgrades 20 appliances: all successful, each version changed, each install
   const outcome = await result(operation.id);
   expect(outcome.operation.status).toBe('successful');
   expect(outcome.tasks).toHaveLength(20);
-  for (const task of outcome.tasks) expect([task.serial, task.status, task.stage]).toEqual([task.serial, 'successful', 'completed']);
+  for (const task of outcome.tasks)
+    expect([task.serial, task.status, task.stage]).toEqual([task.serial, 'successful', 'completed']);
 
   for (const serial of serials) {
     const [info, counters] = await Promise.all([devices.info(serial), devices.counters(serial)]);
@@ -80,7 +94,10 @@ test('upgrades 20 appliances: all successful, each version changed, each install
   expect((await stack.store.getLog(operation.id, serials[0])).at(-1)?.log_entry).toBe(`upgrade to ${TARGET} completed`);
 
   // The CLI/API view comes from visibility, without asking the worker.
-  const view = await viewWhen(operation.id, (v) => v.operation.status === 'successful' && v.tasks.every((t) => t.stage === 'completed'));
+  const view = await viewWhen(
+    operation.id,
+    (v) => v.operation.status === 'successful' && v.tasks.every((t) => t.stage === 'completed'),
+  );
   expect(view.operation.status).toBe('successful');
   expect(view.tasks.map((t) => t.stage)).toEqual(Array(20).fill('completed'));
 });
@@ -92,19 +109,39 @@ test('a task fails with the reason when its appliance is of another product or u
   const { operation } = await createOperation(
     env.client,
     'upgrade',
-    { product_code: 'SH', target_version: { version_id: TARGET }, reboot: false, comment: '', appliances: [good!, other!, unknown] },
+    {
+      product_code: 'SH',
+      target_version: { version_id: TARGET },
+      reboot: false,
+      comment: '',
+      appliances: [good!, other!, unknown],
+    },
     { taskQueue, username: 'tester' },
   );
   const outcome = await result(operation.id);
   const bySerial = new Map(outcome.tasks.map((t) => [t.serial, t]));
   expect(outcome.operation.status).toBe('partially_successful');
   expect(bySerial.get(good!)!.status).toBe('successful');
-  expect(bySerial.get(other!)).toMatchObject({ status: 'failed', stage: 'failed', message: `appliance ${other} is EX, the operation is for SH` });
-  expect(bySerial.get(unknown)).toMatchObject({ status: 'failed', stage: 'failed', message: `GET /devices/${unknown}: no device with serial ${unknown}` });
+  expect(bySerial.get(other!)).toMatchObject({
+    status: 'failed',
+    stage: 'failed',
+    message: `appliance ${other} is EX, the operation is for SH`,
+  });
+  expect(bySerial.get(unknown)).toMatchObject({
+    status: 'failed',
+    stage: 'failed',
+    message: `GET /devices/${unknown}: no device with serial ${unknown}`,
+  });
   expect((await devices.counters(other!)).installs).toBe(0);
-  expect(await stack.store.getTask(operation.id, other!)).toMatchObject({ status: 'failed', stage: 'failed', message: `appliance ${other} is EX, the operation is for SH` });
+  expect(await stack.store.getTask(operation.id, other!)).toMatchObject({
+    status: 'failed',
+    stage: 'failed',
+    message: `appliance ${other} is EX, the operation is for SH`,
+  });
 
-  const view = await viewWhen(operation.id, (v) => v.tasks.every((t) => t.message !== undefined || t.status === 'successful'));
+  const view = await viewWhen(operation.id, (v) =>
+    v.tasks.every((t) => t.message !== undefined || t.status === 'successful'),
+  );
   expect(view.tasks.find((t) => t.serial === other)?.message).toBe(`appliance ${other} is EX, the operation is for SH`);
 });
 
@@ -130,10 +167,13 @@ test('cancelling a scheduled operation cancels every task and touches no device'
   const outcome = await result(operation.id);
   expect(outcome.operation.status).toBe('cancelled');
   expect(outcome.tasks.map((t) => [t.status, t.stage])).toEqual(Array(3).fill(['cancelled', 'cancelled']));
-  for (const serial of serials) expect(await devices.counters(serial)).toMatchObject({ stages: 0, installs: 0, reboots: 0 });
+  for (const serial of serials)
+    expect(await devices.counters(serial)).toMatchObject({ stages: 0, installs: 0, reboots: 0 });
   for (const serial of serials) {
     expect(await stack.store.getTask(operation.id, serial)).toMatchObject({ status: 'cancelled', stage: 'cancelled' });
-    expect((await stack.store.getLog(operation.id, serial)).map((e) => e.log_entry)).toEqual(['cancelled before it started']);
+    expect((await stack.store.getLog(operation.id, serial)).map((e) => e.log_entry)).toEqual([
+      'cancelled before it started',
+    ]);
   }
   expect((await stack.store.getOperation('upgrade', operation.id))?.status).toBe('cancelled');
 });
@@ -150,15 +190,41 @@ test('an invalid request names the field and starts nothing', async () => {
 });
 
 test('the fleet CLI starts an upgrade and shows each appliance reaching completed', async () => {
-  const cliEnv = { ...process.env, FLEET_TEMPORAL_ADDRESS: env.address, FLEET_TASK_QUEUE: taskQueue, FLEET_DEVICE_API_URL: sim.url, FLEET_STORE_URL: stack.storeUrl, FLEET_LOG_LEVEL: 'warn' };
-  const fleet = (...args: string[]) => run(process.execPath, ['--import', 'tsx', join(root, 'client/cli.ts'), ...args], { cwd: root, env: cliEnv });
+  const cliEnv = {
+    ...process.env,
+    FLEET_TEMPORAL_ADDRESS: env.address,
+    FLEET_TASK_QUEUE: taskQueue,
+    FLEET_DEVICE_API_URL: sim.url,
+    FLEET_STORE_URL: stack.storeUrl,
+    FLEET_LOG_LEVEL: 'warn',
+  };
+  const fleet = (...args: string[]) =>
+    run(process.execPath, ['--import', 'tsx', join(root, 'client/cli.ts'), ...args], { cwd: root, env: cliEnv });
   // The CLI checks eligibility against the inventory.
   await fleet('inventory', 'sync');
 
   const serials = (await fleet('devices', '--product', 'WW', '--limit', '3')).stdout.trim().split('\n');
   expect(serials).toHaveLength(3);
-  const started = await fleet('upgrade', '--product', 'WW', '--version', TARGET, '--reboot', '--timeout', '900', '--json', '--user', 'cli-user', ...serials);
-  const operation = JSON.parse(started.stdout) as { id: string; username: string; appliances: string[]; task_timeout?: number };
+  const started = await fleet(
+    'upgrade',
+    '--product',
+    'WW',
+    '--version',
+    TARGET,
+    '--reboot',
+    '--timeout',
+    '900',
+    '--json',
+    '--user',
+    'cli-user',
+    ...serials,
+  );
+  const operation = JSON.parse(started.stdout) as {
+    id: string;
+    username: string;
+    appliances: string[];
+    task_timeout?: number;
+  };
   expect(operation.username).toBe('cli-user');
   // --timeout is the operation's task_timeout (its tasks' time limit in seconds).
   expect(operation.task_timeout).toBe(900);
@@ -173,11 +239,27 @@ test('the fleet CLI starts an upgrade and shows each appliance reaching complete
   expect(table.stdout).toContain(`operation ${operation.id}`);
   expect(table.stdout).toContain('3 successful');
 
-  expect((await fleet('cancel', operation.id, '--serial', serials[0]!)).stdout.trim()).toBe(`${serials[0]} had already finished: successful`);
-  await expect(fleet('cancel', operation.id, '--serial', 'S00AB00000000')).rejects.toMatchObject({ code: 1, stderr: `fleet: appliance S00AB00000000 is not part of operation ${operation.id}\n` });
-  await expect(fleet('status', '424242')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('no operation with id 424242') });
-  await expect(fleet('upgrade', '--product', 'WW', serials[0]!)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--version is required') });
-  await expect(fleet('upgrade', '--product', 'WW', '--version', TARGET, '--timeout', 'soon', serials[0]!)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--timeout must be a positive number of seconds') });
+  expect((await fleet('cancel', operation.id, '--serial', serials[0]!)).stdout.trim()).toBe(
+    `${serials[0]} had already finished: successful`,
+  );
+  await expect(fleet('cancel', operation.id, '--serial', 'S00AB00000000')).rejects.toMatchObject({
+    code: 1,
+    stderr: `fleet: appliance S00AB00000000 is not part of operation ${operation.id}\n`,
+  });
+  await expect(fleet('status', '424242')).rejects.toMatchObject({
+    code: 1,
+    stderr: expect.stringContaining('no operation with id 424242'),
+  });
+  await expect(fleet('upgrade', '--product', 'WW', serials[0]!)).rejects.toMatchObject({
+    code: 2,
+    stderr: expect.stringContaining('--version is required'),
+  });
+  await expect(
+    fleet('upgrade', '--product', 'WW', '--version', TARGET, '--timeout', 'soon', serials[0]!),
+  ).rejects.toMatchObject({
+    code: 2,
+    stderr: expect.stringContaining('--timeout must be a positive number of seconds'),
+  });
 });
 
 /** Replays every history the tests produced against the current workflow code (and records fixtures, asked to). */

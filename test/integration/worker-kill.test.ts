@@ -18,7 +18,15 @@ import type { ApplianceTaskStatus, ProductCode } from '../../domain/scc';
 import { FleetStore } from '../../store/fleet-store';
 import type { upgradeOperation } from '../../workflows';
 import { expectedCounters } from '../helpers/upgrade-plans';
-import { startDevServer, startSimulator, startWorkerProcess, workerPolls, workerProcessEnv, type SimulatorProcess, type WorkerProcess } from '../helpers/servers';
+import {
+  startDevServer,
+  startSimulator,
+  startWorkerProcess,
+  workerPolls,
+  workerProcessEnv,
+  type SimulatorProcess,
+  type WorkerProcess,
+} from '../helpers/servers';
 import { TEST_IMAGE_BASE_URL } from '../helpers/stack';
 
 const taskQueue = 'integration-worker-kill';
@@ -40,16 +48,25 @@ let devices: DeviceClient;
 const workers: WorkerProcess[] = [];
 
 const workerEnv = (): Record<string, string> =>
-  workerProcessEnv({ env, taskQueue, storeUrl, deviceApiUrl: sim.url, imageBaseUrl: TEST_IMAGE_BASE_URL }, { FLEET_MAX_TASKS_IN_FLIGHT: String(TASKS) });
+  workerProcessEnv(
+    { env, taskQueue, storeUrl, deviceApiUrl: sim.url, imageBaseUrl: TEST_IMAGE_BASE_URL },
+    { FLEET_MAX_TASKS_IN_FLIGHT: String(TASKS) },
+  );
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fleet-worker-kill-'));
   storeUrl = `sqlite:${join(dir, 'fleet.db')}`;
   // Six product codes in turn: 450 appliances hold 75 of each of the two used.
-  [env, sim, store] = await Promise.all([startDevServer(), startSimulator({ appliances: 3 * TASKS, speed: SPEED, profile: 'clean' }), FleetStore.open(storeUrl)]);
+  [env, sim, store] = await Promise.all([
+    startDevServer(),
+    startSimulator({ appliances: 3 * TASKS, speed: SPEED, profile: 'clean' }),
+    FleetStore.open(storeUrl),
+  ]);
   await ensureRiverbedCatalog(store, TEST_IMAGE_BASE_URL);
   devices = new DeviceClient({ baseUrl: sim.url });
-  const started = await Promise.allSettled([0, 1].map(() => startWorkerProcess(workerEnv(), { ready: (pid) => workerPolls(env.client, taskQueue, pid) })));
+  const started = await Promise.allSettled(
+    [0, 1].map(() => startWorkerProcess(workerEnv(), { ready: (pid) => workerPolls(env.client, taskQueue, pid) })),
+  );
   for (const s of started) if (s.status === 'fulfilled') workers.push(s.value);
   for (const s of started) if (s.status === 'rejected') throw s.reason;
 }, 180_000);
@@ -64,7 +81,8 @@ afterAll(async () => {
 async function statusCounts(operations: Operation[]): Promise<Partial<Record<ApplianceTaskStatus, number>>> {
   const total: Partial<Record<ApplianceTaskStatus, number>> = {};
   for (const op of operations) {
-    for (const [status, n] of Object.entries(await store.taskStatusCounts(op.id)) as [ApplianceTaskStatus, number][]) total[status] = (total[status] ?? 0) + n;
+    for (const [status, n] of Object.entries(await store.taskStatusCounts(op.id)) as [ApplianceTaskStatus, number][])
+      total[status] = (total[status] ?? 0) + n;
   }
   return total;
 }
@@ -74,7 +92,9 @@ async function runningWorkflows(): Promise<string[]> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     const running: string[] = [];
-    for await (const wf of env.client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
+    for await (const wf of env.client.workflow.list({
+      query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'`,
+    })) {
       if (!wf.workflowId.startsWith('task-slots')) running.push(wf.workflowId);
     }
     if (running.length === 0 || Date.now() > deadline) return running;
@@ -89,7 +109,15 @@ async function runningWorkflows(): Promise<string[]> {
  */
 async function workDoneBy(pid: number) {
   const prefix = `${pid}@`;
-  const seen = { workflows: 0, takenOver: 0, workflowTasks: 0, activities: 0, activityRetries: 0, workflowTaskTimeouts: 0, activityTimeouts: 0 };
+  const seen = {
+    workflows: 0,
+    takenOver: 0,
+    workflowTasks: 0,
+    activities: 0,
+    activityRetries: 0,
+    workflowTaskTimeouts: 0,
+    activityTimeouts: 0,
+  };
   for await (const wf of env.client.workflow.list({ query: `TaskQueue = '${taskQueue}'` })) {
     const history = await env.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
     let touched = false;
@@ -124,7 +152,11 @@ test(`SIGKILL of one of two workers mid-rollout: the other finishes all ${TASKS}
   const all = [...serials.values()].flat();
   expect(all).toHaveLength(TASKS);
   const before = new Map((await Promise.all(all.map((s) => devices.info(s)))).map((info) => [info.serial, info]));
-  const expected = new Map(await Promise.all([...before].map(async ([serial, info]) => [serial, await expectedCounters(store, info, TARGET)] as const)));
+  const expected = new Map(
+    await Promise.all(
+      [...before].map(async ([serial, info]) => [serial, await expectedCounters(store, info, TARGET)] as const),
+    ),
+  );
 
   const startedAt = Date.now();
   const operations = await Promise.all(
@@ -132,12 +164,21 @@ test(`SIGKILL of one of two workers mid-rollout: the other finishes all ${TASKS}
       createOperation(
         env.client,
         'upgrade',
-        { product_code: product, target_version: { version_id: TARGET }, reboot: true, comment: 'worker kill', appliances: serials.get(product)!, rollout: { max_in_flight: MAX_IN_FLIGHT } },
+        {
+          product_code: product,
+          target_version: { version_id: TARGET },
+          reboot: true,
+          comment: 'worker kill',
+          appliances: serials.get(product)!,
+          rollout: { max_in_flight: MAX_IN_FLIGHT },
+        },
         { taskQueue, username: 'tester' },
       ).then(({ operation }) => operation),
     ),
   );
-  const results = operations.map((op) => env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${op.id}`).result());
+  const results = operations.map((op) =>
+    env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${op.id}`).result(),
+  );
   // Settle early failures here too, so none goes unhandled while the test polls.
   for (const r of results) r.catch(() => undefined);
 
@@ -150,7 +191,8 @@ test(`SIGKILL of one of two workers mid-rollout: the other finishes all ${TASKS}
       atKill = { counts, stats };
       break;
     }
-    if (Date.now() > deadline) throw new Error(`the rollout never had 10 tasks finished and 20 running: ${JSON.stringify({ counts, stats })}`);
+    if (Date.now() > deadline)
+      throw new Error(`the rollout never had 10 tasks finished and 20 running: ${JSON.stringify({ counts, stats })}`);
     await new Promise((r) => setTimeout(r, 250));
   }
   const [victim, survivor] = workers as [WorkerProcess, WorkerProcess];
@@ -160,7 +202,9 @@ test(`SIGKILL of one of two workers mid-rollout: the other finishes all ${TASKS}
   victim.kill('SIGKILL');
   expect(await victim.exited).toEqual({ code: null, signal: 'SIGKILL' });
   const killedAfter = (Date.now() - startedAt) / 1000;
-  console.log(`worker-kill: killed worker ${victim.pid} after ${killedAfter.toFixed(1)} s; tasks then ${JSON.stringify(atKill.counts)}; simulator jobs_running ${atKill.stats.jobs_running}, jobs_started ${atKill.stats.jobs_started}`);
+  console.log(
+    `worker-kill: killed worker ${victim.pid} after ${killedAfter.toFixed(1)} s; tasks then ${JSON.stringify(atKill.counts)}; simulator jobs_running ${atKill.stats.jobs_running}, jobs_started ${atKill.stats.jobs_started}`,
+  );
 
   const outcomes = await Promise.all(results);
   const seconds = (Date.now() - startedAt) / 1000;
@@ -176,13 +220,21 @@ test(`SIGKILL of one of two workers mid-rollout: the other finishes all ${TASKS}
   expect(await statusCounts(operations)).toEqual({ successful: TASKS });
 
   // Nothing done twice: each appliance on the target, each effect exactly what its plan needs.
-  const after = await Promise.all(all.map(async (serial) => ({ serial, info: await devices.info(serial), counters: await devices.counters(serial) })));
+  const after = await Promise.all(
+    all.map(async (serial) => ({ serial, info: await devices.info(serial), counters: await devices.counters(serial) })),
+  );
   const replays = after.reduce((n, a) => n + a.counters.idempotent_replays, 0);
   const replayed = after.filter((a) => a.counters.idempotent_replays > 0).length;
-  expect(after.filter((a) => a.info.running_version.version_id !== TARGET).map((a) => `${a.serial}: ${a.info.running_version.version_id}`)).toEqual([]);
+  expect(
+    after
+      .filter((a) => a.info.running_version.version_id !== TARGET)
+      .map((a) => `${a.serial}: ${a.info.running_version.version_id}`),
+  ).toEqual([]);
   const miscounted = after
     .map(({ serial, counters }) => ({ serial, counters, expected: expected.get(serial)! }))
-    .filter((a) => (['stages', 'patches', 'installs', 'reboots'] as const).some((k) => a.counters[k] !== a.expected[k]));
+    .filter((a) =>
+      (['stages', 'patches', 'installs', 'reboots'] as const).some((k) => a.counters[k] !== a.expected[k]),
+    );
   expect(miscounted).toEqual([]);
   const expectedJobs = [...expected.values()].reduce((n, c) => n + c.stages + c.patches + c.installs + c.reboots, 0);
   const stats = await devices.stats();

@@ -23,7 +23,14 @@ import { TEST_IMAGE_BASE_URL } from '../helpers/stack';
 const taskQueue = 'integration-workflow-bundle';
 const APPLIANCES = 12;
 const TARGET = '9.16.0-100';
-const SIZING: Required<WorkerSizing> = { maxCachedWorkflows: 50, workflowSlots: 8, activitySlots: 20, localActivitySlots: 12, workflowPollers: 4, activityPollers: 3 };
+const SIZING: Required<WorkerSizing> = {
+  maxCachedWorkflows: 50,
+  workflowSlots: 8,
+  activitySlots: 20,
+  localActivitySlots: 12,
+  workflowPollers: 4,
+  activityPollers: 3,
+};
 
 let dir: string;
 let bundlePath: string;
@@ -78,8 +85,14 @@ test('the script writes the bundle where asked, and the worker loads it with the
   expect(createOptions).not.toHaveProperty('workflowsPath');
   // What the SDK made of the sizing: the values that take effect.
   expect(worker.options.maxCachedWorkflows).toBe(SIZING.maxCachedWorkflows);
-  expect(worker.options.workflowTaskPollerBehavior).toEqual({ type: 'simple-maximum', maximum: SIZING.workflowPollers });
-  expect(worker.options.activityTaskPollerBehavior).toEqual({ type: 'simple-maximum', maximum: SIZING.activityPollers });
+  expect(worker.options.workflowTaskPollerBehavior).toEqual({
+    type: 'simple-maximum',
+    maximum: SIZING.workflowPollers,
+  });
+  expect(worker.options.activityTaskPollerBehavior).toEqual({
+    type: 'simple-maximum',
+    maximum: SIZING.activityPollers,
+  });
   expect(worker.options.tuner).toMatchObject({
     workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: SIZING.workflowSlots },
     activityTaskSlotSupplier: { type: 'fixed-size', numSlots: SIZING.activitySlots },
@@ -96,13 +109,21 @@ test('an inventory refresh runs to completion on the bundled workflows', async (
 test('a one-appliance upgrade runs to completion on the bundled workflows', async () => {
   const devices = new DeviceClient({ baseUrl: sim.url });
   const candidates = await Promise.all((await devices.listSerials()).map((serial) => devices.info(serial)));
-  const appliance = candidates.find((info) => info.product_code === 'SH' && info.running_version.version_id !== TARGET) ?? candidates.find((info) => info.running_version.version_id !== TARGET);
+  const appliance =
+    candidates.find((info) => info.product_code === 'SH' && info.running_version.version_id !== TARGET) ??
+    candidates.find((info) => info.running_version.version_id !== TARGET);
   expect(appliance).toBeDefined();
   const serial = appliance!.serial;
   const { operation } = await createOperation(
     env.client,
     'upgrade',
-    { product_code: appliance!.product_code, target_version: { version_id: TARGET }, reboot: true, comment: 'bundle', appliances: [serial] },
+    {
+      product_code: appliance!.product_code,
+      target_version: { version_id: TARGET },
+      reboot: true,
+      comment: 'bundle',
+      appliances: [serial],
+    },
     { taskQueue, username: 'tester' },
   );
   const outcome = await env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operation.id}`).result();

@@ -24,7 +24,11 @@ afterEach(async () => {
 test('a key that expires is refused from its expiry on, even when its login is cached', async () => {
   const created = await createAccessKey(store, { access_id: 'noc', role: 'read_only', expires_time: T0 / 1000 + 3600 });
   const auth = new Authenticator(store);
-  expect(await auth.authenticate(basic('noc', created.access_key), 'c')).toEqual({ ok: true, accessId: 'noc', role: 'read_only' });
+  expect(await auth.authenticate(basic('noc', created.access_key), 'c')).toEqual({
+    ok: true,
+    accessId: 'noc',
+    role: 'read_only',
+  });
   jest.setSystemTime(T0 + 3_599_000);
   expect((await auth.authenticate(basic('noc', created.access_key), 'c')).ok).toBe(true);
   jest.setSystemTime(T0 + 3_600_000);
@@ -34,10 +38,15 @@ test('a key that expires is refused from its expiry on, even when its login is c
 test('revoke and rotate take effect on the next request of another Authenticator over the same store', async () => {
   const created = await createAccessKey(store, { access_id: 'agent', role: 'internal_service' });
   const [first, second] = [new Authenticator(store), new Authenticator(store)];
-  for (const auth of [first, second]) expect((await auth.authenticate(basic('agent', created.access_key), 'c')).ok).toBe(true);
+  for (const auth of [first, second])
+    expect((await auth.authenticate(basic('agent', created.access_key), 'c')).ok).toBe(true);
   const rotated = await rotateAccessKey(store, 'agent');
   expect(await second.authenticate(basic('agent', created.access_key), 'c')).toEqual({ ok: false, reason: 'invalid' });
-  expect(await second.authenticate(basic('agent', rotated.access_key), 'c')).toEqual({ ok: true, accessId: 'agent', role: 'internal_service' });
+  expect(await second.authenticate(basic('agent', rotated.access_key), 'c')).toEqual({
+    ok: true,
+    accessId: 'agent',
+    role: 'internal_service',
+  });
   await revokeAccessKey(store, 'agent');
   expect(await first.authenticate(basic('agent', rotated.access_key), 'c')).toEqual({ ok: false, reason: 'invalid' });
   expect((await store.getAccessKey('agent'))!.last_used_ms).toBe(T0);
@@ -46,16 +55,29 @@ test('revoke and rotate take effect on the next request of another Authenticator
 test('failures past the limit get limited with Retry-After, per client and per access id, and end after the window', async () => {
   await putAccessKey(store, 'ops', 'ops-key-0123456789', 'operator');
   const auth = new Authenticator(store, { perClient: 5, perAccessId: 3, windowSeconds: 60 });
-  for (let i = 0; i < 3; i++) expect(await auth.authenticate(basic('ops', `wrong-${i}`), 'attacker')).toEqual({ ok: false, reason: 'invalid' });
+  for (let i = 0; i < 3; i++)
+    expect(await auth.authenticate(basic('ops', `wrong-${i}`), 'attacker')).toEqual({ ok: false, reason: 'invalid' });
   // The access id is locked from every address, the right key too; other ids are served.
-  expect(await auth.authenticate(basic('ops', 'ops-key-0123456789'), 'someone-else')).toEqual({ ok: false, reason: 'limited', retryAfterSeconds: 60 });
+  expect(await auth.authenticate(basic('ops', 'ops-key-0123456789'), 'someone-else')).toEqual({
+    ok: false,
+    reason: 'limited',
+    retryAfterSeconds: 60,
+  });
   await putAccessKey(store, 'noc', 'noc-key-0123456789', 'read_only');
   expect((await auth.authenticate(basic('noc', 'noc-key-0123456789'), 'someone-else')).ok).toBe(true);
   // The client address: two more failures (other ids) reach its limit of 5.
-  for (const id of ['x', 'y']) expect((await auth.authenticate(basic(id, 'guess-guess-guess'), 'attacker')).ok).toBe(false);
-  expect(await auth.authenticate(basic('noc', 'noc-key-0123456789'), 'attacker')).toMatchObject({ ok: false, reason: 'limited' });
+  for (const id of ['x', 'y'])
+    expect((await auth.authenticate(basic(id, 'guess-guess-guess'), 'attacker')).ok).toBe(false);
+  expect(await auth.authenticate(basic('noc', 'noc-key-0123456789'), 'attacker')).toMatchObject({
+    ok: false,
+    reason: 'limited',
+  });
   jest.advanceTimersByTime(30_000);
-  expect(await auth.authenticate(basic('noc', 'noc-key-0123456789'), 'attacker')).toEqual({ ok: false, reason: 'limited', retryAfterSeconds: 30 });
+  expect(await auth.authenticate(basic('noc', 'noc-key-0123456789'), 'attacker')).toEqual({
+    ok: false,
+    reason: 'limited',
+    retryAfterSeconds: 30,
+  });
   jest.advanceTimersByTime(31_000);
   expect((await auth.authenticate(basic('noc', 'noc-key-0123456789'), 'attacker')).ok).toBe(true);
   expect((await auth.authenticate(basic('ops', 'ops-key-0123456789'), 'attacker')).ok).toBe(true);
@@ -73,15 +95,25 @@ test('requests with the same credentials arriving together share one check; a re
   await putAccessKey(store, 'agent', 'agent-key-0123456789', 'internal_service');
   const reads = jest.spyOn(store, 'getAccessKey');
   const auth = new Authenticator(store, { perClient: 3, perAccessId: 3, windowSeconds: 60 });
-  const burst = await Promise.all(Array.from({ length: 20 }, () => auth.authenticate(basic('agent', 'agent-key-0123456789'), 'c')));
+  const burst = await Promise.all(
+    Array.from({ length: 20 }, () => auth.authenticate(basic('agent', 'agent-key-0123456789'), 'c')),
+  );
   expect(burst.every((a) => a.ok)).toBe(true);
   expect(reads).toHaveBeenCalledTimes(1);
   // Remembered: a hundred more requests leave every attempt of the client and the id for failures.
-  for (let i = 0; i < 100; i++) expect((await auth.authenticate(basic('agent', 'agent-key-0123456789'), 'c')).ok).toBe(true);
+  for (let i = 0; i < 100; i++)
+    expect((await auth.authenticate(basic('agent', 'agent-key-0123456789'), 'c')).ok).toBe(true);
   expect(reads).toHaveBeenCalledTimes(1);
-  for (let i = 0; i < 3; i++) expect(await auth.authenticate(basic('agent', `wrong-key-${i}-0123456789`), 'c')).toEqual({ ok: false, reason: 'invalid' });
+  for (let i = 0; i < 3; i++)
+    expect(await auth.authenticate(basic('agent', `wrong-key-${i}-0123456789`), 'c')).toEqual({
+      ok: false,
+      reason: 'invalid',
+    });
   // Out of attempts: the remembered key too is refused until the window ends.
-  expect(await auth.authenticate(basic('agent', 'agent-key-0123456789'), 'c')).toMatchObject({ ok: false, reason: 'limited' });
+  expect(await auth.authenticate(basic('agent', 'agent-key-0123456789'), 'c')).toMatchObject({
+    ok: false,
+    reason: 'limited',
+  });
   jest.advanceTimersByTime(61_000);
   expect((await auth.authenticate(basic('agent', 'agent-key-0123456789'), 'c')).ok).toBe(true);
 });

@@ -58,9 +58,12 @@ test('each sizing variable is read', () => {
   for (const name of SIZING) expect([name, config[name]]).toEqual([name, Number(env[name])]);
 });
 
-test.each(SIZING.flatMap((name) => ['0', '-4', '2.5', 'many', ''].map((value) => [name, value] as const)))('%s=%j is refused, naming it', (name, value) => {
-  expect(refusal({ [name]: value })).toMatch(new RegExp(`^invalid configuration: ${name}: `));
-});
+test.each(SIZING.flatMap((name) => ['0', '-4', '2.5', 'many', ''].map((value) => [name, value] as const)))(
+  '%s=%j is refused, naming it',
+  (name, value) => {
+    expect(refusal({ [name]: value })).toMatch(new RegExp(`^invalid configuration: ${name}: `));
+  },
+);
 
 test('a combination the SDK refuses or ignores is refused with the reason', () => {
   expect(refusal({ FLEET_WORKER_WORKFLOW_POLLERS: '1' })).toBe(
@@ -69,11 +72,25 @@ test('a combination the SDK refuses or ignores is refused with the reason', () =
   expect(refusal({ FLEET_WORKER_WORKFLOW_SLOTS: '1', FLEET_WORKER_WORKFLOW_POLLERS: '2' })).toMatch(
     /^invalid configuration: FLEET_WORKER_WORKFLOW_SLOTS: must be at least 2 while FLEET_WORKER_MAX_CACHED_WORKFLOWS \(1500\) is above 0/,
   );
-  expect(refusal({ FLEET_WORKER_MAX_CACHED_WORKFLOWS: '20' })).toBe('invalid configuration: FLEET_WORKER_WORKFLOW_SLOTS: must not exceed FLEET_WORKER_MAX_CACHED_WORKFLOWS (20)');
-  expect(refusal({ FLEET_WORKER_WORKFLOW_SLOTS: '8' })).toBe('invalid configuration: FLEET_WORKER_WORKFLOW_POLLERS: must not exceed FLEET_WORKER_WORKFLOW_SLOTS (8)');
-  expect(refusal({ FLEET_WORKER_ACTIVITY_SLOTS: '4' })).toBe('invalid configuration: FLEET_WORKER_ACTIVITY_POLLERS: must not exceed FLEET_WORKER_ACTIVITY_SLOTS (4)');
+  expect(refusal({ FLEET_WORKER_MAX_CACHED_WORKFLOWS: '20' })).toBe(
+    'invalid configuration: FLEET_WORKER_WORKFLOW_SLOTS: must not exceed FLEET_WORKER_MAX_CACHED_WORKFLOWS (20)',
+  );
+  expect(refusal({ FLEET_WORKER_WORKFLOW_SLOTS: '8' })).toBe(
+    'invalid configuration: FLEET_WORKER_WORKFLOW_POLLERS: must not exceed FLEET_WORKER_WORKFLOW_SLOTS (8)',
+  );
+  expect(refusal({ FLEET_WORKER_ACTIVITY_SLOTS: '4' })).toBe(
+    'invalid configuration: FLEET_WORKER_ACTIVITY_POLLERS: must not exceed FLEET_WORKER_ACTIVITY_SLOTS (4)',
+  );
   // The smallest caching worker the SDK accepts.
-  expect(refusal({ FLEET_WORKER_MAX_CACHED_WORKFLOWS: '2', FLEET_WORKER_WORKFLOW_SLOTS: '2', FLEET_WORKER_WORKFLOW_POLLERS: '2', FLEET_WORKER_ACTIVITY_SLOTS: '1', FLEET_WORKER_ACTIVITY_POLLERS: '1' })).toBe('accepted');
+  expect(
+    refusal({
+      FLEET_WORKER_MAX_CACHED_WORKFLOWS: '2',
+      FLEET_WORKER_WORKFLOW_SLOTS: '2',
+      FLEET_WORKER_WORKFLOW_POLLERS: '2',
+      FLEET_WORKER_ACTIVITY_SLOTS: '1',
+      FLEET_WORKER_ACTIVITY_POLLERS: '1',
+    }),
+  ).toBe('accepted');
 });
 
 test('the workflow bundle must be an existing file', () => {
@@ -84,17 +101,37 @@ test('the workflow bundle must be an existing file', () => {
   expect(refusal({ FLEET_WORKER_WORKFLOW_BUNDLE: missing })).toBe(
     `invalid configuration: FLEET_WORKER_WORKFLOW_BUNDLE: no file at ${missing} (build one with npm run build:workflows)`,
   );
-  expect(refusal({ FLEET_WORKER_WORKFLOW_BUNDLE: dir })).toBe(`invalid configuration: FLEET_WORKER_WORKFLOW_BUNDLE: ${dir} is not a file`);
-  expect(refusal({ FLEET_WORKER_WORKFLOW_BUNDLE: '' })).toMatch(/^invalid configuration: FLEET_WORKER_WORKFLOW_BUNDLE: /);
+  expect(refusal({ FLEET_WORKER_WORKFLOW_BUNDLE: dir })).toBe(
+    `invalid configuration: FLEET_WORKER_WORKFLOW_BUNDLE: ${dir} is not a file`,
+  );
+  expect(refusal({ FLEET_WORKER_WORKFLOW_BUNDLE: '' })).toMatch(
+    /^invalid configuration: FLEET_WORKER_WORKFLOW_BUNDLE: /,
+  );
 });
 
 test('the worker gets the sizing as the SDK 1.24 options that take effect', () => {
   const bundle = join(dir, 'bundle-for-options.js');
   writeFileSync(bundle, '// bundle');
-  const config = loadConfig({ FLEET_WORKER_MAX_CACHED_WORKFLOWS: '900', FLEET_WORKER_WORKFLOW_SLOTS: '30', FLEET_WORKER_ACTIVITY_SLOTS: '60', FLEET_WORKER_LOCAL_ACTIVITY_SLOTS: '50', FLEET_WORKER_WORKFLOW_POLLERS: '6', FLEET_WORKER_ACTIVITY_POLLERS: '5', FLEET_MAX_TASKS_IN_FLIGHT: '800', FLEET_WORKER_WORKFLOW_BUNDLE: bundle });
+  const config = loadConfig({
+    FLEET_WORKER_MAX_CACHED_WORKFLOWS: '900',
+    FLEET_WORKER_WORKFLOW_SLOTS: '30',
+    FLEET_WORKER_ACTIVITY_SLOTS: '60',
+    FLEET_WORKER_LOCAL_ACTIVITY_SLOTS: '50',
+    FLEET_WORKER_WORKFLOW_POLLERS: '6',
+    FLEET_WORKER_ACTIVITY_POLLERS: '5',
+    FLEET_MAX_TASKS_IN_FLIGHT: '800',
+    FLEET_WORKER_WORKFLOW_BUNDLE: bundle,
+  });
   const parts = { connection: {} as never, store: {} as never, logger: {} as never };
   const options = fleetWorkerOptions(config, parts);
-  expect(options.sizing).toEqual({ maxCachedWorkflows: 900, workflowSlots: 30, activitySlots: 60, localActivitySlots: 50, workflowPollers: 6, activityPollers: 5 });
+  expect(options.sizing).toEqual({
+    maxCachedWorkflows: 900,
+    workflowSlots: 30,
+    activitySlots: 60,
+    localActivitySlots: 50,
+    workflowPollers: 6,
+    activityPollers: 5,
+  });
   expect(options.maxTasksInFlight).toBe(800);
   expect(options.workflowBundlePath).toBe(bundle);
   expect(workerSizingOptions(options.sizing)).toEqual({
@@ -115,6 +152,8 @@ test('the worker gets the sizing as the SDK 1.24 options that take effect', () =
 test('the README configuration table has a row for every variable', () => {
   const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
   const rows = readme.split('\n').filter((line) => line.startsWith('| `FLEET_'));
-  const missing = Object.keys(configSchema.shape).filter((name) => !rows.some((row) => row.split('|')[1]?.includes(`\`${name}\``)));
+  const missing = Object.keys(configSchema.shape).filter(
+    (name) => !rows.some((row) => row.split('|')[1]?.includes(`\`${name}\``)),
+  );
   expect(missing).toEqual([]);
 });

@@ -7,7 +7,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { loadConfig } from '../../domain/config';
-import { deviceRequestLabel, ErrorCodeLabels, MAX_DEVICE_ERROR_CODES, METRIC, observeTaskChange, type TaskClock } from '../../domain/metrics';
+import {
+  deviceRequestLabel,
+  ErrorCodeLabels,
+  MAX_DEVICE_ERROR_CODES,
+  METRIC,
+  observeTaskChange,
+  type TaskClock,
+} from '../../domain/metrics';
 import { dashboardExpressions, metricFamiliesIn, parseExposition, valueOf } from '../helpers/prometheus';
 
 describe('device request labels', () => {
@@ -29,8 +36,10 @@ describe('device request labels', () => {
 describe('device error code labels', () => {
   test('codes in the device API form are kept, others are other', () => {
     const codes = new ErrorCodeLabels();
-    for (const code of ['install.esxi_conflict', 'device.busy', 'http_503', 'timeout', 'network', 'bad_response']) expect(codes.label(code)).toBe(code);
-    for (const code of ['S12AB00000001', 'device busy', 'Device.Busy', '', 'a.b.c.d.e', 'x'.repeat(40)]) expect(codes.label(code)).toBe('other');
+    for (const code of ['install.esxi_conflict', 'device.busy', 'http_503', 'timeout', 'network', 'bad_response'])
+      expect(codes.label(code)).toBe(code);
+    for (const code of ['S12AB00000001', 'device busy', 'Device.Busy', '', 'a.b.c.d.e', 'x'.repeat(40)])
+      expect(codes.label(code)).toBe('other');
   });
 
   test('past the limit, new codes are other and known ones stay', () => {
@@ -53,17 +62,29 @@ describe('observeTaskChange', () => {
     seen = observeTaskChange(seen.clock, { status: 'running', stage: 'installing' }, t0 + 11_500);
     expect(seen.stageEnded).toEqual({ stage: 'downloading', seconds: 10 });
     seen = observeTaskChange(seen.clock, { status: 'successful', stage: 'completed' }, t0 + 20_000);
-    expect(seen).toEqual({ started: false, stageEnded: { stage: 'installing', seconds: 8.5 }, finished: { outcome: 'successful', seconds: 20 }, clock: undefined });
+    expect(seen).toEqual({
+      started: false,
+      stageEnded: { stage: 'installing', seconds: 8.5 },
+      finished: { outcome: 'successful', seconds: 20 },
+      clock: undefined,
+    });
   });
 
   test('a change that is not of the stage (a log line, the same stage again) observes nothing', () => {
     const clock: TaskClock = { stage: 'downloading', stageSinceMs: t0, startedMs: t0 };
     expect(observeTaskChange(clock, {}, t0 + 5_000)).toEqual({ started: false, clock });
-    expect(observeTaskChange(clock, { status: 'running', stage: 'downloading' }, t0 + 5_000)).toEqual({ started: false, clock });
+    expect(observeTaskChange(clock, { status: 'running', stage: 'downloading' }, t0 + 5_000)).toEqual({
+      started: false,
+      clock,
+    });
   });
 
   test('a failure ends the stage it failed in', () => {
-    const seen = observeTaskChange({ stage: 'installing', stageSinceMs: t0 + 2_000, startedMs: t0 }, { status: 'failed', stage: 'failed' }, t0 + 7_000);
+    const seen = observeTaskChange(
+      { stage: 'installing', stageSinceMs: t0 + 2_000, startedMs: t0 },
+      { status: 'failed', stage: 'failed' },
+      t0 + 7_000,
+    );
     expect(seen.stageEnded).toEqual({ stage: 'installing', seconds: 5 });
     expect(seen.finished).toEqual({ outcome: 'failed', seconds: 7 });
   });
@@ -76,7 +97,11 @@ describe('observeTaskChange', () => {
   });
 
   test('a task cancelled before it started is finished, without a duration', () => {
-    expect(observeTaskChange(undefined, { status: 'cancelled', stage: 'cancelled' }, t0)).toEqual({ started: false, finished: { outcome: 'cancelled' }, clock: undefined });
+    expect(observeTaskChange(undefined, { status: 'cancelled', stage: 'cancelled' }, t0)).toEqual({
+      started: false,
+      finished: { outcome: 'cancelled' },
+      clock: undefined,
+    });
   });
 });
 
@@ -98,12 +123,21 @@ describe('the exposition reader', () => {
     const counter = new Counter({ name: 'x_total', help: 'a counter', labelNames: ['code'], registers: [registry] });
     counter.inc({ code: 'a"b\\c\nd' }, 2);
     counter.inc({ code: 'plain' });
-    const histogram = new Histogram({ name: 'h_seconds', help: 'a histogram', labelNames: ['stage'], buckets: [1, 5], registers: [registry] });
+    const histogram = new Histogram({
+      name: 'h_seconds',
+      help: 'a histogram',
+      labelNames: ['stage'],
+      buckets: [1, 5],
+      registers: [registry],
+    });
     histogram.observe({ stage: 'installing' }, 0.5);
     histogram.observe({ stage: 'installing' }, 3);
     histogram.observe({ stage: 'installing' }, 9);
     const families = parseExposition(await registry.metrics());
-    expect(families.map((f) => [f.name, f.type])).toEqual([['x_total', 'counter'], ['h_seconds', 'histogram']]);
+    expect(families.map((f) => [f.name, f.type])).toEqual([
+      ['x_total', 'counter'],
+      ['h_seconds', 'histogram'],
+    ]);
     expect(valueOf(families, 'x_total', { code: 'a"b\\c\nd' })).toBe(2);
     expect(valueOf(families, 'x_total')).toBe(3);
     expect(valueOf(families, 'h_seconds_bucket', { stage: 'installing', le: '5' })).toBe(2);
@@ -121,11 +155,23 @@ describe('the exposition reader', () => {
     ['a TYPE after the samples', 'a 1\n# TYPE a counter\n', /after its samples/],
     ['a family split', 'a 1\nb 1\na{x="1"} 2\n', /not together/],
     ['a repeated series', 'a{x="1"} 1\na{x="1"} 2\n', /twice/],
-    ['a histogram bucket without le', '# TYPE h histogram\nh_bucket 1\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n', /without le/],
+    [
+      'a histogram bucket without le',
+      '# TYPE h histogram\nh_bucket 1\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n',
+      /without le/,
+    ],
     ['a bad type', '# TYPE a countr\na 1\n', /bad type/],
     ['a histogram without +Inf', '# TYPE h histogram\nh_bucket{le="1"} 1\nh_sum 1\nh_count 1\n', /no \+Inf/],
-    ['a histogram whose +Inf disagrees with _count', '# TYPE h histogram\nh_bucket{le="+Inf"} 2\nh_sum 1\nh_count 1\n', /_count/],
-    ['a histogram whose buckets fall', '# TYPE h histogram\nh_bucket{le="1"} 3\nh_bucket{le="+Inf"} 2\nh_sum 1\nh_count 2\n', /below/],
+    [
+      'a histogram whose +Inf disagrees with _count',
+      '# TYPE h histogram\nh_bucket{le="+Inf"} 2\nh_sum 1\nh_count 1\n',
+      /_count/,
+    ],
+    [
+      'a histogram whose buckets fall',
+      '# TYPE h histogram\nh_bucket{le="1"} 3\nh_bucket{le="+Inf"} 2\nh_sum 1\nh_count 2\n',
+      /below/,
+    ],
     ['no final line feed', 'a 1', /line feed/],
     ['garbage', 'this is not an exposition\n', /value/],
   ])('refuses %s', (_what, text, error) => {
@@ -135,7 +181,14 @@ describe('the exposition reader', () => {
 
 describe('the Grafana dashboard (docs/grafana-dashboard.json)', () => {
   const dashboard = JSON.parse(readFileSync(join(__dirname, '../../docs/grafana-dashboard.json'), 'utf8'));
-  const panels: { id: number; type: string; title: string; datasource?: unknown; gridPos: { x: number; y: number; w: number; h: number }; targets?: { expr: string; refId: string }[] }[] = dashboard.panels;
+  const panels: {
+    id: number;
+    type: string;
+    title: string;
+    datasource?: unknown;
+    gridPos: { x: number; y: number; w: number; h: number };
+    targets?: { expr: string; refId: string }[];
+  }[] = dashboard.panels;
 
   test('panels have unique ids, a Prometheus query each, and do not overlap on the 24-column grid', () => {
     expect(new Set(panels.map((p) => p.id)).size).toBe(panels.length);

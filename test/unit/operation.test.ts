@@ -1,4 +1,9 @@
-import { applianceTaskWorkflowId, finalOperationStatus, formatDuration, operationWorkflowId } from '../../domain/operation';
+import {
+  applianceTaskWorkflowId,
+  finalOperationStatus,
+  formatDuration,
+  operationWorkflowId,
+} from '../../domain/operation';
 
 describe('finalOperationStatus', () => {
   it('is successful only when every task succeeded', () => {

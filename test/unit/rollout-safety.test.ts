@@ -1,7 +1,15 @@
 /** The pure rules of rollout safety (domain/rollout.ts) and which appliances a retry takes (client/operations.ts). */
 import { appliancesToRetry } from '../../client/operations';
 import { rolloutPolicy } from '../../domain/operation-schemas';
-import { belowSuccessThreshold, needsApproval, onApprovalTimeout, onBelowThreshold, onProgressDeadline, progressStalled, waveOutcome } from '../../domain/rollout';
+import {
+  belowSuccessThreshold,
+  needsApproval,
+  onApprovalTimeout,
+  onBelowThreshold,
+  onProgressDeadline,
+  progressStalled,
+  waveOutcome,
+} from '../../domain/rollout';
 
 describe('needsApproval', () => {
   const policy = { approval: { after_waves: [1, 3] } };
@@ -16,7 +24,9 @@ describe('needsApproval', () => {
 
 describe('belowSuccessThreshold', () => {
   it('holds when the wave succeeded below the share, saying by how much', () => {
-    expect(belowSuccessThreshold(2, { successful: 3, counted: 4 }, { success_threshold_percent: 80 })).toBe('wave 2: 3 of 4 task(s) succeeded (75.0%), below the 80% success threshold');
+    expect(belowSuccessThreshold(2, { successful: 3, counted: 4 }, { success_threshold_percent: 80 })).toBe(
+      'wave 2: 3 of 4 task(s) succeeded (75.0%), below the 80% success threshold',
+    );
   });
   it('lets the next wave start at or above the share, without a threshold, or when no task counted', () => {
     expect(belowSuccessThreshold(1, { successful: 4, counted: 5 }, { success_threshold_percent: 80 })).toBeUndefined();
@@ -31,7 +41,9 @@ describe('belowSuccessThreshold', () => {
 describe('progressStalled', () => {
   const policy = { progress_deadline_seconds: 60 };
   it('stalled once the deadline has passed with tasks running and none finished', () => {
-    expect(progressStalled(2, 0, 60_000, policy)).toBe('no task finished in 60 s while 2 task(s) ran (progress deadline)');
+    expect(progressStalled(2, 0, 60_000, policy)).toBe(
+      'no task finished in 60 s while 2 task(s) ran (progress deadline)',
+    );
   });
   it('not before the deadline, not with nothing running, not without a deadline', () => {
     expect(progressStalled(2, 0, 59_999, policy)).toBeUndefined();
@@ -42,14 +54,29 @@ describe('progressStalled', () => {
 
 describe('what a gate does by default', () => {
   it('pauses below the threshold and at the deadline, aborts when nobody approves', () => {
-    expect([onBelowThreshold(), onProgressDeadline(), onApprovalTimeout({ approval: { after_waves: [1] } })]).toEqual(['pause', 'pause', 'abort']);
-    expect([onBelowThreshold({ on_below_threshold: 'abort' }), onProgressDeadline({ on_progress_deadline: 'abort' }), onApprovalTimeout({ approval: { after_waves: [1], on_timeout: 'continue' } })]).toEqual(['abort', 'abort', 'continue']);
+    expect([onBelowThreshold(), onProgressDeadline(), onApprovalTimeout({ approval: { after_waves: [1] } })]).toEqual([
+      'pause',
+      'pause',
+      'abort',
+    ]);
+    expect([
+      onBelowThreshold({ on_below_threshold: 'abort' }),
+      onProgressDeadline({ on_progress_deadline: 'abort' }),
+      onApprovalTimeout({ approval: { after_waves: [1], on_timeout: 'continue' } }),
+    ]).toEqual(['abort', 'abort', 'continue']);
   });
 });
 
 describe('the rollout policy schema', () => {
   it('takes a full safety policy as sent', () => {
-    const policy = { waves: [1, '25%'], approval: { after_waves: [1], timeout_seconds: 3600, on_timeout: 'continue' }, success_threshold_percent: 95, on_below_threshold: 'abort', progress_deadline_seconds: 900, on_progress_deadline: 'pause' };
+    const policy = {
+      waves: [1, '25%'],
+      approval: { after_waves: [1], timeout_seconds: 3600, on_timeout: 'continue' },
+      success_threshold_percent: 95,
+      on_below_threshold: 'abort',
+      progress_deadline_seconds: 900,
+      on_progress_deadline: 'pause',
+    };
     expect(rolloutPolicy.parse(policy)).toEqual(policy);
   });
   it.each([

@@ -29,19 +29,30 @@ describe('failureThresholdReached', () => {
   it('stops when failures exceed max_failures', () => {
     const policy = { failure_threshold: { max_failures: 2, min_sample: 1 } };
     expect(failureThresholdReached({ finished: 5, failed: 2 }, policy)).toBeUndefined();
-    expect(failureThresholdReached({ finished: 5, failed: 3 }, policy)).toBe('3 task(s) failed, more than the 2 allowed');
+    expect(failureThresholdReached({ finished: 5, failed: 3 }, policy)).toBe(
+      '3 task(s) failed, more than the 2 allowed',
+    );
   });
   it('judges a percentage only once the minimum sample has finished', () => {
     const policy = { failure_threshold: { max_failure_percent: 20, min_sample: 5 } };
     expect(failureThresholdReached({ finished: 4, failed: 4 }, policy)).toBeUndefined();
     expect(failureThresholdReached({ finished: 5, failed: 1 }, policy)).toBeUndefined();
-    expect(failureThresholdReached({ finished: 5, failed: 2 }, policy)).toBe('2 of 5 finished task(s) failed (40.0%), more than the 20% allowed');
+    expect(failureThresholdReached({ finished: 5, failed: 2 }, policy)).toBe(
+      '2 of 5 finished task(s) failed (40.0%), more than the 20% allowed',
+    );
   });
 });
 
 describe('rolloutPolicy', () => {
   it('accepts a full policy and defaults min_sample', () => {
-    expect(rolloutPolicy.parse({ waves: [1, '5%'], max_in_flight: 10, failure_threshold: { max_failure_percent: 10 }, maintenance_window_end: 1800000000 })).toEqual({
+    expect(
+      rolloutPolicy.parse({
+        waves: [1, '5%'],
+        max_in_flight: 10,
+        failure_threshold: { max_failure_percent: 10 },
+        maintenance_window_end: 1800000000,
+      }),
+    ).toEqual({
       waves: [1, '5%'],
       max_in_flight: 10,
       failure_threshold: { max_failure_percent: 10, min_sample: 1 },
@@ -92,7 +103,9 @@ describe('planBatches: large waves as batches of tasks', () => {
 
 describe('byStartInstant', () => {
   it('orders serials by their start instant, ties and unknown instants first in the given order', () => {
-    expect(byStartInstant(['ny', 'tokyo', 'berlin', 'utc', 'london'], { ny: 30, tokyo: 10, berlin: 20, london: 20 })).toEqual(['utc', 'tokyo', 'berlin', 'london', 'ny']);
+    expect(
+      byStartInstant(['ny', 'tokyo', 'berlin', 'utc', 'london'], { ny: 30, tokyo: 10, berlin: 20, london: 20 }),
+    ).toEqual(['utc', 'tokyo', 'berlin', 'london', 'ny']);
   });
   it('keeps the order when there are no per-appliance instants', () => {
     expect(byStartInstant(['b', 'a'], undefined)).toEqual(['b', 'a']);

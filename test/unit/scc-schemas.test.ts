@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import * as scc from '../../domain/scc';
-import { OPERATION_READ_ONLY, serial, upgradeOperationRequest, upgradeOperation, withoutReadOnly } from '../../domain/scc';
+import {
+  OPERATION_READ_ONLY,
+  serial,
+  upgradeOperationRequest,
+  upgradeOperation,
+  withoutReadOnly,
+} from '../../domain/scc';
 import { generateAppliances } from '../../simulator/fleet';
 
 const valid = {
@@ -22,7 +28,12 @@ describe('serial', () => {
 
 describe('upgrade operation request', () => {
   it('accepts a seed-shaped request and keeps extension properties', () => {
-    const parsed = upgradeOperationRequest.parse({ ...valid, ticket: { id: 'CHG-1' }, rollout: { waves: [1, '50%'] }, target_version: { ...valid.target_version, channel: 'ga' } });
+    const parsed = upgradeOperationRequest.parse({
+      ...valid,
+      ticket: { id: 'CHG-1' },
+      rollout: { waves: [1, '50%'] },
+      target_version: { ...valid.target_version, channel: 'ga' },
+    });
     expect(parsed.ticket).toEqual({ id: 'CHG-1' });
     expect(parsed.rollout).toEqual({ waves: [1, '50%'] });
     expect(parsed.target_version.channel).toBe('ga');
@@ -54,13 +65,26 @@ describe('upgrade operation request', () => {
   });
 
   it('takes read-only fields sent back as read, and withoutReadOnly drops them', () => {
-    const echoed = { ...valid, id: '1', status: 'successful', create_time: '2026-01-01T00:00:00Z', reboot_id: 2, username: 'someone' };
+    const echoed = {
+      ...valid,
+      id: '1',
+      status: 'successful',
+      create_time: '2026-01-01T00:00:00Z',
+      reboot_id: 2,
+      username: 'someone',
+    };
     const parsed = upgradeOperationRequest.parse(echoed);
     expect(withoutReadOnly(parsed, OPERATION_READ_ONLY)).toEqual(upgradeOperationRequest.parse(valid));
   });
 
   it('round-trips a stored operation', () => {
-    const stored = { ...valid, id: '1', username: 'admin', create_time: '2026-01-01T00:00:00.000Z', status: 'scheduled' };
+    const stored = {
+      ...valid,
+      id: '1',
+      username: 'admin',
+      create_time: '2026-01-01T00:00:00.000Z',
+      status: 'scheduled',
+    };
     expect(upgradeOperation.parse(JSON.parse(JSON.stringify(stored)))).toEqual(stored);
   });
 });
@@ -78,30 +102,74 @@ describe('simulated fleet', () => {
 describe('the rest of the SCC seed', () => {
   const base = { comment: '', appliances: ['S1212345678'] };
 
-  test.each(['id', 'create_time', 'status', 'upgrade_id', 'downgrade_id'])('a reboot operation request refuses read-only %s of another type', (field) => {
-    const result = scc.rebootOperationRequest.safeParse({ ...base, [field]: { a: 1 } });
-    expect(result.success).toBe(false);
-    expect(result.error!.issues[0]!.path).toEqual([field]);
-  });
+  test.each(['id', 'create_time', 'status', 'upgrade_id', 'downgrade_id'])(
+    'a reboot operation request refuses read-only %s of another type',
+    (field) => {
+      const result = scc.rebootOperationRequest.safeParse({ ...base, [field]: { a: 1 } });
+      expect(result.success).toBe(false);
+      expect(result.error!.issues[0]!.path).toEqual([field]);
+    },
+  );
 
   test('a downgrade request needs what an upgrade needs and keeps extension properties', () => {
-    const request = { ...base, product_code: 'SH', target_version: { version_id: '9.12.0-100' }, reboot: true, downgrade_time: { datetime: 1, time_type: 'local' }, ticket: 'CHG-9' };
+    const request = {
+      ...base,
+      product_code: 'SH',
+      target_version: { version_id: '9.12.0-100' },
+      reboot: true,
+      downgrade_time: { datetime: 1, time_type: 'local' },
+      ticket: 'CHG-9',
+    };
     expect(scc.downgradeOperationRequest.parse(request)).toEqual(request);
-    expect(scc.downgradeOperationRequest.safeParse({ ...request, reboot: undefined }).error!.issues[0]!.path).toEqual(['reboot']);
+    expect(scc.downgradeOperationRequest.safeParse({ ...request, reboot: undefined }).error!.issues[0]!.path).toEqual([
+      'reboot',
+    ]);
   });
 
   // The operation schemas come from one factory: this pins what it must keep (the OpenAPI document lists properties in shape order).
   test('upgrade and downgrade operations differ only in the name of their start time; every kind keeps its property order', () => {
-    const jsonSchema = (schema: import('zod').ZodType) => JSON.stringify(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }));
-    expect(jsonSchema(scc.downgradeOperationRequest).replaceAll('downgrade_time', 'upgrade_time')).toBe(jsonSchema(scc.upgradeOperationRequest));
-    expect(jsonSchema(scc.downgradeOperation).replaceAll('downgrade_time', 'upgrade_time')).toBe(jsonSchema(scc.upgradeOperation));
+    const jsonSchema = (schema: import('zod').ZodType) =>
+      JSON.stringify(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }));
+    expect(jsonSchema(scc.downgradeOperationRequest).replaceAll('downgrade_time', 'upgrade_time')).toBe(
+      jsonSchema(scc.upgradeOperationRequest),
+    );
+    expect(jsonSchema(scc.downgradeOperation).replaceAll('downgrade_time', 'upgrade_time')).toBe(
+      jsonSchema(scc.upgradeOperation),
+    );
     const head = ['id', 'create_time', 'status', 'username'];
-    const tail = ['rollout', 'task_timeout', 'approval', 'paused', 'pause_reason', 'stop_reason', 'retry_of', 'retried_by', 'appliances'];
-    const upgradeKeys = [...head, 'product_code', 'upgrade_time', 'target_version', 'reboot', 'reboot_time', 'esxi_force', 'comment', 'reboot_id', 'health_check', 'rollback', 'task_retries', ...tail];
+    const tail = [
+      'rollout',
+      'task_timeout',
+      'approval',
+      'paused',
+      'pause_reason',
+      'stop_reason',
+      'retry_of',
+      'retried_by',
+      'appliances',
+    ];
+    const upgradeKeys = [
+      ...head,
+      'product_code',
+      'upgrade_time',
+      'target_version',
+      'reboot',
+      'reboot_time',
+      'esxi_force',
+      'comment',
+      'reboot_id',
+      'health_check',
+      'rollback',
+      'task_retries',
+      ...tail,
+    ];
     const rebootKeys = [...head, 'switch_partition', 'reboot_time', 'comment', 'upgrade_id', 'downgrade_id', ...tail];
-    for (const schema of [scc.upgradeOperationRequest, scc.upgradeOperation]) expect(Object.keys(schema.shape)).toEqual(upgradeKeys);
-    for (const schema of [scc.downgradeOperationRequest, scc.downgradeOperation]) expect(Object.keys(schema.shape)).toEqual(upgradeKeys.map((k) => (k === 'upgrade_time' ? 'downgrade_time' : k)));
-    for (const schema of [scc.rebootOperationRequest, scc.rebootOperation]) expect(Object.keys(schema.shape)).toEqual(rebootKeys);
+    for (const schema of [scc.upgradeOperationRequest, scc.upgradeOperation])
+      expect(Object.keys(schema.shape)).toEqual(upgradeKeys);
+    for (const schema of [scc.downgradeOperationRequest, scc.downgradeOperation])
+      expect(Object.keys(schema.shape)).toEqual(upgradeKeys.map((k) => (k === 'upgrade_time' ? 'downgrade_time' : k)));
+    for (const schema of [scc.rebootOperationRequest, scc.rebootOperation])
+      expect(Object.keys(schema.shape)).toEqual(rebootKeys);
     // The answers' assigned fields, not the requests' read-only refusals.
     expect(scc.upgradeOperation.shape.reboot_id.safeParse(1).success).toBe(true);
     expect(scc.rebootOperation.shape.downgrade_id.safeParse('1').success).toBe(true);
@@ -110,7 +178,9 @@ describe('the rest of the SCC seed', () => {
   test('a delta image definition needs its source version', () => {
     const definition = { product_code: 'SH', arch: 'i386', target_version: { version_id: '9.16.0-100' }, delta: true };
     expect(scc.imageDefinition.safeParse(definition).error!.issues[0]!.path).toEqual(['source_version']);
-    expect(scc.imageDefinition.safeParse({ ...definition, source_version: { version_id: '9.14.0-100' } }).success).toBe(true);
+    expect(scc.imageDefinition.safeParse({ ...definition, source_version: { version_id: '9.14.0-100' } }).success).toBe(
+      true,
+    );
   });
 
   test('task stages per kind', () => {
@@ -123,7 +193,10 @@ describe('the rest of the SCC seed', () => {
     expect(scc.UPGRADE_EXCEPTION_CATEGORIES).toHaveLength(9);
     expect(scc.DOWNGRADE_EXCEPTION_CATEGORIES).toContain('not_previously_upgraded_to');
     const appliance = { product_code: 'SH', serial: 'S1212345678', connected: false };
-    expect(scc.rebootableAppliances.parse({ rebootable: [], exceptions: { disconnected: [appliance], other: 1 } }).exceptions!.disconnected).toEqual([appliance]);
+    expect(
+      scc.rebootableAppliances.parse({ rebootable: [], exceptions: { disconnected: [appliance], other: 1 } })
+        .exceptions!.disconnected,
+    ).toEqual([appliance]);
     expect(scc.upgradeableAppliances.safeParse({ exceptions: { model_eol: [{ serial: 'bad' }] } }).success).toBe(false);
   });
 
@@ -142,7 +215,12 @@ describe('SCC seed objects, one table', () => {
   type Scc = typeof import('../../domain/scc');
   type Schema = import('zod').ZodType;
 
-  const version = (id: string) => ({ version_id: id, version_number: id.split('-')[0]!, build_number: id.split('-')[1]!, build_timestamp: 1_704_067_200 });
+  const version = (id: string) => ({
+    version_id: id,
+    version_number: id.split('-')[0]!,
+    build_number: id.split('-')[1]!,
+    build_timestamp: 1_704_067_200,
+  });
   const time = (datetime: number, time_type = 'utc') => ({ datetime, time_type });
   const applianceSample = {
     product_code: 'SH',
@@ -158,17 +236,74 @@ describe('SCC seed objects, one table', () => {
     read_only: false,
     groups: ['emea'],
   };
-  const definition = { product_code: 'SH', arch: 'x86_64', target_version: version('9.16.0-100'), delta: false, source_version: version('9.14.0-100') };
+  const definition = {
+    product_code: 'SH',
+    arch: 'x86_64',
+    target_version: version('9.16.0-100'),
+    delta: false,
+    source_version: version('9.14.0-100'),
+  };
   const entry = { timestamp: 1_790_000_000, log_entry: 'upgrade started', severity: 'info' };
-  const upgradeRequest = { username: 'alice', product_code: 'SH', upgrade_time: time(1_790_000_000, 'local'), target_version: version('9.16.0-100'), reboot: true, reboot_time: time(1_790_003_600), esxi_force: false, comment: 'q4', appliances: ['S12AB12345678'] };
-  const downgradeRequest = { username: 'alice', product_code: 'SH', downgrade_time: time(1_790_000_000), target_version: version('9.12.0-100'), reboot: false, reboot_time: time(1_790_003_600), esxi_force: true, comment: 'back', appliances: ['S12AB12345678'] };
-  const rebootRequest = { username: 'alice', switch_partition: true, reboot_time: time(1_790_003_600), comment: 'reboot', appliances: ['S12AB12345678'] };
+  const upgradeRequest = {
+    username: 'alice',
+    product_code: 'SH',
+    upgrade_time: time(1_790_000_000, 'local'),
+    target_version: version('9.16.0-100'),
+    reboot: true,
+    reboot_time: time(1_790_003_600),
+    esxi_force: false,
+    comment: 'q4',
+    appliances: ['S12AB12345678'],
+  };
+  const downgradeRequest = {
+    username: 'alice',
+    product_code: 'SH',
+    downgrade_time: time(1_790_000_000),
+    target_version: version('9.12.0-100'),
+    reboot: false,
+    reboot_time: time(1_790_003_600),
+    esxi_force: true,
+    comment: 'back',
+    appliances: ['S12AB12345678'],
+  };
+  const rebootRequest = {
+    username: 'alice',
+    switch_partition: true,
+    reboot_time: time(1_790_003_600),
+    comment: 'reboot',
+    appliances: ['S12AB12345678'],
+  };
   const assigned = { id: '1790000000001', create_time: '2026-09-21T10:00:00.000Z', status: 'scheduled' };
-  const upgradeTask = { operation_id: '1', serial: 'S12AB12345678', upgrade_time: time(1_790_000_000), task_start_time: time(1_790_000_060), target_version: version('9.16.0-100'), reboot: true, reboot_time: time(1_790_003_600), esxi_force: false, current_version: version('9.14.0-100'), hostname: 'branch-1' };
+  const upgradeTask = {
+    operation_id: '1',
+    serial: 'S12AB12345678',
+    upgrade_time: time(1_790_000_000),
+    task_start_time: time(1_790_000_060),
+    target_version: version('9.16.0-100'),
+    reboot: true,
+    reboot_time: time(1_790_003_600),
+    esxi_force: false,
+    current_version: version('9.14.0-100'),
+    hostname: 'branch-1',
+  };
   const { upgrade_time: _u, ...downgradeBase } = upgradeTask;
-  const downgradeTask = { ...downgradeBase, downgrade_time: time(1_790_000_000), target_version: version('9.12.0-100'), reboot: false };
-  const rebootTask = { operation_id: '2', serial: 'S12AB12345678', switch_partition: true, reboot_time: time(1_790_003_600), task_start_time: time(1_790_003_601), deferred: true, hostname: 'branch-1' };
-  const oneOfEach = (categories: readonly string[]) => Object.fromEntries(categories.map((c) => [c, [{ ...applianceSample, serial: 'S1312345678' }]]));
+  const downgradeTask = {
+    ...downgradeBase,
+    downgrade_time: time(1_790_000_000),
+    target_version: version('9.12.0-100'),
+    reboot: false,
+  };
+  const rebootTask = {
+    operation_id: '2',
+    serial: 'S12AB12345678',
+    switch_partition: true,
+    reboot_time: time(1_790_003_600),
+    task_start_time: time(1_790_003_601),
+    deferred: true,
+    hostname: 'branch-1',
+  };
+  const oneOfEach = (categories: readonly string[]) =>
+    Object.fromEntries(categories.map((c) => [c, [{ ...applianceSample, serial: 'S1312345678' }]]));
 
   interface Row {
     schema: Schema;
@@ -178,58 +313,303 @@ describe('SCC seed objects, one table', () => {
     readOnly?: string[];
   }
   const rows: Record<string, Row> = {
-    version: { schema: scc.version, sample: version('9.16.0-100'), required: ['version_id'], optional: ['version_number', 'build_number', 'build_timestamp'] },
-    scheduled_time: { schema: scc.scheduledTime, sample: time(1_790_000_000, 'local'), required: ['datetime', 'time_type'], optional: [] },
+    version: {
+      schema: scc.version,
+      sample: version('9.16.0-100'),
+      required: ['version_id'],
+      optional: ['version_number', 'build_number', 'build_timestamp'],
+    },
+    scheduled_time: {
+      schema: scc.scheduledTime,
+      sample: time(1_790_000_000, 'local'),
+      required: ['datetime', 'time_type'],
+      optional: [],
+    },
     log_entry: { schema: scc.logEntry, sample: entry, required: ['timestamp', 'severity', 'log_entry'], optional: [] },
-    image_definition: { schema: scc.imageDefinition, sample: definition, required: ['product_code', 'arch', 'target_version', 'delta'], optional: ['source_version'] },
-    image: { schema: scc.image, sample: { id: 'img-1', image_definition: definition, image_sources: ['local', 'customer_url'] }, required: ['id', 'image_definition', 'image_sources'], optional: [] },
-    locally_hosted_image: { schema: scc.locallyHostedImage, sample: { id: 'lo-1', image_definition: definition, modification_time: 1_790_000_000 }, required: ['id', 'image_definition', 'modification_time'], optional: [] },
-    'locally_hosted_images upload request': { schema: scc.locallyHostedImageUpload, sample: { url: 'file:///var/tmp/sh-9.16.0.img', image_definition: definition }, required: [], optional: ['url', 'image_definition'], readOnly: ['id'] },
-    customer_url_hosted_image: { schema: scc.customerUrlHostedImage, sample: { id: 'cu-1', image_definition: definition, url: 'https://cdn.example/sh.img', registration_time: 1_790_000_000 }, required: ['id', 'image_definition', 'url', 'registration_time'], optional: [] },
-    'customer_url_hosted_images register request': { schema: scc.customerUrlHostedImageRegister, sample: { url: 'https://cdn.example/sh.img', image_definition: definition }, required: [], optional: ['url', 'image_definition'] },
-    riverbed_hosted_image: { schema: scc.riverbedHostedImage, sample: { id: 'rb-1', image_definition: definition, url: 'https://support.example/sh.img', source_versions: [version('9.12.0-100'), version('9.14.0-100')] }, required: ['image_definition', 'url', 'source_versions'], optional: ['id'] },
-    appliance: { schema: scc.appliance, sample: applianceSample, required: ['product_code', 'serial', 'connected'], optional: ['arch', 'model', 'hostname', 'ip_address', 'current_version', 'time_zone', 'entitled', 'read_only', 'groups'] },
-    upgradeable_appliances: { schema: scc.upgradeableAppliances, sample: { upgradeable: [applianceSample], exceptions: oneOfEach(scc.UPGRADE_EXCEPTION_CATEGORIES) }, required: [], optional: ['upgradeable', 'exceptions'] },
-    'upgradeable_appliances.exceptions': { schema: scc.upgradeExceptions, sample: oneOfEach(scc.UPGRADE_EXCEPTION_CATEGORIES), required: [], optional: [...scc.UPGRADE_EXCEPTION_CATEGORIES] },
-    downgradeable_appliances: { schema: scc.downgradeableAppliances, sample: { downgradeable: [applianceSample], exceptions: oneOfEach(scc.DOWNGRADE_EXCEPTION_CATEGORIES) }, required: [], optional: ['downgradeable', 'exceptions'] },
-    'downgradeable_appliances.exceptions': { schema: scc.downgradeExceptions, sample: oneOfEach(scc.DOWNGRADE_EXCEPTION_CATEGORIES), required: [], optional: [...scc.DOWNGRADE_EXCEPTION_CATEGORIES] },
-    rebootable_appliances: { schema: scc.rebootableAppliances, sample: { rebootable: [applianceSample], exceptions: oneOfEach(scc.REBOOT_EXCEPTION_CATEGORIES) }, required: [], optional: ['rebootable', 'exceptions'] },
-    'rebootable_appliances.exceptions': { schema: scc.rebootExceptions, sample: oneOfEach(scc.REBOOT_EXCEPTION_CATEGORIES), required: [], optional: [...scc.REBOOT_EXCEPTION_CATEGORIES] },
-    'upgradeable_versions[items]': { schema: scc.productVersion, sample: { product_code: 'SH', version: version('9.16.0-100') }, required: ['product_code', 'version'], optional: [] },
-    'upgrade_operation (request)': { schema: scc.upgradeOperationRequest, sample: upgradeRequest, required: ['product_code', 'target_version', 'reboot', 'comment', 'appliances'], optional: ['username', 'upgrade_time', 'reboot_time', 'esxi_force'], readOnly: ['id', 'create_time', 'status', 'reboot_id'] },
+    image_definition: {
+      schema: scc.imageDefinition,
+      sample: definition,
+      required: ['product_code', 'arch', 'target_version', 'delta'],
+      optional: ['source_version'],
+    },
+    image: {
+      schema: scc.image,
+      sample: { id: 'img-1', image_definition: definition, image_sources: ['local', 'customer_url'] },
+      required: ['id', 'image_definition', 'image_sources'],
+      optional: [],
+    },
+    locally_hosted_image: {
+      schema: scc.locallyHostedImage,
+      sample: { id: 'lo-1', image_definition: definition, modification_time: 1_790_000_000 },
+      required: ['id', 'image_definition', 'modification_time'],
+      optional: [],
+    },
+    'locally_hosted_images upload request': {
+      schema: scc.locallyHostedImageUpload,
+      sample: { url: 'file:///var/tmp/sh-9.16.0.img', image_definition: definition },
+      required: [],
+      optional: ['url', 'image_definition'],
+      readOnly: ['id'],
+    },
+    customer_url_hosted_image: {
+      schema: scc.customerUrlHostedImage,
+      sample: {
+        id: 'cu-1',
+        image_definition: definition,
+        url: 'https://cdn.example/sh.img',
+        registration_time: 1_790_000_000,
+      },
+      required: ['id', 'image_definition', 'url', 'registration_time'],
+      optional: [],
+    },
+    'customer_url_hosted_images register request': {
+      schema: scc.customerUrlHostedImageRegister,
+      sample: { url: 'https://cdn.example/sh.img', image_definition: definition },
+      required: [],
+      optional: ['url', 'image_definition'],
+    },
+    riverbed_hosted_image: {
+      schema: scc.riverbedHostedImage,
+      sample: {
+        id: 'rb-1',
+        image_definition: definition,
+        url: 'https://support.example/sh.img',
+        source_versions: [version('9.12.0-100'), version('9.14.0-100')],
+      },
+      required: ['image_definition', 'url', 'source_versions'],
+      optional: ['id'],
+    },
+    appliance: {
+      schema: scc.appliance,
+      sample: applianceSample,
+      required: ['product_code', 'serial', 'connected'],
+      optional: [
+        'arch',
+        'model',
+        'hostname',
+        'ip_address',
+        'current_version',
+        'time_zone',
+        'entitled',
+        'read_only',
+        'groups',
+      ],
+    },
+    upgradeable_appliances: {
+      schema: scc.upgradeableAppliances,
+      sample: { upgradeable: [applianceSample], exceptions: oneOfEach(scc.UPGRADE_EXCEPTION_CATEGORIES) },
+      required: [],
+      optional: ['upgradeable', 'exceptions'],
+    },
+    'upgradeable_appliances.exceptions': {
+      schema: scc.upgradeExceptions,
+      sample: oneOfEach(scc.UPGRADE_EXCEPTION_CATEGORIES),
+      required: [],
+      optional: [...scc.UPGRADE_EXCEPTION_CATEGORIES],
+    },
+    downgradeable_appliances: {
+      schema: scc.downgradeableAppliances,
+      sample: { downgradeable: [applianceSample], exceptions: oneOfEach(scc.DOWNGRADE_EXCEPTION_CATEGORIES) },
+      required: [],
+      optional: ['downgradeable', 'exceptions'],
+    },
+    'downgradeable_appliances.exceptions': {
+      schema: scc.downgradeExceptions,
+      sample: oneOfEach(scc.DOWNGRADE_EXCEPTION_CATEGORIES),
+      required: [],
+      optional: [...scc.DOWNGRADE_EXCEPTION_CATEGORIES],
+    },
+    rebootable_appliances: {
+      schema: scc.rebootableAppliances,
+      sample: { rebootable: [applianceSample], exceptions: oneOfEach(scc.REBOOT_EXCEPTION_CATEGORIES) },
+      required: [],
+      optional: ['rebootable', 'exceptions'],
+    },
+    'rebootable_appliances.exceptions': {
+      schema: scc.rebootExceptions,
+      sample: oneOfEach(scc.REBOOT_EXCEPTION_CATEGORIES),
+      required: [],
+      optional: [...scc.REBOOT_EXCEPTION_CATEGORIES],
+    },
+    'upgradeable_versions[items]': {
+      schema: scc.productVersion,
+      sample: { product_code: 'SH', version: version('9.16.0-100') },
+      required: ['product_code', 'version'],
+      optional: [],
+    },
+    'upgrade_operation (request)': {
+      schema: scc.upgradeOperationRequest,
+      sample: upgradeRequest,
+      required: ['product_code', 'target_version', 'reboot', 'comment', 'appliances'],
+      optional: ['username', 'upgrade_time', 'reboot_time', 'esxi_force'],
+      readOnly: ['id', 'create_time', 'status', 'reboot_id'],
+    },
     // The resource also requires id, create_time and status: the service always assigns them.
-    upgrade_operation: { schema: scc.upgradeOperation, sample: { ...assigned, ...upgradeRequest, reboot_id: 1790000000002 }, required: ['username', 'product_code', 'target_version', 'reboot', 'comment', 'appliances', 'id', 'create_time', 'status'], optional: ['upgrade_time', 'reboot_time', 'esxi_force', 'reboot_id'] },
-    'downgrade_operation (request)': { schema: scc.downgradeOperationRequest, sample: downgradeRequest, required: ['product_code', 'target_version', 'reboot', 'comment', 'appliances'], optional: ['username', 'downgrade_time', 'reboot_time', 'esxi_force'], readOnly: ['id', 'create_time', 'status', 'reboot_id'] },
-    downgrade_operation: { schema: scc.downgradeOperation, sample: { ...assigned, ...downgradeRequest }, required: ['username', 'product_code', 'target_version', 'reboot', 'comment', 'appliances', 'id', 'create_time', 'status'], optional: ['downgrade_time', 'reboot_time', 'esxi_force'] },
-    'reboot_operation (request)': { schema: scc.rebootOperationRequest, sample: rebootRequest, required: ['comment', 'appliances'], optional: ['username', 'switch_partition', 'reboot_time'], readOnly: ['id', 'create_time', 'status', 'upgrade_id', 'downgrade_id'] },
-    reboot_operation: { schema: scc.rebootOperation, sample: { ...assigned, ...rebootRequest, upgrade_id: '1790000000001', downgrade_id: '1790000000003' }, required: ['username', 'comment', 'appliances', 'id', 'create_time', 'status'], optional: ['switch_partition', 'reboot_time', 'upgrade_id', 'downgrade_id'] },
-    upgrade_operation_log: { schema: scc.upgradeOperationLog, sample: { operation_id: '1', log: [entry] }, required: ['log'], optional: ['operation_id'] },
-    downgrade_operation_log: { schema: scc.downgradeOperationLog, sample: { operation_id: '1', log: [entry] }, required: ['log'], optional: ['operation_id'] },
-    reboot_operation_log: { schema: scc.rebootOperationLog, sample: { operation_id: '1', log: [] }, required: ['log'], optional: ['operation_id'] },
-    appliance_upgrade_task: { schema: scc.applianceUpgradeTask, sample: upgradeTask, required: ['operation_id', 'target_version', 'reboot', 'current_version'], optional: ['serial', 'upgrade_time', 'task_start_time', 'reboot_time', 'esxi_force', 'hostname'] },
-    appliance_downgrade_task: { schema: scc.applianceDowngradeTask, sample: downgradeTask, required: ['operation_id', 'serial', 'target_version', 'reboot', 'current_version'], optional: ['downgrade_time', 'task_start_time', 'reboot_time', 'esxi_force', 'hostname'] },
-    appliance_reboot_task: { schema: scc.applianceRebootTask, sample: rebootTask, required: ['operation_id', 'serial'], optional: ['switch_partition', 'reboot_time', 'task_start_time', 'deferred', 'hostname'] },
-    appliance_upgrade_task_state: { schema: scc.applianceUpgradeTaskState, sample: { operation_id: '1', serial: 'S12AB12345678', status: 'running', stage: 'patching' }, required: ['status', 'stage'], optional: ['operation_id', 'serial'] },
-    appliance_downgrade_task_state: { schema: scc.applianceDowngradeTaskState, sample: { operation_id: '1', serial: 'S12AB12345678', status: 'running', stage: 'installing' }, required: ['status', 'stage'], optional: ['operation_id', 'serial'] },
-    appliance_reboot_task_state: { schema: scc.applianceRebootTaskState, sample: { operation_id: '2', serial: 'S12AB12345678', status: 'running', stage: 'reboot_wait' }, required: ['status', 'stage'], optional: ['operation_id', 'serial'] },
-    'appliance_upgrade_task_state (set)': { schema: scc.applianceUpgradeTaskStateSetRequest, sample: { status: 'failed', stage: 'failed' }, required: ['status', 'stage'], optional: [], readOnly: ['operation_id', 'serial'] },
-    'appliance_downgrade_task_state (set)': { schema: scc.applianceDowngradeTaskStateSetRequest, sample: { status: 'cancelled', stage: 'cancelled' }, required: ['status', 'stage'], optional: [], readOnly: ['operation_id', 'serial'] },
-    'appliance_reboot_task_state (set)': { schema: scc.applianceRebootTaskStateSetRequest, sample: { status: 'successful', stage: 'completed' }, required: ['status', 'stage'], optional: [], readOnly: ['operation_id', 'serial'] },
-    appliance_upgrade_task_log: { schema: scc.applianceUpgradeTaskLog, sample: { operation_id: '1', serial: 'S12AB12345678', log: [entry] }, required: ['log'], optional: ['operation_id', 'serial'] },
-    appliance_downgrade_task_log: { schema: scc.applianceDowngradeTaskLog, sample: { operation_id: '1', serial: 'S12AB12345678', log: [entry] }, required: ['log'], optional: ['operation_id', 'serial'] },
-    appliance_reboot_task_log: { schema: scc.applianceRebootTaskLog, sample: { operation_id: '2', serial: 'S12AB12345678', log: [entry, { ...entry, severity: 'emerg' }] }, required: ['log'], optional: ['operation_id', 'serial'] },
+    upgrade_operation: {
+      schema: scc.upgradeOperation,
+      sample: { ...assigned, ...upgradeRequest, reboot_id: 1790000000002 },
+      required: [
+        'username',
+        'product_code',
+        'target_version',
+        'reboot',
+        'comment',
+        'appliances',
+        'id',
+        'create_time',
+        'status',
+      ],
+      optional: ['upgrade_time', 'reboot_time', 'esxi_force', 'reboot_id'],
+    },
+    'downgrade_operation (request)': {
+      schema: scc.downgradeOperationRequest,
+      sample: downgradeRequest,
+      required: ['product_code', 'target_version', 'reboot', 'comment', 'appliances'],
+      optional: ['username', 'downgrade_time', 'reboot_time', 'esxi_force'],
+      readOnly: ['id', 'create_time', 'status', 'reboot_id'],
+    },
+    downgrade_operation: {
+      schema: scc.downgradeOperation,
+      sample: { ...assigned, ...downgradeRequest },
+      required: [
+        'username',
+        'product_code',
+        'target_version',
+        'reboot',
+        'comment',
+        'appliances',
+        'id',
+        'create_time',
+        'status',
+      ],
+      optional: ['downgrade_time', 'reboot_time', 'esxi_force'],
+    },
+    'reboot_operation (request)': {
+      schema: scc.rebootOperationRequest,
+      sample: rebootRequest,
+      required: ['comment', 'appliances'],
+      optional: ['username', 'switch_partition', 'reboot_time'],
+      readOnly: ['id', 'create_time', 'status', 'upgrade_id', 'downgrade_id'],
+    },
+    reboot_operation: {
+      schema: scc.rebootOperation,
+      sample: { ...assigned, ...rebootRequest, upgrade_id: '1790000000001', downgrade_id: '1790000000003' },
+      required: ['username', 'comment', 'appliances', 'id', 'create_time', 'status'],
+      optional: ['switch_partition', 'reboot_time', 'upgrade_id', 'downgrade_id'],
+    },
+    upgrade_operation_log: {
+      schema: scc.upgradeOperationLog,
+      sample: { operation_id: '1', log: [entry] },
+      required: ['log'],
+      optional: ['operation_id'],
+    },
+    downgrade_operation_log: {
+      schema: scc.downgradeOperationLog,
+      sample: { operation_id: '1', log: [entry] },
+      required: ['log'],
+      optional: ['operation_id'],
+    },
+    reboot_operation_log: {
+      schema: scc.rebootOperationLog,
+      sample: { operation_id: '1', log: [] },
+      required: ['log'],
+      optional: ['operation_id'],
+    },
+    appliance_upgrade_task: {
+      schema: scc.applianceUpgradeTask,
+      sample: upgradeTask,
+      required: ['operation_id', 'target_version', 'reboot', 'current_version'],
+      optional: ['serial', 'upgrade_time', 'task_start_time', 'reboot_time', 'esxi_force', 'hostname'],
+    },
+    appliance_downgrade_task: {
+      schema: scc.applianceDowngradeTask,
+      sample: downgradeTask,
+      required: ['operation_id', 'serial', 'target_version', 'reboot', 'current_version'],
+      optional: ['downgrade_time', 'task_start_time', 'reboot_time', 'esxi_force', 'hostname'],
+    },
+    appliance_reboot_task: {
+      schema: scc.applianceRebootTask,
+      sample: rebootTask,
+      required: ['operation_id', 'serial'],
+      optional: ['switch_partition', 'reboot_time', 'task_start_time', 'deferred', 'hostname'],
+    },
+    appliance_upgrade_task_state: {
+      schema: scc.applianceUpgradeTaskState,
+      sample: { operation_id: '1', serial: 'S12AB12345678', status: 'running', stage: 'patching' },
+      required: ['status', 'stage'],
+      optional: ['operation_id', 'serial'],
+    },
+    appliance_downgrade_task_state: {
+      schema: scc.applianceDowngradeTaskState,
+      sample: { operation_id: '1', serial: 'S12AB12345678', status: 'running', stage: 'installing' },
+      required: ['status', 'stage'],
+      optional: ['operation_id', 'serial'],
+    },
+    appliance_reboot_task_state: {
+      schema: scc.applianceRebootTaskState,
+      sample: { operation_id: '2', serial: 'S12AB12345678', status: 'running', stage: 'reboot_wait' },
+      required: ['status', 'stage'],
+      optional: ['operation_id', 'serial'],
+    },
+    'appliance_upgrade_task_state (set)': {
+      schema: scc.applianceUpgradeTaskStateSetRequest,
+      sample: { status: 'failed', stage: 'failed' },
+      required: ['status', 'stage'],
+      optional: [],
+      readOnly: ['operation_id', 'serial'],
+    },
+    'appliance_downgrade_task_state (set)': {
+      schema: scc.applianceDowngradeTaskStateSetRequest,
+      sample: { status: 'cancelled', stage: 'cancelled' },
+      required: ['status', 'stage'],
+      optional: [],
+      readOnly: ['operation_id', 'serial'],
+    },
+    'appliance_reboot_task_state (set)': {
+      schema: scc.applianceRebootTaskStateSetRequest,
+      sample: { status: 'successful', stage: 'completed' },
+      required: ['status', 'stage'],
+      optional: [],
+      readOnly: ['operation_id', 'serial'],
+    },
+    appliance_upgrade_task_log: {
+      schema: scc.applianceUpgradeTaskLog,
+      sample: { operation_id: '1', serial: 'S12AB12345678', log: [entry] },
+      required: ['log'],
+      optional: ['operation_id', 'serial'],
+    },
+    appliance_downgrade_task_log: {
+      schema: scc.applianceDowngradeTaskLog,
+      sample: { operation_id: '1', serial: 'S12AB12345678', log: [entry] },
+      required: ['log'],
+      optional: ['operation_id', 'serial'],
+    },
+    appliance_reboot_task_log: {
+      schema: scc.applianceRebootTaskLog,
+      sample: { operation_id: '2', serial: 'S12AB12345678', log: [entry, { ...entry, severity: 'emerg' }] },
+      required: ['log'],
+      optional: ['operation_id', 'serial'],
+    },
     logging: { schema: scc.logging, sample: { level: 'notice' }, required: ['level'], optional: [] },
   };
   const table = Object.entries(rows);
 
   // Against the schema itself: it declares every seed property of the table and requires exactly the required ones
   // (what it adds beyond the seed, the extensions, is optional: a client following the seed is never refused for it).
-  test.each(table)('%s: the schema declares the table\'s properties, requires just the required ones, and the sample sets each', (_name, row) => {
-    const json = z.toJSONSchema(row.schema, { io: 'input', unrepresentable: 'any' }) as { properties?: object; required?: string[] };
-    expect(Object.keys(json.properties ?? {})).toEqual(expect.arrayContaining([...row.required, ...row.optional, ...(row.readOnly ?? [])]));
-    expect([...(json.required ?? [])].sort()).toEqual([...row.required].sort());
-    expect(Object.keys(row.sample).sort()).toEqual([...row.required, ...row.optional].sort());
-  });
+  test.each(table)(
+    "%s: the schema declares the table's properties, requires just the required ones, and the sample sets each",
+    (_name, row) => {
+      const json = z.toJSONSchema(row.schema, { io: 'input', unrepresentable: 'any' }) as {
+        properties?: object;
+        required?: string[];
+      };
+      expect(Object.keys(json.properties ?? {})).toEqual(
+        expect.arrayContaining([...row.required, ...row.optional, ...(row.readOnly ?? [])]),
+      );
+      expect([...(json.required ?? [])].sort()).toEqual([...row.required].sort());
+      expect(Object.keys(row.sample).sort()).toEqual([...row.required, ...row.optional].sort());
+    },
+  );
 
   test.each(table)('%s: the seed-shaped sample parses to itself', (_name, row) => {
     const result = row.schema.safeParse(row.sample);
@@ -251,16 +631,23 @@ describe('SCC seed objects, one table', () => {
     expect(row.schema.safeParse(rest).data).toEqual(rest);
   });
 
-  const readOnlyCases = table.flatMap(([name, row]) => (row.readOnly ?? []).map((field) => [name, field, row] as const));
-  test.each(readOnlyCases)('%s: read-only %s is documented readOnly, and refused (naming it) when of another type', (_name, field, row) => {
-    const json = z.toJSONSchema(row.schema, { io: 'input', unrepresentable: 'any' }) as { properties: Record<string, { readOnly?: boolean }> };
-    expect(json.properties[field]!.readOnly).toBe(true);
-    for (const value of [null, { a: 1 }]) {
-      const result = row.schema.safeParse({ ...row.sample, [field]: value });
-      expect(result.success).toBe(false);
-      expect(result.error!.issues).toEqual([expect.objectContaining({ path: [field] })]);
-    }
-  });
+  const readOnlyCases = table.flatMap(([name, row]) =>
+    (row.readOnly ?? []).map((field) => [name, field, row] as const),
+  );
+  test.each(readOnlyCases)(
+    '%s: read-only %s is documented readOnly, and refused (naming it) when of another type',
+    (_name, field, row) => {
+      const json = z.toJSONSchema(row.schema, { io: 'input', unrepresentable: 'any' }) as {
+        properties: Record<string, { readOnly?: boolean }>;
+      };
+      expect(json.properties[field]!.readOnly).toBe(true);
+      for (const value of [null, { a: 1 }]) {
+        const result = row.schema.safeParse({ ...row.sample, [field]: value });
+        expect(result.success).toBe(false);
+        expect(result.error!.issues).toEqual([expect.objectContaining({ path: [field] })]);
+      }
+    },
+  );
 
   test.each(table)('%s: an extension property survives a parse, also inside nested seed objects', (_name, row) => {
     const extended = { ...row.sample, x_rollout: { canary: 1, waves: [5, 100] } };
@@ -270,22 +657,51 @@ describe('SCC seed objects, one table', () => {
   });
 
   test('nested seed objects keep their own extension properties', () => {
-    const operation = { ...upgradeRequest, target_version: { ...upgradeRequest.target_version, channel: 'ga' }, upgrade_time: { ...upgradeRequest.upgrade_time, zone_hint: 'tz' } };
+    const operation = {
+      ...upgradeRequest,
+      target_version: { ...upgradeRequest.target_version, channel: 'ga' },
+      upgrade_time: { ...upgradeRequest.upgrade_time, zone_hint: 'tz' },
+    };
     expect(scc.upgradeOperationRequest.parse(operation)).toEqual(operation);
-    const withNestedExceptions = { exceptions: { ...oneOfEach(scc.REBOOT_EXCEPTION_CATEGORIES), vendor_hold: [applianceSample] } };
+    const withNestedExceptions = {
+      exceptions: { ...oneOfEach(scc.REBOOT_EXCEPTION_CATEGORIES), vendor_hold: [applianceSample] },
+    };
     expect(scc.rebootableAppliances.parse(withNestedExceptions)).toEqual(withNestedExceptions);
-    const definitionExt = { ...definition, vendor: 'x', source_version: { ...definition.source_version, hotfix: true } };
-    expect(scc.riverbedHostedImage.parse({ image_definition: definitionExt, url: 'u', source_versions: [] }).image_definition).toEqual(definitionExt);
+    const definitionExt = {
+      ...definition,
+      vendor: 'x',
+      source_version: { ...definition.source_version, hotfix: true },
+    };
+    expect(
+      scc.riverbedHostedImage.parse({ image_definition: definitionExt, url: 'u', source_versions: [] })
+        .image_definition,
+    ).toEqual(definitionExt);
   });
 
   test.each([
-    ['target_version.version_id', scc.upgradeOperation, { ...assigned, ...upgradeRequest, target_version: { version_number: '9.16.0' } }],
+    [
+      'target_version.version_id',
+      scc.upgradeOperation,
+      { ...assigned, ...upgradeRequest, target_version: { version_number: '9.16.0' } },
+    ],
     ['reboot_time.datetime', scc.downgradeOperationRequest, { ...downgradeRequest, reboot_time: { time_type: 'utc' } }],
     ['reboot_time.time_type', scc.rebootOperationRequest, { ...rebootRequest, reboot_time: { datetime: 1 } }],
     ['current_version.version_id', scc.applianceUpgradeTask, { ...upgradeTask, current_version: {} }],
-    ['image_definition.arch', scc.locallyHostedImage, { id: 'x', image_definition: { ...definition, arch: undefined }, modification_time: 1 }],
-    ['source_versions.0.version_id', scc.riverbedHostedImage, { image_definition: definition, url: 'u', source_versions: [{}] }],
-    ['exceptions.not_supported.0.connected', scc.downgradeableAppliances, { exceptions: { not_supported: [{ ...applianceSample, connected: undefined }] } }],
+    [
+      'image_definition.arch',
+      scc.locallyHostedImage,
+      { id: 'x', image_definition: { ...definition, arch: undefined }, modification_time: 1 },
+    ],
+    [
+      'source_versions.0.version_id',
+      scc.riverbedHostedImage,
+      { image_definition: definition, url: 'u', source_versions: [{}] },
+    ],
+    [
+      'exceptions.not_supported.0.connected',
+      scc.downgradeableAppliances,
+      { exceptions: { not_supported: [{ ...applianceSample, connected: undefined }] } },
+    ],
     ['log.0.severity', scc.applianceTaskLog, { log: [{ timestamp: 1, log_entry: 'x' }] }],
   ] as const)('a missing required property of a nested object is named by its path: %s', (path, schema, value) => {
     const result = (schema as Schema).safeParse(value);
@@ -299,18 +715,78 @@ describe('SCC seed objects, one table', () => {
     expect(scc.TIME_TYPES).toEqual(['utc', 'local']);
     expect(scc.IMAGE_REPOSITORIES).toEqual(['customer', 'riverbed']);
     expect(scc.IMAGE_SOURCES).toEqual(['local', 'customer_url', 'riverbed']);
-    expect(scc.OPERATION_STATUSES).toEqual(['scheduled', 'running', 'successful', 'partially_successful', 'failed', 'cancelled']);
+    expect(scc.OPERATION_STATUSES).toEqual([
+      'scheduled',
+      'running',
+      'successful',
+      'partially_successful',
+      'failed',
+      'cancelled',
+    ]);
     expect(scc.APPLIANCE_TASK_STATUSES).toEqual(['scheduled', 'running', 'successful', 'failed', 'cancelled']);
     // The seed's stages, with the extension stages of rollout safety (health_check, rolling_back) before the final ones.
     expect(scc.SAFETY_TASK_STAGES).toEqual(['health_check', 'rolling_back']);
-    expect(scc.UPGRADE_TASK_STAGES).toEqual(['waiting', 'initiating', 'downloading', 'patching', 'installing', 'health_check', 'rolling_back', 'completed', 'failed', 'cancelled']);
-    expect(scc.DOWNGRADE_TASK_STAGES).toEqual(['waiting', 'initiating', 'downloading', 'installing', 'health_check', 'rolling_back', 'completed', 'failed', 'cancelled']);
-    expect(scc.REBOOT_TASK_STAGES).toEqual(['waiting', 'initiating', 'rebooting', 'reboot_wait', 'completed', 'failed', 'cancelled']);
+    expect(scc.UPGRADE_TASK_STAGES).toEqual([
+      'waiting',
+      'initiating',
+      'downloading',
+      'patching',
+      'installing',
+      'health_check',
+      'rolling_back',
+      'completed',
+      'failed',
+      'cancelled',
+    ]);
+    expect(scc.DOWNGRADE_TASK_STAGES).toEqual([
+      'waiting',
+      'initiating',
+      'downloading',
+      'installing',
+      'health_check',
+      'rolling_back',
+      'completed',
+      'failed',
+      'cancelled',
+    ]);
+    expect(scc.REBOOT_TASK_STAGES).toEqual([
+      'waiting',
+      'initiating',
+      'rebooting',
+      'reboot_wait',
+      'completed',
+      'failed',
+      'cancelled',
+    ]);
     expect(scc.LOG_SEVERITIES).toEqual(['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug']);
     expect(scc.LOGGING_LEVELS).toEqual(['crit', 'err', 'warning', 'notice', 'info', 'debug']);
-    expect(scc.UPGRADE_EXCEPTION_CATEGORIES).toEqual(['unentitled', 'model_eol', 'read_only', 'disconnected', 'not_supported', 'no_i386_image', 'no_x86_64_image', 'operation_in_progress', 'same_or_newer_version']);
-    expect(scc.DOWNGRADE_EXCEPTION_CATEGORIES).toEqual(['read_only', 'disconnected', 'not_supported', 'not_previously_upgraded_to', 'no_i386_image', 'no_x86_64_image', 'operation_in_progress', 'same_or_older_version']);
-    expect(scc.REBOOT_EXCEPTION_CATEGORIES).toEqual(['read_only', 'disconnected', 'not_supported', 'operation_in_progress']);
+    expect(scc.UPGRADE_EXCEPTION_CATEGORIES).toEqual([
+      'unentitled',
+      'model_eol',
+      'read_only',
+      'disconnected',
+      'not_supported',
+      'no_i386_image',
+      'no_x86_64_image',
+      'operation_in_progress',
+      'same_or_newer_version',
+    ]);
+    expect(scc.DOWNGRADE_EXCEPTION_CATEGORIES).toEqual([
+      'read_only',
+      'disconnected',
+      'not_supported',
+      'not_previously_upgraded_to',
+      'no_i386_image',
+      'no_x86_64_image',
+      'operation_in_progress',
+      'same_or_older_version',
+    ]);
+    expect(scc.REBOOT_EXCEPTION_CATEGORIES).toEqual([
+      'read_only',
+      'disconnected',
+      'not_supported',
+      'operation_in_progress',
+    ]);
     expect(scc.REPOSITORY_OF_SOURCE).toEqual({ local: 'customer', customer_url: 'customer', riverbed: 'riverbed' });
   });
 
@@ -320,8 +796,18 @@ describe('SCC seed objects, one table', () => {
     { name: 'operation_status', schema: scc.operationStatus, good: 'partially_successful', bad: 'partial' },
     { name: 'appliance_task_status', schema: scc.applianceTaskStatus, good: 'cancelled', bad: 'partially_successful' },
     { name: 'appliance_upgrade_task_stage', schema: scc.applianceUpgradeTaskStage, good: 'patching', bad: 'rebooting' },
-    { name: 'appliance_downgrade_task_stage', schema: scc.applianceDowngradeTaskStage, good: 'installing', bad: 'patching' },
-    { name: 'appliance_reboot_task_stage', schema: scc.applianceRebootTaskStage, good: 'reboot_wait', bad: 'downloading' },
+    {
+      name: 'appliance_downgrade_task_stage',
+      schema: scc.applianceDowngradeTaskStage,
+      good: 'installing',
+      bad: 'patching',
+    },
+    {
+      name: 'appliance_reboot_task_stage',
+      schema: scc.applianceRebootTaskStage,
+      good: 'reboot_wait',
+      bad: 'downloading',
+    },
     { name: 'image_repository', schema: scc.imageRepository, good: 'riverbed', bad: 'local' },
     { name: 'image_source', schema: scc.imageSource, good: 'customer_url', bad: 'customer' },
     { name: 'logging_level', schema: scc.loggingLevel, good: 'debug', bad: 'emerg' },
@@ -350,14 +836,26 @@ describe('SCC seed objects, one table', () => {
     const { source_version: _s, ...full } = definition;
     expect(scc.imageDefinition.parse(full)).toEqual(full);
     const result = scc.imageDefinition.safeParse({ ...full, delta: true });
-    expect(result.error!.issues).toEqual([expect.objectContaining({ path: ['source_version'], message: 'a delta image needs a source_version' })]);
+    expect(result.error!.issues).toEqual([
+      expect.objectContaining({ path: ['source_version'], message: 'a delta image needs a source_version' }),
+    ]);
   });
 
   test('the per-kind stages of task states are the seed lists', () => {
-    for (const stage of scc.UPGRADE_TASK_STAGES) expect(scc.applianceUpgradeTaskState.safeParse({ status: 'running', stage }).success).toBe(true);
-    expect(scc.applianceDowngradeTaskStateSetRequest.safeParse({ status: 'running', stage: 'patching' }).error!.issues[0]!.path).toEqual(['stage']);
-    expect(scc.applianceRebootTaskStateSetRequest.safeParse({ status: 'running', stage: 'installing' }).error!.issues[0]!.path).toEqual(['stage']);
-    expect(scc.applianceUpgradeTaskStateSetRequest.safeParse({ status: 'partially_successful', stage: 'failed' }).error!.issues[0]!.path).toEqual(['status']);
+    for (const stage of scc.UPGRADE_TASK_STAGES)
+      expect(scc.applianceUpgradeTaskState.safeParse({ status: 'running', stage }).success).toBe(true);
+    expect(
+      scc.applianceDowngradeTaskStateSetRequest.safeParse({ status: 'running', stage: 'patching' }).error!.issues[0]!
+        .path,
+    ).toEqual(['stage']);
+    expect(
+      scc.applianceRebootTaskStateSetRequest.safeParse({ status: 'running', stage: 'installing' }).error!.issues[0]!
+        .path,
+    ).toEqual(['stage']);
+    expect(
+      scc.applianceUpgradeTaskStateSetRequest.safeParse({ status: 'partially_successful', stage: 'failed' }).error!
+        .issues[0]!.path,
+    ).toEqual(['status']);
   });
 
   test('lists: images, hosted images, appliances, versions, operations, connected product codes', () => {
@@ -382,22 +880,38 @@ describe('SCC seed objects, one table', () => {
       expect(schema.safeParse([...items, 42]).success).toBe(false);
       expect(schema.safeParse({}).success).toBe(false);
     }
-    expect(scc.connectedProductCodes.safeParse(['SH', 'SH']).error!.issues[0]!.message).toBe('product codes must be unique');
+    expect(scc.connectedProductCodes.safeParse(['SH', 'SH']).error!.issues[0]!.message).toBe(
+      'product codes must be unique',
+    );
   });
 
   test('operation list and image list queries', () => {
-    expect(scc.operationsQuery.parse({ username: 'alice', status: 'running', time_lower_bound: '1790000000', time_upper_bound: '1790003600.5' })).toEqual({
+    expect(
+      scc.operationsQuery.parse({
+        username: 'alice',
+        status: 'running',
+        time_lower_bound: '1790000000',
+        time_upper_bound: '1790003600.5',
+      }),
+    ).toEqual({
       username: 'alice',
       status: 'running',
       time_lower_bound: 1_790_000_000,
       time_upper_bound: 1_790_003_600.5,
     });
     expect(scc.operationsQuery.parse({})).toEqual({});
-    for (const [query, field] of [[{ time_lower_bound: '-1' }, 'time_lower_bound'], [{ time_upper_bound: 'soon' }, 'time_upper_bound'], [{ time_upper_bound: '' }, 'time_upper_bound'], [{ status: 'done' }, 'status']] as const) {
+    for (const [query, field] of [
+      [{ time_lower_bound: '-1' }, 'time_lower_bound'],
+      [{ time_upper_bound: 'soon' }, 'time_upper_bound'],
+      [{ time_upper_bound: '' }, 'time_upper_bound'],
+      [{ status: 'done' }, 'status'],
+    ] as const) {
       const result = scc.operationsQuery.safeParse(query);
       expect(result.error!.issues[0]!.path).toEqual([field]);
     }
-    expect(scc.operationsQuery.safeParse({ time_lower_bound: '-1' }).error!.issues[0]!.message).toContain('time_lower_bound');
+    expect(scc.operationsQuery.safeParse({ time_lower_bound: '-1' }).error!.issues[0]!.message).toContain(
+      'time_lower_bound',
+    );
     expect(scc.operationsQuery.safeParse({ page: '2' }).success).toBe(false);
     expect(scc.imagesQuery.parse({ product_code: 'SH' })).toEqual({ product_code: 'SH' });
     expect(scc.imagesQuery.safeParse({ product_code: 'XX' }).error!.issues[0]!.path).toEqual(['product_code']);

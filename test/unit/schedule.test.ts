@@ -32,7 +32,9 @@ describe('utc', () => {
   });
 
   test('fractional seconds are kept', () => {
-    expect(iso(scheduledInstantMs({ datetime: 1780315200.25, time_type: 'utc' }, undefined))).toBe('2026-06-01T12:00:00.250Z');
+    expect(iso(scheduledInstantMs({ datetime: 1780315200.25, time_type: 'utc' }, undefined))).toBe(
+      '2026-06-01T12:00:00.250Z',
+    );
   });
 });
 
@@ -57,7 +59,14 @@ describe('local', () => {
   });
 
   test('milliseconds under the second are carried over', () => {
-    expect(iso(scheduledInstantMs({ datetime: Date.parse('2026-06-01T02:00:00.500Z') / 1000, time_type: 'local' }, 'Asia/Tokyo'))).toBe('2026-05-31T17:00:00.500Z');
+    expect(
+      iso(
+        scheduledInstantMs(
+          { datetime: Date.parse('2026-06-01T02:00:00.500Z') / 1000, time_type: 'local' },
+          'Asia/Tokyo',
+        ),
+      ),
+    ).toBe('2026-05-31T17:00:00.500Z');
   });
 
   test('one local time is a different instant per zone: Tokyo first, Los Angeles last', () => {
@@ -79,24 +88,89 @@ describe('local', () => {
 describe('daylight saving time', () => {
   test.each([
     // Spring forward: 02:00 → 03:00 (New York 2026-03-08, Berlin 2026-03-29): 02:30 is shifted by the gap.
-    ['America/New_York', { year: 2026, month: 3, day: 8, hour: 2, minute: 30, second: 0 }, '2026-03-08T07:30:00.000Z', 'gap_shifted'],
-    ['Europe/Berlin', { year: 2026, month: 3, day: 29, hour: 2, minute: 30, second: 0 }, '2026-03-29T01:30:00.000Z', 'gap_shifted'],
-    ['Australia/Sydney', { year: 2026, month: 10, day: 4, hour: 2, minute: 30, second: 0 }, '2026-10-03T16:30:00.000Z', 'gap_shifted'],
+    [
+      'America/New_York',
+      { year: 2026, month: 3, day: 8, hour: 2, minute: 30, second: 0 },
+      '2026-03-08T07:30:00.000Z',
+      'gap_shifted',
+    ],
+    [
+      'Europe/Berlin',
+      { year: 2026, month: 3, day: 29, hour: 2, minute: 30, second: 0 },
+      '2026-03-29T01:30:00.000Z',
+      'gap_shifted',
+    ],
+    [
+      'Australia/Sydney',
+      { year: 2026, month: 10, day: 4, hour: 2, minute: 30, second: 0 },
+      '2026-10-03T16:30:00.000Z',
+      'gap_shifted',
+    ],
     // Lord Howe Island moves by half an hour: 02:00 → 02:30, so 02:15 becomes 02:45 (+11:00).
-    ['Australia/Lord_Howe', { year: 2026, month: 10, day: 4, hour: 2, minute: 15, second: 0 }, '2026-10-03T15:45:00.000Z', 'gap_shifted'],
+    [
+      'Australia/Lord_Howe',
+      { year: 2026, month: 10, day: 4, hour: 2, minute: 15, second: 0 },
+      '2026-10-03T15:45:00.000Z',
+      'gap_shifted',
+    ],
     // Samoa skipped 2011-12-30 entirely (−10:00 → +14:00): noon is shifted by the whole day.
-    ['Pacific/Apia', { year: 2011, month: 12, day: 30, hour: 12, minute: 0, second: 0 }, '2011-12-30T22:00:00.000Z', 'gap_shifted'],
+    [
+      'Pacific/Apia',
+      { year: 2011, month: 12, day: 30, hour: 12, minute: 0, second: 0 },
+      '2011-12-30T22:00:00.000Z',
+      'gap_shifted',
+    ],
     // Fall back: 01:30 New York (2026-11-01) and 02:30 Berlin (2026-10-25) happen twice: the earlier (daylight) one.
-    ['America/New_York', { year: 2026, month: 11, day: 1, hour: 1, minute: 30, second: 0 }, '2026-11-01T05:30:00.000Z', 'overlap_earlier'],
-    ['Europe/Berlin', { year: 2026, month: 10, day: 25, hour: 2, minute: 30, second: 0 }, '2026-10-25T00:30:00.000Z', 'overlap_earlier'],
+    [
+      'America/New_York',
+      { year: 2026, month: 11, day: 1, hour: 1, minute: 30, second: 0 },
+      '2026-11-01T05:30:00.000Z',
+      'overlap_earlier',
+    ],
+    [
+      'Europe/Berlin',
+      { year: 2026, month: 10, day: 25, hour: 2, minute: 30, second: 0 },
+      '2026-10-25T00:30:00.000Z',
+      'overlap_earlier',
+    ],
     // Southern hemisphere fall back (Sydney 2026-04-05 03:00 AEDT → 02:00 AEST): 02:30 at +11:00.
-    ['Australia/Sydney', { year: 2026, month: 4, day: 5, hour: 2, minute: 30, second: 0 }, '2026-04-04T15:30:00.000Z', 'overlap_earlier'],
-    ['Australia/Lord_Howe', { year: 2026, month: 4, day: 5, hour: 1, minute: 45, second: 0 }, '2026-04-04T14:45:00.000Z', 'overlap_earlier'],
+    [
+      'Australia/Sydney',
+      { year: 2026, month: 4, day: 5, hour: 2, minute: 30, second: 0 },
+      '2026-04-04T15:30:00.000Z',
+      'overlap_earlier',
+    ],
+    [
+      'Australia/Lord_Howe',
+      { year: 2026, month: 4, day: 5, hour: 1, minute: 45, second: 0 },
+      '2026-04-04T14:45:00.000Z',
+      'overlap_earlier',
+    ],
     // Just outside the transitions: no adjustment.
-    ['America/New_York', { year: 2026, month: 3, day: 8, hour: 3, minute: 0, second: 0 }, '2026-03-08T07:00:00.000Z', 'none'],
-    ['America/New_York', { year: 2026, month: 11, day: 1, hour: 2, minute: 0, second: 0 }, '2026-11-01T07:00:00.000Z', 'none'],
-    ['America/New_York', { year: 2026, month: 3, day: 8, hour: 1, minute: 59, second: 59 }, '2026-03-08T06:59:59.000Z', 'none'],
-    ['America/New_York', { year: 2026, month: 11, day: 1, hour: 0, minute: 59, second: 59 }, '2026-11-01T04:59:59.000Z', 'none'],
+    [
+      'America/New_York',
+      { year: 2026, month: 3, day: 8, hour: 3, minute: 0, second: 0 },
+      '2026-03-08T07:00:00.000Z',
+      'none',
+    ],
+    [
+      'America/New_York',
+      { year: 2026, month: 11, day: 1, hour: 2, minute: 0, second: 0 },
+      '2026-11-01T07:00:00.000Z',
+      'none',
+    ],
+    [
+      'America/New_York',
+      { year: 2026, month: 3, day: 8, hour: 1, minute: 59, second: 59 },
+      '2026-03-08T06:59:59.000Z',
+      'none',
+    ],
+    [
+      'America/New_York',
+      { year: 2026, month: 11, day: 1, hour: 0, minute: 59, second: 59 },
+      '2026-11-01T04:59:59.000Z',
+      'none',
+    ],
   ] as const)('%s %o → %s (%s)', (zone, wall, expected, adjustment) => {
     const result = localWallTimeToUtcMs(wall, zone);
     expect([iso(result.utcMs), result.adjustment]).toEqual([expected, adjustment]);
@@ -112,8 +186,16 @@ describe('daylight saving time', () => {
 
   test('a local schedule reports how it was placed, through every entry point', () => {
     const at = local('2026-03-08T02:30:00');
-    expect(resolveScheduledTime(at, 'America/New_York')).toEqual({ utcMs: Date.parse('2026-03-08T07:30:00Z'), adjustment: 'gap_shifted' });
-    expect(scheduleForAppliances(at, [{ serial: 'NY', time_zone: 'America/New_York' }, { serial: 'TYO', time_zone: 'Asia/Tokyo' }])).toEqual([
+    expect(resolveScheduledTime(at, 'America/New_York')).toEqual({
+      utcMs: Date.parse('2026-03-08T07:30:00Z'),
+      adjustment: 'gap_shifted',
+    });
+    expect(
+      scheduleForAppliances(at, [
+        { serial: 'NY', time_zone: 'America/New_York' },
+        { serial: 'TYO', time_zone: 'Asia/Tokyo' },
+      ]),
+    ).toEqual([
       { serial: 'NY', startAtMs: Date.parse('2026-03-08T07:30:00Z'), adjustment: 'gap_shifted' },
       { serial: 'TYO', startAtMs: Date.parse('2026-03-07T17:30:00Z'), adjustment: 'none' },
     ]);
@@ -126,7 +208,9 @@ describe('calendar edge cases', () => {
     expect(zoneOffsetMs(Date.parse('-000050-06-01T00:00:00Z'), 'UTC')).toBe(0);
     // Tokyo local mean time before 1888: +09:18:59.
     expect(zoneOffsetMs(Date.parse('1800-01-01T00:00:00Z'), 'Asia/Tokyo')).toBe((9 * 3600 + 18 * 60 + 59) * 1000);
-    expect(iso(localWallTimeToUtcMs({ year: 50, month: 6, day: 1, hour: 0, minute: 0, second: 0 }, 'UTC').utcMs)).toBe('0050-06-01T00:00:00.000Z');
+    expect(iso(localWallTimeToUtcMs({ year: 50, month: 6, day: 1, hour: 0, minute: 0, second: 0 }, 'UTC').utcMs)).toBe(
+      '0050-06-01T00:00:00.000Z',
+    );
   });
 
   test.each([
@@ -140,23 +224,32 @@ describe('calendar edge cases', () => {
   });
 
   test('a leap day is a wall time', () => {
-    expect(iso(localWallTimeToUtcMs({ year: 2028, month: 2, day: 29, hour: 9, minute: 0, second: 0 }, 'Asia/Tokyo').utcMs)).toBe('2028-02-29T00:00:00.000Z');
+    expect(
+      iso(localWallTimeToUtcMs({ year: 2028, month: 2, day: 29, hour: 9, minute: 0, second: 0 }, 'Asia/Tokyo').utcMs),
+    ).toBe('2028-02-29T00:00:00.000Z');
   });
 
   test('a datetime that is not a number is refused', () => {
     expect(() => scheduledInstantMs({ datetime: Number.NaN, time_type: 'local' }, 'UTC')).toThrow(RangeError);
-    expect(() => scheduledInstantMs({ datetime: Number.POSITIVE_INFINITY, time_type: 'utc' }, undefined)).toThrow(RangeError);
+    expect(() => scheduledInstantMs({ datetime: Number.POSITIVE_INFINITY, time_type: 'utc' }, undefined)).toThrow(
+      RangeError,
+    );
     expect(() => zoneOffsetMs(Number.NaN, 'UTC')).toThrow(RangeError);
   });
 });
 
 describe('errors', () => {
-  test.each(['Mars/Olympus', '', '   ', 'not a zone', ' Asia/Tokyo', '+05:30', '-08:00', 'Etc/GMT+15'])('unknown zone %j is an error, not UTC', (zone) => {
-    expect(isValidTimeZone(zone)).toBe(false);
-    expect(() => scheduledInstantMs(local('2026-06-01T02:00:00'), zone)).toThrow(UnknownTimeZoneError);
-    expect(() => zoneOffsetMs(0, zone)).toThrow(UnknownTimeZoneError);
-    expect(() => localWallTimeToUtcMs({ year: 2026, month: 6, day: 1, hour: 2, minute: 0, second: 0 }, zone)).toThrow(UnknownTimeZoneError);
-  });
+  test.each(['Mars/Olympus', '', '   ', 'not a zone', ' Asia/Tokyo', '+05:30', '-08:00', 'Etc/GMT+15'])(
+    'unknown zone %j is an error, not UTC',
+    (zone) => {
+      expect(isValidTimeZone(zone)).toBe(false);
+      expect(() => scheduledInstantMs(local('2026-06-01T02:00:00'), zone)).toThrow(UnknownTimeZoneError);
+      expect(() => zoneOffsetMs(0, zone)).toThrow(UnknownTimeZoneError);
+      expect(() => localWallTimeToUtcMs({ year: 2026, month: 6, day: 1, hour: 2, minute: 0, second: 0 }, zone)).toThrow(
+        UnknownTimeZoneError,
+      );
+    },
+  );
 
   test('the error names the zone and, when known, the appliance', () => {
     let error: unknown;
@@ -166,11 +259,17 @@ describe('errors', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(UnknownTimeZoneError);
-    expect(error).toMatchObject({ timeZone: 'Mars/Olympus', serial: 'S12AB00000002', message: expect.stringMatching(/S12AB00000002.*'Mars\/Olympus'/) });
+    expect(error).toMatchObject({
+      timeZone: 'Mars/Olympus',
+      serial: 'S12AB00000002',
+      message: expect.stringMatching(/S12AB00000002.*'Mars\/Olympus'/),
+    });
   });
 
   test('a local time without a zone is an error naming the appliance', () => {
-    expect(() => scheduledInstantMs(local('2026-06-01T02:00:00'), undefined, 'S12AB00000001')).toThrow(MissingTimeZoneError);
+    expect(() => scheduledInstantMs(local('2026-06-01T02:00:00'), undefined, 'S12AB00000001')).toThrow(
+      MissingTimeZoneError,
+    );
     expect(() => scheduledInstantMs(local('2026-06-01T02:00:00'), undefined, 'S12AB00000001')).toThrow(/S12AB00000001/);
     // JSON null is as missing as undefined.
     expect(() => scheduledInstantMs(local('2026-06-01T02:00:00'), null)).toThrow(MissingTimeZoneError);
@@ -188,16 +287,26 @@ describe('errors', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(ScheduleError);
-    expect((error as ScheduleError).problems).toEqual([expect.stringMatching(/^appliance B: unknown time zone 'Mars\/Olympus'/), 'appliance C has no time zone, so a local time cannot be placed']);
-    expect((error as ScheduleError).failures.map(({ serial, timeZone, reason }) => ({ serial, timeZone, reason }))).toEqual([
+    expect((error as ScheduleError).problems).toEqual([
+      expect.stringMatching(/^appliance B: unknown time zone 'Mars\/Olympus'/),
+      'appliance C has no time zone, so a local time cannot be placed',
+    ]);
+    expect(
+      (error as ScheduleError).failures.map(({ serial, timeZone, reason }) => ({ serial, timeZone, reason })),
+    ).toEqual([
       { serial: 'B', timeZone: 'Mars/Olympus', reason: 'unknown_time_zone' },
       { serial: 'C', timeZone: undefined, reason: 'missing_time_zone' },
     ]);
-    expect((error as Error).message).toMatch(/^2 appliance\(s\) cannot be scheduled in local time: appliance B: .*; appliance C has no time zone/);
+    expect((error as Error).message).toMatch(
+      /^2 appliance\(s\) cannot be scheduled in local time: appliance B: .*; appliance C has no time zone/,
+    );
   });
 
   test('a large fleet with bad zones lists them all, but keeps the message short', () => {
-    const fleet = Array.from({ length: 10_000 }, (_, i) => ({ serial: `S${i}`, time_zone: i % 2 ? 'Mars/Olympus' : undefined }));
+    const fleet = Array.from({ length: 10_000 }, (_, i) => ({
+      serial: `S${i}`,
+      time_zone: i % 2 ? 'Mars/Olympus' : undefined,
+    }));
     let error: unknown;
     try {
       scheduleForAppliances(local('2026-06-01T02:00:00'), fleet);
@@ -205,13 +314,27 @@ describe('errors', () => {
       error = err;
     }
     expect((error as ScheduleError).failures).toHaveLength(10_000);
-    expect((error as ScheduleError).failures[9_999]).toMatchObject({ serial: 'S9999', timeZone: 'Mars/Olympus', reason: 'unknown_time_zone' });
+    expect((error as ScheduleError).failures[9_999]).toMatchObject({
+      serial: 'S9999',
+      timeZone: 'Mars/Olympus',
+      reason: 'unknown_time_zone',
+    });
     expect((error as Error).message).toMatch(/; and 9980 more$/);
     expect((error as Error).message.length).toBeLessThan(3_000);
   });
 
   test('valid zones are recognised', () => {
-    for (const zone of ['UTC', 'Etc/UTC', 'GMT', 'Etc/GMT+5', 'Etc/GMT-14', 'Europe/London', 'Asia/Kathmandu', 'US/Eastern']) expect(isValidTimeZone(zone)).toBe(true);
+    for (const zone of [
+      'UTC',
+      'Etc/UTC',
+      'GMT',
+      'Etc/GMT+5',
+      'Etc/GMT-14',
+      'Europe/London',
+      'Asia/Kathmandu',
+      'US/Eastern',
+    ])
+      expect(isValidTimeZone(zone)).toBe(true);
   });
 });
 
@@ -243,7 +366,14 @@ describe('fleets', () => {
 
   test('grouping sorts by instant, not by insertion, and handles an empty fleet', () => {
     expect(groupByStartInstant([])).toEqual([]);
-    expect(groupByStartInstant([{ serial: 'b', startAtMs: 20 }, { serial: 'a', startAtMs: 3 }, { serial: 'c', startAtMs: 20 }, { serial: 'd', startAtMs: -5 }])).toEqual([
+    expect(
+      groupByStartInstant([
+        { serial: 'b', startAtMs: 20 },
+        { serial: 'a', startAtMs: 3 },
+        { serial: 'c', startAtMs: 20 },
+        { serial: 'd', startAtMs: -5 },
+      ]),
+    ).toEqual([
       { startAtMs: -5, serials: ['d'] },
       { startAtMs: 3, serials: ['a'] },
       { startAtMs: 20, serials: ['b', 'c'] },
@@ -254,10 +384,16 @@ describe('fleets', () => {
     const construct = jest.spyOn(Intl, 'DateTimeFormat');
     try {
       // A zone no other test uses, so its formatter is not cached yet.
-      const fleet = Array.from({ length: 10_000 }, (_, i) => ({ serial: `S${i}`, time_zone: 'America/Argentina/Ushuaia' }));
+      const fleet = Array.from({ length: 10_000 }, (_, i) => ({
+        serial: `S${i}`,
+        time_zone: 'America/Argentina/Ushuaia',
+      }));
       const starts = scheduleForAppliances(local('2026-06-01T02:00:00'), fleet);
-      expect(groupByStartInstant(starts)).toEqual([{ startAtMs: Date.parse('2026-06-01T05:00:00Z'), serials: fleet.map((a) => a.serial) }]);
-      for (let i = 0; i < 100; i++) scheduledInstantMs(local(`2026-06-01T02:${String(i % 60).padStart(2, '0')}:00`), 'America/Argentina/Ushuaia');
+      expect(groupByStartInstant(starts)).toEqual([
+        { startAtMs: Date.parse('2026-06-01T05:00:00Z'), serials: fleet.map((a) => a.serial) },
+      ]);
+      for (let i = 0; i < 100; i++)
+        scheduledInstantMs(local(`2026-06-01T02:${String(i % 60).padStart(2, '0')}:00`), 'America/Argentina/Ushuaia');
       expect(construct).toHaveBeenCalledTimes(1);
     } finally {
       construct.mockRestore();

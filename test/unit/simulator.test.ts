@@ -4,7 +4,14 @@ import { parseFaultSpec } from '../../simulator/faults';
 import { generateAppliances, generateCollectors } from '../../simulator/fleet';
 import { Simulator } from '../../simulator/server';
 
-const TIMINGS: SimulatorTimings = { speed: 1, defaultImageBytes: 1_000_000, patchSeconds: 30, installSeconds: 120, rebootSeconds: 90, serviceStartSeconds: 10 };
+const TIMINGS: SimulatorTimings = {
+  speed: 1,
+  defaultImageBytes: 1_000_000,
+  patchSeconds: 30,
+  installSeconds: 120,
+  rebootSeconds: 90,
+  serviceStartSeconds: 10,
+};
 const TARGET = { version_id: '9.16.0-100' };
 
 function device(overrides: Partial<ReturnType<typeof generateAppliances>[number]> = {}) {
@@ -32,7 +39,12 @@ test('download time follows image size and bandwidth; patching a delta takes its
   tick(1);
   expect(appliance.job(full.id).state).toBe('succeeded');
   const running = appliance.info().running_version;
-  const delta = appliance.stage({ target_version: { version_id: '9.16.1-100' }, delta: true, source_version: running, size_bytes: 100_000 }); // 10 s
+  const delta = appliance.stage({
+    target_version: { version_id: '9.16.1-100' },
+    delta: true,
+    source_version: running,
+    size_bytes: 100_000,
+  }); // 10 s
   tick(9);
   expect(appliance.job(delta.id).state).toBe('running');
   tick(1);
@@ -131,7 +143,10 @@ test('no_return_from_reboot, wrong_version_after_reboot, esxi_conflict', () => {
   esxi.appliance.addFault({ kind: 'esxi_conflict' });
   esxi.appliance.stage({ target_version: TARGET, delta: false, size_bytes: 10_000 });
   esxi.tick(1);
-  expect(thrown(() => esxi.appliance.install({ version_id: TARGET.version_id, esxi_force: false }))).toMatchObject({ status: 409, code: 'install.esxi_conflict' });
+  expect(thrown(() => esxi.appliance.install({ version_id: TARGET.version_id, esxi_force: false }))).toMatchObject({
+    status: 409,
+    code: 'install.esxi_conflict',
+  });
   expect(esxi.appliance.install({ version_id: TARGET.version_id, esxi_force: true }).state).toBe('running');
 });
 
@@ -156,7 +171,10 @@ test('flapping_5xx fails that share of requests, the same way every run', () => 
 });
 
 test('fault specs from the command line', () => {
-  expect(parseFaultSpec('fail_at_stage:install@0.05')).toEqual({ fault: { kind: 'fail_at_stage', stage: 'install' }, probability: 0.05 });
+  expect(parseFaultSpec('fail_at_stage:install@0.05')).toEqual({
+    fault: { kind: 'fail_at_stage', stage: 'install' },
+    probability: 0.05,
+  });
   expect(parseFaultSpec('slow_link=4@0.1')).toEqual({ fault: { kind: 'slow_link', factor: 4 }, probability: 0.1 });
   expect(parseFaultSpec('disconnect=600@1')).toEqual({ fault: { kind: 'disconnect', seconds: 600 }, probability: 1 });
   expect(() => parseFaultSpec('melt@1')).toThrow("--fault 'melt@1': fault.kind");
@@ -171,7 +189,9 @@ test('the demo profile has appliances in every exception state and collectors of
   expect(fleet.some((a) => a.model_eol)).toBe(true);
   expect(fleet.some((a) => !a.connected)).toBe(true);
   expect(new Set(fleet.map((a) => a.arch))).toEqual(new Set(['x86_64', 'i386']));
-  expect(generateAppliances(400, 1, 'clean').every((a) => a.connected && a.entitled && !a.read_only && !a.model_eol)).toBe(true);
+  expect(
+    generateAppliances(400, 1, 'clean').every((a) => a.connected && a.entitled && !a.read_only && !a.model_eol),
+  ).toBe(true);
   const collectors = generateCollectors(40, 1, 'demo');
   expect(new Set(collectors.map((c) => c.collectorType))).toEqual(new Set(['Installable', 'Hosted']));
   expect(new Set(collectors.map((c) => c.alive))).toEqual(new Set([true, false]));
@@ -197,7 +217,7 @@ test('the demo profile has legacy appliances on a release no image upgrades from
   });
 });
 
-test('every job answer says its whole duration in real seconds at the simulator\'s speed, a hung job what it would have taken', () => {
+test("every job answer says its whole duration in real seconds at the simulator's speed, a hung job what it would have taken", () => {
   let now = 1_000_000;
   const spec = { ...generateAppliances(1)[0]!, bandwidth_bps: 10_000 };
   const fast = new SimulatedAppliance(spec, { ...TIMINGS, speed: 20 }, () => now);
@@ -224,11 +244,12 @@ function fleet(count: number) {
   const specs = generateAppliances(count).map((a) => ({ ...a, bandwidth_bps: 10_000 }));
   const sim = new Simulator(specs, TIMINGS, [], () => now);
   const serials = specs.map((a) => a.serial);
-  const stage = (i: number, seconds: number) => sim.appliance(serials[i]!).stage({ target_version: TARGET, delta: false, size_bytes: seconds * 10_000 });
+  const stage = (i: number, seconds: number) =>
+    sim.appliance(serials[i]!).stage({ target_version: TARGET, delta: false, size_bytes: seconds * 10_000 });
   return { sim, serials, stage, tick: (seconds: number) => (now += seconds * 1000) };
 }
 
-test('fleet stats: jobs running now and the peak at once, from each job\'s interval', () => {
+test("fleet stats: jobs running now and the peak at once, from each job's interval", () => {
   const { sim, stage, tick } = fleet(4);
   expect(sim.stats.stats()).toEqual({ requests: 0, jobs_running: 0, peak_jobs_running: 0, jobs_started: 0 });
   // Overlapping: 0–10 s, 2–7 s, 4–14 s.
@@ -308,11 +329,21 @@ test('unhealthy_after_upgrade: on another version than when it was added a servi
   appliance.addFault({ kind: 'unhealthy_after_upgrade' });
   upgradeTo(appliance, tick);
   tick(70);
-  expect(appliance.health()).toMatchObject({ services: [{ name: 'management', state: 'up' }, { name: 'datapath', state: 'up' }, { name: 'optimization', state: 'down' }], error_counters: { service_restarts: 3 } });
+  expect(appliance.health()).toMatchObject({
+    services: [
+      { name: 'management', state: 'up' },
+      { name: 'datapath', state: 'up' },
+      { name: 'optimization', state: 'down' },
+    ],
+    error_counters: { service_restarts: 3 },
+  });
   appliance.reboot({ switch_partition: true });
   tick(100);
   expect(appliance.info().running_version).toEqual(before);
-  expect(appliance.health()).toMatchObject({ services: [{ state: 'up' }, { state: 'up' }, { state: 'up' }], error_counters: { service_restarts: 0 } });
+  expect(appliance.health()).toMatchObject({
+    services: [{ state: 'up' }, { state: 'up' }, { state: 'up' }],
+    error_counters: { service_restarts: 0 },
+  });
 });
 
 test('fail_first_installs: the first count installs fail without writing the standby partition, the next succeeds', () => {
@@ -330,6 +361,12 @@ test('fail_first_installs: the first count installs fail without writing the sta
   tick(120);
   expect(appliance.job(third.id).state).toBe('succeeded');
   expect(appliance.counters.installs).toBe(1);
-  expect(parseFaultSpec('fail_first_installs=1@0.5')).toEqual({ fault: { kind: 'fail_first_installs', count: 1 }, probability: 0.5 });
-  expect(parseFaultSpec('slow_to_healthy=300@1')).toEqual({ fault: { kind: 'slow_to_healthy', seconds: 300 }, probability: 1 });
+  expect(parseFaultSpec('fail_first_installs=1@0.5')).toEqual({
+    fault: { kind: 'fail_first_installs', count: 1 },
+    probability: 0.5,
+  });
+  expect(parseFaultSpec('slow_to_healthy=300@1')).toEqual({
+    fault: { kind: 'slow_to_healthy', seconds: 300 },
+    probability: 1,
+  });
 });

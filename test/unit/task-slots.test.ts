@@ -1,6 +1,11 @@
 import { allocatePlaces, placesHeld, type SlotHolder } from '../../domain/task-slots';
 
-const holder = (operationId: string, held: number, waiting: number, dueMs = 0): SlotHolder => ({ operationId, held, waiting, dueMs });
+const holder = (operationId: string, held: number, waiting: number, dueMs = 0): SlotHolder => ({
+  operationId,
+  held,
+  waiting,
+  dueMs,
+});
 
 describe('allocatePlaces', () => {
   it('grants nothing when the limit is reached', () => {
@@ -17,7 +22,11 @@ describe('allocatePlaces', () => {
     expect(allocatePlaces({ a: holder('1', 0, 100, 0), b: holder('2', 0, 100, 5) }, 10)).toEqual({ a: 5, b: 5 });
   });
   it('counts an operation across its runners (batches), and among equals the earliest due goes first', () => {
-    const holders = { 'op1-batch-1': holder('1', 2, 10, 100), 'op1-batch-2': holder('1', 2, 10, 50), op2: holder('2', 3, 10, 10) };
+    const holders = {
+      'op1-batch-1': holder('1', 2, 10, 100),
+      'op1-batch-2': holder('1', 2, 10, 50),
+      op2: holder('2', 3, 10, 10),
+    };
     // Operation 1 holds 4, operation 2 holds 3: the first place to 2; at 4 each, 2 is due earlier;
     // then 1, whose batch due earlier gets it.
     expect(allocatePlaces(holders, 10)).toEqual({ op2: 2, 'op1-batch-2': 1 });

@@ -33,17 +33,35 @@ function fakeCollector(done: (job: CollectorJob) => CollectorJob) {
     lastSeenAlive: 0,
     alive: true,
   });
-  const real = createCollectorActivities({ client: new DeviceClient({ baseUrl: 'http://127.0.0.1:9' }), store: wf.store, logger: createLogger('test', 'silent') });
+  const real = createCollectorActivities({
+    client: new DeviceClient({ baseUrl: 'http://127.0.0.1:9' }),
+    store: wf.store,
+    logger: createLogger('test', 'silent'),
+  });
   const activities: CollectorActivities = {
     ...real,
     async refreshCollector({ collectorId }) {
       return info(collectorId);
     },
     async issueCollectorUpgrade({ collectorId, toVersion }) {
-      return { id: 'upgrade-1', collector_id: collectorId, kind: 'upgrade', to_version: toVersion, state: 'running', progress: 0 };
+      return {
+        id: 'upgrade-1',
+        collector_id: collectorId,
+        kind: 'upgrade',
+        to_version: toVersion,
+        state: 'running',
+        progress: 0,
+      };
     },
     async awaitCollectorJob({ collectorId, until }) {
-      const running: CollectorJob = { id: 'upgrade-1', collector_id: collectorId, kind: 'upgrade', to_version: '20.1-2749', state: 'running', progress: 0.1 };
+      const running: CollectorJob = {
+        id: 'upgrade-1',
+        collector_id: collectorId,
+        kind: 'upgrade',
+        to_version: '20.1-2749',
+        state: 'running',
+        progress: 0.1,
+      };
       if (until === 'progressing') return running;
       const job = done(running);
       if (job.state === 'succeeded') version = job.to_version;
@@ -58,12 +76,28 @@ function fakeCollector(done: (job: CollectorJob) => CollectorJob) {
 }
 
 async function run(activities: object, input: Omit<CollectorUpgradeTaskInput, 'taskId'>) {
-  const task = await wf.store.insertCollectorUpgradeTask({ collectorId: input.collectorId, toVersion: input.toVersion, requestTime: Date.now(), status: 0, message: '' });
+  const task = await wf.store.insertCollectorUpgradeTask({
+    collectorId: input.collectorId,
+    toVersion: input.toVersion,
+    requestTime: Date.now(),
+    status: 0,
+    message: '',
+  });
   const workflowId = `collector-upgrade-${task.id}`;
-  const result = await wf.withWorker(activities, (taskQueue) => wf.env.client.workflow.execute<typeof collectorUpgradeTask>('collectorUpgradeTask', { taskQueue, workflowId, args: [{ ...input, taskId: task.id }] }));
+  const result = await wf.withWorker(activities, (taskQueue) =>
+    wf.env.client.workflow.execute<typeof collectorUpgradeTask>('collectorUpgradeTask', {
+      taskQueue,
+      workflowId,
+      args: [{ ...input, taskId: task.id }],
+    }),
+  );
   // Virtual time the workflow ran (the server's clock jumps on once nothing is pending).
   const { startTime, closeTime } = await wf.env.client.workflow.getHandle(workflowId).describe();
-  return { result, elapsedMs: closeTime!.getTime() - startTime.getTime(), stored: await wf.store.getCollectorUpgradeTask(task.id) };
+  return {
+    result,
+    elapsedMs: closeTime!.getTime() - startTime.getTime(),
+    stored: await wf.store.getCollectorUpgradeTask(task.id),
+  };
 }
 
 test('an upgrade that never completes fails after 30 minutes (the default), in virtual time', async () => {
@@ -73,7 +107,9 @@ test('an upgrade that never completes fails after 30 minutes (the default), in v
   });
   const { result, elapsedMs, stored } = await run(fake.activities, { collectorId: 100000001, toVersion: '20.1-2749' });
   expect(result.status).toBe(3);
-  expect(result.message).toBe('timed out: the upgrade to 20.1-2749 did not complete within 30 minutes (status was 6 progressing)');
+  expect(result.message).toBe(
+    'timed out: the upgrade to 20.1-2749 did not complete within 30 minutes (status was 6 progressing)',
+  );
   expect(stored).toMatchObject({ status: 3, message: result.message });
   expect(fake.statuses).toEqual([1, 6, 3]);
   expect(elapsedMs).toBeGreaterThanOrEqual(30 * MINUTE);
@@ -85,7 +121,11 @@ test('the time limit is per task (workflow input)', async () => {
   const fake = fakeCollector(() => {
     throw ApplicationFailure.retryable('collector does not answer', 'network');
   });
-  const { result, elapsedMs } = await run(fake.activities, { collectorId: 100000002, toVersion: '20.1-2749', timeoutMs: 5 * MINUTE });
+  const { result, elapsedMs } = await run(fake.activities, {
+    collectorId: 100000002,
+    toVersion: '20.1-2749',
+    timeoutMs: 5 * MINUTE,
+  });
   expect(result.message).toMatch(/did not complete within 5 minutes/);
   expect(elapsedMs).toBeLessThan(6 * MINUTE);
 });

@@ -13,16 +13,31 @@ const wf = useTimeSkipping();
 let seq = 0;
 const HOUR_MS = 3_600_000;
 
-const serials = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `S12${prefix}${String(i).padStart(8, '0')}`);
+const serials = (prefix: string, n: number): string[] =>
+  Array.from({ length: n }, (_, i) => `S12${prefix}${String(i).padStart(8, '0')}`);
 
 function operationInput(appliances: string[]): OperationInput {
   seq++;
-  const operation: UpgradeOperation = { id: `7${seq}${Date.now() % 100000}`, username: 'tester', create_time: new Date().toISOString(), status: 'scheduled', product_code: 'SH', target_version: { version_id: '9.16.0-100' }, reboot: false, comment: '', appliances };
+  const operation: UpgradeOperation = {
+    id: `7${seq}${Date.now() % 100000}`,
+    username: 'tester',
+    create_time: new Date().toISOString(),
+    status: 'scheduled',
+    product_code: 'SH',
+    target_version: { version_id: '9.16.0-100' },
+    reboot: false,
+    comment: '',
+    appliances,
+  };
   return { operation, taskTimeoutMs: 12 * HOUR_MS };
 }
 
 const start = (taskQueue: string, input: OperationInput) =>
-  wf.env.client.workflow.start<typeof upgradeOperation>('upgradeOperation', { taskQueue, workflowId: `upgrade-${input.operation.id}`, args: [input] });
+  wf.env.client.workflow.start<typeof upgradeOperation>('upgradeOperation', {
+    taskQueue,
+    workflowId: `upgrade-${input.operation.id}`,
+    args: [input],
+  });
 
 const clock = () => wf.env.currentTimeMs();
 
@@ -30,7 +45,9 @@ test('20 tasks whose device jobs take 2 hours each run at once on a worker with 
   const fake = fakeDeviceActivities({ jobSeconds: 2 * 3600, clock });
   const input = operationInput(serials('AA', 20));
   const worker = { maxConcurrentActivityTaskExecutions: 2, maxConcurrentLocalActivityExecutions: 2 };
-  const result = await wf.withWorker(fake.activities, async (taskQueue) => (await start(taskQueue, input)).result(), { worker });
+  const result = await wf.withWorker(fake.activities, async (taskQueue) => (await start(taskQueue, input)).result(), {
+    worker,
+  });
 
   expect(result.operation.status).toBe('successful');
   // Every task's download ran alongside every other's: 20 jobs at once, not 2.
@@ -55,7 +72,11 @@ test('two operations share one fleet-wide limit fairly; a task waiting for a pla
       await until(async () => (await wf.store.taskStatusCounts(first.operation.id)).running === 4);
       const b = await start(taskQueue, second);
       const waiting = second.operation.appliances[0]!;
-      await until(async () => (await wf.store.getLog(second.operation.id, waiting)).some((l) => l.log_entry.startsWith('waiting for a place')));
+      await until(async () =>
+        (await wf.store.getLog(second.operation.id, waiting)).some((l) =>
+          l.log_entry.startsWith('waiting for a place'),
+        ),
+      );
       expect((await wf.store.getTask(second.operation.id, waiting))?.status).toBe('scheduled');
       expect((await wf.store.getLog(second.operation.id, waiting)).map((l) => l.log_entry)).toContain(
         'waiting for a place: 4 appliance tasks are in flight across the fleet (FLEET_MAX_TASKS_IN_FLIGHT); this one starts when a place frees up',
@@ -70,7 +91,13 @@ test('two operations share one fleet-wide limit fairly; a task waiting for a pla
   // Never more than the limit at once, and the limit used.
   expect(fake.peakConcurrentJobs()).toBe(4);
   // Fair: once both wait, places alternate; the second's first task did not wait for all of the first's.
-  const startTimes = async (input: OperationInput) => Promise.all(input.operation.appliances.map(async (s) => ((await wf.store.getTask(input.operation.id, s))?.task_start_time as { datetime: number }).datetime));
+  const startTimes = async (input: OperationInput) =>
+    Promise.all(
+      input.operation.appliances.map(
+        async (s) =>
+          ((await wf.store.getTask(input.operation.id, s))?.task_start_time as { datetime: number }).datetime,
+      ),
+    );
   const [firstStarts, secondStarts] = await Promise.all([startTimes(first), startTimes(second)]);
   expect(Math.min(...secondStarts)).toBeLessThan(Math.max(...firstStarts));
   expect(Math.max(...secondStarts)).toBeGreaterThanOrEqual(Math.max(...firstStarts));
@@ -86,7 +113,11 @@ test('places held by an operation that was terminated are given to the waiting o
       const a = await start(taskQueue, first);
       await until(async () => (await wf.store.taskStatusCounts(first.operation.id)).running === 2);
       const b = await start(taskQueue, second);
-      await until(async () => (await wf.store.getLog(second.operation.id, second.operation.appliances[0])).some((l) => l.log_entry.startsWith('waiting for a place')));
+      await until(async () =>
+        (await wf.store.getLog(second.operation.id, second.operation.appliances[0])).some((l) =>
+          l.log_entry.startsWith('waiting for a place'),
+        ),
+      );
       // Terminated: the operation never gives its places back itself.
       await a.terminate('test');
       return b.result();

@@ -17,7 +17,18 @@ const clock = () => wf.env.currentTimeMs();
 
 function operationInput(serial: string, health_check: HealthCheckPolicy): OperationInput {
   seq++;
-  const operation: UpgradeOperation = { id: `8${seq}${Date.now() % 100000}`, username: 'tester', create_time: new Date().toISOString(), status: 'scheduled', product_code: 'SH', target_version: { version_id: '9.16.0-100' }, reboot: true, comment: '', appliances: [serial], health_check };
+  const operation: UpgradeOperation = {
+    id: `8${seq}${Date.now() % 100000}`,
+    username: 'tester',
+    create_time: new Date().toISOString(),
+    status: 'scheduled',
+    product_code: 'SH',
+    target_version: { version_id: '9.16.0-100' },
+    reboot: true,
+    comment: '',
+    appliances: [serial],
+    health_check,
+  };
   return { operation, taskTimeoutMs: 3_600_000 };
 }
 
@@ -39,26 +50,42 @@ async function upgradeWithHealthCheck(serial: string, health_check: HealthCheckP
   };
   const input = operationInput(serial, health_check);
   const result = await wf.withWorker(activities, async (taskQueue) =>
-    (await wf.env.client.workflow.start<typeof upgradeOperation>('upgradeOperation', { taskQueue, workflowId: `upgrade-${input.operation.id}`, args: [input] })).result(),
+    (
+      await wf.env.client.workflow.start<typeof upgradeOperation>('upgradeOperation', {
+        taskQueue,
+        workflowId: `upgrade-${input.operation.id}`,
+        args: [input],
+      })
+    ).result(),
   );
   const log = (await wf.store.getLog(input.operation.id, serial)).map((l) => l.log_entry);
   return { result, task: result.tasks[0]!, stored: await wf.store.getTask(input.operation.id, serial), log, probesAt };
 }
 
 test('the first probe waits out settle_seconds on a durable timer; a healthy appliance completes', async () => {
-  const { task, stored, log, probesAt } = await upgradeWithHealthCheck('S12HC00000001', { settle_seconds: 600, probes: 3, interval_seconds: 60 }, 0);
+  const { task, stored, log, probesAt } = await upgradeWithHealthCheck(
+    'S12HC00000001',
+    { settle_seconds: 600, probes: 3, interval_seconds: 60 },
+    0,
+  );
   expect(task).toMatchObject({ status: 'successful', stage: 'completed' });
   expect(stored).toMatchObject({ status: 'successful', stage: 'completed' });
   expect(probesAt).toHaveLength(1);
   // Ten minutes of virtual time after the reboot, not a moment before (and no minute later).
   expect(probesAt[0]).toBeGreaterThanOrEqual(600_000);
   expect(probesAt[0]).toBeLessThan(660_000);
-  expect(log).toContain('health check: waiting 10 minutes for the appliance to settle, then up to 3 probe(s) 1 minute apart');
+  expect(log).toContain(
+    'health check: waiting 10 minutes for the appliance to settle, then up to 3 probe(s) 1 minute apart',
+  );
   expect(log).toContain('health check passed at probe 1 of 3');
 });
 
 test('an appliance slow to come up passes at a later probe within the limit', async () => {
-  const { task, log, probesAt } = await upgradeWithHealthCheck('S12HC00000002', { settle_seconds: 60, probes: 3, interval_seconds: 60 }, 100);
+  const { task, log, probesAt } = await upgradeWithHealthCheck(
+    'S12HC00000002',
+    { settle_seconds: 60, probes: 3, interval_seconds: 60 },
+    100,
+  );
   expect(task).toMatchObject({ status: 'successful', stage: 'completed' });
   expect(probesAt).toHaveLength(2);
   expect(probesAt[1]! - probesAt[0]!).toBeGreaterThanOrEqual(60_000);
@@ -67,8 +94,13 @@ test('an appliance slow to come up passes at a later probe within the limit', as
 });
 
 test('an appliance not healthy within the probes fails its task with the reason, after exactly that many probes', async () => {
-  const { result, task, stored, log, probesAt } = await upgradeWithHealthCheck('S12HC00000003', { settle_seconds: 60, probes: 3, interval_seconds: 60 }, 1000);
-  const reason = 'health check failed: not healthy after 3 probe(s) over 3 minutes: services not up: optimization starting';
+  const { result, task, stored, log, probesAt } = await upgradeWithHealthCheck(
+    'S12HC00000003',
+    { settle_seconds: 60, probes: 3, interval_seconds: 60 },
+    1000,
+  );
+  const reason =
+    'health check failed: not healthy after 3 probe(s) over 3 minutes: services not up: optimization starting';
   expect(result.operation.status).toBe('failed');
   expect(task).toMatchObject({ status: 'failed', stage: 'failed', message: reason });
   expect(stored).toMatchObject({ status: 'failed', stage: 'failed', message: reason });

@@ -12,12 +12,16 @@ const HOUR = 3600_000;
 const wf = useTimeSkipping();
 
 /** A worker with fresh in-memory devices. */
-function withDevices<T>(fn: (taskQueue: string, fake: ReturnType<typeof fakeDeviceActivities>) => Promise<T>, extras?: WorkerExtras): Promise<T> {
+function withDevices<T>(
+  fn: (taskQueue: string, fake: ReturnType<typeof fakeDeviceActivities>) => Promise<T>,
+  extras?: WorkerExtras,
+): Promise<T> {
   const fake = fakeDeviceActivities();
   return wf.withWorker(fake.activities, (taskQueue) => fn(taskQueue, fake), extras);
 }
 
-const startedAt = async (operationId: string, serial: string): Promise<number> => ((await wf.store.getTask(operationId, serial))?.task_start_time as { datetime: number }).datetime * 1000;
+const startedAt = async (operationId: string, serial: string): Promise<number> =>
+  ((await wf.store.getTask(operationId, serial))?.task_start_time as { datetime: number }).datetime * 1000;
 
 test('a local-time upgrade starts each task at that wall-clock time in its own zone, across a DST gap', async () => {
   const zones = new Map([
@@ -42,8 +46,20 @@ test('a local-time upgrade starts each task at that wall-clock time in its own z
     const { operation } = await createOperation(
       wf.env.client,
       'upgrade',
-      { product_code: 'SH', target_version: { version_id: '9.16.0-100' }, reboot: true, upgrade_time: { datetime: wallClock, time_type: 'local' }, comment: 'follow the sun', appliances: [...zones.keys()] },
-      { taskQueue, username: 'tester', timeZones: async (serials) => new Map(serials.map((s) => [s, zones.get(s)])), nowMs: await wf.env.currentTimeMs() },
+      {
+        product_code: 'SH',
+        target_version: { version_id: '9.16.0-100' },
+        reboot: true,
+        upgrade_time: { datetime: wallClock, time_type: 'local' },
+        comment: 'follow the sun',
+        appliances: [...zones.keys()],
+      },
+      {
+        taskQueue,
+        username: 'tester',
+        timeZones: async (serials) => new Map(serials.map((s) => [s, zones.get(s)])),
+        nowMs: await wf.env.currentTimeMs(),
+      },
     );
     const result = await wf.env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operation.id}`).result();
     expect(result.operation.status).toBe('successful');
@@ -53,7 +69,10 @@ test('a local-time upgrade starts each task at that wall-clock time in its own z
       expect([serial, started >= at, started - at < 60_000]).toEqual([serial, true, true]);
     }
     // The seed stores the time "as the UTC value" whatever its type: the wall clock, as a UTC timestamp.
-    expect((await wf.store.getOperation('upgrade', operation.id))?.upgrade_time).toEqual({ datetime: wallClock, time_type: 'local' });
+    expect((await wf.store.getOperation('upgrade', operation.id))?.upgrade_time).toEqual({
+      datetime: wallClock,
+      time_type: 'local',
+    });
   });
 });
 
@@ -65,32 +84,49 @@ test('with one task in flight at a time, a task waiting for its local time holds
     ['S12AB00000113', 'Asia/Kolkata'],
     ['S12AB00000114', 'Asia/Kolkata'],
   ]);
-  await withDevices(async (taskQueue, fake) => {
-    // 03:00 on 1 June next year (virtual time has moved on in earlier tests), summer time in LA and London.
-    const year = new Date(await wf.env.currentTimeMs()).getUTCFullYear() + 1;
-    const wallClock = Date.UTC(year, 5, 1, 3, 0) / 1000;
-    const expected = new Map([
-      ['S12AB00000111', Date.UTC(year, 5, 1, 10, 0)],
-      ['S12AB00000112', Date.UTC(year, 5, 1, 2, 0)],
-      ['S12AB00000113', Date.UTC(year, 4, 31, 21, 30)],
-      ['S12AB00000114', Date.UTC(year, 4, 31, 21, 30)],
-    ]);
-    const { operation } = await createOperation(
-      wf.env.client,
-      'upgrade',
-      { product_code: 'SH', target_version: { version_id: '9.16.0-100' }, reboot: true, upgrade_time: { datetime: wallClock, time_type: 'local' }, comment: 'one at a time', appliances: [...zones.keys()] },
-      { taskQueue, username: 'tester', timeZones: async (serials) => new Map(serials.map((s) => [s, zones.get(s)])), nowMs: await wf.env.currentTimeMs() },
-    );
-    const result = await wf.env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operation.id}`).result();
-    expect(result.operation.status).toBe('successful');
-    for (const [serial, at] of expected) {
-      const started = await startedAt(operation.id, serial);
-      expect([serial, started >= at, started - at < 60_000]).toEqual([serial, true, true]);
-    }
-    // One at a time: the two Kolkata tasks, due together, ran one after the other, never interleaved.
-    const order = fake.calls.map((c) => c.serial).filter((serial, i, all) => i === 0 || all[i - 1] !== serial);
-    expect(order).toEqual(['S12AB00000113', 'S12AB00000114', 'S12AB00000112', 'S12AB00000111']);
-  }, { maxTasksInFlight: 1 });
+  await withDevices(
+    async (taskQueue, fake) => {
+      // 03:00 on 1 June next year (virtual time has moved on in earlier tests), summer time in LA and London.
+      const year = new Date(await wf.env.currentTimeMs()).getUTCFullYear() + 1;
+      const wallClock = Date.UTC(year, 5, 1, 3, 0) / 1000;
+      const expected = new Map([
+        ['S12AB00000111', Date.UTC(year, 5, 1, 10, 0)],
+        ['S12AB00000112', Date.UTC(year, 5, 1, 2, 0)],
+        ['S12AB00000113', Date.UTC(year, 4, 31, 21, 30)],
+        ['S12AB00000114', Date.UTC(year, 4, 31, 21, 30)],
+      ]);
+      const { operation } = await createOperation(
+        wf.env.client,
+        'upgrade',
+        {
+          product_code: 'SH',
+          target_version: { version_id: '9.16.0-100' },
+          reboot: true,
+          upgrade_time: { datetime: wallClock, time_type: 'local' },
+          comment: 'one at a time',
+          appliances: [...zones.keys()],
+        },
+        {
+          taskQueue,
+          username: 'tester',
+          timeZones: async (serials) => new Map(serials.map((s) => [s, zones.get(s)])),
+          nowMs: await wf.env.currentTimeMs(),
+        },
+      );
+      const result = await wf.env.client.workflow
+        .getHandle<typeof upgradeOperation>(`upgrade-${operation.id}`)
+        .result();
+      expect(result.operation.status).toBe('successful');
+      for (const [serial, at] of expected) {
+        const started = await startedAt(operation.id, serial);
+        expect([serial, started >= at, started - at < 60_000]).toEqual([serial, true, true]);
+      }
+      // One at a time: the two Kolkata tasks, due together, ran one after the other, never interleaved.
+      const order = fake.calls.map((c) => c.serial).filter((serial, i, all) => i === 0 || all[i - 1] !== serial);
+      expect(order).toEqual(['S12AB00000113', 'S12AB00000114', 'S12AB00000112', 'S12AB00000111']);
+    },
+    { maxTasksInFlight: 1 },
+  );
 });
 
 test('a task due after the maintenance window closes does not start; the window closing is recorded when it closes', async () => {
@@ -105,8 +141,21 @@ test('a task due after the maintenance window closes does not start; the window 
     const { operation } = await createOperation(
       wf.env.client,
       'upgrade',
-      { product_code: 'SH', target_version: { version_id: '9.16.0-100' }, reboot: true, upgrade_time: { datetime: Date.UTC(year, 6, 1, 9, 0) / 1000, time_type: 'local' }, comment: 'window', rollout: { maintenance_window_end: windowEnd }, appliances: [...zones.keys()] },
-      { taskQueue, username: 'tester', timeZones: async (serials) => new Map(serials.map((s) => [s, zones.get(s)])), nowMs: await wf.env.currentTimeMs() },
+      {
+        product_code: 'SH',
+        target_version: { version_id: '9.16.0-100' },
+        reboot: true,
+        upgrade_time: { datetime: Date.UTC(year, 6, 1, 9, 0) / 1000, time_type: 'local' },
+        comment: 'window',
+        rollout: { maintenance_window_end: windowEnd },
+        appliances: [...zones.keys()],
+      },
+      {
+        taskQueue,
+        username: 'tester',
+        timeZones: async (serials) => new Map(serials.map((s) => [s, zones.get(s)])),
+        nowMs: await wf.env.currentTimeMs(),
+      },
     );
     const result = await wf.env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operation.id}`).result();
     const reason = `maintenance window closed at ${new Date(windowEnd * 1000).toISOString()}: no new task starts`;
@@ -130,25 +179,44 @@ test('an upgrade with a reboot_time installs at once; its linked reboot operatio
     const { operation, linked } = await createOperation(
       wf.env.client,
       'upgrade',
-      { product_code: 'SH', target_version: { version_id: '9.16.0-100' }, reboot: true, reboot_time: { datetime: rebootAt / 1000, time_type: 'utc' }, comment: 'reboot tonight', appliances: [serial] },
+      {
+        product_code: 'SH',
+        target_version: { version_id: '9.16.0-100' },
+        reboot: true,
+        reboot_time: { datetime: rebootAt / 1000, time_type: 'utc' },
+        comment: 'reboot tonight',
+        appliances: [serial],
+      },
       { taskQueue, username: 'tester', nowMs: now },
     );
     expect(linked).toBeDefined();
     expect(operation.reboot_id).toBe(Number(linked!.operation.id));
 
-    const upgraded = await wf.env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operation.id}`).result();
+    const upgraded = await wf.env.client.workflow
+      .getHandle<typeof upgradeOperation>(`upgrade-${operation.id}`)
+      .result();
     expect(upgraded.tasks[0]).toMatchObject({ status: 'successful', stage: 'completed' });
     // Installed on the standby partition, not rebooted by the upgrade.
     expect(fake.calls.filter((c) => c.serial === serial).map((c) => c.activity)).not.toContain('rebootAppliance');
     expect(await startedAt(operation.id, serial)).toBeLessThan(rebootAt);
 
-    const rebooted = await wf.env.client.workflow.getHandle<typeof rebootOperation>(`reboot-${linked!.operation.id}`).result();
+    const rebooted = await wf.env.client.workflow
+      .getHandle<typeof rebootOperation>(`reboot-${linked!.operation.id}`)
+      .result();
     expect(rebooted.operation.status).toBe('successful');
-    expect(rebooted.tasks[0]).toMatchObject({ serial, status: 'successful', stage: 'completed', current_version: { version_id: '9.16.0-100' } });
+    expect(rebooted.tasks[0]).toMatchObject({
+      serial,
+      status: 'successful',
+      stage: 'completed',
+      current_version: { version_id: '9.16.0-100' },
+    });
     const rebootStarted = await startedAt(linked!.operation.id, serial);
     expect(rebootStarted).toBeGreaterThanOrEqual(rebootAt);
     expect(rebootStarted - rebootAt).toBeLessThan(60_000);
     expect(fake.calls.filter((c) => c.serial === serial && c.activity === 'rebootAppliance')).toHaveLength(1);
-    expect(await wf.store.getTask(linked!.operation.id, serial)).toMatchObject({ deferred: true, status: 'successful' });
+    expect(await wf.store.getTask(linked!.operation.id, serial)).toMatchObject({
+      deferred: true,
+      status: 'successful',
+    });
   });
 });

@@ -24,16 +24,33 @@ async function upgrade(serial: string, task_retries: TaskRetryPolicy, fake: Retu
       return fake.activities.startDeviceJob(input);
     },
   };
-  const operation: UpgradeOperation = { id: `9${Date.now() % 1_000_000}`, username: 'tester', create_time: new Date().toISOString(), status: 'scheduled', product_code: 'SH', target_version: { version_id: '9.16.0-100' }, reboot: true, comment: '', appliances: [serial], task_retries };
+  const operation: UpgradeOperation = {
+    id: `9${Date.now() % 1_000_000}`,
+    username: 'tester',
+    create_time: new Date().toISOString(),
+    status: 'scheduled',
+    product_code: 'SH',
+    target_version: { version_id: '9.16.0-100' },
+    reboot: true,
+    comment: '',
+    appliances: [serial],
+    task_retries,
+  };
   const input: OperationInput = { operation, taskTimeoutMs: 30 * MINUTE };
   const result = await wf.withWorker(activities, async (taskQueue) =>
-    (await wf.env.client.workflow.start<typeof upgradeOperation>('upgradeOperation', { taskQueue, workflowId: `upgrade-${operation.id}`, args: [input] })).result(),
+    (
+      await wf.env.client.workflow.start<typeof upgradeOperation>('upgradeOperation', {
+        taskQueue,
+        workflowId: `upgrade-${operation.id}`,
+        args: [input],
+      })
+    ).result(),
   );
   const log = (await wf.store.getLog(operation.id, serial)).map((l) => l.log_entry);
   return { task: result.tasks[0]!, log, keys };
 }
 
-test('a timed-out attempt is retried after its backoff with its own time limit and keys; the last one\'s reason ends the task', async () => {
+test("a timed-out attempt is retried after its backoff with its own time limit and keys; the last one's reason ends the task", async () => {
   const serial = 'S12TR00000001';
   // Staging answers "busy, try in an hour": every attempt runs out of its 30 minutes.
   const fake = fakeDeviceActivities({ busy: new Set([serial]), clock });
@@ -42,7 +59,10 @@ test('a timed-out attempt is retried after its backoff with its own time limit a
   const reason = 'task did not finish within 30 minutes (timed out in stage downloading)';
   expect(task).toMatchObject({ status: 'failed', stage: 'failed', message: reason });
   expect(log).toContain(`attempt 1 of 2 timed out: ${reason}; attempt 2 in 10 minutes`);
-  expect(log.filter((l) => l.startsWith('upgrade to 9.16.0-100 started'))).toEqual(['upgrade to 9.16.0-100 started (attempt 1 of 2)', 'upgrade to 9.16.0-100 started (attempt 2 of 2)']);
+  expect(log.filter((l) => l.startsWith('upgrade to 9.16.0-100 started'))).toEqual([
+    'upgrade to 9.16.0-100 started (attempt 1 of 2)',
+    'upgrade to 9.16.0-100 started (attempt 2 of 2)',
+  ]);
   const first = keys.filter((k) => k.key.includes(':attempt-1:stage:'));
   const second = keys.filter((k) => k.key.includes(':attempt-2:stage:'));
   expect(first.length).toBeGreaterThan(0);
@@ -59,5 +79,7 @@ test('a failure is not retried when the policy names only timed_out', async () =
   expect(task).toMatchObject({ status: 'failed', message: `appliance ${serial} refused the image` });
   expect(log.filter((l) => l.startsWith('attempt '))).toEqual([]);
   // One attempt, one refused stage call.
-  expect(keys.map((k) => k.key)).toEqual([expect.stringMatching(new RegExp(`^upgrade-\\d+-${serial}:attempt-1:stage:9\\.16\\.0-100$`))]);
+  expect(keys.map((k) => k.key)).toEqual([
+    expect.stringMatching(new RegExp(`^upgrade-\\d+-${serial}:attempt-1:stage:9\\.16\\.0-100$`)),
+  ]);
 });

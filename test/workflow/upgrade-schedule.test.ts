@@ -5,7 +5,12 @@
 import { createOperation } from '../../client/operations';
 import type { UpgradeOperation } from '../../domain/scc';
 import type { upgradeOperation } from '../../workflows';
-import { pauseOperationSignal, resumeOperationSignal, operationStateQuery, type OperationInput } from '../../workflows/types';
+import {
+  pauseOperationSignal,
+  resumeOperationSignal,
+  operationStateQuery,
+  type OperationInput,
+} from '../../workflows/types';
 import { fakeDeviceActivities } from '../helpers/fake-device';
 import { useTimeSkipping } from '../helpers/time-skipping';
 
@@ -58,13 +63,20 @@ test('an operation scheduled 6 hours ahead starts its tasks at that instant, in 
     expect(task.taskStartMs! - startAtMs).toBeLessThan(60_000);
     expect(task.current_version?.version_id).toBe('9.16.0-100');
   }
-  expect(new Set(fake.calls.filter((c) => c.activity === 'installImage').map((c) => c.serial))).toEqual(new Set(serials));
+  expect(new Set(fake.calls.filter((c) => c.activity === 'installImage').map((c) => c.serial))).toEqual(
+    new Set(serials),
+  );
 
   // The store holds the same story, readable without a worker.
   expect((await wf.store.getOperation('upgrade', op.id))?.status).toBe('successful');
   for (const serial of serials) {
     const task = await wf.store.getTask(op.id, serial);
-    expect(task).toMatchObject({ status: 'successful', stage: 'completed', target_version: { version_id: '9.16.0-100' }, reboot: true });
+    expect(task).toMatchObject({
+      status: 'successful',
+      stage: 'completed',
+      target_version: { version_id: '9.16.0-100' },
+      reboot: true,
+    });
     const started = (task?.task_start_time as { datetime: number }).datetime * 1000;
     expect(started).toBeGreaterThanOrEqual(startAtMs - 1000);
     expect(started - startAtMs).toBeLessThan(60_000);
@@ -105,8 +117,15 @@ test('a task that cannot finish within its time limit fails with a clear message
   expect(bySerial.get(stuck)!.stage).toBe('failed');
   expect(bySerial.get(stuck)!.message).toBe('task did not finish within 2 minutes (timed out in stage initiating)');
   expect(result.operation.status).toBe('partially_successful');
-  expect(await wf.store.getTask(op.id, stuck)).toMatchObject({ status: 'failed', stage: 'failed', message: 'task did not finish within 2 minutes (timed out in stage initiating)' });
-  expect((await wf.store.getLog(op.id, stuck)).at(-1)).toMatchObject({ severity: 'err', log_entry: 'task did not finish within 2 minutes (timed out in stage initiating)' });
+  expect(await wf.store.getTask(op.id, stuck)).toMatchObject({
+    status: 'failed',
+    stage: 'failed',
+    message: 'task did not finish within 2 minutes (timed out in stage initiating)',
+  });
+  expect((await wf.store.getLog(op.id, stuck)).at(-1)).toMatchObject({
+    severity: 'err',
+    log_entry: 'task did not finish within 2 minutes (timed out in stage initiating)',
+  });
   // The unreachable appliance was retried, then abandoned: never staged or installed.
   expect(fake.calls.filter((c) => c.serial === stuck && c.activity !== 'readApplianceInfo')).toHaveLength(0);
 });
@@ -116,7 +135,18 @@ test('without a task_timeout, a task that cannot finish fails after 30 minutes',
   const fake = fakeDeviceActivities({ busy: new Set([busy]) });
   await wf.withWorker(fake.activities, async (taskQueue) => {
     const startedAt = await wf.env.currentTimeMs();
-    const { operation } = await createOperation(wf.env.client, 'upgrade', { product_code: 'SH', target_version: { version_id: '9.16.0-100' }, reboot: true, comment: 'default limit', appliances: [busy] }, { taskQueue, username: 'tester', nowMs: startedAt });
+    const { operation } = await createOperation(
+      wf.env.client,
+      'upgrade',
+      {
+        product_code: 'SH',
+        target_version: { version_id: '9.16.0-100' },
+        reboot: true,
+        comment: 'default limit',
+        appliances: [busy],
+      },
+      { taskQueue, username: 'tester', nowMs: startedAt },
+    );
     const result = await wf.env.client.workflow.getHandle<typeof upgradeOperation>(`upgrade-${operation.id}`).result();
     const message = 'task did not finish within 30 minutes (timed out in stage downloading)';
     expect(result.tasks).toEqual([expect.objectContaining({ serial: busy, status: 'failed', message })]);
@@ -180,5 +210,7 @@ test('a paused operation starts no task until resumed', async () => {
   });
   expect(result.paused).toBe(false);
   expect(result.operation.status).toBe('successful');
-  expect((await wf.store.getLog(op.id)).map((e) => e.log_entry)).toEqual(expect.arrayContaining(['paused: no new task starts until resumed', 'resumed']));
+  expect((await wf.store.getLog(op.id)).map((e) => e.log_entry)).toEqual(
+    expect.arrayContaining(['paused: no new task starts until resumed', 'resumed']),
+  );
 });
