@@ -9,6 +9,7 @@ import { OPERATION_ID_PATTERN } from '../client/operations';
 import * as scc from '../domain/scc';
 import * as sumo from '../domain/sumo';
 import * as access from '../domain/access';
+import type { OperationKind } from '../domain/operation';
 import { approvalDecisionAnswer } from '../domain/operation-schemas';
 import type { Permission } from './auth';
 
@@ -110,7 +111,8 @@ const PATH_PARAMETERS: Record<string, z.ZodType> = {
   access_id: access.accessId,
 };
 
-const kindDocs = (kind: 'upgrade' | 'downgrade' | 'reboot'): Record<string, RouteDoc> => ({
+/** A kind's operations: list, create, read (and, below, what steers them and their appliance tasks). */
+const operationDocs = (kind: OperationKind): Record<string, RouteDoc> => ({
   [`GET /operations/${kind}`]: {
     summary: `${kind} operations, oldest first`,
     query: scc.operationsQuery,
@@ -137,6 +139,10 @@ const kindDocs = (kind: 'upgrade' | 'downgrade' | 'reboot'): Record<string, Rout
     },
   },
   [`GET /operations/${kind}/{id}`]: { summary: `one ${kind} operation`, response: `${kind}_operation` },
+});
+
+/** What steers an operation of a kind: cancel, approval, retry, pause and resume; and its log. */
+const operationControlDocs = (kind: OperationKind): Record<string, RouteDoc> => ({
   [`POST /operations/${kind}/{id}/cancel`]: {
     summary: `cancel the ${kind} operation (409 when it has already finished)`,
     permission: 'operate',
@@ -176,6 +182,10 @@ const kindDocs = (kind: 'upgrade' | 'downgrade' | 'reboot'): Record<string, Rout
     status: 204,
     errors: [409],
   },
+});
+
+/** A kind's appliance tasks: a page of them, one task, its cancel, state and log. */
+const taskDocs = (kind: OperationKind): Record<string, RouteDoc> => ({
   [`GET /operations/${kind}/{id}/appliances`]: {
     summary: `extension: the ${kind} operation's appliance tasks a page at a time (by serial; filters status, stage, part of a serial), with the counts of all its tasks by status and stage`,
     query: scc.applianceTasksQuery,
@@ -208,6 +218,12 @@ const kindDocs = (kind: 'upgrade' | 'downgrade' | 'reboot'): Record<string, Rout
     request: 'log_entry',
     status: 204,
   },
+});
+
+const kindDocs = (kind: OperationKind): Record<string, RouteDoc> => ({
+  ...operationDocs(kind),
+  ...operationControlDocs(kind),
+  ...taskDocs(kind),
 });
 
 const image = { params: { id: imageId } };

@@ -93,6 +93,59 @@ export interface CreateCollectorUpgradeOptions {
   nowMs?: number;
 }
 
+/** The build a request asks for (absent: the latest), refused in the seed's terms when the collector cannot take it. */
+async function targetBuild(store: FleetStore, request: { collectorId: number; toVersion?: string }): Promise<string> {
+  const { collectorId } = request;
+  const collector = await store.getCollector(collectorId);
+  if (!collector) throw new CollectorUpgradeError('collector.invalid', `collector ${collectorId} does not exist`);
+  if (collector.collectorType !== 'Installable')
+    throw new CollectorUpgradeError(
+      'collector.type.invalid',
+      `collector ${collectorId} is not an Installed Collector (it is ${collector.collectorType})`,
+    );
+  if (!collector.alive)
+    throw new CollectorUpgradeError('collector.not.alive', `collector ${collectorId} is not running`);
+  const targets = await collectorTargets(store);
+  const toVersion = request.toVersion ?? targets.find((t) => t.latest)!.version;
+  if (!targets.some((t) => t.version === toVersion)) {
+    throw new CollectorUpgradeError(
+      'collector.version.invalid',
+      `${toVersion} is not an available collector build (${targets.map((t) => t.version).join(', ')})`,
+    );
+  }
+  if (collector.collectorVersion === toVersion)
+    throw new CollectorUpgradeError('collector.version.invalid', `collector ${collectorId} already runs ${toVersion}`);
+  return toVersion;
+}
+
+/** Starts the task's workflow; a task whose workflow cannot start is failed, so it does not keep its collector "in upgrading". */
+async function startCollectorUpgradeWorkflow(
+  client: Client,
+  store: FleetStore,
+  input: CollectorUpgradeTaskInput,
+  taskQueue: string,
+): Promise<void> {
+  const workflowId = collectorUpgradeWorkflowId(input.taskId);
+  try {
+    await client.workflow.start<Workflows['collectorUpgradeTask']>(workflowName('collectorUpgradeTask'), {
+      taskQueue,
+      workflowId,
+      args: [input],
+      memo: { collectorId: input.collectorId, toVersion: input.toVersion },
+    });
+  } catch (err) {
+    const reason =
+      err instanceof WorkflowExecutionAlreadyStartedError
+        ? `workflow ${workflowId} already exists`
+        : (err as Error).message;
+    await store.updateCollectorUpgradeTask(input.taskId, {
+      status: UPGRADE_TASK_STATUS.failed,
+      message: `the upgrade task could not be started: ${reason}`,
+    });
+    throw err;
+  }
+}
+
 /**
  * Checks a request against the seed's rules, in the order of its error table, records the task
  * (status 0, not started) and starts its workflow. `toVersion` absent means the latest build; a downgrade (an
@@ -105,32 +158,11 @@ export async function createCollectorUpgrade(
   options: CreateCollectorUpgradeOptions,
 ): Promise<CollectorUpgradeTask> {
   const { collectorId } = request;
-  const collector = await store.getCollector(collectorId);
-  if (!collector) throw new CollectorUpgradeError('collector.invalid', `collector ${collectorId} does not exist`);
-  if (collector.collectorType !== 'Installable')
-    throw new CollectorUpgradeError(
-      'collector.type.invalid',
-      `collector ${collectorId} is not an Installed Collector (it is ${collector.collectorType})`,
-    );
-  if (!collector.alive)
-    throw new CollectorUpgradeError('collector.not.alive', `collector ${collectorId} is not running`);
-
-  const targets = await collectorTargets(store);
-  const toVersion = request.toVersion ?? targets.find((t) => t.latest)!.version;
-  if (!targets.some((t) => t.version === toVersion)) {
-    throw new CollectorUpgradeError(
-      'collector.version.invalid',
-      `${toVersion} is not an available collector build (${targets.map((t) => t.version).join(', ')})`,
-    );
-  }
-  if (collector.collectorVersion === toVersion)
-    throw new CollectorUpgradeError('collector.version.invalid', `collector ${collectorId} already runs ${toVersion}`);
-
-  const requestTime = options.nowMs ?? Date.now();
+  const toVersion = await targetBuild(store, request);
   const task = await store.insertCollectorUpgradeTaskUnlessUpgrading({
     collectorId,
     toVersion,
-    requestTime,
+    requestTime: options.nowMs ?? Date.now(),
     status: UPGRADE_TASK_STATUS.notStarted,
     message: '',
   });
@@ -147,25 +179,7 @@ export async function createCollectorUpgrade(
     toVersion,
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
   };
-  try {
-    await client.workflow.start<Workflows['collectorUpgradeTask']>(workflowName('collectorUpgradeTask'), {
-      taskQueue: options.taskQueue,
-      workflowId: collectorUpgradeWorkflowId(task.id),
-      args: [input],
-      memo: { collectorId, toVersion },
-    });
-  } catch (err) {
-    // The task must not keep its collector "in upgrading" for ever.
-    const reason =
-      err instanceof WorkflowExecutionAlreadyStartedError
-        ? `workflow ${collectorUpgradeWorkflowId(task.id)} already exists`
-        : (err as Error).message;
-    await store.updateCollectorUpgradeTask(task.id, {
-      status: UPGRADE_TASK_STATUS.failed,
-      message: `the upgrade task could not be started: ${reason}`,
-    });
-    throw err;
-  }
+  await startCollectorUpgradeWorkflow(client, store, input, options.taskQueue);
   return task;
 }
 

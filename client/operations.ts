@@ -180,40 +180,108 @@ export interface Created {
  * with `reboot` and a `reboot_time` also creates its reboot operation (returned as `linked`,
  * referenced by `reboot_id`), which reboots the appliances whose install succeeded.
  */
+/** An operation request as the service keeps it: read-only properties a client sent back dropped. */
+type OperationRequest = Record<string, unknown> & {
+  appliances: string[];
+  reboot?: boolean;
+  reboot_time?: ScheduledTime;
+  rollout?: RolloutPolicy;
+  task_timeout?: number;
+  health_check?: HealthCheckPolicy;
+};
+
+/** The request checked on its own (before the fleet's state is): the first problem is a 400 naming the field. */
+function validRequest(kind: OperationKind, body: unknown): { request: OperationRequest; deferredReboot: boolean } {
+  const parsed = REQUESTS[kind].safeParse(body);
+  if (!parsed.success) throw firstIssue(parsed.error);
+  // Read-only properties a client sent back are ignored: the service sets them.
+  const request = withoutReadOnly(parsed.data as Record<string, unknown>, OPERATION_READ_ONLY) as OperationRequest;
+  if (new Set(request.appliances).size !== request.appliances.length)
+    throw new InvalidRequestError('appliances', 'a serial is listed more than once');
+  const deferredReboot = kind !== 'reboot' && request.reboot_time !== undefined;
+  if (deferredReboot && request.reboot !== true)
+    throw new InvalidRequestError('reboot_time', `a reboot_time needs reboot: true`);
+  const healthRefusal =
+    request.health_check &&
+    healthCheckRefusal(request.health_check, {
+      reboot: request.reboot === true,
+      deferredReboot,
+      taskTimeoutSeconds: request.task_timeout ?? DEFAULT_TASK_TIMEOUT_MS / 1000,
+    });
+  if (healthRefusal) throw new InvalidRequestError('health_check', healthRefusal);
+  return { request, deferredReboot };
+}
+
+type StartInstants = Awaited<ReturnType<typeof startInstants>>;
+
+/** What a new operation and its linked reboot operation share. */
+interface NewOperation {
+  kind: OperationKind;
+  id: string;
+  request: OperationRequest;
+  base: Pick<Operation, 'username' | 'create_time' | 'status'>;
+  limits: { taskTimeoutMs?: number };
+}
+
+/** The reboot operation of an upgrade or downgrade with a reboot_time, started first so the hand-over finds it. */
+async function startLinkedReboot(
+  client: Client,
+  created: NewOperation,
+  nowMs: number,
+  options: CreateOperationOptions,
+): Promise<{ linked: Operation; rebootStarts: StartInstants }> {
+  const { kind, id, request, base, limits } = created;
+  const rebootStarts = await startInstants('reboot_time', request.reboot_time, request.appliances, options);
+  const linked: Operation = {
+    id: newOperationId(nowMs + 1),
+    ...base,
+    switch_partition: true,
+    reboot_time: request.reboot_time,
+    comment: `reboot after ${kind} ${id}`,
+    [kind === 'upgrade' ? 'upgrade_id' : 'downgrade_id']: id,
+    appliances: request.appliances,
+  };
+  await startOperationWorkflow(client, 'reboot', { operation: linked, ...rebootStarts, ...limits }, options.taskQueue);
+  return { linked, rebootStarts };
+}
+
+/** Starts the operation's workflow; when it cannot start, its linked reboot operation (which would wait forever) is cancelled. */
+async function startOrUndo(
+  client: Client,
+  kind: OperationKind,
+  input: OperationInput,
+  linked: Operation | undefined,
+  taskQueue: string,
+): Promise<void> {
+  try {
+    await startOperationWorkflow(client, kind, input, taskQueue);
+  } catch (err) {
+    if (linked)
+      await client.workflow
+        .getHandle(operationWorkflowId('reboot', linked.id))
+        .cancel()
+        .catch(() => undefined);
+    throw err;
+  }
+}
+
+const createdAs = (operation: Operation, at: StartInstants): Created => ({
+  operation,
+  ...(at.startAtBySerial ? { startAtBySerial: at.startAtBySerial } : {}),
+});
+
+/**
+ * Validates an operation request of any kind and starts its workflow. An upgrade or downgrade
+ * with `reboot` and a `reboot_time` also creates its reboot operation (returned as `linked`,
+ * referenced by `reboot_id`), which reboots the appliances whose install succeeded.
+ */
 export async function createOperation(
   client: Client,
   kind: OperationKind,
   body: unknown,
   options: CreateOperationOptions,
 ): Promise<Created & { linked?: Created }> {
-  const parsed = REQUESTS[kind].safeParse(body);
-  if (!parsed.success) throw firstIssue(parsed.error);
-  // Read-only properties a client sent back are ignored: the service sets them.
-  const request = withoutReadOnly(parsed.data as Record<string, unknown>, OPERATION_READ_ONLY) as Record<
-    string,
-    unknown
-  > & {
-    appliances: string[];
-    reboot?: boolean;
-    reboot_time?: ScheduledTime;
-    rollout?: RolloutPolicy;
-    task_timeout?: number;
-  };
-  if (new Set(request.appliances).size !== request.appliances.length)
-    throw new InvalidRequestError('appliances', 'a serial is listed more than once');
-  const deferredReboot = kind !== 'reboot' && request.reboot_time !== undefined;
-  if (deferredReboot && request.reboot !== true)
-    throw new InvalidRequestError('reboot_time', `a reboot_time needs reboot: true`);
-  const healthCheck = request.health_check as HealthCheckPolicy | undefined;
-  const healthRefusal =
-    healthCheck &&
-    healthCheckRefusal(healthCheck, {
-      reboot: request.reboot === true,
-      deferredReboot,
-      taskTimeoutSeconds: request.task_timeout ?? DEFAULT_TASK_TIMEOUT_MS / 1000,
-    });
-  if (healthRefusal) throw new InvalidRequestError('health_check', healthRefusal);
-
+  const { request, deferredReboot } = validRequest(kind, body);
   const nowMs = options.nowMs ?? Date.now();
   const timeField = OPERATION_TIME_FIELD[kind];
   const starts = await startInstants(
@@ -227,68 +295,35 @@ export async function createOperation(
     const refused = await options.eligibility(kind, request);
     if (refused.length) throw refusal(kind, refused);
   }
-  const id = newOperationId(nowMs);
-  // Extensions: each task's time limit (default 30 minutes), how the operation moves through the fleet (domain/rollout.ts).
-  const limits = {
-    ...(request.task_timeout !== undefined ? { taskTimeoutMs: secondsToMs(request.task_timeout) } : {}),
+  const created: NewOperation = {
+    kind,
+    id: newOperationId(nowMs),
+    request,
+    base: { username: options.username, create_time: new Date(nowMs).toISOString(), status: 'scheduled' },
+    // Extensions: each task's time limit (default 30 minutes).
+    limits: request.task_timeout !== undefined ? { taskTimeoutMs: secondsToMs(request.task_timeout) } : {},
   };
-  const base = {
-    username: options.username,
-    create_time: new Date(nowMs).toISOString(),
-    status: 'scheduled' as OperationStatus,
-  };
-
-  let linked: Operation | undefined;
-  let rebootStarts: Awaited<ReturnType<typeof startInstants>> = {};
-  if (deferredReboot) {
-    rebootStarts = await startInstants('reboot_time', request.reboot_time, request.appliances, options);
-    linked = {
-      id: newOperationId(nowMs + 1),
-      ...base,
-      switch_partition: true,
-      reboot_time: request.reboot_time,
-      comment: `reboot after ${kind} ${id}`,
-      [kind === 'upgrade' ? 'upgrade_id' : 'downgrade_id']: id,
-      appliances: request.appliances,
-    };
-    // The reboot operation starts first, so the hand-over always finds it.
-    await startOperationWorkflow(
-      client,
-      'reboot',
-      { operation: linked, ...rebootStarts, ...limits },
-      options.taskQueue,
-    );
-  }
+  const reboot = deferredReboot ? await startLinkedReboot(client, created, nowMs, options) : undefined;
   const operation: Operation = {
     ...request,
-    id,
-    ...base,
+    id: created.id,
+    ...created.base,
     status: starts.startAtMs !== undefined && starts.startAtMs > nowMs ? 'scheduled' : 'running',
-    ...(linked ? { reboot_id: Number(linked.id) } : {}),
+    ...(reboot ? { reboot_id: Number(reboot.linked.id) } : {}),
     ...(options.retryOf !== undefined ? { retry_of: options.retryOf } : {}),
   };
+  // How the operation moves through the fleet (domain/rollout.ts).
   const input: OperationInput = {
     operation,
     ...starts,
-    ...limits,
+    ...created.limits,
     ...(request.rollout ? { rollout: request.rollout } : {}),
   };
-  try {
-    await startOperationWorkflow(client, kind, input, options.taskQueue);
-  } catch (err) {
-    // A reboot operation waiting for an operation that never started would wait forever.
-    if (linked)
-      await client.workflow
-        .getHandle(operationWorkflowId('reboot', linked.id))
-        .cancel()
-        .catch(() => undefined);
-    throw err;
-  }
-  const created = (op: Operation, at: typeof starts): Created => ({
-    operation: op,
-    ...(at.startAtBySerial ? { startAtBySerial: at.startAtBySerial } : {}),
-  });
-  return { ...created(operation, starts), ...(linked ? { linked: created(linked, rebootStarts) } : {}) };
+  await startOrUndo(client, kind, input, reboot?.linked, options.taskQueue);
+  return {
+    ...createdAs(operation, starts),
+    ...(reboot ? { linked: createdAs(reboot.linked, reboot.rebootStarts) } : {}),
+  };
 }
 
 async function startOperationWorkflow(

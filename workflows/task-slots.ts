@@ -42,73 +42,97 @@ const SWEEP_INTERVAL_MS = 60_000;
 const HISTORY_EVENTS_PER_RUN = 5_000;
 
 export async function taskSlots(state: TaskSlotsState): Promise<never> {
-  const { holders } = state;
-  const toldQueued = new Set(state.toldQueued);
-  let limit = state.limit;
-  let changed = true;
-  const forget = (requester: string): void => {
-    delete holders[requester];
-    toldQueued.delete(requester);
-  };
+  return new TaskSlots(state).run();
+}
 
-  setHandler(taskSlotsRequestSignal, (request) => {
-    if (request.limit !== undefined) limit = request.limit;
-    changed = true;
-    if (request.done) return forget(request.requester);
-    const holder = holders[request.requester] ?? {
+/** The fleet-wide places: who holds how many, who waits, and the limit. */
+class TaskSlots {
+  private readonly holders: TaskSlotsState['holders'];
+  private readonly toldQueued: Set<string>;
+  private limit: number;
+  private changed = true;
+
+  constructor(state: TaskSlotsState) {
+    this.holders = state.holders;
+    this.toldQueued = new Set(state.toldQueued);
+    this.limit = state.limit;
+    setHandler(taskSlotsRequestSignal, (request) => this.onRequest(request));
+  }
+
+  async run(): Promise<never> {
+    for (;;) {
+      const woken = this.saturated()
+        ? await condition(() => this.changed, SWEEP_INTERVAL_MS)
+        : await condition(() => this.changed).then(() => true);
+      if (!woken) {
+        for (const requester of await taskSlotCalls.closedTaskRunners(Object.keys(this.holders)))
+          this.forget(requester);
+      }
+      this.changed = false;
+      await this.grant();
+      if (workflowInfo().historyLength > HISTORY_EVENTS_PER_RUN && !this.changed) {
+        await condition(allHandlersFinished);
+        if (!this.changed) {
+          const { limit, holders, toldQueued } = this;
+          await continueAsNew<typeof taskSlots>({ limit, holders, toldQueued: [...toldQueued] });
+        }
+      }
+    }
+  }
+
+  private onRequest(request: SlotRequest): void {
+    if (request.limit !== undefined) this.limit = request.limit;
+    this.changed = true;
+    if (request.done) return this.forget(request.requester);
+    const holder = this.holders[request.requester] ?? {
       operationId: request.operationId,
       held: 0,
       waiting: 0,
       dueMs: request.dueMs,
     };
-    holders[request.requester] = {
+    this.holders[request.requester] = {
       ...holder,
       held: Math.max(0, holder.held - request.release),
       waiting: request.waiting,
       dueMs: request.dueMs,
     };
-    if (request.waiting === 0) toldQueued.delete(request.requester);
-  });
+    if (request.waiting === 0) this.toldQueued.delete(request.requester);
+  }
+
+  private forget(requester: string): void {
+    delete this.holders[requester];
+    this.toldQueued.delete(requester);
+  }
 
   /** Grants what the rule says and tells newly queued runners they wait; forgets runners that have ended. */
-  async function grant(): Promise<void> {
-    const grants = allocatePlaces(holders, limit);
+  private async grant(): Promise<void> {
+    const grants = allocatePlaces(this.holders, this.limit);
     const told: Promise<void>[] = [];
-    for (const [requester, holder] of Object.entries(holders)) {
+    for (const [requester, holder] of Object.entries(this.holders)) {
       const granted = grants[requester] ?? 0;
       holder.held += granted;
       holder.waiting -= granted;
       const queued = holder.waiting > 0;
-      if (granted === 0 && (!queued || toldQueued.has(requester))) continue;
-      if (queued) toldQueued.add(requester);
-      else toldQueued.delete(requester);
-      told.push(
-        getExternalWorkflowHandle(requester)
-          .signal(taskSlotsGrantSignal, { granted, queued, limit })
-          .catch(() => {
-            forget(requester);
-            changed = true;
-          }),
-      );
+      if (granted === 0 && (!queued || this.toldQueued.has(requester))) continue;
+      if (queued) this.toldQueued.add(requester);
+      else this.toldQueued.delete(requester);
+      told.push(this.sendGrant(requester, { granted, queued, limit: this.limit }));
     }
     await Promise.all(told);
   }
 
-  /** Tasks wait and every place is held: a runner that ended without giving its places back would keep them forever. */
-  const saturated = (): boolean => placesHeld(holders) >= limit && Object.values(holders).some((h) => h.waiting > 0);
+  /** A runner that cannot be told has ended: it is forgotten. */
+  private sendGrant(requester: string, grant: SlotGrant): Promise<void> {
+    return getExternalWorkflowHandle(requester)
+      .signal(taskSlotsGrantSignal, grant)
+      .catch(() => {
+        this.forget(requester);
+        this.changed = true;
+      });
+  }
 
-  for (;;) {
-    const woken = saturated()
-      ? await condition(() => changed, SWEEP_INTERVAL_MS)
-      : await condition(() => changed).then(() => true);
-    if (!woken) {
-      for (const requester of await taskSlotCalls.closedTaskRunners(Object.keys(holders))) forget(requester);
-    }
-    changed = false;
-    await grant();
-    if (workflowInfo().historyLength > HISTORY_EVENTS_PER_RUN && !changed) {
-      await condition(allHandlersFinished);
-      if (!changed) await continueAsNew<typeof taskSlots>({ limit, holders, toldQueued: [...toldQueued] });
-    }
+  /** Tasks wait and every place is held: a runner that ended without giving its places back would keep them forever. */
+  private saturated(): boolean {
+    return placesHeld(this.holders) >= this.limit && Object.values(this.holders).some((h) => h.waiting > 0);
   }
 }

@@ -44,7 +44,11 @@ function printCreated(created: AccessKeyCreated, verb: string, cfg: FleetConfig,
 
 export function registerKeys(program: Command): void {
   const keys = group(program, 'keys', 'API access keys in the store (shown once; only their scrypt hash is stored)');
+  for (const register of [registerCreate, registerList, registerRevoke, registerRotate]) register(keys);
+}
 
+/** `fleet keys create`. */
+function registerCreate(keys: Command): void {
   leaf(keys, 'create', 'create an API access key and print it once, with a curl line that uses it')
     .option('--id <ACCESS_ID>', 'its access id (not one in use, even revoked)')
     .option('--role <ROLE>', `its role: ${ROLES.join(', ')}`)
@@ -70,7 +74,10 @@ export function registerKeys(program: Command): void {
         printCreated(created, 'created', cfg, o.json);
       });
     });
+}
 
+/** `fleet keys list`. */
+function registerList(keys: Command): void {
   leaf(
     keys,
     'list',
@@ -93,7 +100,10 @@ export function registerKeys(program: Command): void {
       );
     }),
   );
+}
 
+/** `fleet keys revoke`. */
+function registerRevoke(keys: Command): void {
   leaf(keys, 'revoke', 'revoke a key: the API refuses it from its next request on, in every API process over the store')
     .argument('<ACCESS_ID>')
     .action(async (arg: string, o: { json: boolean }) => {
@@ -113,7 +123,10 @@ export function registerKeys(program: Command): void {
         );
       });
     });
+}
 
+/** `fleet keys rotate`. */
+function registerRotate(keys: Command): void {
   leaf(
     keys,
     'rotate',
