@@ -103,30 +103,6 @@ test('two operations share one fleet-wide limit fairly; a task waiting for a pla
   expect(Math.max(...secondStarts)).toBeGreaterThanOrEqual(Math.max(...firstStarts));
 });
 
-test('places held by an operation that was terminated are given to the waiting ones', async () => {
-  const fake = fakeDeviceActivities({ jobSeconds: 3600, clock });
-  const first = operationInput(serials('CA', 2));
-  const second = operationInput(serials('CB', 2));
-  const result = await wf.withWorker(
-    fake.activities,
-    async (taskQueue) => {
-      const a = await start(taskQueue, first);
-      await until(async () => (await wf.store.taskStatusCounts(first.operation.id)).running === 2);
-      const b = await start(taskQueue, second);
-      await until(async () =>
-        (await wf.store.getLog(second.operation.id, second.operation.appliances[0])).some((l) =>
-          l.log_entry.startsWith('waiting for a place'),
-        ),
-      );
-      // Terminated: the operation never gives its places back itself.
-      await a.terminate('test');
-      return b.result();
-    },
-    { maxTasksInFlight: 2 },
-  );
-  expect(result.operation.status).toBe('successful');
-});
-
 /** Polls a condition of the store until it holds (the workflows get there without time passing; the deadline only ends a hung test). */
 async function until(check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
