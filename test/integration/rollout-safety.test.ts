@@ -311,7 +311,7 @@ describe('validation', () => {
     [{ approval: { after_waves: [1], on_timeout: 'later' } }, 'rollout.approval.on_timeout'],
     [{ approval: { after_waves: [1], timeout_seconds: 1.5 } }, 'rollout.approval.timeout_seconds'],
     [{ approval: { timeout_seconds: 60 } }, 'rollout.approval.after_waves'],
-    [{ approval: { after_waves: [1], reviewers: ['x'] } }, 'rollout.approval'],
+    [{ approval: { after_waves: [1], reviewers: ['x'] } }, 'rollout.approval.reviewers'],
     [{ success_threshold_percent: 150 }, 'rollout.success_threshold_percent'],
     [{ on_below_threshold: 'stop' }, 'rollout.on_below_threshold'],
     [{ progress_deadline_seconds: -1 }, 'rollout.progress_deadline_seconds'],

@@ -101,7 +101,11 @@ describe('authentication', () => {
 
 describe('upgrade operations', () => {
   test('create over HTTP, runs to successful; operation, tasks, state and logs readable under both spellings', async () => {
-    const appliances = await serials('SH', 3);
+    // Upgradeable now: another test may have made an SH appliance busy or upgraded it already (any order).
+    const upgradeable = (await call('GET', `/upgradeable_appliances/SH/${TARGET}`, { who: 'reader' })).json
+      .upgradeable as { serial: string }[];
+    const appliances = upgradeable.slice(0, 3).map((a) => a.serial);
+    expect(appliances).toHaveLength(3);
     const created = await call('POST', '/operations/upgrade', {
       body: {
         product_code: 'SH',
