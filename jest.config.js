@@ -30,5 +30,7 @@ module.exports = {
   testTimeout: 240_000,
   // 2 cores: the servers and workers of the suites run one file at a time.
   maxWorkers: 1,
+  // A suite whose teardown failed can leave a worker polling for ever; the run must still end (the warning stays).
+  forceExit: true,
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
 };
