@@ -3,42 +3,13 @@
  * limit on tasks in flight is shared fairly by concurrent operations (in-memory devices whose jobs
  * last `jobSeconds` of the test server's clock; real SQLite store).
  */
-import type { UpgradeOperation } from '../../domain/scc';
-import type { upgradeOperation } from '../../workflows';
 import type { OperationInput } from '../../workflows/types';
+import { HOUR_MS, operationInput, serials, startUpgrade, until } from '../helpers/device-time';
 import { fakeDeviceActivities } from '../helpers/fake-device';
 import { useTimeSkipping } from '../helpers/time-skipping';
 
 const wf = useTimeSkipping();
-let seq = 0;
-const HOUR_MS = 3_600_000;
-
-const serials = (prefix: string, n: number): string[] =>
-  Array.from({ length: n }, (_, i) => `S12${prefix}${String(i).padStart(8, '0')}`);
-
-function operationInput(appliances: string[]): OperationInput {
-  seq++;
-  const operation: UpgradeOperation = {
-    id: `7${seq}${Date.now() % 100000}`,
-    username: 'tester',
-    create_time: new Date().toISOString(),
-    status: 'scheduled',
-    product_code: 'SH',
-    target_version: { version_id: '9.16.0-100' },
-    reboot: false,
-    comment: '',
-    appliances,
-  };
-  return { operation, taskTimeoutMs: 12 * HOUR_MS };
-}
-
-const start = (taskQueue: string, input: OperationInput) =>
-  wf.env.client.workflow.start<typeof upgradeOperation>('upgradeOperation', {
-    taskQueue,
-    workflowId: `upgrade-${input.operation.id}`,
-    args: [input],
-  });
-
+const start = (taskQueue: string, input: OperationInput) => startUpgrade(wf, taskQueue, input);
 const clock = () => wf.env.currentTimeMs();
 
 test('20 tasks whose device jobs take 2 hours each run at once on a worker with 2 activity slots', async () => {
@@ -102,12 +73,3 @@ test('two operations share one fleet-wide limit fairly; a task waiting for a pla
   expect(Math.min(...secondStarts)).toBeLessThan(Math.max(...firstStarts));
   expect(Math.max(...secondStarts)).toBeGreaterThanOrEqual(Math.max(...firstStarts));
 });
-
-/** Polls a condition of the store until it holds (the workflows get there without time passing; the deadline only ends a hung test). */
-async function until(check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
