@@ -5,6 +5,7 @@
 import {
   CancellationScope,
   isCancellation,
+  proxyActivities,
   proxyLocalActivities,
   sleep,
   upsertSearchAttributes,
@@ -39,6 +40,17 @@ const SHORT_LOCAL_CALL = { ...SHORT_CALL, localRetryThreshold: '1 second' } as c
  * workflow (./device-job.ts), so a job of minutes holds no worker slot.
  */
 export const deviceCalls = proxyLocalActivities<DeviceActivities>(SHORT_LOCAL_CALL);
+
+/**
+ * Device reads a rollback decides on, as (regular) activities: the health probes, and the read
+ * that picks the rollback's step. Their answers change with time, or with the rollback itself. A
+ * local activity's answer reaches history only with the workflow task that acted on it: a worker
+ * killed just after starting a rollback reboot leaves its successor to read again, see the
+ * rolled-back appliance healthy and call the upgrade completed. An activity's answer is in history
+ * once it is read.
+ */
+export const recordedDeviceReads =
+  proxyActivities<Pick<DeviceActivities, 'readApplianceHealth' | 'readApplianceInfo'>>(SHORT_CALL);
 
 /** The image plan: a short read of the store's images. */
 export const imagePlans = proxyLocalActivities<ImageActivities>(SHORT_LOCAL_CALL);

@@ -10,7 +10,7 @@ import { formatDuration } from '../domain/operation';
 import { healthProblem, rollbackStep, type HealthCheckPolicy, type RollbackStep } from '../domain/rollout-safety';
 import type { Version } from '../domain/scc';
 import { runDeviceJob } from './device-job';
-import { deviceCalls, imagePlans, TaskFailed } from './task-lifecycle';
+import { deviceCalls, imagePlans, recordedDeviceReads, TaskFailed } from './task-lifecycle';
 
 /** What the safety steps write to the task's log (its recorder, ./task-lifecycle.ts). */
 export interface SafetyLog {
@@ -32,7 +32,7 @@ export async function waitUntilHealthy(
   let problem = '';
   for (let probe = 1; probe <= policy.probes; probe++) {
     if (probe > 1) await sleep(policy.interval_seconds * 1000);
-    const reading = await deviceCalls.readApplianceHealth(call);
+    const reading = await recordedDeviceReads.readApplianceHealth(call);
     problem = (reading.reachable ? healthProblem(reading.health) : `no answer: ${reading.reason}`) ?? '';
     if (!problem) {
       taskLog.logWithNextWrite(`health check passed at probe ${probe} of ${policy.probes}`);
@@ -80,7 +80,7 @@ export async function returnToVersion(ctx: RollbackContext, previous: Version): 
     taskLog.logWithNextWrite(`appliance is running ${after.running_version.version_id}`);
   };
 
-  const info = await deviceCalls.readApplianceInfo(call);
+  const info = await recordedDeviceReads.readApplianceInfo(call);
   const step = rollbackStep(info, previous);
   if (step === 'none') {
     taskLog.logWithNextWrite(`rollback: the appliance still runs ${to} on its active partition, nothing to reboot`);

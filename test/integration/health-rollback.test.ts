@@ -9,6 +9,7 @@
 import { getOperation } from '../../client/operations';
 import { renderFrame, summarize } from '../../client/cli/progress';
 import type { DeviceInfo } from '../../domain/device-api';
+import { applianceTaskWorkflowId } from '../../domain/operation';
 import type { upgradeOperation } from '../../workflows';
 import { startSccApi, type SccApi } from '../helpers/scc-api';
 import type { Stack } from '../helpers/stack';
@@ -71,6 +72,11 @@ const taskLog = async (id: string, serial: string): Promise<string[]> =>
   );
 const taskState = async (id: string, serial: string) =>
   (await api.call('GET', `/operations/upgrade/${id}/appliances/${serial}/state`, { who: 'reader' })).json;
+/** The types of the activities (not local activities) a workflow scheduled, in order. */
+const scheduledActivities = async (workflowId: string): Promise<string[]> =>
+  ((await stack.env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? []).flatMap((e) =>
+    e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name ?? ''] : [],
+  );
 const effects = async (serial: string) => {
   const { stages, patches, installs, reboots } = await stack.devices.counters(serial);
   return { stages, patches, installs, reboots };
@@ -174,6 +180,13 @@ test('an appliance unhealthy after its upgrade is rolled back to its other parti
     ]),
   );
   expect(log.at(-1)).toBe(`${reason}; rolled back to ${before}`);
+  // The reads the rollback decided on are activities, in history once answered (not local activities).
+  expect(await scheduledActivities(applianceTaskWorkflowId('upgrade', id, sick!.serial))).toEqual([
+    'readApplianceHealth',
+    'readApplianceHealth',
+    'readApplianceHealth',
+    'readApplianceInfo',
+  ]);
 
   expect(await stack.devices.info(sick!.serial)).toMatchObject({
     running_version: { version_id: before },
