@@ -1,30 +1,17 @@
 /** What the device-time workflow tests share: upgrade operations over in-memory devices, started on a test's queue. */
-import type { UpgradeOperation } from '../../domain/scc';
 import type { upgradeOperation } from '../../workflows';
 import type { OperationInput } from '../../workflows/types';
 import type { TimeSkippingFixture } from './time-skipping';
+import { upgradeOperationDoc } from './operation-doc';
 
 export const HOUR_MS = 3_600_000;
-let seq = 0;
 
 export const serials = (prefix: string, n: number): string[] =>
   Array.from({ length: n }, (_, i) => `S12${prefix}${String(i).padStart(8, '0')}`);
 
 /** An SH upgrade over `appliances`, with a 12-hour task time limit (the device jobs take hours). */
 export function operationInput(appliances: string[]): OperationInput {
-  seq++;
-  const operation: UpgradeOperation = {
-    id: `7${seq}${Date.now() % 100000}`,
-    username: 'tester',
-    create_time: new Date().toISOString(),
-    status: 'scheduled',
-    product_code: 'SH',
-    target_version: { version_id: '9.16.0-100' },
-    reboot: false,
-    comment: '',
-    appliances,
-  };
-  return { operation, taskTimeoutMs: 12 * HOUR_MS };
+  return { operation: upgradeOperationDoc(appliances, { reboot: false }), taskTimeoutMs: 12 * HOUR_MS };
 }
 
 export const startUpgrade = (wf: TimeSkippingFixture, taskQueue: string, input: OperationInput) =>

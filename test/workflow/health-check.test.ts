@@ -5,31 +5,17 @@
  * services come up a set time after their reboot; real SQLite store).
  */
 import type { HealthCheckPolicy } from '../../domain/rollout-safety';
-import type { UpgradeOperation } from '../../domain/scc';
 import type { upgradeOperation } from '../../workflows';
 import type { OperationInput } from '../../workflows/types';
 import { fakeDeviceActivities } from '../helpers/fake-device';
 import { useTimeSkipping } from '../helpers/time-skipping';
+import { upgradeOperationDoc } from '../helpers/operation-doc';
 
 const wf = useTimeSkipping();
-let seq = 0;
 const clock = () => wf.env.currentTimeMs();
 
 function operationInput(serial: string, health_check: HealthCheckPolicy): OperationInput {
-  seq++;
-  const operation: UpgradeOperation = {
-    id: `8${seq}${Date.now() % 100000}`,
-    username: 'tester',
-    create_time: new Date().toISOString(),
-    status: 'scheduled',
-    product_code: 'SH',
-    target_version: { version_id: '9.16.0-100' },
-    reboot: true,
-    comment: '',
-    appliances: [serial],
-    health_check,
-  };
-  return { operation, taskTimeoutMs: 3_600_000 };
+  return { operation: upgradeOperationDoc([serial], { health_check }), taskTimeoutMs: 3_600_000 };
 }
 
 /** Runs one appliance's upgrade; answers its outcome, its log and when (virtual ms after its reboot started) each health probe came. */

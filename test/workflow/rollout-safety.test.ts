@@ -13,6 +13,7 @@ import {
 } from '../../workflows/types';
 import { fakeDeviceActivities } from '../helpers/fake-device';
 import { useTimeSkipping } from '../helpers/time-skipping';
+import { upgradeOperationDoc } from '../helpers/operation-doc';
 
 const wf = useTimeSkipping();
 let seq = 0;
@@ -22,17 +23,7 @@ const serials = (n: number): string[] =>
 
 function operation(appliances: string[]): UpgradeOperation {
   seq++;
-  return {
-    id: `7${seq}${Date.now() % 100000}`,
-    username: 'tester',
-    create_time: new Date().toISOString(),
-    status: 'scheduled',
-    product_code: 'SH',
-    target_version: { version_id: '9.16.0-100' },
-    reboot: true,
-    comment: '',
-    appliances,
-  };
+  return upgradeOperationDoc(appliances);
 }
 
 type Handle = Awaited<ReturnType<typeof wf.env.client.workflow.start<typeof upgradeOperation>>>;

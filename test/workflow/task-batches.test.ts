@@ -13,25 +13,14 @@ import {
 } from '../../workflows/types';
 import { fakeDeviceActivities } from '../helpers/fake-device';
 import { useTimeSkipping } from '../helpers/time-skipping';
+import { upgradeOperationDoc } from '../helpers/operation-doc';
 
 const wf = useTimeSkipping();
-let seq = 0;
 
 const serials = (n: number): string[] => Array.from({ length: n }, (_, i) => `S12AB${String(i).padStart(8, '0')}`);
 
 function operation(appliances: string[]): UpgradeOperation {
-  seq++;
-  return {
-    id: `8${seq}${Date.now() % 100000}`,
-    username: 'tester',
-    create_time: new Date().toISOString(),
-    status: 'scheduled',
-    product_code: 'SH',
-    target_version: { version_id: '9.16.0-100' },
-    reboot: true,
-    comment: '',
-    appliances,
-  };
+  return upgradeOperationDoc(appliances);
 }
 
 async function run(

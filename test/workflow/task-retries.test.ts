@@ -5,11 +5,11 @@
  * SQLite store).
  */
 import type { TaskRetryPolicy } from '../../domain/rollout-safety';
-import type { UpgradeOperation } from '../../domain/scc';
 import type { upgradeOperation } from '../../workflows';
 import type { OperationInput } from '../../workflows/types';
 import { fakeDeviceActivities } from '../helpers/fake-device';
 import { useTimeSkipping } from '../helpers/time-skipping';
+import { upgradeOperationDoc } from '../helpers/operation-doc';
 
 const wf = useTimeSkipping();
 const clock = () => wf.env.currentTimeMs();
@@ -24,18 +24,7 @@ async function upgrade(serial: string, task_retries: TaskRetryPolicy, fake: Retu
       return fake.activities.startDeviceJob(input);
     },
   };
-  const operation: UpgradeOperation = {
-    id: `9${Date.now() % 1_000_000}`,
-    username: 'tester',
-    create_time: new Date().toISOString(),
-    status: 'scheduled',
-    product_code: 'SH',
-    target_version: { version_id: '9.16.0-100' },
-    reboot: true,
-    comment: '',
-    appliances: [serial],
-    task_retries,
-  };
+  const operation = upgradeOperationDoc([serial], { task_retries });
   const input: OperationInput = { operation, taskTimeoutMs: 30 * MINUTE };
   const result = await wf.withWorker(activities, async (taskQueue) =>
     (

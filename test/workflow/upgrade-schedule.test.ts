@@ -13,24 +13,13 @@ import {
 } from '../../workflows/types';
 import { fakeDeviceActivities } from '../helpers/fake-device';
 import { useTimeSkipping } from '../helpers/time-skipping';
+import { upgradeOperationDoc } from '../helpers/operation-doc';
 
 const HOUR = 3600_000;
 const wf = useTimeSkipping();
-let seq = 0;
 
 function operation(appliances: string[]): UpgradeOperation {
-  seq++;
-  return {
-    id: `9${seq}`,
-    username: 'tester',
-    create_time: new Date().toISOString(),
-    status: 'scheduled',
-    product_code: 'SH',
-    target_version: { version_id: '9.16.0-100' },
-    reboot: true,
-    comment: '',
-    appliances,
-  };
+  return upgradeOperationDoc(appliances);
 }
 
 test('an operation scheduled 6 hours ahead starts its tasks at that instant, in virtual time', async () => {
